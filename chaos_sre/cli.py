@@ -1,0 +1,160 @@
+"""The ``chaos-sre`` command line.
+
+Every error chaos-sre anticipates is printed as one line, ``error: ...``, with
+a non-zero exit status (2 for bad input and lab start/stop problems).
+"""
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from chaos_sre import __version__
+from chaos_sre.errors import ChaosSreError
+from chaos_sre.lab import control
+from chaos_sre.lab.settings import DEFAULT_TIME_SCALE, PROFILES, parse_time_scale, profile_named
+from chaos_sre.lab.state import LabState, live_state
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_API_PORT = 5566
+DEFAULT_ENDPOINT_PORT = 5580
+STATUS_NOT_RUNNING = 3
+
+
+def _one_line_errors(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ChaosSreError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chaos-sre")
+def main() -> None:
+    """chaos-sre: chaos experiments on AWS, judged by the service's SLO."""
+
+
+@main.group()
+def lab() -> None:
+    """A local, offline stand-in for a staging AWS account (moto + a simulated web tier)."""
+
+
+def _lab_options(func: F) -> F:
+    options = [
+        click.option("--profile", default="resilient", show_default=True,
+                     help=f"Lab profile: {', '.join(sorted(PROFILES))}."),
+        click.option("--time-scale", default=str(DEFAULT_TIME_SCALE), show_default=True,
+                     help="Lab seconds per AWS second (0.1 plays an AWS minute in 6 s)."),
+        click.option("--host", default="127.0.0.1", show_default=True, hidden=True),
+        click.option("--api-port", type=int, default=DEFAULT_API_PORT, show_default=True,
+                     help="Port of the AWS API (moto); 0 picks a free one."),
+        click.option("--endpoint-port", type=int, default=DEFAULT_ENDPOINT_PORT,
+                     show_default=True,
+                     help="Port of the load balancer endpoint; 0 picks a free one."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _print_exports(state: LabState) -> None:
+    for name, value in state.environment().items():
+        click.echo(f"export {name}={value}")
+    sys.stdout.flush()
+
+
+@lab.command("up")
+@_lab_options
+@click.option("--detach", is_flag=True, help="Run in the background and return once ready.")
+@_one_line_errors
+def lab_up(profile: str, time_scale: str, host: str, api_port: int, endpoint_port: int,
+           detach: bool) -> None:
+    """Start the lab and print the `export` lines that point clients at it.
+
+    Use it as: eval "$(chaos-sre lab up --detach)"
+    """
+    chosen = profile_named(profile)
+    scale = parse_time_scale(time_scale)
+    if detach:
+        state = control.start_detached(profile=chosen, time_scale=scale, host=host,
+                                       api_port=api_port, endpoint_port=endpoint_port)
+        _print_exports(state)
+        click.echo(f"lab running in the background (pid {state.pid}, profile {chosen.name}, "
+                   f"time scale {scale:g}); stop it with: chaos-sre lab down", err=True)
+        return
+
+    def ready(state: LabState) -> None:
+        _print_exports(state)
+        click.echo(f"lab ready (pid {state.pid}, profile {chosen.name}, time scale {scale:g}); "
+                   "Ctrl-C stops it", err=True)
+
+    control.run_foreground(profile=chosen, time_scale=scale, host=host, api_port=api_port,
+                           endpoint_port=endpoint_port, on_ready=ready)
+
+
+@lab.command("down")
+@_one_line_errors
+def lab_down() -> None:
+    """Stop the running lab; no process or port is left behind."""
+    state = control.stop_lab()
+    click.echo(f"lab stopped (pid {state.pid})", err=True)
+
+
+@lab.command("status")
+@_one_line_errors
+def lab_status() -> None:
+    """Show whether a lab runs, where, and the state of its web tier (exit 3 if none)."""
+    state = live_state()
+    if state is None:
+        click.echo("no lab is running")
+        sys.exit(STATUS_NOT_RUNNING)
+    click.echo(f"lab running: pid {state.pid}, profile {state.profile}, "
+               f"time scale {state.time_scale:g}, up {time.time() - state.started_at:.0f} s")
+    click.echo(f"  AWS API:   {state.aws_url}")
+    click.echo(f"  endpoint:  {state.target_url}")
+    try:
+        with urllib.request.urlopen(f"{state.target_url}/__lab/status", timeout=5) as response:
+            detail = json.load(response)
+    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
+        click.echo(f"  (status endpoint not answering: {exc})")
+        return
+    for zone, states in sorted(detail["instances_by_az"].items()):
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+        click.echo(f"  {zone}: {counts}")
+    for name, states in sorted(detail["target_health"].items()):
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no targets"
+        click.echo(f"  target group {name}: {counts}")
+    if detail["unreachable_subnets"]:
+        click.echo(f"  unreachable subnets: {', '.join(detail['unreachable_subnets'])}")
+
+
+@lab.command("exec", context_settings={"ignore_unknown_options": True})
+@_lab_options
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@_one_line_errors
+def lab_exec(profile: str, time_scale: str, host: str, api_port: int, endpoint_port: int,
+             command: tuple[str, ...]) -> None:
+    """Start a lab, run COMMAND with its environment, stop the lab, exit with COMMAND's status.
+
+    Example: chaos-sre lab exec -- chaos run experiments/lab-smoke.json
+    """
+    chosen = profile_named(profile)
+    scale = parse_time_scale(time_scale)
+    status = control.exec_in_lab(command, profile=chosen, time_scale=scale, host=host,
+                                 api_port=api_port, endpoint_port=endpoint_port)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,444 @@
+"""The lab's control plane: EC2 boot, load balancer health checks, ASG healing.
+
+moto stores the AWS resources; this module makes time pass over them the way
+AWS does, scaled by the lab's time scale:
+
+* an instance launched by anyone is ``pending`` for the EC2 pending time, then
+  ``running``; its application answers after the profile's boot time;
+* the load balancer health-checks each registered target every
+  ``HealthCheckIntervalSeconds``; ``HealthyThresholdCount`` passes make it
+  healthy, ``UnhealthyThresholdCount`` failures unhealthy; deregistered targets
+  drain for the target group's deregistration delay;
+* every health sweep, each Auto Scaling group replaces instances that are not
+  running (any health check type) or that the load balancer finds unhealthy
+  after the grace period (``ELB`` type), then launches up to desired capacity
+  in the least-populated reachable AZ;
+* network ACLs decide which subnets the load balancer can reach.
+
+The load balancer endpoint reads the resulting :class:`RoutingTable` without
+locking; everything else runs under the same lock as moto's request handling.
+"""
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.backends import get_backend
+
+from chaos_sre.lab import moto_hooks
+from chaos_sre.lab.network import AclRule, lb_can_reach
+from chaos_sre.lab.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
+from chaos_sre.lab.timeline import Timeline
+
+SERVING = "serving"
+BOOTING = "booting"
+DEAD = "dead"
+UNREACHABLE = "unreachable"
+TICK_SECONDS = 0.02
+LIVE_STATES = ("pending", "running")
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """A target the load balancer may send a request to, and what it will find there."""
+
+    instance_id: str
+    availability_zone: str
+    condition: str
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """The load balancer's view of one target group, rebuilt every tick."""
+
+    targets: tuple[RouteTarget, ...] = ()
+    fail_open: bool = False
+
+
+@dataclass
+class InstanceLife:
+    """Lab-side timeline of one EC2 instance (monotonic seconds)."""
+
+    running_at: float
+    ready_at: float
+    last_state: str = "pending"
+    in_service_at: float | None = None
+    terminated_by_lab: bool = False
+
+
+@dataclass
+class TargetHealthState:
+    """The load balancer's health-check state of one registered target."""
+
+    state: str
+    next_check: float
+    passes: int = 0
+    fails: int = 0
+    reason: str | None = "Elb.RegistrationInProgress"
+    description: str | None = "Target registration is in progress"
+    drain_until: float | None = None
+
+
+@dataclass
+class _Backends:
+    ec2: Any
+    autoscaling: Any
+    elbv2: Any
+
+
+@dataclass
+class Dynamics:
+    """Time-scaled AWS control-plane behaviour over moto's models."""
+
+    profile: Profile
+    time_scale: float
+    timeline: Timeline
+    lock: threading.RLock
+    timings: Timings = TIMINGS
+    warm: bool = True
+    _lives: dict[str, InstanceLife] = field(default_factory=dict)
+    _health: dict[tuple[str, str], TargetHealthState] = field(default_factory=dict)
+    _reachable: dict[str, bool] = field(default_factory=dict)
+    _routes: dict[str, RoutingTable] = field(default_factory=dict)
+    _next_sweep: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    # -- helpers -----------------------------------------------------------
+    def scaled(self, aws_seconds: float) -> float:
+        """Lab seconds for ``aws_seconds`` of AWS time."""
+        return aws_seconds * self.time_scale
+
+    @staticmethod
+    def _backends() -> _Backends:
+        return _Backends(
+            ec2=get_backend("ec2")[ACCOUNT_ID][REGION],
+            autoscaling=get_backend("autoscaling")[ACCOUNT_ID][REGION],
+            elbv2=get_backend("elbv2")[ACCOUNT_ID][REGION],
+        )
+
+    def _boot_seconds(self, instance: Any) -> float:
+        return self.profile.web.app_boot_seconds
+
+    # -- hooks called from moto (lock held by the caller) -------------------
+    def instance_launched(self, instance: Any) -> None:
+        """Start the instance's pending/boot timeline (or make it ready when warm)."""
+        now = time.monotonic()
+        if self.warm:
+            self._lives[instance.id] = InstanceLife(now, now, last_state="running")
+            return
+        instance._state.name = "pending"
+        instance._state.code = 0
+        running_at = now + self.scaled(self.timings.ec2_pending_seconds)
+        self._lives[instance.id] = InstanceLife(
+            running_at, running_at + self.scaled(self._boot_seconds(instance))
+        )
+        self.timeline.event(
+            "instance-launched", instance.id, availability_zone=instance.placement.zone
+        )
+
+    def subnet_reachable(self, subnet_id: str) -> bool:
+        """Whether the load balancer can reach ``subnet_id`` (last evaluation)."""
+        return self._reachable.get(subnet_id, True)
+
+    def asg_launch_failed(self, group_name: str, reason: str) -> None:
+        """Record a failed ASG launch; the next sweep tries again."""
+        self.timeline.event("asg-launch-failed", group_name, reason=reason)
+
+    def target_health(
+        self, target_group_arn: str, target_id: str
+    ) -> tuple[str, str | None, str | None] | None:
+        """The health state DescribeTargetHealth reports for a target."""
+        record = self._health.get((target_group_arn, target_id))
+        if record is None:
+            return None
+        return record.state, record.reason, record.description
+
+    # -- read side for the endpoint and `lab status` ------------------------
+    def routing_table(self, target_group_name: str) -> RoutingTable:
+        """The latest routing table of a target group (lock-free read)."""
+        return self._routes.get(target_group_name, RoutingTable())
+
+    def status(self) -> dict[str, Any]:
+        """A summary of instances per AZ and target health, for `lab status`."""
+        with self.lock:
+            backends = self._backends()
+            instances: dict[str, dict[str, int]] = {}
+            for instance in backends.ec2.all_instances():
+                zone = instances.setdefault(instance.placement.zone, {})
+                zone[instance.state] = zone.get(instance.state, 0) + 1
+            groups = {
+                name: {
+                    "desired": group.desired_capacity,
+                    "in_service": sum(
+                        1 for s in group.instance_states if s.lifecycle_state == "InService"
+                    ),
+                }
+                for name, group in backends.autoscaling.autoscaling_groups.items()
+            }
+            target_groups = {}
+            for tg in backends.elbv2.target_groups.values():
+                states: dict[str, int] = {}
+                for target_id in tg.targets:
+                    record = self._health.get((tg.arn, target_id))
+                    state = record.state if record else "unknown"
+                    states[state] = states.get(state, 0) + 1
+                target_groups[tg.name] = states
+        return {
+            "instances_by_az": instances,
+            "auto_scaling_groups": groups,
+            "target_health": target_groups,
+            "unreachable_subnets": sorted(s for s, ok in self._reachable.items() if not ok),
+        }
+
+    # -- the loop -------------------------------------------------------------
+    def start(self) -> None:
+        """Install the moto hooks and start ticking in a daemon thread."""
+        moto_hooks.install(self)
+        self._thread = threading.Thread(target=self._run, name="lab-dynamics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            self.tick()
+
+    def tick(self) -> None:
+        """Advance every dynamic to now."""
+        now = time.monotonic()
+        with self.lock:
+            backends = self._backends()
+            self._evaluate_network(backends.ec2)
+            self._advance_instances(backends.ec2, now)
+            self._promote_in_service(backends, now)
+            self._health_checks(backends, now)
+            if now >= self._next_sweep:
+                self._next_sweep = now + self.scaled(self.timings.asg_health_sweep_seconds)
+                self._asg_sweep(backends, now)
+            self._publish_routes(backends)
+
+    # -- network --------------------------------------------------------------
+    def _evaluate_network(self, ec2: Any) -> None:
+        acl_of_subnet: dict[str, Any] = {}
+        default_acl: dict[str, Any] = {}
+        for acl in list(ec2.network_acls.values()):
+            if acl.default:
+                default_acl[acl.vpc_id] = acl
+            for association in acl.associations:
+                acl_of_subnet[association.subnet_id] = acl
+        for zone_subnets in list(ec2.subnets.values()):
+            for subnet in list(zone_subnets.values()):
+                acl = acl_of_subnet.get(subnet.id) or default_acl.get(subnet.vpc_id)
+                vpc = ec2.vpcs.get(subnet.vpc_id)
+                if acl is None or vpc is None:
+                    continue
+                rules = [
+                    AclRule(
+                        rule_number=int(e.rule_number),
+                        egress=str(e.egress).lower() == "true",
+                        protocol=str(e.protocol),
+                        allow=str(e.rule_action).lower() == "allow",
+                        cidr_block=e.cidr_block,
+                        port_from=int(e.port_range_from) if e.port_range_from else None,
+                        port_to=int(e.port_range_to) if e.port_range_to else None,
+                    )
+                    for e in acl.network_acl_entries
+                ]
+                reachable = lb_can_reach(rules, lb_cidr=vpc.cidr_block, target_port=80)
+                previous = self._reachable.get(subnet.id)
+                self._reachable[subnet.id] = reachable
+                if previous is not None and previous != reachable:
+                    self.timeline.event(
+                        "subnet-reachable" if reachable else "subnet-unreachable",
+                        subnet.id,
+                        availability_zone=subnet.availability_zone,
+                        network_acl=acl.id,
+                    )
+
+    # -- EC2 --------------------------------------------------------------------
+    def _advance_instances(self, ec2: Any, now: float) -> None:
+        for instance in ec2.all_instances():
+            life = self._lives.get(instance.id)
+            if life is None:
+                life = self._lives[instance.id] = InstanceLife(now, now, last_state=instance.state)
+            if instance.state == "pending" and now >= life.running_at:
+                instance._state.name = "running"
+                instance._state.code = 16
+            state = instance.state
+            if state == life.last_state:
+                continue
+            previous, life.last_state = life.last_state, state
+            zone = instance.placement.zone
+            if state in ("terminated", "shutting-down") and not life.terminated_by_lab:
+                if previous not in ("terminated", "shutting-down"):
+                    self.timeline.event("instance-terminated", instance.id, availability_zone=zone)
+            elif state in ("stopped", "stopping") and previous in LIVE_STATES:
+                self.timeline.event("instance-stopped", instance.id, availability_zone=zone)
+            elif state == "running" and previous in ("stopped", "stopping"):
+                life.running_at = now
+                life.ready_at = now + self.scaled(self._boot_seconds(instance))
+                self.timeline.event("instance-started", instance.id, availability_zone=zone)
+
+    # -- Auto Scaling -----------------------------------------------------------
+    def _promote_in_service(self, backends: _Backends, now: float) -> None:
+        for name, group in list(backends.autoscaling.autoscaling_groups.items()):
+            promoted = False
+            for state in group.instance_states:
+                if state.lifecycle_state == "Pending" and state.instance.state == "running":
+                    state.lifecycle_state = "InService"
+                    life = self._lives.get(state.instance.id)
+                    if life is not None:
+                        life.in_service_at = now
+                    promoted = True
+            if promoted:
+                backends.autoscaling.update_attached_target_groups(name)
+
+    def _unhealthy_reason(self, group: Any, state: Any, now: float) -> str | None:
+        instance = state.instance
+        if instance.state not in LIVE_STATES:
+            return f"an EC2 health check indicates the instance is {instance.state}"
+        if group.health_check_type != "ELB" or state.lifecycle_state != "InService":
+            return None
+        life = self._lives.get(instance.id)
+        grace = self.scaled(float(group.health_check_period or 0))
+        if life is None or life.in_service_at is None or now - life.in_service_at < grace:
+            return None
+        for arn in group.target_group_arns:
+            record = self._health.get((arn, instance.id))
+            if record is not None and record.state == "unhealthy":
+                return "an Elastic Load Balancing health check failed"
+        return None
+
+    def _asg_sweep(self, backends: _Backends, now: float) -> None:
+        for name, group in list(backends.autoscaling.autoscaling_groups.items()):
+            replaced = []
+            for state in list(group.instance_states):
+                reason = self._unhealthy_reason(group, state, now)
+                if reason is None:
+                    continue
+                instance = state.instance
+                state.health_status = "Unhealthy"
+                group.instance_states.remove(state)
+                if instance.state in LIVE_STATES or instance.state == "stopped":
+                    life = self._lives.get(instance.id)
+                    if life is not None:
+                        life.terminated_by_lab = True
+                    backends.ec2.terminate_instances([instance.id])
+                replaced.append(instance.id)
+                self.timeline.event(
+                    "asg-instance-replaced",
+                    instance.id,
+                    group=name,
+                    reason=reason,
+                    availability_zone=instance.placement.zone,
+                )
+            if replaced:
+                backends.autoscaling.update_attached_target_groups(name)
+            missing = (group.desired_capacity or 0) - len(group.active_instances())
+            if missing > 0:
+                group.replace_autoscaling_group_instances(missing, group.get_propagated_tags())
+
+    # -- load balancer ----------------------------------------------------------
+    def _condition(self, target_id: str, ec2: Any, now: float) -> str:
+        instance = ec2.get_instance_by_id(target_id) if target_id.startswith("i-") else None
+        if instance is None:
+            return SERVING
+        if not self._reachable.get(instance.subnet_id, True):
+            return UNREACHABLE
+        if instance.state != "running":
+            return DEAD
+        life = self._lives.get(target_id)
+        if life is not None and now < life.ready_at:
+            return BOOTING
+        return SERVING
+
+    def _health_checks(self, backends: _Backends, now: float) -> None:
+        for tg in list(backends.elbv2.target_groups.values()):
+            interval = self.scaled(float(tg.health_check_interval_seconds))
+            healthy_after = int(tg.healthy_threshold_count)
+            unhealthy_after = int(tg.unhealthy_threshold_count)
+            for target_id in list(tg.targets):
+                key = (tg.arn, target_id)
+                record = self._health.get(key)
+                if record is None or record.state == "draining":
+                    record = self._health[key] = TargetHealthState("initial", now + interval)
+                    if self.warm:
+                        record.state, record.reason, record.description = "healthy", None, None
+                if now < record.next_check:
+                    continue
+                record.next_check = max(record.next_check + interval, now)
+                condition = self._condition(target_id, backends.ec2, now)
+                self._apply_check(tg, target_id, record, condition, healthy_after, unhealthy_after)
+            delay = self.scaled(float(tg.attributes.get("deregistration_delay.timeout_seconds", 300)))
+            for target_id in list(tg.deregistered_targets):
+                key = (tg.arn, target_id)
+                record = self._health.get(key)
+                if record is None:
+                    continue
+                if record.state != "draining":
+                    record.state, record.drain_until = "draining", now + delay
+                    record.reason = "Target.DeregistrationInProgress"
+                    record.description = "Target deregistration is in progress"
+                elif record.drain_until is not None and now >= record.drain_until:
+                    del self._health[key]
+
+    def _apply_check(
+        self,
+        tg: Any,
+        target_id: str,
+        record: TargetHealthState,
+        condition: str,
+        healthy_after: int,
+        unhealthy_after: int,
+    ) -> None:
+        if condition == SERVING:
+            record.passes, record.fails = record.passes + 1, 0
+            if record.state != "healthy" and record.passes >= healthy_after:
+                record.state, record.reason, record.description = "healthy", None, None
+                self.timeline.event("target-healthy", target_id, target_group=tg.name)
+            return
+        record.passes, record.fails = 0, record.fails + 1
+        if record.state != "unhealthy" and record.fails >= unhealthy_after:
+            record.state = "unhealthy"
+            if condition == UNREACHABLE:
+                record.reason, record.description = "Target.Timeout", "Request timed out"
+            else:
+                record.reason = "Target.FailedHealthChecks"
+                record.description = "Health checks failed"
+            self.timeline.event(
+                "target-unhealthy", target_id, target_group=tg.name, cause=condition
+            )
+
+    def _publish_routes(self, backends: _Backends) -> None:
+        now = time.monotonic()
+        routes: dict[str, RoutingTable] = {}
+        for tg in list(backends.elbv2.target_groups.values()):
+            registered = list(tg.targets)
+            healthy = [
+                t for t in registered
+                if (r := self._health.get((tg.arn, t))) is not None and r.state == "healthy"
+            ]
+            chosen, fail_open = (healthy, False) if healthy else (registered, bool(registered))
+            routes[tg.name] = RoutingTable(
+                targets=tuple(
+                    RouteTarget(
+                        t,
+                        self._zone_of(t, backends.ec2),
+                        self._condition(t, backends.ec2, now),
+                    )
+                    for t in chosen
+                ),
+                fail_open=fail_open,
+            )
+        self._routes = routes
+
+    @staticmethod
+    def _zone_of(target_id: str, ec2: Any) -> str:
+        instance = ec2.get_instance_by_id(target_id) if target_id.startswith("i-") else None
+        return instance.placement.zone if instance is not None else ""

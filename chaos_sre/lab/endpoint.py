@@ -1,0 +1,207 @@
+"""The lab's load balancer endpoint (``CHAOS_SRE_TARGET_URL``).
+
+An asyncio HTTP/1.1 server on 127.0.0.1 that plays the ALB in front of the web
+tier. Each request goes round-robin to the targets the simulated load balancer
+considers healthy (all registered targets when none is: ALB fail-open), and
+gets what a real ALB would return from that target:
+
+* target serving            -> 200 after the base latency
+* target terminated/stopped -> 502 (the connection is refused)
+* target still booting      -> 502
+* target's subnet cut off   -> no answer until the client gives up; after the
+  ALB's 10 s target connect timeout, 504
+* no registered target      -> 503
+
+``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
+lab's ground truth. The parser handles keep-alive and pipelined GET/HEAD/POST
+requests with Content-Length bodies; it is deliberately small and fast so the
+endpoint never limits a measurement.
+"""
+
+import asyncio
+import itertools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
+from chaos_sre.lab.settings import TIMINGS
+from chaos_sre.lab.timeline import OK, Timeline
+
+WEB_TARGET_GROUP = "web"
+MAX_HEADER_BYTES = 64 * 1024
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+CAUSE_DEAD = "502-target-down"
+CAUSE_BOOTING = "502-target-booting"
+CAUSE_UNREACHABLE = "timeout-target-unreachable"
+CAUSE_NO_TARGETS = "503-no-targets"
+
+
+def _response(status: int, body: bytes, keep_alive: bool, extra: str = "") -> bytes:
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Content-Type: application/json\r\n"
+        f"{extra}"
+        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class LoadBalancer:
+    """Routes requests over the dynamics' routing tables and records outcomes."""
+
+    def __init__(
+        self,
+        *,
+        routes: Callable[[str], RoutingTable],
+        timeline: Timeline,
+        status: Callable[[], dict[str, Any]],
+        info: dict[str, Any],
+    ) -> None:
+        self._routes = routes
+        self.timeline = timeline
+        self._status = status
+        self._info = info
+        self._counter = itertools.count()
+
+    def target_group_for(self, path: str) -> str:
+        """The target group serving ``path`` (the web tier serves everything today)."""
+        return WEB_TARGET_GROUP
+
+    def lab_response(self, method: str, path: str) -> tuple[int, bytes] | None:
+        """Answer a ``/__lab/...`` request, or None when ``path`` is not one."""
+        if not path.startswith("/__lab/"):
+            return None
+        route = path.split("?", 1)[0]
+        if route == "/__lab/timeline" and method == "GET":
+            return 200, json.dumps(self.timeline.snapshot()).encode()
+        if route == "/__lab/timeline" and method == "DELETE":
+            self.timeline.reset()
+            return 200, b'{"reset": true}'
+        if route == "/__lab/status" and method == "GET":
+            return 200, json.dumps({**self._info, **self._status()}).encode()
+        return 404, b'{"error": "unknown lab path"}'
+
+    def pick(self, path: str) -> tuple[str, Any]:
+        """Choose a target for ``path``; returns (condition, target or None)."""
+        table = self._routes(self.target_group_for(path))
+        if not table.targets:
+            return "none", None
+        target = table.targets[next(self._counter) % len(table.targets)]
+        return target.condition, target
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, balancer: LoadBalancer) -> None:
+        self.balancer = balancer
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.busy = False
+        self.pending_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.pending_timer is not None:
+            self.pending_timer.cancel()
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.busy:
+            self._next_request()
+
+    def _next_request(self) -> None:
+        while self.transport is not None and not self.busy:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buffer) > MAX_HEADER_BYTES:
+                    self._send(400, b'{"error": "header too large"}', keep_alive=False)
+                return
+            head = self.buffer[:end].decode("latin-1")
+            lines = head.split("\r\n")
+            parts = lines[0].split(" ")
+            if len(parts) != 3:
+                self._send(400, b'{"error": "bad request line"}', keep_alive=False)
+                return
+            method, path, version = parts
+            length = 0
+            keep_alive = version == "HTTP/1.1"
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                lowered = name.strip().lower()
+                if lowered == "content-length":
+                    length = int(value.strip() or 0) if value.strip().isdigit() else 0
+                elif lowered == "connection":
+                    token = value.strip().lower()
+                    keep_alive = token == "keep-alive" or (keep_alive and token != "close")
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            self._handle(method, path, keep_alive)
+
+    def _send(self, status: int, body: bytes, keep_alive: bool, extra: str = "") -> None:
+        self.pending_timer = None
+        if self.transport is None:
+            return
+        self.transport.write(_response(status, body, keep_alive, extra))
+        if not keep_alive:
+            self.transport.close()
+            self.transport = None
+            return
+        self.busy = False
+        if self.buffer:
+            self._next_request()
+
+    def _handle(self, method: str, path: str, keep_alive: bool) -> None:
+        balancer = self.balancer
+        lab = balancer.lab_response(method, path)
+        if lab is not None:
+            self._send(lab[0], lab[1], keep_alive=keep_alive)
+            return
+        self.busy = True
+        condition, target = balancer.pick(path)
+        if condition == SERVING:
+            balancer.timeline.request(OK)
+            body = (
+                f'{{"target": "{target.instance_id}", '
+                f'"availability_zone": "{target.availability_zone}"}}'
+            ).encode()
+            extra = f"X-Lab-Target: {target.instance_id}\r\nX-Lab-AZ: {target.availability_zone}\r\n"
+            self.pending_timer = self.loop.call_later(
+                TIMINGS.base_latency_seconds, self._send, 200, body, keep_alive, extra
+            )
+        elif condition in (DEAD, BOOTING):
+            balancer.timeline.request(CAUSE_DEAD if condition == DEAD else CAUSE_BOOTING)
+            self._send(502, b'{"error": "502 Bad Gateway"}', keep_alive=keep_alive)
+        elif condition == UNREACHABLE:
+            balancer.timeline.request(CAUSE_UNREACHABLE)
+            self.pending_timer = self.loop.call_later(
+                TIMINGS.alb_target_connect_timeout_seconds,
+                self._send,
+                504,
+                b'{"error": "504 Gateway Time-out"}',
+                keep_alive,
+            )
+        else:
+            balancer.timeline.request(CAUSE_NO_TARGETS)
+            self._send(503, b'{"error": "503 no registered targets"}', keep_alive=keep_alive)
+
+
+async def serve(balancer: LoadBalancer, host: str, port: int) -> asyncio.base_events.Server:
+    """Start serving ``balancer`` on ``host:port`` (port 0 picks a free one)."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: _Connection(balancer), host, port, reuse_address=True, backlog=1024
+    )

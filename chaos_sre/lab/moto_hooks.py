@@ -1,0 +1,181 @@
+"""Where the lab takes over the control-plane behaviour moto lacks.
+
+moto keeps AWS state in plain Python models; the lab runs moto in its own
+process and replaces a handful of model methods so that what any client sees
+through the AWS API follows the lab's dynamics instead of moto's shortcuts:
+
+* RunInstances starts instances in ``pending`` (moto: ``running`` at once);
+* an ASG places new instances in the least-populated reachable AZ of its
+  subnets (moto: all in the first subnet) and counts ``Pending`` instances
+  towards capacity;
+* terminating an ASG instance does not replace it at once (moto: replaced in
+  the same call); the lab's ASG health sweep notices and replaces it later;
+* an ASG registers instances with its target groups when they are InService and
+  deregisters the ones it no longer has;
+* DescribeTargetHealth reports the lab load balancer's health-check state
+  (moto: every target ``healthy``).
+
+The hooks call back into one :class:`LabModelHooks` object (the dynamics).
+They are installed once per process by :func:`install`.
+"""
+
+import random
+from typing import Any, Protocol
+
+from moto.autoscaling import models as asg_models
+from moto.ec2.models.instances import InstanceBackend
+from moto.elbv2 import models as elbv2_models
+
+ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
+
+
+class LabModelHooks(Protocol):
+    """What the moto hooks ask of the lab's dynamics."""
+
+    def instance_launched(self, instance: Any) -> None:
+        """A new instance exists (any caller); decide its pending/boot timeline."""
+
+    def subnet_reachable(self, subnet_id: str) -> bool:
+        """Whether the load balancer can reach ``subnet_id`` (network ACLs)."""
+
+    def asg_launch_failed(self, group_name: str, reason: str) -> None:
+        """The ASG could not place an instance."""
+
+    def target_health(self, target_group_arn: str, target_id: str) -> tuple[str, str | None, str | None] | None:
+        """(state, reason, description) of a target, or None to let moto answer."""
+
+
+_hooks: LabModelHooks | None = None
+_originals: dict[str, Any] = {}
+
+
+def install(hooks: LabModelHooks) -> None:
+    """Route moto's model behaviour through ``hooks`` (idempotent per process)."""
+    global _hooks
+    _hooks = hooks
+    if _originals:
+        return
+    _originals["run_instances"] = InstanceBackend.run_instances
+    _originals["health_for"] = elbv2_models.FakeTargetGroup.health_for
+    InstanceBackend.run_instances = _run_instances  # type: ignore[method-assign]
+    elbv2_models.FakeTargetGroup.health_for = _health_for  # type: ignore[method-assign]
+    elbv2_models.ELBv2Backend.notify_terminate_instances = _ignore_termination  # type: ignore[method-assign]
+    asg_models.AutoScalingBackend.notify_terminate_instances = _ignore_termination  # type: ignore[method-assign]
+    asg_models.FakeAutoScalingGroup.active_instances = _active_instances  # type: ignore[method-assign]
+    asg_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = _launch_balanced  # type: ignore[method-assign]
+    asg_models.AutoScalingBackend.update_attached_target_groups = _sync_target_groups  # type: ignore[method-assign]
+
+
+def _require_hooks() -> LabModelHooks:
+    if _hooks is None:
+        raise RuntimeError("lab moto hooks used before install()")
+    return _hooks
+
+
+def _run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
+    reservation = _originals["run_instances"](self, *args, **kwargs)
+    for instance in reservation.instances:
+        _require_hooks().instance_launched(instance)
+    return reservation
+
+
+def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    answer = _require_hooks().target_health(self.arn, target["Id"])
+    if answer is None:
+        return _originals["health_for"](self, target, ec2_backend)
+    state, reason, description = answer
+    port = (self.targets.get(target["Id"]) or target).get("Port", self.port)
+    return elbv2_models.FakeHealthStatus(
+        target["Id"], port, self.health_check_port, state, reason, description
+    )
+
+
+def _ignore_termination(self: Any, instance_ids: list[str]) -> None:
+    """The lab's ASG sweep and health checks notice terminations in their own time."""
+
+
+def _active_instances(self: Any) -> list[Any]:
+    return [s for s in self.instance_states if s.lifecycle_state in ASG_LIFECYCLE_COUNTED]
+
+
+def _launch_balanced(self: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
+    """Launch ``count_needed`` instances, each in the least-populated reachable AZ."""
+    hooks = _require_hooks()
+    propagated_tags = dict(propagated_tags)
+    propagated_tags[asg_models.ASG_NAME_TAG] = self.name
+    propagated_tags.update(self.instance_tags)
+    ec2 = self.autoscaling_backend.ec2_backend
+    subnets = [s for s in (self.vpc_zone_identifier or "").split(",") if s]
+    reachable = [s for s in subnets if hooks.subnet_reachable(s)]
+    zone_of = {s: ec2.get_subnet(s).availability_zone for s in subnets}
+    launch_template = None
+    if self.ec2_launch_template:
+        if self.ec2_launch_template.id:
+            launch_template = {"LaunchTemplateId": self.ec2_launch_template.id}
+        elif self.ec2_launch_template.name:
+            launch_template = {"LaunchTemplateName": self.ec2_launch_template.name}
+    for _ in range(count_needed):
+        if not reachable:
+            hooks.asg_launch_failed(
+                self.name, "no subnet of the group is reachable (its AZs are impaired)"
+            )
+            return
+        per_zone = {zone_of[s]: 0 for s in reachable}
+        for state in _active_instances(self):
+            zone = state.instance.placement.zone
+            if zone in per_zone:
+                per_zone[zone] += 1
+        fewest = min(per_zone.values())
+        subnet = random.choice([s for s in reachable if per_zone[zone_of[s]] == fewest])
+        reservation = ec2.run_instances(
+            self.image_id,
+            1,
+            self.user_data,
+            self.security_groups,
+            instance_type=self.instance_type,
+            tags={"instance": propagated_tags},
+            placement=zone_of[subnet],
+            launch_config=self.launch_config,
+            launch_template=launch_template,
+            is_instance_type_default=False,
+            associate_public_ip=None,
+            subnet_id=subnet,
+        )
+        for instance in reservation.instances:
+            instance.autoscaling_group = self
+            self.instance_states.append(
+                asg_models.InstanceState(
+                    instance,
+                    lifecycle_state="Pending",
+                    protected_from_scale_in=self.new_instances_protected_from_scale_in,
+                )
+            )
+
+
+def _sync_target_groups(self: Any, group_name: str) -> None:
+    """Register the group's InService instances; deregister instances it no longer has."""
+    group = self.autoscaling_groups[group_name]
+    if not group.target_group_arns:
+        return
+    in_service = {
+        s.instance.id for s in group.instance_states if s.lifecycle_state == "InService"
+    }
+    members = {s.instance.id for s in group.instance_states}
+    for target_group in self.elbv2_backend.describe_target_groups(
+        target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None
+    ):
+        registered = set(target_group.targets)
+        to_add = [
+            {"Id": i, "Port": target_group.port}
+            for i in sorted(in_service - registered)
+            if self.ec2_backend.get_instance_by_id(i).state == "running"
+        ]
+        if to_add:
+            target_group.register(to_add)
+        gone = []
+        for target_id in registered - members:
+            instance = self.ec2_backend.get_instance_by_id(target_id)
+            if instance is not None and getattr(instance, "autoscaling_group", None) is group:
+                gone.append({"Id": target_id})
+        if gone:
+            target_group.deregister(gone)

@@ -1,0 +1,59 @@
+"""moto's AWS API server, run in the lab's own process.
+
+Running moto in-process lets the lab's dynamics work on the very models moto
+serves. Every API request holds the lab lock for its whole duration, so a
+request never sees the dynamics half-way through a tick and vice versa.
+"""
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+class _Serialized:
+    """WSGI middleware: run the wrapped app under ``lock``, body included."""
+
+    def __init__(self, app: Any, lock: threading.RLock) -> None:
+        self._app = app
+        self._lock = lock
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+class MotoServer:
+    """moto's WSGI application served on ``host:port`` from a daemon thread."""
+
+    def __init__(self, host: str, port: int, lock: threading.RLock) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        app = _Serialized(DomainDispatcherApplication(create_backend_app), lock)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="lab-moto", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when 0 was asked for)."""
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        """Start answering AWS API requests."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the server and release its port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,67 @@
+"""Network ACL evaluation: can the load balancer reach a subnet?
+
+Pure functions over plain rule tuples, so they are testable without moto.
+A network ACL is stateless: the load balancer's request must be allowed in
+(ingress, TCP to the target port) and the target's answer must be allowed out
+(egress, TCP to the load balancer's ephemeral ports). Rules are evaluated in
+ascending rule number; the first rule that matches decides; if none matches,
+the implicit ``*`` rule denies.
+"""
+
+import ipaddress
+from dataclasses import dataclass
+
+TCP = "6"
+ALL_PROTOCOLS = "-1"
+EPHEMERAL_PORTS = (1024, 65535)
+
+
+@dataclass(frozen=True)
+class AclRule:
+    """One network ACL entry, as DescribeNetworkAcls shows it."""
+
+    rule_number: int
+    egress: bool
+    protocol: str
+    allow: bool
+    cidr_block: str | None
+    port_from: int | None = None
+    port_to: int | None = None
+
+
+def _matches(rule: AclRule, source_cidr: str, port_range: tuple[int, int]) -> bool:
+    if rule.protocol not in (ALL_PROTOCOLS, TCP, "tcp", "all"):
+        return False
+    if rule.cidr_block is None:
+        return False
+    try:
+        if not ipaddress.ip_network(rule.cidr_block, strict=False).overlaps(
+            ipaddress.ip_network(source_cidr, strict=False)
+        ):
+            return False
+    except ValueError:
+        return False
+    if rule.protocol in (ALL_PROTOCOLS, "all") or rule.port_from is None:
+        return True
+    low, high = port_range
+    return int(rule.port_from) <= high and int(rule.port_to or rule.port_from) >= low
+
+
+def _first_match_allows(
+    rules: list[AclRule], egress: bool, peer_cidr: str, port_range: tuple[int, int]
+) -> bool:
+    for rule in sorted((r for r in rules if r.egress == egress), key=lambda r: r.rule_number):
+        if _matches(rule, peer_cidr, port_range):
+            return rule.allow
+    return False
+
+
+def lb_can_reach(rules: list[AclRule], *, lb_cidr: str, target_port: int) -> bool:
+    """True when a subnet with these ACL rules accepts the load balancer's traffic.
+
+    ``lb_cidr`` is where the load balancer's nodes live (the VPC's CIDR);
+    ``target_port`` is the target group's port.
+    """
+    inbound = _first_match_allows(rules, False, lb_cidr, (target_port, target_port))
+    outbound = _first_match_allows(rules, True, lb_cidr, EPHEMERAL_PORTS)
+    return inbound and outbound

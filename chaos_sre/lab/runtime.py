@@ -1,0 +1,130 @@
+"""One lab, assembled and run in the current process.
+
+The lab is three threads around one lock: moto's API server, the dynamics
+ticker, and an asyncio loop serving the load balancer endpoint.
+"""
+
+import asyncio
+import errno
+import threading
+import time
+from typing import Any
+
+from chaos_sre.errors import LabError
+from chaos_sre.lab.dynamics import Dynamics
+from chaos_sre.lab.endpoint import LoadBalancer, serve
+from chaos_sre.lab.moto_server import MotoServer
+from chaos_sre.lab.settings import Profile
+from chaos_sre.lab.state import LabState
+from chaos_sre.lab.timeline import Timeline
+from chaos_sre.lab.topology import seed
+
+
+def _bind_error(what: str, port: int, exc: OSError) -> LabError:
+    if exc.errno == errno.EADDRINUSE:
+        return LabError(f"{what} port {port} is already in use (pick another with --{what}-port)")
+    return LabError(f"cannot listen on {what} port {port}: {exc.strerror}")
+
+
+class Lab:
+    """A running lab: AWS API, dynamics and load balancer endpoint."""
+
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        time_scale: float,
+        host: str = "127.0.0.1",
+        api_port: int = 0,
+        endpoint_port: int = 0,
+    ) -> None:
+        self.profile = profile
+        self.time_scale = time_scale
+        self.host = host
+        self._api_port = api_port
+        self._endpoint_port = endpoint_port
+        self.lock = threading.RLock()
+        self.timeline = Timeline()
+        self.dynamics = Dynamics(
+            profile=profile, time_scale=time_scale, timeline=self.timeline, lock=self.lock
+        )
+        self._moto: MotoServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Any = None
+        self._loop_thread: threading.Thread | None = None
+        self.started_at = 0.0
+
+    def start(self) -> None:
+        """Bind both ports, start the dynamics and seed the topology."""
+        try:
+            self._moto = MotoServer(self.host, self._api_port, self.lock)
+        except OSError as exc:
+            raise _bind_error("api", self._api_port, exc) from exc
+        self._start_endpoint()
+        self._moto.start()
+        self.dynamics.start()
+        seed(f"http://{self.host}:{self._moto.port}", self.profile)
+        self.dynamics.tick()
+        self.dynamics.warm = False
+        self.dynamics.tick()
+        self.started_at = time.time()
+
+    def _start_endpoint(self) -> None:
+        balancer = LoadBalancer(
+            routes=self.dynamics.routing_table,
+            timeline=self.timeline,
+            status=self.dynamics.status,
+            info={"profile": self.profile.name, "time_scale": self.time_scale},
+        )
+        loop = asyncio.new_event_loop()
+        try:
+            self._server = loop.run_until_complete(serve(balancer, self.host, self._endpoint_port))
+        except OSError as exc:
+            loop.close()
+            if self._moto is not None:
+                self._moto.stop()
+            raise _bind_error("endpoint", self._endpoint_port, exc) from exc
+        self._loop = loop
+        self._loop_thread = threading.Thread(target=loop.run_forever, name="lab-endpoint", daemon=True)
+        self._loop_thread.start()
+
+    @property
+    def endpoint_port(self) -> int:
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def api_port(self) -> int:
+        assert self._moto is not None
+        return self._moto.port
+
+    def state(self, pid: int, log_path: str | None = None) -> LabState:
+        """The state-file record for this lab running as ``pid``."""
+        return LabState(
+            pid=pid,
+            host=self.host,
+            api_port=self.api_port,
+            endpoint_port=self.endpoint_port,
+            profile=self.profile.name,
+            time_scale=self.time_scale,
+            started_at=self.started_at,
+            log_path=log_path,
+        )
+
+    def stop(self) -> None:
+        """Stop every thread and release both ports."""
+        self.dynamics.stop()
+        if self._loop is not None:
+            loop, server = self._loop, self._server
+
+            def _close() -> None:
+                server.close()
+                loop.stop()
+
+            loop.call_soon_threadsafe(_close)
+            if self._loop_thread is not None:
+                self._loop_thread.join(timeout=5)
+            loop.close()
+            self._loop = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None

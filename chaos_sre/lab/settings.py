@@ -1,0 +1,104 @@
+"""Lab profiles and the AWS-like timings of its control-plane dynamics.
+
+Every duration here is in *AWS seconds*: how long the thing takes on AWS (or
+the value the lab's topology configures, as a staging account would). The lab
+multiplies each by the time scale, so ``--time-scale 0.1`` plays an AWS minute
+in six seconds. docs/lab.md lists each value with its source.
+"""
+
+import math
+from dataclasses import dataclass
+
+from chaos_sre.errors import ValidationError
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+AVAILABILITY_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+DEFAULT_TIME_SCALE = 0.1
+MAX_TIME_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class WebTierProfile:
+    """How the web tier is built and how it behaves in one lab profile."""
+
+    instance_zones: tuple[str, ...]
+    """AZs of the ASG's subnets; 6 instances are spread evenly across them."""
+    asg_health_check_type: str
+    """``ELB``: the ASG also replaces instances the load balancer finds unhealthy."""
+    asg_health_check_grace_period: int
+    """Seconds after launch during which the ASG ignores ELB health."""
+    app_boot_seconds: float
+    """From EC2 ``running`` until the application answers health checks."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named lab profile: the same resource names, different weaknesses."""
+
+    name: str
+    description: str
+    web: WebTierProfile
+
+
+PROFILES: dict[str, Profile] = {
+    "resilient": Profile(
+        name="resilient",
+        description="web tier spread 2/2/2 over three AZs, ELB health checks, baked AMI",
+        web=WebTierProfile(
+            instance_zones=AVAILABILITY_ZONES,
+            asg_health_check_type="ELB",
+            asg_health_check_grace_period=60,
+            app_boot_seconds=40.0,
+        ),
+    ),
+    "fragile": Profile(
+        name="fragile",
+        description="web tier in one AZ, EC2-only health checks, slow boot",
+        web=WebTierProfile(
+            instance_zones=AVAILABILITY_ZONES[:1],
+            asg_health_check_type="EC2",
+            asg_health_check_grace_period=300,
+            app_boot_seconds=180.0,
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Timings:
+    """AWS-side delays that do not depend on the profile (AWS seconds)."""
+
+    ec2_pending_seconds: float = 20.0
+    """RunInstances until the instance is ``running``."""
+    asg_health_sweep_seconds: float = 10.0
+    """How often the ASG looks at its instances' health (EC2 state, ELB state)."""
+    alb_target_connect_timeout_seconds: float = 10.0
+    """An ALB waits this long for an unreachable target, then answers 504 (not scaled)."""
+    base_latency_seconds: float = 0.003
+    """Latency of a healthy target's answer (not scaled)."""
+
+
+TIMINGS = Timings()
+
+
+def profile_named(name: str) -> Profile:
+    """Return the profile called ``name`` or raise a one-line ValidationError."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ValidationError(f"unknown lab profile {name!r} (choose one of: {known})") from None
+
+
+def parse_time_scale(value: str | float) -> float:
+    """Parse a ``--time-scale`` value: a finite number in (0, 10]."""
+    try:
+        scale = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"time scale must be a number, got {value!r}") from None
+    if not math.isfinite(scale) or scale <= 0 or scale > MAX_TIME_SCALE:
+        raise ValidationError(
+            f"time scale must be greater than 0 and at most {MAX_TIME_SCALE:g}, got {value!r}"
+        )
+    return scale

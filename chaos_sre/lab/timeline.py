@@ -1,0 +1,92 @@
+"""The lab's ground truth: what it did, what broke, and what clients saw.
+
+Served as JSON at ``GET $CHAOS_SRE_TARGET_URL/__lab/timeline``. Tests and
+benchmarks compare what chaos-sre *measured* against this record of what
+*happened*. All times are epoch seconds.
+"""
+
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class LabEvent:
+    """One observed change: a fault, a recovery or a control-plane action."""
+
+    at: float
+    kind: str
+    resource: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Timeline:
+    """Thread-safe recorder of lab events and request outcomes."""
+
+    FAULT_KINDS = frozenset(
+        {"instance-terminated", "instance-stopped", "subnet-unreachable"}
+    )
+
+    def __init__(self, *, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reset_locked()
+
+    def _reset_locked(self) -> None:
+        self._events: list[LabEvent] = []
+        self._causes: Counter[str] = Counter()
+        self._per_second: dict[int, list[int]] = {}
+        self._first_failure: float | None = None
+        self._last_failure: float | None = None
+        self._since = self._clock()
+
+    def reset(self) -> None:
+        """Forget every event and request counted so far."""
+        with self._lock:
+            self._reset_locked()
+
+    def event(self, kind: str, resource: str, **detail: Any) -> None:
+        """Record that ``kind`` happened to ``resource`` now."""
+        with self._lock:
+            self._events.append(LabEvent(self._clock(), kind, resource, detail))
+
+    def request(self, cause: str, at: float | None = None) -> None:
+        """Count one request; ``cause`` is ``ok`` or why it failed."""
+        now = self._clock() if at is None else at
+        second = int(now)
+        with self._lock:
+            self._causes[cause] += 1
+            bucket = self._per_second.get(second)
+            if bucket is None:
+                bucket = self._per_second[second] = [0, 0]
+            bucket[0] += 1
+            if cause != OK:
+                bucket[1] += 1
+                if self._first_failure is None:
+                    self._first_failure = now
+                self._last_failure = now
+
+    def snapshot(self) -> dict[str, Any]:
+        """The timeline as a JSON-ready dict."""
+        with self._lock:
+            events = [asdict(e) for e in self._events]
+            causes = dict(self._causes)
+            series = [
+                {"second": s, "total": b[0], "failed": b[1]}
+                for s, b in sorted(self._per_second.items())
+            ]
+            first, last, since = self._first_failure, self._last_failure, self._since
+        total = sum(causes.values())
+        ok = causes.pop(OK, 0)
+        return {
+            "since": since,
+            "faults": [e for e in events if e["kind"] in self.FAULT_KINDS],
+            "events": events,
+            "requests": {"total": total, "ok": ok, "failed": total - ok, "by_cause": causes},
+            "series": series,
+            "impact": {"first_failure": first, "last_failure": last},
+        }

@@ -1,0 +1,1 @@
+"""Chaos Toolkit probes: read-only questions about AWS state and the service endpoint."""

@@ -1,0 +1,55 @@
+"""Probes on the AWS state of a service's web tier (read only, paginated)."""
+
+from typing import Any
+
+from chaos_sre.aws import aws_client, paginate
+from chaos_sre.errors import AWSError
+
+__all__ = ["healthy_target_count", "instances_per_az"]
+
+
+def _target_group_arn(client: Any, name: str) -> str:
+    groups = list(paginate(client, "describe_target_groups", "TargetGroups", Names=[name]))
+    if not groups:
+        raise AWSError(f"target group {name!r} not found")
+    return str(groups[0]["TargetGroupArn"])
+
+
+def healthy_target_count(
+    target_group_name: str,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> int:
+    """Number of targets the load balancer reports `healthy` in a target group.
+
+    Example tolerance: `{"type": "range", "range": [6, 6]}` for all six
+    instances of the lab's `web` tier.
+    """
+    client = aws_client("elbv2", configuration, secrets)
+    arn = _target_group_arn(client, target_group_name)
+    health = client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return sum(1 for t in health if t["TargetHealth"]["State"] == "healthy")
+
+
+def instances_per_az(
+    asg_name: str,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """In-service instances of an Auto Scaling group, counted per Availability Zone.
+
+    Returns e.g. `{"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}`.
+    """
+    client = aws_client("autoscaling", configuration, secrets)
+    groups = list(
+        paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups",
+                 AutoScalingGroupNames=[asg_name])
+    )
+    if not groups:
+        raise AWSError(f"auto scaling group {asg_name!r} not found")
+    counts: dict[str, int] = {}
+    for instance in groups[0]["Instances"]:
+        if instance["LifecycleState"] == "InService":
+            zone = instance["AvailabilityZone"]
+            counts[zone] = counts.get(zone, 0) + 1
+    return dict(sorted(counts.items()))
