@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from chaos_sre.errors import LabAlreadyRunning, LabError, LabNotRunning
-from chaos_sre.lab.runtime import Lab
 from chaos_sre.lab.settings import Profile
 from chaos_sre.lab.state import (
     LabState,
@@ -57,6 +56,8 @@ def run_foreground(
     on_ready: Callable[[LabState], None],
 ) -> None:
     """Run a lab in this process until SIGINT or SIGTERM."""
+    from chaos_sre.lab.runtime import Lab  # imports moto: only the lab process pays for it
+
     preflight(host, api_port, endpoint_port)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -67,8 +68,9 @@ def run_foreground(
         state = lab.state(os.getpid(), str(log_path()))
         write_state(state)
         on_ready(state)
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(0.2):
+            if lab.dynamics.crashed:
+                raise LabError("the lab's dynamics stopped unexpectedly (traceback in the lab log)")
     except KeyboardInterrupt:
         pass
     finally:

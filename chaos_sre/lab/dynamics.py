@@ -101,6 +101,7 @@ class Dynamics:
     _health: dict[tuple[str, str], TargetHealthState] = field(default_factory=dict)
     _reachable: dict[str, bool] = field(default_factory=dict)
     _routes: dict[str, RoutingTable] = field(default_factory=dict)
+    _instances: dict[str, Any] = field(default_factory=dict)
     _next_sweep: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -205,6 +206,11 @@ class Dynamics:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    @property
+    def crashed(self) -> bool:
+        """True when the ticker thread died (its traceback is in the lab log)."""
+        return self._thread is not None and not self._thread.is_alive() and not self._stop.is_set()
+
     def _run(self) -> None:
         while not self._stop.wait(TICK_SECONDS):
             self.tick()
@@ -214,8 +220,9 @@ class Dynamics:
         now = time.monotonic()
         with self.lock:
             backends = self._backends()
+            self._instances = {i.id: i for i in backends.ec2.all_instances()}
             self._evaluate_network(backends.ec2)
-            self._advance_instances(backends.ec2, now)
+            self._advance_instances(now)
             self._promote_in_service(backends, now)
             self._health_checks(backends, now)
             if now >= self._next_sweep:
@@ -238,7 +245,7 @@ class Dynamics:
                 vpc = ec2.vpcs.get(subnet.vpc_id)
                 if acl is None or vpc is None:
                     continue
-                rules = [
+                rules = tuple(
                     AclRule(
                         rule_number=int(e.rule_number),
                         egress=str(e.egress).lower() == "true",
@@ -249,7 +256,7 @@ class Dynamics:
                         port_to=int(e.port_range_to) if e.port_range_to else None,
                     )
                     for e in acl.network_acl_entries
-                ]
+                )
                 reachable = lb_can_reach(rules, lb_cidr=vpc.cidr_block, target_port=80)
                 previous = self._reachable.get(subnet.id)
                 self._reachable[subnet.id] = reachable
@@ -262,8 +269,8 @@ class Dynamics:
                     )
 
     # -- EC2 --------------------------------------------------------------------
-    def _advance_instances(self, ec2: Any, now: float) -> None:
-        for instance in ec2.all_instances():
+    def _advance_instances(self, now: float) -> None:
+        for instance in self._instances.values():
             life = self._lives.get(instance.id)
             if life is None:
                 life = self._lives[instance.id] = InstanceLife(now, now, last_state=instance.state)
@@ -306,7 +313,7 @@ class Dynamics:
         if group.health_check_type != "ELB" or state.lifecycle_state != "InService":
             return None
         life = self._lives.get(instance.id)
-        grace = self.scaled(float(group.health_check_period or 0))
+        grace = self.scaled(float(group.health_check_grace_period or 0))
         if life is None or life.in_service_at is None or now - life.in_service_at < grace:
             return None
         for arn in group.target_group_arns:
@@ -345,8 +352,8 @@ class Dynamics:
                 group.replace_autoscaling_group_instances(missing, group.get_propagated_tags())
 
     # -- load balancer ----------------------------------------------------------
-    def _condition(self, target_id: str, ec2: Any, now: float) -> str:
-        instance = ec2.get_instance_by_id(target_id) if target_id.startswith("i-") else None
+    def _condition(self, target_id: str, now: float) -> str:
+        instance = self._instances.get(target_id)
         if instance is None:
             return SERVING
         if not self._reachable.get(instance.subnet_id, True):
@@ -373,7 +380,7 @@ class Dynamics:
                 if now < record.next_check:
                     continue
                 record.next_check = max(record.next_check + interval, now)
-                condition = self._condition(target_id, backends.ec2, now)
+                condition = self._condition(target_id, now)
                 self._apply_check(tg, target_id, record, condition, healthy_after, unhealthy_after)
             delay = self.scaled(float(tg.attributes.get("deregistration_delay.timeout_seconds", 300)))
             for target_id in list(tg.deregistered_targets):
@@ -429,8 +436,8 @@ class Dynamics:
                 targets=tuple(
                     RouteTarget(
                         t,
-                        self._zone_of(t, backends.ec2),
-                        self._condition(t, backends.ec2, now),
+                        self._zone_of(t),
+                        self._condition(t, now),
                     )
                     for t in chosen
                 ),
@@ -438,7 +445,6 @@ class Dynamics:
             )
         self._routes = routes
 
-    @staticmethod
-    def _zone_of(target_id: str, ec2: Any) -> str:
-        instance = ec2.get_instance_by_id(target_id) if target_id.startswith("i-") else None
+    def _zone_of(self, target_id: str) -> str:
+        instance = self._instances.get(target_id)
         return instance.placement.zone if instance is not None else ""

@@ -10,6 +10,7 @@ the implicit ``*`` rule denies.
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 
 TCP = "6"
 ALL_PROTOCOLS = "-1"
@@ -48,7 +49,7 @@ def _matches(rule: AclRule, source_cidr: str, port_range: tuple[int, int]) -> bo
 
 
 def _first_match_allows(
-    rules: list[AclRule], egress: bool, peer_cidr: str, port_range: tuple[int, int]
+    rules: tuple[AclRule, ...], egress: bool, peer_cidr: str, port_range: tuple[int, int]
 ) -> bool:
     for rule in sorted((r for r in rules if r.egress == egress), key=lambda r: r.rule_number):
         if _matches(rule, peer_cidr, port_range):
@@ -56,7 +57,8 @@ def _first_match_allows(
     return False
 
 
-def lb_can_reach(rules: list[AclRule], *, lb_cidr: str, target_port: int) -> bool:
+@lru_cache(maxsize=1024)
+def lb_can_reach(rules: tuple[AclRule, ...], *, lb_cidr: str, target_port: int) -> bool:
     """True when a subnet with these ACL rules accepts the load balancer's traffic.
 
     ``lb_cidr`` is where the load balancer's nodes live (the VPC's CIDR);

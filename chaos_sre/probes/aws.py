@@ -1,11 +1,15 @@
 """Probes on the AWS state of a service's web tier (read only, paginated)."""
 
+import time
 from typing import Any
 
 from chaos_sre.aws import aws_client, paginate
 from chaos_sre.errors import AWSError
 
-__all__ = ["healthy_target_count", "instances_per_az"]
+__all__ = ["healthy_target_count", "instances_per_az", "wait_for_healthy_targets"]
+
+POLL_SECONDS = 1.0
+MAX_WAIT_SECONDS = 3600.0
 
 
 def _target_group_arn(client: Any, name: str) -> str:
@@ -29,6 +33,28 @@ def healthy_target_count(
     arn = _target_group_arn(client, target_group_name)
     health = client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
     return sum(1 for t in health if t["TargetHealth"]["State"] == "healthy")
+
+
+def wait_for_healthy_targets(
+    target_group_name: str,
+    count: int,
+    timeout_seconds: float = 300.0,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> int:
+    """Wait until at least `count` targets are healthy; return the healthy count.
+
+    Polls DescribeTargetHealth once a second for at most `timeout_seconds`
+    (capped at one hour) and returns the last count, so a tolerance such as
+    `{"type": "range", "range": [6, 1000]}` fails when the tier did not heal
+    in time.
+    """
+    deadline = time.monotonic() + min(timeout_seconds, MAX_WAIT_SECONDS)
+    healthy = healthy_target_count(target_group_name, configuration, secrets)
+    while healthy < count and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        healthy = healthy_target_count(target_group_name, configuration, secrets)
+    return healthy
 
 
 def instances_per_az(

@@ -1,0 +1,118 @@
+"""Shared fixtures: real labs started through the CLI, real boto3 clients over HTTP."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+# Nothing in the suite may reach real AWS: fake credentials, no instance metadata.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="lab",
+    AWS_SECRET_ACCESS_KEY="lab",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
+os.environ.pop("AWS_PROFILE", None)
+
+CLI = [sys.executable, "-m", "chaos_sre.cli"]
+
+
+def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `chaos-sre ARGS` with its own lab state directory."""
+    full_env = {**os.environ, **(env or {}), "CHAOS_SRE_LAB_DIR": str(lab_dir)}
+    return subprocess.run([*CLI, *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+@dataclass
+class RunningLab:
+    """A lab process started with `chaos-sre lab up --detach`."""
+
+    lab_dir: Path
+    env: dict[str, str]
+
+    @property
+    def target_url(self) -> str:
+        return self.env["CHAOS_SRE_TARGET_URL"]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def timeline(self) -> dict[str, Any]:
+        return requests.get(f"{self.target_url}/__lab/timeline", timeout=5).json()
+
+    def web_instances(self, *states: str) -> list[dict[str, Any]]:
+        filters = [{"Name": "tag:app", "Values": ["web"]}]
+        if states:
+            filters.append({"Name": "instance-state-name", "Values": list(states)})
+        pages = self.client("ec2").get_paginator("describe_instances").paginate(Filters=filters)
+        return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+
+    def target_states(self) -> list[str]:
+        elbv2 = self.client("elbv2")
+        arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
+        health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+        return sorted(t["TargetHealth"]["State"] for t in health)
+
+
+def parse_exports(stdout: str) -> dict[str, str]:
+    env = {}
+    for line in stdout.splitlines():
+        if line.startswith("export "):
+            name, _, value = line[len("export "):].partition("=")
+            env[name] = value
+    return env
+
+
+@pytest.fixture
+def start_lab(tmp_path: Path) -> Iterator[Callable[..., RunningLab]]:
+    """Start labs (``start_lab("--profile", "fragile")``); all are stopped afterwards."""
+    started: list[Path] = []
+
+    def _start(*args: str) -> RunningLab:
+        lab_dir = tmp_path / f"lab{len(started)}"
+        result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
+                         *args, lab_dir=lab_dir)
+        assert result.returncode == 0, result.stderr
+        started.append(lab_dir)
+        return RunningLab(lab_dir, parse_exports(result.stdout))
+
+    yield _start
+    for lab_dir in started:
+        run_cli("lab", "down", lab_dir=lab_dir)
+
+
+@pytest.fixture(scope="module")
+def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    """One resilient lab for read-only tests of a module."""
+    lab_dir = tmp_path_factory.mktemp("shared-lab")
+    result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
+                     lab_dir=lab_dir)
+    assert result.returncode == 0, result.stderr
+    yield RunningLab(lab_dir, parse_exports(result.stdout))
+    run_cli("lab", "down", lab_dir=lab_dir)
