@@ -1,0 +1,194 @@
+"""Control-plane dynamics the lab adds to moto, driven by plain boto3 calls."""
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import requests
+
+from conftest import RunningLab, wait_until
+
+
+@dataclass
+class Traffic:
+    """Outcomes of a bounded background request loop (about 50 req/s)."""
+
+    ok: int = 0
+    failed: int = 0
+    outcomes: list[tuple[float, bool]] = field(default_factory=list)
+
+
+@contextmanager
+def traffic(lab: RunningLab, *, timeout: float = 0.5, max_seconds: float = 60) -> Iterator[Traffic]:
+    result = Traffic()
+    stop = threading.Event()
+
+    def loop() -> None:
+        deadline = time.monotonic() + max_seconds
+        with requests.Session() as session:
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    good = session.get(f"{lab.target_url}/", timeout=timeout).status_code < 500
+                except requests.RequestException:
+                    good = False
+                    session.close()
+                result.outcomes.append((time.time(), good))
+                if good:
+                    result.ok += 1
+                else:
+                    result.failed += 1
+                stop.wait(0.02)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        thread.join(timeout=max_seconds)
+
+
+def healed(lab: RunningLab, zones: set[str]) -> bool:
+    running = lab.web_instances("running")
+    return (lab.target_states() == ["healthy"] * 6
+            and {i["Placement"]["AvailabilityZone"] for i in running} == zones)
+
+
+def test_terminating_one_az_fails_requests_until_the_asg_heals(start_lab) -> None:
+    lab = start_lab()
+    requests.delete(f"{lab.target_url}/__lab/timeline", timeout=5)
+    victims = [i["InstanceId"] for i in lab.web_instances("running")
+               if i["Placement"]["AvailabilityZone"] == "us-east-1a"]
+    assert len(victims) == 2
+    ec2 = lab.client("ec2")
+    with traffic(lab) as seen:
+        time.sleep(0.5)
+        fault_at = time.time()
+        ec2.terminate_instances(InstanceIds=victims)
+        # moto replaces at once; the lab's ASG has not noticed yet.
+        group = lab.client("autoscaling").describe_auto_scaling_groups(
+            AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+        assert {i["InstanceId"] for i in group["Instances"]} >= set(victims)
+        assert wait_until(lambda: healed(lab, {"us-east-1a", "us-east-1b", "us-east-1c"}),
+                          timeout=30)
+        healed_at = time.time()
+        time.sleep(1.0)
+    assert healed_at - fault_at < 30
+    assert seen.failed > 0
+    assert all(good for at, good in seen.outcomes if at > healed_at)
+    timeline = lab.timeline()
+    faults = [f for f in timeline["faults"] if f["kind"] == "instance-terminated"]
+    assert sorted(f["resource"] for f in faults) == sorted(victims)
+    assert all(abs(f["at"] - fault_at) < 1.0 for f in faults)
+    assert timeline["requests"]["failed"] > 0
+    assert timeline["requests"]["by_cause"].get("502-target-down", 0) > 0
+    first, last = timeline["impact"]["first_failure"], timeline["impact"]["last_failure"]
+    assert fault_at - 0.1 <= first <= last <= healed_at
+    kinds = Counter(e["kind"] for e in timeline["events"])
+    assert kinds["asg-instance-replaced"] == 2
+    assert kinds["instance-launched"] == 2
+    assert kinds["target-healthy"] == 2
+    per_az = Counter(i["Placement"]["AvailabilityZone"] for i in lab.web_instances("running"))
+    assert per_az == {"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}
+
+
+def test_new_instances_go_through_pending_and_health_checks(start_lab) -> None:
+    lab = start_lab()
+    victim = lab.web_instances("running")[0]["InstanceId"]
+    lab.client("ec2").terminate_instances(InstanceIds=[victim])
+    pending = wait_until(lambda: lab.web_instances("pending"), timeout=10, interval=0.05)
+    assert len(pending) == 1
+    new_id = pending[0]["InstanceId"]
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    lifecycle = {i["InstanceId"]: i["LifecycleState"] for i in group["Instances"]}
+    assert lifecycle[new_id] == "Pending"
+    assert wait_until(lambda: lab.target_states() == ["healthy"] * 6, timeout=30)
+    events = [e for e in lab.timeline()["events"] if e["resource"] == new_id]
+    assert [e["kind"] for e in events][0] == "instance-launched"
+    assert events[-1]["kind"] == "target-healthy"
+
+
+def test_a_stopped_instance_is_replaced(start_lab) -> None:
+    lab = start_lab()
+    victim = lab.web_instances("running")[0]["InstanceId"]
+    lab.client("ec2").stop_instances(InstanceIds=[victim])
+    assert wait_until(lambda: lab.target_states() == ["healthy"] * 6
+                      and victim in {i["InstanceId"] for i in lab.web_instances("terminated")},
+                      timeout=30)
+    timeline = lab.timeline()
+    assert [f["kind"] for f in timeline["faults"]] == ["instance-stopped"]
+    replaced = [e for e in timeline["events"] if e["kind"] == "asg-instance-replaced"]
+    assert replaced[0]["resource"] == victim
+    assert "stopped" in replaced[0]["detail"]["reason"]
+
+
+def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
+    lab = start_lab()
+    ec2 = lab.client("ec2")
+    subnet = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["web-us-east-1a"]}])["Subnets"][0]
+    association = ec2.describe_network_acls(
+        Filters=[{"Name": "association.subnet-id", "Values": [subnet["SubnetId"]]}]
+    )["NetworkAcls"][0]["Associations"]
+    association_id = next(a["NetworkAclAssociationId"] for a in association
+                          if a["SubnetId"] == subnet["SubnetId"])
+    original_acl = next(a["NetworkAclId"] for a in association if a["SubnetId"] == subnet["SubnetId"])
+    deny_all = ec2.create_network_acl(VpcId=subnet["VpcId"])["NetworkAcl"]["NetworkAclId"]
+    for egress in (False, True):
+        ec2.create_network_acl_entry(NetworkAclId=deny_all, RuleNumber=1, Protocol="-1",
+                                     RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+    with traffic(lab, timeout=0.3) as seen:
+        time.sleep(0.3)
+        new_association = ec2.replace_network_acl_association(
+            AssociationId=association_id, NetworkAclId=deny_all)["NewAssociationId"]
+        # requests to the cut-off AZ hang until the client gives up, until
+        # health checks take its targets out of service
+        assert wait_until(lambda: lab.target_states().count("unhealthy") == 2, timeout=10)
+        elbv2 = lab.client("elbv2")
+        arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
+        reasons = {t["TargetHealth"].get("Reason")
+                   for t in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+                   if t["TargetHealth"]["State"] == "unhealthy"}
+        assert reasons == {"Target.Timeout"}
+        # the ELB-type ASG replaces them in the AZs it can still reach
+        assert wait_until(lambda: healed(lab, {"us-east-1b", "us-east-1c"}), timeout=40)
+    assert seen.failed > 0
+    timeline = lab.timeline()
+    assert timeline["requests"]["by_cause"].get("timeout-target-unreachable", 0) > 0
+    assert [f["kind"] for f in timeline["faults"]] == ["subnet-unreachable"]
+    per_az = Counter(i["Placement"]["AvailabilityZone"] for i in lab.web_instances("running"))
+    assert per_az == {"us-east-1b": 3, "us-east-1c": 3}
+    ec2.replace_network_acl_association(AssociationId=new_association, NetworkAclId=original_acl)
+    assert wait_until(lambda: any(e["kind"] == "subnet-reachable" for e in lab.timeline()["events"]),
+                      timeout=5)
+
+
+def test_no_registered_targets_answers_503(start_lab) -> None:
+    lab = start_lab()
+    lab.client("autoscaling").update_auto_scaling_group(
+        AutoScalingGroupName="web", MinSize=0, DesiredCapacity=0)
+    assert wait_until(lambda: lab.target_states() == [], timeout=10)
+    assert requests.get(f"{lab.target_url}/", timeout=2).status_code == 503
+    assert lab.timeline()["requests"]["by_cause"] == {"503-no-targets": 1}
+
+
+def test_fragile_profile_puts_everything_in_one_az(start_lab) -> None:
+    lab = start_lab("--profile", "fragile")
+    per_az = Counter(i["Placement"]["AvailabilityZone"] for i in lab.web_instances("running"))
+    assert per_az == {"us-east-1a": 6}
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    assert group["HealthCheckType"] == "EC2"
+    assert len(group["VPCZoneIdentifier"].split(",")) == 1
+    assert lab.target_states() == ["healthy"] * 6
+    lab.client("ec2").terminate_instances(InstanceIds=[i["InstanceId"] for i in lab.web_instances("running")])
+    # losing the one AZ is a full outage: every request fails for a while
+    time.sleep(1.0)
+    with requests.Session() as session:
+        statuses = [session.get(f"{lab.target_url}/", timeout=1).status_code for _ in range(20)]
+    assert all(s >= 500 for s in statuses)
+    launched = wait_until(lambda: lab.web_instances("pending", "running"), timeout=10)
+    assert {i["Placement"]["AvailabilityZone"] for i in launched} == {"us-east-1a"}
