@@ -1,0 +1,37 @@
+# chaos-sre: two commands on a fresh machine (Python >= 3.11, make, git).
+#   make demo   set up .venv, run an experiment against the local lab, print the outcome
+#   make test   set up .venv with test extras, run the whole suite
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_EXPERIMENT ?= experiments/lab-smoke.json
+DEMO_JOURNAL ?= runs/demo-journal.json
+
+.PHONY: demo test clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chaos-sre needs Python >= 3.11 (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p runs
+	@echo "==> starting the lab and running $(DEMO_EXPERIMENT)"
+	@CHAOS_SRE_LAB_DIR=$(CURDIR)/runs/lab $(BIN)/chaos-sre lab exec --api-port 0 --endpoint-port 0 -- \
+		$(CURDIR)/$(BIN)/chaos --log-file runs/chaostoolkit.log run --journal-path $(DEMO_JOURNAL) $(DEMO_EXPERIMENT); \
+	status=$$?; \
+	echo "==> lab stopped"; \
+	$(BIN)/python -m chaos_sre.journal $(DEMO_JOURNAL) || exit $$?; \
+	exit $$status
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$status
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,52 @@
+"""chaos-sre as a Chaos Toolkit extension: discovery and the smoke experiment."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+
+
+def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
+    out = tmp_path / "discovery.json"
+    result = subprocess.run(
+        [CHAOS, "--log-file", str(tmp_path / "log"), "discover", "--no-install",
+         "--no-system-info", "--discovery-path", str(out), "chaos-sre"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    discovery = json.loads(out.read_text())
+    assert discovery["extension"]["name"] == "chaos-sre"
+    activities = {a["name"]: a for a in discovery["activities"]}
+    assert {"healthy_target_count", "instances_per_az", "wait_for_healthy_targets",
+            "success_ratio"} <= set(activities)
+    probe = activities["healthy_target_count"]
+    assert probe["type"] == "probe" and probe["mod"] == "chaos_sre.probes.aws"
+    assert "healthy" in probe["doc"]
+    assert probe["return_type"] == "integer"
+    assert [a["name"] for a in probe["arguments"]] == [
+        "target_group_name", "configuration", "secrets"]
+
+
+def test_smoke_experiment_validates_and_passes_against_the_lab(tmp_path: Path) -> None:
+    experiment = str(ROOT / "experiments" / "lab-smoke.json")
+    validate = subprocess.run([CHAOS, "--log-file", str(tmp_path / "v.log"), "validate",
+                               experiment], capture_output=True, text=True, check=False)
+    assert validate.returncode == 0, validate.stderr
+    journal = tmp_path / "journal.json"
+    result = run_cli("lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--",
+                     CHAOS, "--log-file", str(tmp_path / "run.log"), "run",
+                     "--journal-path", str(journal), experiment,
+                     lab_dir=tmp_path / "lab", timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcome = json.loads(journal.read_text())
+    assert outcome["status"] == "completed"
+    assert outcome["deviated"] is False
+    terminated = outcome["run"][0]["output"]
+    assert len(terminated) >= 1
+    healed = outcome["steady_states"]["after"]["probes"][0]["output"]
+    assert healed == 6

@@ -1,0 +1,62 @@
+"""Network ACL evaluation (pure): which rules let the load balancer reach a subnet."""
+
+from chaos_sre.lab.network import AclRule, lb_can_reach
+
+VPC = "10.0.0.0/16"
+
+
+def _rules(*rules: AclRule) -> tuple[AclRule, ...]:
+    return tuple(rules)
+
+
+ALLOW_ALL = _rules(
+    AclRule(100, False, "-1", True, "0.0.0.0/0"),
+    AclRule(100, True, "-1", True, "0.0.0.0/0"),
+    AclRule(32767, False, "-1", False, "0.0.0.0/0"),
+    AclRule(32767, True, "-1", False, "0.0.0.0/0"),
+)
+
+
+def test_allow_all_reaches() -> None:
+    assert lb_can_reach(ALLOW_ALL, lb_cidr=VPC, target_port=80)
+
+
+def test_no_rules_is_the_implicit_deny() -> None:
+    assert not lb_can_reach((), lb_cidr=VPC, target_port=80)
+
+
+def test_lower_rule_number_wins() -> None:
+    rules = ALLOW_ALL + (AclRule(50, False, "-1", False, "0.0.0.0/0"),)
+    assert not lb_can_reach(rules, lb_cidr=VPC, target_port=80)
+    rules = ALLOW_ALL + (AclRule(150, False, "-1", False, "0.0.0.0/0"),)
+    assert lb_can_reach(rules, lb_cidr=VPC, target_port=80)
+
+
+def test_stateless_both_directions_are_needed() -> None:
+    inbound_only = _rules(AclRule(100, False, "-1", True, "0.0.0.0/0"))
+    assert not lb_can_reach(inbound_only, lb_cidr=VPC, target_port=80)
+
+
+def test_port_and_protocol_must_match() -> None:
+    ssh_only = _rules(
+        AclRule(100, False, "6", True, "0.0.0.0/0", 22, 22),
+        AclRule(100, True, "6", True, "0.0.0.0/0", 1024, 65535),
+    )
+    assert not lb_can_reach(ssh_only, lb_cidr=VPC, target_port=80)
+    http = _rules(
+        AclRule(100, False, "6", True, "0.0.0.0/0", 80, 80),
+        AclRule(100, True, "6", True, "0.0.0.0/0", 1024, 65535),
+    )
+    assert lb_can_reach(http, lb_cidr=VPC, target_port=80)
+    udp = _rules(
+        AclRule(100, False, "17", True, "0.0.0.0/0", 80, 80),
+        AclRule(100, True, "-1", True, "0.0.0.0/0"),
+    )
+    assert not lb_can_reach(udp, lb_cidr=VPC, target_port=80)
+
+
+def test_deny_for_the_vpc_cidr_only() -> None:
+    rules = ALLOW_ALL + (AclRule(10, False, "-1", False, "10.0.0.0/8"),)
+    assert not lb_can_reach(rules, lb_cidr=VPC, target_port=80)
+    rules = ALLOW_ALL + (AclRule(10, False, "-1", False, "192.168.0.0/16"),)
+    assert lb_can_reach(rules, lb_cidr=VPC, target_port=80)
