@@ -164,6 +164,27 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     ec2.replace_network_acl_association(AssociationId=new_association, NetworkAclId=original_acl)
     assert wait_until(lambda: any(e["kind"] == "subnet-reachable" for e in lab.timeline()["events"]),
                       timeout=5)
+    # AZRebalance brings the group back to 2/2/2 once the AZ is reachable again
+    assert wait_until(lambda: healed(lab, {"us-east-1a", "us-east-1b", "us-east-1c"})
+                      and Counter(i["Placement"]["AvailabilityZone"]
+                                  for i in lab.web_instances("running"))
+                      == {"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}, timeout=60)
+    kinds = Counter(e["kind"] for e in lab.timeline()["events"])
+    assert kinds["asg-rebalance-launch"] == 2 and kinds["asg-rebalance-terminated"] == 2
+
+
+def test_suspended_launch_process_stops_replacement(start_lab) -> None:
+    lab = start_lab()
+    autoscaling = lab.client("autoscaling")
+    autoscaling.suspend_processes(AutoScalingGroupName="web", ScalingProcesses=["Launch"])
+    victim = lab.web_instances("running")[0]["InstanceId"]
+    lab.client("ec2").terminate_instances(InstanceIds=[victim])
+    assert wait_until(lambda: any(e["kind"] == "asg-instance-replaced"
+                                  for e in lab.timeline()["events"]), timeout=10)
+    time.sleep(1.0)
+    assert lab.web_instances("pending") == []
+    autoscaling.resume_processes(AutoScalingGroupName="web", ScalingProcesses=["Launch"])
+    assert wait_until(lambda: lab.target_states() == ["healthy"] * 6, timeout=30)
 
 
 def test_no_registered_targets_answers_503(start_lab) -> None:

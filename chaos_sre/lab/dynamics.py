@@ -6,13 +6,18 @@ AWS does, scaled by the lab's time scale:
 * an instance launched by anyone is ``pending`` for the EC2 pending time, then
   ``running``; its application answers after the profile's boot time;
 * the load balancer health-checks each registered target every
-  ``HealthCheckIntervalSeconds``; ``HealthyThresholdCount`` passes make it
-  healthy, ``UnhealthyThresholdCount`` failures unhealthy; deregistered targets
-  drain for the target group's deregistration delay;
+  ``HealthCheckIntervalSeconds``; a new target is healthy after one pass, an
+  unhealthy one after ``HealthyThresholdCount`` passes, and
+  ``UnhealthyThresholdCount`` failures make a target unhealthy; deregistered
+  targets drain for the target group's deregistration delay; when no target is
+  healthy the load balancer fails open to all registered targets;
 * every health sweep, each Auto Scaling group replaces instances that are not
   running (any health check type) or that the load balancer finds unhealthy
   after the grace period (``ELB`` type), then launches up to desired capacity
-  in the least-populated reachable AZ;
+  in the least-populated reachable AZ, and rebalances AZs that differ by more
+  than one instance (launch first, then retire); suspended processes
+  (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
+  ``Terminate``) are respected;
 * network ACLs decide which subnets the load balancer can reach.
 
 The load balancer endpoint reads the resulting :class:`RoutingTable` without
@@ -324,32 +329,77 @@ class Dynamics:
 
     def _asg_sweep(self, backends: _Backends, now: float) -> None:
         for name, group in list(backends.autoscaling.autoscaling_groups.items()):
+            suspended = set(getattr(group, "_suspended_processes", None) or ())
             replaced = []
-            for state in list(group.instance_states):
-                reason = self._unhealthy_reason(group, state, now)
-                if reason is None:
-                    continue
-                instance = state.instance
-                state.health_status = "Unhealthy"
-                group.instance_states.remove(state)
-                if instance.state in LIVE_STATES or instance.state == "stopped":
-                    life = self._lives.get(instance.id)
-                    if life is not None:
-                        life.terminated_by_lab = True
-                    backends.ec2.terminate_instances([instance.id])
-                replaced.append(instance.id)
-                self.timeline.event(
-                    "asg-instance-replaced",
-                    instance.id,
-                    group=name,
-                    reason=reason,
-                    availability_zone=instance.placement.zone,
-                )
+            if not suspended & {"HealthCheck", "ReplaceUnhealthy"}:
+                replaced = self._replace_unhealthy(name, group, backends, now)
             if replaced:
                 backends.autoscaling.update_attached_target_groups(name)
+            if "Launch" in suspended:
+                continue
             missing = (group.desired_capacity or 0) - len(group.active_instances())
             if missing > 0:
                 group.replace_autoscaling_group_instances(missing, group.get_propagated_tags())
+            elif not suspended & {"AZRebalance", "Terminate"}:
+                self._rebalance(name, group, backends)
+
+    def _replace_unhealthy(self, name: str, group: Any, backends: _Backends, now: float) -> list[str]:
+        replaced = []
+        for state in list(group.instance_states):
+            reason = self._unhealthy_reason(group, state, now)
+            if reason is None:
+                continue
+            instance = state.instance
+            state.health_status = "Unhealthy"
+            group.instance_states.remove(state)
+            self._terminate_by_lab(instance, backends)
+            replaced.append(instance.id)
+            self.timeline.event(
+                "asg-instance-replaced",
+                instance.id,
+                group=name,
+                reason=reason,
+                availability_zone=instance.placement.zone,
+            )
+        return replaced
+
+    def _terminate_by_lab(self, instance: Any, backends: _Backends) -> None:
+        if instance.state in LIVE_STATES or instance.state == "stopped":
+            life = self._lives.get(instance.id)
+            if life is not None:
+                life.terminated_by_lab = True
+            backends.ec2.terminate_instances([instance.id])
+
+    def _rebalance(self, name: str, group: Any, backends: _Backends) -> None:
+        """AZRebalance: launch in the emptiest reachable AZ, then retire one from the fullest."""
+        if any(s.lifecycle_state == "Pending" for s in group.instance_states):
+            return
+        zones = {
+            subnet_id: backends.ec2.get_subnet(subnet_id).availability_zone
+            for subnet_id in (group.vpc_zone_identifier or "").split(",")
+            if subnet_id and self.subnet_reachable(subnet_id)
+        }
+        counts = {zone: 0 for zone in zones.values()}
+        members: dict[str, list[Any]] = {zone: [] for zone in counts}
+        for state in group.active_instances():
+            zone = state.instance.placement.zone
+            if zone in counts:
+                counts[zone] += 1
+                members[zone].append(state)
+        if not counts:
+            return
+        if len(group.active_instances()) > (group.desired_capacity or 0):
+            fullest = max(counts, key=lambda z: counts[z])
+            state = members[fullest][0]
+            group.instance_states.remove(state)
+            self._terminate_by_lab(state.instance, backends)
+            backends.autoscaling.update_attached_target_groups(name)
+            self.timeline.event("asg-rebalance-terminated", state.instance.id,
+                                group=name, availability_zone=fullest)
+        elif max(counts.values()) - min(counts.values()) > 1:
+            self.timeline.event("asg-rebalance-launch", name,
+                                availability_zone=min(counts, key=lambda z: counts[z]))
+            group.replace_autoscaling_group_instances(1, group.get_propagated_tags())
 
     # -- load balancer ----------------------------------------------------------
     def _condition(self, target_id: str, now: float) -> str:
@@ -406,7 +456,9 @@ class Dynamics:
     ) -> None:
         if condition == SERVING:
             record.passes, record.fails = record.passes + 1, 0
-            if record.state != "healthy" and record.passes >= healthy_after:
+            # a newly registered target needs one passing check; an unhealthy one, the threshold
+            needed = 1 if record.state == "initial" else healthy_after
+            if record.state != "healthy" and record.passes >= needed:
                 record.state, record.reason, record.description = "healthy", None, None
                 self.timeline.event("target-healthy", target_id, target_group=tg.name)
             return

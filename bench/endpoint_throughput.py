@@ -1,0 +1,65 @@
+"""Benchmark: how many requests per second the lab's load balancer endpoint serves.
+
+Starts a lab (resilient profile, default time scale, dynamics running) on free
+loopback ports, drives its endpoint with wrk (Debian package `wrk`) for a few
+bounded runs, and prints the median and spread. Usage:
+
+    .venv/bin/python bench/endpoint_throughput.py [--runs 5] [--seconds 5] [--connections 16]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+CLI = [sys.executable, "-m", "chaos_sre.cli"]
+
+
+def wrk_rate(url: str, seconds: int, connections: int, close: bool) -> float:
+    headers = ["-H", "Connection: close"] if close else []
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *headers, url],
+        capture_output=True, text=True, check=True, timeout=seconds + 30,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None:
+        raise SystemExit(f"could not read wrk's output:\n{output}")
+    return float(match.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    lab_dir = tempfile.mkdtemp(prefix="bench-lab-")
+    env = {**os.environ, "CHAOS_SRE_LAB_DIR": lab_dir}
+    up = subprocess.run([*CLI, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0"],
+                        env=env, capture_output=True, text=True, check=True, timeout=120)
+    url = next(line.split("=", 1)[1] for line in up.stdout.splitlines()
+               if line.startswith("export CHAOS_SRE_TARGET_URL="))
+    results = {}
+    try:
+        for mode, close in (("keep-alive", False), ("new connection per request", True)):
+            results[mode] = [wrk_rate(f"{url}/", args.seconds, args.connections, close)
+                             for _ in range(args.runs)]
+    finally:
+        subprocess.run([*CLI, "lab", "down"], env=env, capture_output=True, check=False, timeout=60)
+    print(f"lab endpoint, requests/s over {args.runs} runs of {args.seconds} s, "
+          f"{args.connections} connections, one wrk thread")
+    print("| connections | median | min | max |\n|---|---|---|---|")
+    for mode, rates in results.items():
+        print(f"| {mode} | {statistics.median(rates):.0f} | {min(rates):.0f} | {max(rates):.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
