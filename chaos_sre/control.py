@@ -1,0 +1,327 @@
+"""The chaos-sre Chaos Toolkit control: judge an experiment by its SLO.
+
+Declare it in an experiment's ``controls``; a plain ``chaos run`` then gets
+the whole SLO engine::
+
+    "controls": [{
+      "name": "chaos-sre",
+      "provider": {
+        "type": "python", "module": "chaos_sre.control",
+        "arguments": {"slo": "probes/web.yaml", "target_url": "${target_url}",
+                      "budget_allowance": 0.005, "rto_seconds": 30, "rate": 50}
+      }
+    }]
+
+What it does, in order:
+
+1. before the steady-state check, start the open-loop sampler
+   (:mod:`chaos_sre.slo.sampler`) against ``target_url``;
+2. before the method, refuse to inject unless the steady state held over a
+   baseline of ``baseline_seconds`` (and, when the SLO names a load balancer
+   with CloudWatch metrics, unless the window's remaining budget covers the
+   allowance);
+3. mark the fault's start at the method's first action and watch the samples:
+   when the budget spent exceeds ``budget_allowance`` or the burn rate over
+   ``burn_window_seconds`` exceeds ``burn_rate_stop``, interrupt the run so
+   the rollbacks play (experiments use rollback strategy ``always``);
+4. after the rollbacks, stop the sampler, write the verdict to the journal's
+   ``extensions`` (``name: chaos_sre``) and mark the run failed when the
+   verdict fails, so ``chaos run`` exits non-zero - also when the steady state
+   failed before the method or a method action failed.
+
+Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
+"""
+
+import logging
+import math
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+from chaoslib.exit import exit_gracefully
+
+from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.slo.definition import SLODefinition, load_slo
+from chaos_sre.slo.monitor import Monitor
+from chaos_sre.slo.samples import read_samples
+from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
+
+logger = logging.getLogger("chaostoolkit")
+MAX_RATE = 2000.0
+SAMPLER_STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class _Run:
+    slo: SLODefinition
+    settings: RunSettings
+    target_url: str
+    samples_path: Path
+    record: RunRecord = field(default_factory=RunRecord)
+    sampler: subprocess.Popen[bytes] | None = None
+    monitor: Monitor | None = None
+    in_method: bool = False
+    method_done: bool = False
+
+
+_run: _Run | None = None
+_config_error: str | None = None
+
+
+def _number(name: str, value: Any, *, low: float, high: float, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"chaos-sre control: {name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or not low < number <= high:
+        raise ValidationError(f"chaos-sre control: {name} must be in ({low:g}, {high:g}], got {value!r}")
+    return number
+
+
+def _journal_path() -> Path:
+    """The journal path of the running `chaos run` (its --journal-path, or ./journal.json)."""
+    argv = sys.argv
+    for index, arg in enumerate(argv):
+        if arg == "--journal-path" and index + 1 < len(argv):
+            return Path(argv[index + 1])
+        if arg.startswith("--journal-path="):
+            return Path(arg.split("=", 1)[1])
+    return Path("journal.json")
+
+
+def samples_path_for(journal: Path) -> Path:
+    """Where the raw samples of a journal live: beside it, ``<stem>.samples.jsonl``."""
+    return journal.with_name(f"{journal.stem}.samples.jsonl")
+
+
+def configure_control(
+    slo: str,
+    target_url: str,
+    budget_allowance: float,
+    rto_seconds: float,
+    rate: float = 50.0,
+    baseline_seconds: float = 3.0,
+    hold_seconds: float = 3.0,
+    recovery_window_seconds: float = 2.0,
+    burn_rate_stop: float | None = None,
+    burn_window_seconds: float = 5.0,
+    samples_path: str | None = None,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    experiment: dict[str, Any] | None = None,
+) -> None:
+    """Validate the control's arguments and load the SLO (nothing runs yet)."""
+    global _run, _config_error
+    _run, _config_error = None, None
+    sub = lambda value: _substitute(value, configuration)  # noqa: E731
+    budget_allowance, rto_seconds, rate = sub(budget_allowance), sub(rto_seconds), sub(rate)
+    baseline_seconds, hold_seconds = sub(baseline_seconds), sub(hold_seconds)
+    recovery_window_seconds, burn_window_seconds = sub(recovery_window_seconds), sub(burn_window_seconds)
+    burn_rate_stop = sub(burn_rate_stop)
+    try:
+        definition = load_slo(sub(slo))
+        run_settings = RunSettings(
+            budget_allowance=_number("budget_allowance", budget_allowance, low=0, high=1),
+            rto_seconds=_number("rto_seconds", rto_seconds, low=0, high=86400),
+            rate=_number("rate", rate, low=0, high=MAX_RATE),
+            baseline_seconds=_number("baseline_seconds", baseline_seconds, low=0, high=3600),
+            hold_seconds=_number("hold_seconds", hold_seconds, low=0, high=3600),
+            recovery_window_seconds=_number("recovery_window_seconds", recovery_window_seconds,
+                                            low=0, high=3600),
+            burn_rate_stop=_number("burn_rate_stop", burn_rate_stop, low=0, high=1e9,
+                                   allow_none=True),
+            burn_window_seconds=_number("burn_window_seconds", burn_window_seconds,
+                                        low=0, high=3600),
+        )
+        url = str(sub(target_url))
+        if not url.startswith(("http://", "https://")):
+            raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, got {url!r}")
+    except ChaosSreError as exc:
+        _config_error = str(exc)
+        logger.error(f"chaos-sre: {exc}")
+        return
+    path = Path(sub(samples_path)) if samples_path else samples_path_for(_journal_path())
+    _run = _Run(definition, run_settings, url, path)
+
+
+def _substitute(value: Any, configuration: dict[str, Any] | None) -> Any:
+    """Resolve a ``${name}`` configuration reference (configure_control gets raw arguments)."""
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}") and configuration:
+        resolved = configuration.get(value[2:-1])
+        if resolved is not None:
+            return resolved
+    return value
+
+
+def _require_run() -> _Run:
+    if _run is None:
+        raise InterruptExecution(f"chaos-sre: {_config_error or 'the control is not configured'}")
+    return _run
+
+
+def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Start the open-loop sampler before anything else happens."""
+    run = _require_run()
+    run.samples_path.parent.mkdir(parents=True, exist_ok=True)
+    run.samples_path.write_text("")
+    paths = ",".join(f"{p}:{w}" for p, w in run.slo.paths)
+    run.sampler = subprocess.Popen(
+        [sys.executable, "-m", "chaos_sre.slo.sampler", "--url", run.target_url,
+         "--rate", repr(run.settings.rate), "--timeout", repr(run.slo.timeout_seconds),
+         "--paths", paths, "--out", str(run.samples_path)],
+        stdin=subprocess.DEVNULL,
+    )
+    run.record.sampler_started_at = time.time()
+    run.monitor = Monitor(
+        samples_path=run.samples_path, slo=run.slo, rate=run.settings.rate,
+        budget_allowance=run.settings.budget_allowance,
+        burn_rate_stop=run.settings.burn_rate_stop,
+        burn_window_seconds=run.settings.burn_window_seconds,
+        on_stop=_stop_run,
+    )
+    run.monitor.start()
+    logger.info(f"chaos-sre: sampling {run.target_url} at {run.settings.rate:g} req/s "
+                f"against SLO {run.slo.name} ({run.slo.target * 100:g} % over "
+                f"{run.slo.window_seconds / 86400:g} d); samples: {run.samples_path}")
+
+
+def _stop_run(reason: str) -> None:
+    run = _require_run()
+    run.record.stopped = {"at": time.time(), "reason": reason}
+    logger.error(f"chaos-sre: stopping the experiment: {reason}")
+    exit_gracefully()
+
+
+def after_hypothesis_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                             **kwargs: Any) -> None:
+    """Note whether the steady state held before and after the method."""
+    run = _run
+    if run is None or state is None:
+        return
+    met = bool(state.get("steady_state_met"))
+    if run.method_done:
+        run.record.steady_state_after = met
+    elif not run.in_method:
+        run.record.steady_state_before = met
+
+
+def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """The pre-flight gate: no fault unless the steady state held over the baseline."""
+    run = _require_run()
+    waited_from = run.record.sampler_started_at or time.time()
+    remaining = run.settings.baseline_seconds + run.slo.timeout_seconds - (time.time() - waited_from)
+    if remaining > 0:
+        time.sleep(remaining)
+    samples = read_samples(run.samples_path)
+    good = sum(1 for s in samples if s.good(run.slo.latency_threshold_seconds))
+    if not samples:
+        run.record.refused = "no SLI samples before the fault: is the target URL reachable?"
+    elif good / len(samples) < run.slo.target:
+        run.record.refused = (f"the steady state did not hold over the baseline: SLI "
+                              f"{good / len(samples) * 100:.3f} % < {run.slo.target * 100:g} % "
+                              f"({len(samples)} samples); no fault injected")
+    if run.record.refused:
+        logger.error(f"chaos-sre: {run.record.refused}")
+        raise InterruptExecution(f"chaos-sre: {run.record.refused}")
+    run.in_method = True
+
+
+def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Mark the fault's start at the method's first action."""
+    run = _run
+    if run is None or not run.in_method or run.record.fault_started_at is not None:
+        return
+    if context.get("type") == "action":
+        run.record.fault_started_at = time.time()
+        if run.monitor is not None:
+            run.monitor.fault_started(run.record.fault_started_at)
+
+
+def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                           **kwargs: Any) -> None:
+    """Record failed method actions: they fail the verdict."""
+    run = _run
+    if run is None or not run.in_method or state is None:
+        return
+    if context.get("type") == "action" and state.get("status") == "failed":
+        trace = state.get("exception") or ["failed"]
+        run.record.failed_actions.append(f"{context.get('name')}: {str(trace[-1]).strip()}")
+
+
+def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """The method is over; what follows is the after-method steady-state check."""
+    run = _run
+    if run is None:
+        return
+    run.in_method = False
+    run.method_done = True
+    run.record.method_ended_at = time.time()
+
+
+def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Rollbacks start: the stop condition no longer applies."""
+    run = _run
+    if run is None:
+        return
+    run.in_method = False
+    run.record.rollbacks_started_at = time.time()
+    if run.monitor is not None:
+        run.monitor.rollbacks_started()
+
+
+def _stop_sampler(run: _Run) -> None:
+    if run.sampler is None or run.sampler.poll() is not None:
+        return
+    run.sampler.send_signal(signal.SIGTERM)
+    try:
+        run.sampler.wait(timeout=run.slo.timeout_seconds + SAMPLER_STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        run.sampler.kill()
+        run.sampler.wait()
+
+
+def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                             **kwargs: Any) -> None:
+    """Stop sampling, judge the run, record the verdict, fail the run if it fails."""
+    run = _run
+    if run is None or state is None:
+        return
+    _stop_sampler(run)
+    if run.monitor is not None:
+        run.monitor.stop()
+    run.record.ended_at = time.time()
+    extension = judge(read_samples(run.samples_path), run.slo, run.settings, run.record,
+                      str(run.samples_path))
+    state.setdefault("extensions", []).append(extension)
+    verdict = extension["verdict"]
+    for reason in verdict["reasons"]:
+        (logger.info if verdict["passed"] else logger.error)(f"chaos-sre: {reason}")
+    recovery = extension["recovery"]
+    logger.info(
+        "chaos-sre: verdict %s - budget spent %.3g %% of %.3g %% allowed, detect %s, recover %s",
+        "PASSED" if verdict["passed"] else "FAILED",
+        extension["budget"]["consumed_fraction"] * 100,
+        extension["budget"]["allowed_fraction"] * 100,
+        "-" if recovery["detect_seconds"] is None else f"{recovery['detect_seconds']:.2f} s",
+        "-" if recovery["recover_seconds"] is None else f"{recovery['recover_seconds']:.2f} s",
+    )
+    if not verdict["passed"] and state.get("status") == "completed":
+        state["status"] = "failed"
+
+
+def cleanup_control() -> None:
+    """Never leave a sampler behind, whatever happened."""
+    global _run
+    if _run is not None:
+        _stop_sampler(_run)
+        if _run.monitor is not None:
+            _run.monitor.stop()
+    _run = None

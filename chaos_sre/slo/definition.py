@@ -1,0 +1,175 @@
+"""SLO definitions: OpenSLO-compatible YAML or JSON files in ``probes/``.
+
+A file is an OpenSLO ``v1`` ``SLO`` whose ratio metric uses the ``chaos-sre``
+metric source::
+
+    apiVersion: openslo/v1
+    kind: SLO
+    metadata: {name: web}
+    spec:
+      service: web
+      budgetingMethod: Occurrences
+      timeWindow: [{duration: 30d, isRolling: true}]
+      indicator:
+        metadata: {name: web-good-requests}
+        spec:
+          ratioMetric:
+            counter: true
+            good:  {metricSource: {type: chaos-sre, spec: {latencyThreshold: 500ms}}}
+            total: {metricSource: {type: chaos-sre, spec: {timeout: 2s,
+                    loadBalancer: web, paths: [{path: /, weight: 1}]}}}
+      objectives: [{displayName: good requests, target: 0.999}]
+
+A request is good when it is answered within ``timeout``, is not 5xx and, when
+``latencyThreshold`` is set, is no slower than it. Every invalid field is
+reported as one line naming the field.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaos_sre.errors import ValidationError
+
+SOURCE_TYPE = "chaos-sre"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class SLODefinition:
+    """What chaos-sre needs of an SLO file."""
+
+    name: str
+    target: float
+    window_seconds: float
+    paths: tuple[tuple[str, int], ...]
+    timeout_seconds: float
+    latency_threshold_seconds: float | None
+    load_balancer: str | None
+    source: str
+
+    @property
+    def error_budget(self) -> float:
+        """The window's error budget as a ratio: 1 - target."""
+        return 1.0 - self.target
+
+
+def parse_duration(text: Any, field: str) -> float:
+    """Seconds in an OpenSLO duration such as ``30d``, ``2s`` or ``500ms``."""
+    if isinstance(text, int | float) and not isinstance(text, bool) and text > 0:
+        return float(text)
+    match = _DURATION.match(str(text)) if isinstance(text, str) else None
+    if match is None or float(match.group(1)) <= 0:
+        raise ValidationError(f"{field} must be a positive duration like 30d, 2s or 500ms, got {text!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _get(node: Any, path: str, source: str) -> Any:
+    current = node
+    walked = []
+    for part in path.split("."):
+        index = None
+        if part.endswith("]"):
+            part, _, rest = part.partition("[")
+            index = int(rest[:-1])
+        walked.append(part if index is None else f"{part}[{index}]")
+        if not isinstance(current, dict) or part not in current:
+            raise ValidationError(f"{source}: missing field {'.'.join(walked)}")
+        current = current[part]
+        if index is not None:
+            if not isinstance(current, list) or len(current) <= index:
+                raise ValidationError(f"{source}: {'.'.join(walked)} is missing (need a list)")
+            current = current[index]
+    return current
+
+
+def _target(objective: dict[str, Any], source: str) -> float:
+    field = "spec.objectives[0].target"
+    if "target" in objective:
+        value = objective["target"]
+    elif "targetPercent" in objective:
+        field = "spec.objectives[0].targetPercent"
+        value = objective["targetPercent"]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = value / 100.0
+    else:
+        raise ValidationError(f"{source}: missing field spec.objectives[0].target")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise ValidationError(f"{source}: {field} must be between 0 and 1 (exclusive, e.g. 0.999), "
+                              f"got {objective.get('target', objective.get('targetPercent'))!r}")
+    return float(value)
+
+
+def _paths(spec: dict[str, Any], source: str) -> tuple[tuple[str, int], ...]:
+    field = "spec.indicator.spec.ratioMetric.total.metricSource.spec.paths"
+    raw = spec.get("paths", [{"path": "/", "weight": 1}])
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError(f"{source}: {field} must be a non-empty list")
+    paths = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str) \
+                or not item["path"].startswith("/"):
+            raise ValidationError(f"{source}: {field}[{index}].path must be a string starting with /")
+        weight = item.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 1000:
+            raise ValidationError(f"{source}: {field}[{index}].weight must be a whole number 1-1000")
+        paths.append((item["path"], weight))
+    return tuple(paths)
+
+
+def parse_slo(document: Any, source: str) -> SLODefinition:
+    """Validate a loaded SLO document and return its definition."""
+    if not isinstance(document, dict):
+        raise ValidationError(f"{source}: not an SLO document (expected a mapping)")
+    if document.get("kind") != "SLO":
+        raise ValidationError(f"{source}: kind must be SLO, got {document.get('kind')!r}")
+    name = _get(document, "metadata.name", source)
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"{source}: metadata.name must be a non-empty string")
+    window = parse_duration(_get(document, "spec.timeWindow[0].duration", source),
+                            f"{source}: spec.timeWindow[0].duration")
+    target = _target(_get(document, "spec.objectives[0]", source), source)
+    ratio = _get(document, "spec.indicator.spec.ratioMetric", source)
+    total = _get(ratio, "total.metricSource", source + ": spec.indicator.spec.ratioMetric")
+    if total.get("type") != SOURCE_TYPE:
+        raise ValidationError(f"{source}: spec.indicator.spec.ratioMetric.total.metricSource.type "
+                              f"must be {SOURCE_TYPE}, got {total.get('type')!r}")
+    total_spec = total.get("spec") or {}
+    good_spec = (((ratio.get("good") or {}).get("metricSource") or {}).get("spec")) or {}
+    base = "spec.indicator.spec.ratioMetric"
+    timeout = parse_duration(total_spec.get("timeout", "2s"),
+                             f"{source}: {base}.total.metricSource.spec.timeout")
+    threshold = good_spec.get("latencyThreshold")
+    latency = None if threshold is None else parse_duration(
+        threshold, f"{source}: {base}.good.metricSource.spec.latencyThreshold")
+    if latency is not None and latency > timeout:
+        raise ValidationError(f"{source}: {base}.good.metricSource.spec.latencyThreshold "
+                              "must not exceed the request timeout")
+    balancer = total_spec.get("loadBalancer")
+    if balancer is not None and not isinstance(balancer, str):
+        raise ValidationError(f"{source}: {base}.total.metricSource.spec.loadBalancer must be a name")
+    return SLODefinition(name=name, target=target, window_seconds=window,
+                         paths=_paths(total_spec, source), timeout_seconds=timeout,
+                         latency_threshold_seconds=latency, load_balancer=balancer, source=source)
+
+
+def load_slo(path: str | Path) -> SLODefinition:
+    """Read and validate the SLO file at ``path`` (YAML or JSON)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(f"SLO file {path} not found") from None
+    except OSError as exc:
+        raise ValidationError(f"cannot read SLO file {path}: {exc.strerror}") from None
+    try:
+        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValidationError(f"{path}: not valid {'JSON' if file.suffix == '.json' else 'YAML'}: {first}") from None
+    return parse_slo(document, str(path))

@@ -1,0 +1,68 @@
+"""SLI samples: one per request the sampler sent, stored as JSON lines.
+
+Each line: ``{"scheduled": t, "sent": t, "latency": s|null, "outcome": c,
+"status": n|null, "path": "/"}`` with epoch-second times and one outcome
+class of ``2xx 3xx 4xx 5xx timeout connection-error``. Timed-out and
+refused requests have no latency (``null``) and no status.
+"""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from chaos_sre.errors import ValidationError
+
+OUTCOMES = ("2xx", "3xx", "4xx", "5xx", "timeout", "connection-error")
+BAD_OUTCOMES = frozenset({"5xx", "timeout", "connection-error"})
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request of the open-loop sampler."""
+
+    scheduled: float
+    sent: float
+    latency: float | None
+    outcome: str
+    status: int | None = None
+    path: str = "/"
+
+    def good(self, latency_threshold: float | None = None) -> bool:
+        """True when the request counts as good for the SLI."""
+        if self.outcome in BAD_OUTCOMES:
+            return False
+        if latency_threshold is not None:
+            return self.latency is not None and self.latency <= latency_threshold
+        return True
+
+
+def outcome_of_status(status: int) -> str:
+    """The outcome class of an HTTP status code."""
+    return f"{min(max(status // 100, 2), 5)}xx"
+
+
+def to_line(sample: Sample) -> str:
+    """One JSON line for ``sample``."""
+    return json.dumps(asdict(sample), separators=(",", ":"))
+
+
+def read_samples(path: str | Path) -> list[Sample]:
+    """Every complete sample in a JSON-lines file.
+
+    A last line without its newline is a write in progress and is left out.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    complete = text[: text.rfind("\n") + 1]
+    return list(parse_lines(complete.splitlines()))
+
+
+def parse_lines(lines: Iterable[str]) -> Iterator[Sample]:
+    """Parse complete sample lines, raising a one-line error on a bad one."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield Sample(**json.loads(line))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ValidationError(f"sample line {number} is not a sample: {exc}") from None

@@ -1,0 +1,104 @@
+"""SLO files: the shipped one loads; every invalid field is named in one line."""
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chaos_sre.errors import ValidationError
+from chaos_sre.slo.definition import load_slo, parse_duration, parse_slo
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = yaml.safe_load((ROOT / "probes" / "web.yaml").read_text())
+
+
+def test_the_web_slo_loads() -> None:
+    slo = load_slo(ROOT / "probes" / "web.yaml")
+    assert slo.name == "web"
+    assert slo.target == 0.999
+    assert slo.error_budget == pytest.approx(0.001)
+    assert slo.window_seconds == 30 * 86400
+    assert slo.paths == (("/", 1),)
+    assert slo.timeout_seconds == 2.0
+    assert slo.latency_threshold_seconds is None
+    assert slo.load_balancer == "web"
+
+
+def test_json_files_and_target_percent(tmp_path: Path) -> None:
+    document = copy.deepcopy(WEB)
+    document["spec"]["objectives"][0] = {"targetPercent": 99.5}
+    source = document["spec"]["indicator"]["spec"]["ratioMetric"]
+    source["good"]["metricSource"]["spec"] = {"latencyThreshold": "250ms"}
+    source["total"]["metricSource"]["spec"]["paths"] = [
+        {"path": "/", "weight": 3}, {"path": "/checkout", "weight": 1}]
+    path = tmp_path / "web.json"
+    path.write_text(json.dumps(document))
+    slo = load_slo(path)
+    assert slo.target == pytest.approx(0.995)
+    assert slo.latency_threshold_seconds == pytest.approx(0.25)
+    assert slo.paths == (("/", 3), ("/checkout", 1))
+
+
+def _mutated(change: Any) -> dict[str, Any]:
+    document = copy.deepcopy(WEB)
+    change(document)
+    return document
+
+
+def _ratio(d: dict[str, Any]) -> dict[str, Any]:
+    return d["spec"]["indicator"]["spec"]["ratioMetric"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(kind="Service"), "kind must be SLO"),
+        (lambda d: d["metadata"].pop("name"), "missing field metadata.name"),
+        (lambda d: d["spec"]["objectives"][0].update(target=1.5),
+         "spec.objectives[0].target must be between 0 and 1"),
+        (lambda d: d["spec"]["objectives"][0].update(target="high"),
+         "spec.objectives[0].target must be between 0 and 1"),
+        (lambda d: d["spec"].update(objectives=[]), "spec.objectives[0] is missing"),
+        (lambda d: d["spec"]["timeWindow"][0].update(duration="30 days"),
+         "spec.timeWindow[0].duration must be a positive duration"),
+        (lambda d: d["spec"].pop("indicator"), "missing field spec.indicator"),
+        (lambda d: _ratio(d)["total"]["metricSource"].update(type="prometheus"),
+         "total.metricSource.type must be chaos-sre"),
+        (lambda d: _ratio(d)["total"]["metricSource"]["spec"].update(timeout="-2s"),
+         "total.metricSource.spec.timeout must be a positive duration"),
+        (lambda d: _ratio(d)["total"]["metricSource"]["spec"].update(paths=[{"path": "api"}]),
+         "total.metricSource.spec.paths[0].path must be a string starting with /"),
+        (lambda d: _ratio(d)["total"]["metricSource"]["spec"].update(paths=[{"path": "/", "weight": 0}]),
+         "total.metricSource.spec.paths[0].weight must be a whole number"),
+        (lambda d: _ratio(d)["good"]["metricSource"].update(spec={"latencyThreshold": "5s"}),
+         "latencyThreshold must not exceed the request timeout"),
+    ],
+)
+def test_invalid_fields_are_named(change: Any, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        parse_slo(_mutated(change), "web.yaml")
+    assert message in str(error.value)
+    assert str(error.value).startswith("web.yaml: ")
+    assert "\n" not in str(error.value)
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="SLO file .* not found"):
+        load_slo(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec: [unclosed\n")
+    with pytest.raises(ValidationError, match="not valid YAML"):
+        load_slo(broken)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just text\n")
+    with pytest.raises(ValidationError, match="not an SLO document"):
+        load_slo(scalar)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30d", 2592000), ("2s", 2), ("500ms", 0.5),
+                                               ("1h", 3600), ("1.5m", 90), (4, 4.0)])
+def test_durations(text: Any, seconds: float) -> None:
+    assert parse_duration(text, "f") == pytest.approx(seconds)
