@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "discover"]
 
 ACTIVITY_MODULES = {
-    "probe": ("chaos_sre.probes.aws", "chaos_sre.probes.http"),
+    "probe": ("chaos_sre.probes.aws", "chaos_sre.probes.cloudwatch", "chaos_sre.probes.http"),
     "action": (),
 }
 

@@ -45,7 +45,8 @@ from typing import Any
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 
-from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
+from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.monitor import Monitor
 from chaos_sre.slo.samples import read_samples
@@ -65,6 +66,9 @@ class _Run:
     record: RunRecord = field(default_factory=RunRecord)
     sampler: subprocess.Popen[bytes] | None = None
     monitor: Monitor | None = None
+    budget_gate: bool = True
+    configuration: dict[str, Any] | None = None
+    secrets: dict[str, Any] | None = None
     in_method: bool = False
     method_done: bool = False
 
@@ -113,6 +117,7 @@ def configure_control(
     burn_rate_stop: float | None = None,
     burn_window_seconds: float = 5.0,
     samples_path: str | None = None,
+    budget_gate: bool = True,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
@@ -149,7 +154,8 @@ def configure_control(
         logger.error(f"chaos-sre: {exc}")
         return
     path = Path(sub(samples_path)) if samples_path else samples_path_for(_journal_path())
-    _run = _Run(definition, run_settings, url, path)
+    _run = _Run(definition, run_settings, url, path, budget_gate=bool(sub(budget_gate)),
+                configuration=configuration, secrets=secrets)
 
 
 def _substitute(value: Any, configuration: dict[str, Any] | None) -> Any:
@@ -228,10 +234,35 @@ def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
         run.record.refused = (f"the steady state did not hold over the baseline: SLI "
                               f"{good / len(samples) * 100:.3f} % < {run.slo.target * 100:g} % "
                               f"({len(samples)} samples); no fault injected")
+    if not run.record.refused and run.budget_gate and run.slo.load_balancer:
+        run.record.refused = _budget_gate(run)
     if run.record.refused:
         logger.error(f"chaos-sre: {run.record.refused}")
         raise InterruptExecution(f"chaos-sre: {run.record.refused}")
     run.in_method = True
+
+
+def _budget_gate(run: _Run) -> str | None:
+    """Refusal reason when the window's remaining budget cannot cover the allowance."""
+    balancer = str(run.slo.load_balancer)
+    try:
+        remaining = error_budget_remaining(balancer, run.slo.target, run.slo.window_seconds,
+                                           run.configuration, run.secrets)
+    except AWSError as exc:
+        return (f"cannot read the CloudWatch metrics of load balancer {balancer} ({exc}); "
+                "set budget_gate to false to run without the budget check; no fault injected")
+    if remaining is None:
+        logger.warning(f"chaos-sre: no CloudWatch request metrics for load balancer {balancer}; "
+                       "skipping the error-budget gate")
+        return None
+    days = run.slo.window_seconds / 86400
+    logger.info(f"chaos-sre: {max(remaining, 0) * 100:.3g} % of the error budget remains over "
+                f"the last {days:g} d (CloudWatch, load balancer {balancer})")
+    if remaining < run.settings.budget_allowance:
+        return (f"only {max(remaining, 0) * 100:.3g} % of the error budget remains over the last "
+                f"{days:g} d, less than this experiment's allowance of "
+                f"{run.settings.budget_allowance * 100:.3g} %; no fault injected")
+    return None
 
 
 def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:

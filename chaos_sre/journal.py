@@ -25,8 +25,20 @@ def load(path: str | Path) -> dict[str, Any]:
     return journal
 
 
+def chaos_sre_extension(journal: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``chaos_sre`` entry of a journal's extensions, if the run had the control."""
+    for entry in journal.get("extensions") or []:
+        if isinstance(entry, dict) and entry.get("name") == "chaos_sre":
+            return entry
+    return None
+
+
 def outcome(journal: dict[str, Any]) -> str:
     """A short sentence saying how the run ended."""
+    extension = chaos_sre_extension(journal)
+    if extension is not None:
+        verdict = extension["verdict"]
+        return ("PASSED" if verdict["passed"] else "FAILED") + " - " + "; ".join(verdict["reasons"])
     status = journal.get("status")
     if status == "completed" and not journal.get("deviated"):
         return "PASSED - the steady state held before and after the fault"
@@ -42,10 +54,21 @@ def summary(path: str | Path) -> str:
     journal = load(path)
     title = journal.get("experiment", {}).get("title", "(untitled)")
     duration = journal.get("duration")
-    took = f" in {duration:.1f} s" if isinstance(duration, int | float) else ""
-    return (f"experiment: {title}\n"
-            f"outcome:    {outcome(journal)}{took}\n"
-            f"journal:    {Path(path).resolve()}")
+    lines = [f"experiment: {title}", f"outcome:    {outcome(journal)}"]
+    if isinstance(duration, int | float):
+        lines.append(f"duration:   {duration:.1f} s (status {journal.get('status')})")
+    extension = chaos_sre_extension(journal)
+    if extension is not None:
+        recovery, budget = extension["recovery"], extension["budget"]
+        seconds = lambda value: "-" if value is None else f"{value:.2f} s"  # noqa: E731
+        lines.append(f"recovery:   detected after {seconds(recovery['detect_seconds'])}, "
+                     f"recovered after {seconds(recovery['recover_seconds'])} "
+                     f"(RTO {recovery['rto_seconds']:g} s)")
+        lines.append(f"budget:     spent {budget['consumed_fraction'] * 100:.3g} % of the SLO "
+                     f"window's error budget (allowed {budget['allowed_fraction'] * 100:.3g} %)")
+        lines.append(f"samples:    {extension['samples_path']}")
+    lines.append(f"journal:    {Path(path).resolve()}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

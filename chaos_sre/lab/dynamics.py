@@ -24,6 +24,7 @@ The load balancer endpoint reads the resulting :class:`RoutingTable` without
 locking; everything else runs under the same lock as moto's request handling.
 """
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class InstanceLife:
     ready_at: float
     last_state: str = "pending"
     in_service_at: float | None = None
+    left_running_at: float | None = None
     terminated_by_lab: bool = False
 
 
@@ -231,7 +233,8 @@ class Dynamics:
             self._promote_in_service(backends, now)
             self._health_checks(backends, now)
             if now >= self._next_sweep:
-                self._next_sweep = now + self.scaled(self.timings.asg_health_sweep_seconds)
+                period = self.scaled(self.timings.asg_health_sweep_seconds)
+                self._next_sweep = now + period * random.uniform(0.5, 1.5)
                 self._asg_sweep(backends, now)
             self._publish_routes(backends)
 
@@ -286,6 +289,7 @@ class Dynamics:
             if state == life.last_state:
                 continue
             previous, life.last_state = life.last_state, state
+            life.left_running_at = None if state in LIVE_STATES else now
             zone = instance.placement.zone
             if state in ("terminated", "shutting-down") and not life.terminated_by_lab:
                 if previous not in ("terminated", "shutting-down"):
@@ -313,11 +317,15 @@ class Dynamics:
 
     def _unhealthy_reason(self, group: Any, state: Any, now: float) -> str | None:
         instance = state.instance
+        life = self._lives.get(instance.id)
         if instance.state not in LIVE_STATES:
+            detected_after = self.scaled(self.timings.asg_state_detection_seconds)
+            if life is not None and life.left_running_at is not None \
+                    and now - life.left_running_at < detected_after:
+                return None
             return f"an EC2 health check indicates the instance is {instance.state}"
         if group.health_check_type != "ELB" or state.lifecycle_state != "InService":
             return None
-        life = self._lives.get(instance.id)
         grace = self.scaled(float(group.health_check_grace_period or 0))
         if life is None or life.in_service_at is None or now - life.in_service_at < grace:
             return None

@@ -13,6 +13,7 @@ from typing import Any
 from chaos_sre.errors import LabError
 from chaos_sre.lab.dynamics import Dynamics
 from chaos_sre.lab.endpoint import LoadBalancer, serve
+from chaos_sre.lab.metrics import MetricsPublisher
 from chaos_sre.lab.moto_server import MotoServer
 from chaos_sre.lab.settings import Profile
 from chaos_sre.lab.state import LabState
@@ -49,6 +50,7 @@ class Lab:
             profile=profile, time_scale=time_scale, timeline=self.timeline, lock=self.lock
         )
         self._moto: MotoServer | None = None
+        self._metrics: MetricsPublisher | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._loop_thread: threading.Thread | None = None
@@ -63,10 +65,14 @@ class Lab:
         self._start_endpoint()
         self._moto.start()
         self.dynamics.start()
-        seed(f"http://{self.host}:{self._moto.port}", self.profile)
+        api_url = f"http://{self.host}:{self._moto.port}"
+        seed(api_url, self.profile)
         self.dynamics.tick()
         self.dynamics.warm = False
         self.dynamics.tick()
+        self._metrics = MetricsPublisher(endpoint_url=api_url, timeline=self.timeline,
+                                         time_scale=self.time_scale)
+        self._metrics.start()
         self.started_at = time.time()
 
     def _start_endpoint(self) -> None:
@@ -112,6 +118,8 @@ class Lab:
 
     def stop(self) -> None:
         """Stop every thread and release both ports."""
+        if self._metrics is not None:
+            self._metrics.stop()
         self.dynamics.stop()
         if self._loop is not None:
             loop, server = self._loop, self._server

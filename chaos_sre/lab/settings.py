@@ -72,7 +72,9 @@ class Timings:
     ec2_pending_seconds: float = 20.0
     """RunInstances until the instance is ``running``."""
     asg_health_sweep_seconds: float = 10.0
-    """How often the ASG looks at its instances' health (EC2 state, ELB state)."""
+    """Mean time between the ASG's looks at its instances (each gap is 0.5x-1.5x of it)."""
+    asg_state_detection_seconds: float = 5.0
+    """How long an instance must have left ``running`` before the ASG's EC2 health check sees it."""
     alb_target_connect_timeout_seconds: float = 10.0
     """An ALB waits this long for an unreachable target, then answers 504 (not scaled)."""
     base_latency_seconds: float = 0.003

@@ -114,7 +114,7 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         else:
             passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)")
     elif not record.refused and record.steady_state_before is not False:
-        failures.append("no fault was injected (the method did not start)")
+        failures.append("no fault was injected: the method ran no action")
     if record.steady_state_after is False:
         failures.append("the steady-state hypothesis did not hold after the fault")
 

@@ -1,0 +1,101 @@
+"""Publishes the lab load balancer's CloudWatch metrics, as an ALB does.
+
+Every (scaled) minute, the requests the endpoint served and the 5xx it
+answered go to the lab's CloudWatch (namespace ``AWS/ApplicationELB``,
+dimension ``LoadBalancer=app/web/<id>``): ``RequestCount``,
+``HTTPCode_ELB_5XX_Count`` (502, 503, 504 and requests left hanging on an
+unreachable target), ``HTTPCode_Target_5XX_Count`` and ``TargetResponseTime``.
+At start it also writes 30 days of daily history: 50 req/s with 0.01 % of
+them failed, i.e. a tenth of a 99.9 % SLO's budget already spent.
+"""
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+
+from chaos_sre.lab.settings import REGION, TIMINGS
+from chaos_sre.lab.timeline import Timeline
+
+NAMESPACE = "AWS/ApplicationELB"
+ALB_PERIOD_SECONDS = 60.0
+HISTORY_DAYS = 30
+HISTORY_RATE = 50.0
+HISTORY_ERROR_RATIO = 0.0001
+MAX_DATA_PER_CALL = 1000
+
+
+class MetricsPublisher:
+    """Thread publishing the endpoint's per-minute ALB metrics to the lab's CloudWatch."""
+
+    def __init__(self, *, endpoint_url: str, timeline: Timeline, time_scale: float) -> None:
+        session = boto3.session.Session(aws_access_key_id="lab", aws_secret_access_key="lab",
+                                        region_name=REGION)
+        self._cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
+        self._elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
+        self._timeline = timeline
+        self._period = ALB_PERIOD_SECONDS * time_scale
+        self._published_until = 0
+        self._dimension: list[dict[str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lab-metrics", daemon=True)
+
+    def start(self) -> None:
+        """Resolve the load balancer, write the history, start publishing."""
+        arn = self._elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
+        self._dimension = [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/", 1)[1]}]
+        self._put(self._history())
+        self._published_until = int(self._timeline.snapshot()["since"])
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _datum(self, name: str, value: float, at: datetime, unit: str = "Count") -> dict[str, Any]:
+        return {"MetricName": name, "Dimensions": self._dimension, "Timestamp": at,
+                "Value": value, "Unit": unit}
+
+    def _history(self) -> list[dict[str, Any]]:
+        today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        per_day = HISTORY_RATE * 86400
+        data = []
+        for day in range(1, HISTORY_DAYS):
+            at = today - timedelta(days=day) + timedelta(hours=12)
+            data.append(self._datum("RequestCount", per_day, at))
+            data.append(self._datum("HTTPCode_ELB_5XX_Count", per_day * HISTORY_ERROR_RATIO, at))
+            data.append(self._datum("HTTPCode_Target_5XX_Count", 0.0, at))
+        return data
+
+    def _put(self, data: list[dict[str, Any]]) -> None:
+        for first in range(0, len(data), MAX_DATA_PER_CALL):
+            self._cloudwatch.put_metric_data(Namespace=NAMESPACE,
+                                             MetricData=data[first:first + MAX_DATA_PER_CALL])
+
+    def publish(self) -> None:
+        """Publish the whole seconds counted since the last call."""
+        series = self._timeline.snapshot()["series"]
+        done = [s for s in series if self._published_until <= s["second"] < int(self._now())]
+        if not done:
+            return
+        self._published_until = done[-1]["second"] + 1
+        total = sum(s["total"] for s in done)
+        failed = sum(s["failed"] for s in done)
+        at = datetime.fromtimestamp(done[-1]["second"], timezone.utc)
+        data = [
+            self._datum("RequestCount", total, at),
+            self._datum("HTTPCode_ELB_5XX_Count", failed, at),
+            self._datum("HTTPCode_Target_5XX_Count", 0.0, at),
+        ]
+        if total > failed:
+            data.append(self._datum("TargetResponseTime", TIMINGS.base_latency_seconds, at, "Seconds"))
+        self._put(data)
+
+    @staticmethod
+    def _now() -> float:
+        return datetime.now(timezone.utc).timestamp()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period):
+            self.publish()

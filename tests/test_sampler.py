@@ -1,0 +1,104 @@
+"""The open-loop sampler against the lab: rate, sample records, and no thinning under outage."""
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from chaos_sre.slo.sampler import parse_paths, weighted_cycle
+from chaos_sre.slo.samples import Sample, read_samples
+from conftest import RunningLab
+
+
+def run_sampler(url: str, out: Path, *, rate: float, timeout: float = 1.0,
+                paths: str = "/:1") -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "chaos_sre.slo.sampler", "--url", url,
+                             "--rate", str(rate), "--timeout", str(timeout), "--paths", paths,
+                             "--out", str(out), "--max-seconds", "120"])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+
+
+def test_weighted_cycle_and_paths() -> None:
+    assert parse_paths("/:3,/checkout:1") == [("/", 3), ("/checkout", 1)]
+    assert parse_paths("api") == [("/api", 1)]
+    cycle = weighted_cycle([("/", 3), ("/checkout", 1)])
+    assert Counter(cycle) == {"/": 3, "/checkout": 1}
+    assert cycle[0] == "/"
+
+
+def test_sampler_keeps_its_rate_and_records_every_field(shared_lab: RunningLab,
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "samples.jsonl"
+    process = run_sampler(shared_lab.target_url, out, rate=200, paths="/:3,/checkout:1")
+    time.sleep(3)
+    stop(process)
+    samples = read_samples(out)
+    scheduled = sorted(s.scheduled for s in samples)
+    achieved = (len(scheduled) - 1) / (scheduled[-1] - scheduled[0])
+    assert achieved == pytest.approx(200, rel=0.02)
+    gaps = {round(b - a, 6) for a, b in zip(scheduled, scheduled[1:])}
+    assert gaps == {0.005}
+    assert {s.outcome for s in samples} == {"2xx"}
+    assert all(s.status == 200 and s.latency is not None and s.sent >= s.scheduled - 0.001
+               for s in samples)
+    assert Counter(s.path for s in samples)["/checkout"] == pytest.approx(len(samples) / 4, abs=2)
+
+
+def test_refused_connections_are_connection_errors(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "samples.jsonl"
+    process = run_sampler(f"http://127.0.0.1:{port}", out, rate=50)
+    time.sleep(1)
+    stop(process)
+    samples = read_samples(out)
+    assert len(samples) >= 20
+    assert {s.outcome for s in samples} == {"connection-error"}
+    assert all(s.latency is None and s.status is None for s in samples)
+    assert not Sample(0, 0, None, "connection-error").good()
+
+
+def test_a_blackholed_endpoint_does_not_thin_the_sample(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    autoscaling, ec2 = lab.client("autoscaling"), lab.client("ec2")
+    # keep the targets registered so the load balancer fails open onto them
+    autoscaling.suspend_processes(AutoScalingGroupName="web",
+                                  ScalingProcesses=["HealthCheck", "ReplaceUnhealthy"])
+    subnets = ec2.describe_subnets(Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]
+    ids = {s["SubnetId"] for s in subnets}
+    deny = ec2.create_network_acl(VpcId=subnets[0]["VpcId"])["NetworkAcl"]["NetworkAclId"]
+    associations = [
+        (a["NetworkAclAssociationId"], a["NetworkAclId"])
+        for acl in ec2.describe_network_acls(
+            Filters=[{"Name": "association.subnet-id", "Values": sorted(ids)}])["NetworkAcls"]
+        for a in acl["Associations"] if a["SubnetId"] in ids
+    ]
+    rate = 100.0
+    out = tmp_path / "samples.jsonl"
+    process = run_sampler(lab.target_url, out, rate=rate, timeout=1.0)
+    time.sleep(1.0)
+    cut_at = time.time()
+    new = [ec2.replace_network_acl_association(AssociationId=a, NetworkAclId=deny)["NewAssociationId"]
+           for a, _ in associations]
+    time.sleep(10.0)
+    restored_at = time.time()
+    for association, (_, original) in zip(new, associations):
+        ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=original)
+    time.sleep(1.5)
+    stop(process)
+    samples = read_samples(out)
+    inside = [s for s in samples if cut_at + 0.1 <= s.sent < restored_at]
+    expected = (restored_at - cut_at - 0.1) * rate
+    assert len(inside) == pytest.approx(expected, rel=0.02)
+    outcomes = Counter(s.outcome for s in inside)
+    assert outcomes["timeout"] >= 0.95 * len(inside)
