@@ -8,15 +8,13 @@ bounded runs, and prints the median and spread. Usage:
 """
 
 import argparse
-import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 
-CLI = [sys.executable, "-m", "chaos_sre.cli"]
+from lab_process import running_lab
 
 
 def wrk_rate(url: str, seconds: int, connections: int, close: bool) -> float:
@@ -40,19 +38,12 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    lab_dir = tempfile.mkdtemp(prefix="bench-lab-")
-    env = {**os.environ, "CHAOS_SRE_LAB_DIR": lab_dir}
-    up = subprocess.run([*CLI, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0"],
-                        env=env, capture_output=True, text=True, check=True, timeout=120)
-    url = next(line.split("=", 1)[1] for line in up.stdout.splitlines()
-               if line.startswith("export CHAOS_SRE_TARGET_URL="))
     results = {}
-    try:
+    with running_lab() as lab:
+        url = lab["CHAOS_SRE_TARGET_URL"]
         for mode, close in (("keep-alive", False), ("new connection per request", True)):
             results[mode] = [wrk_rate(f"{url}/", args.seconds, args.connections, close)
                              for _ in range(args.runs)]
-    finally:
-        subprocess.run([*CLI, "lab", "down"], env=env, capture_output=True, check=False, timeout=60)
     print(f"lab endpoint, requests/s over {args.runs} runs of {args.seconds} s, "
           f"{args.connections} connections, one wrk thread")
     print("| connections | median | min | max |\n|---|---|---|---|")

@@ -16,7 +16,6 @@ in those 10 s. Loopback only, every run bounded in time. Usage:
 
 import argparse
 import asyncio
-import os
 import signal
 import socket
 import statistics
@@ -31,8 +30,7 @@ from pathlib import Path
 import requests
 
 from chaos_sre.slo.samples import read_samples
-
-CLI = [sys.executable, "-m", "chaos_sre.cli"]
+from lab_process import running_lab
 THREADS = 64
 HOLD_SECONDS = 3.0
 
@@ -125,30 +123,27 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
-    lab_dir = tempfile.mkdtemp(prefix="bench-lab-")
-    env = {**os.environ, "CHAOS_SRE_LAB_DIR": lab_dir}
-    up = subprocess.run([*CLI, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0"],
-                        env=env, capture_output=True, text=True, check=True, timeout=120)
-    lab_url = next(line.split("=", 1)[1] for line in up.stdout.splitlines()
-                   if line.startswith("export CHAOS_SRE_TARGET_URL="))
     port, stop_blackhole = blackhole()
     hole_url = f"http://127.0.0.1:{port}"
     print("| client | endpoint | target req/s | achieved req/s | lag p50 ms | lag p99 ms | sent during blackhole |")
     print("|---|---|---|---|---|---|---|")
     try:
-        for rate in rates:
-            for name, runner in (("aiohttp (chaos-sre)", run_aiohttp), ("requests + 64 threads", run_requests)):
-                normal = [stats(runner(lab_url, rate, args.seconds, 2.0), rate, None)
-                          for _ in range(args.runs)]
-                began = time.time()
-                hole = runner(hole_url, rate, 10.0, 2.0)
-                share = stats(hole, rate, (began + 0.5, began + 10.0))["sent_share"]
-                median = {k: statistics.median(r[k] for r in normal) for k in normal[0]}
-                print(f"| {name} | lab | {rate:g} | {median['achieved']:.1f} | "
-                      f"{median['lag_p50_ms']:.2f} | {median['lag_p99_ms']:.2f} | {share * 100:.1f} % |")
+        with running_lab() as lab:
+            lab_url = lab["CHAOS_SRE_TARGET_URL"]
+            for rate in rates:
+                for name, runner in (("aiohttp (chaos-sre)", run_aiohttp),
+                                     ("requests + 64 threads", run_requests)):
+                    normal = [stats(runner(lab_url, rate, args.seconds, 2.0), rate, None)
+                              for _ in range(args.runs)]
+                    began = time.time()
+                    hole = runner(hole_url, rate, 10.0, 2.0)
+                    share = stats(hole, rate, (began + 0.5, began + 10.0))["sent_share"]
+                    median = {k: statistics.median(r[k] for r in normal) for k in normal[0]}
+                    print(f"| {name} | lab | {rate:g} | {median['achieved']:.1f} | "
+                          f"{median['lag_p50_ms']:.2f} | {median['lag_p99_ms']:.2f} | "
+                          f"{share * 100:.1f} % |")
     finally:
         stop_blackhole.set()
-        subprocess.run([*CLI, "lab", "down"], env=env, capture_output=True, check=False, timeout=60)
     return 0
 
 
