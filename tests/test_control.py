@@ -86,6 +86,7 @@ def test_az_outage_verdict_matches_the_labs_ground_truth(start_lab, tmp_path: Pa
     status, journal, stderr = run_chaos(lab, document, tmp_path)
     assert status == 0, stderr[-3000:]
     assert "of the error budget remains over the last 30 d" in stderr
+    assert "chaos-sre [fault]" in stderr  # the live view's plain log lines off a terminal
     ext = extension(journal)
     assert ext["verdict"]["passed"] is True
     truth = lab.timeline()

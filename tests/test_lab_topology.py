@@ -3,9 +3,10 @@
 import socket
 from collections import Counter
 
+import pytest
 import requests
 
-from conftest import RunningLab, run_cli
+from conftest import RunningLab, run_cli, wait_until
 
 
 def test_up_prints_the_exports_that_point_clients_at_the_lab(shared_lab: RunningLab) -> None:
@@ -117,3 +118,18 @@ def test_status_shows_the_web_tier(shared_lab: RunningLab) -> None:
     for zone in ("us-east-1a", "us-east-1b", "us-east-1c"):
         assert f"{zone}: 2 running" in result.stdout
     assert "target group web: 6 healthy" in result.stdout
+
+
+def test_the_load_balancer_publishes_cloudwatch_metrics(shared_lab: RunningLab) -> None:
+    from chaos_sre.probes.cloudwatch import alb_request_counts, error_budget_remaining
+
+    environment = {"aws_region": "us-east-1", "aws_endpoint_url": shared_lab.env["AWS_ENDPOINT_URL"]}
+    month = alb_request_counts("web", 30 * 86400, environment)
+    assert month["datapoints"] >= 29  # the seeded daily history
+    remaining = error_budget_remaining("web", 0.999, 30 * 86400, environment)
+    assert remaining == pytest.approx(0.9, abs=0.01)
+    for _ in range(20):
+        requests.get(f"{shared_lab.target_url}/", timeout=2)
+    recent = wait_until(lambda: alb_request_counts("web", 3600, environment)["total"] >= 20,
+                        timeout=15)
+    assert recent
