@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_EXPERIMENT ?= experiments/lab-smoke.json
+DEMO_EXPERIMENT ?= experiments/az-outage.json
 DEMO_JOURNAL ?= runs/demo-journal.json
 
 .PHONY: demo test clean
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@mkdir -p runs
 	@echo "==> starting the lab and running $(DEMO_EXPERIMENT)"
-	@CHAOS_SRE_LAB_DIR=$(CURDIR)/runs/lab $(BIN)/chaos-sre lab exec --api-port 0 --endpoint-port 0 -- \
+	@CHAOS_SRE_LAB_DIR=$(CURDIR)/runs/lab CHAOS_SRE_LEDGER_DIR=$(CURDIR)/runs/ledgers $(BIN)/chaos-sre lab exec --api-port 0 --endpoint-port 0 -- \
 		$(CURDIR)/$(BIN)/chaos --log-file runs/chaostoolkit.log run --journal-path $(DEMO_JOURNAL) $(DEMO_EXPERIMENT); \
 	status=$$?; \
 	echo "==> lab stopped"; \

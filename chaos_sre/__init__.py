@@ -10,7 +10,7 @@ __all__ = ["__version__", "discover"]
 
 ACTIVITY_MODULES = {
     "probe": ("chaos_sre.probes.aws", "chaos_sre.probes.cloudwatch", "chaos_sre.probes.http"),
-    "action": (),
+    "action": ("chaos_sre.faults.az",),
 }
 
 

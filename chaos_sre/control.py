@@ -32,8 +32,10 @@ What it does, in order:
 Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
 
+import importlib
 import logging
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -42,8 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaoslib import substitute
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
+from chaoslib.types import Dry
 
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
@@ -54,6 +58,7 @@ from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
 
 logger = logging.getLogger("chaostoolkit")
 MAX_RATE = 2000.0
+_EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Failed|Exception|Violation): )+")
 SAMPLER_STOP_GRACE_SECONDS = 5.0
 
 
@@ -265,10 +270,35 @@ def _budget_gate(run: _Run) -> str | None:
     return None
 
 
-def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
-    """Mark the fault's start at the method's first action."""
+DRY_RUN_FAULT_MODULES = ("chaos_sre.faults.",)
+
+
+def _dry_run_plan(context: dict[str, Any], configuration: dict[str, Any] | None,
+                  secrets: dict[str, Any] | None) -> None:
+    """Under `chaos run --dry=actions`, resolve and print a chaos-sre fault's targets."""
+    provider = context.get("provider") or {}
+    module_name = str(provider.get("module", ""))
+    if not module_name.startswith(DRY_RUN_FAULT_MODULES):
+        return
+    module = importlib.import_module(module_name)
+    arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
+    arguments.update(dry_run=True, configuration=configuration, secrets=secrets)
+    getattr(module, provider["func"])(**arguments)
+
+
+def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] | None = None,
+                            configuration: dict[str, Any] | None = None,
+                            secrets: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Mark the fault's start at the method's first action (and plan it in a dry run)."""
     run = _run
-    if run is None or not run.in_method or run.record.fault_started_at is not None:
+    if run is None or not run.in_method:
+        return
+    dry = (experiment or {}).get("dry")
+    if context.get("type") == "action" and dry in (Dry.ACTIONS, Dry.ACTIVITIES):
+        run.record.dry_run = True
+        _dry_run_plan(context, configuration, secrets)
+        return
+    if run.record.fault_started_at is not None:
         return
     if context.get("type") == "action":
         run.record.fault_started_at = time.time()
@@ -284,7 +314,8 @@ def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None
         return
     if context.get("type") == "action" and state.get("status") == "failed":
         trace = state.get("exception") or ["failed"]
-        run.record.failed_actions.append(f"{context.get('name')}: {str(trace[-1]).strip()}")
+        message = _EXCEPTION_PREFIX.sub("", str(trace[-1]).strip())
+        run.record.failed_actions.append(f"{context.get('name')}: {message}")
 
 
 def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:

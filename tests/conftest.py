@@ -1,5 +1,6 @@
 """Shared fixtures: real labs started through the CLI, real boto3 clients over HTTP."""
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
+CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
 def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
@@ -116,3 +118,33 @@ def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]
     assert result.returncode == 0, result.stderr
     yield RunningLab(lab_dir, parse_exports(result.stdout))
     run_cli("lab", "down", lab_dir=lab_dir)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
+              env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    """`chaos run` an experiment (a dict, or a shipped file run from the repository root)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if isinstance(document, Path):
+        path, cwd = document, ROOT
+    else:
+        path, cwd = tmp_path / "experiment.json", tmp_path
+        path.write_text(json.dumps(document))
+    journal = tmp_path / "journal.json"
+    result = subprocess.run(
+        [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path", str(journal),
+         str(path)],
+        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
+             **(env or {})},
+        capture_output=True, text=True, timeout=300, check=False, cwd=cwd,
+    )
+    outcome = json.loads(journal.read_text()) if journal.exists() else {}
+    return result.returncode, outcome, result.stderr
+
+
+def extension(journal: dict[str, Any]) -> dict[str, Any]:
+    found = [e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"]
+    assert len(found) == 1
+    return found[0]

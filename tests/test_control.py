@@ -1,20 +1,15 @@
 """The chaos-sre control in real `chaos run`s against the lab: verdicts, stops, exit codes."""
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import RunningLab
+from conftest import RunningLab, extension, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAOS = str(Path(sys.executable).with_name("chaos"))
 RATE = 50.0
 
 HEALTHY = {
@@ -57,27 +52,6 @@ def experiment(method: list[dict[str, Any]], *, steady: list[dict[str, Any]] | N
     if steady is not None:
         document["steady-state-hypothesis"] = {"title": "healthy", "probes": steady}
     return document
-
-
-def run_chaos(lab: RunningLab, document: dict[str, Any], tmp_path: Path,
-              env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
-    path = tmp_path / "experiment.json"
-    path.write_text(json.dumps(document))
-    journal = tmp_path / "journal.json"
-    result = subprocess.run(
-        [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path", str(journal),
-         str(path)],
-        env={**os.environ, **lab.env, **(env or {})}, capture_output=True, text=True,
-        timeout=300, check=False, cwd=tmp_path,
-    )
-    outcome = json.loads(journal.read_text()) if journal.exists() else {}
-    return result.returncode, outcome, result.stderr
-
-
-def extension(journal: dict[str, Any]) -> dict[str, Any]:
-    found = [e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"]
-    assert len(found) == 1
-    return found[0]
 
 
 def test_az_outage_verdict_matches_the_labs_ground_truth(start_lab, tmp_path: Path) -> None:

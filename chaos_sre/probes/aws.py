@@ -6,7 +6,14 @@ from typing import Any
 from chaos_sre.aws import aws_client, paginate
 from chaos_sre.errors import AWSError
 
-__all__ = ["healthy_target_count", "instances_per_az", "wait_for_healthy_targets"]
+__all__ = [
+    "asg_at_desired_capacity",
+    "availability_zone_of",
+    "healthy_target_count",
+    "healthy_targets_per_az",
+    "instances_per_az",
+    "wait_for_healthy_targets",
+]
 
 POLL_SECONDS = 1.0
 MAX_WAIT_SECONDS = 3600.0
@@ -79,3 +86,57 @@ def instances_per_az(
             zone = instance["AvailabilityZone"]
             counts[zone] = counts.get(zone, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def healthy_targets_per_az(
+    target_group_name: str,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Healthy targets of a target group per Availability Zone, e.g. `{"us-east-1a": 2, ...}`."""
+    client = aws_client("elbv2", configuration, secrets)
+    arn = _target_group_arn(client, target_group_name)
+    healthy = [t["Target"]["Id"] for t in
+               client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+               if t["TargetHealth"]["State"] == "healthy"]
+    counts: dict[str, int] = {}
+    if not healthy:
+        return counts
+    ec2 = aws_client("ec2", configuration, secrets)
+    for reservation in paginate(ec2, "describe_instances", "Reservations", InstanceIds=healthy):
+        for instance in reservation["Instances"]:
+            zone = instance["Placement"]["AvailabilityZone"]
+            counts[zone] = counts.get(zone, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def asg_at_desired_capacity(
+    asg_name: str,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> bool:
+    """True when the Auto Scaling group has as many InService instances as it desires."""
+    client = aws_client("autoscaling", configuration, secrets)
+    groups = list(paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups",
+                           AutoScalingGroupNames=[asg_name]))
+    if not groups:
+        raise AWSError(f"auto scaling group {asg_name!r} not found")
+    group = groups[0]
+    in_service = sum(1 for i in group["Instances"] if i["LifecycleState"] == "InService")
+    return in_service == group["DesiredCapacity"]
+
+
+def availability_zone_of(
+    resource_id: str,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> str:
+    """The Availability Zone of an EC2 instance (`i-...`) or subnet (`subnet-...`)."""
+    ec2 = aws_client("ec2", configuration, secrets)
+    if resource_id.startswith("subnet-"):
+        subnets = list(paginate(ec2, "describe_subnets", "Subnets", SubnetIds=[resource_id]))
+        return str(subnets[0]["AvailabilityZone"])
+    if resource_id.startswith("i-"):
+        for reservation in paginate(ec2, "describe_instances", "Reservations", InstanceIds=[resource_id]):
+            return str(reservation["Instances"][0]["Placement"]["AvailabilityZone"])
+    raise AWSError(f"cannot tell the Availability Zone of {resource_id!r}")

@@ -46,6 +46,7 @@ class RunRecord:
     failed_actions: list[str] = field(default_factory=list)
     refused: str | None = None
     stopped: dict[str, Any] | None = None
+    dry_run: bool = False
 
 
 def _pct(value: float) -> str:
@@ -113,6 +114,8 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
                             f"{settings.rto_seconds:g} s")
         else:
             passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)")
+    elif record.dry_run:
+        passes.append("dry run: targets resolved, no fault was injected")
     elif not record.refused and record.steady_state_before is not False:
         failures.append("no fault was injected: the method ran no action")
     if record.steady_state_after is False:

@@ -1,0 +1,313 @@
+"""Availability Zone faults: lose an AZ's instances, or cut the AZ off the network.
+
+Every mutation is preceded by a ledger entry with the resource's pre-state and
+the inverse operation (``chaos_sre.safety.ledger``); ``restore_az`` replays
+those inverses, so a rollback restores NACL associations, ASG subnets and load
+balancer subnets exactly as they were.
+"""
+
+import logging
+import math
+import random
+from typing import Any
+
+from chaos_sre.aws import aws_client, paginate
+from chaos_sre.errors import ValidationError
+from chaos_sre.safety.ledger import current_ledger, inverse, replay
+
+__all__ = ["terminate_az_instances", "blackhole_az", "restore_az"]
+
+logger = logging.getLogger("chaostoolkit")
+TERMINATE_BATCH = 1000
+RUN_TAG = "chaos-sre:fault"
+MODES = ("all", "count", "percent")
+
+
+def _tags(tags: dict[str, str] | str | None) -> dict[str, str]:
+    if tags is None or tags == "":
+        return {}
+    if isinstance(tags, dict):
+        return {str(k): str(v) for k, v in tags.items()}
+    parsed = {}
+    for item in str(tags).split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"tags must look like key=value,key=value, got {tags!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def _names(names: list[str] | str | None) -> list[str]:
+    if names is None or names == "":
+        return []
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return [str(n) for n in names]
+
+
+def _service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
+                       asg_names: list[str]) -> list[dict[str, str]]:
+    """Running instances of the service (by tags and/or ASGs), with their AZ."""
+    filters = [{"Name": "instance-state-name", "Values": ["running"]}]
+    filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+    allowed: set[str] | None = None
+    if asg_names:
+        allowed = {
+            i["InstanceId"]
+            for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                                  AutoScalingGroupNames=asg_names)
+            for i in group["Instances"]
+        }
+    return [
+        {"id": i["InstanceId"], "az": i["Placement"]["AvailabilityZone"]}
+        for reservation in paginate(ec2, "describe_instances", "Reservations", Filters=filters)
+        for i in reservation["Instances"]
+        if allowed is None or i["InstanceId"] in allowed
+    ]
+
+
+def select_targets(ids: list[str], mode: str, count: int | None, percent: float | None,
+                   seed: int | None) -> list[str]:
+    """Pick instances: all of them, ``count`` of them or ``percent`` % (rounded up), at random."""
+    if mode not in MODES:
+        raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "all":
+        return sorted(ids)
+    if mode == "count":
+        if count is None or int(count) < 1:
+            raise ValidationError("mode count needs count >= 1")
+        wanted = min(int(count), len(ids))
+    else:
+        if percent is None or not 0 < float(percent) <= 100:
+            raise ValidationError("mode percent needs 0 < percent <= 100")
+        wanted = math.ceil(float(percent) / 100 * len(ids))
+    return sorted(random.Random(seed).sample(sorted(ids), wanted))
+
+
+def terminate_az_instances(
+    az: str,
+    tags: dict[str, str] | str | None = None,
+    asg_names: list[str] | str | None = None,
+    mode: str = "all",
+    count: int | None = None,
+    percent: float | None = None,
+    seed: int | None = None,
+    stop: bool = False,
+    allow_total_outage: bool = False,
+    dry_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Terminate (or stop, with `stop: true`) the running instances of one Availability Zone.
+
+    Instances are chosen by `tags` (`{"app": "web"}` or `"app=web,env=staging"`)
+    and/or `asg_names`; `mode` is `all`, `count` (with `count`) or `percent`
+    (with `percent`), chosen at random with `seed`. Refuses a selection of
+    zero instances, and one that takes every instance of the service in every
+    AZ unless `allow_total_outage` is true. Calls are batched (1000 ids per
+    TerminateInstances/StopInstances). With `dry_run` the targets are printed
+    and nothing changes. Returns the instance ids and the number of calls.
+    """
+    tag_map, groups = _tags(tags), _names(asg_names)
+    if not tag_map and not groups:
+        raise ValidationError("select instances with tags and/or asg_names")
+    ec2 = aws_client("ec2", configuration, secrets)
+    service = _service_instances(ec2, aws_client("autoscaling", configuration, secrets),
+                                 tag_map, groups)
+    in_az = [i["id"] for i in service if i["az"] == az]
+    targets = select_targets(in_az, mode, count, percent, seed)
+    if not targets:
+        raise ValidationError(f"no running instances match in {az} (tags {tag_map}, ASGs {groups})")
+    if len(targets) == len(service) and not allow_total_outage:
+        raise ValidationError(
+            f"refusing to take all {len(service)} instances of the service: every one is in {az} "
+            "(set allow_total_outage to true to run it anyway)")
+    verb = "stop" if stop else "terminate"
+    if dry_run:
+        logger.info(f"chaos-sre dry run: would {verb} {len(targets)} instance(s) in {az}: "
+                    f"{', '.join(targets)}")
+        return {"dry_run": True, "action": verb, "availability_zone": az, "instance_ids": targets,
+                "calls": 0}
+    ledger = current_ledger()
+    calls = 0
+    for first in range(0, len(targets), TERMINATE_BATCH):
+        batch = targets[first:first + TERMINATE_BATCH]
+        undo = {"op": "start_instances", "instance_ids": batch} if stop else None
+        seq = ledger.record("ec2:instances", verb, {"instance_ids": batch, "state": "running",
+                                                    "availability_zone": az}, undo)
+        if stop:
+            ec2.stop_instances(InstanceIds=batch)
+        else:
+            ec2.terminate_instances(InstanceIds=batch)
+        ledger.done(seq)
+        calls += 1
+    logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
+    return {"dry_run": False, "action": verb, "availability_zone": az, "instance_ids": targets,
+            "calls": calls}
+
+
+def _az_subnets(ec2: Any, az: str, tags: dict[str, str]) -> list[dict[str, Any]]:
+    filters = [{"Name": "availability-zone", "Values": [az]}]
+    filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+    return list(paginate(ec2, "describe_subnets", "Subnets", Filters=filters))
+
+
+def _acl_of(ec2: Any, subnet_id: str) -> tuple[str, str]:
+    """(network ACL id, association id) of a subnet."""
+    for acl in paginate(ec2, "describe_network_acls", "NetworkAcls",
+                        Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]):
+        for association in acl["Associations"]:
+            if association["SubnetId"] == subnet_id:
+                return acl["NetworkAclId"], association["NetworkAclAssociationId"]
+    raise ValidationError(f"subnet {subnet_id} has no network ACL association")
+
+
+def blackhole_az(
+    az: str,
+    tags: dict[str, str] | str | None = None,
+    asg_names: list[str] | str | None = None,
+    load_balancer_names: list[str] | str | None = None,
+    dry_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Cut one Availability Zone off the network, as far as the AWS APIs allow.
+
+    The AZ's subnets (chosen by `tags`) are associated with a new deny-all
+    network ACL; they are removed from the `asg_names` Auto Scaling groups so
+    nothing relaunches there (unless that would leave a group without subnets)
+    and, optionally, from the `load_balancer_names` load balancers (unless that
+    would leave fewer than two AZs). Every change is recorded with its inverse
+    first; `restore_az` undoes them. With `dry_run` the plan is printed only.
+    """
+    tag_map = _tags(tags)
+    ec2 = aws_client("ec2", configuration, secrets)
+    subnets = _az_subnets(ec2, az, tag_map)
+    if not subnets:
+        raise ValidationError(f"no subnets in {az} match tags {tag_map}")
+    subnet_ids = {s["SubnetId"] for s in subnets}
+    plan = {"availability_zone": az, "subnet_ids": sorted(subnet_ids),
+            "asg_names": _names(asg_names), "load_balancer_names": _names(load_balancer_names)}
+    if dry_run:
+        logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
+        return {"dry_run": True, **plan}
+    ledger = current_ledger()
+    deny_acls: dict[str, str] = {}
+    for vpc_id in sorted({s["VpcId"] for s in subnets}):
+        seq = ledger.record(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
+                            {"op": "delete_fault_network_acls", "vpc_id": vpc_id})
+        acl = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=[{
+            "ResourceType": "network-acl",
+            "Tags": [{"Key": RUN_TAG, "Value": "deny-all"}, {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
+        deny_acls[vpc_id] = acl["NetworkAcl"]["NetworkAclId"]
+        for egress in (False, True):
+            ec2.create_network_acl_entry(NetworkAclId=deny_acls[vpc_id], RuleNumber=1, Protocol="-1",
+                                         RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+        ledger.done(seq, deny_acls[vpc_id])
+    for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
+        original, association = _acl_of(ec2, subnet["SubnetId"])
+        seq = ledger.record(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
+                            {"network_acl_id": original},
+                            {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
+                             "network_acl_id": original})
+        ec2.replace_network_acl_association(AssociationId=association,
+                                            NetworkAclId=deny_acls[subnet["VpcId"]])
+        ledger.done(seq)
+    autoscaling = aws_client("autoscaling", configuration, secrets)
+    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                          AutoScalingGroupNames=plan["asg_names"]) if plan["asg_names"] else []:
+        current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
+        remaining = [s for s in current if s not in subnet_ids]
+        if remaining == current:
+            continue
+        if not remaining:
+            logger.warning(f"chaos-sre: ASG {group['AutoScalingGroupName']} has no subnet outside "
+                           f"{az}; leaving its subnets as they are")
+            continue
+        seq = ledger.record(f"autoscaling:{group['AutoScalingGroupName']}", "update_subnets",
+                            {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
+                            {"op": "restore_asg_subnets", "asg": group["AutoScalingGroupName"],
+                             "vpc_zone_identifier": group["VPCZoneIdentifier"]})
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName=group["AutoScalingGroupName"],
+                                              VPCZoneIdentifier=",".join(remaining))
+        ledger.done(seq)
+    elbv2 = aws_client("elbv2", configuration, secrets)
+    for balancer in paginate(elbv2, "describe_load_balancers", "LoadBalancers",
+                             Names=plan["load_balancer_names"]) if plan["load_balancer_names"] else []:
+        current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
+        remaining = [s for s in current if s not in subnet_ids]
+        if remaining == current:
+            continue
+        if len(remaining) < 2:
+            logger.warning(f"chaos-sre: load balancer {balancer['LoadBalancerName']} needs two AZs; "
+                           "leaving its subnets as they are")
+            continue
+        seq = ledger.record(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
+                            {"subnets": current},
+                            {"op": "restore_lb_subnets", "load_balancer_arn": balancer["LoadBalancerArn"],
+                             "subnets": current})
+        elbv2.set_subnets(LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
+        ledger.done(seq)
+    logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
+    return {"dry_run": False, **plan, "network_acl_ids": sorted(deny_acls.values())}
+
+
+def restore_az(configuration: dict[str, Any] | None = None,
+               secrets: dict[str, Any] | None = None) -> list[str]:
+    """Undo this run's AZ faults from the run ledger (safe to run twice)."""
+    return replay(current_ledger(), configuration, secrets)
+
+
+@inverse("restore_nacl")
+def _restore_nacl(op: dict[str, Any], configuration: dict[str, Any] | None,
+                  secrets: dict[str, Any] | None) -> str:
+    ec2 = aws_client("ec2", configuration, secrets)
+    current, association = _acl_of(ec2, op["subnet_id"])
+    if current == op["network_acl_id"]:
+        return f"{op['subnet_id']} already on {current}"
+    ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=op["network_acl_id"])
+    return f"{op['subnet_id']} back on {op['network_acl_id']}"
+
+
+@inverse("delete_fault_network_acls")
+def _delete_fault_acls(op: dict[str, Any], configuration: dict[str, Any] | None,
+                       secrets: dict[str, Any] | None) -> str:
+    ec2 = aws_client("ec2", configuration, secrets)
+    deleted = []
+    for acl in paginate(ec2, "describe_network_acls", "NetworkAcls",
+                        Filters=[{"Name": "vpc-id", "Values": [op["vpc_id"]]},
+                                 {"Name": f"tag:{RUN_TAG}", "Values": ["deny-all"]}]):
+        if not acl["Associations"]:
+            ec2.delete_network_acl(NetworkAclId=acl["NetworkAclId"])
+            deleted.append(acl["NetworkAclId"])
+    return f"deleted deny-all network ACLs {deleted} in {op['vpc_id']}"
+
+
+@inverse("restore_asg_subnets")
+def _restore_asg_subnets(op: dict[str, Any], configuration: dict[str, Any] | None,
+                         secrets: dict[str, Any] | None) -> str:
+    autoscaling = aws_client("autoscaling", configuration, secrets)
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName=op["asg"],
+                                          VPCZoneIdentifier=op["vpc_zone_identifier"])
+    return f"ASG {op['asg']} subnets back to {op['vpc_zone_identifier']}"
+
+
+@inverse("restore_lb_subnets")
+def _restore_lb_subnets(op: dict[str, Any], configuration: dict[str, Any] | None,
+                        secrets: dict[str, Any] | None) -> str:
+    elbv2 = aws_client("elbv2", configuration, secrets)
+    elbv2.set_subnets(LoadBalancerArn=op["load_balancer_arn"], Subnets=op["subnets"])
+    return f"load balancer subnets back to {op['subnets']}"
+
+
+@inverse("start_instances")
+def _start_instances(op: dict[str, Any], configuration: dict[str, Any] | None,
+                     secrets: dict[str, Any] | None) -> str:
+    ec2 = aws_client("ec2", configuration, secrets)
+    stopped = [i["InstanceId"]
+               for r in paginate(ec2, "describe_instances", "Reservations",
+                                 InstanceIds=op["instance_ids"])
+               for i in r["Instances"] if i["State"]["Name"] == "stopped"]
+    if stopped:
+        ec2.start_instances(InstanceIds=stopped)
+    return f"started {stopped}"

@@ -1,0 +1,1 @@
+"""Safety: the run ledger of inverse operations and its replay."""

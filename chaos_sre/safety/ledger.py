@@ -1,0 +1,104 @@
+"""The run ledger: every mutation's inverse, written and fsynced before the mutation.
+
+One JSON-lines file per run in ``$CHAOS_SRE_LEDGER_DIR`` (default
+``./runs/ledgers``). An action calls :meth:`Ledger.record` with the resource,
+its pre-state and the inverse operation *before* it calls AWS, then
+:meth:`Ledger.done` after. :func:`replay` applies the pending inverses newest
+first and marks each one reverted, so replaying twice is harmless.
+
+Inverse operations are plain data (``{"op": name, ...params}``) run by the
+functions fault modules register with :func:`inverse`.
+"""
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chaos_sre.errors import ValidationError
+
+InverseFunc = Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], str]
+_INVERSES: dict[str, InverseFunc] = {}
+_current: "Ledger | None" = None
+
+
+def inverse(name: str) -> Callable[[InverseFunc], InverseFunc]:
+    """Register the function that performs the inverse operation ``name``."""
+    def register(func: InverseFunc) -> InverseFunc:
+        _INVERSES[name] = func
+        return func
+    return register
+
+
+def ledger_dir() -> Path:
+    return Path(os.environ.get("CHAOS_SRE_LEDGER_DIR") or Path("runs") / "ledgers")
+
+
+class Ledger:
+    """An append-only, fsynced JSON-lines ledger."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seq = sum(1 for _ in self.entries())
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, default=str) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def entries(self) -> list[dict[str, Any]]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line]
+
+    def record(self, resource: str, operation: str, pre_state: Any,
+               inverse_op: dict[str, Any] | None) -> int:
+        """Write the intent (pre-state and inverse) before mutating; return its sequence number."""
+        self._seq += 1
+        self._append({"seq": self._seq, "kind": "intent", "at": time.time(), "resource": resource,
+                      "operation": operation, "pre_state": pre_state, "inverse": inverse_op})
+        return self._seq
+
+    def done(self, seq: int, outcome: Any = None) -> None:
+        """Record that the mutation ``seq`` was made."""
+        self._append({"seq": seq, "kind": "done", "at": time.time(), "outcome": outcome})
+
+    def reverted(self, seq: int, outcome: str) -> None:
+        self._append({"seq": seq, "kind": "reverted", "at": time.time(), "outcome": outcome})
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Intents with an inverse that were not reverted yet, newest first."""
+        entries = self.entries()
+        reverted = {e["seq"] for e in entries if e["kind"] == "reverted"}
+        return [e for e in reversed(entries)
+                if e["kind"] == "intent" and e.get("inverse") and e["seq"] not in reverted]
+
+
+def current_ledger() -> Ledger:
+    """The ledger of the run in this process (created on first use)."""
+    global _current
+    if _current is None:
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        _current = Ledger(ledger_dir() / f"run-{stamp}-{os.getpid()}.jsonl")
+    return _current
+
+
+def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
+           secrets: dict[str, Any] | None = None) -> list[str]:
+    """Apply every pending inverse, newest first; return what each did."""
+    results = []
+    for entry in ledger.pending():
+        op = entry["inverse"]
+        func = _INVERSES.get(op.get("op", ""))
+        if func is None:
+            raise ValidationError(f"ledger {ledger.path}: unknown inverse operation {op.get('op')!r}")
+        outcome = func(op, configuration, secrets)
+        ledger.reverted(entry["seq"], outcome)
+        results.append(outcome)
+    return results

@@ -1,0 +1,181 @@
+"""AZ faults: selection, batching, refusals, dry run, exact rollback, and the shipped experiments."""
+
+import json
+import os
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos_sre.errors import ValidationError
+from chaos_sre.faults import az as az_faults
+from chaos_sre.safety.ledger import Ledger
+from conftest import CHAOS, ROOT, RunningLab, extension, run_chaos, wait_until
+
+OUTAGE = ROOT / "experiments" / "az-outage.json"
+BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
+
+
+def settings(lab: RunningLab) -> dict[str, Any]:
+    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
+
+
+def network_state(lab: RunningLab) -> dict[str, Any]:
+    ec2 = lab.client("ec2")
+    subnets = {s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]}
+    acls = ec2.describe_network_acls()["NetworkAcls"]
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    return {"associations": {a["SubnetId"]: acl["NetworkAclId"] for acl in acls
+                             for a in acl["Associations"] if a["SubnetId"] in subnets},
+            "acl_count": len(acls), "asg_subnets": group["VPCZoneIdentifier"]}
+
+
+def test_selection_modes_are_seedable() -> None:
+    ids = [f"i-{n:02d}" for n in range(10)]
+    assert az_faults.select_targets(ids, "all", None, None, None) == sorted(ids)
+    three = az_faults.select_targets(ids, "count", 3, None, 7)
+    assert len(three) == 3 and three == az_faults.select_targets(ids, "count", 3, None, 7)
+    assert len(az_faults.select_targets(ids, "percent", None, 25, 1)) == 3  # rounded up
+    assert len(az_faults.select_targets(ids, "count", 50, None, 1)) == 10
+    for mode, count, percent in (("some", None, None), ("count", 0, None), ("percent", None, 0),
+                                 ("percent", None, 101)):
+        with pytest.raises(ValidationError):
+            az_faults.select_targets(ids, mode, count, percent, None)
+
+
+def test_refusals_and_dry_run(start_lab) -> None:
+    lab = start_lab("--profile", "fragile")
+    config = settings(lab)
+    with pytest.raises(ValidationError, match="no running instances match in us-east-1b"):
+        az_faults.terminate_az_instances("us-east-1b", tags="app=web", configuration=config)
+    with pytest.raises(ValidationError, match="refusing to take all 6 instances"):
+        az_faults.terminate_az_instances("us-east-1a", tags={"app": "web"}, configuration=config)
+    with pytest.raises(ValidationError, match="select instances with tags and/or asg_names"):
+        az_faults.terminate_az_instances("us-east-1a", configuration=config)
+    with pytest.raises(ValidationError, match="tags must look like key=value"):
+        az_faults.terminate_az_instances("us-east-1a", tags="web", configuration=config)
+    plan = az_faults.terminate_az_instances("us-east-1a", asg_names="web", mode="count", count=2,
+                                            seed=3, dry_run=True, configuration=config)
+    assert plan["dry_run"] is True and len(plan["instance_ids"]) == 2 and plan["calls"] == 0
+    assert len(lab.web_instances("running")) == 6
+    assert lab.timeline()["faults"] == []
+
+
+def test_stop_mode_records_a_start_inverse(start_lab, tmp_path: Path, monkeypatch) -> None:
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config = settings(lab)
+    result = az_faults.terminate_az_instances("us-east-1b", tags="app=web", mode="count", count=1,
+                                              seed=1, stop=True, configuration=config)
+    stopped = result["instance_ids"]
+    assert [i["State"]["Name"] for i in lab.web_instances() if i["InstanceId"] in stopped] == ["stopped"]
+    ledger = Ledger(next(tmp_path.glob("run-*.jsonl")))
+    assert ledger.pending()[0]["inverse"] == {"op": "start_instances", "instance_ids": stopped}
+
+
+def test_a_thousand_instances_take_one_call_per_thousand_ids(start_lab, monkeypatch) -> None:
+    lab = start_lab()
+    ec2 = lab.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "app", "Value": "batch"}]}]
+    subnet = {s["AvailabilityZone"]: s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]}
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:app", "Values": ["web"]}])["Vpcs"][0]["VpcId"]
+    big = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.64.0/20",
+                            AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    ec2.run_instances(ImageId=image, MinCount=1001, MaxCount=1001, SubnetId=big,
+                      TagSpecifications=tags)
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet["us-east-1b"],
+                      TagSpecifications=tags)
+    running = [{"Name": "tag:app", "Values": ["batch"]},
+               {"Name": "instance-state-name", "Values": ["running"]}]
+    assert wait_until(lambda: sum(len(r["Instances"]) for page in ec2.get_paginator(
+        "describe_instances").paginate(Filters=running) for r in page["Reservations"]) == 1002,
+        timeout=30, interval=1.0)
+    calls: Counter[str] = Counter()
+    real_client = az_faults.aws_client
+
+    def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
+        client = real_client(service, *args, **kwargs)
+        client.meta.events.register("before-call.*.*",
+                                    lambda model, **_: calls.update([model.name]))
+        return client
+
+    monkeypatch.setattr(az_faults, "aws_client", counting_client)
+    result = az_faults.terminate_az_instances("us-east-1a", tags="app=batch",
+                                              configuration=settings(lab))
+    assert len(result["instance_ids"]) == 1001
+    assert calls["TerminateInstances"] == 2 and result["calls"] == 2
+
+
+def test_outage_experiment_passes_on_resilient(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    status, journal, stderr = run_chaos(lab, OUTAGE, tmp_path)
+    assert status == 0, stderr[-3000:]
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is True
+    terminated = journal["run"][0]["output"]["instance_ids"]
+    assert len(terminated) == 2
+    assert sorted(f["resource"] for f in lab.timeline()["faults"]) == sorted(terminated)
+
+
+def test_outage_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) -> None:
+    lab = start_lab("--profile", "fragile")
+    status, journal, _ = run_chaos(lab, OUTAGE, tmp_path / "refused")
+    assert status != 0
+    assert any("refusing to take all 6 instances of the service: every one is in us-east-1a" in r
+               for r in extension(journal)["verdict"]["reasons"])
+    assert lab.timeline()["faults"] == []
+    status, journal, _ = run_chaos(lab, OUTAGE, tmp_path / "allowed",
+                                   env={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("of the error budget" in r and "more than" in r
+               or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
+
+
+def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    before = network_state(lab)
+    status, journal, stderr = run_chaos(lab, BLACKHOLE, tmp_path,
+                                        env={"CHAOS_SRE_HOLD_SECONDS": "8"})
+    assert status == 0, stderr[-3000:]
+    assert extension(journal)["verdict"]["passed"] is True
+    assert [f["kind"] for f in lab.timeline()["faults"]] == ["subnet-unreachable"]
+    assert network_state(lab) == before
+    ledger = Ledger(next((tmp_path / "ledgers").glob("run-*.jsonl")))
+    assert ledger.pending() == []
+    kinds = {json.loads(line)["kind"] for line in ledger.path.read_text().splitlines()}
+    assert kinds == {"intent", "done", "reverted"}
+
+
+def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp_path: Path) -> None:
+    lab = start_lab("--profile", "fragile")
+    before = network_state(lab)
+    status, journal, _ = run_chaos(lab, BLACKHOLE, tmp_path, env={"CHAOS_SRE_HOLD_SECONDS": "8"})
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("error budget" in r or "did not recover" in r for r in reasons), reasons
+    assert network_state(lab) == before
+
+
+def test_chaos_dry_run_resolves_and_prints_targets_without_changing_anything(start_lab,
+                                                                             tmp_path: Path) -> None:
+    lab = start_lab()
+    journal = tmp_path / "journal.json"
+    result = subprocess.run(
+        [CHAOS, "--log-file", str(tmp_path / "log"), "run", "--dry=actions",
+         "--journal-path", str(journal), str(OUTAGE)],
+        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")},
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "chaos-sre dry run: would terminate 2 instance(s) in us-east-1a" in result.stderr
+    assert lab.timeline()["faults"] == []
+    assert len(lab.web_instances("running")) == 6
+    assert "dry run: targets resolved, no fault was injected" in \
+        extension(json.loads(journal.read_text()))["verdict"]["reasons"]
