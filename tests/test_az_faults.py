@@ -179,3 +179,25 @@ def test_chaos_dry_run_resolves_and_prints_targets_without_changing_anything(sta
     assert len(lab.web_instances("running")) == 6
     assert "dry run: targets resolved, no fault was injected" in \
         extension(json.loads(journal.read_text()))["verdict"]["reasons"]
+
+
+def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
+        start_lab, tmp_path: Path, monkeypatch) -> None:
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config = settings(lab)
+    elbv2 = lab.client("elbv2")
+
+    def balancer_subnets() -> list[str]:
+        zones = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["AvailabilityZones"]
+        return sorted(z["SubnetId"] for z in zones)
+
+    before, lb_before = network_state(lab), balancer_subnets()
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                  load_balancer_names="web", configuration=config)
+    assert len(balancer_subnets()) == 2
+    assert plan["subnet_ids"][0] not in network_state(lab)["asg_subnets"]
+    assert len(az_faults.restore_az(config)) == 4
+    assert az_faults.restore_az(config) == []
+    assert network_state(lab) == before and balancer_subnets() == lb_before

@@ -23,13 +23,28 @@ def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
     assert discovery["extension"]["name"] == "chaos-sre"
     activities = {a["name"]: a for a in discovery["activities"]}
     assert {"healthy_target_count", "instances_per_az", "wait_for_healthy_targets",
-            "success_ratio"} <= set(activities)
+            "success_ratio", "healthy_targets_per_az", "asg_at_desired_capacity",
+            "availability_zone_of", "error_budget_remaining"} <= set(activities)
+    for action in ("terminate_az_instances", "blackhole_az", "restore_az"):
+        assert activities[action]["type"] == "action"
+        assert activities[action]["mod"] == "chaos_sre.faults.az"
     probe = activities["healthy_target_count"]
     assert probe["type"] == "probe" and probe["mod"] == "chaos_sre.probes.aws"
     assert "healthy" in probe["doc"]
     assert probe["return_type"] == "integer"
     assert [a["name"] for a in probe["arguments"]] == [
         "target_group_name", "configuration", "secrets"]
+
+
+def test_shipped_experiments_validate(tmp_path: Path) -> None:
+    for name in ("az-outage.json", "az-blackhole.json", "lab-smoke.json"):
+        result = subprocess.run([CHAOS, "--log-file", str(tmp_path / "v.log"), "validate",
+                                 str(ROOT / "experiments" / name)],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, (name, result.stderr)
+        experiment = json.loads((ROOT / "experiments" / name).read_text())
+        assert experiment["runtime"]["rollbacks"]["strategy"] == "always"
+        assert experiment["controls"][0]["provider"]["module"] == "chaos_sre.control"
 
 
 def test_smoke_experiment_validates_and_passes_against_the_lab(tmp_path: Path) -> None:

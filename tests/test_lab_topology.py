@@ -133,3 +133,17 @@ def test_the_load_balancer_publishes_cloudwatch_metrics(shared_lab: RunningLab) 
     recent = wait_until(lambda: alb_request_counts("web", 3600, environment)["total"] >= 20,
                         timeout=15)
     assert recent
+
+
+def test_az_probes(shared_lab: RunningLab) -> None:
+    from chaos_sre.probes.aws import (asg_at_desired_capacity, availability_zone_of,
+                                      healthy_targets_per_az, instances_per_az)
+
+    config = {"aws_region": "us-east-1", "aws_endpoint_url": shared_lab.env["AWS_ENDPOINT_URL"]}
+    per_az = {"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}
+    assert healthy_targets_per_az("web", config) == per_az
+    assert instances_per_az("web", config) == per_az
+    assert asg_at_desired_capacity("web", config) is True
+    instance = shared_lab.web_instances("running")[0]
+    assert availability_zone_of(instance["InstanceId"], config) == instance["Placement"]["AvailabilityZone"]
+    assert availability_zone_of(instance["SubnetId"], config) == instance["Placement"]["AvailabilityZone"]
