@@ -17,7 +17,6 @@ in those 10 s. Loopback only, every run bounded in time. Usage:
 import argparse
 import asyncio
 import signal
-import socket
 import statistics
 import subprocess
 import sys

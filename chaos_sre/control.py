@@ -82,9 +82,7 @@ _run: _Run | None = None
 _config_error: str | None = None
 
 
-def _number(name: str, value: Any, *, low: float, high: float, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
+def _number(name: str, value: Any, *, low: float, high: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -92,6 +90,10 @@ def _number(name: str, value: Any, *, low: float, high: float, allow_none: bool 
     if not math.isfinite(number) or not low < number <= high:
         raise ValidationError(f"chaos-sre control: {name} must be in ({low:g}, {high:g}], got {value!r}")
     return number
+
+
+def _optional_number(name: str, value: Any, *, low: float, high: float) -> float | None:
+    return None if value is None else _number(name, value, low=low, high=high)
 
 
 def _journal_path() -> Path:
@@ -146,8 +148,7 @@ def configure_control(
             hold_seconds=_number("hold_seconds", hold_seconds, low=0, high=3600),
             recovery_window_seconds=_number("recovery_window_seconds", recovery_window_seconds,
                                             low=0, high=3600),
-            burn_rate_stop=_number("burn_rate_stop", burn_rate_stop, low=0, high=1e9,
-                                   allow_none=True),
+            burn_rate_stop=_optional_number("burn_rate_stop", burn_rate_stop, low=0, high=1e9),
             burn_window_seconds=_number("burn_window_seconds", burn_window_seconds,
                                         low=0, high=3600),
         )

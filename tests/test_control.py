@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RunningLab, extension, run_chaos
+from conftest import extension, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 50.0
