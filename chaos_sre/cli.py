@@ -147,7 +147,7 @@ def lab_exec(profile: str, time_scale: str, host: str, api_port: int, endpoint_p
              command: tuple[str, ...]) -> None:
     """Start a lab, run COMMAND with its environment, stop the lab, exit with COMMAND's status.
 
-    Example: chaos-sre lab exec -- chaos run experiments/lab-smoke.json
+    Example: chaos-sre lab exec -- chaos run experiments/az-outage.json
     """
     chosen = profile_named(profile)
     scale = parse_time_scale(time_scale)
