@@ -51,6 +51,7 @@ from chaoslib.types import Dry
 
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
+from chaos_sre.safety.ledger import current_ledger
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.monitor import Monitor
 from chaos_sre.slo.samples import read_samples
@@ -271,7 +272,7 @@ def _budget_gate(run: _Run) -> str | None:
     return None
 
 
-DRY_RUN_FAULT_MODULES = ("chaos_sre.faults.",)
+FAULT_MODULES = ("chaos_sre.faults.",)
 
 
 def _dry_run_plan(context: dict[str, Any], configuration: dict[str, Any] | None,
@@ -279,7 +280,7 @@ def _dry_run_plan(context: dict[str, Any], configuration: dict[str, Any] | None,
     """Under `chaos run --dry=actions`, resolve and print a chaos-sre fault's targets."""
     provider = context.get("provider") or {}
     module_name = str(provider.get("module", ""))
-    if not module_name.startswith(DRY_RUN_FAULT_MODULES):
+    if not module_name.startswith(FAULT_MODULES):
         return
     module = importlib.import_module(module_name)
     arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
@@ -317,6 +318,19 @@ def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None
         trace = state.get("exception") or ["failed"]
         message = _EXCEPTION_PREFIX.sub("", str(trace[-1]).strip())
         run.record.failed_actions.append(f"{context.get('name')}: {message}")
+        if _injected_nothing(context):
+            run.record.fault_started_at = None
+            if run.monitor is not None:
+                run.monitor.fault_at = None
+                run.monitor.watching = False
+
+
+def _injected_nothing(context: dict[str, Any]) -> bool:
+    """True when a failed chaos-sre fault action wrote no ledger intent, so changed nothing."""
+    module = str((context.get("provider") or {}).get("module", ""))
+    if not module.startswith(FAULT_MODULES):
+        return False
+    return not any(entry["kind"] == "intent" for entry in current_ledger().entries())
 
 
 def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:

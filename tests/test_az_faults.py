@@ -128,8 +128,10 @@ def test_outage_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: P
     lab = start_lab("--profile", "fragile")
     status, journal, _ = run_chaos(lab, OUTAGE, tmp_path / "refused")
     assert status != 0
+    refused = extension(journal)
     assert any("refusing to take all 6 instances of the service: every one is in us-east-1a" in r
-               for r in extension(journal)["verdict"]["reasons"])
+               for r in refused["verdict"]["reasons"])
+    assert refused["fault_started_at"] is None and refused["recovery"]["recover_seconds"] is None
     assert lab.timeline()["faults"] == []
     status, journal, _ = run_chaos(lab, OUTAGE, tmp_path / "allowed",
                                    env={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})

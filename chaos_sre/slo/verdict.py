@@ -116,7 +116,8 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
             passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)")
     elif record.dry_run:
         passes.append("dry run: targets resolved, no fault was injected")
-    elif not record.refused and record.steady_state_before is not False:
+    elif not record.refused and record.steady_state_before is not False \
+            and not record.failed_actions:
         failures.append("no fault was injected: the method ran no action")
     if record.steady_state_after is False:
         failures.append("the steady-state hypothesis did not hold after the fault")
