@@ -11,7 +11,7 @@ import pytest
 
 from chaos_sre.slo.sampler import parse_paths, weighted_cycle
 from chaos_sre.slo.samples import Sample, read_samples
-from conftest import RunningLab
+from conftest import RunningLab, wait_until
 
 
 def run_sampler(url: str, out: Path, *, rate: float, timeout: float = 1.0,
@@ -59,7 +59,7 @@ def test_refused_connections_are_connection_errors(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     out = tmp_path / "samples.jsonl"
     process = run_sampler(f"http://127.0.0.1:{port}", out, rate=50)
-    time.sleep(1)
+    assert wait_until(lambda: out.exists() and len(read_samples(out)) >= 20, timeout=20)
     stop(process)
     samples = read_samples(out)
     assert len(samples) >= 20
