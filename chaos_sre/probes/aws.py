@@ -26,6 +26,21 @@ def _target_group_arn(client: Any, name: str) -> str:
     return str(groups[0]["TargetGroupArn"])
 
 
+def _auto_scaling_group(client: Any, asg_name: str) -> dict[str, Any]:
+    groups = list(paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups",
+                           AutoScalingGroupNames=[asg_name]))
+    if not groups:
+        raise AWSError(f"auto scaling group {asg_name!r} not found")
+    return groups[0]
+
+
+def _count_by_zone(zones: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for zone in zones:
+        counts[zone] = counts.get(zone, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def healthy_target_count(
     target_group_name: str,
     configuration: dict[str, Any] | None = None,
@@ -73,19 +88,9 @@ def instances_per_az(
 
     Returns e.g. `{"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}`.
     """
-    client = aws_client("autoscaling", configuration, secrets)
-    groups = list(
-        paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups",
-                 AutoScalingGroupNames=[asg_name])
-    )
-    if not groups:
-        raise AWSError(f"auto scaling group {asg_name!r} not found")
-    counts: dict[str, int] = {}
-    for instance in groups[0]["Instances"]:
-        if instance["LifecycleState"] == "InService":
-            zone = instance["AvailabilityZone"]
-            counts[zone] = counts.get(zone, 0) + 1
-    return dict(sorted(counts.items()))
+    group = _auto_scaling_group(aws_client("autoscaling", configuration, secrets), asg_name)
+    return _count_by_zone([i["AvailabilityZone"] for i in group["Instances"]
+                           if i["LifecycleState"] == "InService"])
 
 
 def healthy_targets_per_az(
@@ -99,15 +104,13 @@ def healthy_targets_per_az(
     healthy = [t["Target"]["Id"] for t in
                client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
                if t["TargetHealth"]["State"] == "healthy"]
-    counts: dict[str, int] = {}
     if not healthy:
-        return counts
+        return {}
     ec2 = aws_client("ec2", configuration, secrets)
-    for reservation in paginate(ec2, "describe_instances", "Reservations", InstanceIds=healthy):
-        for instance in reservation["Instances"]:
-            zone = instance["Placement"]["AvailabilityZone"]
-            counts[zone] = counts.get(zone, 0) + 1
-    return dict(sorted(counts.items()))
+    return _count_by_zone([i["Placement"]["AvailabilityZone"]
+                           for r in paginate(ec2, "describe_instances", "Reservations",
+                                             InstanceIds=healthy)
+                           for i in r["Instances"]])
 
 
 def asg_at_desired_capacity(
@@ -116,12 +119,7 @@ def asg_at_desired_capacity(
     secrets: dict[str, Any] | None = None,
 ) -> bool:
     """True when the Auto Scaling group has as many InService instances as it desires."""
-    client = aws_client("autoscaling", configuration, secrets)
-    groups = list(paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups",
-                           AutoScalingGroupNames=[asg_name]))
-    if not groups:
-        raise AWSError(f"auto scaling group {asg_name!r} not found")
-    group = groups[0]
+    group = _auto_scaling_group(aws_client("autoscaling", configuration, secrets), asg_name)
     in_service = sum(1 for i in group["Instances"] if i["LifecycleState"] == "InService")
     return in_service == group["DesiredCapacity"]
 
