@@ -9,8 +9,9 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "discover"]
 
 ACTIVITY_MODULES = {
-    "probe": ("chaos_sre.probes.aws", "chaos_sre.probes.cloudwatch", "chaos_sre.probes.http"),
-    "action": ("chaos_sre.faults.az",),
+    "probe": ("chaos_sre.probes.aws", "chaos_sre.probes.cloudwatch", "chaos_sre.probes.http",
+              "chaos_sre.probes.rds"),
+    "action": ("chaos_sre.faults.az", "chaos_sre.faults.rds"),
 }
 
 

@@ -18,7 +18,13 @@ import click
 from chaos_sre import __version__
 from chaos_sre.errors import ChaosSreError
 from chaos_sre.lab import control
-from chaos_sre.lab.settings import DEFAULT_TIME_SCALE, PROFILES, parse_time_scale, profile_named
+from chaos_sre.lab.settings import (
+    DEFAULT_TIME_SCALE,
+    PROFILES,
+    Profile,
+    parse_time_scale,
+    profile_named,
+)
 from chaos_sre.lab.state import LabState, live_state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +60,8 @@ def _lab_options(func: F) -> F:
     options = [
         click.option("--profile", default="resilient", show_default=True,
                      help=f"Lab profile: {', '.join(sorted(PROFILES))}."),
+        click.option("--rds-proxy", is_flag=True,
+                     help="Put RDS Proxy between the application and the Aurora cluster."),
         click.option("--time-scale", default=str(DEFAULT_TIME_SCALE), show_default=True,
                      help="Lab seconds per AWS second (0.1 plays an AWS minute in 6 s)."),
         click.option("--host", default="127.0.0.1", show_default=True, hidden=True),
@@ -68,6 +76,11 @@ def _lab_options(func: F) -> F:
     return func
 
 
+def _profile(name: str, rds_proxy: bool) -> Profile:
+    chosen = profile_named(name)
+    return chosen.with_rds_proxy(True) if rds_proxy else chosen
+
+
 def _print_exports(state: LabState) -> None:
     for name, value in state.environment().items():
         click.echo(f"export {name}={value}")
@@ -78,13 +91,13 @@ def _print_exports(state: LabState) -> None:
 @_lab_options
 @click.option("--detach", is_flag=True, help="Run in the background and return once ready.")
 @_one_line_errors
-def lab_up(profile: str, time_scale: str, host: str, api_port: int, endpoint_port: int,
-           detach: bool) -> None:
+def lab_up(profile: str, rds_proxy: bool, time_scale: str, host: str, api_port: int,
+           endpoint_port: int, detach: bool) -> None:
     """Start the lab and print the `export` lines that point clients at it.
 
     Use it as: eval "$(chaos-sre lab up --detach)"
     """
-    chosen = profile_named(profile)
+    chosen = _profile(profile, rds_proxy)
     scale = parse_time_scale(time_scale)
     if detach:
         state = control.start_detached(profile=chosen, time_scale=scale, host=host,
@@ -137,19 +150,24 @@ def lab_status() -> None:
         click.echo(f"  target group {name}: {counts}")
     if detail["unreachable_subnets"]:
         click.echo(f"  unreachable subnets: {', '.join(detail['unreachable_subnets'])}")
+    for name, db in sorted(detail.get("databases", {}).items()):
+        standby = db.get("standby_availability_zone")
+        click.echo(f"  database {name}: {db['status']}, writer {db['writer']} in "
+                   f"{db['availability_zone']}" + (f", standby in {standby}" if standby else "")
+                   + (" (through RDS Proxy)" if db.get("rds_proxy") else ""))
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True})
 @_lab_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @_one_line_errors
-def lab_exec(profile: str, time_scale: str, host: str, api_port: int, endpoint_port: int,
-             command: tuple[str, ...]) -> None:
+def lab_exec(profile: str, rds_proxy: bool, time_scale: str, host: str, api_port: int,
+             endpoint_port: int, command: tuple[str, ...]) -> None:
     """Start a lab, run COMMAND with its environment, stop the lab, exit with COMMAND's status.
 
     Example: chaos-sre lab exec -- chaos run experiments/az-outage.json
     """
-    chosen = profile_named(profile)
+    chosen = _profile(profile, rds_proxy)
     scale = parse_time_scale(time_scale)
     status = control.exec_in_lab(command, profile=chosen, time_scale=scale, host=host,
                                  api_port=api_port, endpoint_port=endpoint_port)

@@ -24,10 +24,11 @@ What it does, in order:
    when the budget spent exceeds ``budget_allowance`` or the burn rate over
    ``burn_window_seconds`` exceeds ``burn_rate_stop``, interrupt the run so
    the rollbacks play (experiments use rollback strategy ``always``);
-4. after the rollbacks, stop the sampler, write the verdict to the journal's
+4. after the rollbacks, keep sampling until the service has recovered and held
+   (at most until fault start + 2 x RTO + recovery window + hold), stop the sampler, write the verdict to the journal's
    ``extensions`` (``name: chaos_sre``) and mark the run failed when the
    verdict fails, so ``chaos run`` exits non-zero - also when the steady state
-   failed before the method or a method action failed.
+   failed before the method or a method action (or chaos-sre probe) failed.
 
 Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
@@ -273,6 +274,8 @@ def _budget_gate(run: _Run) -> str | None:
 
 
 FAULT_MODULES = ("chaos_sre.faults.",)
+SETTLE_POLL_SECONDS = 0.1
+SETTLE_RTO_FACTOR = 2.0
 
 
 def _dry_run_plan(context: dict[str, Any], configuration: dict[str, Any] | None,
@@ -310,11 +313,13 @@ def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] 
 
 def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                            **kwargs: Any) -> None:
-    """Record failed method actions: they fail the verdict."""
+    """Record failed method actions and chaos-sre probes: they fail the verdict."""
     run = _run
     if run is None or not run.in_method or state is None:
         return
-    if context.get("type") == "action" and state.get("status") == "failed":
+    module = str((context.get("provider") or {}).get("module", ""))
+    counted = context.get("type") == "action" or module.startswith("chaos_sre.")
+    if counted and state.get("status") == "failed":
         trace = state.get("exception") or ["failed"]
         message = _EXCEPTION_PREFIX.sub("", str(trace[-1]).strip())
         run.record.failed_actions.append(f"{context.get('name')}: {message}")
@@ -365,12 +370,37 @@ def _stop_sampler(run: _Run) -> None:
         run.sampler.wait()
 
 
+def _settle(run: _Run) -> None:
+    """Keep sampling after the rollbacks until the service recovered and held, within the RTO.
+
+    The wait ends when the last ``recovery_window_seconds + hold_seconds`` of
+    samples were all good, or at fault start + 2 x RTO + window + hold,
+    whichever comes first: a run observes every recovery within its RTO, and
+    a late one up to twice the RTO, so the verdict can say how late it was.
+    """
+    fault_at = run.record.fault_started_at
+    if run.monitor is None or fault_at is None or run.record.dry_run or run.record.stopped:
+        return
+    settings = run.settings
+    clean = settings.recovery_window_seconds + settings.hold_seconds
+    deadline = fault_at + SETTLE_RTO_FACTOR * settings.rto_seconds + clean
+    if time.time() >= deadline or run.monitor.clean_for(clean):
+        return
+    logger.info(f"chaos-sre: waiting up to {deadline - time.time():.1f} s for the service to "
+                f"recover and hold {settings.hold_seconds:g} s")
+    while time.time() < deadline and not run.monitor.clean_for(clean):
+        if run.sampler is not None and run.sampler.poll() is not None:
+            return
+        time.sleep(SETTLE_POLL_SECONDS)
+
+
 def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                              **kwargs: Any) -> None:
-    """Stop sampling, judge the run, record the verdict, fail the run if it fails."""
+    """Let the service settle, stop sampling, judge the run, fail the run if the verdict fails."""
     run = _run
     if run is None or state is None:
         return
+    _settle(run)
     _stop_sampler(run)
     if run.monitor is not None:
         run.monitor.stop()

@@ -126,7 +126,7 @@ def test_a_failed_method_action_fails_the_verdict(start_lab, tmp_path: Path) -> 
     status, journal, _ = run_chaos(lab, experiment([broken], steady=[HEALTHY]), tmp_path)
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
-    assert any(r.startswith("method action failed: broken-action") for r in reasons)
+    assert any(r.startswith("method activity failed: broken-action") for r in reasons)
     assert journal["status"] == "failed"
 
 

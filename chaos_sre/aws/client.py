@@ -1,4 +1,4 @@
-"""boto3 client factory and pagination helper.
+"""boto3 client factory, pagination, single calls and waiters.
 
 Every AWS call chaos-sre makes goes through :func:`aws_client`: one botocore
 configuration (standard retry mode, bounded connect and read timeouts), the
@@ -6,13 +6,14 @@ endpoint taken from ``AWS_ENDPOINT_URL`` when set (that is how the lab is
 reached), and the region from the experiment configuration or the environment.
 """
 
+import math
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from chaos_sre.errors import AWSError
 
@@ -55,6 +56,17 @@ def aws_client(
     return session.client(service, endpoint_url=endpoint or None, config=DEFAULT_CONFIG)
 
 
+def _translated(operation: str, exc: ClientError | BotoCoreError) -> AWSError:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return AWSError(
+            f"{operation} failed: {error.get('Code', 'Unknown')}: {error.get('Message', '')}",
+            code=error.get("Code"),
+            operation=operation,
+        )
+    return AWSError(f"{operation} failed: {exc}", operation=operation)
+
+
 def paginate(client: Any, operation: str, result_key: str, **kwargs: Any) -> Iterator[Any]:
     """Yield every item under ``result_key`` across all pages of ``operation``.
 
@@ -64,12 +76,31 @@ def paginate(client: Any, operation: str, result_key: str, **kwargs: Any) -> Ite
     try:
         for page in client.get_paginator(operation).paginate(**kwargs):
             yield from page.get(result_key, [])
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise AWSError(
-            f"{operation} failed: {error.get('Code', 'Unknown')}: {error.get('Message', '')}",
-            code=error.get("Code"),
-            operation=operation,
-        ) from exc
-    except BotoCoreError as exc:
-        raise AWSError(f"{operation} failed: {exc}", operation=operation) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _translated(operation, exc) from exc
+
+
+def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+    """Make one (non-paginated) API call; AWS errors become :class:`AWSError` with the code kept."""
+    try:
+        return dict(getattr(client, operation)(**kwargs))
+    except (ClientError, BotoCoreError) as exc:
+        raise _translated(operation, exc) from exc
+
+
+def wait(client: Any, waiter_name: str, *, timeout_seconds: float, poll_seconds: float,
+         **kwargs: Any) -> None:
+    """Run the boto3 waiter ``waiter_name`` polling every ``poll_seconds`` for ``timeout_seconds``.
+
+    A waiter that gives up becomes an :class:`AWSError` naming it and the time waited.
+    """
+    attempts = max(1, math.ceil(timeout_seconds / poll_seconds))
+    try:
+        client.get_waiter(waiter_name).wait(
+            WaiterConfig={"Delay": poll_seconds, "MaxAttempts": attempts}, **kwargs)
+    except WaiterError as exc:
+        raise AWSError(f"{waiter_name} did not succeed within {timeout_seconds:g} s: "
+                       f"{exc.last_response.get('Error', {}).get('Message') or exc.reason}",
+                       operation=waiter_name) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _translated(waiter_name, exc) from exc

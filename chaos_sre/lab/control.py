@@ -91,6 +91,8 @@ def start_detached(
         "--profile", profile.name, "--time-scale", repr(time_scale),
         "--host", host, "--api-port", str(api_port), "--endpoint-port", str(endpoint_port),
     ]
+    if profile.database.rds_proxy:
+        command.append("--rds-proxy")
     with open(log, "wb") as out:
         child = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

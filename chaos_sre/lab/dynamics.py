@@ -18,7 +18,8 @@ AWS does, scaled by the lab's time scale:
   than one instance (launch first, then retire); suspended processes
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
-* network ACLs decide which subnets the load balancer can reach.
+* network ACLs decide which subnets the load balancer can reach;
+* database failovers and reboots run in :mod:`chaos_sre.lab.database`.
 
 The load balancer endpoint reads the resulting :class:`RoutingTable` without
 locking; everything else runs under the same lock as moto's request handling.
@@ -33,6 +34,7 @@ from typing import Any
 from moto.backends import get_backend
 
 from chaos_sre.lab import moto_hooks
+from chaos_sre.lab.database import DatabaseAccess, DatabaseDynamics
 from chaos_sre.lab.network import AclRule, lb_can_reach
 from chaos_sre.lab.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
 from chaos_sre.lab.timeline import Timeline
@@ -112,6 +114,12 @@ class Dynamics:
     _next_sweep: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    database: DatabaseDynamics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.database = DatabaseDynamics(
+            profile=self.profile, scaled=self.scaled, timeline=self.timeline, timings=self.timings
+        )
 
     # -- helpers -----------------------------------------------------------
     def scaled(self, aws_seconds: float) -> float:
@@ -163,7 +171,19 @@ class Dynamics:
             return None
         return record.state, record.reason, record.description
 
+    def db_cluster_failover(self, cluster: Any, target: Any) -> None:
+        """FailoverDBCluster was accepted: the database dynamics take it from here."""
+        self.database.cluster_failover(cluster, target)
+
+    def db_instance_reboot(self, instance: Any, force_failover: bool) -> None:
+        """RebootDBInstance was accepted: the database dynamics take it from here."""
+        self.database.instance_reboot(instance, force_failover)
+
     # -- read side for the endpoint and `lab status` ------------------------
+    def database_access(self, database: str) -> DatabaseAccess:
+        """What the application meets now when it needs ``database`` (lock-free read)."""
+        return self.database.access(database)
+
     def routing_table(self, target_group_name: str) -> RoutingTable:
         """The latest routing table of a target group (lock-free read)."""
         return self._routes.get(target_group_name, RoutingTable())
@@ -193,7 +213,9 @@ class Dynamics:
                     state = record.state if record else "unknown"
                     states[state] = states.get(state, 0) + 1
                 target_groups[tg.name] = states
+            databases = self.database.status()
         return {
+            "databases": databases,
             "instances_by_az": instances,
             "auto_scaling_groups": groups,
             "target_health": target_groups,
@@ -237,6 +259,7 @@ class Dynamics:
                 self._next_sweep = now + period * random.uniform(0.5, 1.5)
                 self._asg_sweep(backends, now)
             self._publish_routes(backends)
+            self.database.tick(now)
 
     # -- network --------------------------------------------------------------
     def _evaluate_network(self, ec2: Any) -> None:

@@ -11,6 +11,10 @@ gets what a real ALB would return from that target:
 * target's subnet cut off   -> no answer until the client gives up; after the
   ALB's 10 s target connect timeout, 504
 * no registered target      -> 503
+* target serving, but the database writer the path needs (``/checkout``:
+  Aurora ``orders``, ``/account``: RDS ``accounts``) is unavailable to the
+  application -> 500 from the application; behind RDS Proxy the answer
+  waits until the proxy reaches the new writer, then 200
 
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
 lab's ground truth. The parser handles keep-alive and pipelined GET/HEAD/POST
@@ -21,17 +25,21 @@ endpoint never limits a measurement.
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
+from chaos_sre.lab.database import DatabaseAccess
 from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
 from chaos_sre.lab.settings import TIMINGS
+from chaos_sre.lab.topology import DATABASE_ROUTES
 from chaos_sre.lab.timeline import OK, Timeline
 
 WEB_TARGET_GROUP = "web"
 MAX_HEADER_BYTES = 64 * 1024
 _REASONS = {
     200: "OK",
+    500: "Internal Server Error",
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
@@ -43,6 +51,7 @@ CAUSE_DEAD = "502-target-down"
 CAUSE_BOOTING = "502-target-booting"
 CAUSE_UNREACHABLE = "timeout-target-unreachable"
 CAUSE_NO_TARGETS = "503-no-targets"
+CAUSE_DATABASE = "500-database-unavailable"
 
 
 def _response(status: int, body: bytes, keep_alive: bool, extra: str = "") -> bytes:
@@ -66,8 +75,10 @@ class LoadBalancer:
         timeline: Timeline,
         status: Callable[[], dict[str, Any]],
         info: dict[str, Any],
+        databases: Callable[[str], DatabaseAccess] = lambda name: DatabaseAccess(),
     ) -> None:
         self._routes = routes
+        self._databases = databases
         self.timeline = timeline
         self._status = status
         self._info = info
@@ -76,6 +87,13 @@ class LoadBalancer:
     def target_group_for(self, path: str) -> str:
         """The target group serving ``path`` (the web tier serves everything today)."""
         return WEB_TARGET_GROUP
+
+    def database_access(self, path: str) -> DatabaseAccess | None:
+        """What the application meets for ``path``'s database now (None: no database needed)."""
+        for prefix, database in DATABASE_ROUTES.items():
+            if path == prefix or path.startswith((prefix + "/", prefix + "?")):
+                return self._databases(database)
+        return None
 
     def lab_response(self, method: str, path: str) -> tuple[int, bytes] | None:
         """Answer a ``/__lab/...`` request, or None when ``path`` is not one."""
@@ -173,6 +191,15 @@ class _Connection(asyncio.Protocol):
         self.busy = True
         condition, target = balancer.pick(path)
         if condition == SERVING:
+            delay = TIMINGS.base_latency_seconds
+            access = balancer.database_access(path)
+            now = time.monotonic()
+            if access is not None and access.fails_until is not None and now < access.fails_until:
+                balancer.timeline.request(CAUSE_DATABASE)
+                self._send(500, b'{"error": "database unavailable"}', keep_alive=keep_alive)
+                return
+            if access is not None and access.waits_until is not None and now < access.waits_until:
+                delay += access.waits_until - now
             balancer.timeline.request(OK)
             body = (
                 f'{{"target": "{target.instance_id}", '
@@ -180,7 +207,7 @@ class _Connection(asyncio.Protocol):
             ).encode()
             extra = f"X-Lab-Target: {target.instance_id}\r\nX-Lab-AZ: {target.availability_zone}\r\n"
             self.pending_timer = self.loop.call_later(
-                TIMINGS.base_latency_seconds, self._send, 200, body, keep_alive, extra
+                delay, self._send, 200, body, keep_alive, extra
             )
         elif condition in (DEAD, BOOTING):
             balancer.timeline.request(CAUSE_DEAD if condition == DEAD else CAUSE_BOOTING)

@@ -13,7 +13,11 @@ through the AWS API follows the lab's dynamics instead of moto's shortcuts:
 * an ASG registers instances with its target groups when they are InService and
   deregisters the ones it no longer has;
 * DescribeTargetHealth reports the lab load balancer's health-check state
-  (moto: every target ``healthy``).
+  (moto: every target ``healthy``);
+* FailoverDBCluster starts a failover that the lab completes later (moto:
+  writer swapped at once) and is refused while the cluster is not available;
+  RebootDBInstance passes ``ForceFailover`` on (moto: ignored) and refuses it
+  for an instance that is not Multi-AZ.
 
 The hooks call back into one :class:`LabModelHooks` object (the dynamics).
 They are installed once per process by :func:`install`.
@@ -23,8 +27,12 @@ import random
 from typing import Any, Protocol
 
 from moto.autoscaling import models as asg_models
+from moto.core.responses import ActionResult
 from moto.ec2.models.instances import InstanceBackend
 from moto.elbv2 import models as elbv2_models
+from moto.rds import exceptions as rds_exceptions
+from moto.rds import models as rds_models
+from moto.rds import responses as rds_responses
 
 ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
 
@@ -43,6 +51,12 @@ class LabModelHooks(Protocol):
 
     def target_health(self, target_group_arn: str, target_id: str) -> tuple[str, str | None, str | None] | None:
         """(state, reason, description) of a target, or None to let moto answer."""
+
+    def db_cluster_failover(self, cluster: Any, target: Any) -> None:
+        """FailoverDBCluster was accepted for ``cluster`` towards ``target``."""
+
+    def db_instance_reboot(self, instance: Any, force_failover: bool) -> None:
+        """RebootDBInstance was accepted for ``instance``."""
 
 
 _hooks: LabModelHooks | None = None
@@ -64,6 +78,11 @@ def install(hooks: LabModelHooks) -> None:
     asg_models.FakeAutoScalingGroup.active_instances = _active_instances  # type: ignore[method-assign]
     asg_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = _launch_balanced  # type: ignore[method-assign]
     asg_models.AutoScalingBackend.update_attached_target_groups = _sync_target_groups  # type: ignore[method-assign]
+    _originals["failover_db_cluster"] = rds_models.RDSBackend.failover_db_cluster
+    _originals["cluster_failover"] = rds_models.DBCluster.failover
+    rds_models.RDSBackend.failover_db_cluster = _failover_db_cluster  # type: ignore[method-assign]
+    rds_models.DBCluster.failover = _cluster_failover  # type: ignore[method-assign]
+    rds_responses.RDSResponse.reboot_db_instance = _reboot_db_instance  # type: ignore[method-assign]
 
 
 def _require_hooks() -> LabModelHooks:
@@ -179,3 +198,46 @@ def _sync_target_groups(self: Any, group_name: str) -> None:
                 gone.append({"Id": target_id})
         if gone:
             target_group.deregister(gone)
+
+
+# -- RDS ----------------------------------------------------------------------
+
+
+def _failover_db_cluster(self: Any, db_cluster_identifier: str,
+                         target_db_instance_identifier: str | None = None) -> Any:
+    """AWS refuses a failover while the cluster is not ``available``."""
+    cluster = self.clusters.get(db_cluster_identifier)
+    if cluster is not None and cluster.status != "available":
+        raise rds_exceptions.InvalidDBClusterStateFault(
+            f"DbCluster {db_cluster_identifier} is not in available state (it is {cluster.status})"
+        )
+    return _originals["failover_db_cluster"](self, db_cluster_identifier,
+                                             target_db_instance_identifier)
+
+
+def _cluster_failover(self: Any, target_instance: Any) -> None:
+    """The failover was accepted; the lab moves the writer when the failover completes."""
+    _require_hooks().db_cluster_failover(self, target_instance)
+
+
+def complete_cluster_failover(cluster: Any, target_instance: Any) -> None:
+    """Make ``target_instance`` the writer of ``cluster`` (what moto does at once)."""
+    _originals["cluster_failover"](cluster, target_instance)
+
+
+def _reboot_db_instance(self: Any) -> Any:
+    """RebootDBInstance with AWS's checks, and ForceFailover passed on to the lab."""
+    identifier = self.params.get("DBInstanceIdentifier")
+    force_failover = str(self.params.get("ForceFailover", "false")).lower() == "true"
+    instance = self.backend.reboot_db_instance(identifier)
+    if instance.status != "available":
+        raise rds_exceptions.RDSClientError(
+            "InvalidDBInstanceState",
+            f"Instance {identifier} is not currently in the available state (it is {instance.status})",
+        )
+    if force_failover and (getattr(instance, "db_cluster_identifier", None) or not instance.multi_az):
+        raise rds_exceptions.InvalidParameterCombination(
+            f"Cannot reboot DB instance {identifier} with failover: it is not a Multi-AZ instance"
+        )
+    _require_hooks().db_instance_reboot(instance, force_failover)
+    return ActionResult({"DBInstance": instance})

@@ -80,7 +80,9 @@ class Lab:
             routes=self.dynamics.routing_table,
             timeline=self.timeline,
             status=self.dynamics.status,
-            info={"profile": self.profile.name, "time_scale": self.time_scale},
+            databases=self.dynamics.database_access,
+            info={"profile": self.profile.name, "time_scale": self.time_scale,
+                  "rds_proxy": self.profile.database.rds_proxy},
         )
         loop = asyncio.new_event_loop()
         try:

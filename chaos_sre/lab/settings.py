@@ -7,7 +7,7 @@ in six seconds. docs/lab.md lists each value with its source.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chaos_sre.errors import ValidationError
 
@@ -33,33 +33,64 @@ class WebTierProfile:
 
 
 @dataclass(frozen=True)
+class DatabaseTierProfile:
+    """How the database tier is built and how the application uses it."""
+
+    aurora_reader_zone: str | None
+    """AZ of the Aurora cluster's reader (the writer is in us-east-1a); None: no reader."""
+    instance_multi_az: bool
+    """Whether the RDS instance has a standby in another AZ (Multi-AZ)."""
+    app_dns_cache_seconds: float
+    """How long the application keeps using a database endpoint's old address after it moves."""
+    rds_proxy: bool = False
+    """Whether the application reaches the Aurora cluster through an RDS Proxy."""
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named lab profile: the same resource names, different weaknesses."""
 
     name: str
     description: str
     web: WebTierProfile
+    database: DatabaseTierProfile
+
+    def with_rds_proxy(self, enabled: bool) -> "Profile":
+        """This profile with the RDS Proxy in front of the Aurora cluster switched on or off."""
+        return replace(self, database=replace(self.database, rds_proxy=enabled))
 
 
 PROFILES: dict[str, Profile] = {
     "resilient": Profile(
         name="resilient",
-        description="web tier spread 2/2/2 over three AZs, ELB health checks, baked AMI",
+        description="web tier spread 2/2/2 over three AZs, ELB health checks, baked AMI; "
+                    "Aurora reader and RDS standby in other AZs",
         web=WebTierProfile(
             instance_zones=AVAILABILITY_ZONES,
             asg_health_check_type="ELB",
             asg_health_check_grace_period=60,
             app_boot_seconds=40.0,
         ),
+        database=DatabaseTierProfile(
+            aurora_reader_zone=AVAILABILITY_ZONES[1],
+            instance_multi_az=True,
+            app_dns_cache_seconds=5.0,
+        ),
     ),
     "fragile": Profile(
         name="fragile",
-        description="web tier in one AZ, EC2-only health checks, slow boot",
+        description="web tier in one AZ, EC2-only health checks, slow boot; "
+                    "single-instance Aurora, single-AZ RDS, long DNS caching",
         web=WebTierProfile(
             instance_zones=AVAILABILITY_ZONES[:1],
             asg_health_check_type="EC2",
             asg_health_check_grace_period=300,
             app_boot_seconds=180.0,
+        ),
+        database=DatabaseTierProfile(
+            aurora_reader_zone=None,
+            instance_multi_az=False,
+            app_dns_cache_seconds=30.0,
         ),
     ),
 }
@@ -79,6 +110,14 @@ class Timings:
     """An ALB waits this long for an unreachable target, then answers 504 (not scaled)."""
     base_latency_seconds: float = 0.003
     """Latency of a healthy target's answer (not scaled)."""
+    aurora_failover_seconds: float = 30.0
+    """FailoverDBCluster: the Aurora writer is unavailable this long, then the reader is writer."""
+    multi_az_failover_seconds: float = 60.0
+    """RebootDBInstance with ForceFailover: the Multi-AZ instance is unavailable this long."""
+    db_reboot_seconds: float = 120.0
+    """RebootDBInstance without failover: the instance is down for its engine restart."""
+    rds_proxy_failover_fraction: float = 0.34
+    """Share of a failover that an application behind RDS Proxy waits out (up to 66 % less)."""
 
 
 TIMINGS = Timings()

@@ -28,7 +28,8 @@ class Timeline:
     """Thread-safe recorder of lab events and request outcomes."""
 
     FAULT_KINDS = frozenset(
-        {"instance-terminated", "instance-stopped", "subnet-unreachable"}
+        {"instance-terminated", "instance-stopped", "subnet-unreachable",
+         "db-failover-started", "db-reboot-started"}
     )
 
     def __init__(self, *, clock: Any = time.time) -> None:

@@ -9,7 +9,18 @@ infrastructure code would create it in a staging account:
 * launch template ``web``; target group ``web`` (HTTP:80, health check every
   10 s, 3 passes healthy, 2 failures unhealthy, 30 s deregistration delay);
   ALB ``web`` in the three subnets with an HTTP listener forwarding to it;
-* Auto Scaling group ``web``: 6 instances over the profile's AZs.
+* Auto Scaling group ``web``: 6 instances over the profile's AZs;
+* the data tier (:func:`seed_database`): subnets ``data-us-east-1a/b/c``
+  (10.0.11-13.0/24), security group ``data`` (PostgreSQL from ``web``), DB
+  subnet group ``data``; Aurora PostgreSQL cluster ``orders`` (writer
+  ``orders-1`` in us-east-1a, reader ``orders-2`` in the profile's reader AZ,
+  none in ``fragile``), RDS PostgreSQL instance ``accounts`` (Multi-AZ unless
+  ``fragile``) and, with the profile's ``rds_proxy``, RDS Proxy
+  ``orders-proxy`` in front of ``orders``. Master passwords are managed by
+  Secrets Manager, so no password exists in the lab's configuration.
+
+The application needs the ``orders`` writer for ``/checkout`` and the
+``accounts`` writer for ``/account`` (:data:`DATABASE_ROUTES`).
 
 Every resource is tagged ``app=web`` and ``env=staging``.
 """
@@ -18,9 +29,14 @@ from typing import Any
 
 import boto3
 
-from chaos_sre.lab.settings import AVAILABILITY_ZONES, REGION, Profile
+from chaos_sre.lab.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
 
 TAGS = {"app": "web", "env": "staging"}
+DATABASE_ROUTES = {"/checkout": "orders", "/account": "accounts"}
+"""Path prefix -> the database (cluster or instance) whose writer the application needs."""
+AURORA_CLUSTER = "orders"
+RDS_INSTANCE = "accounts"
+RDS_PROXY = "orders-proxy"
 WEB_CAPACITY = 6
 VPC_CIDR = "10.0.0.0/16"
 
@@ -139,4 +155,62 @@ def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
             for k, v in TAGS.items()
         ],
     )
+    seed_database(session, endpoint_url, profile, vpc_id=vpc_id, web_security_group=web_sg)
     return {"vpc_id": vpc_id, "subnets": subnets, "target_group_arn": target_group_arn}
+
+
+def seed_database(session: Any, endpoint_url: str, profile: Profile, *, vpc_id: str,
+                  web_security_group: str) -> None:
+    """Create the data tier of ``profile`` in ``vpc_id``."""
+    ec2 = session.client("ec2", endpoint_url=endpoint_url)
+    rds = session.client("rds", endpoint_url=endpoint_url)
+    tags = [{"Key": k, "Value": v} for k, v in TAGS.items()]
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"10.0.{index}.0/24", AvailabilityZone=zone,
+            TagSpecifications=_spec("subnet", f"data-{zone}"),
+        )["Subnet"]["SubnetId"]
+        for index, zone in enumerate(AVAILABILITY_ZONES, start=11)
+    ]
+    data_sg = ec2.create_security_group(
+        GroupName="data", Description="databases", VpcId=vpc_id,
+        TagSpecifications=_spec("security-group", "data"),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=data_sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                        "UserIdGroupPairs": [{"GroupId": web_security_group}]}],
+    )
+    rds.create_db_subnet_group(DBSubnetGroupName="data", DBSubnetGroupDescription="databases",
+                               SubnetIds=subnets, Tags=tags)
+    database = profile.database
+    rds.create_db_cluster(
+        DBClusterIdentifier=AURORA_CLUSTER, Engine="aurora-postgresql", MasterUsername="app",
+        ManageMasterUserPassword=True, DBSubnetGroupName="data", VpcSecurityGroupIds=[data_sg],
+        Tags=tags,
+    )
+    members = [("orders-1", AVAILABILITY_ZONES[0], 0)]
+    if database.aurora_reader_zone:
+        members.append(("orders-2", database.aurora_reader_zone, 1))
+    for identifier, zone, tier in members:
+        rds.create_db_instance(
+            DBInstanceIdentifier=identifier, DBClusterIdentifier=AURORA_CLUSTER,
+            Engine="aurora-postgresql", DBInstanceClass="db.r6g.large",
+            AvailabilityZone=zone, PromotionTier=tier, Tags=tags,
+        )
+    rds.create_db_instance(
+        DBInstanceIdentifier=RDS_INSTANCE, Engine="postgres", DBInstanceClass="db.m6g.large",
+        AllocatedStorage=20, MasterUsername="app", ManageMasterUserPassword=True,
+        MultiAZ=database.instance_multi_az, DBSubnetGroupName="data",
+        VpcSecurityGroupIds=[data_sg], Tags=tags,
+    )
+    if database.rds_proxy:
+        rds.create_db_proxy(
+            DBProxyName=RDS_PROXY, EngineFamily="POSTGRESQL",
+            Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+                   "SecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:orders-app"}],
+            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/orders-proxy",
+            VpcSubnetIds=subnets, VpcSecurityGroupIds=[data_sg], Tags=tags,
+        )
+        rds.register_db_proxy_targets(DBProxyName=RDS_PROXY,
+                                      DBClusterIdentifiers=[AURORA_CLUSTER])

@@ -5,7 +5,9 @@ injection until the rollbacks start it checks the stop condition - budget spent
 beyond the allowance, or a short-window burn rate beyond the configured
 threshold - and calls ``on_stop(reason)`` once when it trips. It also prints a
 compact status (phase, current SLI, budget spent, elapsed): one redrawn line on
-a terminal, a plain log line every few seconds otherwise.
+a terminal, a plain log line every few seconds otherwise. After the rollbacks it
+tells the control when the samples have been clean long enough to call the
+service recovered (:meth:`Monitor.clean_for`).
 """
 
 import logging
@@ -73,6 +75,8 @@ class Monitor:
         self.span_total = 0
         self.span_bad = 0
         self.recent: deque[tuple[float, bool]] = deque()
+        self.last_bad_at: float | None = None
+        self.last_sample_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos-sre-monitor", daemon=True)
         self._last_log = 0.0
@@ -106,6 +110,13 @@ class Monitor:
         ratio = self.span_bad / self.span_total
         return slo_math.budget_spent(ratio, duration, self.slo.window_seconds, self.slo.target)
 
+    def clean_for(self, seconds: float) -> bool:
+        """True when the samples of the last ``seconds`` (sampler time) were all good."""
+        if self.last_sample_at is None:
+            return False
+        since = self.last_bad_at if self.last_bad_at is not None else self.started
+        return self.last_sample_at - since >= seconds
+
     def short_burn_rate(self) -> float:
         if not self.recent:
             return 0.0
@@ -121,6 +132,9 @@ class Monitor:
                 self.span_total += 1
                 self.span_bad += not good
             self.recent.append((sample.scheduled, good))
+            self.last_sample_at = sample.scheduled
+            if not good:
+                self.last_bad_at = sample.scheduled
         if self.recent:
             horizon = self.recent[-1][0] - self.burn_window
             while self.recent and self.recent[0][0] < horizon:

@@ -85,7 +85,7 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         failures.append(f"the SLI before the fault was {_pct(baseline_sli)}, below the {_pct(target)} objective")
     elif baseline_sli is not None:
         passes.append(f"steady state held before the fault (SLI {_pct(baseline_sli)})")
-    failures.extend(f"method action failed: {a}" for a in record.failed_actions)
+    failures.extend(f"method activity failed: {a}" for a in record.failed_actions)
     if record.stopped:
         failures.append(f"stopped during the method: {record.stopped['reason']}")
 

@@ -1,0 +1,187 @@
+"""Database faults: fail over an Aurora cluster or a Multi-AZ RDS instance.
+
+`failover` forces the failover AWS would make on a writer failure:
+
+* Aurora cluster: FailoverDBCluster with an explicit target - an available
+  reader in another AZ than the writer (lowest promotion tier first), or the
+  reader named in `target_instance`;
+* RDS instance: RebootDBInstance with ForceFailover, which needs Multi-AZ.
+
+A database without a standby elsewhere (a single-instance Aurora cluster, a
+single-AZ instance) has nothing to fail over to: the "failover" would be a
+restart of the writer, a full outage for its reboot time. `failover` refuses
+that unless `allow_reboot` is true.
+
+A failover cannot be undone without a second outage, so its rollback does not
+fail back: before the call the run ledger records the writer and its AZ and
+the inverse "wait until the database is available", which `restore_database`
+(or any replay of the ledger) runs.
+"""
+
+import logging
+from typing import Any
+
+from chaos_sre.aws import aws_client, call
+from chaos_sre.errors import ValidationError
+from chaos_sre.probes.rds import (
+    database_target,
+    describe_cluster,
+    describe_instance,
+    ledger_resource,
+    wait_available,
+)
+from chaos_sre.safety.ledger import current_ledger, inverse, replay
+
+__all__ = ["failover", "restore_database"]
+
+logger = logging.getLogger("chaostoolkit")
+AVAILABLE = "available"
+DEFAULT_RESTORE_TIMEOUT_SECONDS = 900.0
+
+
+def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
+                  allow_reboot: bool) -> dict[str, Any]:
+    cluster = describe_cluster(rds, identifier)
+    if cluster["status"] != AVAILABLE:
+        raise ValidationError(f"Aurora cluster {identifier} is {cluster['status']}, not available: "
+                              "wait for it before failing it over")
+    writers = [m for m in cluster["members"] if m["writer"]]
+    if not writers:
+        raise ValidationError(f"Aurora cluster {identifier} has no writer instance")
+    writer = writers[0]
+    readers = [m for m in cluster["members"] if not m["writer"]]
+    before = {"instance": writer["instance"], "availability_zone": writer["availability_zone"]}
+    if target_instance:
+        chosen = [m for m in readers if m["instance"] == target_instance]
+        if not chosen:
+            raise ValidationError(f"target_instance {target_instance} is not a reader of Aurora "
+                                  f"cluster {identifier} (readers: "
+                                  f"{', '.join(m['instance'] for m in readers) or 'none'})")
+        if chosen[0]["status"] != AVAILABLE:
+            raise ValidationError(f"target_instance {target_instance} is {chosen[0]['status']}, "
+                                  "not available")
+        return {"kind": "aurora-failover", "before": before, "target": chosen[0]}
+    elsewhere = sorted(
+        (m for m in readers
+         if m["status"] == AVAILABLE and m["availability_zone"] != writer["availability_zone"]),
+        key=lambda m: (m["promotion_tier"], m["instance"]),
+    )
+    if elsewhere:
+        return {"kind": "aurora-failover", "before": before, "target": elsewhere[0]}
+    if readers:
+        listed = ", ".join(f"{m['instance']} ({m['status']}, {m['availability_zone']})" for m in readers)
+        raise ValidationError(
+            f"refusing to fail over Aurora cluster {identifier}: no available reader outside "
+            f"{writer['availability_zone']} (readers: {listed}); name one with target_instance "
+            "to fail over anyway")
+    if not allow_reboot:
+        raise ValidationError(
+            f"refusing to fail over Aurora cluster {identifier}: it has no reader to promote, only "
+            f"the writer {writer['instance']} in {writer['availability_zone']}, so a failover is a "
+            "restart of the writer - a full outage; set allow_reboot to true to reboot it anyway")
+    return {"kind": "reboot", "before": before, "reboot": writer["instance"]}
+
+
+def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, Any]:
+    instance = describe_instance(rds, identifier)
+    if instance.get("DBClusterIdentifier"):
+        raise ValidationError(f"RDS instance {identifier} belongs to Aurora cluster "
+                              f"{instance['DBClusterIdentifier']}: fail over the cluster "
+                              "(db_cluster_identifier) instead")
+    if instance["DBInstanceStatus"] != AVAILABLE:
+        raise ValidationError(f"RDS instance {identifier} is {instance['DBInstanceStatus']}, not "
+                              "available: wait for it before failing it over")
+    before = {"instance": identifier, "availability_zone": instance["AvailabilityZone"]}
+    if instance.get("MultiAZ"):
+        return {"kind": "multi-az-failover", "before": before, "reboot": identifier,
+                "target": {"instance": identifier,
+                           "availability_zone": instance.get("SecondaryAvailabilityZone")}}
+    if not allow_reboot:
+        raise ValidationError(
+            f"refusing to fail over RDS instance {identifier}: it is single-AZ (no standby), so a "
+            "failover is a plain reboot - a full outage for its reboot time; set allow_reboot to "
+            "true to reboot it anyway")
+    return {"kind": "reboot", "before": before, "reboot": identifier}
+
+
+def failover(
+    db_cluster_identifier: str | None = None,
+    db_instance_identifier: str | None = None,
+    target_instance: str | None = None,
+    allow_reboot: bool = False,
+    restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    dry_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Force a failover of an Aurora cluster or a Multi-AZ RDS instance.
+
+    Name exactly one of `db_cluster_identifier` (Aurora: FailoverDBCluster to
+    an available reader in another AZ, or to `target_instance`) and
+    `db_instance_identifier` (RebootDBInstance with ForceFailover; the
+    instance must be Multi-AZ). A database with no standby in another AZ is
+    refused unless `allow_reboot` is true, in which case its writer is
+    rebooted (a full outage). The database must be `available`. The writer
+    and its AZ are recorded in the run ledger first; the rollback waits up to
+    `restore_timeout_seconds` for the database to be available (it does not
+    fail back). With `dry_run` the plan is printed and nothing changes.
+    Returns the kind of fault and the writer before and (expected) after.
+    """
+    kind, identifier = database_target(db_cluster_identifier, db_instance_identifier)
+    if float(restore_timeout_seconds) <= 0:
+        raise ValidationError("restore_timeout_seconds must be greater than 0")
+    rds = aws_client("rds", configuration, secrets)
+    if kind == "cluster":
+        plan = _cluster_plan(rds, identifier, target_instance or None, bool(allow_reboot))
+    else:
+        plan = _instance_plan(rds, identifier, bool(allow_reboot))
+    target = plan.get("target") or plan["before"]
+    summary = {
+        "database": identifier, "kind": plan["kind"],
+        "from_writer": plan["before"]["instance"],
+        "from_availability_zone": plan["before"]["availability_zone"],
+        "to_writer": target["instance"], "to_availability_zone": target["availability_zone"],
+    }
+    if dry_run:
+        logger.info(f"chaos-sre dry run: would {plan['kind']} {identifier}: writer "
+                    f"{summary['from_writer']} in {summary['from_availability_zone']} -> "
+                    f"{summary['to_writer']} in {summary['to_availability_zone']}")
+        return {"dry_run": True, **summary}
+    ledger = current_ledger()
+    seq = ledger.record(
+        ledger_resource(kind, identifier), plan["kind"],
+        {**plan["before"], "kind": plan["kind"], "status": AVAILABLE},
+        {"op": "await_database_available", "kind": kind, "identifier": identifier,
+         "timeout_seconds": float(restore_timeout_seconds)},
+    )
+    if plan["kind"] == "aurora-failover":
+        call(rds, "failover_db_cluster", DBClusterIdentifier=identifier,
+             TargetDBInstanceIdentifier=target["instance"])
+    else:
+        call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
+             ForceFailover=plan["kind"] == "multi-az-failover")
+    ledger.done(seq)
+    logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: writer "
+                f"{summary['from_writer']} in {summary['from_availability_zone']} -> "
+                f"{summary['to_writer']} in {summary['to_availability_zone']}")
+    return {"dry_run": False, **summary}
+
+
+def restore_database(configuration: dict[str, Any] | None = None,
+                     secrets: dict[str, Any] | None = None) -> list[str]:
+    """Replay this run's ledger: wait until every failed-over database is available again."""
+    return replay(current_ledger(), configuration, secrets)
+
+
+@inverse("await_database_available")
+def _await_available(op: dict[str, Any], configuration: dict[str, Any] | None,
+                     secrets: dict[str, Any] | None) -> str:
+    rds = aws_client("rds", configuration, secrets)
+    identifier = op["identifier"]
+    timeout = float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS))
+    wait_available(rds, op["kind"], identifier, timeout_seconds=timeout, poll_seconds=1)
+    if op["kind"] == "cluster":
+        writers = [m for m in describe_cluster(rds, identifier)["members"] if m["writer"]]
+        where = f"writer {writers[0]['instance']} in {writers[0]['availability_zone']}" if writers else "no writer"
+        return f"Aurora cluster {identifier} available, {where}"
+    return f"RDS instance {identifier} available in {describe_instance(rds, identifier)['AvailabilityZone']}"

@@ -1,0 +1,172 @@
+"""Database failover: both AWS paths, refusals, probes, the ledger and the shipped experiment."""
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults import rds as rds_faults
+from chaos_sre.probes import rds as rds_probes
+from chaos_sre.safety.ledger import Ledger
+from conftest import ROOT, RunningLab, extension, run_chaos
+
+EXPERIMENT = ROOT / "experiments" / "rds-failover.json"
+
+
+def settings(lab: RunningLab) -> dict[str, Any]:
+    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
+
+
+@pytest.fixture
+def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    return tmp_path / "ledgers"
+
+
+def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every RDS API call the fault module makes, with its parameters."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real_client = rds_faults.aws_client
+
+    def recording_client(service: str, *args: Any, **kwargs: Any) -> Any:
+        client = real_client(service, *args, **kwargs)
+        client.meta.events.register(
+            "provide-client-params.*.*",
+            lambda model, params, **_: calls.append((model.name, dict(params))))
+        return client
+
+    monkeypatch.setattr(rds_faults, "aws_client", recording_client)
+    return calls
+
+
+def test_refusals_name_the_database_and_the_way_out(start_lab, own_ledger: Path) -> None:
+    lab = start_lab("--profile", "fragile")
+    config = settings(lab)
+    with pytest.raises(ValidationError, match="it has no reader to promote, only the writer "
+                                              "orders-1 in us-east-1a.*set allow_reboot"):
+        rds_faults.failover(db_cluster_identifier="orders", configuration=config)
+    with pytest.raises(ValidationError, match="RDS instance accounts: it is single-AZ"):
+        rds_faults.failover(db_instance_identifier="accounts", configuration=config)
+    with pytest.raises(ValidationError, match="name exactly one database"):
+        rds_faults.failover(db_cluster_identifier="orders", db_instance_identifier="accounts",
+                            configuration=config)
+    with pytest.raises(ValidationError, match="name exactly one database"):
+        rds_faults.failover(db_cluster_identifier="", configuration=config)
+    with pytest.raises(ValidationError, match="belongs to Aurora cluster orders"):
+        rds_faults.failover(db_instance_identifier="orders-1", configuration=config)
+    with pytest.raises(ValidationError, match="target_instance orders-9 is not a reader"):
+        rds_faults.failover(db_cluster_identifier="orders", target_instance="orders-9",
+                            configuration=config)
+    with pytest.raises(AWSError) as missing:
+        rds_faults.failover(db_cluster_identifier="nope", configuration=config)
+    assert missing.value.code == "DBClusterNotFoundFault"
+    assert not own_ledger.exists() or not any(own_ledger.iterdir())  # refused before any mutation
+    assert lab.timeline()["faults"] == []
+
+
+def test_dry_run_plans_without_changing_anything(shared_lab: RunningLab, own_ledger: Path) -> None:
+    plan = rds_faults.failover(db_cluster_identifier="orders", dry_run=True,
+                               configuration=settings(shared_lab))
+    assert plan == {"dry_run": True, "database": "orders", "kind": "aurora-failover",
+                    "from_writer": "orders-1", "from_availability_zone": "us-east-1a",
+                    "to_writer": "orders-2", "to_availability_zone": "us-east-1b"}
+    assert rds_probes.database_status("orders", configuration=settings(shared_lab)) == "available"
+    assert shared_lab.timeline()["faults"] == []
+
+
+def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
+        start_lab, own_ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = start_lab()
+    config = settings(lab)
+    calls = recorded_calls(monkeypatch)
+    assert rds_probes.writer("orders", configuration=config) == {
+        "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
+
+    result = rds_faults.failover(db_cluster_identifier="orders", configuration=config)
+    assert (result["to_writer"], result["to_availability_zone"]) == ("orders-2", "us-east-1b")
+    mutations = [(name, params) for name, params in calls if not name.startswith("Describe")]
+    assert mutations == [("FailoverDBCluster", {"DBClusterIdentifier": "orders",
+                                                "TargetDBInstanceIdentifier": "orders-2"})]
+    assert rds_probes.database_status("orders", configuration=config) == "failing-over"
+    moved = rds_probes.wait_for_failover("orders", timeout_seconds=60, poll_seconds=0.2,
+                                         configuration=config)
+    assert moved["changed"] is True
+    assert (moved["previous_writer"], moved["writer"]) == ("orders-1", "orders-2")
+    assert rds_probes.writer_availability_zone("orders", configuration=config) == "us-east-1b"
+
+    calls.clear()
+    rds_faults.failover(db_instance_identifier="accounts", configuration=config)
+    assert [(n, p) for n, p in calls if not n.startswith("Describe")] == [
+        ("RebootDBInstance", {"DBInstanceIdentifier": "accounts", "ForceFailover": True})]
+    moved = rds_probes.wait_for_failover(db_instance_identifier="accounts", timeout_seconds=60,
+                                         poll_seconds=0.2, configuration=config)
+    assert (moved["previous_availability_zone"], moved["availability_zone"]) == ("us-east-1a",
+                                                                                 "us-east-1b")
+
+    ledger = Ledger(next(own_ledger.glob("run-*.jsonl")))
+    intents = [e for e in ledger.entries() if e["kind"] == "intent"]
+    assert [(e["resource"], e["pre_state"]["instance"], e["pre_state"]["availability_zone"])
+            for e in intents] == [("rds:cluster/orders", "orders-1", "us-east-1a"),
+                                  ("rds:instance/accounts", "accounts", "us-east-1a")]
+    assert Counter(e["kind"] for e in ledger.entries()) == {"intent": 2, "done": 2}
+    restored = rds_faults.restore_database(configuration=config)
+    assert restored == ["RDS instance accounts available in us-east-1b",
+                        "Aurora cluster orders available, writer orders-2 in us-east-1b"]
+    assert rds_faults.restore_database(configuration=config) == []  # twice is harmless
+
+
+def test_wait_for_failover_fails_when_the_writer_did_not_move(shared_lab: RunningLab,
+                                                              own_ledger: Path) -> None:
+    with pytest.raises(AWSError, match="its writer did not move: still orders-1 in us-east-1a"):
+        rds_probes.wait_for_failover("orders", previous_writer="orders-1", timeout_seconds=5,
+                                     poll_seconds=0.5, configuration=settings(shared_lab))
+    with pytest.raises(ValidationError, match="poll_seconds"):
+        rds_probes.wait_for_failover("orders", timeout_seconds=1, poll_seconds=2,
+                                     configuration=settings(shared_lab))
+
+
+def test_experiment_passes_on_resilient_and_the_writer_changes_az(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    before = rds_probes.writer("orders", configuration=settings(lab))
+    status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path)
+    assert status == 0, stderr[-3000:]
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is True
+    assert ext["recovery"]["recover_seconds"] is not None
+    assert 0 < ext["budget"]["consumed_fraction"] <= ext["budget"]["allowed_fraction"]
+    after = rds_probes.writer("orders", configuration=settings(lab))
+    assert before["availability_zone"] == "us-east-1a"
+    assert after["availability_zone"] == "us-east-1b" and after["instance"] != before["instance"]
+
+
+def test_experiment_on_a_multi_az_instance(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
+        "CHAOS_SRE_DB_CLUSTER": "", "CHAOS_SRE_DB_INSTANCE": "accounts",
+        "CHAOS_SRE_SLO": "probes/account.yaml"})
+    assert status == 0, stderr[-3000:]
+    assert extension(journal)["verdict"]["passed"] is True
+    assert rds_probes.writer_availability_zone(db_instance_identifier="accounts",
+                                               configuration=settings(lab)) == "us-east-1b"
+
+
+def test_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) -> None:
+    lab = start_lab("--profile", "fragile")
+    status, journal, _ = run_chaos(lab, EXPERIMENT, tmp_path / "refused")
+    assert status != 0
+    refused = extension(journal)
+    assert any("refusing to fail over Aurora cluster orders: it has no reader to promote" in r
+               for r in refused["verdict"]["reasons"]), refused["verdict"]["reasons"]
+    assert refused["fault_started_at"] is None and lab.timeline()["faults"] == []
+
+    status, journal, _ = run_chaos(lab, EXPERIMENT, tmp_path / "rebooted",
+                                   env={"CHAOS_SRE_ALLOW_REBOOT": "true"})
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("more than the RTO" in r or "of the error budget" in r and "more than" in r
+               for r in reasons), reasons
+    assert rds_probes.writer("orders", configuration=settings(lab)) == {
+        "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
