@@ -28,6 +28,13 @@ def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
     for action in ("terminate_az_instances", "blackhole_az", "restore_az"):
         assert activities[action]["type"] == "action"
         assert activities[action]["mod"] == "chaos_sre.faults.az"
+    for action in ("failover", "restore_database"):
+        assert (activities[action]["type"], activities[action]["mod"]) == ("action",
+                                                                          "chaos_sre.faults.rds")
+    for probe_name in ("writer", "writer_availability_zone", "database_status", "wait_for_failover"):
+        assert (activities[probe_name]["type"], activities[probe_name]["mod"]) == (
+            "probe", "chaos_sre.probes.rds")
+    assert "reader in another AZ" in activities["failover"]["doc"]
     probe = activities["healthy_target_count"]
     assert probe["type"] == "probe" and probe["mod"] == "chaos_sre.probes.aws"
     assert "healthy" in probe["doc"]

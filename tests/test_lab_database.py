@@ -7,7 +7,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from conftest import RunningLab, wait_until
+from conftest import RunningLab, run_cli, wait_until
 
 POLL = 0.05
 
@@ -123,6 +123,9 @@ def test_rds_proxy_makes_the_application_wait_instead_of_fail(start_lab) -> None
     lab = start_lab("--rds-proxy")
     proxies = lab.client("rds").describe_db_proxies()["DBProxies"]
     assert [p["DBProxyName"] for p in proxies] == ["orders-proxy"]
+    shown = run_cli("lab", "status", lab_dir=lab.lab_dir).stdout
+    assert "database orders: available, writer orders-1 in us-east-1a (through RDS Proxy)" in shown
+    assert "database accounts: available, writer accounts in us-east-1a, standby in us-east-1b" in shown
     lab.client("rds").failover_db_cluster(DBClusterIdentifier="orders",
                                           TargetDBInstanceIdentifier="orders-2")
     seen = watch(lab, "/checkout", cluster_view, lambda v: v["status"] == "available", timeout=30)

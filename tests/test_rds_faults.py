@@ -170,3 +170,15 @@ def test_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) ->
                for r in reasons), reasons
     assert rds_probes.writer("orders", configuration=settings(lab)) == {
         "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
+
+
+def test_chaostoolkit_aws_failover_without_a_target_fails_validation(
+        shared_lab: RunningLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why chaos-sre has its own failover: chaosaws passes TargetDBInstanceIdentifier=None."""
+    from chaosaws.rds.actions import failover_db_cluster
+    from chaoslib.exceptions import FailedActivity
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", shared_lab.env["AWS_ENDPOINT_URL"])
+    with pytest.raises(FailedActivity, match="TargetDBInstanceIdentifier"):
+        failover_db_cluster("orders", configuration={"aws_region": "us-east-1"})
+    assert rds_probes.database_status("orders", configuration=settings(shared_lab)) == "available"

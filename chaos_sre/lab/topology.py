@@ -22,7 +22,8 @@ infrastructure code would create it in a staging account:
 The application needs the ``orders`` writer for ``/checkout`` and the
 ``accounts`` writer for ``/account`` (:data:`DATABASE_ROUTES`).
 
-Every resource is tagged ``app=web`` and ``env=staging``.
+Every resource is tagged ``env=staging``; the web tier ``app=web``, the data
+tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alone).
 """
 
 from typing import Any
@@ -32,6 +33,7 @@ import boto3
 from chaos_sre.lab.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
 
 TAGS = {"app": "web", "env": "staging"}
+DATA_TAGS = {"app": "data", "env": "staging"}
 DATABASE_ROUTES = {"/checkout": "orders", "/account": "accounts"}
 """Path prefix -> the database (cluster or instance) whose writer the application needs."""
 AURORA_CLUSTER = "orders"
@@ -41,12 +43,12 @@ WEB_CAPACITY = 6
 VPC_CIDR = "10.0.0.0/16"
 
 
-def _tag_list(name: str) -> list[dict[str, str]]:
-    return [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in TAGS.items()]
+def _tag_list(name: str, tags: dict[str, str] = TAGS) -> list[dict[str, str]]:
+    return [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
-def _spec(resource_type: str, name: str) -> list[dict[str, Any]]:
-    return [{"ResourceType": resource_type, "Tags": _tag_list(name)}]
+def _spec(resource_type: str, name: str, tags: dict[str, str] = TAGS) -> list[dict[str, Any]]:
+    return [{"ResourceType": resource_type, "Tags": _tag_list(name, tags)}]
 
 
 def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
@@ -164,17 +166,17 @@ def seed_database(session: Any, endpoint_url: str, profile: Profile, *, vpc_id: 
     """Create the data tier of ``profile`` in ``vpc_id``."""
     ec2 = session.client("ec2", endpoint_url=endpoint_url)
     rds = session.client("rds", endpoint_url=endpoint_url)
-    tags = [{"Key": k, "Value": v} for k, v in TAGS.items()]
+    tags = [{"Key": k, "Value": v} for k, v in DATA_TAGS.items()]
     subnets = [
         ec2.create_subnet(
             VpcId=vpc_id, CidrBlock=f"10.0.{index}.0/24", AvailabilityZone=zone,
-            TagSpecifications=_spec("subnet", f"data-{zone}"),
+            TagSpecifications=_spec("subnet", f"data-{zone}", DATA_TAGS),
         )["Subnet"]["SubnetId"]
         for index, zone in enumerate(AVAILABILITY_ZONES, start=11)
     ]
     data_sg = ec2.create_security_group(
         GroupName="data", Description="databases", VpcId=vpc_id,
-        TagSpecifications=_spec("security-group", "data"),
+        TagSpecifications=_spec("security-group", "data", DATA_TAGS),
     )["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=data_sg,
