@@ -8,7 +8,11 @@ journal extension), failed checkout requests, and the latency the sampler saw
 after the fault (p99 and max). Loopback only; each run is bounded by the
 experiment's own timeouts. Usage:
 
-    .venv/bin/python bench/rds_proxy.py [--runs 5] [--time-scale 0.1]
+    .venv/bin/python bench/rds_proxy.py [--runs 5] [--time-scale 0.1] [--env NAME=VALUE ...]
+
+At time scale 1 the failover takes AWS's real 30 s: give the experiment an
+RTO and a budget allowance that fit (``--env CHAOS_SRE_RTO_SECONDS=120 --env
+CHAOS_SRE_BUDGET_ALLOWANCE=0.02``); its defaults are for the default time scale.
 """
 
 import argparse
@@ -33,12 +37,12 @@ MODES = {"direct": (), "RDS Proxy": ("--rds-proxy",)}
 RUN_TIMEOUT_SECONDS = 300
 
 
-def one_run(mode_args: tuple[str, ...], time_scale: str) -> dict[str, Any]:
+def one_run(mode_args: tuple[str, ...], time_scale: str, extra_env: dict[str, str]) -> dict[str, Any]:
     """Run the experiment once against a fresh lab; return its key figures."""
     work = Path(tempfile.mkdtemp(prefix="bench-rds-"))
     journal = work / "journal.json"
     with running_lab("--time-scale", time_scale, *mode_args) as exports:
-        env = {**os.environ, **exports, "CHAOS_SRE_LEDGER_DIR": str(work / "ledgers")}
+        env = {**os.environ, **exports, "CHAOS_SRE_LEDGER_DIR": str(work / "ledgers"), **extra_env}
         done = subprocess.run(
             [CHAOS, "--log-file", str(work / "chaos.log"), "run", "--journal-path", str(journal),
              str(EXPERIMENT)],
@@ -67,15 +71,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per mode (default 5)")
     parser.add_argument("--time-scale", default="0.1", help="lab time scale (default 0.1)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="experiment setting, e.g. CHAOS_SRE_RTO_SECONDS=120 (repeatable)")
     options = parser.parse_args()
+    extra_env = {}
+    for item in options.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--env needs NAME=VALUE, got {item!r}")
+        extra_env[name] = value
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
     started = time.monotonic()
     for index in range(options.runs):
         for mode, args in MODES.items():
-            outcome = one_run(args, options.time_scale)
+            outcome = one_run(args, options.time_scale, extra_env)
             results[mode].append(outcome)
             print(f"run {index + 1}/{options.runs} {mode}: {outcome}", file=sys.stderr, flush=True)
-    print(f"\n{options.runs} runs per mode, time scale {options.time_scale}, "
+    settings = " ".join(options.env) or "experiment defaults"
+    print(f"\n{options.runs} runs per mode, time scale {options.time_scale}, {settings}, "
           f"{time.monotonic() - started:.0f} s in all\n")
     print("| application reaches the writer | verdict passed | time to recover s | "
           "budget spent % | failed requests | latency p99 ms | latency max ms |")
