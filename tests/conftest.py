@@ -148,3 +148,21 @@ def extension(journal: dict[str, Any]) -> dict[str, Any]:
     found = [e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"]
     assert len(found) == 1
     return found[0]
+
+
+def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, refusal: str,
+                        allow: dict[str, str]) -> list[str]:
+    """Run ``experiment`` on a fragile lab twice: refused before any fault, then (with ``allow``)
+    injected and failed on budget or recovery. Returns the second run's verdict reasons."""
+    status, journal, _ = run_chaos(lab, experiment, tmp_path / "refused")
+    assert status != 0
+    refused = extension(journal)
+    assert any(refusal in r for r in refused["verdict"]["reasons"]), refused["verdict"]["reasons"]
+    assert refused["fault_started_at"] is None and refused["recovery"]["recover_seconds"] is None
+    assert lab.timeline()["faults"] == []
+    status, journal, _ = run_chaos(lab, experiment, tmp_path / "allowed", env=allow)
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("of the error budget" in r and "more than" in r
+               or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
+    return list(reasons)

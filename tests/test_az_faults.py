@@ -12,7 +12,7 @@ import pytest
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import az as az_faults
 from chaos_sre.safety.ledger import Ledger
-from conftest import CHAOS, ROOT, RunningLab, extension, run_chaos, wait_until
+from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, run_chaos, wait_until
 
 OUTAGE = ROOT / "experiments" / "az-outage.json"
 BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
@@ -126,19 +126,10 @@ def test_outage_experiment_passes_on_resilient(start_lab, tmp_path: Path) -> Non
 
 def test_outage_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")
-    status, journal, _ = run_chaos(lab, OUTAGE, tmp_path / "refused")
-    assert status != 0
-    refused = extension(journal)
-    assert any("refusing to take all 6 instances of the service: every one is in us-east-1a" in r
-               for r in refused["verdict"]["reasons"])
-    assert refused["fault_started_at"] is None and refused["recovery"]["recover_seconds"] is None
-    assert lab.timeline()["faults"] == []
-    status, journal, _ = run_chaos(lab, OUTAGE, tmp_path / "allowed",
-                                   env={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})
-    assert status != 0
-    reasons = extension(journal)["verdict"]["reasons"]
-    assert any("of the error budget" in r and "more than" in r
-               or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
+    refused_then_failed(
+        lab, OUTAGE, tmp_path,
+        refusal="refusing to take all 6 instances of the service: every one is in us-east-1a",
+        allow={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})
 
 
 def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: Path) -> None:

@@ -44,7 +44,9 @@ def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
 
 
 def test_shipped_experiments_validate(tmp_path: Path) -> None:
-    for name in ("az-outage.json", "az-blackhole.json", "lab-smoke.json"):
+    shipped = sorted(p.name for p in (ROOT / "experiments").glob("*.json"))
+    assert {"az-outage.json", "az-blackhole.json", "lab-smoke.json", "rds-failover.json"} <= set(shipped)
+    for name in shipped:
         result = subprocess.run([CHAOS, "--log-file", str(tmp_path / "v.log"), "validate",
                                  str(ROOT / "experiments" / name)],
                                 capture_output=True, text=True, check=False)

@@ -69,6 +69,7 @@ def wait_available(rds: Any, kind: str, identifier: str, *, timeout_seconds: flo
                    poll_seconds: float) -> None:
     """Wait (boto3 waiters) until the database and, for a cluster, every member is available."""
     deadline = time.monotonic() + timeout_seconds
+    filters: dict[str, Any]
     if kind == "cluster":
         wait(rds, "db_cluster_available", timeout_seconds=timeout_seconds,
              poll_seconds=poll_seconds, DBClusterIdentifier=identifier)
