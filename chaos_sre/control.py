@@ -25,10 +25,11 @@ What it does, in order:
    ``burn_window_seconds`` exceeds ``burn_rate_stop``, interrupt the run so
    the rollbacks play (experiments use rollback strategy ``always``);
 4. after the rollbacks, keep sampling until the service has recovered and held
-   (at most until fault start + 2 x RTO + recovery window + hold), stop the sampler, write the verdict to the journal's
-   ``extensions`` (``name: chaos_sre``) and mark the run failed when the
-   verdict fails, so ``chaos run`` exits non-zero - also when the steady state
-   failed before the method or a method action (or chaos-sre probe) failed.
+   (at most until fault start + 2 x RTO + recovery window + hold), stop the
+   sampler, write the verdict to the journal's ``extensions`` (``name:
+   chaos_sre``) and mark the run failed when the verdict fails, so ``chaos
+   run`` exits non-zero - also when the steady state failed before the method
+   or a method action (or chaos-sre probe) failed.
 
 Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
