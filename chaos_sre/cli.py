@@ -155,6 +155,16 @@ def lab_status() -> None:
         click.echo(f"  database {name}: {db['status']}, writer {db['writer']} in "
                    f"{db['availability_zone']}" + (f", standby in {standby}" if standby else "")
                    + (" (through RDS Proxy)" if db.get("rds_proxy") else ""))
+    for name, table in sorted(detail.get("dynamodb_tables", {}).items()):
+        if table["billing_mode"] == "PAY_PER_REQUEST":
+            shape = f"on-demand, reads {_maximum(table['read'])}, writes {_maximum(table['write'])}"
+        else:
+            shape = f"provisioned {table['read']} RCU / {table['write']} WCU"
+        click.echo(f"  table {name}: {table['status']}, {shape}")
+
+
+def _maximum(units: int) -> str:
+    return "no maximum" if units == -1 else f"at most {units}"
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True})

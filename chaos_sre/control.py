@@ -336,7 +336,7 @@ def _injected_nothing(context: dict[str, Any]) -> bool:
     module = str((context.get("provider") or {}).get("module", ""))
     if not module.startswith(FAULT_MODULES):
         return False
-    return not any(entry["kind"] == "intent" for entry in current_ledger().entries())
+    return not current_ledger().mutated()
 
 
 def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:

@@ -35,6 +35,13 @@ def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
         assert (activities[probe_name]["type"], activities[probe_name]["mod"]) == (
             "probe", "chaos_sre.probes.rds")
     assert "reader in another AZ" in activities["failover"]["doc"]
+    for name, kind, module in (("throttle_table", "action", "chaos_sre.faults.dynamodb"),
+                               ("restore_table", "action", "chaos_sre.faults.dynamodb"),
+                               ("capacity_settings", "probe", "chaos_sre.probes.dynamodb"),
+                               ("throttled_requests", "probe", "chaos_sre.probes.dynamodb"),
+                               ("consumed_capacity", "probe", "chaos_sre.probes.dynamodb"),
+                               ("table_status", "probe", "chaos_sre.probes.dynamodb")):
+        assert (activities[name]["type"], activities[name]["mod"]) == (kind, module)
     probe = activities["healthy_target_count"]
     assert probe["type"] == "probe" and probe["mod"] == "chaos_sre.probes.aws"
     assert "healthy" in probe["doc"]
@@ -45,7 +52,8 @@ def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
 
 def test_shipped_experiments_validate(tmp_path: Path) -> None:
     shipped = sorted(p.name for p in (ROOT / "experiments").glob("*.json"))
-    assert {"az-outage.json", "az-blackhole.json", "lab-smoke.json", "rds-failover.json"} <= set(shipped)
+    assert {"az-outage.json", "az-blackhole.json", "lab-smoke.json", "rds-failover.json",
+            "dynamodb-throttle.json"} <= set(shipped)
     for name in shipped:
         result = subprocess.run([CHAOS, "--log-file", str(tmp_path / "v.log"), "validate",
                                  str(ROOT / "experiments" / name)],

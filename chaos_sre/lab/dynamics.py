@@ -19,7 +19,8 @@ AWS does, scaled by the lab's time scale:
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
 * network ACLs decide which subnets the load balancer can reach;
-* database failovers and reboots run in :mod:`chaos_sre.lab.database`.
+* database failovers and reboots run in :mod:`chaos_sre.lab.database`, DynamoDB
+  capacity, throttling and table updates in :mod:`chaos_sre.lab.dynamodb`.
 
 The load balancer endpoint reads the resulting :class:`RoutingTable` without
 locking; everything else runs under the same lock as moto's request handling.
@@ -35,6 +36,7 @@ from moto.backends import get_backend
 
 from chaos_sre.lab import moto_hooks
 from chaos_sre.lab.database import DatabaseAccess, DatabaseDynamics
+from chaos_sre.lab.dynamodb import DynamoDBDynamics
 from chaos_sre.lab.network import AclRule, lb_can_reach
 from chaos_sre.lab.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
 from chaos_sre.lab.timeline import Timeline
@@ -115,10 +117,14 @@ class Dynamics:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     database: DatabaseDynamics = field(init=False)
+    dynamodb: DynamoDBDynamics = field(init=False)
 
     def __post_init__(self) -> None:
         self.database = DatabaseDynamics(
             profile=self.profile, scaled=self.scaled, timeline=self.timeline, timings=self.timings
+        )
+        self.dynamodb = DynamoDBDynamics(
+            scaled=self.scaled, timeline=self.timeline, timings=self.timings
         )
 
     # -- helpers -----------------------------------------------------------
@@ -179,7 +185,27 @@ class Dynamics:
         """RebootDBInstance was accepted: the database dynamics take it from here."""
         self.database.instance_reboot(instance, force_failover)
 
+    def dynamodb_check_update(self, table: Any, body: dict[str, Any]) -> bool:
+        """UpdateTable asked: refuse it as AWS would, or say whether it decreases capacity."""
+        return self.dynamodb.check_update(table, body)
+
+    def dynamodb_table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+        """UpdateTable applied: the table is UPDATING until the lab completes it."""
+        self.dynamodb.table_updated(table, body, was_decrease)
+
+    def dynamodb_table_created(self, name: str, body: dict[str, Any]) -> None:
+        """CreateTable applied: keep what moto drops."""
+        self.dynamodb.table_created(name, body)
+
+    def dynamodb_describe(self, name: str, description: dict[str, Any]) -> None:
+        """Overlay the lab's table state on a description."""
+        self.dynamodb.describe(name, description)
+
     # -- read side for the endpoint and `lab status` ------------------------
+    def dynamodb_call(self, table: str, direction: str, roll: float) -> str | None:
+        """One GetItem (``read``) or PutItem (``write``) on ``table``: None, or what throttled it."""
+        return self.dynamodb.capacity.attempt(table, direction, roll)
+
     def database_access(self, database: str) -> DatabaseAccess:
         """What the application meets now when it needs ``database`` (lock-free read)."""
         return self.database.access(database)
@@ -214,8 +240,10 @@ class Dynamics:
                     states[state] = states.get(state, 0) + 1
                 target_groups[tg.name] = states
             databases = self.database.status()
+            tables = self.dynamodb.status(get_backend("dynamodb")[ACCOUNT_ID][REGION])
         return {
             "databases": databases,
+            "dynamodb_tables": tables,
             "instances_by_az": instances,
             "auto_scaling_groups": groups,
             "target_health": target_groups,
@@ -260,6 +288,7 @@ class Dynamics:
                 self._asg_sweep(backends, now)
             self._publish_routes(backends)
             self.database.tick(now)
+            self.dynamodb.tick(now, get_backend("dynamodb")[ACCOUNT_ID][REGION])
 
     # -- network --------------------------------------------------------------
     def _evaluate_network(self, ec2: Any) -> None:

@@ -15,6 +15,10 @@ gets what a real ALB would return from that target:
   Aurora ``orders``, ``/account``: RDS ``accounts``) is unavailable to the
   application -> 500 from the application; behind RDS Proxy the answer
   waits until the proxy reaches the new writer, then 200
+* target serving, the path's DynamoDB table (``/session``: ``sessions``,
+  ``/cart``: ``carts``) throttles the application's GetItem or PutItem -> the
+  application's SDK retries each call with exponential backoff and full jitter
+  (the profile's attempts), then answers 500 if every attempt was throttled
 
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
 lab's ground truth. The parser handles keep-alive and pipelined GET/HEAD/POST
@@ -25,6 +29,7 @@ endpoint never limits a measurement.
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +37,7 @@ from typing import Any
 from chaos_sre.lab.database import DatabaseAccess
 from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
 from chaos_sre.lab.settings import TIMINGS
-from chaos_sre.lab.topology import DATABASE_ROUTES
+from chaos_sre.lab.topology import DATABASE_ROUTES, DYNAMODB_ROUTES
 from chaos_sre.lab.timeline import OK, Timeline
 
 WEB_TARGET_GROUP = "web"
@@ -52,6 +57,7 @@ CAUSE_BOOTING = "502-target-booting"
 CAUSE_UNREACHABLE = "timeout-target-unreachable"
 CAUSE_NO_TARGETS = "503-no-targets"
 CAUSE_DATABASE = "500-database-unavailable"
+CAUSE_THROTTLED = "500-dynamodb-throttled"
 
 
 def _response(status: int, body: bytes, keep_alive: bool, extra: str = "") -> bytes:
@@ -76,9 +82,13 @@ class LoadBalancer:
         status: Callable[[], dict[str, Any]],
         info: dict[str, Any],
         databases: Callable[[str], DatabaseAccess] = lambda name: DatabaseAccess(),
+        dynamodb_call: Callable[[str, str, float], str | None] = lambda table, direction, roll: None,
+        sdk_max_attempts: int = 1,
     ) -> None:
         self._routes = routes
         self._databases = databases
+        self.dynamodb_call = dynamodb_call
+        self.sdk_max_attempts = sdk_max_attempts
         self.timeline = timeline
         self._status = status
         self._info = info
@@ -93,6 +103,14 @@ class LoadBalancer:
         for prefix, database in DATABASE_ROUTES.items():
             if path == prefix or path.startswith((prefix + "/", prefix + "?")):
                 return self._databases(database)
+        return None
+
+    @staticmethod
+    def dynamodb_table(path: str) -> str | None:
+        """The DynamoDB table ``path`` reads and writes (None: no table)."""
+        for prefix, table in DYNAMODB_ROUTES.items():
+            if path == prefix or path.startswith((prefix + "/", prefix + "?")):
+                return table
         return None
 
     def lab_response(self, method: str, path: str) -> tuple[int, bytes] | None:
@@ -200,15 +218,11 @@ class _Connection(asyncio.Protocol):
                 return
             if access is not None and access.waits_until is not None and now < access.waits_until:
                 delay += access.waits_until - now
-            balancer.timeline.request(OK)
-            body = (
-                f'{{"target": "{target.instance_id}", '
-                f'"availability_zone": "{target.availability_zone}"}}'
-            ).encode()
-            extra = f"X-Lab-Target: {target.instance_id}\r\nX-Lab-AZ: {target.availability_zone}\r\n"
-            self.pending_timer = self.loop.call_later(
-                delay, self._send, 200, body, keep_alive, extra
-            )
+            table = balancer.dynamodb_table(path)
+            if table is not None:
+                self._call_dynamodb(table, 1, target, keep_alive)
+                return
+            self._serve(target, delay, keep_alive)
         elif condition in (DEAD, BOOTING):
             balancer.timeline.request(CAUSE_DEAD if condition == DEAD else CAUSE_BOOTING)
             self._send(502, b'{"error": "502 Bad Gateway"}', keep_alive=keep_alive)
@@ -224,6 +238,37 @@ class _Connection(asyncio.Protocol):
         else:
             balancer.timeline.request(CAUSE_NO_TARGETS)
             self._send(503, b'{"error": "503 no registered targets"}', keep_alive=keep_alive)
+
+
+    def _serve(self, target: Any, delay: float, keep_alive: bool) -> None:
+        self.balancer.timeline.request(OK)
+        body = (
+            f'{{"target": "{target.instance_id}", '
+            f'"availability_zone": "{target.availability_zone}"}}'
+        ).encode()
+        extra = f"X-Lab-Target: {target.instance_id}\r\nX-Lab-AZ: {target.availability_zone}\r\n"
+        self.pending_timer = self.loop.call_later(delay, self._send, 200, body, keep_alive, extra)
+
+    def _call_dynamodb(self, table: str, attempt: int, target: Any, keep_alive: bool,
+                       direction: str = "read") -> None:
+        """The application's GetItem then PutItem; each call retried with backoff when throttled."""
+        self.pending_timer = None
+        if self.transport is None:
+            return
+        balancer = self.balancer
+        if balancer.dynamodb_call(table, direction, random.random()) is None:
+            if direction == "read":
+                self._call_dynamodb(table, 1, target, keep_alive, "write")
+            else:
+                self._serve(target, TIMINGS.base_latency_seconds, keep_alive)
+            return
+        if attempt < balancer.sdk_max_attempts:
+            backoff = random.uniform(0, TIMINGS.dynamodb_sdk_base_backoff_seconds * 2 ** (attempt - 1))
+            self.pending_timer = self.loop.call_later(
+                backoff, self._call_dynamodb, table, attempt + 1, target, keep_alive, direction)
+            return
+        balancer.timeline.request(CAUSE_THROTTLED)
+        self._send(500, b'{"error": "ProvisionedThroughputExceededException"}', keep_alive=keep_alive)
 
 
 async def serve(balancer: LoadBalancer, host: str, port: int) -> asyncio.base_events.Server:

@@ -17,17 +17,27 @@ through the AWS API follows the lab's dynamics instead of moto's shortcuts:
 * FailoverDBCluster starts a failover that the lab completes later (moto:
   writer swapped at once) and is refused while the cluster is not available;
   RebootDBInstance passes ``ForceFailover`` on (moto: ignored) and refuses it
-  for an instance that is not Multi-AZ.
+  for an instance that is not Multi-AZ;
+* UpdateTable is refused while the table is updating or past the day's
+  capacity-decrease limit, and starts an update the lab completes later;
+  Create/UpdateTable keep ``OnDemandThroughput`` (moto: dropped) and
+  DescribeTable shows the lab's status, maximums and decrease counts;
+* GetMetricStatistics matches a metric's whole dimension set (moto: any
+  metric that has the given dimensions, so a table's query also summed its GSIs).
 
 The hooks call back into one :class:`LabModelHooks` object (the dynamics).
 They are installed once per process by :func:`install`.
 """
 
 import random
+import threading
 from typing import Any, Protocol
 
 from moto.autoscaling import models as asg_models
+from moto.cloudwatch import models as cloudwatch_models
 from moto.core.responses import ActionResult
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.models import table as dynamodb_tables
 from moto.ec2.models.instances import InstanceBackend
 from moto.elbv2 import models as elbv2_models
 from moto.rds import exceptions as rds_exceptions
@@ -58,6 +68,18 @@ class LabModelHooks(Protocol):
     def db_instance_reboot(self, instance: Any, force_failover: bool) -> None:
         """RebootDBInstance was accepted for ``instance``."""
 
+    def dynamodb_check_update(self, table: Any, body: dict[str, Any]) -> bool:
+        """Raise the AWS error that refuses this UpdateTable; return whether it is a decrease."""
+
+    def dynamodb_table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+        """UpdateTable was applied by moto."""
+
+    def dynamodb_table_created(self, name: str, body: dict[str, Any]) -> None:
+        """CreateTable was applied by moto."""
+
+    def dynamodb_describe(self, name: str, description: dict[str, Any]) -> None:
+        """Overlay the lab's state on a table description (in place)."""
+
 
 _hooks: LabModelHooks | None = None
 _originals: dict[str, Any] = {}
@@ -69,20 +91,31 @@ def install(hooks: LabModelHooks) -> None:
     _hooks = hooks
     if _originals:
         return
-    _originals["run_instances"] = InstanceBackend.run_instances
-    _originals["health_for"] = elbv2_models.FakeTargetGroup.health_for
-    InstanceBackend.run_instances = _run_instances  # type: ignore[method-assign]
-    elbv2_models.FakeTargetGroup.health_for = _health_for  # type: ignore[method-assign]
-    elbv2_models.ELBv2Backend.notify_terminate_instances = _ignore_termination  # type: ignore[method-assign]
-    asg_models.AutoScalingBackend.notify_terminate_instances = _ignore_termination  # type: ignore[method-assign]
-    asg_models.FakeAutoScalingGroup.active_instances = _active_instances  # type: ignore[method-assign]
-    asg_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = _launch_balanced  # type: ignore[method-assign]
-    asg_models.AutoScalingBackend.update_attached_target_groups = _sync_target_groups  # type: ignore[method-assign]
-    _originals["failover_db_cluster"] = rds_models.RDSBackend.failover_db_cluster
-    _originals["cluster_failover"] = rds_models.DBCluster.failover
-    rds_models.RDSBackend.failover_db_cluster = _failover_db_cluster  # type: ignore[method-assign]
-    rds_models.DBCluster.failover = _cluster_failover  # type: ignore[method-assign]
-    rds_responses.RDSResponse.reboot_db_instance = _reboot_db_instance  # type: ignore[method-assign]
+    patches: list[tuple[str, Any, str, Any]] = [
+        ("run_instances", InstanceBackend, "run_instances", _run_instances),
+        ("health_for", elbv2_models.FakeTargetGroup, "health_for", _health_for),
+        ("elbv2_notify", elbv2_models.ELBv2Backend, "notify_terminate_instances", _ignore_termination),
+        ("asg_notify", asg_models.AutoScalingBackend, "notify_terminate_instances", _ignore_termination),
+        ("active_instances", asg_models.FakeAutoScalingGroup, "active_instances", _active_instances),
+        ("replace_instances", asg_models.FakeAutoScalingGroup,
+         "replace_autoscaling_group_instances", _launch_balanced),
+        ("sync_target_groups", asg_models.AutoScalingBackend, "update_attached_target_groups",
+         _sync_target_groups),
+        ("failover_db_cluster", rds_models.RDSBackend, "failover_db_cluster", _failover_db_cluster),
+        ("cluster_failover", rds_models.DBCluster, "failover", _cluster_failover),
+        ("reboot_db_instance", rds_responses.RDSResponse, "reboot_db_instance", _reboot_db_instance),
+        ("dynamodb_create_table", dynamodb_responses.DynamoHandler, "create_table",
+         _dynamodb_create_table),
+        ("dynamodb_update_table", dynamodb_responses.DynamoHandler, "update_table",
+         _dynamodb_update_table),
+        ("dynamodb_describe", dynamodb_tables.Table, "describe", _dynamodb_describe),
+        ("get_metric_statistics", cloudwatch_models.CloudWatchBackend, "get_metric_statistics",
+         _get_metric_statistics),
+        ("datum_filter", cloudwatch_models.MetricDatumBase, "filter", _datum_filter),
+    ]
+    for key, owner, attribute, replacement in patches:
+        _originals[key] = getattr(owner, attribute)
+        setattr(owner, attribute, replacement)
 
 
 def _require_hooks() -> LabModelHooks:
@@ -241,3 +274,51 @@ def _reboot_db_instance(self: Any) -> Any:
         )
     _require_hooks().db_instance_reboot(instance, force_failover)
     return ActionResult({"DBInstance": instance})
+
+
+# -- DynamoDB -----------------------------------------------------------------
+
+
+def _dynamodb_create_table(self: Any) -> Any:
+    """CreateTable, remembering the OnDemandThroughput moto drops."""
+    result = _originals["dynamodb_create_table"](self)
+    _require_hooks().dynamodb_table_created(self.body["TableName"], self.body)
+    return result
+
+
+def _dynamodb_update_table(self: Any) -> Any:
+    """UpdateTable with AWS's checks (still updating, decrease limits) and the lab's bookkeeping."""
+    hooks = _require_hooks()
+    table = self.dynamodb_backend.get_table(self.body["TableName"])
+    was_decrease = hooks.dynamodb_check_update(table, self.body)
+    _originals["dynamodb_update_table"](self)
+    hooks.dynamodb_table_updated(table, self.body, was_decrease)
+    return dynamodb_responses.DynamoResult(table.describe())
+
+
+def _dynamodb_describe(self: Any, base_key: str = "TableDescription") -> dict[str, Any]:
+    described = _originals["dynamodb_describe"](self, base_key=base_key)
+    _require_hooks().dynamodb_describe(self.name, described[base_key])
+    return described
+
+
+# -- CloudWatch ---------------------------------------------------------------
+
+_exact_dimensions = threading.local()
+
+
+def _get_metric_statistics(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """GetMetricStatistics matches the whole dimension set, as AWS does (moto: any superset)."""
+    _exact_dimensions.on = True
+    try:
+        return _originals["get_metric_statistics"](self, *args, **kwargs)
+    finally:
+        _exact_dimensions.on = False
+
+
+def _datum_filter(self: Any, namespace: Any, name: Any, dimensions: Any,
+                  already_present_metrics: Any = None) -> bool:
+    matched = _originals["datum_filter"](self, namespace, name, dimensions, already_present_metrics)
+    if matched and dimensions and getattr(_exact_dimensions, "on", False):
+        return len(self.dimensions) == len(dimensions)
+    return bool(matched)

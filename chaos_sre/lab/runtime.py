@@ -12,6 +12,7 @@ from typing import Any
 
 from chaos_sre.errors import LabError
 from chaos_sre.lab.dynamics import Dynamics
+from chaos_sre.lab.dynamodb_metrics import DynamoDBMetricsPublisher
 from chaos_sre.lab.endpoint import LoadBalancer, serve
 from chaos_sre.lab.metrics import MetricsPublisher
 from chaos_sre.lab.moto_server import MotoServer
@@ -51,6 +52,7 @@ class Lab:
         )
         self._moto: MotoServer | None = None
         self._metrics: MetricsPublisher | None = None
+        self._dynamodb_metrics: DynamoDBMetricsPublisher | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._loop_thread: threading.Thread | None = None
@@ -73,6 +75,9 @@ class Lab:
         self._metrics = MetricsPublisher(endpoint_url=api_url, timeline=self.timeline,
                                          time_scale=self.time_scale)
         self._metrics.start()
+        self._dynamodb_metrics = DynamoDBMetricsPublisher(endpoint_url=api_url,
+                                                          capacity=self.dynamics.dynamodb.capacity)
+        self._dynamodb_metrics.start()
         self.started_at = time.time()
 
     def _start_endpoint(self) -> None:
@@ -81,6 +86,8 @@ class Lab:
             timeline=self.timeline,
             status=self.dynamics.status,
             databases=self.dynamics.database_access,
+            dynamodb_call=self.dynamics.dynamodb_call,
+            sdk_max_attempts=self.profile.dynamodb.sdk_max_attempts,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
                   "rds_proxy": self.profile.database.rds_proxy},
         )
@@ -122,6 +129,8 @@ class Lab:
         """Stop every thread and release both ports."""
         if self._metrics is not None:
             self._metrics.stop()
+        if self._dynamodb_metrics is not None:
+            self._dynamodb_metrics.stop()
         self.dynamics.stop()
         if self._loop is not None:
             loop, server = self._loop, self._server

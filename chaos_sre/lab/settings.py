@@ -47,6 +47,16 @@ class DatabaseTierProfile:
 
 
 @dataclass(frozen=True)
+class DynamoDBProfile:
+    """How the sessions table is provisioned and how the application's SDK treats throttling."""
+
+    sessions_capacity_units: int
+    """Read and write capacity of table ``sessions`` and of its GSI ``by-user``."""
+    sdk_max_attempts: int
+    """Attempts per DynamoDB call (AWS SDK standard retry mode: 3); 1 means no retries."""
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named lab profile: the same resource names, different weaknesses."""
 
@@ -54,6 +64,7 @@ class Profile:
     description: str
     web: WebTierProfile
     database: DatabaseTierProfile
+    dynamodb: DynamoDBProfile
 
     def with_rds_proxy(self, enabled: bool) -> "Profile":
         """This profile with the RDS Proxy in front of the Aurora cluster switched on or off."""
@@ -64,7 +75,7 @@ PROFILES: dict[str, Profile] = {
     "resilient": Profile(
         name="resilient",
         description="web tier spread 2/2/2 over three AZs, ELB health checks, baked AMI; "
-                    "Aurora reader and RDS standby in other AZs",
+                    "Aurora reader and RDS standby in other AZs; DynamoDB at 2x load, SDK retries",
         web=WebTierProfile(
             instance_zones=AVAILABILITY_ZONES,
             asg_health_check_type="ELB",
@@ -76,11 +87,13 @@ PROFILES: dict[str, Profile] = {
             instance_multi_az=True,
             app_dns_cache_seconds=5.0,
         ),
+        dynamodb=DynamoDBProfile(sessions_capacity_units=100, sdk_max_attempts=3),
     ),
     "fragile": Profile(
         name="fragile",
         description="web tier in one AZ, EC2-only health checks, slow boot; "
-                    "single-instance Aurora, single-AZ RDS, long DNS caching",
+                    "single-instance Aurora, single-AZ RDS, long DNS caching; DynamoDB at 1.1x load, "
+                    "no retries",
         web=WebTierProfile(
             instance_zones=AVAILABILITY_ZONES[:1],
             asg_health_check_type="EC2",
@@ -92,6 +105,7 @@ PROFILES: dict[str, Profile] = {
             instance_multi_az=False,
             app_dns_cache_seconds=30.0,
         ),
+        dynamodb=DynamoDBProfile(sessions_capacity_units=55, sdk_max_attempts=1),
     ),
 }
 
@@ -118,6 +132,12 @@ class Timings:
     """RebootDBInstance without failover: the instance is down for its engine restart."""
     rds_proxy_failover_fraction: float = 0.34
     """Share of a failover that an application behind RDS Proxy waits out (up to 66 % less)."""
+    dynamodb_burst_seconds: float = 300.0
+    """DynamoDB keeps up to this many seconds of unused provisioned capacity as burst."""
+    dynamodb_update_seconds: float = 20.0
+    """UpdateTable: the table is ``UPDATING`` this long; the new capacity applies after."""
+    dynamodb_sdk_base_backoff_seconds: float = 0.05
+    """First retry delay of the application's SDK after a throttle (doubles, full jitter; not scaled)."""
 
 
 TIMINGS = Timings()

@@ -29,7 +29,7 @@ class Timeline:
 
     FAULT_KINDS = frozenset(
         {"instance-terminated", "instance-stopped", "subnet-unreachable",
-         "db-failover-started", "db-reboot-started"}
+         "db-failover-started", "db-reboot-started", "dynamodb-capacity-decreased"}
     )
 
     def __init__(self, *, clock: Any = time.time) -> None:

@@ -20,7 +20,9 @@ infrastructure code would create it in a staging account:
   Secrets Manager, so no password exists in the lab's configuration.
 
 The application needs the ``orders`` writer for ``/checkout`` and the
-``accounts`` writer for ``/account`` (:data:`DATABASE_ROUTES`).
+``accounts`` writer for ``/account`` (:data:`DATABASE_ROUTES`); it reads and
+writes DynamoDB table ``sessions`` (provisioned, GSI ``by-user``) for
+``/session`` and on-demand table ``carts`` for ``/cart`` (:data:`DYNAMODB_ROUTES`).
 
 Every resource is tagged ``env=staging``; the web tier ``app=web``, the data
 tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alone).
@@ -36,6 +38,8 @@ TAGS = {"app": "web", "env": "staging"}
 DATA_TAGS = {"app": "data", "env": "staging"}
 DATABASE_ROUTES = {"/checkout": "orders", "/account": "accounts"}
 """Path prefix -> the database (cluster or instance) whose writer the application needs."""
+DYNAMODB_ROUTES = {"/session": "sessions", "/cart": "carts"}
+"""Path prefix -> the DynamoDB table the application reads and writes once per request."""
 AURORA_CLUSTER = "orders"
 RDS_INSTANCE = "accounts"
 RDS_PROXY = "orders-proxy"
@@ -158,6 +162,7 @@ def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
         ],
     )
     seed_database(session, endpoint_url, profile, vpc_id=vpc_id, web_security_group=web_sg)
+    seed_dynamodb(session, endpoint_url, profile)
     return {"vpc_id": vpc_id, "subnets": subnets, "target_group_arn": target_group_arn}
 
 
@@ -216,3 +221,27 @@ def seed_database(session: Any, endpoint_url: str, profile: Profile, *, vpc_id: 
         )
         rds.register_db_proxy_targets(DBProxyName=RDS_PROXY,
                                       DBClusterIdentifiers=[AURORA_CLUSTER])
+
+
+
+def seed_dynamodb(session: Any, endpoint_url: str, profile: Profile) -> None:
+    """Create table ``sessions`` (provisioned per the profile, GSI ``by-user``) and ``carts``."""
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    tags = [{"Key": k, "Value": v} for k, v in DATA_TAGS.items()]
+    units = profile.dynamodb.sessions_capacity_units
+    capacity = {"ReadCapacityUnits": units, "WriteCapacityUnits": units}
+    dynamodb.create_table(
+        TableName="sessions", BillingMode="PROVISIONED", ProvisionedThroughput=capacity,
+        AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"},
+                              {"AttributeName": "user_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "by-user", "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}, "ProvisionedThroughput": capacity}],
+        Tags=tags,
+    )
+    dynamodb.create_table(
+        TableName="carts", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "cart_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "cart_id", "KeyType": "HASH"}], Tags=tags,
+    )

@@ -3,7 +3,7 @@
 One JSON-lines file per run in ``$CHAOS_SRE_LEDGER_DIR`` (default
 ``./runs/ledgers``). An action calls :meth:`Ledger.record` with the resource,
 its pre-state and the inverse operation *before* it calls AWS, then
-:meth:`Ledger.done` after. :func:`replay` applies the pending inverses newest
+:meth:`Ledger.done` after (or :meth:`Ledger.failed` when AWS refused the call). :func:`replay` applies the pending inverses newest
 first and marks each one reverted, so replaying twice is harmless.
 
 Inverse operations are plain data (``{"op": name, ...params}``) run by the
@@ -69,15 +69,25 @@ class Ledger:
         """Record that the mutation ``seq`` was made."""
         self._append({"seq": seq, "kind": "done", "at": time.time(), "outcome": outcome})
 
+    def failed(self, seq: int, error: str) -> None:
+        """Record that AWS refused the mutation ``seq``: nothing changed, nothing to undo."""
+        self._append({"seq": seq, "kind": "failed", "at": time.time(), "error": error})
+
     def reverted(self, seq: int, outcome: str) -> None:
         self._append({"seq": seq, "kind": "reverted", "at": time.time(), "outcome": outcome})
 
     def pending(self) -> list[dict[str, Any]]:
-        """Intents with an inverse that were not reverted yet, newest first."""
+        """Intents with an inverse that were not reverted (or refused by AWS) yet, newest first."""
         entries = self.entries()
-        reverted = {e["seq"] for e in entries if e["kind"] == "reverted"}
+        reverted = {e["seq"] for e in entries if e["kind"] in ("reverted", "failed")}
         return [e for e in reversed(entries)
                 if e["kind"] == "intent" and e.get("inverse") and e["seq"] not in reverted]
+
+    def mutated(self) -> bool:
+        """Whether any recorded mutation may have reached AWS (an intent AWS did not refuse)."""
+        entries = self.entries()
+        refused = {e["seq"] for e in entries if e["kind"] == "failed"}
+        return any(e["kind"] == "intent" and e["seq"] not in refused for e in entries)
 
 
 def current_ledger() -> Ledger:

@@ -1,0 +1,226 @@
+"""DynamoDB faults: throttle a table (and its GSIs), then restore its exact settings.
+
+`throttle_table` lowers what a table may serve, the way it can be done on AWS
+without side effects that outlive the run:
+
+* a provisioned table gets lower read and/or write capacity (table and chosen
+  GSIs), as a fraction of what it consumed recently (CloudWatch) or in
+  absolute units;
+* an on-demand table gets a maximum on-demand throughput
+  (`OnDemandThroughput`) - its billing mode is never switched, because AWS
+  limits how often a table may switch modes.
+
+Before the UpdateTable call the table's exact settings are written to the run
+ledger; `restore_table` (or any replay of the ledger) puts them back. AWS
+limits capacity decreases (4 per table per UTC day, then one per hour without
+decreases, 27 at most): a run that would exceed it is refused with that
+reason, and restoring is an increase, which is never limited. Updates are
+asynchronous: both the throttle and the restore wait until the table is
+`ACTIVE` again.
+"""
+
+import logging
+import math
+from typing import Any
+
+from chaos_sre.aws import aws_client, call, wait
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
+from chaos_sre.safety.ledger import current_ledger, inverse, replay
+
+__all__ = ["throttle_table", "restore_table"]
+
+logger = logging.getLogger("chaostoolkit")
+ON_DEMAND = "PAY_PER_REQUEST"
+DECREASES_PER_DAY = 27
+DEFAULT_WAIT_SECONDS = 600.0
+UNITS = {"read": ("ReadCapacityUnits", "MaxReadRequestUnits", "ConsumedReadCapacityUnits"),
+         "write": ("WriteCapacityUnits", "MaxWriteRequestUnits", "ConsumedWriteCapacityUnits")}
+
+
+def _chosen_indexes(indexes: list[str] | str | None, known: list[str]) -> list[str]:
+    if indexes in (None, "", "none"):
+        return []
+    if indexes == "all":
+        return list(known)
+    names = [n.strip() for n in indexes.split(",")] if isinstance(indexes, str) else list(indexes)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValidationError(f"unknown GSI {', '.join(unknown)} (the table has: "
+                              f"{', '.join(known) or 'none'})")
+    return names
+
+
+def _direction_targets(read_fraction: float | None, write_fraction: float | None,
+                       read_units: int | None, write_units: int | None) -> dict[str, tuple[str, float]]:
+    """{"read"|"write": ("fraction"|"units", value)} after checking the arguments."""
+    targets: dict[str, tuple[str, float]] = {}
+    for direction, fraction, units in (("read", read_fraction, read_units),
+                                       ("write", write_fraction, write_units)):
+        if fraction not in (None, "") and units not in (None, ""):
+            raise ValidationError(f"give {direction}_fraction or {direction}_units, not both")
+        if fraction not in (None, ""):
+            value = float(fraction)  # type: ignore[arg-type]
+            if not 0 < value < 1:
+                raise ValidationError(f"{direction}_fraction must be between 0 and 1 "
+                                      f"(exclusive), got {fraction!r}")
+            targets[direction] = ("fraction", value)
+        elif units not in (None, ""):
+            if int(units) < 1:  # type: ignore[arg-type]
+                raise ValidationError(f"{direction}_units must be at least 1, got {units!r}")
+            targets[direction] = ("units", float(units))  # type: ignore[arg-type]
+    if not targets:
+        raise ValidationError("say how far to throttle: read_fraction/write_fraction (of the "
+                              "recent consumption) or read_units/write_units")
+    return targets
+
+
+def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], parts: list[str | None],
+                  targets: dict[str, tuple[str, float]], window: float) -> dict[str, Any]:
+    on_demand = before["billing_mode"] == ON_DEMAND
+    after = {"billing_mode": before["billing_mode"], "table": dict(before["table"]),
+             "indexes": {name: dict(value) for name, value in before["indexes"].items()}}
+    for part in parts:
+        current = before["table"] if part is None else before["indexes"][part]
+        updated = after["table"] if part is None else after["indexes"][part]
+        where = f"table {table_name}" + (f" GSI {part}" if part else "")
+        for direction, (kind, value) in targets.items():
+            provisioned_key, maximum_key, metric = UNITS[direction]
+            key = maximum_key if on_demand else provisioned_key
+            if kind == "units":
+                target = int(value)
+            else:
+                dimensions = {"TableName": table_name}
+                if part is not None:
+                    dimensions["GlobalSecondaryIndexName"] = part
+                rate = metric_sum(cloudwatch, metric, dimensions, window) / window
+                if rate <= 0 and part is not None:
+                    logger.info(f"chaos-sre: {where} consumed no {direction} capacity in the last "
+                                f"{window:g} s; its {direction} capacity is left as it is")
+                    continue
+                if rate <= 0:
+                    raise ValidationError(
+                        f"{where} consumed no {direction} capacity in the last {window:g} s "
+                        f"(CloudWatch {metric}): nothing to take a fraction of; give "
+                        f"{direction}_units instead")
+                target = max(1, math.floor(rate * value))
+            if current[key] != -1 and target >= current[key]:
+                raise ValidationError(f"{where}: {direction} target {target} is not below the "
+                                      f"current {key} {current[key]}; nothing would be throttled")
+            updated[key] = target
+    return after
+
+
+def _update_request(table_name: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """UpdateTable parameters that turn ``before`` into ``after`` (only what differs)."""
+    on_demand = after["billing_mode"] == ON_DEMAND
+    field = "OnDemandThroughput" if on_demand else "ProvisionedThroughput"
+    request: dict[str, Any] = {"TableName": table_name}
+    if after["table"] != before["table"]:
+        request[field] = after["table"]
+    index_updates = [{"Update": {"IndexName": name, field: value}}
+                     for name, value in sorted(after["indexes"].items())
+                     if before["indexes"].get(name) != value]
+    if index_updates:
+        request["GlobalSecondaryIndexUpdates"] = index_updates
+    return request
+
+
+def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) -> None:
+    wait(dynamodb, "table_exists", timeout_seconds=timeout, poll_seconds=poll, TableName=table_name)
+
+
+def throttle_table(
+    table_name: str,
+    read_fraction: float | None = None,
+    write_fraction: float | None = None,
+    read_units: int | None = None,
+    write_units: int | None = None,
+    indexes: list[str] | str | None = "all",
+    consumption_window_seconds: float = 300,
+    wait_timeout_seconds: float = DEFAULT_WAIT_SECONDS,
+    poll_seconds: float = 1,
+    dry_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Throttle a DynamoDB table: lower its capacity (provisioned) or cap it (on-demand).
+
+    Give `read_fraction`/`write_fraction` (0-1, of the average consumption over
+    the last `consumption_window_seconds`, from CloudWatch) or
+    `read_units`/`write_units`. `indexes` chooses the GSIs throttled with the
+    table: `all` (default), `none`, or names. A provisioned table's capacity
+    units are lowered; an on-demand table gets `OnDemandThroughput` maximums
+    (its billing mode is never switched). The exact previous settings go to the
+    run ledger first; `restore_table` puts them back. Waits (up to
+    `wait_timeout_seconds`) for the table to be `ACTIVE` before and after.
+    Refused when AWS's daily limit on capacity decreases would block it. With
+    `dry_run` the plan is printed and nothing changes. Returns the settings
+    before and after.
+    """
+    targets = _direction_targets(read_fraction, write_fraction, read_units, write_units)
+    timeout, poll = float(wait_timeout_seconds), float(poll_seconds)
+    if not 0 < poll <= timeout:
+        raise ValidationError("throttle_table needs 0 < poll_seconds <= wait_timeout_seconds")
+    dynamodb = aws_client("dynamodb", configuration, secrets)
+    table = describe_table(dynamodb, table_name)
+    if table["TableStatus"] != "ACTIVE":
+        _wait_active(dynamodb, table_name, timeout, poll)
+        table = describe_table(dynamodb, table_name)
+    before = settings_of(table)
+    parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
+    after = _new_settings(aws_client("cloudwatch", configuration, secrets), table_name, before,
+                          parts, targets, float(consumption_window_seconds))
+    decreases = int((table.get("ProvisionedThroughput") or {}).get("NumberOfDecreasesToday", 0))
+    if before["billing_mode"] != ON_DEMAND and decreases >= DECREASES_PER_DAY:
+        raise ValidationError(
+            f"refusing to throttle table {table_name}: it had {decreases} capacity decreases today, "
+            f"AWS's limit is {DECREASES_PER_DAY} per UTC day")
+    request = _update_request(table_name, before, after)
+    if dry_run:
+        logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")
+        return {"dry_run": True, "table_name": table_name, "before": before, "after": after}
+    ledger = current_ledger()
+    seq = ledger.record(f"dynamodb:table/{table_name}", "throttle", before,
+                        {"op": "restore_table_capacity", "table_name": table_name,
+                         "settings": before, "timeout_seconds": timeout})
+    try:
+        call(dynamodb, "update_table", **request)
+    except AWSError as exc:
+        ledger.failed(seq, str(exc))
+        if exc.code == "LimitExceededException":
+            raise AWSError(
+                f"AWS refused to lower the capacity of table {table_name}: DynamoDB allows "
+                f"4 decreases per table per UTC day, then one per hour without decreases "
+                f"({DECREASES_PER_DAY} at most); nothing was changed ({exc})",
+                code=exc.code, operation="update_table") from exc
+        raise
+    ledger.done(seq)
+    _wait_active(dynamodb, table_name, timeout, poll)
+    logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
+    return {"dry_run": False, "table_name": table_name, "before": before, "after": after}
+
+
+def restore_table(configuration: dict[str, Any] | None = None,
+                  secrets: dict[str, Any] | None = None) -> list[str]:
+    """Replay this run's ledger: put every throttled table's settings back exactly."""
+    return replay(current_ledger(), configuration, secrets)
+
+
+@inverse("restore_table_capacity")
+def _restore_capacity(op: dict[str, Any], configuration: dict[str, Any] | None,
+                      secrets: dict[str, Any] | None) -> str:
+    dynamodb = aws_client("dynamodb", configuration, secrets)
+    name, wanted = op["table_name"], op["settings"]
+    timeout = float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS))
+    _wait_active(dynamodb, name, timeout, 1)
+    current = settings_of(describe_table(dynamodb, name))
+    if current == wanted:
+        return f"table {name} already has its settings"
+    if current["billing_mode"] != wanted["billing_mode"]:
+        raise ValidationError(f"table {name} is {current['billing_mode']} now, it was "
+                              f"{wanted['billing_mode']}: restore its billing mode by hand")
+    call(dynamodb, "update_table", **_update_request(name, current, wanted))
+    _wait_active(dynamodb, name, timeout, 1)
+    return f"table {name} restored to {wanted['table']}" + (
+        f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")

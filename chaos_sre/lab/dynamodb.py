@@ -1,0 +1,366 @@
+"""The lab's DynamoDB: capacity, burst, throttling, asynchronous updates and their limits.
+
+moto stores tables but never throttles, applies UpdateTable at once, does not
+count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
+
+* **Capacity.** Each table (and GSI) has a steady demand of
+  ``STEADY_UNITS_PER_SECOND`` read and write units - the application's users,
+  whom the SLI sampler's 50 requests/s stand for; more requests raise it. A
+  provisioned table serves up to its capacity per second; unused capacity
+  accumulates as burst, up to 300 s of capacity (time-scaled), and demand
+  beyond capacity first drains the burst. With no burst left, the share of
+  calls beyond capacity is throttled. An on-demand table is only throttled
+  above its ``OnDemandThroughput`` maximum. A write is also a write to every
+  GSI, so a throttled GSI throttles the table's writes.
+* **Updates.** UpdateTable leaves the table ``UPDATING`` for the update time;
+  the new capacity applies when it is ``ACTIVE`` again; a second UpdateTable
+  meanwhile is refused (``ResourceInUseException``). Capacity decreases are
+  limited as on AWS: 4 per table per day at any time, then one more per hour
+  that had none, 27 at most (``LimitExceededException``); the day and hour are
+  time-scaled. DescribeTable reports ``NumberOfDecreasesToday`` and the
+  ``OnDemandThroughput`` the lab keeps.
+
+:class:`Capacity` is shared by the dynamics thread (which applies settings)
+and the endpoint thread (which asks for units per request), under its own lock.
+"""
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.dynamodb.exceptions import DynamodbException, ResourceInUseException
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX
+
+from chaos_sre.lab.settings import Timings
+from chaos_sre.lab.timeline import Timeline
+
+STEADY_UNITS_PER_SECOND = 50.0
+"""Read and write units per second the application's users spend on each table."""
+DEMAND_WINDOW_SECONDS = 1.0
+DECREASES_AT_ANY_TIME = 4
+DECREASES_PER_DAY = 27
+AWS_HOUR = 3600.0
+AWS_DAY = 86400.0
+READ, WRITE = "read", "write"
+UNLIMITED = -1
+
+
+@dataclass(frozen=True)
+class CapacitySettings:
+    """What a table (or GSI) may serve per second: provisioned units or an on-demand maximum."""
+
+    provisioned: bool
+    read: float
+    """Provisioned read units, or the on-demand maximum (``UNLIMITED``: none)."""
+    write: float
+
+
+@dataclass
+class _Pool:
+    """One direction (read or write) of one table or GSI: capacity, burst, recent demand."""
+
+    units: float
+    provisioned: bool
+    burst_seconds: float
+    burst: float = 0.0
+    updated: float = field(default_factory=time.monotonic)
+    recent: deque[float] = field(default_factory=deque)
+
+    def demand(self, now: float) -> float:
+        """Units per second asked for: the steady users' demand, or more when requests exceed it."""
+        while self.recent and now - self.recent[0] >= DEMAND_WINDOW_SECONDS:
+            self.recent.popleft()
+        return max(STEADY_UNITS_PER_SECOND, len(self.recent) / DEMAND_WINDOW_SECONDS)
+
+    def advance(self, now: float) -> None:
+        """Accumulate unused capacity as burst, or spend burst on demand beyond capacity."""
+        elapsed, self.updated = max(0.0, now - self.updated), now
+        if self.provisioned:
+            spare = self.units - self.demand(now)
+            self.burst = min(self.units * self.burst_seconds, max(0.0, self.burst + spare * elapsed))
+
+    def throttle_share(self, now: float) -> float:
+        """The share of calls throttled now (0 while capacity or burst covers the demand)."""
+        self.advance(now)
+        if (not self.provisioned and self.units == UNLIMITED) or (self.provisioned and self.burst > 0):
+            return 0.0
+        return max(0.0, 1.0 - self.units / self.demand(now))
+
+
+class Capacity:
+    """Capacity pools of every table and GSI, and the counters CloudWatch metrics come from."""
+
+    def __init__(self, *, burst_seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._burst_seconds = burst_seconds
+        self._pools: dict[tuple[str, str | None, str], _Pool] = {}
+        self._counters: dict[tuple[str, str | None, str], float] = {}
+
+    def apply(self, table: str, index: str | None, settings: CapacitySettings,
+              initial: bool = False) -> None:
+        """Use ``settings`` for a table (``index`` None) or one of its GSIs from now on.
+
+        ``initial``: the table has been serving its steady demand for a while, so a
+        provisioned pool starts with the burst its spare capacity saved over the
+        burst window: (capacity - steady demand) x burst seconds.
+        """
+        now = time.monotonic()
+        with self._lock:
+            for direction, units in ((READ, settings.read), (WRITE, settings.write)):
+                key = (table, index, direction)
+                pool = self._pools.get(key)
+                if pool is None:
+                    pool = self._pools[key] = _Pool(units, settings.provisioned, self._burst_seconds)
+                    if initial and settings.provisioned:
+                        spare = max(0.0, units - STEADY_UNITS_PER_SECOND)
+                        pool.burst = min(units, spare) * self._burst_seconds
+                    continue
+                pool.advance(now)
+                pool.units, pool.provisioned = units, settings.provisioned
+                pool.burst = min(pool.burst, units * self._burst_seconds) if settings.provisioned else 0.0
+
+    def forget(self, table: str) -> None:
+        """Drop a deleted table's pools."""
+        with self._lock:
+            for key in [k for k in self._pools if k[0] == table]:
+                del self._pools[key]
+
+    def attempt(self, table: str, direction: str, roll: float) -> str | None:
+        """One call of one unit (``read``: GetItem, ``write``: PutItem): None when served,
+        else what throttled it (``"<table or index>:<direction>"``).
+
+        A read uses the table's read capacity; a write uses the table's and every
+        GSI's write capacity - the same write, so the most throttled of them
+        decides. ``roll`` (uniform in [0, 1)) decides this call against that share.
+        """
+        now = time.monotonic()
+        with self._lock:
+            involved = [key for key in self._pools if key[0] == table and key[2] == direction
+                        and (direction == WRITE or key[1] is None)]
+            worst, blamed = 0.0, None
+            for key in involved:
+                pool = self._pools[key]
+                pool.recent.append(now)
+                share = pool.throttle_share(now)
+                if share > worst:
+                    worst, blamed = share, key
+            if blamed is None or roll >= worst:
+                metric = "ConsumedReadCapacityUnits" if direction == READ else "ConsumedWriteCapacityUnits"
+                for key in involved:
+                    self._count((key[0], key[1], metric), 1)
+                return None
+            event = "ReadThrottleEvents" if direction == READ else "WriteThrottleEvents"
+            self._count((blamed[0], blamed[1], event), 1)
+            operation = "GetItem" if direction == READ else "PutItem"
+            self._count((table, None, f"ThrottledRequests:{operation}"), 1)
+            return f"{blamed[1] or table}:{direction}"
+
+    def _count(self, key: tuple[str, str | None, str], amount: float) -> None:
+        self._counters[key] = self._counters.get(key, 0.0) + amount
+
+    def drain(self) -> dict[tuple[str, str | None, str], float]:
+        """Counters since the last drain, keyed (table, index or None, metric name)."""
+        with self._lock:
+            counters, self._counters = self._counters, {}
+        return counters
+
+
+@dataclass
+class TableState:
+    """What the lab keeps about a table beyond moto: status, on-demand maximums, decreases."""
+
+    updating_until: float | None = None
+    on_demand: dict[str | None, dict[str, int]] = field(default_factory=dict)
+    decreases: list[float] = field(default_factory=list)
+    last_decrease: datetime | None = None
+    last_increase: datetime | None = None
+    applied: dict[str | None, CapacitySettings] = field(default_factory=dict)
+
+
+class ResourceInUse(ResourceInUseException):
+    """UpdateTable while the table is still UPDATING."""
+
+
+class LimitExceeded(DynamodbException):
+    """Too many provisioned-throughput decreases for the day."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ERROR_TYPE_PREFIX + "LimitExceededException", message=message)
+
+
+def _now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _settings_of(table: Any, state: TableState) -> dict[str | None, CapacitySettings]:
+    """Capacity settings of a moto table and its GSIs (on-demand maximums from the lab)."""
+    provisioned = (table.billing_mode or "PROVISIONED") != "PAY_PER_REQUEST"
+    found: dict[str | None, CapacitySettings] = {}
+    parts: list[tuple[str | None, dict[str, Any]]] = [(None, table.throughput)]
+    parts += [(index.name, index.throughput) for index in table.global_indexes]
+    for name, throughput in parts:
+        if provisioned:
+            found[name] = CapacitySettings(True, float(throughput.get("ReadCapacityUnits", 0)),
+                                           float(throughput.get("WriteCapacityUnits", 0)))
+        else:
+            limits = state.on_demand.get(name, {})
+            found[name] = CapacitySettings(False, float(limits.get("MaxReadRequestUnits", UNLIMITED)),
+                                           float(limits.get("MaxWriteRequestUnits", UNLIMITED)))
+    return found
+
+
+def _lowers(new: dict[str, Any] | None, current: dict[str, Any]) -> bool:
+    return bool(new) and any(
+        int(new[key]) < int(current.get(key, 0))
+        for key in ("ReadCapacityUnits", "WriteCapacityUnits") if key in new)
+
+
+class DynamoDBDynamics:
+    """Table status, on-demand maximums and decrease limits over moto, plus the capacity pools."""
+
+    def __init__(self, *, scaled: Callable[[float], float], timeline: Timeline,
+                 timings: Timings) -> None:
+        self._scaled = scaled
+        self._timeline = timeline
+        self._timings = timings
+        self.capacity = Capacity(burst_seconds=scaled(timings.dynamodb_burst_seconds))
+        self._tables: dict[str, TableState] = {}
+
+    def _state(self, name: str) -> TableState:
+        return self._tables.setdefault(name, TableState())
+
+    # -- hooks called from moto (lab lock held) ----------------------------------
+    def check_update(self, table: Any, body: dict[str, Any]) -> bool:
+        """Refuse an UpdateTable as AWS would (still updating, too many decreases); True: a decrease."""
+        state = self._state(table.name)
+        now = time.monotonic()
+        if state.updating_until is not None and now < state.updating_until:
+            raise ResourceInUse(f"Attempt to change a resource which is still in use: "
+                                f"Table is being updated: {table.name}")
+        if not self._is_decrease(table, body):
+            return False
+        day, hour = self._scaled(AWS_DAY), self._scaled(AWS_HOUR)
+        recent = [t for t in state.decreases if now - t < day]
+        quiet_hour = all(now - t >= hour for t in recent)
+        if len(recent) >= DECREASES_PER_DAY or (len(recent) >= DECREASES_AT_ANY_TIME and not quiet_hour):
+            raise LimitExceeded(
+                f"Subscriber limit exceeded: Provisioned throughput decreases are limited within a "
+                f"given UTC day. After the first {DECREASES_AT_ANY_TIME} decreases, each subsequent "
+                f"decrease in the same UTC day can be performed at most once every 3600 seconds. "
+                f"Number of decreases today: {len(recent)}. Table: {table.name}")
+        return True
+
+    @staticmethod
+    def _is_decrease(table: Any, body: dict[str, Any]) -> bool:
+        if _lowers(body.get("ProvisionedThroughput"), table.throughput):
+            return True
+        indexes = {index.name: index for index in table.global_indexes}
+        for update in body.get("GlobalSecondaryIndexUpdates") or []:
+            change = update.get("Update") or {}
+            index = indexes.get(change.get("IndexName"))
+            if index is not None and _lowers(change.get("ProvisionedThroughput"), index.throughput):
+                return True
+        return False
+
+    def table_created(self, name: str, body: dict[str, Any]) -> None:
+        """Remember the OnDemandThroughput a CreateTable asked for (moto drops it)."""
+        state = self._state(name)
+        if body.get("OnDemandThroughput"):
+            state.on_demand[None] = dict(body["OnDemandThroughput"])
+        for index in body.get("GlobalSecondaryIndexes") or []:
+            if index.get("OnDemandThroughput"):
+                state.on_demand[index["IndexName"]] = dict(index["OnDemandThroughput"])
+
+    def table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+        """An accepted UpdateTable: keep its OnDemandThroughput, start UPDATING, count decreases."""
+        state = self._state(table.name)
+        now = time.monotonic()
+        if body.get("OnDemandThroughput"):
+            state.on_demand[None] = {**state.on_demand.get(None, {}), **body["OnDemandThroughput"]}
+        for update in body.get("GlobalSecondaryIndexUpdates") or []:
+            change = update.get("Update") or {}
+            if change.get("OnDemandThroughput"):
+                name = change["IndexName"]
+                state.on_demand[name] = {**state.on_demand.get(name, {}), **change["OnDemandThroughput"]}
+        state.updating_until = now + self._scaled(self._timings.dynamodb_update_seconds)
+        if was_decrease:
+            state.decreases.append(now)
+            state.last_decrease = _now_utc()
+        elif body.get("ProvisionedThroughput") or body.get("GlobalSecondaryIndexUpdates"):
+            state.last_increase = _now_utc()
+        self._timeline.event(
+            "dynamodb-capacity-decreased" if was_decrease else "dynamodb-table-updated", table.name,
+            provisioned_throughput=body.get("ProvisionedThroughput"),
+            on_demand_throughput=body.get("OnDemandThroughput"),
+            index_updates=len(body.get("GlobalSecondaryIndexUpdates") or []),
+        )
+
+    def describe(self, name: str, description: dict[str, Any]) -> None:
+        """Overlay the lab's view on a DescribeTable answer (status, maximums, decreases)."""
+        state = self._tables.get(name)
+        if state is None:
+            return
+        now = time.monotonic()
+        if state.updating_until is not None and now < state.updating_until:
+            description["TableStatus"] = "UPDATING"
+        throughput = description.get("ProvisionedThroughput")
+        if isinstance(throughput, dict):
+            recent = [t for t in state.decreases if now - t < self._scaled(AWS_DAY)]
+            throughput = description["ProvisionedThroughput"] = {
+                **throughput, "NumberOfDecreasesToday": len(recent)}
+            if state.last_decrease is not None:
+                throughput["LastDecreaseDateTime"] = state.last_decrease.timestamp()
+            if state.last_increase is not None:
+                throughput["LastIncreaseDateTime"] = state.last_increase.timestamp()
+        on_demand = (description.get("BillingModeSummary") or {}).get("BillingMode") == "PAY_PER_REQUEST"
+        if on_demand:
+            description["OnDemandThroughput"] = self._maximums(state, None)
+            for index in description.get("GlobalSecondaryIndexes") or []:
+                index["OnDemandThroughput"] = self._maximums(state, index["IndexName"])
+
+    @staticmethod
+    def _maximums(state: TableState, index: str | None) -> dict[str, int]:
+        limits = state.on_demand.get(index, {})
+        return {"MaxReadRequestUnits": int(limits.get("MaxReadRequestUnits", UNLIMITED)),
+                "MaxWriteRequestUnits": int(limits.get("MaxWriteRequestUnits", UNLIMITED))}
+
+    def status(self, backend: Any) -> dict[str, Any]:
+        """Status, billing mode and capacity (or maximums) of every table, for `lab status`."""
+        summary: dict[str, Any] = {}
+        for name, table in list(backend.tables.items()):
+            description = table.describe(base_key="Table")["Table"]
+            limits = description.get("OnDemandThroughput") or {}
+            throughput = description.get("ProvisionedThroughput") or {}
+            on_demand = description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+            summary[name] = {
+                "status": description["TableStatus"],
+                "billing_mode": description["BillingModeSummary"]["BillingMode"],
+                "read": limits.get("MaxReadRequestUnits") if on_demand else throughput.get("ReadCapacityUnits"),
+                "write": limits.get("MaxWriteRequestUnits") if on_demand else throughput.get("WriteCapacityUnits"),
+            }
+        return summary
+
+    # -- the clock ----------------------------------------------------------------------
+    def tick(self, now: float, backend: Any) -> None:
+        """Apply finished updates to the capacity pools; pick up new and deleted tables."""
+        tables = dict(backend.tables)
+        for name in [n for n in self._tables if n not in tables]:
+            del self._tables[name]
+            self.capacity.forget(name)
+        for name, table in tables.items():
+            state = self._state(name)
+            if state.updating_until is not None:
+                if now < state.updating_until:
+                    continue
+                state.updating_until = None
+                self._timeline.event("dynamodb-update-completed", name)
+            current = _settings_of(table, state)
+            if current != state.applied:
+                initial = not state.applied
+                for index, settings in current.items():
+                    self.capacity.apply(name, index, settings, initial=initial)
+                state.applied = current

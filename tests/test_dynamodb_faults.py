@@ -1,0 +1,176 @@
+"""DynamoDB throttling: provisioned and on-demand tables, GSIs, exact restore, AWS limits,
+probes and the shipped experiment on both profiles."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults import dynamodb as dynamodb_faults
+from chaos_sre.probes import dynamodb as dynamodb_probes
+from chaos_sre.safety.ledger import Ledger
+from conftest import ROOT, RunningLab, extension, run_chaos
+
+EXPERIMENT = ROOT / "experiments" / "dynamodb-throttle.json"
+WAIT = {"Delay": 0.2, "MaxAttempts": 100}
+
+
+def settings(lab: RunningLab) -> dict[str, Any]:
+    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
+
+
+def described(lab: RunningLab, table: str) -> dict[str, Any]:
+    """What a restore must bring back: billing mode, capacity and maximums of table and GSIs."""
+    found = lab.client("dynamodb").describe_table(TableName=table)["Table"]
+    throughput = found["ProvisionedThroughput"]
+    return {
+        "status": found["TableStatus"],
+        "billing": found["BillingModeSummary"]["BillingMode"],
+        "capacity": (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]),
+        "on_demand": found.get("OnDemandThroughput"),
+        "indexes": {i["IndexName"]: (i["ProvisionedThroughput"], i.get("OnDemandThroughput"))
+                    for i in found.get("GlobalSecondaryIndexes", [])},
+    }
+
+
+@pytest.fixture
+def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    return tmp_path / "ledgers"
+
+
+def test_refusals_name_the_problem_and_change_nothing(shared_lab: RunningLab, own_ledger: Path) -> None:
+    config = settings(shared_lab)
+    before = described(shared_lab, "sessions")
+    refusals = [
+        ("say how far to throttle", {}),
+        ("give read_fraction or read_units, not both", {"read_fraction": 0.5, "read_units": 3}),
+        ("read_fraction must be between 0 and 1", {"read_fraction": 1.5}),
+        ("write_units must be at least 1", {"write_units": 0}),
+        ("unknown GSI by-nothing", {"read_units": 5, "indexes": ["by-nothing"]}),
+        ("read target 500 is not below the current ReadCapacityUnits 100", {"read_units": 500}),
+        ("consumed no read capacity in the last 60 s", {"read_fraction": 0.5,
+                                                        "consumption_window_seconds": 60}),
+    ]
+    for message, arguments in refusals:
+        with pytest.raises(ValidationError, match=message):
+            dynamodb_faults.throttle_table("sessions", configuration=config, **arguments)
+    with pytest.raises(AWSError) as missing:
+        dynamodb_faults.throttle_table("nope", read_units=1, configuration=config)
+    assert missing.value.code == "ResourceNotFoundException"
+    assert described(shared_lab, "sessions") == before
+    assert not own_ledger.exists() or not any(own_ledger.iterdir())
+
+
+def test_provisioned_table_with_gsi_is_throttled_and_restored_exactly(start_lab,
+                                                                     own_ledger: Path) -> None:
+    lab = start_lab()
+    config = settings(lab)
+    before = described(lab, "sessions")
+    result = dynamodb_faults.throttle_table("sessions", read_units=10, write_units=5,
+                                            indexes="by-user", poll_seconds=0.2,
+                                            configuration=config)
+    assert result["after"]["table"] == {"ReadCapacityUnits": 10, "WriteCapacityUnits": 5}
+    assert result["after"]["indexes"] == {"by-user": {"ReadCapacityUnits": 10, "WriteCapacityUnits": 5}}
+    throttled = described(lab, "sessions")
+    assert throttled["status"] == "ACTIVE" and throttled["capacity"] == (10, 5)
+    assert dynamodb_probes.capacity_settings("sessions", configuration=config) == result["after"]
+    ledger = Ledger(next(own_ledger.glob("run-*.jsonl")))
+    assert ledger.pending()[0]["pre_state"] == result["before"]
+    restored = dynamodb_faults.restore_table(configuration=config)
+    assert restored[0].startswith("table sessions restored to")
+    after = described(lab, "sessions")
+    assert after == before
+    assert dynamodb_faults.restore_table(configuration=config) == []  # twice is harmless
+
+
+def test_fraction_comes_from_the_consumption_cloudwatch_saw(start_lab, own_ledger: Path) -> None:
+    lab = start_lab()
+    config = settings(lab)
+    session = requests.Session()
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:  # about 40 requests/s of /session
+        assert session.get(f"{lab.target_url}/session", timeout=5).status_code == 200
+        time.sleep(0.02)
+    measured = dynamodb_probes.consumed_capacity("sessions", window_seconds=3, configuration=config)
+    result = dynamodb_faults.throttle_table("sessions", read_fraction=0.5, indexes="none",
+                                            consumption_window_seconds=3, poll_seconds=0.2,
+                                            configuration=config)
+    target = result["after"]["table"]["ReadCapacityUnits"]
+    assert measured["read_units_per_second"] > 10
+    assert abs(target - measured["read_units_per_second"] * 0.5) <= 5
+    assert result["after"]["table"]["WriteCapacityUnits"] == 100  # writes untouched
+    assert result["after"]["indexes"] == result["before"]["indexes"]  # indexes="none"
+
+
+def test_on_demand_table_gets_a_maximum_and_loses_it_again(start_lab, own_ledger: Path) -> None:
+    lab = start_lab()
+    config = settings(lab)
+    before = described(lab, "carts")
+    result = dynamodb_faults.throttle_table("carts", read_units=5, write_units=5, poll_seconds=0.2,
+                                            configuration=config)
+    assert result["after"]["table"] == {"MaxReadRequestUnits": 5, "MaxWriteRequestUnits": 5}
+    capped = described(lab, "carts")
+    assert capped["billing"] == "PAY_PER_REQUEST"  # never switched
+    assert capped["on_demand"] == {"MaxReadRequestUnits": 5, "MaxWriteRequestUnits": 5}
+    dynamodb_faults.restore_table(configuration=config)
+    assert described(lab, "carts") == before
+
+
+def test_the_daily_decrease_limit_blocks_the_run_with_the_reason(start_lab, own_ledger: Path) -> None:
+    lab = start_lab()
+    dynamodb = lab.client("dynamodb")
+    for units in (95, 90, 85, 80):
+        dynamodb.update_table(TableName="sessions", ProvisionedThroughput={
+            "ReadCapacityUnits": units, "WriteCapacityUnits": units})
+        dynamodb.get_waiter("table_exists").wait(TableName="sessions", WaiterConfig=WAIT)
+    before = described(lab, "sessions")
+    with pytest.raises(AWSError, match="DynamoDB allows 4 decreases per table per UTC day.*"
+                                       "nothing was changed") as refused:
+        dynamodb_faults.throttle_table("sessions", read_units=10, configuration=settings(lab))
+    assert refused.value.code == "LimitExceededException"
+    assert described(lab, "sessions") == before
+    ledger = Ledger(next(own_ledger.glob("run-*.jsonl")))
+    assert ledger.pending() == [] and not ledger.mutated()
+
+
+def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    before = described(lab, "sessions")
+    status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path)
+    assert status == 0, stderr[-3000:]
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is True
+    throttled = journal["run"][0]["output"]["after"]
+    assert throttled["table"]["ReadCapacityUnits"] < 100 and throttled["table"]["WriteCapacityUnits"] < 100
+    assert throttled["indexes"]["by-user"]["WriteCapacityUnits"] < 100
+    assert journal["run"][1]["output"] > 0  # throttled requests seen in CloudWatch: it degraded
+    assert described(lab, "sessions") == before
+
+
+def test_experiment_on_an_on_demand_table_restores_exactly(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    before = described(lab, "carts")
+    status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
+        "CHAOS_SRE_TABLE": "carts", "CHAOS_SRE_SLO": "probes/cart.yaml",
+        "CHAOS_SRE_READ_FRACTION": "0.9", "CHAOS_SRE_WRITE_FRACTION": "0.9",
+        "CHAOS_SRE_HOLD_SECONDS": "5"})
+    assert status == 0, stderr[-3000:]
+    capped = journal["run"][0]["output"]["after"]["table"]
+    assert 0 < capped["MaxReadRequestUnits"] < 50 and 0 < capped["MaxWriteRequestUnits"] < 50
+    assert described(lab, "carts") == before
+
+
+def test_experiment_fails_on_fragile_with_a_reason_and_still_restores(start_lab,
+                                                                     tmp_path: Path) -> None:
+    lab = start_lab("--profile", "fragile")
+    before = described(lab, "sessions")
+    status, journal, _ = run_chaos(lab, EXPERIMENT, tmp_path)
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    assert described(lab, "sessions") == before
