@@ -76,7 +76,9 @@ def _direction_targets(read_fraction: float | None, write_fraction: float | None
 
 
 def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], parts: list[str | None],
-                  targets: dict[str, tuple[str, float]], window: float) -> dict[str, Any]:
+                  targets: dict[str, tuple[str, float]], window: float,
+                  consumption: dict[str, float]) -> dict[str, Any]:
+    """The settings after the throttle; records each consumption rate used in ``consumption``."""
     on_demand = before["billing_mode"] == ON_DEMAND
     after = {"billing_mode": before["billing_mode"], "table": dict(before["table"]),
              "indexes": {name: dict(value) for name, value in before["indexes"].items()}}
@@ -94,6 +96,7 @@ def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], part
                 if part is not None:
                     dimensions["GlobalSecondaryIndexName"] = part
                 rate = metric_sum(cloudwatch, metric, dimensions, window) / window
+                consumption[f"{part or 'table'}:{direction}"] = round(rate, 3)
                 if rate <= 0 and part is not None:
                     logger.info(f"chaos-sre: {where} consumed no {direction} capacity in the last "
                                 f"{window:g} s; its {direction} capacity is left as it is")
@@ -156,7 +159,7 @@ def throttle_table(
     `wait_timeout_seconds`) for the table to be `ACTIVE` before and after.
     Refused when AWS's daily limit on capacity decreases would block it. With
     `dry_run` the plan is printed and nothing changes. Returns the settings
-    before and after.
+    before and after, and the consumption (units/s) each fraction was taken of.
     """
     targets = _direction_targets(read_fraction, write_fraction, read_units, write_units)
     timeout, poll = float(wait_timeout_seconds), float(poll_seconds)
@@ -169,8 +172,9 @@ def throttle_table(
         table = describe_table(dynamodb, table_name)
     before = settings_of(table)
     parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
+    consumption: dict[str, float] = {}
     after = _new_settings(aws_client("cloudwatch", configuration, secrets), table_name, before,
-                          parts, targets, float(consumption_window_seconds))
+                          parts, targets, float(consumption_window_seconds), consumption)
     decreases = int((table.get("ProvisionedThroughput") or {}).get("NumberOfDecreasesToday", 0))
     if before["billing_mode"] != ON_DEMAND and decreases >= DECREASES_PER_DAY:
         raise ValidationError(
@@ -179,7 +183,8 @@ def throttle_table(
     request = _update_request(table_name, before, after)
     if dry_run:
         logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")
-        return {"dry_run": True, "table_name": table_name, "before": before, "after": after}
+        return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
+                "consumption": consumption}
     ledger = current_ledger()
     seq = ledger.record(f"dynamodb:table/{table_name}", "throttle", before,
                         {"op": "restore_table_capacity", "table_name": table_name,
@@ -198,7 +203,8 @@ def throttle_table(
     ledger.done(seq)
     _wait_active(dynamodb, table_name, timeout, poll)
     logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
-    return {"dry_run": False, "table_name": table_name, "before": before, "after": after}
+    return {"dry_run": False, "table_name": table_name, "before": before, "after": after,
+            "consumption": consumption}
 
 
 def restore_table(configuration: dict[str, Any] | None = None,
