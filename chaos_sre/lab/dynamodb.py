@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from moto.dynamodb.exceptions import DynamodbException, ResourceInUseException
-from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
 
 from chaos_sre.lab.settings import Timings
 from chaos_sre.lab.timeline import Timeline

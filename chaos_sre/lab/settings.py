@@ -53,7 +53,7 @@ class DynamoDBProfile:
     sessions_capacity_units: int
     """Read and write capacity of table ``sessions`` and of its GSI ``by-user``."""
     sdk_max_attempts: int
-    """Attempts per DynamoDB call (AWS SDK standard retry mode: 3); 1 means no retries."""
+    """Attempts per DynamoDB call (3, as the SDKs' standard retry mode); 1 means no retries."""
 
 
 @dataclass(frozen=True)
