@@ -51,6 +51,13 @@ def _chosen_indexes(indexes: list[str] | str | None, known: list[str]) -> list[s
     return names
 
 
+def _number(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a number, got {value!r}") from None
+
+
 def _direction_targets(read_fraction: float | None, write_fraction: float | None,
                        read_units: int | None, write_units: int | None) -> dict[str, tuple[str, float]]:
     """{"read"|"write": ("fraction"|"units", value)} after checking the arguments."""
@@ -60,15 +67,17 @@ def _direction_targets(read_fraction: float | None, write_fraction: float | None
         if fraction not in (None, "") and units not in (None, ""):
             raise ValidationError(f"give {direction}_fraction or {direction}_units, not both")
         if fraction not in (None, ""):
-            value = float(fraction)  # type: ignore[arg-type]
+            value = _number(f"{direction}_fraction", fraction)
             if not 0 < value < 1:
                 raise ValidationError(f"{direction}_fraction must be between 0 and 1 "
                                       f"(exclusive), got {fraction!r}")
             targets[direction] = ("fraction", value)
         elif units not in (None, ""):
-            if int(units) < 1:  # type: ignore[arg-type]
-                raise ValidationError(f"{direction}_units must be at least 1, got {units!r}")
-            targets[direction] = ("units", float(units))  # type: ignore[arg-type]
+            count = _number(f"{direction}_units", units)
+            if count < 1 or count != int(count):
+                raise ValidationError(f"{direction}_units must be a whole number of at least 1, "
+                                      f"got {units!r}")
+            targets[direction] = ("units", count)
     if not targets:
         raise ValidationError("say how far to throttle: read_fraction/write_fraction (of the "
                               "recent consumption) or read_units/write_units")
@@ -162,7 +171,8 @@ def throttle_table(
     before and after, and the consumption (units/s) each fraction was taken of.
     """
     targets = _direction_targets(read_fraction, write_fraction, read_units, write_units)
-    timeout, poll = float(wait_timeout_seconds), float(poll_seconds)
+    timeout = _number("wait_timeout_seconds", wait_timeout_seconds)
+    poll = _number("poll_seconds", poll_seconds)
     if not 0 < poll <= timeout:
         raise ValidationError("throttle_table needs 0 < poll_seconds <= wait_timeout_seconds")
     dynamodb = aws_client("dynamodb", configuration, secrets)
@@ -174,7 +184,8 @@ def throttle_table(
     parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
     consumption: dict[str, float] = {}
     after = _new_settings(aws_client("cloudwatch", configuration, secrets), table_name, before,
-                          parts, targets, float(consumption_window_seconds), consumption)
+                          parts, targets, _number("consumption_window_seconds",
+                                                  consumption_window_seconds), consumption)
     decreases = int((table.get("ProvisionedThroughput") or {}).get("NumberOfDecreasesToday", 0))
     if before["billing_mode"] != ON_DEMAND and decreases >= DECREASES_PER_DAY:
         raise ValidationError(
