@@ -71,6 +71,14 @@ def _response(status: int, body: bytes, keep_alive: bool, extra: str = "") -> by
     return head.encode("latin-1") + body
 
 
+def _routed(routes: dict[str, str], path: str) -> str | None:
+    """The resource ``routes`` gives the path prefix of ``path`` (None: no prefix matches)."""
+    for prefix, resource in routes.items():
+        if path == prefix or path.startswith((prefix + "/", prefix + "?")):
+            return resource
+    return None
+
+
 class LoadBalancer:
     """Routes requests over the dynamics' routing tables and records outcomes."""
 
@@ -100,18 +108,13 @@ class LoadBalancer:
 
     def database_access(self, path: str) -> DatabaseAccess | None:
         """What the application meets for ``path``'s database now (None: no database needed)."""
-        for prefix, database in DATABASE_ROUTES.items():
-            if path == prefix or path.startswith((prefix + "/", prefix + "?")):
-                return self._databases(database)
-        return None
+        database = _routed(DATABASE_ROUTES, path)
+        return None if database is None else self._databases(database)
 
     @staticmethod
     def dynamodb_table(path: str) -> str | None:
         """The DynamoDB table ``path`` reads and writes (None: no table)."""
-        for prefix, table in DYNAMODB_ROUTES.items():
-            if path == prefix or path.startswith((prefix + "/", prefix + "?")):
-                return table
-        return None
+        return _routed(DYNAMODB_ROUTES, path)
 
     def lab_response(self, method: str, path: str) -> tuple[int, bytes] | None:
         """Answer a ``/__lab/...`` request, or None when ``path`` is not one."""
