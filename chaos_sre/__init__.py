@@ -10,8 +10,9 @@ __all__ = ["__version__", "discover"]
 
 ACTIVITY_MODULES = {
     "probe": ("chaos_sre.probes.aws", "chaos_sre.probes.cloudwatch", "chaos_sre.probes.http",
-              "chaos_sre.probes.rds", "chaos_sre.probes.dynamodb"),
-    "action": ("chaos_sre.faults.az", "chaos_sre.faults.rds", "chaos_sre.faults.dynamodb"),
+              "chaos_sre.probes.rds", "chaos_sre.probes.dynamodb", "chaos_sre.probes.ecs"),
+    "action": ("chaos_sre.faults.az", "chaos_sre.faults.rds", "chaos_sre.faults.dynamodb",
+               "chaos_sre.faults.ecs"),
 }
 
 

@@ -161,6 +161,13 @@ def lab_status() -> None:
         else:
             shape = f"provisioned {table['read']} RCU / {table['write']} WCU"
         click.echo(f"  table {name}: {table['status']}, {shape}")
+    for name, service in sorted(detail.get("ecs_services", {}).items()):
+        target = service.get("scalable_target")
+        scaling = "no auto scaling" if target is None else (
+            f"auto scaling {target['min']}-{target['max']}"
+            + (" (suspended)" if any(target.get("suspended", {}).values()) else ""))
+        click.echo(f"  ecs service {name}: {service['running']}/{service['desired']} tasks running, "
+                   f"{service['pending']} pending, {scaling}")
 
 
 def _maximum(units: int) -> str:

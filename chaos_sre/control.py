@@ -128,6 +128,7 @@ def configure_control(
     burn_window_seconds: float = 5.0,
     samples_path: str | None = None,
     budget_gate: bool = True,
+    restore_rto_seconds: float | None = None,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
@@ -140,7 +141,7 @@ def configure_control(
     budget_allowance, rto_seconds, rate = sub(budget_allowance), sub(rto_seconds), sub(rate)
     baseline_seconds, hold_seconds = sub(baseline_seconds), sub(hold_seconds)
     recovery_window_seconds, burn_window_seconds = sub(recovery_window_seconds), sub(burn_window_seconds)
-    burn_rate_stop = sub(burn_rate_stop)
+    burn_rate_stop, restore_rto_seconds = sub(burn_rate_stop), sub(restore_rto_seconds)
     try:
         definition = load_slo(sub(slo))
         run_settings = RunSettings(
@@ -154,6 +155,8 @@ def configure_control(
             burn_rate_stop=_optional_number("burn_rate_stop", burn_rate_stop, low=0, high=1e9),
             burn_window_seconds=_number("burn_window_seconds", burn_window_seconds,
                                         low=0, high=3600),
+            restore_rto_seconds=_optional_number("restore_rto_seconds", restore_rto_seconds,
+                                                 low=0, high=86400),
         )
         url = str(sub(target_url))
         if not url.startswith(("http://", "https://")):
@@ -314,9 +317,14 @@ def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] 
 
 def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                            **kwargs: Any) -> None:
-    """Record failed method actions and chaos-sre probes: they fail the verdict."""
+    """Record failed method actions and chaos-sre probes, and what rollbacks report."""
     run = _run
-    if run is None or not run.in_method or state is None:
+    if run is None or state is None:
+        return
+    if run.record.rollbacks_started_at is not None:
+        _after_rollback(run, context, state)
+        return
+    if not run.in_method:
         return
     module = str((context.get("provider") or {}).get("module", ""))
     counted = context.get("type") == "action" or module.startswith("chaos_sre.")
@@ -329,6 +337,20 @@ def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None
             if run.monitor is not None:
                 run.monitor.fault_at = None
                 run.monitor.watching = False
+
+
+def _after_rollback(run: _Run, context: dict[str, Any], state: dict[str, Any]) -> None:
+    """A failed rollback fails the verdict; a reported restore-to-healthy time is kept."""
+    if state.get("status") == "failed":
+        trace = state.get("exception") or ["failed"]
+        message = _EXCEPTION_PREFIX.sub("", str(trace[-1]).strip())
+        run.record.failed_rollbacks.append(f"{context.get('name')}: {message}")
+        return
+    output = state.get("output")
+    if isinstance(output, dict) and output.get("restore_to_healthy_seconds") is not None:
+        seconds = float(output["restore_to_healthy_seconds"])
+        previous = run.record.restore_to_healthy_seconds
+        run.record.restore_to_healthy_seconds = seconds if previous is None else max(previous, seconds)
 
 
 def _injected_nothing(context: dict[str, Any]) -> bool:

@@ -35,12 +35,22 @@ def test_chaos_discover_lists_probes_with_their_docs(tmp_path: Path) -> None:
         assert (activities[probe_name]["type"], activities[probe_name]["mod"]) == (
             "probe", "chaos_sre.probes.rds")
     assert "reader in another AZ" in activities["failover"]["doc"]
+    assert "Application Auto Scaling" in activities["set_desired_count"]["doc"]
     for name, kind, module in (("throttle_table", "action", "chaos_sre.faults.dynamodb"),
                                ("restore_table", "action", "chaos_sre.faults.dynamodb"),
                                ("capacity_settings", "probe", "chaos_sre.probes.dynamodb"),
                                ("throttled_requests", "probe", "chaos_sre.probes.dynamodb"),
                                ("consumed_capacity", "probe", "chaos_sre.probes.dynamodb"),
-                               ("table_status", "probe", "chaos_sre.probes.dynamodb")):
+                               ("table_status", "probe", "chaos_sre.probes.dynamodb"),
+                               ("scale_service_to_zero", "action", "chaos_sre.faults.ecs"),
+                               ("set_desired_count", "action", "chaos_sre.faults.ecs"),
+                               ("restore_service", "action", "chaos_sre.faults.ecs"),
+                               ("task_counts", "probe", "chaos_sre.probes.ecs"),
+                               ("running_task_count", "probe", "chaos_sre.probes.ecs"),
+                               ("service_is_stable", "probe", "chaos_sre.probes.ecs"),
+                               ("service_healthy_targets", "probe", "chaos_sre.probes.ecs"),
+                               ("scaling_settings", "probe", "chaos_sre.probes.ecs"),
+                               ("wait_until_stable", "probe", "chaos_sre.probes.ecs")):
         assert (activities[name]["type"], activities[name]["mod"]) == (kind, module)
     probe = activities["healthy_target_count"]
     assert probe["type"] == "probe" and probe["mod"] == "chaos_sre.probes.aws"

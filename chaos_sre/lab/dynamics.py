@@ -20,7 +20,8 @@ AWS does, scaled by the lab's time scale:
   ``Terminate``) are respected;
 * network ACLs decide which subnets the load balancer can reach;
 * database failovers and reboots run in :mod:`chaos_sre.lab.database`, DynamoDB
-  capacity, throttling and table updates in :mod:`chaos_sre.lab.dynamodb`.
+  capacity, throttling and table updates in :mod:`chaos_sre.lab.dynamodb`, the
+  ECS service scheduler and Application Auto Scaling in :mod:`chaos_sre.lab.ecs`.
 
 The load balancer endpoint reads the resulting :class:`RoutingTable` without
 locking; everything else runs under the same lock as moto's request handling.
@@ -37,6 +38,7 @@ from moto.backends import get_backend
 from chaos_sre.lab import moto_hooks
 from chaos_sre.lab.database import DatabaseAccess, DatabaseDynamics
 from chaos_sre.lab.dynamodb import DynamoDBDynamics
+from chaos_sre.lab.ecs import EcsDynamics
 from chaos_sre.lab.network import AclRule, lb_can_reach
 from chaos_sre.lab.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
 from chaos_sre.lab.timeline import Timeline
@@ -118,6 +120,7 @@ class Dynamics:
     _thread: threading.Thread | None = None
     database: DatabaseDynamics = field(init=False)
     dynamodb: DynamoDBDynamics = field(init=False)
+    ecs: EcsDynamics = field(init=False)
 
     def __post_init__(self) -> None:
         self.database = DatabaseDynamics(
@@ -125,6 +128,9 @@ class Dynamics:
         )
         self.dynamodb = DynamoDBDynamics(
             scaled=self.scaled, timeline=self.timeline, timings=self.timings
+        )
+        self.ecs = EcsDynamics(
+            profile=self.profile, scaled=self.scaled, timeline=self.timeline, timings=self.timings
         )
 
     # -- helpers -----------------------------------------------------------
@@ -201,6 +207,14 @@ class Dynamics:
         """Overlay the lab's table state on a description."""
         self.dynamodb.describe(name, description)
 
+    def ecs_service_updated(self, service: Any, previous_desired: int) -> None:
+        """UpdateService applied: the ECS scheduler acts on its next pass."""
+        self.ecs.service_updated(service, previous_desired)
+
+    def scalable_target_registered(self, target: Any) -> None:
+        """RegisterScalableTarget applied: Application Auto Scaling adjusts capacity."""
+        self.ecs.scalable_target_registered(target)
+
     # -- read side for the endpoint and `lab status` ------------------------
     def dynamodb_call(self, table: str, direction: str, roll: float) -> str | None:
         """One GetItem (``read``) or PutItem (``write``) on ``table``: None, or what throttled it."""
@@ -241,7 +255,9 @@ class Dynamics:
                 target_groups[tg.name] = states
             databases = self.database.status()
             tables = self.dynamodb.status(get_backend("dynamodb")[ACCOUNT_ID][REGION])
+            services = self.ecs.status()
         return {
+            "ecs_services": services,
             "databases": databases,
             "dynamodb_tables": tables,
             "instances_by_az": instances,
@@ -280,6 +296,7 @@ class Dynamics:
             self._instances = {i.id: i for i in backends.ec2.all_instances()}
             self._evaluate_network(backends.ec2)
             self._advance_instances(now)
+            self.ecs.tick(now, self.warm)
             self._promote_in_service(backends, now)
             self._health_checks(backends, now)
             if now >= self._next_sweep:
@@ -465,7 +482,8 @@ class Dynamics:
     def _condition(self, target_id: str, now: float) -> str:
         instance = self._instances.get(target_id)
         if instance is None:
-            return SERVING
+            task = self.ecs.condition(target_id, now)
+            return SERVING if task is None else task[0]
         if not self._reachable.get(instance.subnet_id, True):
             return UNREACHABLE
         if instance.state != "running":
@@ -559,4 +577,7 @@ class Dynamics:
 
     def _zone_of(self, target_id: str) -> str:
         instance = self._instances.get(target_id)
-        return instance.placement.zone if instance is not None else ""
+        if instance is not None:
+            return str(instance.placement.zone)
+        task = self.ecs.condition(target_id, time.monotonic())
+        return "" if task is None else task[1]

@@ -15,6 +15,11 @@ gets what a real ALB would return from that target:
   Aurora ``orders``, ``/account``: RDS ``accounts``) is unavailable to the
   application -> 500 from the application; behind RDS Proxy the answer
   waits until the proxy reaches the new writer, then 200
+* path under ``/api/``: routed to ECS service ``api``'s target group (its
+  tasks' IPs) with the same rules - 503 once the service has no registered task
+* any other path (a web page): the page also calls service ``api``; when that
+  call meets no serving task the page fails (500) or, when the profile's web
+  tier degrades gracefully, serves a fallback (200, ``X-Lab-Fallback: api``)
 * target serving, the path's DynamoDB table (``/session``: ``sessions``,
   ``/cart``: ``carts``) throttles the application's GetItem or PutItem -> the
   application's SDK retries each call with exponential backoff and full jitter
@@ -37,10 +42,11 @@ from typing import Any
 from chaos_sre.lab.database import DatabaseAccess
 from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
 from chaos_sre.lab.settings import TIMINGS
-from chaos_sre.lab.topology import DATABASE_ROUTES, DYNAMODB_ROUTES
-from chaos_sre.lab.timeline import OK, Timeline
+from chaos_sre.lab.topology import API_ROUTE, DATABASE_ROUTES, DYNAMODB_ROUTES, ECS_SERVICE
+from chaos_sre.lab.timeline import FALLBACK, OK, Timeline
 
 WEB_TARGET_GROUP = "web"
+API_TARGET_GROUP = ECS_SERVICE
 MAX_HEADER_BYTES = 64 * 1024
 _REASONS = {
     200: "OK",
@@ -58,6 +64,7 @@ CAUSE_UNREACHABLE = "timeout-target-unreachable"
 CAUSE_NO_TARGETS = "503-no-targets"
 CAUSE_DATABASE = "500-database-unavailable"
 CAUSE_THROTTLED = "500-dynamodb-throttled"
+CAUSE_API = "500-api-unavailable"
 
 
 def _response(status: int, body: bytes, keep_alive: bool, extra: str = "") -> bytes:
@@ -92,19 +99,31 @@ class LoadBalancer:
         databases: Callable[[str], DatabaseAccess] = lambda name: DatabaseAccess(),
         dynamodb_call: Callable[[str, str, float], str | None] = lambda table, direction, roll: None,
         sdk_max_attempts: int = 1,
+        web_fallback: bool = True,
     ) -> None:
         self._routes = routes
         self._databases = databases
         self.dynamodb_call = dynamodb_call
         self.sdk_max_attempts = sdk_max_attempts
+        self.web_fallback = web_fallback
         self.timeline = timeline
         self._status = status
         self._info = info
-        self._counter = itertools.count()
+        self._counters: dict[str, itertools.count[int]] = {}
+
+    @staticmethod
+    def is_api(path: str) -> bool:
+        """Whether the load balancer forwards ``path`` to service ``api`` (``/api/*``)."""
+        return path.startswith(API_ROUTE + "/")
 
     def target_group_for(self, path: str) -> str:
-        """The target group serving ``path`` (the web tier serves everything today)."""
-        return WEB_TARGET_GROUP
+        """The target group serving ``path``: ``api`` for ``/api/*``, else ``web``."""
+        return API_TARGET_GROUP if self.is_api(path) else WEB_TARGET_GROUP
+
+    def api_answers(self) -> bool:
+        """One call from a web page to service ``api``: whether a serving task answers it."""
+        condition, _target = self.pick(API_ROUTE + "/")
+        return condition == SERVING
 
     def database_access(self, path: str) -> DatabaseAccess | None:
         """What the application meets for ``path``'s database now (None: no database needed)."""
@@ -132,10 +151,14 @@ class LoadBalancer:
 
     def pick(self, path: str) -> tuple[str, Any]:
         """Choose a target for ``path``; returns (condition, target or None)."""
-        table = self._routes(self.target_group_for(path))
+        group = self.target_group_for(path)
+        table = self._routes(group)
         if not table.targets:
             return "none", None
-        target = table.targets[next(self._counter) % len(table.targets)]
+        counter = self._counters.get(group)
+        if counter is None:
+            counter = self._counters[group] = itertools.count()
+        target = table.targets[next(counter) % len(table.targets)]
         return target.condition, target
 
 
@@ -211,6 +234,13 @@ class _Connection(asyncio.Protocol):
             return
         self.busy = True
         condition, target = balancer.pick(path)
+        if condition == SERVING and not balancer.is_api(path) and not balancer.api_answers():
+            if not balancer.web_fallback:
+                balancer.timeline.request(CAUSE_API)
+                self._send(500, b'{"error": "api unavailable"}', keep_alive=keep_alive)
+                return
+            self._serve(target, TIMINGS.base_latency_seconds, keep_alive, fallback=True)
+            return
         if condition == SERVING:
             delay = TIMINGS.base_latency_seconds
             access = balancer.database_access(path)
@@ -243,13 +273,16 @@ class _Connection(asyncio.Protocol):
             self._send(503, b'{"error": "503 no registered targets"}', keep_alive=keep_alive)
 
 
-    def _serve(self, target: Any, delay: float, keep_alive: bool) -> None:
-        self.balancer.timeline.request(OK)
+    def _serve(self, target: Any, delay: float, keep_alive: bool, fallback: bool = False) -> None:
+        self.balancer.timeline.request(FALLBACK if fallback else OK)
         body = (
             f'{{"target": "{target.instance_id}", '
-            f'"availability_zone": "{target.availability_zone}"}}'
+            f'"availability_zone": "{target.availability_zone}"'
+            + (', "fallback": "api"}' if fallback else "}")
         ).encode()
         extra = f"X-Lab-Target: {target.instance_id}\r\nX-Lab-AZ: {target.availability_zone}\r\n"
+        if fallback:
+            extra += "X-Lab-Fallback: api\r\n"
         self.pending_timer = self.loop.call_later(delay, self._send, 200, body, keep_alive, extra)
 
     def _call_dynamodb(self, table: str, attempt: int, target: Any, keep_alive: bool,

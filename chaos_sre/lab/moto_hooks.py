@@ -22,6 +22,11 @@ through the AWS API follows the lab's dynamics instead of moto's shortcuts:
   capacity-decrease limit, and starts an update the lab completes later;
   Create/UpdateTable keep ``OnDemandThroughput`` (moto: dropped) and
   DescribeTable shows the lab's status, maximums and decrease counts;
+* UpdateService leaves the running and pending counts to the lab's service
+  scheduler (moto: running = desired at once); ListTasks filters by service
+  and lists tasks that should be running unless asked otherwise (moto: every
+  task); RegisterScalableTarget moves the service's desired count into the
+  new min/max (moto: nothing);
 * GetMetricStatistics matches a metric's whole dimension set (moto: any
   metric that has the given dimensions, so a table's query also summed its GSIs).
 
@@ -33,12 +38,15 @@ import random
 import threading
 from typing import Any, Protocol
 
+from moto.applicationautoscaling import models as scaling_models
 from moto.autoscaling import models as asg_models
 from moto.cloudwatch import models as cloudwatch_models
 from moto.core.responses import ActionResult
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models import table as dynamodb_tables
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
+from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 from moto.rds import exceptions as rds_exceptions
 from moto.rds import models as rds_models
@@ -80,6 +88,12 @@ class LabModelHooks(Protocol):
     def dynamodb_describe(self, name: str, description: dict[str, Any]) -> None:
         """Overlay the lab's state on a table description (in place)."""
 
+    def ecs_service_updated(self, service: Any, previous_desired: int) -> None:
+        """UpdateService was applied to ``service`` (desired count was ``previous_desired``)."""
+
+    def scalable_target_registered(self, target: Any) -> None:
+        """RegisterScalableTarget created or updated ``target``."""
+
 
 _hooks: LabModelHooks | None = None
 _originals: dict[str, Any] = {}
@@ -109,6 +123,11 @@ def install(hooks: LabModelHooks) -> None:
         ("dynamodb_update_table", dynamodb_responses.DynamoHandler, "update_table",
          _dynamodb_update_table),
         ("dynamodb_describe", dynamodb_tables.Table, "describe", _dynamodb_describe),
+        ("ecs_update_service", ecs_models.EC2ContainerServiceBackend, "update_service",
+         _ecs_update_service),
+        ("ecs_list_tasks", ecs_models.EC2ContainerServiceBackend, "list_tasks", _ecs_list_tasks),
+        ("register_scalable_target", scaling_models.ApplicationAutoscalingBackend,
+         "register_scalable_target", _register_scalable_target),
         ("get_metric_statistics", cloudwatch_models.CloudWatchBackend, "get_metric_statistics",
          _get_metric_statistics),
         ("datum_filter", cloudwatch_models.MetricDatumBase, "filter", _datum_filter),
@@ -116,6 +135,10 @@ def install(hooks: LabModelHooks) -> None:
     for key, owner, attribute, replacement in patches:
         _originals[key] = getattr(owner, attribute)
         setattr(owner, attribute, replacement)
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        # moto's ECS tasks read it from their network interface, which lacks it
+        NetworkInterface.private_dns_name = property(  # type: ignore[attr-defined]
+            lambda eni: f"ip-{str(eni.private_ip_address).replace('.', '-')}.ec2.internal")
 
 
 def _require_hooks() -> LabModelHooks:
@@ -300,6 +323,38 @@ def _dynamodb_describe(self: Any, base_key: str = "TableDescription") -> dict[st
     described = _originals["dynamodb_describe"](self, base_key=base_key)
     _require_hooks().dynamodb_describe(self.name, described[base_key])
     return described
+
+
+# -- ECS and Application Auto Scaling ------------------------------------------
+
+
+def _ecs_update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+    """UpdateService without moto's instant running count; the lab's scheduler does the rest."""
+    cluster = self._get_cluster(service_properties.get("cluster", "default"))
+    service = self._get_service(cluster.name, str(service_properties.get("service", "")).split("/")[-1])
+    previous = (int(service.desired_count or 0), service.running_count, service.pending_count)
+    updated = _originals["ecs_update_service"](self, service_properties)
+    updated.running_count, updated.pending_count = previous[1], previous[2]
+    _require_hooks().ecs_service_updated(updated, previous[0])
+    return updated
+
+
+def _ecs_list_tasks(self: Any, cluster_str: str | None = None, container_instance: str | None = None,
+                    family: str | None = None, started_by: str | None = None,
+                    service_name: str | None = None, desiredStatus: str | None = None) -> list[Any]:
+    """ListTasks as AWS answers it: by service, and tasks meant to run unless asked otherwise."""
+    tasks = _originals["ecs_list_tasks"](self, cluster_str, container_instance, family, started_by,
+                                         service_name, desiredStatus or "RUNNING")
+    if service_name:
+        group = f"service:{service_name.split('/')[-1]}"
+        tasks = [t for t in tasks if t.group == group]
+    return list(tasks)
+
+
+def _register_scalable_target(self: Any, *args: Any, **kwargs: Any) -> Any:
+    target = _originals["register_scalable_target"](self, *args, **kwargs)
+    _require_hooks().scalable_target_registered(target)
+    return target
 
 
 # -- CloudWatch ---------------------------------------------------------------

@@ -88,6 +88,7 @@ class Lab:
             databases=self.dynamics.database_access,
             dynamodb_call=self.dynamics.dynamodb_call,
             sdk_max_attempts=self.profile.dynamodb.sdk_max_attempts,
+            web_fallback=self.profile.ecs.web_fallback,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
                   "rds_proxy": self.profile.database.rds_proxy},
         )

@@ -57,6 +57,22 @@ class DynamoDBProfile:
 
 
 @dataclass(frozen=True)
+class EcsProfile:
+    """How ECS service ``api`` is built and how the web tier copes when it is down."""
+
+    api_task_count: int
+    """Desired count of service ``api`` (its tasks are spread over the three AZs)."""
+    image_pull_seconds: float
+    """A new task's ``PENDING`` time: pulling the container image."""
+    app_start_seconds: float
+    """From the container's start (task ``RUNNING``) until the application answers."""
+    web_fallback: bool
+    """Whether web pages serve a fallback (200) when ``api`` cannot answer; else they fail (500)."""
+    scalable_target: tuple[int, int] | None
+    """Application Auto Scaling (min, max) of the service's desired count; None: not registered."""
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named lab profile: the same resource names, different weaknesses."""
 
@@ -65,6 +81,7 @@ class Profile:
     web: WebTierProfile
     database: DatabaseTierProfile
     dynamodb: DynamoDBProfile
+    ecs: EcsProfile
 
     def with_rds_proxy(self, enabled: bool) -> "Profile":
         """This profile with the RDS Proxy in front of the Aurora cluster switched on or off."""
@@ -75,7 +92,8 @@ PROFILES: dict[str, Profile] = {
     "resilient": Profile(
         name="resilient",
         description="web tier spread 2/2/2 over three AZs, ELB health checks, baked AMI; "
-                    "Aurora reader and RDS standby in other AZs; DynamoDB at 2x load, SDK retries",
+                    "Aurora reader and RDS standby in other AZs; DynamoDB at 2x load, SDK retries; "
+                    "ECS api 3 tasks with auto scaling 3-9, web pages fall back when it is down",
         web=WebTierProfile(
             instance_zones=AVAILABILITY_ZONES,
             asg_health_check_type="ELB",
@@ -88,12 +106,14 @@ PROFILES: dict[str, Profile] = {
             app_dns_cache_seconds=5.0,
         ),
         dynamodb=DynamoDBProfile(sessions_capacity_units=100, sdk_max_attempts=3),
+        ecs=EcsProfile(api_task_count=3, image_pull_seconds=10.0, app_start_seconds=10.0,
+                       web_fallback=True, scalable_target=(3, 9)),
     ),
     "fragile": Profile(
         name="fragile",
         description="web tier in one AZ, EC2-only health checks, slow boot; "
                     "single-instance Aurora, single-AZ RDS, long DNS caching; DynamoDB at 1.1x load, "
-                    "no retries",
+                    "no retries; ECS api 1 slow-starting task, web pages fail when it is down",
         web=WebTierProfile(
             instance_zones=AVAILABILITY_ZONES[:1],
             asg_health_check_type="EC2",
@@ -106,6 +126,8 @@ PROFILES: dict[str, Profile] = {
             app_dns_cache_seconds=30.0,
         ),
         dynamodb=DynamoDBProfile(sessions_capacity_units=55, sdk_max_attempts=1),
+        ecs=EcsProfile(api_task_count=1, image_pull_seconds=30.0, app_start_seconds=90.0,
+                       web_fallback=False, scalable_target=None),
     ),
 }
 
@@ -138,6 +160,18 @@ class Timings:
     """UpdateTable: the table is ``UPDATING`` this long; the new capacity applies after."""
     dynamodb_sdk_base_backoff_seconds: float = 0.05
     """First retry delay of the application's SDK after a throttle (doubles, full jitter; not scaled)."""
+    ecs_scheduler_seconds: float = 2.0
+    """Mean time between the ECS service scheduler's looks at a service (each gap 0.5x-1.5x)."""
+    ecs_provisioning_seconds: float = 10.0
+    """A new Fargate task's ``PROVISIONING`` time (capacity and its network interface)."""
+    ecs_activating_seconds: float = 2.0
+    """``ACTIVATING``: ECS registers the task with its target group, then it is ``RUNNING``."""
+    ecs_stopping_seconds: float = 5.0
+    """``STOPPING``: the container gets SIGTERM and exits (after draining)."""
+    ecs_deprovisioning_seconds: float = 5.0
+    """``DEPROVISIONING``: the task's network interface is detached and deleted."""
+    app_autoscaling_evaluation_seconds: float = 60.0
+    """How often a target tracking policy's alarm evaluates (one-minute metric period)."""
 
 
 TIMINGS = Timings()

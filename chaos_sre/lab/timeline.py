@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 OK = "ok"
+FALLBACK = "200-api-fallback"
+"""A web page served without service ``api`` (degraded, but a good request)."""
+GOOD = frozenset({OK, FALLBACK})
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class Timeline:
 
     FAULT_KINDS = frozenset(
         {"instance-terminated", "instance-stopped", "subnet-unreachable",
-         "db-failover-started", "db-reboot-started", "dynamodb-capacity-decreased"}
+         "db-failover-started", "db-reboot-started", "dynamodb-capacity-decreased",
+         "ecs-desired-count-decreased"}
     )
 
     def __init__(self, *, clock: Any = time.time) -> None:
@@ -56,7 +60,7 @@ class Timeline:
             self._events.append(LabEvent(self._clock(), kind, resource, detail))
 
     def request(self, cause: str, at: float | None = None) -> None:
-        """Count one request; ``cause`` is ``ok`` or why it failed."""
+        """Count one request; ``cause`` is ``ok``, a degraded success, or why it failed."""
         now = self._clock() if at is None else at
         second = int(now)
         with self._lock:
@@ -65,7 +69,7 @@ class Timeline:
             if bucket is None:
                 bucket = self._per_second[second] = [0, 0]
             bucket[0] += 1
-            if cause != OK:
+            if cause not in GOOD:
                 bucket[1] += 1
                 if self._first_failure is None:
                     self._first_failure = now
@@ -82,12 +86,14 @@ class Timeline:
             ]
             first, last, since = self._first_failure, self._last_failure, self._since
         total = sum(causes.values())
-        ok = causes.pop(OK, 0)
+        degraded = {cause: causes.pop(cause) for cause in GOOD - {OK} if cause in causes}
+        ok = causes.pop(OK, 0) + sum(degraded.values())
         return {
             "since": since,
             "faults": [e for e in events if e["kind"] in self.FAULT_KINDS],
             "events": events,
-            "requests": {"total": total, "ok": ok, "failed": total - ok, "by_cause": causes},
+            "requests": {"total": total, "ok": ok, "failed": total - ok, "by_cause": causes,
+                         "degraded": degraded},
             "series": series,
             "impact": {"first_failure": first, "last_failure": last},
         }

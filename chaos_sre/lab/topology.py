@@ -10,6 +10,13 @@ infrastructure code would create it in a staging account:
   10 s, 3 passes healthy, 2 failures unhealthy, 30 s deregistration delay);
   ALB ``web`` in the three subnets with an HTTP listener forwarding to it;
 * Auto Scaling group ``web``: 6 instances over the profile's AZs;
+* ECS (:func:`seed_ecs`): cluster ``staging`` with Fargate service ``api``
+  (the profile's task count, spread over the three subnets) behind target
+  group ``api`` (IP targets on port 8080, health check every 5 s, 2 passes
+  healthy, 3 failures unhealthy, 30 s deregistration delay), to which the
+  ALB's listener forwards ``/api/*``; in the resilient profile an Application
+  Auto Scaling scalable target (min/max of the profile) with a target
+  tracking policy on CPU;
 * the data tier (:func:`seed_database`): subnets ``data-us-east-1a/b/c``
   (10.0.11-13.0/24), security group ``data`` (PostgreSQL from ``web``), DB
   subnet group ``data``; Aurora PostgreSQL cluster ``orders`` (writer
@@ -24,7 +31,10 @@ The application needs the ``orders`` writer for ``/checkout`` and the
 writes DynamoDB table ``sessions`` (provisioned, GSI ``by-user``) for
 ``/session`` and on-demand table ``carts`` for ``/cart`` (:data:`DYNAMODB_ROUTES`).
 
-Every resource is tagged ``env=staging``; the web tier ``app=web``, the data
+Web pages also call service ``api`` (:data:`API_ROUTE`); when it cannot answer
+they serve a fallback or fail, per the profile.
+
+Every resource is tagged ``env=staging``; the web tier ``app=web``, ``api`` ``app=api``, the data
 tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alone).
 """
 
@@ -40,6 +50,12 @@ DATABASE_ROUTES = {"/checkout": "orders", "/account": "accounts"}
 """Path prefix -> the database (cluster or instance) whose writer the application needs."""
 DYNAMODB_ROUTES = {"/session": "sessions", "/cart": "carts"}
 """Path prefix -> the DynamoDB table the application reads and writes once per request."""
+API_ROUTE = "/api"
+"""Path prefix the load balancer forwards to ECS service ``api`` (every other path: the web tier)."""
+API_TAGS = {"app": "api", "env": "staging"}
+ECS_CLUSTER = "staging"
+ECS_SERVICE = "api"
+API_CONTAINER_PORT = 8080
 AURORA_CLUSTER = "orders"
 RDS_INSTANCE = "accounts"
 RDS_PROXY = "orders-proxy"
@@ -139,10 +155,10 @@ def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
         Scheme="internet-facing", Type="application",
         Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
     )["LoadBalancers"][0]["LoadBalancerArn"]
-    elbv2.create_listener(
+    listener_arn = elbv2.create_listener(
         LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
-    )
+    )["Listeners"][0]["ListenerArn"]
 
     web = profile.web
     autoscaling.create_auto_scaling_group(
@@ -163,6 +179,8 @@ def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
     )
     seed_database(session, endpoint_url, profile, vpc_id=vpc_id, web_security_group=web_sg)
     seed_dynamodb(session, endpoint_url, profile)
+    seed_ecs(session, endpoint_url, profile, vpc_id=vpc_id, subnets=list(subnets.values()),
+             alb_security_group=alb_sg, listener_arn=listener_arn)
     return {"vpc_id": vpc_id, "subnets": subnets, "target_group_arn": target_group_arn}
 
 
@@ -244,4 +262,77 @@ def seed_dynamodb(session: Any, endpoint_url: str, profile: Profile) -> None:
         TableName="carts", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "cart_id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "cart_id", "KeyType": "HASH"}], Tags=tags,
+    )
+
+
+def seed_ecs(session: Any, endpoint_url: str, profile: Profile, *, vpc_id: str, subnets: list[str],
+             alb_security_group: str, listener_arn: str) -> None:
+    """Create cluster ``staging``, service ``api`` behind target group ``api``, its scaling."""
+    ec2 = session.client("ec2", endpoint_url=endpoint_url)
+    elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
+    ecs = session.client("ecs", endpoint_url=endpoint_url)
+    tags = [{"Key": k, "Value": v} for k, v in API_TAGS.items()]
+    ecs_tags = [{"key": k, "value": v} for k, v in API_TAGS.items()]
+    api_sg = ec2.create_security_group(
+        GroupName="api", Description="api tasks", VpcId=vpc_id,
+        TagSpecifications=_spec("security-group", "api", API_TAGS),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=api_sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": API_CONTAINER_PORT,
+                        "ToPort": API_CONTAINER_PORT,
+                        "UserIdGroupPairs": [{"GroupId": alb_security_group}]}],
+    )
+    target_group_arn = elbv2.create_target_group(
+        Name=ECS_SERVICE, Protocol="HTTP", Port=API_CONTAINER_PORT, VpcId=vpc_id, TargetType="ip",
+        HealthCheckProtocol="HTTP", HealthCheckPath=f"{API_ROUTE}/health",
+        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2, UnhealthyThresholdCount=3, Matcher={"HttpCode": "200"}, Tags=tags,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=target_group_arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
+    )
+    elbv2.create_rule(
+        ListenerArn=listener_arn, Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": [f"{API_ROUTE}/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
+    )
+    ecs.create_cluster(clusterName=ECS_CLUSTER, tags=ecs_tags)
+    ecs.register_task_definition(
+        family=ECS_SERVICE, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512", tags=ecs_tags,
+        containerDefinitions=[{
+            "name": ECS_SERVICE, "image": "public.ecr.aws/chaos-sre/api:1", "essential": True,
+            "portMappings": [{"containerPort": API_CONTAINER_PORT, "protocol": "tcp"}],
+        }],
+    )
+    ecs.create_service(
+        cluster=ECS_CLUSTER, serviceName=ECS_SERVICE, taskDefinition=ECS_SERVICE,
+        desiredCount=profile.ecs.api_task_count, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": subnets, "securityGroups": [api_sg], "assignPublicIp": "DISABLED"}},
+        loadBalancers=[{"targetGroupArn": target_group_arn, "containerName": ECS_SERVICE,
+                        "containerPort": API_CONTAINER_PORT}],
+        healthCheckGracePeriodSeconds=60, tags=ecs_tags, propagateTags="SERVICE",
+    )
+    if profile.ecs.scalable_target is None:
+        return
+    scaling = session.client("application-autoscaling", endpoint_url=endpoint_url)
+    minimum, maximum = profile.ecs.scalable_target
+    resource_id = f"service/{ECS_CLUSTER}/{ECS_SERVICE}"
+    scaling.register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=minimum, MaxCapacity=maximum,
+        SuspendedState={"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
+                        "ScheduledScalingSuspended": False},
+    )
+    scaling.put_scaling_policy(
+        PolicyName="api-cpu", ServiceNamespace="ecs", ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+            "ScaleOutCooldown": 60, "ScaleInCooldown": 300,
+        },
     )

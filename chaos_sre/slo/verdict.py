@@ -30,6 +30,8 @@ class RunSettings:
     recovery_window_seconds: float
     burn_rate_stop: float | None
     burn_window_seconds: float
+    restore_rto_seconds: float | None = None
+    """Longest allowed time from a rollback's restore to the restored resource being healthy."""
 
 
 @dataclass
@@ -44,6 +46,9 @@ class RunRecord:
     steady_state_before: bool | None = None
     steady_state_after: bool | None = None
     failed_actions: list[str] = field(default_factory=list)
+    failed_rollbacks: list[str] = field(default_factory=list)
+    restore_to_healthy_seconds: float | None = None
+    """Reported by a rollback (e.g. ECS restore_service): restore call -> healthy again."""
     refused: str | None = None
     stopped: dict[str, Any] | None = None
     dry_run: bool = False
@@ -121,6 +126,17 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         failures.append("no fault was injected: the method ran no action")
     if record.steady_state_after is False:
         failures.append("the steady-state hypothesis did not hold after the fault")
+    failures.extend(f"rollback failed, the fault may not be fully undone: {a}"
+                    for a in record.failed_rollbacks)
+    restored = record.restore_to_healthy_seconds
+    if restored is not None and settings.restore_rto_seconds is not None \
+            and restored > settings.restore_rto_seconds:
+        failures.append(f"the restored service took {restored:.2f} s to be healthy again, more "
+                        f"than the restore RTO of {settings.restore_rto_seconds:g} s")
+    elif restored is not None:
+        passes.append(f"healthy again {restored:.2f} s after the restore"
+                      + ("" if settings.restore_rto_seconds is None
+                         else f" (restore RTO {settings.restore_rto_seconds:g} s)"))
 
     short_window = settings.burn_window_seconds
     worst = slo_math.worst_error_rate(span, short_window) if span else 0.0
@@ -130,7 +146,9 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         "slo": {"name": slo.name, "source": slo.source, "target": target,
                 "window_seconds": slo.window_seconds},
         "recovery": {"detect_seconds": detect, "recover_seconds": recover,
-                     "rto_seconds": settings.rto_seconds},
+                     "rto_seconds": settings.rto_seconds,
+                     "restore_to_healthy_seconds": restored,
+                     "restore_rto_seconds": settings.restore_rto_seconds},
         "budget": {"allowed_fraction": settings.budget_allowance, "consumed_fraction": consumed},
         "burn_rate": {
             "experiment": slo_math.burn_rate(slo_math.error_ratio(span) or 0.0, target) if span else 0.0,

@@ -1,0 +1,182 @@
+"""ECS faults: scale a service down (to zero), then restore its count and its auto scaling exactly.
+
+A service with Application Auto Scaling fights a desired-count change: its
+scaling policies bring the count back into the scalable target's min/max. So
+before it changes the count, `set_desired_count` writes the service's desired
+count **and** the scalable target's min, max and suspended state to the run
+ledger, then suspends dynamic and scheduled scaling and widens min/max to
+include the new count, then calls UpdateService. `restore_service` (or any
+replay of the ledger) sets the count back, re-registers the scalable target
+with exactly the recorded min, max and suspended state, and waits until the
+service is stable (boto3 `services_stable`) and has as many healthy targets as
+tasks. (chaostoolkit-aws's `update_desired_count` does not remember the count
+it replaced.)
+"""
+
+import logging
+import time
+from typing import Any
+
+from chaos_sre.aws import aws_client, call, wait
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.probes.ecs import (
+    DESIRED_COUNT,
+    SUSPENSION_KEYS,
+    positive_seconds,
+    resource_id,
+    settings_of,
+    wait_healthy,
+)
+from chaos_sre.safety.ledger import current_ledger, inverse, replay
+
+__all__ = ["set_desired_count", "scale_service_to_zero", "restore_service"]
+
+logger = logging.getLogger("chaostoolkit")
+DEFAULT_RESTORE_TIMEOUT_SECONDS = 900.0
+RESTORE_OP = "restore_ecs_service"
+ALL_SUSPENDED = {key: True for key in SUSPENSION_KEYS}
+MAX_DESIRED_COUNT = 5000
+RESTORE_POLL_SECONDS = 0.5
+
+
+def _count(value: Any) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"desired_count must be a whole number, got {value!r}") from None
+    if number != int(number) or not 0 <= number <= MAX_DESIRED_COUNT:
+        raise ValidationError(f"desired_count must be a whole number from 0 to {MAX_DESIRED_COUNT}, "
+                              f"got {value!r}")
+    return int(number)
+
+
+def _register(scaling: Any, cluster: str, service: str, target: dict[str, Any]) -> None:
+    call(scaling, "register_scalable_target", ServiceNamespace="ecs",
+         ResourceId=resource_id(cluster, service), ScalableDimension=DESIRED_COUNT,
+         MinCapacity=target["min"], MaxCapacity=target["max"], SuspendedState=target["suspended"])
+
+
+def set_desired_count(
+    cluster: str,
+    service: str,
+    desired_count: int,
+    restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    dry_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Set an ECS service's desired count, keeping Application Auto Scaling from undoing it.
+
+    The previous desired count and the scalable target's min, max and
+    suspended state go to the run ledger first. When the service has a
+    scalable target, its dynamic and scheduled scaling are suspended and its
+    min/max widened to include `desired_count` before UpdateService.
+    `restore_service` puts everything back and waits (up to
+    `restore_timeout_seconds`) for the service to be stable and healthy. With
+    `dry_run` the plan is printed and nothing changes. Returns the settings
+    before and after.
+    """
+    count = _count(desired_count)
+    timeout = positive_seconds("restore_timeout_seconds", restore_timeout_seconds)
+    ecs = aws_client("ecs", configuration, secrets)
+    scaling = aws_client("application-autoscaling", configuration, secrets)
+    before = settings_of(ecs, scaling, cluster, service)
+    if before["desired_count"] == count:
+        raise ValidationError(f"ECS service {service} in cluster {cluster} already has desired "
+                              f"count {count}: nothing would change")
+    target = before["scalable_target"]
+    widened = None if target is None else {
+        "min": min(target["min"], count), "max": max(target["max"], count),
+        "suspended": dict(ALL_SUSPENDED)}
+    after = {"desired_count": count, "scalable_target": widened}
+    summary = {"cluster": cluster, "service": service, "before": before, "after": after}
+    if dry_run:
+        logger.info(f"chaos-sre dry run: would set ECS service {cluster}/{service} from {before} "
+                    f"to {after}")
+        return {"dry_run": True, **summary}
+    ledger = current_ledger()
+    seq = ledger.record(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
+                        {"op": RESTORE_OP, "cluster": cluster, "service": service,
+                         "settings": before, "timeout_seconds": timeout})
+    calls_made = 0
+    try:
+        if widened is not None:
+            _register(scaling, cluster, service, widened)
+            calls_made += 1
+        call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
+    except AWSError as exc:
+        if calls_made == 0:
+            ledger.failed(seq, str(exc))
+        else:
+            ledger.done(seq, f"partly applied: {exc}")
+        raise
+    ledger.done(seq)
+    logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
+                f"{before['desired_count']} -> {count}"
+                + ("" if widened is None else
+                   f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
+                   f"{widened['min']}-{widened['max']}"))
+    return {"dry_run": False, **summary}
+
+
+def scale_service_to_zero(
+    cluster: str,
+    service: str,
+    restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    dry_run: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Scale an ECS service to zero tasks (`set_desired_count` with 0; scaling suspended first)."""
+    return set_desired_count(cluster, service, 0, restore_timeout_seconds=restore_timeout_seconds,
+                             dry_run=dry_run, configuration=configuration, secrets=secrets)
+
+
+def restore_service(configuration: dict[str, Any] | None = None,
+                    secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Replay this run's ledger: restore every ECS service's count and scaling, wait until healthy.
+
+    Returns what was restored and, when an ECS service was among it,
+    `restore_to_healthy_seconds`: from the first restoring call until every
+    restored service was stable with all its targets healthy. The chaos-sre
+    control reports it in the verdict and compares it with its
+    `restore_rto_seconds`.
+    """
+    ledger = current_ledger()
+    restores_ecs = any(e["inverse"].get("op") == RESTORE_OP for e in ledger.pending())
+    started = time.monotonic()
+    restored = replay(ledger, configuration, secrets)
+    result: dict[str, Any] = {"restored": restored}
+    if restores_ecs:
+        result["restore_to_healthy_seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+@inverse(RESTORE_OP)
+def _restore_ecs_service(op: dict[str, Any], configuration: dict[str, Any] | None,
+                         secrets: dict[str, Any] | None) -> str:
+    ecs = aws_client("ecs", configuration, secrets)
+    scaling = aws_client("application-autoscaling", configuration, secrets)
+    cluster, service, wanted = op["cluster"], op["service"], op["settings"]
+    timeout = float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS))
+    current = settings_of(ecs, scaling, cluster, service)
+    if current["desired_count"] != wanted["desired_count"]:
+        call(ecs, "update_service", cluster=cluster, service=service,
+             desiredCount=wanted["desired_count"])
+    target = wanted["scalable_target"]
+    if target is not None and current["scalable_target"] != target:
+        _register(scaling, cluster, service, target)
+    elif target is None and current["scalable_target"] is not None:
+        logger.warning(f"chaos-sre: ECS service {cluster}/{service} has a scalable target it did "
+                       "not have before the run; it is left as it is")
+    deadline = time.monotonic() + timeout
+    wait(ecs, "services_stable", timeout_seconds=timeout, poll_seconds=RESTORE_POLL_SECONDS,
+         cluster=cluster, services=[service])
+    healthy = wait_healthy(ecs, aws_client("elbv2", configuration, secrets), cluster, service,
+                           timeout_seconds=max(1.0, deadline - time.monotonic()),
+                           poll_seconds=RESTORE_POLL_SECONDS)
+    scaling_note = "" if target is None else (
+        f", auto scaling {target['min']}-{target['max']}"
+        + (" (suspended as before)" if any(target["suspended"].values()) else ""))
+    return (f"ECS service {cluster}/{service} restored to desired count "
+            f"{wanted['desired_count']}{scaling_note}; stable with {healthy} healthy targets")
