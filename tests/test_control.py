@@ -130,6 +130,22 @@ def test_a_failed_method_action_fails_the_verdict(start_lab, tmp_path: Path) -> 
     assert journal["status"] == "failed"
 
 
+def test_a_failed_rollback_fails_the_verdict(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    harmless = {"type": "action", "name": "count-targets", "provider": {
+        "type": "python", "module": "chaos_sre.probes.aws", "func": "healthy_target_count",
+        "arguments": {"target_group_name": "web"}}}
+    broken = {"type": "action", "name": "broken-rollback", "provider": {
+        "type": "python", "module": "chaos_sre.probes.aws", "func": "healthy_target_count",
+        "arguments": {"target_group_name": "no-such-group"}}}
+    status, journal, _ = run_chaos(lab, experiment([harmless], steady=[HEALTHY], rollbacks=[broken]),
+                                   tmp_path)
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any(r.startswith("rollback failed, the fault may not be fully undone: broken-rollback")
+               for r in reasons), reasons
+
+
 def test_an_unhealthy_baseline_refuses_to_inject(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     with socket.socket() as probe:

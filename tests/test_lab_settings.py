@@ -4,7 +4,7 @@ import pytest
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.lab.settings import PROFILES, parse_time_scale, profile_named
-from chaos_sre.lab.timeline import OK, Timeline
+from chaos_sre.lab.timeline import FALLBACK, OK, Timeline
 
 
 @pytest.mark.parametrize("value", ["0.1", "1", "10", 0.05])
@@ -30,21 +30,23 @@ def test_profiles() -> None:
 
 
 def test_timeline_counts_failures_and_impact_window() -> None:
-    clock = iter([100.0, 101.0, 102.5, 103.0, 104.0]).__next__
+    clock = iter([100.0, 101.0, 102.5, 103.0, 104.0, 104.5]).__next__
     timeline = Timeline(clock=clock)  # reads 100.0 at construction
     timeline.request(OK)  # 101.0
     timeline.request("502-target-down")  # 102.5
     timeline.event("instance-terminated", "i-1", availability_zone="us-east-1a")  # 103.0
     timeline.request("timeout-target-unreachable")  # 104.0
+    timeline.request(FALLBACK)  # 104.5: degraded, yet a good request
     snapshot = timeline.snapshot()
     assert snapshot["requests"] == {
-        "total": 3, "ok": 1, "failed": 2,
-        "by_cause": {"502-target-down": 1, "timeout-target-unreachable": 1}}
+        "total": 4, "ok": 2, "failed": 2,
+        "by_cause": {"502-target-down": 1, "timeout-target-unreachable": 1},
+        "degraded": {FALLBACK: 1}}
     assert snapshot["impact"] == {"first_failure": 102.5, "last_failure": 104.0}
     assert snapshot["faults"] == [{"at": 103.0, "kind": "instance-terminated", "resource": "i-1",
                                    "detail": {"availability_zone": "us-east-1a"}}]
     assert snapshot["series"] == [
         {"second": 101, "total": 1, "failed": 0},
         {"second": 102, "total": 1, "failed": 1},
-        {"second": 104, "total": 1, "failed": 1},
+        {"second": 104, "total": 2, "failed": 1},
     ]

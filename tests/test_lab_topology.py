@@ -85,7 +85,8 @@ def test_timeline_counts_requests_and_resets(shared_lab: RunningLab) -> None:
     for _ in range(10):
         requests.get(f"{shared_lab.target_url}/checkout", timeout=2)
     timeline = shared_lab.timeline()
-    assert timeline["requests"] == {"total": 10, "ok": 10, "failed": 0, "by_cause": {}}
+    assert timeline["requests"] == {"total": 10, "ok": 10, "failed": 0, "by_cause": {},
+                                    "degraded": {}}
     assert timeline["impact"] == {"first_failure": None, "last_failure": None}
     assert sum(s["total"] for s in timeline["series"]) == 10
     assert timeline["faults"] == []

@@ -1,0 +1,185 @@
+"""ECS scale-in: the actions with their ledger, exact restore of count and auto scaling, the
+waiter and probes, a crash replay, and the shipped experiment on both profiles."""
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults import ecs as ecs_faults
+from chaos_sre.probes import ecs as ecs_probes
+from chaos_sre.safety.ledger import Ledger, replay
+from conftest import ROOT, RunningLab, extension, run_chaos, wait_until
+
+EXPERIMENT = ROOT / "experiments" / "ecs-scale-to-zero.json"
+CLUSTER, SERVICE = "staging", "api"
+
+
+def settings(lab: RunningLab) -> dict[str, Any]:
+    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
+
+
+def described(lab: RunningLab) -> dict[str, Any]:
+    """What a restore must bring back, straight from DescribeServices/DescribeScalableTargets."""
+    service = lab.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    targets = lab.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[f"service/{CLUSTER}/{SERVICE}"])["ScalableTargets"]
+    return {"desired": service["desiredCount"],
+            "scaling": [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in targets]}
+
+
+@pytest.fixture
+def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    return tmp_path / "ledgers"
+
+
+def ledger_entries(directory: Path) -> list[dict[str, Any]]:
+    files = sorted(directory.glob("*.jsonl"))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+
+def test_bad_arguments_and_missing_services_are_one_line_errors(shared_lab: RunningLab,
+                                                                own_ledger: Path) -> None:
+    config = settings(shared_lab)
+    before = described(shared_lab)
+    refusals = [
+        (ValidationError, "desired_count must be a whole number, got 'many'",
+         {"service": SERVICE, "desired_count": "many"}),
+        (ValidationError, "desired_count must be a whole number from 0 to 5000, got -1",
+         {"service": SERVICE, "desired_count": -1}),
+        (ValidationError, "got 2.5", {"service": SERVICE, "desired_count": 2.5}),
+        (ValidationError, "already has desired count 3: nothing would change",
+         {"service": SERVICE, "desired_count": 3}),
+        (ValidationError, "restore_timeout_seconds must be greater than 0",
+         {"service": SERVICE, "desired_count": 1, "restore_timeout_seconds": 0}),
+        (AWSError, "ECS service nope not found (or not ACTIVE) in cluster staging",
+         {"service": "nope", "desired_count": 1}),
+    ]
+    for error, message, arguments in refusals:
+        with pytest.raises(error) as caught:
+            ecs_faults.set_desired_count(cluster=CLUSTER, configuration=config, **arguments)
+        assert message in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(AWSError) as caught:
+        ecs_faults.scale_service_to_zero(cluster="no-such-cluster", service=SERVICE,
+                                         configuration=config)
+    assert caught.value.code == "ClusterNotFoundException"
+    plan = ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE, dry_run=True,
+                                            configuration=config)
+    assert plan["dry_run"] is True and plan["after"]["desired_count"] == 0
+    assert plan["after"]["scalable_target"]["min"] == 0
+    assert described(shared_lab) == before
+    assert ledger_entries(own_ledger) == []
+
+
+def test_probes_report_counts_stability_targets_and_scaling(shared_lab: RunningLab) -> None:
+    config = settings(shared_lab)
+    args = {"cluster": CLUSTER, "service": SERVICE, "configuration": config}
+    assert ecs_probes.task_counts(**args) == {"desired": 3, "running": 3, "pending": 0}
+    assert ecs_probes.running_task_count(**args) == 3
+    assert ecs_probes.service_is_stable(**args) is True
+    assert ecs_probes.service_healthy_targets(**args) == 3
+    assert ecs_probes.scaling_settings(**args) == {"desired_count": 3, "scalable_target": {
+        "min": 3, "max": 9, "suspended": {"DynamicScalingInSuspended": False,
+                                          "DynamicScalingOutSuspended": False,
+                                          "ScheduledScalingSuspended": False}}}
+    assert ecs_probes.wait_until_stable(timeout_seconds=5, poll_seconds=0.2, **args)["running"] == 3
+    with pytest.raises(ValidationError, match="poll_seconds must be greater than 0"):
+        ecs_probes.wait_until_stable(poll_seconds=0, **args)
+
+
+def test_set_desired_count_holds_against_auto_scaling_and_restores_exactly(
+        start_lab, own_ledger: Path) -> None:
+    lab = start_lab()
+    config = settings(lab)
+    before = described(lab)
+    result = ecs_faults.set_desired_count(cluster=CLUSTER, service=SERVICE, desired_count=1,
+                                          configuration=config)
+    assert result["before"]["desired_count"] == 3 and result["after"]["scalable_target"]["min"] == 1
+    intent = [e for e in ledger_entries(own_ledger) if e["kind"] == "intent"]
+    assert intent[0]["pre_state"] == result["before"]
+    assert intent[0]["inverse"]["op"] == "restore_ecs_service"
+    suspended = described(lab)["scaling"][0]
+    assert suspended[:2] == (1, 9) and all(suspended[2].values())
+    assert wait_until(lambda: ecs_probes.task_counts(CLUSTER, SERVICE, config) ==
+                      {"desired": 1, "running": 1, "pending": 0}, timeout=15)
+    time.sleep(7)  # past a scaling policy evaluation (60 s AWS): suspended, so it stays at 1
+    assert described(lab)["desired"] == 1
+    kinds = [e["kind"] for e in lab.timeline()["events"]]
+    assert "autoscaling-desired-count-changed" not in kinds
+
+    restored = ecs_faults.restore_service(configuration=config)
+    assert described(lab) == before
+    assert ecs_probes.service_healthy_targets(CLUSTER, SERVICE, config) == 3
+    assert ecs_probes.service_is_stable(CLUSTER, SERVICE, config)
+    assert 0 < restored["restore_to_healthy_seconds"] < 30
+    assert "restored to desired count 3, auto scaling 3-9" in restored["restored"][0]
+    assert ecs_faults.restore_service(configuration=config) == {"restored": []}
+    assert described(lab) == before
+
+
+def test_a_crashed_run_is_restored_from_its_ledger_file(start_lab, own_ledger: Path) -> None:
+    lab = start_lab()
+    config = settings(lab)
+    before = described(lab)
+    ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE, configuration=config)
+    assert described(lab)["desired"] == 0
+    # another process (the runner died) replays the file it left behind
+    ledger = Ledger(sorted(own_ledger.glob("*.jsonl"))[0])
+    outcomes = replay(ledger, config)
+    assert len(outcomes) == 1 and "stable with 3 healthy targets" in outcomes[0]
+    assert described(lab) == before
+    assert replay(ledger, config) == []
+
+
+def test_a_refused_update_after_the_scaling_change_is_still_restored(
+        shared_lab: RunningLab, own_ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = settings(shared_lab)
+    before = described(shared_lab)
+    real_call = ecs_faults.call
+
+    def refuse_update(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+        if operation == "update_service":
+            raise AWSError("update_service failed: AccessDeniedException: not allowed",
+                           code="AccessDeniedException", operation=operation)
+        return real_call(client, operation, **kwargs)
+
+    monkeypatch.setattr(ecs_faults, "call", refuse_update)
+    with pytest.raises(AWSError, match="AccessDeniedException"):
+        ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE, configuration=config)
+    assert all(described(shared_lab)["scaling"][0][2].values())  # scaling was suspended
+    monkeypatch.setattr(ecs_faults, "call", real_call)
+    ecs_faults.restore_service(configuration=config)
+    assert described(shared_lab) == before
+
+
+def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    before = described(lab)
+    status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path)
+    assert status == 0, stderr[-3000:]
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is True, ext["verdict"]["reasons"]
+    assert journal["run"][1]["output"] == {"desired": 0, "running": 0, "pending": 0}
+    assert ext["budget"]["consumed_fraction"] <= ext["budget"]["allowed_fraction"]
+    assert 0 < ext["recovery"]["restore_to_healthy_seconds"] <= ext["recovery"]["restore_rto_seconds"]
+    truth = lab.timeline()
+    assert truth["requests"]["degraded"]["200-api-fallback"] > 0  # the web tier fell back
+    assert [f["kind"] for f in truth["faults"]] == ["ecs-desired-count-decreased"]
+    assert described(lab) == before
+
+
+def test_experiment_fails_on_fragile_with_reasons_and_still_restores(start_lab,
+                                                                     tmp_path: Path) -> None:
+    lab = start_lab("--profile", "fragile")
+    before = described(lab)
+    status, journal, _ = run_chaos(lab, EXPERIMENT, tmp_path)
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    assert any("to be healthy again, more than the restore RTO" in r for r in reasons), reasons
+    assert described(lab) == before == {"desired": 1, "scaling": []}
