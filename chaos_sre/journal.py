@@ -64,6 +64,11 @@ def summary(path: str | Path) -> str:
         lines.append(f"recovery:   detected after {seconds(recovery['detect_seconds'])}, "
                      f"recovered after {seconds(recovery['recover_seconds'])} "
                      f"(RTO {recovery['rto_seconds']:g} s)")
+        if recovery.get("restore_to_healthy_seconds") is not None:
+            objective = recovery.get("restore_rto_seconds")
+            lines.append(f"restore:    healthy {seconds(recovery['restore_to_healthy_seconds'])} "
+                         "after the restore"
+                         + ("" if objective is None else f" (restore RTO {objective:g} s)"))
         lines.append(f"budget:     spent {budget['consumed_fraction'] * 100:.3g} % of the SLO "
                      f"window's error budget (allowed {budget['allowed_fraction'] * 100:.3g} %)")
         lines.append(f"samples:    {extension['samples_path']}")

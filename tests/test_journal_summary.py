@@ -27,6 +27,10 @@ def test_summary_with_the_verdict(tmp_path: Path) -> None:
     assert "detected after 0.25 s, recovered after 40.00 s (RTO 30 s)" in text
     assert "spent 0.21 % of the SLO window's error budget (allowed 0.5 %)" in text
     assert "duration:   12.3 s (status completed)" in text
+    assert "restore:" not in text
+    extension["recovery"].update(restore_to_healthy_seconds=3.97, restore_rto_seconds=10)
+    text = summary(_journal(tmp_path, extensions=[extension]))
+    assert "restore:    healthy 3.97 s after the restore (restore RTO 10 s)" in text
 
 
 def test_summary_without_the_control(tmp_path: Path) -> None:

@@ -94,8 +94,9 @@ def test_scale_in_drains_and_auto_scaling_brings_the_service_back(start_lab) -> 
     seen: set[str] = set()
 
     def back_to(wanted: tuple[int, int, int]) -> bool:
+        reached = counts(lab) == wanted  # then the tasks, which are at least as far along
         seen.update(task["lastStatus"] for task in tasks(lab))
-        return counts(lab) == wanted
+        return reached
 
     assert wait_until(lambda: back_to((3, 0, 3)) or back_to((3, 0, 0)), timeout=15, interval=0.05)
     assert wait_until(lambda: back_to((3, 3, 0)), timeout=15, interval=0.05)

@@ -71,6 +71,21 @@ def _spec(resource_type: str, name: str, tags: dict[str, str] = TAGS) -> list[di
     return [{"ResourceType": resource_type, "Tags": _tag_list(name, tags)}]
 
 
+def _security_group(ec2: Any, name: str, description: str, vpc_id: str, tags: dict[str, str], *,
+                    port: int, source_group: str) -> str:
+    """Create security group ``name`` allowing TCP ``port`` from ``source_group``; return its id."""
+    group_id = ec2.create_security_group(
+        GroupName=name, Description=description, VpcId=vpc_id,
+        TagSpecifications=_spec("security-group", name, tags),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group_id,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+                        "UserIdGroupPairs": [{"GroupId": source_group}]}],
+    )
+    return str(group_id)
+
+
 def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
     """Create the web tier for ``profile``; return the ids a status line needs."""
     session = boto3.session.Session(
@@ -112,20 +127,12 @@ def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
         GroupName="web-alb", Description="web load balancer", VpcId=vpc_id,
         TagSpecifications=_spec("security-group", "web-alb"),
     )["GroupId"]
-    web_sg = ec2.create_security_group(
-        GroupName="web", Description="web instances", VpcId=vpc_id,
-        TagSpecifications=_spec("security-group", "web"),
-    )["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=alb_sg,
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
                         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
-    ec2.authorize_security_group_ingress(
-        GroupId=web_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-                        "UserIdGroupPairs": [{"GroupId": alb_sg}]}],
-    )
+    web_sg = _security_group(ec2, "web", "web instances", vpc_id, TAGS, port=80, source_group=alb_sg)
 
     image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.create_launch_template(
@@ -197,15 +204,8 @@ def seed_database(session: Any, endpoint_url: str, profile: Profile, *, vpc_id: 
         )["Subnet"]["SubnetId"]
         for index, zone in enumerate(AVAILABILITY_ZONES, start=11)
     ]
-    data_sg = ec2.create_security_group(
-        GroupName="data", Description="databases", VpcId=vpc_id,
-        TagSpecifications=_spec("security-group", "data", DATA_TAGS),
-    )["GroupId"]
-    ec2.authorize_security_group_ingress(
-        GroupId=data_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-                        "UserIdGroupPairs": [{"GroupId": web_security_group}]}],
-    )
+    data_sg = _security_group(ec2, "data", "databases", vpc_id, DATA_TAGS, port=5432,
+                              source_group=web_security_group)
     rds.create_db_subnet_group(DBSubnetGroupName="data", DBSubnetGroupDescription="databases",
                                SubnetIds=subnets, Tags=tags)
     database = profile.database
@@ -273,16 +273,8 @@ def seed_ecs(session: Any, endpoint_url: str, profile: Profile, *, vpc_id: str, 
     ecs = session.client("ecs", endpoint_url=endpoint_url)
     tags = [{"Key": k, "Value": v} for k, v in API_TAGS.items()]
     ecs_tags = [{"key": k, "value": v} for k, v in API_TAGS.items()]
-    api_sg = ec2.create_security_group(
-        GroupName="api", Description="api tasks", VpcId=vpc_id,
-        TagSpecifications=_spec("security-group", "api", API_TAGS),
-    )["GroupId"]
-    ec2.authorize_security_group_ingress(
-        GroupId=api_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": API_CONTAINER_PORT,
-                        "ToPort": API_CONTAINER_PORT,
-                        "UserIdGroupPairs": [{"GroupId": alb_security_group}]}],
-    )
+    api_sg = _security_group(ec2, "api", "api tasks", vpc_id, API_TAGS, port=API_CONTAINER_PORT,
+                             source_group=alb_security_group)
     target_group_arn = elbv2.create_target_group(
         Name=ECS_SERVICE, Protocol="HTTP", Port=API_CONTAINER_PORT, VpcId=vpc_id, TargetType="ip",
         HealthCheckProtocol="HTTP", HealthCheckPath=f"{API_ROUTE}/health",
