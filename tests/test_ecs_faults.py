@@ -164,6 +164,7 @@ def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path
     assert status == 0, stderr[-3000:]
     ext = extension(journal)
     assert ext["verdict"]["passed"] is True, ext["verdict"]["reasons"]
+    assert "no bad sample after the fault: the SLI never dropped" in ext["verdict"]["reasons"]
     assert journal["run"][1]["output"] == {"desired": 0, "running": 0, "pending": 0}
     assert ext["budget"]["consumed_fraction"] <= ext["budget"]["allowed_fraction"]
     assert 0 < ext["recovery"]["restore_to_healthy_seconds"] <= ext["recovery"]["restore_rto_seconds"]

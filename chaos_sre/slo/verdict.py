@@ -118,7 +118,9 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
             failures.append(f"recovery took {recover:.2f} s, more than the RTO of "
                             f"{settings.rto_seconds:g} s")
         else:
-            passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)")
+            passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)"
+                          if detect is not None else
+                          "no bad sample after the fault: the SLI never dropped")
     elif record.dry_run:
         passes.append("dry run: targets resolved, no fault was injected")
     elif not record.refused and record.steady_state_before is not False \
