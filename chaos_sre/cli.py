@@ -10,13 +10,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
 from chaos_sre import __version__
-from chaos_sre.errors import ChaosSreError
+from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.lab import control
 from chaos_sre.lab.settings import (
     DEFAULT_TIME_SCALE,
@@ -26,6 +27,7 @@ from chaos_sre.lab.settings import (
     profile_named,
 )
 from chaos_sre.lab.state import LabState, live_state
+from chaos_sre.safety import rollback as ledger_rollback
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_PORT = 5566
@@ -49,6 +51,26 @@ def _one_line_errors(func: F) -> F:
 @click.version_option(__version__, prog_name="chaos-sre")
 def main() -> None:
     """chaos-sre: chaos experiments on AWS, judged by the service's SLO."""
+
+
+@main.command()
+@click.option("--last", "use_last", is_flag=True,
+              help="Replay the newest ledger in $CHAOS_SRE_LEDGER_DIR (default runs/ledgers).")
+@click.option("--ledger", "ledger_path", type=click.Path(path_type=Path),
+              help="Replay this ledger file.")
+@_one_line_errors
+def rollback(use_last: bool, ledger_path: Path | None) -> None:
+    """Undo what a run changed, from its ledger (after a crash, or by hand); safe to repeat."""
+    if use_last == (ledger_path is not None):
+        raise ValidationError("say which run to roll back: --last or --ledger PATH (one of them)")
+    path = ledger_rollback.newest_ledger() if use_last else ledger_path
+    assert path is not None
+    click.echo(f"rolling back {path}")
+    restored = ledger_rollback.rollback(path)
+    for line in restored:
+        click.echo(f"  restored: {line}")
+    click.echo(f"{len(restored)} change(s) restored" if restored
+               else "nothing to restore: every recorded change was already undone")
 
 
 @main.group()

@@ -11,7 +11,8 @@ original stays available in ``__cause__`` for debugging.
     ├── LabError             the local lab cannot start, stop or be reached
     │   ├── LabAlreadyRunning
     │   └── LabNotRunning
-    └── AWSError             an AWS API call failed (carries the AWS error code)
+    ├── AWSError             an AWS API call failed (carries the AWS error code)
+    └── RollbackError        some recorded changes could not be undone (they stay pending)
 """
 
 
@@ -48,3 +49,7 @@ class AWSError(ChaosSreError):
         super().__init__(message)
         self.code = code
         self.operation = operation
+
+
+class RollbackError(ChaosSreError):
+    """Replaying a run ledger left changes unrestored; they stay pending for another replay."""

@@ -7,7 +7,10 @@ its pre-state and the inverse operation *before* it calls AWS, then
 first and marks each one reverted, so replaying twice is harmless.
 
 Inverse operations are plain data (``{"op": name, ...params}``) run by the
-functions fault modules register with :func:`inverse`.
+functions fault modules register with :func:`inverse`. Before its first intent
+a run writes a ``context`` entry with the AWS region and endpoint it used (no
+credentials), so ``chaos-sre rollback`` in another shell, after a crash,
+restores in the same place.
 """
 
 import json
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chaos_sre.errors import ValidationError
+from chaos_sre.errors import ChaosSreError, RollbackError, ValidationError
 
 InverseFunc = Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], str]
 _INVERSES: dict[str, InverseFunc] = {}
@@ -55,7 +58,37 @@ class Ledger:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
-        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line]
+        entries = []
+        complete = text[: text.rfind("\n") + 1]  # a line torn by a crash is not an entry yet
+        for number, line in enumerate(complete.splitlines(), start=1):
+            if not line:
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"{self.path} line {number} is not a ledger entry: "
+                                      f"{exc.msg}") from None
+            if not isinstance(entry, dict) or "kind" not in entry:
+                raise ValidationError(f"{self.path} line {number} is not a ledger entry "
+                                      "(no kind)")
+            entries.append(entry)
+        return entries
+
+    def note_context(self, configuration: dict[str, Any] | None) -> None:
+        """Record the AWS region and endpoint the run's mutations use (once, or when they change)."""
+        context = aws_context(configuration)
+        if context != self._context():
+            self._append({"kind": "context", "at": time.time(), **context})
+
+    def _context(self, before_seq: int | None = None) -> dict[str, Any]:
+        """The context in force at intent ``before_seq`` (default: at the end)."""
+        context: dict[str, Any] = {}
+        for entry in self.entries():
+            if before_seq is not None and entry.get("seq") == before_seq and entry["kind"] == "intent":
+                break
+            if entry["kind"] == "context":
+                context = {k: entry.get(k) for k in CONTEXT_KEYS}
+        return context
 
     def record(self, resource: str, operation: str, pre_state: Any,
                inverse_op: dict[str, Any] | None) -> int:
@@ -90,25 +123,61 @@ class Ledger:
         return any(e["kind"] == "intent" and e["seq"] not in refused for e in entries)
 
 
-def current_ledger() -> Ledger:
-    """The ledger of the run in this process (created on first use)."""
+CONTEXT_KEYS = ("aws_region", "aws_endpoint_url")
+
+
+def aws_context(configuration: dict[str, Any] | None) -> dict[str, Any]:
+    """Where AWS calls go for ``configuration``: region and endpoint (never credentials)."""
+    configuration = configuration or {}
+    return {
+        "aws_region": configuration.get("aws_region") or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION"),
+        "aws_endpoint_url": configuration.get("aws_endpoint_url")
+        or os.environ.get("AWS_ENDPOINT_URL"),
+    }
+
+
+def current_ledger(configuration: dict[str, Any] | None = None) -> Ledger:
+    """The ledger of the run in this process (created on first use).
+
+    Fault actions pass their ``configuration`` so the ledger knows where their
+    mutations go before it records them.
+    """
     global _current
     if _current is None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         _current = Ledger(ledger_dir() / f"run-{stamp}-{os.getpid()}.jsonl")
+    if configuration is not None:
+        _current.note_context(configuration)
     return _current
 
 
 def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
            secrets: dict[str, Any] | None = None) -> list[str]:
-    """Apply every pending inverse, newest first; return what each did."""
-    results = []
+    """Apply every pending inverse, newest first; return what each did.
+
+    Without ``configuration`` each inverse runs where its mutation went (the
+    ledger's context). An inverse that fails stays pending - the others are
+    still tried - and a :class:`RollbackError` then lists what could not be
+    restored, so replaying again later finishes the job.
+    """
+    results, failures = [], []
     for entry in ledger.pending():
         op = entry["inverse"]
         func = _INVERSES.get(op.get("op", ""))
         if func is None:
             raise ValidationError(f"ledger {ledger.path}: unknown inverse operation {op.get('op')!r}")
-        outcome = func(op, configuration, secrets)
+        where = configuration if configuration is not None else {
+            k: v for k, v in ledger._context(entry["seq"]).items() if v}
+        try:
+            outcome = func(op, where, secrets)
+        except ChaosSreError as exc:
+            failures.append(f"{entry['resource']}: {exc}")
+            continue
         ledger.reverted(entry["seq"], outcome)
         results.append(outcome)
+    if failures:
+        restored = f"; restored {len(results)} other change(s)" if results else ""
+        raise RollbackError(f"could not restore {len(failures)} change(s), still pending in "
+                            f"{ledger.path}: " + " | ".join(failures) + restored)
     return results
