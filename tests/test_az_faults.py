@@ -143,8 +143,10 @@ def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: P
     assert network_state(lab) == before
     ledger = Ledger(next((tmp_path / "ledgers").glob("run-*.jsonl")))
     assert ledger.pending() == []
-    kinds = {json.loads(line)["kind"] for line in ledger.path.read_text().splitlines()}
-    assert kinds == {"intent", "done", "reverted"}
+    entries = [json.loads(line) for line in ledger.path.read_text().splitlines()]
+    assert {e["kind"] for e in entries} == {"context", "intent", "done", "reverted"}
+    assert entries[0] == {"kind": "context", "at": entries[0]["at"], "aws_region": "us-east-1",
+                          "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
 
 
 def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
     assert [(e["resource"], e["pre_state"]["instance"], e["pre_state"]["availability_zone"])
             for e in intents] == [("rds:cluster/orders", "orders-1", "us-east-1a"),
                                   ("rds:instance/accounts", "accounts", "us-east-1a")]
-    assert Counter(e["kind"] for e in ledger.entries()) == {"intent": 2, "done": 2}
+    assert Counter(e["kind"] for e in ledger.entries()) == {"context": 1, "intent": 2, "done": 2}
     restored = rds_faults.restore_database(configuration=config)
     assert restored == ["RDS instance accounts available in us-east-1b",
                         "Aurora cluster orders available, writer orders-2 in us-east-1b"]

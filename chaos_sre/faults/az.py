@@ -11,8 +11,9 @@ import math
 import random
 from typing import Any
 
-from chaos_sre.aws import aws_client, paginate
+from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import ValidationError
+from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse, replay
 
 __all__ = ["terminate_az_instances", "blackhole_az", "restore_az"]
@@ -20,6 +21,7 @@ __all__ = ["terminate_az_instances", "blackhole_az", "restore_az"]
 logger = logging.getLogger("chaostoolkit")
 TERMINATE_BATCH = 1000
 RUN_TAG = "chaos-sre:fault"
+ASG_TAG = "aws:autoscaling:groupName"
 MODES = ("all", "count", "percent")
 
 
@@ -46,8 +48,8 @@ def _names(names: list[str] | str | None) -> list[str]:
 
 
 def _service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
-                       asg_names: list[str]) -> list[dict[str, str]]:
-    """Running instances of the service (by tags and/or ASGs), with their AZ."""
+                       asg_names: list[str]) -> list[dict[str, Any]]:
+    """Running instances of the service (by tags and/or ASGs), with their AZ and tags."""
     filters = [{"Name": "instance-state-name", "Values": ["running"]}]
     filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
     allowed: set[str] | None = None
@@ -59,7 +61,8 @@ def _service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
             for i in group["Instances"]
         }
     return [
-        {"id": i["InstanceId"], "az": i["Placement"]["AvailabilityZone"]}
+        {"id": i["InstanceId"], "az": i["Placement"]["AvailabilityZone"],
+         "tags": {t["Key"]: t["Value"] for t in i.get("Tags") or []}}
         for reservation in paginate(ec2, "describe_instances", "Reservations", Filters=filters)
         for i in reservation["Instances"]
         if allowed is None or i["InstanceId"] in allowed
@@ -123,6 +126,7 @@ def terminate_az_instances(
             f"refusing to take all {len(service)} instances of the service: every one is in {az} "
             "(set allow_total_outage to true to run it anyway)")
     verb = "stop" if stop else "terminate"
+    _enforce_on_instances(configuration, secrets, service, set(targets))
     if dry_run:
         logger.info(f"chaos-sre dry run: would {verb} {len(targets)} instance(s) in {az}: "
                     f"{', '.join(targets)}")
@@ -146,10 +150,54 @@ def terminate_az_instances(
             "calls": calls}
 
 
+def _shares(service: list[dict[str, Any]], chosen: set[str]) -> list[Share]:
+    """Per Auto Scaling group: how many of its running instances the fault takes."""
+    totals: dict[str, list[int]] = {}
+    for instance in service:
+        group = instance["tags"].get(ASG_TAG)
+        if group:
+            counts = totals.setdefault(group, [0, 0])
+            counts[0] += instance["id"] in chosen
+            counts[1] += 1
+    return [Share(f"Auto Scaling group {g}", n, total) for g, (n, total) in sorted(totals.items())
+            if n]
+
+
+def _enforce_on_instances(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
+                          service: list[dict[str, Any]], chosen: set[str]) -> None:
+    enforce(configuration, secrets,
+            [Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in service
+             if i["id"] in chosen],
+            _shares(service, chosen))
+
+
 def _az_subnets(ec2: Any, az: str, tags: dict[str, str]) -> list[dict[str, Any]]:
     filters = [{"Name": "availability-zone", "Values": [az]}]
     filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
     return list(paginate(ec2, "describe_subnets", "Subnets", Filters=filters))
+
+
+def _tag_dict(tags: list[dict[str, Any]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
+def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
+                        az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
+                        balancers: list[dict[str, Any]], elbv2: Any) -> None:
+    """Guardrails over what a blackhole touches: the AZ's subnets, the ASGs and load balancers."""
+    targets = [Target(f"ec2:subnet/{s['SubnetId']}", _tag_dict(s.get("Tags")), az) for s in subnets]
+    targets += [Target(f"autoscaling:{g['AutoScalingGroupName']}", _tag_dict(g.get("Tags")))
+                for g in groups]
+    if balancers:
+        described = call(elbv2, "describe_tags",
+                         ResourceArns=[b["LoadBalancerArn"] for b in balancers])
+        tags = {d["ResourceArn"]: _tag_dict(d.get("Tags")) for d in described["TagDescriptions"]}
+        targets += [Target(f"elbv2:{b['LoadBalancerName']}", tags.get(b["LoadBalancerArn"], {}))
+                    for b in balancers]
+    shares = [Share(f"Auto Scaling group {g['AutoScalingGroupName']}",
+                    sum(1 for i in g["Instances"] if i["AvailabilityZone"] == az), len(g["Instances"]))
+              for g in groups if g["Instances"]]
+    enforce(configuration, secrets, targets, shares)
 
 
 def _acl_of(ec2: Any, subnet_id: str) -> tuple[str, str]:
@@ -188,6 +236,14 @@ def blackhole_az(
     subnet_ids = {s["SubnetId"] for s in subnets}
     plan = {"availability_zone": az, "subnet_ids": sorted(subnet_ids),
             "asg_names": _names(asg_names), "load_balancer_names": _names(load_balancer_names)}
+    autoscaling = aws_client("autoscaling", configuration, secrets)
+    groups = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                           AutoScalingGroupNames=plan["asg_names"])) if plan["asg_names"] else []
+    elbv2 = aws_client("elbv2", configuration, secrets)
+    balancers = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers",
+                              Names=plan["load_balancer_names"])) \
+        if plan["load_balancer_names"] else []
+    _enforce_on_network(configuration, secrets, az, subnets, groups, balancers, elbv2)
     if dry_run:
         logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
         return {"dry_run": True, **plan}
@@ -213,9 +269,7 @@ def blackhole_az(
         ec2.replace_network_acl_association(AssociationId=association,
                                             NetworkAclId=deny_acls[subnet["VpcId"]])
         ledger.done(seq)
-    autoscaling = aws_client("autoscaling", configuration, secrets)
-    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
-                          AutoScalingGroupNames=plan["asg_names"]) if plan["asg_names"] else []:
+    for group in groups:
         current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
         remaining = [s for s in current if s not in subnet_ids]
         if remaining == current:
@@ -231,9 +285,7 @@ def blackhole_az(
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=group["AutoScalingGroupName"],
                                               VPCZoneIdentifier=",".join(remaining))
         ledger.done(seq)
-    elbv2 = aws_client("elbv2", configuration, secrets)
-    for balancer in paginate(elbv2, "describe_load_balancers", "LoadBalancers",
-                             Names=plan["load_balancer_names"]) if plan["load_balancer_names"] else []:
+    for balancer in balancers:
         current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
         remaining = [s for s in current if s not in subnet_ids]
         if remaining == current:

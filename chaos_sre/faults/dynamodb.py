@@ -23,9 +23,10 @@ import logging
 import math
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, wait
+from chaos_sre.aws import aws_client, call, paginate, wait
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
+from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse, replay
 
 __all__ = ["throttle_table", "restore_table"]
@@ -192,6 +193,9 @@ def throttle_table(
             f"refusing to throttle table {table_name}: it had {decreases} capacity decreases today, "
             f"AWS's limit is {DECREASES_PER_DAY} per UTC day")
     request = _update_request(table_name, before, after)
+    tags = {t["Key"]: t["Value"] for t in paginate(dynamodb, "list_tags_of_resource", "Tags",
+                                                    ResourceArn=table["TableArn"])}
+    enforce(configuration, secrets, [Target(f"dynamodb:table/{table_name}", tags)])
     if dry_run:
         logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")
         return {"dry_run": True, "table_name": table_name, "before": before, "after": after,

@@ -23,10 +23,14 @@ from chaos_sre.probes.ecs import (
     DESIRED_COUNT,
     SUSPENSION_KEYS,
     positive_seconds,
+    describe_service,
     resource_id,
+    scalable_target,
     settings_of,
+    tags_of,
     wait_healthy,
 )
+from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse, replay
 
 __all__ = ["set_desired_count", "scale_service_to_zero", "restore_service"]
@@ -80,7 +84,9 @@ def set_desired_count(
     timeout = positive_seconds("restore_timeout_seconds", restore_timeout_seconds)
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
-    before = settings_of(ecs, scaling, cluster, service)
+    description = describe_service(ecs, cluster, service)
+    before = {"desired_count": int(description["desiredCount"]),
+              "scalable_target": scalable_target(scaling, cluster, service)}
     if before["desired_count"] == count:
         raise ValidationError(f"ECS service {service} in cluster {cluster} already has desired "
                               f"count {count}: nothing would change")
@@ -90,6 +96,10 @@ def set_desired_count(
         "suspended": dict(ALL_SUSPENDED)}
     after = {"desired_count": count, "scalable_target": widened}
     summary = {"cluster": cluster, "service": service, "before": before, "after": after}
+    enforce(configuration, secrets,
+            [Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
+            [Share(f"ECS service {cluster}/{service}",
+                   max(0, before["desired_count"] - count), before["desired_count"])])
     if dry_run:
         logger.info(f"chaos-sre dry run: would set ECS service {cluster}/{service} from {before} "
                     f"to {after}")

@@ -30,6 +30,7 @@ from chaos_sre.probes.rds import (
     ledger_resource,
     wait_available,
 )
+from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse, replay
 
 __all__ = ["failover", "restore_database"]
@@ -51,6 +52,7 @@ def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
     writer = writers[0]
     readers = [m for m in cluster["members"] if not m["writer"]]
     before = {"instance": writer["instance"], "availability_zone": writer["availability_zone"]}
+    tags = cluster["tags"]
     if target_instance:
         chosen = [m for m in readers if m["instance"] == target_instance]
         if not chosen:
@@ -60,14 +62,14 @@ def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
         if chosen[0]["status"] != AVAILABLE:
             raise ValidationError(f"target_instance {target_instance} is {chosen[0]['status']}, "
                                   "not available")
-        return {"kind": "aurora-failover", "before": before, "target": chosen[0]}
+        return {"kind": "aurora-failover", "before": before, "target": chosen[0], "tags": tags}
     elsewhere = sorted(
         (m for m in readers
          if m["status"] == AVAILABLE and m["availability_zone"] != writer["availability_zone"]),
         key=lambda m: (m["promotion_tier"], m["instance"]),
     )
     if elsewhere:
-        return {"kind": "aurora-failover", "before": before, "target": elsewhere[0]}
+        return {"kind": "aurora-failover", "before": before, "target": elsewhere[0], "tags": tags}
     if readers:
         listed = ", ".join(f"{m['instance']} ({m['status']}, {m['availability_zone']})" for m in readers)
         raise ValidationError(
@@ -79,7 +81,7 @@ def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
             f"refusing to fail over Aurora cluster {identifier}: it has no reader to promote, only "
             f"the writer {writer['instance']} in {writer['availability_zone']}, so a failover is a "
             "restart of the writer - a full outage; set allow_reboot to true to reboot it anyway")
-    return {"kind": "reboot", "before": before, "reboot": writer["instance"]}
+    return {"kind": "reboot", "before": before, "reboot": writer["instance"], "tags": tags}
 
 
 def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, Any]:
@@ -92,8 +94,9 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
         raise ValidationError(f"RDS instance {identifier} is {instance['DBInstanceStatus']}, not "
                               "available: wait for it before failing it over")
     before = {"instance": identifier, "availability_zone": instance["AvailabilityZone"]}
+    tags = {t["Key"]: t["Value"] for t in instance.get("TagList") or []}
     if instance.get("MultiAZ"):
-        return {"kind": "multi-az-failover", "before": before, "reboot": identifier,
+        return {"kind": "multi-az-failover", "before": before, "reboot": identifier, "tags": tags,
                 "target": {"instance": identifier,
                            "availability_zone": instance.get("SecondaryAvailabilityZone")}}
     if not allow_reboot:
@@ -101,7 +104,7 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
             f"refusing to fail over RDS instance {identifier}: it is single-AZ (no standby), so a "
             "failover is a plain reboot - a full outage for its reboot time; set allow_reboot to "
             "true to reboot it anyway")
-    return {"kind": "reboot", "before": before, "reboot": identifier}
+    return {"kind": "reboot", "before": before, "reboot": identifier, "tags": tags}
 
 
 def failover(
@@ -136,6 +139,8 @@ def failover(
     else:
         plan = _instance_plan(rds, identifier, bool(allow_reboot))
     target = plan.get("target") or plan["before"]
+    enforce(configuration, secrets, [Target(
+        ledger_resource(kind, identifier), plan["tags"], plan["before"]["availability_zone"])])
     summary = {
         "database": identifier, "kind": plan["kind"],
         "from_writer": plan["before"]["instance"],

@@ -23,12 +23,17 @@ SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
 
 def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
     """DescribeServices for one ACTIVE service (a missing or deleted one is a one-line error)."""
-    answer = call(ecs, "describe_services", cluster=cluster, services=[service])
+    answer = call(ecs, "describe_services", cluster=cluster, services=[service], include=["TAGS"])
     found = [s for s in answer.get("services") or [] if s.get("status") == "ACTIVE"]
     if not found:
         raise AWSError(f"ECS service {service} not found (or not ACTIVE) in cluster {cluster}",
                        code="ServiceNotFoundException", operation="describe_services")
     return found[0]
+
+
+def tags_of(description: dict[str, Any]) -> dict[str, str]:
+    """A described service's tags as a dict."""
+    return {t["key"]: t.get("value", "") for t in description.get("tags") or []}
 
 
 def resource_id(cluster: str, service: str) -> str:

@@ -53,7 +53,8 @@ def describe_cluster(rds: Any, identifier: str) -> dict[str, Any]:
             "availability_zone": detail.get("AvailabilityZone"),
             "status": detail.get("DBInstanceStatus"),
         })
-    return {"status": cluster["Status"], "members": members}
+    return {"status": cluster["Status"], "members": members,
+            "tags": {t["Key"]: t["Value"] for t in cluster.get("TagList") or []}}
 
 
 def describe_instance(rds: Any, identifier: str) -> dict[str, Any]:
