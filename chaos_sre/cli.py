@@ -23,6 +23,7 @@ from chaos_sre.lab.settings import (
     DEFAULT_TIME_SCALE,
     PROFILES,
     Profile,
+    parse_api_fault_rate,
     parse_time_scale,
     profile_named,
 )
@@ -84,6 +85,9 @@ def _lab_options(func: F) -> F:
                      help=f"Lab profile: {', '.join(sorted(PROFILES))}."),
         click.option("--rds-proxy", is_flag=True,
                      help="Put RDS Proxy between the application and the Aurora cluster."),
+        click.option("--api-fault-rate", default="0", show_default=True,
+                     help="Share of AWS API calls answered with a throttling or 5xx error "
+                          "(0.2: one in five)."),
         click.option("--time-scale", default=str(DEFAULT_TIME_SCALE), show_default=True,
                      help="Lab seconds per AWS second (0.1 plays an AWS minute in 6 s)."),
         click.option("--host", default="127.0.0.1", show_default=True, hidden=True),
@@ -98,8 +102,8 @@ def _lab_options(func: F) -> F:
     return func
 
 
-def _profile(name: str, rds_proxy: bool) -> Profile:
-    chosen = profile_named(name)
+def _profile(name: str, rds_proxy: bool, api_fault_rate: str) -> Profile:
+    chosen = profile_named(name).with_api_fault_rate(parse_api_fault_rate(api_fault_rate))
     return chosen.with_rds_proxy(True) if rds_proxy else chosen
 
 
@@ -113,13 +117,13 @@ def _print_exports(state: LabState) -> None:
 @_lab_options
 @click.option("--detach", is_flag=True, help="Run in the background and return once ready.")
 @_one_line_errors
-def lab_up(profile: str, rds_proxy: bool, time_scale: str, host: str, api_port: int,
-           endpoint_port: int, detach: bool) -> None:
+def lab_up(profile: str, rds_proxy: bool, api_fault_rate: str, time_scale: str, host: str,
+           api_port: int, endpoint_port: int, detach: bool) -> None:
     """Start the lab and print the `export` lines that point clients at it.
 
     Use it as: eval "$(chaos-sre lab up --detach)"
     """
-    chosen = _profile(profile, rds_proxy)
+    chosen = _profile(profile, rds_proxy, api_fault_rate)
     scale = parse_time_scale(time_scale)
     if detach:
         state = control.start_detached(profile=chosen, time_scale=scale, host=host,
@@ -190,6 +194,10 @@ def lab_status() -> None:
             + (" (suspended)" if any(target.get("suspended", {}).values()) else ""))
         click.echo(f"  ecs service {name}: {service['running']}/{service['desired']} tasks running, "
                    f"{service['pending']} pending, {scaling}")
+    faults = detail.get("api_faults") or {}
+    if faults.get("rate"):
+        click.echo(f"  API faults: rate {faults['rate']:g}, {sum(faults['injected'].values())} of "
+                   f"{faults['calls']} calls failed")
 
 
 def _maximum(units: int) -> str:
@@ -200,13 +208,13 @@ def _maximum(units: int) -> str:
 @_lab_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @_one_line_errors
-def lab_exec(profile: str, rds_proxy: bool, time_scale: str, host: str, api_port: int,
-             endpoint_port: int, command: tuple[str, ...]) -> None:
+def lab_exec(profile: str, rds_proxy: bool, api_fault_rate: str, time_scale: str, host: str,
+             api_port: int, endpoint_port: int, command: tuple[str, ...]) -> None:
     """Start a lab, run COMMAND with its environment, stop the lab, exit with COMMAND's status.
 
     Example: chaos-sre lab exec -- chaos run experiments/az-outage.json
     """
-    chosen = _profile(profile, rds_proxy)
+    chosen = _profile(profile, rds_proxy, api_fault_rate)
     scale = parse_time_scale(time_scale)
     status = control.exec_in_lab(command, profile=chosen, time_scale=scale, host=host,
                                  api_port=api_port, endpoint_port=endpoint_port)

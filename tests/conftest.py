@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 
 # Nothing in the suite may reach real AWS: fake credentials, no instance metadata.
 os.environ.update(
@@ -24,6 +25,7 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
+TEST_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 12})
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
@@ -57,12 +59,14 @@ class RunningLab:
         return self.env["CHAOS_SRE_TARGET_URL"]
 
     def client(self, service: str) -> Any:
+        """A boto3 client for the lab; it retries hard, so tests read through injected API faults."""
         return boto3.client(
             service,
             endpoint_url=self.env["AWS_ENDPOINT_URL"],
             region_name=self.env["AWS_DEFAULT_REGION"],
             aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            config=TEST_CLIENT_CONFIG,
         )
 
     def timeline(self) -> dict[str, Any]:

@@ -93,6 +93,8 @@ def start_detached(
     ]
     if profile.database.rds_proxy:
         command.append("--rds-proxy")
+    if profile.api_fault_rate:
+        command += ["--api-fault-rate", repr(profile.api_fault_rate)]
     with open(log, "wb") as out:
         child = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY
 from chaos_sre.lab.dynamodb import Capacity
 from chaos_sre.lab.settings import REGION
 
@@ -43,7 +44,8 @@ class DynamoDBMetricsPublisher:
     """Thread draining the capacity counters into the lab's CloudWatch every second."""
 
     def __init__(self, *, endpoint_url: str, capacity: Capacity) -> None:
-        session = boto3.session.Session(aws_access_key_id="lab", aws_secret_access_key="lab",
+        session = boto3.session.Session(aws_access_key_id=INTERNAL_ACCESS_KEY,
+                                        aws_secret_access_key="lab",
                                         region_name=REGION)
         self._cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
         self._capacity = capacity

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 
+from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY
 from chaos_sre.lab.settings import REGION, TIMINGS
 from chaos_sre.lab.timeline import Timeline
 
@@ -30,7 +31,8 @@ class MetricsPublisher:
     """Thread publishing the endpoint's per-minute ALB metrics to the lab's CloudWatch."""
 
     def __init__(self, *, endpoint_url: str, timeline: Timeline, time_scale: float) -> None:
-        session = boto3.session.Session(aws_access_key_id="lab", aws_secret_access_key="lab",
+        session = boto3.session.Session(aws_access_key_id=INTERNAL_ACCESS_KEY,
+                                        aws_secret_access_key="lab",
                                         region_name=REGION)
         self._cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
         self._elbv2 = session.client("elbv2", endpoint_url=endpoint_url)

@@ -17,6 +17,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from chaos_sre.lab.api_faults import ApiFaultInjector
+
 
 class _Serialized:
     """WSGI middleware: run the wrapped app under ``lock``, body included."""
@@ -33,9 +35,11 @@ class _Serialized:
 class MotoServer:
     """moto's WSGI application served on ``host:port`` from a daemon thread."""
 
-    def __init__(self, host: str, port: int, lock: threading.RLock) -> None:
+    def __init__(self, host: str, port: int, lock: threading.RLock, api_fault_rate: float = 0.0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = _Serialized(DomainDispatcherApplication(create_backend_app), lock)
+        self.faults = ApiFaultInjector(
+            _Serialized(DomainDispatcherApplication(create_backend_app), lock), api_fault_rate)
+        app = self.faults
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )

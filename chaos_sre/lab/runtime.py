@@ -61,7 +61,8 @@ class Lab:
     def start(self) -> None:
         """Bind both ports, start the dynamics and seed the topology."""
         try:
-            self._moto = MotoServer(self.host, self._api_port, self.lock)
+            self._moto = MotoServer(self.host, self._api_port, self.lock,
+                                    api_fault_rate=self.profile.api_fault_rate)
         except OSError as exc:
             raise _bind_error("api", self._api_port, exc) from exc
         self._start_endpoint()
@@ -84,7 +85,7 @@ class Lab:
         balancer = LoadBalancer(
             routes=self.dynamics.routing_table,
             timeline=self.timeline,
-            status=self.dynamics.status,
+            status=self._status,
             databases=self.dynamics.database_access,
             dynamodb_call=self.dynamics.dynamodb_call,
             sdk_max_attempts=self.profile.dynamodb.sdk_max_attempts,
@@ -103,6 +104,11 @@ class Lab:
         self._loop = loop
         self._loop_thread = threading.Thread(target=loop.run_forever, name="lab-endpoint", daemon=True)
         self._loop_thread.start()
+
+    def _status(self) -> dict[str, Any]:
+        """What `/__lab/status` shows: the dynamics' summary and the injected API faults."""
+        faults = self._moto.faults.status() if self._moto is not None else {}
+        return {**self.dynamics.status(), "api_faults": faults}
 
     @property
     def endpoint_port(self) -> int:

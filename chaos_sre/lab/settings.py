@@ -82,6 +82,12 @@ class Profile:
     database: DatabaseTierProfile
     dynamodb: DynamoDBProfile
     ecs: EcsProfile
+    api_fault_rate: float = 0.0
+    """Share of AWS API calls the lab answers with a throttling or server error."""
+
+    def with_api_fault_rate(self, rate: float) -> "Profile":
+        """This profile with ``rate`` of the API calls failing (see chaos_sre.lab.api_faults)."""
+        return replace(self, api_fault_rate=rate)
 
     def with_rds_proxy(self, enabled: bool) -> "Profile":
         """This profile with the RDS Proxy in front of the Aurora cluster switched on or off."""
@@ -184,6 +190,17 @@ def profile_named(name: str) -> Profile:
     except KeyError:
         known = ", ".join(sorted(PROFILES))
         raise ValidationError(f"unknown lab profile {name!r} (choose one of: {known})") from None
+
+
+def parse_api_fault_rate(value: str | float) -> float:
+    """Parse an ``--api-fault-rate`` value: a number in [0, 1)."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"api fault rate must be a number, got {value!r}") from None
+    if not 0 <= rate < 1:
+        raise ValidationError(f"api fault rate must be at least 0 and below 1, got {value!r}")
+    return rate
 
 
 def parse_time_scale(value: str | float) -> float:

@@ -1,0 +1,114 @@
+"""The lab's AWS API fault injector (``chaos-sre lab up --api-fault-rate 0.2``).
+
+Real AWS APIs throttle and fail now and then; a chaos tool that trusts every
+call to succeed breaks staging on a bad day. With a fault rate, the lab answers
+that share of API calls - chosen at random, before moto sees them, so nothing
+is changed - with one of the errors AWS returns, in the wire format of the
+service's protocol:
+
+* throttling: HTTP 400 ``RequestLimitExceeded`` (EC2), ``Throttling`` (query
+  services: Auto Scaling, ELBv2, RDS, STS), ``ThrottlingException`` (JSON
+  services: DynamoDB, ECS, Application Auto Scaling);
+* ``InternalError`` / ``InternalFailure``: HTTP 500;
+* ``ServiceUnavailable``: HTTP 503.
+
+Calls made with the lab's internal key (:data:`INTERNAL_ACCESS_KEY`: seeding
+and the lab's own metric publishers) are never faulted, nor are requests in a
+protocol whose error format the injector does not write (CloudWatch's CBOR:
+those get only the 503, which carries no body).
+"""
+
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+INTERNAL_ACCESS_KEY = "lab-internal"
+THROTTLE, INTERNAL, UNAVAILABLE = "throttle", "internal", "unavailable"
+KINDS = (THROTTLE, INTERNAL, UNAVAILABLE)
+
+
+def _service(environ: dict[str, Any]) -> str:
+    """The signing service name from the SigV4 ``Authorization`` header (``ec2``, ``ecs``...)."""
+    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+    _, _, credential = authorization.partition("Credential=")
+    parts = credential.split(",", 1)[0].split("/")
+    return parts[3] if len(parts) >= 5 else ""
+
+
+def _access_key(environ: dict[str, Any]) -> str:
+    _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
+    return credential.split("/", 1)[0]
+
+
+def _protocol(environ: dict[str, Any], service: str) -> str:
+    content_type = str(environ.get("CONTENT_TYPE", ""))
+    if "cbor" in content_type or environ.get("HTTP_SMITHY_PROTOCOL"):
+        return "cbor"
+    if environ.get("HTTP_X_AMZ_TARGET") or "json" in content_type:
+        return "json"
+    return "ec2" if service == "ec2" else "query"
+
+
+def error_response(protocol: str, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of an injected AWS error."""
+    request_id = str(uuid.uuid4())
+    status = {THROTTLE: "400 Bad Request", INTERNAL: "500 Internal Server Error",
+              UNAVAILABLE: "503 Service Unavailable"}[kind]
+    message = "Injected by the chaos-sre lab (--api-fault-rate)"
+    if protocol == "cbor":
+        return "503 Service Unavailable", [("x-amzn-RequestId", request_id)], b""
+    if protocol == "json":
+        code = {THROTTLE: "ThrottlingException", INTERNAL: "InternalFailure",
+                UNAVAILABLE: "ServiceUnavailable"}[kind]
+        body = f'{{"__type": "{code}", "message": "{message}"}}'.encode()
+        return status, [("Content-Type", "application/x-amz-json-1.1"),
+                        ("x-amzn-RequestId", request_id)], body
+    if protocol == "ec2":
+        code = {THROTTLE: "RequestLimitExceeded", INTERNAL: "InternalError",
+                UNAVAILABLE: "Unavailable"}[kind]
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+                f"</Error></Errors><RequestID>{request_id}</RequestID></Response>").encode()
+        return status, [("Content-Type", "text/xml")], body
+    code = {THROTTLE: "Throttling", INTERNAL: "InternalFailure",
+            UNAVAILABLE: "ServiceUnavailable"}[kind]
+    error_type = "Sender" if kind == THROTTLE else "Receiver"
+    body = (f"<ErrorResponse><Error><Type>{error_type}</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
+            "</ErrorResponse>").encode()
+    return status, [("Content-Type", "text/xml")], body
+
+
+class ApiFaultInjector:
+    """WSGI middleware: answer ``rate`` of the API calls with an AWS error instead of moto."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], rate: float,
+                 rng: random.Random | None = None) -> None:
+        self._app = app
+        self.rate = rate
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.injected: dict[str, int] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if self.rate <= 0 or _access_key(environ) == INTERNAL_ACCESS_KEY:
+            return self._app(environ, start_response)
+        service = _service(environ)
+        with self._lock:
+            self.calls += 1
+            roll, kind = self._rng.random(), self._rng.choice(KINDS)
+        if roll >= self.rate:
+            return self._app(environ, start_response)
+        status, headers, body = error_response(_protocol(environ, service), kind)
+        with self._lock:
+            key = f"{service or 'unknown'}:{status.split()[0]}"
+            self.injected[key] = self.injected.get(key, 0) + 1
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def status(self) -> dict[str, Any]:
+        """Calls seen and faults injected (by service and HTTP status), for `/__lab/status`."""
+        with self._lock:
+            return {"rate": self.rate, "calls": self.calls, "injected": dict(self.injected)}
