@@ -419,7 +419,12 @@ def _settle(run: _Run) -> None:
 
 def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                              **kwargs: Any) -> None:
-    """Let the service settle, stop sampling, judge the run, fail the run if the verdict fails."""
+    """Let the service settle, stop sampling, judge the run, fail the run if the verdict fails.
+
+    Whatever happened, inline secret values are blanked in the journal's copy of the experiment.
+    """
+    if state is not None:
+        redact_secrets(state.get("experiment"))
     run = _run
     if run is None or state is None:
         return
@@ -445,6 +450,28 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     )
     if not verdict["passed"] and state.get("status") == "completed":
         state["status"] = "failed"
+
+
+REDACTED = "***redacted by chaos-sre***"
+SECRET_REFERENCE_TYPES = ("env", "vault")
+
+
+def redact_secrets(experiment: dict[str, Any] | None) -> None:
+    """Blank every inline secret value in the journal's copy of the experiment (in place).
+
+    References (``{"type": "env", "key": ...}``, vault paths) name where a
+    secret lives and stay; literal values are replaced, so no journal carries one.
+    """
+    secrets = (experiment or {}).get("secrets")
+    if not isinstance(secrets, dict):
+        return
+    for scope in secrets.values():
+        if not isinstance(scope, dict):
+            continue
+        for key, value in scope.items():
+            if isinstance(value, dict) and value.get("type") in SECRET_REFERENCE_TYPES:
+                continue
+            scope[key] = REDACTED
 
 
 def cleanup_control() -> None:
