@@ -428,7 +428,9 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     run = _run
     if run is None or state is None:
         return
-    _settle(run)
+    run.record.interrupted = state.get("status") == "interrupted" and not run.record.stopped
+    if not run.record.interrupted:
+        _settle(run)
     _stop_sampler(run)
     if run.monitor is not None:
         run.monitor.stop()

@@ -125,6 +125,11 @@ def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]
 
 
 ROOT = Path(__file__).resolve().parent.parent
+MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 3, "rds-failover": 1, "dynamodb-throttle": 1,
+                  "ecs-scale-to-zero": 1, "lab-smoke": 0}
+"""Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
+creates a deny-all network ACL, re-associates the AZ's subnet, takes the subnet out of the ASG;
+lab-smoke's change is chaostoolkit-aws's own, outside chaos-sre's ledger."""
 
 
 def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
@@ -170,3 +175,32 @@ def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, re
     assert any("of the error budget" in r and "more than" in r
                or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
     return list(reasons)
+
+
+def account_snapshot(lab: RunningLab) -> dict[str, Any]:
+    """Everything the experiments change and must restore, through plain (retrying) boto3."""
+    ec2, elbv2 = lab.client("ec2"), lab.client("elbv2")
+    subnets = {s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]}
+    acls = {a["SubnetId"]: acl["NetworkAclId"] for acl in ec2.describe_network_acls()["NetworkAcls"]
+            for a in acl["Associations"] if a["SubnetId"] in subnets}
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    balancer = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]
+    tables = {name: lab.client("dynamodb").describe_table(TableName=name)["Table"]
+              for name in ("sessions", "carts")}
+    service = lab.client("ecs").describe_services(cluster="staging", services=["api"])["services"][0]
+    scaling = lab.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs")["ScalableTargets"]
+    databases = lab.client("rds").describe_db_instances()["DBInstances"]
+    return {
+        "acls": acls, "asg": (group["DesiredCapacity"], sorted(group["VPCZoneIdentifier"].split(","))),
+        "lb_subnets": sorted(z["SubnetId"] for z in balancer["AvailabilityZones"]),
+        "healthy_web_targets": sorted(lab.target_states()),
+        "tables": {n: (t["TableStatus"], t.get("ProvisionedThroughput", {}).get("ReadCapacityUnits"),
+                       t.get("ProvisionedThroughput", {}).get("WriteCapacityUnits"),
+                       t.get("OnDemandThroughput")) for n, t in tables.items()},
+        "ecs": (service["desiredCount"],
+                [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in scaling]),
+        "databases": sorted((d["DBInstanceIdentifier"], d["DBInstanceStatus"]) for d in databases),
+    }

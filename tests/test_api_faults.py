@@ -1,6 +1,7 @@
 """The lab's AWS API fault injector, and every experiment at 20 % injected API faults: the
 right verdict and a complete restore, because every call chaos-sre makes is retried."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from conftest import ROOT, RunningLab, extension, run_chaos, run_cli, wait_until
+from conftest import MUTATING_STEPS, ROOT, RunningLab, account_snapshot, extension, run_chaos, run_cli, wait_until
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -64,41 +65,12 @@ def test_bad_rates_are_one_line_errors(tmp_path: Path) -> None:
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def snapshot(lab: RunningLab) -> dict[str, Any]:
-    """Everything the experiments change and must restore, through plain (retrying) boto3."""
-    ec2, elbv2 = lab.client("ec2"), lab.client("elbv2")
-    subnets = {s["SubnetId"] for s in ec2.describe_subnets(
-        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]}
-    acls = {a["SubnetId"]: acl["NetworkAclId"] for acl in ec2.describe_network_acls()["NetworkAcls"]
-            for a in acl["Associations"] if a["SubnetId"] in subnets}
-    group = lab.client("autoscaling").describe_auto_scaling_groups(
-        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
-    balancer = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]
-    tables = {name: lab.client("dynamodb").describe_table(TableName=name)["Table"]
-              for name in ("sessions", "carts")}
-    service = lab.client("ecs").describe_services(cluster="staging", services=["api"])["services"][0]
-    scaling = lab.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="ecs")["ScalableTargets"]
-    databases = lab.client("rds").describe_db_instances()["DBInstances"]
-    return {
-        "acls": acls, "asg": (group["DesiredCapacity"], sorted(group["VPCZoneIdentifier"].split(","))),
-        "lb_subnets": sorted(z["SubnetId"] for z in balancer["AvailabilityZones"]),
-        "healthy_web_targets": sorted(lab.target_states()),
-        "tables": {n: (t["TableStatus"], t.get("ProvisionedThroughput", {}).get("ReadCapacityUnits"),
-                       t.get("ProvisionedThroughput", {}).get("WriteCapacityUnits"),
-                       t.get("OnDemandThroughput")) for n, t in tables.items()},
-        "ecs": (service["desiredCount"],
-                [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in scaling]),
-        "databases": sorted((d["DBInstanceIdentifier"], d["DBInstanceStatus"]) for d in databases),
-    }
-
-
 @pytest.mark.parametrize("experiment", ["az-outage", "az-blackhole", "rds-failover",
                                         "dynamodb-throttle", "ecs-scale-to-zero", "lab-smoke"])
 def test_every_experiment_passes_and_restores_at_20_percent_api_faults(
         start_lab, tmp_path: Path, experiment: str) -> None:
     lab = start_lab("--api-fault-rate", "0.2")
-    before = snapshot(lab)
+    before = account_snapshot(lab)
     # chaostoolkit-aws builds its clients with botocore's defaults (3 attempts); its users raise
     # them the botocore way. chaos-sre's own client retries 6 times whatever the environment says.
     retries = {"AWS_MAX_ATTEMPTS": "10"} if experiment == "lab-smoke" else {}
@@ -106,17 +78,20 @@ def test_every_experiment_passes_and_restores_at_20_percent_api_faults(
                                         env=retries)
     assert status == 0, stderr[-3000:]
     assert extension(journal)["verdict"]["passed"] is True
-    assert wait_until(lambda: snapshot(lab) == before, timeout=30, interval=0.5), \
-        (before, snapshot(lab))
+    assert wait_until(lambda: account_snapshot(lab) == before, timeout=30, interval=0.5), \
+        (before, account_snapshot(lab))
     injected = requests.get(f"{lab.target_url}/__lab/status", timeout=5).json()["api_faults"]
     assert sum(injected["injected"].values()) > 0
+    ledger = [json.loads(line) for path in (tmp_path / "ledgers").glob("*.jsonl")
+              for line in path.read_text().splitlines()]
+    assert sum(e["kind"] == "intent" for e in ledger) == MUTATING_STEPS[experiment]
 
 
 def test_a_failing_verdict_stays_failing_and_restores_at_20_percent(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile", "--api-fault-rate", "0.2")
-    before = snapshot(lab)
+    before = account_snapshot(lab)
     status, journal, _ = run_chaos(lab, ROOT / "experiments" / "ecs-scale-to-zero.json", tmp_path)
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
-    assert wait_until(lambda: snapshot(lab) == before, timeout=30, interval=0.5)
+    assert wait_until(lambda: account_snapshot(lab) == before, timeout=30, interval=0.5)

@@ -50,6 +50,8 @@ class RunRecord:
     restore_to_healthy_seconds: float | None = None
     """Reported by a rollback (e.g. ECS restore_service): restore call -> healthy again."""
     refused: str | None = None
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM ended the run (not chaos-sre's own stop condition)."""
     stopped: dict[str, Any] | None = None
     dry_run: bool = False
 
@@ -93,6 +95,9 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
     failures.extend(f"method activity failed: {a}" for a in record.failed_actions)
     if record.stopped:
         failures.append(f"stopped during the method: {record.stopped['reason']}")
+    if record.interrupted:
+        failures.append("the run was interrupted (Ctrl-C or SIGTERM) before it finished; if its "
+                        "rollbacks did not complete, restore with: chaos-sre rollback --last")
 
     detect = recover = None
     consumed = 0.0
@@ -111,7 +116,9 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         else:
             passes.append(f"spent {_pct(consumed)} of the error budget "
                           f"(allowed {_pct(settings.budget_allowance)})")
-        if recover is None:
+        if record.interrupted:
+            pass  # the run did not wait for the recovery: there is nothing to judge
+        elif recover is None:
             failures.append(f"the service did not recover: the rolling SLI was not back at "
                             f"{_pct(target)} for the {settings.hold_seconds:g} s hold before the end")
         elif recover > settings.rto_seconds:

@@ -1,0 +1,112 @@
+"""Crashes and interruptions: SIGKILL after every mutating step of every experiment, then one
+`chaos-sre rollback --last`, leaves every touched resource as it was before the run; SIGTERM and
+Ctrl-C run the rollbacks; a second Ctrl-C during them leaves the rest pending, not lost."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import CHAOS, CLI, MUTATING_STEPS, ROOT, RunningLab, account_snapshot, wait_until
+
+KILL_POINTS = [(name, step) for name, steps in MUTATING_STEPS.items()
+               for step in range(1, steps + 1)]
+"""(experiment, k): kill the runner right after its k-th mutation reached AWS - every mutating
+step of every experiment (tests/test_api_faults.py checks the step counts on complete runs)."""
+
+
+def entries(ledgers: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for path in sorted(ledgers.glob("*.jsonl"))
+            for line in path.read_text().splitlines() if line.strip()]
+
+
+def start_run(lab: RunningLab, experiment: str, tmp_path: Path, **env: str) -> subprocess.Popen[str]:
+    """`chaos run` in its own process group (so it and its sampler can be signalled together)."""
+    out = open(tmp_path / "console.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path",
+         str(tmp_path / "journal.json"), str(ROOT / "experiments" / f"{experiment}.json")],
+        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
+             "CHAOS_SRE_HOLD_SECONDS": "30", **env},
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def rollback_last(lab: RunningLab, ledgers: Path) -> subprocess.CompletedProcess[str]:
+    """`chaos-sre rollback --last` from a shell that has credentials but not the lab's endpoint."""
+    shell = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    shell.update(CHAOS_SRE_LEDGER_DIR=str(ledgers), AWS_ACCESS_KEY_ID="lab",
+                 AWS_SECRET_ACCESS_KEY="lab")
+    return subprocess.run([*CLI, "rollback", "--last"], env=shell, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+@pytest.mark.parametrize("experiment, step", KILL_POINTS)
+def test_sigkill_after_each_mutating_step_then_one_rollback_restores_everything(
+        start_lab, tmp_path: Path, experiment: str, step: int) -> None:
+    lab = start_lab()
+    before = account_snapshot(lab)
+    ledgers = tmp_path / "ledgers"
+    runner = start_run(lab, experiment, tmp_path)
+    try:
+        assert wait_until(
+            lambda: sum(e["kind"] == "done" for e in entries(ledgers)) >= step or runner.poll() is not None,
+            timeout=90, interval=0.01)
+    finally:
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait(timeout=10)
+    recorded = entries(ledgers)
+    done = sum(e["kind"] == "done" for e in recorded)
+    assert done >= step, f"the run ended before its mutating step {step} ({done} done)"
+    assert not any(e["kind"] == "reverted" for e in recorded)  # killed before any rollback
+
+    result = rollback_last(lab, ledgers)
+    assert result.returncode == 0, result.stderr
+    assert wait_until(lambda: account_snapshot(lab) == before, timeout=60, interval=0.5), \
+        (before, account_snapshot(lab))
+    again = rollback_last(lab, ledgers)
+    assert again.returncode == 0 and "nothing to restore" in again.stdout
+    assert account_snapshot(lab) == before
+
+
+def test_sigterm_during_the_method_runs_the_rollbacks(start_lab, tmp_path: Path) -> None:
+    lab = start_lab()
+    before = account_snapshot(lab)
+    runner = start_run(lab, "ecs-scale-to-zero", tmp_path)
+    ledgers = tmp_path / "ledgers"
+    assert wait_until(lambda: any(e["kind"] == "done" for e in entries(ledgers)), timeout=60,
+                      interval=0.05)
+    os.killpg(runner.pid, signal.SIGTERM)
+    started = time.monotonic()
+    assert runner.wait(timeout=120) != 0
+    assert time.monotonic() - started < 30  # did not sit out the 30 s hold
+    assert account_snapshot(lab) == before
+    assert [e["kind"] for e in entries(ledgers)][-1] == "reverted"
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    reasons = [x for x in journal["extensions"] if x["name"] == "chaos_sre"][0]["verdict"]["reasons"]
+    assert any(r.startswith("the run was interrupted (Ctrl-C or SIGTERM)") for r in reasons), reasons
+
+
+def test_a_second_ctrl_c_during_the_rollback_leaves_the_rest_pending(start_lab,
+                                                                     tmp_path: Path) -> None:
+    lab = start_lab()
+    before = account_snapshot(lab)
+    runner = start_run(lab, "ecs-scale-to-zero", tmp_path)
+    ledgers, console = tmp_path / "ledgers", tmp_path / "console.log"
+    assert wait_until(lambda: any(e["kind"] == "done" for e in entries(ledgers)), timeout=60,
+                      interval=0.05)
+    os.killpg(runner.pid, signal.SIGINT)
+    assert wait_until(lambda: "Rollback: restore-service" in console.read_text(), timeout=30,
+                      interval=0.02)
+    os.killpg(runner.pid, signal.SIGINT)
+    assert runner.wait(timeout=60) != 0
+    recorded = entries(ledgers)
+    intents = [e for e in recorded if e["kind"] == "intent"]
+    assert len(intents) == 1  # the change is on record, whether or not its inverse finished
+    result = rollback_last(lab, ledgers)
+    assert result.returncode == 0, result.stderr
+    assert account_snapshot(lab) == before
