@@ -29,6 +29,7 @@ from chaos_sre.lab.settings import (
 )
 from chaos_sre.lab.state import LabState, live_state
 from chaos_sre.safety import rollback as ledger_rollback
+from chaos_sre.safety.validate import validate_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_PORT = 5566
@@ -72,6 +73,21 @@ def rollback(use_last: bool, ledger_path: Path | None) -> None:
         click.echo(f"  restored: {line}")
     click.echo(f"{len(restored)} change(s) restored" if restored
                else "nothing to restore: every recorded change was already undone")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_one_line_errors
+def validate(files: tuple[Path, ...]) -> None:
+    """Check experiments and SLO files before a run: one line per problem, nothing changes.
+
+    Chaos Toolkit's own validation, then every chaos-sre activity's arguments
+    against its declared signature, the control's settings and SLO file, and
+    the guardrails. Exits 2 at the first file with a problem.
+    """
+    for path in files:
+        kind = validate_file(path)
+        click.echo(f"{path}: valid {kind}")
 
 
 @main.group()

@@ -54,6 +54,7 @@ from chaoslib.types import Dry
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger
+from chaos_sre.safety.validate import activities, check_activity
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.monitor import Monitor
 from chaos_sre.slo.samples import read_samples
@@ -115,6 +116,67 @@ def samples_path_for(journal: Path) -> Path:
     return journal.with_name(f"{journal.stem}.samples.jsonl")
 
 
+@dataclass(frozen=True)
+class ControlSettings:
+    """The control's arguments, checked: the SLO, the run settings, where to sample."""
+
+    slo: SLODefinition
+    run: RunSettings
+    target_url: str
+    samples_path: str | None
+    budget_gate: bool
+
+
+def _checked_settings(
+    slo: str,
+    target_url: str,
+    budget_allowance: float,
+    rto_seconds: float,
+    rate: float = 50.0,
+    baseline_seconds: float = 3.0,
+    hold_seconds: float = 3.0,
+    recovery_window_seconds: float = 2.0,
+    burn_rate_stop: float | None = None,
+    burn_window_seconds: float = 5.0,
+    samples_path: str | None = None,
+    budget_gate: bool = True,
+    restore_rto_seconds: float | None = None,
+    *,
+    configuration: dict[str, Any] | None = None,
+) -> ControlSettings:
+    sub = lambda value: _substitute(value, configuration)  # noqa: E731
+    definition = load_slo(str(sub(slo)))
+    run_settings = RunSettings(
+        budget_allowance=_number("budget_allowance", sub(budget_allowance), low=0, high=1),
+        rto_seconds=_number("rto_seconds", sub(rto_seconds), low=0, high=86400),
+        rate=_number("rate", sub(rate), low=0, high=MAX_RATE),
+        baseline_seconds=_number("baseline_seconds", sub(baseline_seconds), low=0, high=3600),
+        hold_seconds=_number("hold_seconds", sub(hold_seconds), low=0, high=3600),
+        recovery_window_seconds=_number("recovery_window_seconds", sub(recovery_window_seconds),
+                                        low=0, high=3600),
+        burn_rate_stop=_optional_number("burn_rate_stop", sub(burn_rate_stop), low=0, high=1e9),
+        burn_window_seconds=_number("burn_window_seconds", sub(burn_window_seconds),
+                                    low=0, high=3600),
+        restore_rto_seconds=_optional_number("restore_rto_seconds", sub(restore_rto_seconds),
+                                             low=0, high=86400),
+    )
+    url = str(sub(target_url))
+    if not url.startswith(("http://", "https://")):
+        raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, got {url!r}")
+    return ControlSettings(definition, run_settings, url,
+                           str(sub(samples_path)) if samples_path else None,
+                           bool(sub(budget_gate)))
+
+
+def control_settings(arguments: dict[str, Any],
+                     configuration: dict[str, Any] | None = None) -> ControlSettings:
+    """Check the control's ``arguments`` as an experiment declares them (``${name}`` resolved)."""
+    try:
+        return _checked_settings(**arguments, configuration=configuration)
+    except TypeError as exc:
+        raise ValidationError(f"chaos-sre control: {_EXCEPTION_PREFIX.sub('', str(exc))}") from None
+
+
 def configure_control(
     slo: str,
     target_url: str,
@@ -134,39 +196,26 @@ def configure_control(
     settings: dict[str, Any] | None = None,
     experiment: dict[str, Any] | None = None,
 ) -> None:
-    """Validate the control's arguments and load the SLO (nothing runs yet)."""
+    """Validate the control's arguments, the SLO and the experiment's chaos-sre activities.
+
+    Nothing runs yet; a problem makes the run stop before anything is sampled or injected.
+    """
     global _run, _config_error
     _run, _config_error = None, None
-    sub = lambda value: _substitute(value, configuration)  # noqa: E731
-    budget_allowance, rto_seconds, rate = sub(budget_allowance), sub(rto_seconds), sub(rate)
-    baseline_seconds, hold_seconds = sub(baseline_seconds), sub(hold_seconds)
-    recovery_window_seconds, burn_window_seconds = sub(recovery_window_seconds), sub(burn_window_seconds)
-    burn_rate_stop, restore_rto_seconds = sub(burn_rate_stop), sub(restore_rto_seconds)
     try:
-        definition = load_slo(sub(slo))
-        run_settings = RunSettings(
-            budget_allowance=_number("budget_allowance", budget_allowance, low=0, high=1),
-            rto_seconds=_number("rto_seconds", rto_seconds, low=0, high=86400),
-            rate=_number("rate", rate, low=0, high=MAX_RATE),
-            baseline_seconds=_number("baseline_seconds", baseline_seconds, low=0, high=3600),
-            hold_seconds=_number("hold_seconds", hold_seconds, low=0, high=3600),
-            recovery_window_seconds=_number("recovery_window_seconds", recovery_window_seconds,
-                                            low=0, high=3600),
-            burn_rate_stop=_optional_number("burn_rate_stop", burn_rate_stop, low=0, high=1e9),
-            burn_window_seconds=_number("burn_window_seconds", burn_window_seconds,
-                                        low=0, high=3600),
-            restore_rto_seconds=_optional_number("restore_rto_seconds", restore_rto_seconds,
-                                                 low=0, high=86400),
-        )
-        url = str(sub(target_url))
-        if not url.startswith(("http://", "https://")):
-            raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, got {url!r}")
+        checked = _checked_settings(
+            slo, target_url, budget_allowance, rto_seconds, rate, baseline_seconds, hold_seconds,
+            recovery_window_seconds, burn_rate_stop, burn_window_seconds, samples_path,
+            budget_gate, restore_rto_seconds, configuration=configuration)
+        if experiment is not None:
+            for where, activity in activities(experiment):
+                check_activity(activity, configuration or {}, where)
     except ChaosSreError as exc:
         _config_error = str(exc)
         logger.error(f"chaos-sre: {exc}")
         return
-    path = Path(sub(samples_path)) if samples_path else samples_path_for(_journal_path())
-    _run = _Run(definition, run_settings, url, path, budget_gate=bool(sub(budget_gate)),
+    path = Path(checked.samples_path) if checked.samples_path else samples_path_for(_journal_path())
+    _run = _Run(checked.slo, checked.run, checked.target_url, path, budget_gate=checked.budget_gate,
                 configuration=configuration, secrets=secrets)
 
 

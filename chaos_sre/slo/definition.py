@@ -69,6 +69,15 @@ def parse_duration(text: Any, field: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def _mapping(value: Any, field: str, source: str) -> dict[str, Any]:
+    """``value`` when it is a mapping, {} when absent; anything else is a one-line error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{source}: {field} must be a mapping, got {type(value).__name__}")
+    return value
+
+
 def _get(node: Any, path: str, source: str) -> Any:
     current = node
     walked = []
@@ -88,8 +97,9 @@ def _get(node: Any, path: str, source: str) -> Any:
     return current
 
 
-def _target(objective: dict[str, Any], source: str) -> float:
+def _target(objective: Any, source: str) -> float:
     field = "spec.objectives[0].target"
+    objective = _mapping(objective, "spec.objectives[0]", source)
     if "target" in objective:
         value = objective["target"]
     elif "targetPercent" in objective:
@@ -134,14 +144,17 @@ def parse_slo(document: Any, source: str) -> SLODefinition:
     window = parse_duration(_get(document, "spec.timeWindow[0].duration", source),
                             f"{source}: spec.timeWindow[0].duration")
     target = _target(_get(document, "spec.objectives[0]", source), source)
-    ratio = _get(document, "spec.indicator.spec.ratioMetric", source)
-    total = _get(ratio, "total.metricSource", source + ": spec.indicator.spec.ratioMetric")
+    base = "spec.indicator.spec.ratioMetric"
+    ratio = _mapping(_get(document, base, source), base, source)
+    total = _mapping(_get(ratio, "total.metricSource", f"{source}: {base}"),
+                     f"{base}.total.metricSource", source)
     if total.get("type") != SOURCE_TYPE:
         raise ValidationError(f"{source}: spec.indicator.spec.ratioMetric.total.metricSource.type "
                               f"must be {SOURCE_TYPE}, got {total.get('type')!r}")
-    total_spec = total.get("spec") or {}
-    good_spec = (((ratio.get("good") or {}).get("metricSource") or {}).get("spec")) or {}
-    base = "spec.indicator.spec.ratioMetric"
+    total_spec = _mapping(total.get("spec"), f"{base}.total.metricSource.spec", source)
+    good = _mapping(ratio.get("good"), f"{base}.good", source)
+    good_source = _mapping(good.get("metricSource"), f"{base}.good.metricSource", source)
+    good_spec = _mapping(good_source.get("spec"), f"{base}.good.metricSource.spec", source)
     timeout = parse_duration(total_spec.get("timeout", "2s"),
                              f"{source}: {base}.total.metricSource.spec.timeout")
     threshold = good_spec.get("latencyThreshold")

@@ -1,0 +1,275 @@
+"""``chaos-sre validate FILE``: refuse a bad experiment or SLO file in one line, before anything runs.
+
+An experiment goes through, in order:
+
+1. reading: JSON or YAML, an object;
+2. Chaos Toolkit's own validation (required keys, activities, that each
+   Python activity's module and function exist and take its argument names);
+3. the arguments of every chaos-sre activity against the function's declared
+   signature - the type hints next to each action and probe are its schema:
+   unknown or missing arguments, values of the wrong type (after resolving
+   ``${name}`` from the configuration, environment defaults included);
+4. the chaos-sre control's arguments and its SLO file;
+5. the guardrails (configuration and ``$CHAOS_SRE_GUARDRAILS``).
+
+An SLO file (``.yaml`` with ``kind: SLO``) gets the SLO checks alone. Every
+problem is a :class:`ValidationError` whose one line names the file, the field
+and what is wrong. Nothing here calls AWS: validating changes nothing.
+"""
+
+import importlib
+import inspect
+import json
+import logging
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from chaoslib.exceptions import ChaosException
+from chaoslib.experiment import ensure_experiment_is_valid
+
+from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.safety.guardrails import load as load_guardrails
+from chaos_sre.slo.definition import load_slo
+
+CONTROL_MODULE = "chaos_sre.control"
+INJECTED = ("configuration", "secrets")
+TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+def read_document(path: Path) -> Any:
+    """The parsed JSON or YAML document at ``path`` (one-line errors)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not a text file (UTF-8)") from None
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValidationError(f"{path}: not YAML{where}") from None
+
+
+def validate_file(path: str | Path) -> str:
+    """Validate an experiment or SLO file; return what it is, or raise a one-line error."""
+    path = Path(path)
+    document = read_document(path)
+    if isinstance(document, dict) and document.get("kind") == "SLO":
+        try:
+            load_slo(str(path))
+        except ChaosSreError as exc:
+            raise ValidationError(_prefixed(path, str(exc))) from None
+        return "SLO"
+    validate_experiment(document, str(path))
+    return "experiment"
+
+
+def _prefixed(path: Path | str, message: str) -> str:
+    return message if message.startswith(str(path)) else f"{path}: {message}"
+
+
+def validate_experiment(experiment: Any, source: str) -> None:
+    """Run every check on an experiment document (see the module docstring)."""
+    if not isinstance(experiment, dict):
+        raise ValidationError(f"{source}: an experiment must be an object, got "
+                              f"{type(experiment).__name__}")
+    configuration = resolved_configuration(experiment.get("configuration"), source)
+    _chaos_toolkit_checks(experiment, source)
+    for where, activity in activities(experiment):
+        check_activity(activity, configuration, f"{source}: {where}")
+    for index, control in enumerate(experiment.get("controls") or []):
+        provider = control.get("provider") if isinstance(control, dict) else None
+        if isinstance(provider, dict) and provider.get("module") == CONTROL_MODULE:
+            _check_control(provider.get("arguments") or {}, configuration,
+                           f"{source}: controls[{index}]")
+    try:
+        load_guardrails(configuration)
+    except ValidationError as exc:
+        raise ValidationError(f"{source}: {exc}") from None
+
+
+def _chaos_toolkit_checks(experiment: dict[str, Any], source: str) -> None:
+    chaoslib_logger = logging.getLogger("chaostoolkit")
+    level = chaoslib_logger.level
+    chaoslib_logger.setLevel(logging.CRITICAL)  # its own error log would repeat our one line
+    try:
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise ValidationError(f"{source}: {_one_line(str(exc))}") from None
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        raise ValidationError(f"{source}: Chaos Toolkit cannot read it: a field has the wrong shape "
+                              f"({type(exc).__name__}: {_one_line(str(exc))})") from None
+    finally:
+        chaoslib_logger.setLevel(level)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+def activities(experiment: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, activity) for every activity of the hypothesis, method and rollbacks."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    for index, probe in enumerate(hypothesis.get("probes") or []):
+        found.append((f"steady-state-hypothesis.probes[{index}]", probe))
+    for section in ("method", "rollbacks"):
+        for index, activity in enumerate(experiment.get(section) or []):
+            found.append((f"{section}[{index}]", activity))
+    return [(w, a) for w, a in found if isinstance(a, dict)]
+
+
+def resolved_configuration(configuration: Any, source: str) -> dict[str, Any]:
+    """The configuration's values as a run would see them (environment entries resolved)."""
+    if configuration in (None, {}):
+        return {}
+    if not isinstance(configuration, dict):
+        raise ValidationError(f"{source}: configuration must be an object")
+    resolved: dict[str, Any] = {}
+    for name, value in configuration.items():
+        if isinstance(value, dict) and value.get("type") == "env":
+            key = value.get("key")
+            raw = os.environ.get(str(key), value.get("default"))
+            if raw is None:
+                raise ValidationError(f"{source}: configuration {name}: environment variable "
+                                      f"{key} is not set and has no default")
+            resolved[name] = _env_typed(raw, value.get("env_var_type"), f"{source}: configuration {name}")
+        else:
+            resolved[name] = value
+    return resolved
+
+
+def _env_typed(raw: Any, kind: Any, where: str) -> Any:
+    if kind in (None, "str"):
+        return raw
+    text = str(raw).strip()
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise ValidationError(f"{where}: {raw!r} is not a {kind}") from None
+    if kind == "bool":
+        if text.lower() in TRUE + FALSE:
+            return text.lower() in TRUE
+        raise ValidationError(f"{where}: {raw!r} is not a bool (true or false)")
+    if kind == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValidationError(f"{where}: {raw!r} is not JSON") from None
+    return raw
+
+
+def _substituted(value: Any, configuration: dict[str, Any], where: str) -> Any:
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}") \
+            and value.count("${") == 1:
+        name = value[2:-1]
+        if name not in configuration:
+            raise ValidationError(f"{where}: refers to ${{{name}}}, which the configuration does "
+                                  "not define")
+        return configuration[name]
+    return value
+
+
+def check_activity(activity: dict[str, Any], configuration: dict[str, Any], where: str) -> None:
+    """Check a chaos-sre activity's arguments against its function's signature."""
+    provider = activity.get("provider")
+    if not isinstance(provider, dict) or provider.get("type") != "python":
+        return
+    module_name = str(provider.get("module", ""))
+    if not module_name.startswith("chaos_sre."):
+        return
+    name = activity.get("name", "?")
+    where = f"{where} ({name})"
+    function = getattr(importlib.import_module(module_name), str(provider.get("func")), None)
+    if function is None:
+        raise ValidationError(f"{where}: {module_name} has no function {provider.get('func')!r}")
+    arguments = provider.get("arguments") or {}
+    if not isinstance(arguments, dict):
+        raise ValidationError(f"{where}: arguments must be an object")
+    signature = inspect.signature(function)
+    hints = typing.get_type_hints(function)
+    unknown = sorted(set(arguments) - set(signature.parameters) | set(arguments) & set(INJECTED))
+    if unknown:
+        known = ", ".join(p for p in signature.parameters if p not in INJECTED)
+        raise ValidationError(f"{where}: unknown argument {unknown[0]!r} (it takes: {known})")
+    for parameter in signature.parameters.values():
+        if parameter.name in INJECTED:
+            continue
+        if parameter.name not in arguments:
+            if parameter.default is inspect.Parameter.empty:
+                raise ValidationError(f"{where}: argument {parameter.name} is required")
+            continue
+        field = f"{where} argument {parameter.name}"
+        value = _substituted(arguments[parameter.name], configuration, field)
+        expected = hints.get(parameter.name)
+        if expected is not None and not _matches(value, expected):
+            raise ValidationError(f"{field}: expected {_describe(expected)}, got {value!r}"[:600])
+
+
+def _matches(value: Any, expected: Any) -> bool:
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, option) for option in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is Any:
+        return True
+    if expected is bool:
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in TRUE + FALSE)
+    if expected in (int, float):
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float):
+            return expected is float or float(value).is_integer()
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return False
+            return expected is float or number.is_integer()
+        return False
+    if expected is str:
+        return isinstance(value, str)
+    if origin is list or expected is list:
+        args = typing.get_args(expected)
+        return isinstance(value, list) and (not args or all(_matches(v, args[0]) for v in value))
+    if origin is dict or expected is dict:
+        args = typing.get_args(expected)
+        return isinstance(value, dict) and (not args or all(
+            _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()))
+    return True
+
+
+def _describe(expected: Any) -> str:
+    if typing.get_origin(expected) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(option) for option in typing.get_args(expected))
+    if expected is type(None):
+        return "null"
+    return str(expected).replace("typing.", "") if typing.get_origin(expected) else expected.__name__
+
+
+def _check_control(arguments: Any, configuration: dict[str, Any], where: str) -> None:
+    from chaos_sre.control import control_settings  # the control imports chaoslib's runtime
+
+    if not isinstance(arguments, dict):
+        raise ValidationError(f"{where}: the chaos-sre control's arguments must be an object")
+    try:
+        control_settings(arguments, configuration)
+    except ChaosSreError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
+    except TypeError as exc:
+        raise ValidationError(f"{where}: the chaos-sre control's arguments: {exc}") from None
