@@ -35,6 +35,7 @@ Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
 
 import importlib
+import inspect
 import logging
 import math
 import re
@@ -171,10 +172,17 @@ def _checked_settings(
 def control_settings(arguments: dict[str, Any],
                      configuration: dict[str, Any] | None = None) -> ControlSettings:
     """Check the control's ``arguments`` as an experiment declares them (``${name}`` resolved)."""
-    try:
-        return _checked_settings(**arguments, configuration=configuration)
-    except TypeError as exc:
-        raise ValidationError(f"chaos-sre control: {_EXCEPTION_PREFIX.sub('', str(exc))}") from None
+    parameters = inspect.signature(_checked_settings).parameters
+    known = [name for name in parameters if name != "configuration"]
+    unknown = sorted(str(key) for key in set(arguments) - set(known))
+    if unknown:
+        raise ValidationError(f"chaos-sre control: unknown argument {unknown[0]!r} "
+                              f"(it takes: {', '.join(known)})")
+    missing = [name for name in known if parameters[name].default is inspect.Parameter.empty
+               and name not in arguments]
+    if missing:
+        raise ValidationError(f"chaos-sre control: argument {missing[0]} is required")
+    return _checked_settings(**arguments, configuration=configuration)
 
 
 def configure_control(
@@ -182,31 +190,25 @@ def configure_control(
     target_url: str,
     budget_allowance: float,
     rto_seconds: float,
-    rate: float = 50.0,
-    baseline_seconds: float = 3.0,
-    hold_seconds: float = 3.0,
-    recovery_window_seconds: float = 2.0,
-    burn_rate_stop: float | None = None,
-    burn_window_seconds: float = 5.0,
-    samples_path: str | None = None,
-    budget_gate: bool = True,
-    restore_rto_seconds: float | None = None,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     experiment: dict[str, Any] | None = None,
+    **options: Any,
 ) -> None:
     """Validate the control's arguments, the SLO and the experiment's chaos-sre activities.
 
-    Nothing runs yet; a problem makes the run stop before anything is sampled or injected.
+    ``options`` are the optional arguments of docs/slo.md (rate, baseline_seconds,
+    hold_seconds, recovery_window_seconds, burn_rate_stop, burn_window_seconds,
+    samples_path, budget_gate, restore_rto_seconds). Nothing runs yet; a
+    problem makes the run stop before anything is sampled or injected.
     """
     global _run, _config_error
     _run, _config_error = None, None
     try:
-        checked = _checked_settings(
-            slo, target_url, budget_allowance, rto_seconds, rate, baseline_seconds, hold_seconds,
-            recovery_window_seconds, burn_rate_stop, burn_window_seconds, samples_path,
-            budget_gate, restore_rto_seconds, configuration=configuration)
+        checked = control_settings(
+            {"slo": slo, "target_url": target_url, "budget_allowance": budget_allowance,
+             "rto_seconds": rto_seconds, **options}, configuration)
         if experiment is not None:
             for where, activity in activities(experiment):
                 check_activity(activity, configuration or {}, where)

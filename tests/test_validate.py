@@ -1,5 +1,5 @@
-"""`chaos-sre validate` and its fuzzing: thousands of malformed experiments and SLO files, each
-refused (or accepted) with at most one line - never a traceback, never an AWS call."""
+"""`chaos-sre validate` and its fuzzing: 1300 generated experiments and SLO files, over 1000 of
+them malformed - each refused in one line naming the file, never a traceback, never an AWS call."""
 
 import json
 import math
@@ -89,7 +89,7 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)  # the experiments name their SLO files relative to the repository
 
 
-FUZZ = settings(max_examples=700, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=900, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -101,7 +101,7 @@ def test_fuzzed_experiments_never_crash(document: Any, as_yaml: bool, tmp_path: 
     check(path)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+@settings(max_examples=400, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(document=st.one_of(malformed(SLOS), values), text=st.one_of(st.none(), st.text(max_size=60)))
 def test_fuzzed_slo_files_and_garbage_never_crash(document: Any, text: str | None,
@@ -118,7 +118,7 @@ def test_the_fuzzing_mostly_made_bad_input_and_no_ledger(tmp_path: Path) -> None
     total = OUTCOMES["valid"] + OUTCOMES["refused"]
     if total == 0:
         pytest.skip("run with the fuzz tests")
-    assert total >= 1000
+    assert OUTCOMES["refused"] >= 1000, OUTCOMES  # 1000+ bad inputs, each refused in one line
     assert OUTCOMES["refused"] / total > 0.5, OUTCOMES
     print(f"fuzzed inputs: {total}, refused in one line: {OUTCOMES['refused']}")
     assert not (tmp_path / "ledgers").exists()

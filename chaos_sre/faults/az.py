@@ -140,9 +140,9 @@ def terminate_az_instances(
         seq = ledger.record("ec2:instances", verb, {"instance_ids": batch, "state": "running",
                                                     "availability_zone": az}, undo)
         if stop:
-            ec2.stop_instances(InstanceIds=batch)
+            call(ec2, "stop_instances", InstanceIds=batch)
         else:
-            ec2.terminate_instances(InstanceIds=batch)
+            call(ec2, "terminate_instances", InstanceIds=batch)
         ledger.done(seq)
         calls += 1
     logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
@@ -252,13 +252,13 @@ def blackhole_az(
     for vpc_id in sorted({s["VpcId"] for s in subnets}):
         seq = ledger.record(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
                             {"op": "delete_fault_network_acls", "vpc_id": vpc_id})
-        acl = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=[{
+        acl = call(ec2, "create_network_acl", VpcId=vpc_id, TagSpecifications=[{
             "ResourceType": "network-acl",
             "Tags": [{"Key": RUN_TAG, "Value": "deny-all"}, {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
         deny_acls[vpc_id] = acl["NetworkAcl"]["NetworkAclId"]
         for egress in (False, True):
-            ec2.create_network_acl_entry(NetworkAclId=deny_acls[vpc_id], RuleNumber=1, Protocol="-1",
-                                         RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+            call(ec2, "create_network_acl_entry", NetworkAclId=deny_acls[vpc_id], RuleNumber=1,
+                 Protocol="-1", RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
         ledger.done(seq, deny_acls[vpc_id])
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
         original, association = _acl_of(ec2, subnet["SubnetId"])
@@ -266,8 +266,8 @@ def blackhole_az(
                             {"network_acl_id": original},
                             {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
                              "network_acl_id": original})
-        ec2.replace_network_acl_association(AssociationId=association,
-                                            NetworkAclId=deny_acls[subnet["VpcId"]])
+        call(ec2, "replace_network_acl_association", AssociationId=association,
+             NetworkAclId=deny_acls[subnet["VpcId"]])
         ledger.done(seq)
     for group in groups:
         current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
@@ -282,8 +282,8 @@ def blackhole_az(
                             {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
                             {"op": "restore_asg_subnets", "asg": group["AutoScalingGroupName"],
                              "vpc_zone_identifier": group["VPCZoneIdentifier"]})
-        autoscaling.update_auto_scaling_group(AutoScalingGroupName=group["AutoScalingGroupName"],
-                                              VPCZoneIdentifier=",".join(remaining))
+        call(autoscaling, "update_auto_scaling_group",
+             AutoScalingGroupName=group["AutoScalingGroupName"], VPCZoneIdentifier=",".join(remaining))
         ledger.done(seq)
     for balancer in balancers:
         current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
@@ -298,7 +298,7 @@ def blackhole_az(
                             {"subnets": current},
                             {"op": "restore_lb_subnets", "load_balancer_arn": balancer["LoadBalancerArn"],
                              "subnets": current})
-        elbv2.set_subnets(LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
+        call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
         ledger.done(seq)
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
     return {"dry_run": False, **plan, "network_acl_ids": sorted(deny_acls.values())}
@@ -317,7 +317,8 @@ def _restore_nacl(op: dict[str, Any], configuration: dict[str, Any] | None,
     current, association = _acl_of(ec2, op["subnet_id"])
     if current == op["network_acl_id"]:
         return f"{op['subnet_id']} already on {current}"
-    ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=op["network_acl_id"])
+    call(ec2, "replace_network_acl_association", AssociationId=association,
+         NetworkAclId=op["network_acl_id"])
     return f"{op['subnet_id']} back on {op['network_acl_id']}"
 
 
@@ -330,7 +331,7 @@ def _delete_fault_acls(op: dict[str, Any], configuration: dict[str, Any] | None,
                         Filters=[{"Name": "vpc-id", "Values": [op["vpc_id"]]},
                                  {"Name": f"tag:{RUN_TAG}", "Values": ["deny-all"]}]):
         if not acl["Associations"]:
-            ec2.delete_network_acl(NetworkAclId=acl["NetworkAclId"])
+            call(ec2, "delete_network_acl", NetworkAclId=acl["NetworkAclId"])
             deleted.append(acl["NetworkAclId"])
     return f"deleted deny-all network ACLs {deleted} in {op['vpc_id']}"
 
@@ -339,8 +340,8 @@ def _delete_fault_acls(op: dict[str, Any], configuration: dict[str, Any] | None,
 def _restore_asg_subnets(op: dict[str, Any], configuration: dict[str, Any] | None,
                          secrets: dict[str, Any] | None) -> str:
     autoscaling = aws_client("autoscaling", configuration, secrets)
-    autoscaling.update_auto_scaling_group(AutoScalingGroupName=op["asg"],
-                                          VPCZoneIdentifier=op["vpc_zone_identifier"])
+    call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op["asg"],
+         VPCZoneIdentifier=op["vpc_zone_identifier"])
     return f"ASG {op['asg']} subnets back to {op['vpc_zone_identifier']}"
 
 
@@ -348,7 +349,7 @@ def _restore_asg_subnets(op: dict[str, Any], configuration: dict[str, Any] | Non
 def _restore_lb_subnets(op: dict[str, Any], configuration: dict[str, Any] | None,
                         secrets: dict[str, Any] | None) -> str:
     elbv2 = aws_client("elbv2", configuration, secrets)
-    elbv2.set_subnets(LoadBalancerArn=op["load_balancer_arn"], Subnets=op["subnets"])
+    call(elbv2, "set_subnets", LoadBalancerArn=op["load_balancer_arn"], Subnets=op["subnets"])
     return f"load balancer subnets back to {op['subnets']}"
 
 
@@ -361,5 +362,5 @@ def _start_instances(op: dict[str, Any], configuration: dict[str, Any] | None,
                                  InstanceIds=op["instance_ids"])
                for i in r["Instances"] if i["State"]["Name"] == "stopped"]
     if stopped:
-        ec2.start_instances(InstanceIds=stopped)
+        call(ec2, "start_instances", InstanceIds=stopped)
     return f"started {stopped}"

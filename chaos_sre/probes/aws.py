@@ -3,7 +3,7 @@
 import time
 from typing import Any
 
-from chaos_sre.aws import aws_client, paginate
+from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import AWSError
 
 __all__ = [
@@ -53,7 +53,7 @@ def healthy_target_count(
     """
     client = aws_client("elbv2", configuration, secrets)
     arn = _target_group_arn(client, target_group_name)
-    health = client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    health = call(client, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
     return sum(1 for t in health if t["TargetHealth"]["State"] == "healthy")
 
 
@@ -102,7 +102,7 @@ def healthy_targets_per_az(
     client = aws_client("elbv2", configuration, secrets)
     arn = _target_group_arn(client, target_group_name)
     healthy = [t["Target"]["Id"] for t in
-               client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+               call(client, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
                if t["TargetHealth"]["State"] == "healthy"]
     if not healthy:
         return {}
