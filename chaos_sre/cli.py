@@ -76,17 +76,21 @@ def rollback(use_last: bool, ledger_path: Path | None) -> None:
 
 
 @main.command()
+@click.option("--offline", is_flag=True,
+              help="Do not resolve the faults' targets in AWS (no AWS call at all).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_one_line_errors
-def validate(files: tuple[Path, ...]) -> None:
+def validate(offline: bool, files: tuple[Path, ...]) -> None:
     """Check experiments and SLO files before a run: one line per problem, nothing changes.
 
     Chaos Toolkit's own validation, then every chaos-sre activity's arguments
-    against its declared signature, the control's settings and SLO file, and
-    the guardrails. Exits 2 at the first file with a problem.
+    against its declared signature, the control's settings and SLO file, the
+    guardrails, and (unless --offline) each fault as a dry run: its targets
+    resolved with read-only calls in the account the environment points at.
+    Exits 2 at the first file with a problem.
     """
     for path in files:
-        kind = validate_file(path)
+        kind = validate_file(path, offline=offline)
         click.echo(f"{path}: valid {kind}")
 
 

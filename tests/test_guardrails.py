@@ -12,7 +12,7 @@ from chaos_sre.faults import dynamodb as dynamodb_faults
 from chaos_sre.faults import ecs as ecs_faults
 from chaos_sre.faults import rds as rds_faults
 from chaos_sre.safety.guardrails import GuardrailViolation, Share, Target, enforce
-from conftest import ROOT, RunningLab, extension, run_chaos
+from conftest import ROOT, RunningLab, extension, run_chaos, run_cli
 
 WEB = {"tags": "app=web", "asg_names": "web"}
 
@@ -151,3 +151,23 @@ def test_a_violation_fails_the_run_and_injects_nothing(start_lab, tmp_path: Path
                for r in reasons), reasons
     assert lab.timeline()["faults"] == []
     assert extension(journal)["fault_started_at"] is None
+
+
+def test_validate_resolves_every_fault_read_only_and_applies_the_guardrails(
+        shared_lab: RunningLab, tmp_path: Path) -> None:
+    env = {**shared_lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")}
+    names = ["az-outage", "az-blackhole", "rds-failover", "ecs-scale-to-zero"]
+    files = [str(ROOT / "experiments" / f"{name}.json") for name in names]
+    result = run_cli("validate", *files, lab_dir=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("valid experiment, 1 fault(s) resolved read-only") == 4
+    rules = tmp_path / "guardrails.yaml"
+    rules.write_text("allowed_regions: [eu-west-1]\n")
+    refused = run_cli("validate", files[0], lab_dir=tmp_path,
+                      env={**env, "CHAOS_SRE_GUARDRAILS": str(rules)})
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"error: {files[0]}: method[0] (terminate-az-instances): guardrail allowed_regions: region "
+        f"us-east-1 is not one of eu-west-1 (guardrails file {rules})")
+    assert shared_lab.timeline()["faults"] == []
+    assert not (tmp_path / "ledgers").exists()

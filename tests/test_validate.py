@@ -134,8 +134,8 @@ def test_validate_command_names_file_field_and_problem(tmp_path: Path) -> None:
     document["method"][0]["provider"]["arguments"]["cluster"] = 5
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(document))
-    result = run_cli("validate", str(ROOT / "experiments" / "az-outage.json"), str(bad),
-                     lab_dir=tmp_path)
+    result = run_cli("validate", "--offline", str(ROOT / "experiments" / "az-outage.json"),
+                     str(bad), lab_dir=tmp_path)
     assert result.returncode == 2
     assert "az-outage.json: valid experiment" in result.stdout
     assert result.stderr.strip() == (f"error: {bad}: method[0] (scale-service-to-zero) argument "

@@ -10,11 +10,15 @@ An experiment goes through, in order:
    unknown or missing arguments, values of the wrong type (after resolving
    ``${name}`` from the configuration, environment defaults included);
 4. the chaos-sre control's arguments and its SLO file;
-5. the guardrails (configuration and ``$CHAOS_SRE_GUARDRAILS``).
+5. the guardrails (configuration and ``$CHAOS_SRE_GUARDRAILS``);
+6. unless offline: every chaos-sre fault of the method as a dry run - its
+   targets resolved with read-only calls and checked against the guardrails,
+   in the account the environment points at.
 
 An SLO file (``.yaml`` with ``kind: SLO``) gets the SLO checks alone. Every
 problem is a :class:`ValidationError` whose one line names the file, the field
-and what is wrong. Nothing here calls AWS: validating changes nothing.
+and what is wrong. Validating changes nothing: offline it makes no AWS call at
+all, online only read calls (and STS GetCallerIdentity for a guardrail).
 """
 
 import importlib
@@ -61,8 +65,11 @@ def read_document(path: Path) -> Any:
         raise ValidationError(f"{path}: not YAML{where}") from None
 
 
-def validate_file(path: str | Path) -> str:
-    """Validate an experiment or SLO file; return what it is, or raise a one-line error."""
+def validate_file(path: str | Path, *, offline: bool = True) -> str:
+    """Validate an experiment or SLO file; return what it is, or raise a one-line error.
+
+    With ``offline=False`` an experiment's faults are also resolved as dry runs.
+    """
     path = Path(path)
     document = read_document(path)
     if isinstance(document, dict) and document.get("kind") == "SLO":
@@ -72,6 +79,9 @@ def validate_file(path: str | Path) -> str:
             raise ValidationError(_prefixed(path, str(exc))) from None
         return "SLO"
     validate_experiment(document, str(path))
+    if not offline:
+        resolved = resolve_targets(document, str(path))
+        return f"experiment, {resolved} fault(s) resolved read-only"
     return "experiment"
 
 
@@ -97,6 +107,29 @@ def validate_experiment(experiment: Any, source: str) -> None:
         load_guardrails(configuration)
     except ValidationError as exc:
         raise ValidationError(f"{source}: {exc}") from None
+
+
+def resolve_targets(experiment: dict[str, Any], source: str) -> int:
+    """Dry-run every chaos-sre fault of the method (read-only resolution and guardrails)."""
+    configuration = resolved_configuration(experiment.get("configuration"), source)
+    resolved = 0
+    for where, activity in activities(experiment):
+        provider = activity.get("provider") or {}
+        module_name = str(provider.get("module", ""))
+        if not where.startswith("method") or not module_name.startswith("chaos_sre.faults."):
+            continue
+        function = getattr(importlib.import_module(module_name), str(provider.get("func")))
+        if "dry_run" not in inspect.signature(function).parameters:
+            continue
+        arguments = {name: _substituted(value, configuration, where)
+                     for name, value in (provider.get("arguments") or {}).items()}
+        arguments.update(dry_run=True, configuration=configuration)
+        try:
+            function(**arguments)
+        except ChaosSreError as exc:
+            raise ValidationError(f"{source}: {where} ({activity.get('name', '?')}): {exc}") from None
+        resolved += 1
+    return resolved
 
 
 def _chaos_toolkit_checks(experiment: dict[str, Any], source: str) -> None:
