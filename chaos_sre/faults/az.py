@@ -132,7 +132,7 @@ def terminate_az_instances(
                     f"{', '.join(targets)}")
         return {"dry_run": True, "action": verb, "availability_zone": az, "instance_ids": targets,
                 "calls": 0}
-    ledger = current_ledger(configuration)
+    ledger = current_ledger(configuration or {})
     calls = 0
     for first in range(0, len(targets), TERMINATE_BATCH):
         batch = targets[first:first + TERMINATE_BATCH]
@@ -247,7 +247,7 @@ def blackhole_az(
     if dry_run:
         logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
         return {"dry_run": True, **plan}
-    ledger = current_ledger(configuration)
+    ledger = current_ledger(configuration or {})
     deny_acls: dict[str, str] = {}
     for vpc_id in sorted({s["VpcId"] for s in subnets}):
         seq = ledger.record(f"ec2:vpc/{vpc_id}", "create_network_acl", None,

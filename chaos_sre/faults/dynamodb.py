@@ -200,7 +200,7 @@ def throttle_table(
         logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")
         return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
                 "consumption": consumption}
-    ledger = current_ledger(configuration)
+    ledger = current_ledger(configuration or {})
     seq = ledger.record(f"dynamodb:table/{table_name}", "throttle", before,
                         {"op": "restore_table_capacity", "table_name": table_name,
                          "settings": before, "timeout_seconds": timeout})

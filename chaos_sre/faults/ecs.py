@@ -104,7 +104,7 @@ def set_desired_count(
         logger.info(f"chaos-sre dry run: would set ECS service {cluster}/{service} from {before} "
                     f"to {after}")
         return {"dry_run": True, **summary}
-    ledger = current_ledger(configuration)
+    ledger = current_ledger(configuration or {})
     seq = ledger.record(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
                         {"op": RESTORE_OP, "cluster": cluster, "service": service,
                          "settings": before, "timeout_seconds": timeout})

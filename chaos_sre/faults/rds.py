@@ -152,7 +152,7 @@ def failover(
                     f"{summary['from_writer']} in {summary['from_availability_zone']} -> "
                     f"{summary['to_writer']} in {summary['to_availability_zone']}")
         return {"dry_run": True, **summary}
-    ledger = current_ledger(configuration)
+    ledger = current_ledger(configuration or {})
     seq = ledger.record(
         ledger_resource(kind, identifier), plan["kind"],
         {**plan["before"], "kind": plan["kind"], "status": AVAILABLE},

@@ -140,8 +140,9 @@ def aws_context(configuration: dict[str, Any] | None) -> dict[str, Any]:
 def current_ledger(configuration: dict[str, Any] | None = None) -> Ledger:
     """The ledger of the run in this process (created on first use).
 
-    Fault actions pass their ``configuration`` so the ledger knows where their
-    mutations go before it records them.
+    Fault actions pass their ``configuration`` (``{}`` when they have none: the
+    environment decides) so the ledger knows where their mutations go before it
+    records them.
     """
     global _current
     if _current is None:
