@@ -20,6 +20,25 @@ KILL_POINTS = [(name, step) for name, steps in MUTATING_STEPS.items()
 step of every experiment (tests/test_api_faults.py checks the step counts on complete runs)."""
 
 
+def settles_to(lab: RunningLab, before: dict[str, Any], *, timeout: float = 90,
+               hold: float = 5.0) -> bool:
+    """Whether the account returns to ``before`` and stays so for ``hold`` seconds.
+
+    Holding matters: right after a kill, a terminated instance still looks healthy to its target
+    group for a couple of health checks, so a single look could pass before the outage shows.
+    """
+    deadline, since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        if account_snapshot(lab) == before:
+            since = since if since is not None else time.monotonic()
+            if time.monotonic() - since >= hold:
+                return True
+        else:
+            since = None
+        time.sleep(0.5)
+    return False
+
+
 def entries(ledgers: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for path in sorted(ledgers.glob("*.jsonl"))
             for line in path.read_text().splitlines() if line.strip()]
@@ -66,8 +85,7 @@ def test_sigkill_after_each_mutating_step_then_one_rollback_restores_everything(
 
     result = rollback_last(lab, ledgers)
     assert result.returncode == 0, result.stderr
-    assert wait_until(lambda: account_snapshot(lab) == before, timeout=60, interval=0.5), \
-        (before, account_snapshot(lab))
+    assert settles_to(lab, before), (before, account_snapshot(lab))
     again = rollback_last(lab, ledgers)
     assert again.returncode == 0 and "nothing to restore" in again.stdout
     assert account_snapshot(lab) == before
