@@ -52,6 +52,7 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Dry
 
+from chaos_sre import values
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger
@@ -88,10 +89,7 @@ _config_error: str | None = None
 
 
 def _number(name: str, value: Any, *, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"chaos-sre control: {name} must be a number, got {value!r}") from None
+    number = values.number(f"chaos-sre control: {name}", value)
     if not math.isfinite(number) or not low < number <= high:
         raise ValidationError(f"chaos-sre control: {name} must be in ({low:g}, {high:g}], got {value!r}")
     return number
@@ -223,10 +221,9 @@ def configure_control(
 
 def _substitute(value: Any, configuration: dict[str, Any] | None) -> Any:
     """Resolve a ``${name}`` configuration reference (configure_control gets raw arguments)."""
-    if isinstance(value, str) and value.startswith("${") and value.endswith("}") and configuration:
-        resolved = configuration.get(value[2:-1])
-        if resolved is not None:
-            return resolved
+    name = values.reference_name(value)
+    if name is not None and configuration and configuration.get(name) is not None:
+        return configuration[name]
     return value
 
 

@@ -1,5 +1,5 @@
 """The only place chaos-sre builds boto3 clients, plus pagination, call and waiter helpers."""
 
-from chaos_sre.aws.client import aws_client, call, paginate, wait
+from chaos_sre.aws.client import aws_client, call, paginate, tag_dict, wait
 
-__all__ = ["aws_client", "call", "paginate", "wait"]
+__all__ = ["aws_client", "call", "paginate", "tag_dict", "wait"]

@@ -104,3 +104,8 @@ def wait(client: Any, waiter_name: str, *, timeout_seconds: float, poll_seconds:
                        operation=waiter_name) from exc
     except (ClientError, BotoCoreError) as exc:
         raise _translated(waiter_name, exc) from exc
+
+
+def tag_dict(tags: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    """An AWS tag list (``[{"Key": k, "Value": v}]``; ECS spells them ``key``/``value``) as a dict."""
+    return {t[key]: t.get(value, "") for t in tags or []}

@@ -11,7 +11,7 @@ import math
 import random
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate
+from chaos_sre.aws import aws_client, call, paginate, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse, replay
@@ -62,7 +62,7 @@ def _service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
         }
     return [
         {"id": i["InstanceId"], "az": i["Placement"]["AvailabilityZone"],
-         "tags": {t["Key"]: t["Value"] for t in i.get("Tags") or []}}
+         "tags": tag_dict(i.get("Tags"))}
         for reservation in paginate(ec2, "describe_instances", "Reservations", Filters=filters)
         for i in reservation["Instances"]
         if allowed is None or i["InstanceId"] in allowed
@@ -177,21 +177,17 @@ def _az_subnets(ec2: Any, az: str, tags: dict[str, str]) -> list[dict[str, Any]]
     return list(paginate(ec2, "describe_subnets", "Subnets", Filters=filters))
 
 
-def _tag_dict(tags: list[dict[str, Any]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in tags or []}
-
-
 def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
                         az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
                         balancers: list[dict[str, Any]], elbv2: Any) -> None:
     """Guardrails over what a blackhole touches: the AZ's subnets, the ASGs and load balancers."""
-    targets = [Target(f"ec2:subnet/{s['SubnetId']}", _tag_dict(s.get("Tags")), az) for s in subnets]
-    targets += [Target(f"autoscaling:{g['AutoScalingGroupName']}", _tag_dict(g.get("Tags")))
+    targets = [Target(f"ec2:subnet/{s['SubnetId']}", tag_dict(s.get("Tags")), az) for s in subnets]
+    targets += [Target(f"autoscaling:{g['AutoScalingGroupName']}", tag_dict(g.get("Tags")))
                 for g in groups]
     if balancers:
         described = call(elbv2, "describe_tags",
                          ResourceArns=[b["LoadBalancerArn"] for b in balancers])
-        tags = {d["ResourceArn"]: _tag_dict(d.get("Tags")) for d in described["TagDescriptions"]}
+        tags = {d["ResourceArn"]: tag_dict(d.get("Tags")) for d in described["TagDescriptions"]}
         targets += [Target(f"elbv2:{b['LoadBalancerName']}", tags.get(b["LoadBalancerArn"], {}))
                     for b in balancers]
     shares = [Share(f"Auto Scaling group {g['AutoScalingGroupName']}",

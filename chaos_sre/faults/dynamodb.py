@@ -23,7 +23,8 @@ import logging
 import math
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate, wait
+from chaos_sre.aws import aws_client, call, paginate, wait, tag_dict
+from chaos_sre import values
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
 from chaos_sre.safety.guardrails import Target, enforce
@@ -52,13 +53,6 @@ def _chosen_indexes(indexes: list[str] | str | None, known: list[str]) -> list[s
     return names
 
 
-def _number(name: str, value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a number, got {value!r}") from None
-
-
 def _direction_targets(read_fraction: float | None, write_fraction: float | None,
                        read_units: int | None, write_units: int | None) -> dict[str, tuple[str, float]]:
     """{"read"|"write": ("fraction"|"units", value)} after checking the arguments."""
@@ -68,13 +62,13 @@ def _direction_targets(read_fraction: float | None, write_fraction: float | None
         if fraction not in (None, "") and units not in (None, ""):
             raise ValidationError(f"give {direction}_fraction or {direction}_units, not both")
         if fraction not in (None, ""):
-            value = _number(f"{direction}_fraction", fraction)
+            value = values.number(f"{direction}_fraction", fraction)
             if not 0 < value < 1:
                 raise ValidationError(f"{direction}_fraction must be between 0 and 1 "
                                       f"(exclusive), got {fraction!r}")
             targets[direction] = ("fraction", value)
         elif units not in (None, ""):
-            count = _number(f"{direction}_units", units)
+            count = values.number(f"{direction}_units", units)
             if count < 1 or count != int(count):
                 raise ValidationError(f"{direction}_units must be a whole number of at least 1, "
                                       f"got {units!r}")
@@ -172,8 +166,8 @@ def throttle_table(
     before and after, and the consumption (units/s) each fraction was taken of.
     """
     targets = _direction_targets(read_fraction, write_fraction, read_units, write_units)
-    timeout = _number("wait_timeout_seconds", wait_timeout_seconds)
-    poll = _number("poll_seconds", poll_seconds)
+    timeout = values.number("wait_timeout_seconds", wait_timeout_seconds)
+    poll = values.number("poll_seconds", poll_seconds)
     if not 0 < poll <= timeout:
         raise ValidationError("throttle_table needs 0 < poll_seconds <= wait_timeout_seconds")
     dynamodb = aws_client("dynamodb", configuration, secrets)
@@ -185,7 +179,7 @@ def throttle_table(
     parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
     consumption: dict[str, float] = {}
     after = _new_settings(aws_client("cloudwatch", configuration, secrets), table_name, before,
-                          parts, targets, _number("consumption_window_seconds",
+                          parts, targets, values.number("consumption_window_seconds",
                                                   consumption_window_seconds), consumption)
     decreases = int((table.get("ProvisionedThroughput") or {}).get("NumberOfDecreasesToday", 0))
     if before["billing_mode"] != ON_DEMAND and decreases >= DECREASES_PER_DAY:
@@ -193,8 +187,8 @@ def throttle_table(
             f"refusing to throttle table {table_name}: it had {decreases} capacity decreases today, "
             f"AWS's limit is {DECREASES_PER_DAY} per UTC day")
     request = _update_request(table_name, before, after)
-    tags = {t["Key"]: t["Value"] for t in paginate(dynamodb, "list_tags_of_resource", "Tags",
-                                                    ResourceArn=table["TableArn"])}
+    tags = tag_dict(list(paginate(dynamodb, "list_tags_of_resource", "Tags",
+                                  ResourceArn=table["TableArn"])))
     enforce(configuration, secrets, [Target(f"dynamodb:table/{table_name}", tags)])
     if dry_run:
         logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")

@@ -21,7 +21,7 @@ the inverse "wait until the database is available", which `restore_database`
 import logging
 from typing import Any
 
-from chaos_sre.aws import aws_client, call
+from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.probes.rds import (
     database_target,
@@ -94,7 +94,7 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
         raise ValidationError(f"RDS instance {identifier} is {instance['DBInstanceStatus']}, not "
                               "available: wait for it before failing it over")
     before = {"instance": identifier, "availability_zone": instance["AvailabilityZone"]}
-    tags = {t["Key"]: t["Value"] for t in instance.get("TagList") or []}
+    tags = tag_dict(instance.get("TagList"))
     if instance.get("MultiAZ"):
         return {"kind": "multi-az-failover", "before": before, "reboot": identifier, "tags": tags,
                 "target": {"instance": identifier,

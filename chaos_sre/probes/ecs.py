@@ -10,7 +10,8 @@ import math
 import time
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate, wait
+from chaos_sre.aws import aws_client, call, paginate, wait, tag_dict
+from chaos_sre import values
 from chaos_sre.errors import AWSError, ValidationError
 
 __all__ = ["task_counts", "running_task_count", "service_is_stable", "service_healthy_targets",
@@ -33,7 +34,7 @@ def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
 
 def tags_of(description: dict[str, Any]) -> dict[str, str]:
     """A described service's tags as a dict."""
-    return {t["key"]: t.get("value", "") for t in description.get("tags") or []}
+    return tag_dict(description.get("tags"), "key", "value")
 
 
 def resource_id(cluster: str, service: str) -> str:
@@ -100,10 +101,7 @@ def wait_healthy(ecs: Any, elbv2: Any, cluster: str, service: str, *, timeout_se
 
 def positive_seconds(name: str, value: Any) -> float:
     """``value`` as a finite number of seconds greater than 0, or a one-line ValidationError."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a number, got {value!r}") from None
+    number = values.number(name, value)
     if not number > 0 or math.isinf(number):
         raise ValidationError(f"{name} must be greater than 0, got {value!r}")
     return number

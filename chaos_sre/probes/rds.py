@@ -9,7 +9,7 @@ failover.
 import time
 from typing import Any
 
-from chaos_sre.aws import aws_client, paginate, wait
+from chaos_sre.aws import aws_client, paginate, wait, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.safety.ledger import current_ledger
 
@@ -54,7 +54,7 @@ def describe_cluster(rds: Any, identifier: str) -> dict[str, Any]:
             "status": detail.get("DBInstanceStatus"),
         })
     return {"status": cluster["Status"], "members": members,
-            "tags": {t["Key"]: t["Value"] for t in cluster.get("TagList") or []}}
+            "tags": tag_dict(cluster.get("TagList"))}
 
 
 def describe_instance(rds: Any, identifier: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from chaos_sre.aws import aws_client, call
+from chaos_sre import values
 from chaos_sre.errors import ValidationError
 from chaos_sre.safety.ledger import aws_context
 
@@ -95,10 +96,7 @@ def _tag_map(source: str, rule: str, value: Any) -> dict[str, str]:
 def _number(source: str, rule: str, value: Any, *, low: float, high: float) -> float:
     if isinstance(value, bool):
         raise ValidationError(f"{source}: guardrail {rule} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{source}: guardrail {rule} must be a number, got {value!r}") from None
+    number = values.number(f"{source}: guardrail {rule}", value)
     if not low <= number <= high:
         raise ValidationError(f"{source}: guardrail {rule} must be between {low:g} and {high:g}, "
                               f"got {value!r}")

@@ -77,18 +77,23 @@ class Ledger:
     def note_context(self, configuration: dict[str, Any] | None) -> None:
         """Record the AWS region and endpoint the run's mutations use (once, or when they change)."""
         context = aws_context(configuration)
-        if context != self._context():
+        if context != self._latest_context():
             self._append({"kind": "context", "at": time.time(), **context})
 
-    def _context(self, before_seq: int | None = None) -> dict[str, Any]:
-        """The context in force at intent ``before_seq`` (default: at the end)."""
+    def _latest_context(self) -> dict[str, Any]:
+        contexts = [e for e in self.entries() if e["kind"] == "context"]
+        return {k: contexts[-1].get(k) for k in CONTEXT_KEYS} if contexts else {}
+
+    def contexts(self) -> dict[int, dict[str, Any]]:
+        """For each intent's sequence number, the context (region, endpoint) in force when it was written."""
+        by_intent: dict[int, dict[str, Any]] = {}
         context: dict[str, Any] = {}
         for entry in self.entries():
-            if before_seq is not None and entry.get("seq") == before_seq and entry["kind"] == "intent":
-                break
             if entry["kind"] == "context":
                 context = {k: entry.get(k) for k in CONTEXT_KEYS}
-        return context
+            elif entry["kind"] == "intent":
+                by_intent[entry["seq"]] = context
+        return by_intent
 
     def record(self, resource: str, operation: str, pre_state: Any,
                inverse_op: dict[str, Any] | None) -> int:
@@ -163,13 +168,14 @@ def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
     restored, so replaying again later finishes the job.
     """
     results, failures = [], []
+    contexts = ledger.contexts()
     for entry in ledger.pending():
         op = entry["inverse"]
         func = _INVERSES.get(op.get("op", ""))
         if func is None:
             raise ValidationError(f"ledger {ledger.path}: unknown inverse operation {op.get('op')!r}")
         where = configuration if configuration is not None else {
-            k: v for k, v in ledger._context(entry["seq"]).items() if v}
+            k: v for k, v in contexts.get(entry["seq"], {}).items() if v}
         try:
             outcome = func(op, where, secrets)
         except ChaosSreError as exc:

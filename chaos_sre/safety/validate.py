@@ -35,6 +35,7 @@ import yaml
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
+from chaos_sre import values
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.safety.guardrails import load as load_guardrails
 from chaos_sre.slo.definition import load_slo
@@ -207,9 +208,8 @@ def _env_typed(raw: Any, kind: Any, where: str) -> Any:
 
 
 def _substituted(value: Any, configuration: dict[str, Any], where: str) -> Any:
-    if isinstance(value, str) and value.startswith("${") and value.endswith("}") \
-            and value.count("${") == 1:
-        name = value[2:-1]
+    name = values.reference_name(value)
+    if name is not None:
         if name not in configuration:
             raise ValidationError(f"{where}: refers to ${{{name}}}, which the configuration does "
                                   "not define")

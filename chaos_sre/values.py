@@ -1,0 +1,25 @@
+"""Small parsers for values users write in experiments, settings and rules.
+
+Each refuses bad input with a one-line :class:`ValidationError` that names the
+value, so every caller reports the same way.
+"""
+
+from typing import Any
+
+from chaos_sre.errors import ValidationError
+
+
+def number(what: str, value: Any) -> float:
+    """``value`` as a float, or ``ValidationError("<what> must be a number, got <value>")``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what} must be a number, got {value!r}") from None
+
+
+def reference_name(value: Any) -> str | None:
+    """The NAME of a whole-value configuration reference ``"${NAME}"``, else None."""
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}") \
+            and value.count("${") == 1:
+        return value[2:-1]
+    return None
