@@ -1,6 +1,7 @@
 # chaos-sre: two commands on a fresh machine (Python >= 3.11, make, git).
 #   make demo   set up .venv, run an experiment against the local lab, print the outcome
-#   make test   set up .venv with test extras, run the whole suite
+#   make test   set up .venv with test extras (and, as root on Debian, the chromium package
+#               the HTML report test opens pages in), run the whole suite
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,8 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_EXPERIMENT ?= experiments/az-outage.json
 DEMO_JOURNAL ?= runs/demo-journal.json
+DEMO_REPORT ?= runs/demo-report.html
 
-.PHONY: demo test clean
+.PHONY: demo test browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chaos-sre needs Python >= 3.11 (set PYTHON=...)")'
@@ -26,9 +28,20 @@ demo: $(STAMP)
 	status=$$?; \
 	echo "==> lab stopped"; \
 	$(BIN)/python -m chaos_sre.journal $(DEMO_JOURNAL) || exit $$?; \
+	$(BIN)/chaos-sre report $(DEMO_JOURNAL) -o $(DEMO_REPORT) || exit $$?; \
 	exit $$status
 
-test: $(STAMP)
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing Debian's chromium (the HTML report test renders pages in it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+			|| { echo "could not install chromium"; exit 1; }; \
+	else \
+		echo "note: no chromium and no root to install it: the HTML report's browser test is skipped (apt-get install chromium)"; \
+	fi
+
+test: $(STAMP) browser
 	@$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status

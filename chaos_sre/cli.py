@@ -4,6 +4,7 @@ Every error chaos-sre anticipates is printed as one line, ``error: ...``, with
 a non-zero exit status (2 for bad input and lab start/stop problems).
 """
 
+import dataclasses
 import json
 import sys
 import time
@@ -17,6 +18,9 @@ from typing import Any, TypeVar
 import click
 
 from chaos_sre import __version__
+from chaos_sre import gameday as gameday_runner
+from chaos_sre import history as run_history
+from chaos_sre import report as report_formats
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.lab import control
 from chaos_sre.lab.settings import (
@@ -92,6 +96,107 @@ def validate(offline: bool, files: tuple[Path, ...]) -> None:
     for path in files:
         kind = validate_file(path, offline=offline)
         click.echo(f"{path}: valid {kind}")
+
+
+@main.command()
+@click.argument("journals", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(report_formats.FORMATS)), default="html",
+              show_default=True, help="html: one self-contained page with plots; md: a summary "
+              "for a pull request or chat; junit: one test case per run for CI dashboards.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write the report here ('-' for standard output). Default: html beside the "
+              "first journal (JOURNAL.html), md and junit to standard output.")
+@click.option("--title", help="The report's title (default: the experiment's, or 'N chaos-sre runs').")
+@_one_line_errors
+def report(journals: tuple[Path, ...], fmt: str, output: Path | None, title: str | None) -> None:
+    """Turn run journals into a report; several journals make one report that compares them.
+
+    The HTML report shows the verdict and its reasons, the SLI timeline
+    (availability and p99 latency with the SLO, budget burn against the
+    allowance, markers for fault, stop, rollback and recovery), the activities,
+    the targets touched and the configuration with secrets redacted. It reads
+    the SLI samples recorded beside each journal.
+    """
+    text = report_formats.render_journals(list(journals), fmt, title)
+    destination = output if output is not None else report_formats.default_output(journals[0], fmt)
+    if destination is None or str(destination) == "-":
+        click.echo(text, nl=False)
+        return
+    report_formats.write(destination, text)
+    click.echo(f"{fmt} report of {len(journals)} run(s): {destination}")
+
+
+@main.command()
+@click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
+@click.option("--check", is_flag=True, help="Only read and validate the plan and its experiments.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Put the dated results folder here instead of the plan's output.")
+@_one_line_errors
+def gameday(plan_path: Path, check: bool, output: Path | None) -> None:
+    """Run a game-day plan: its experiments in order, a cool-down between them, a stop rule.
+
+    The plan (YAML) lists experiment files with optional environment and
+    configuration overrides; the game day stops at the first failed verdict
+    (stop.on_failure, default true) or once the summed budget spent reaches
+    stop.max_budget_spent. Every experiment is validated before the first one
+    runs. Writes the journals and one combined report (HTML, Markdown, JUnit)
+    into a dated folder under the plan's output (default runs/gameday).
+    Exits 0 only when every experiment ran and passed.
+    """
+    plan = gameday_runner.load_plan(plan_path)
+    if output is not None:
+        plan = dataclasses.replace(plan, output=output)
+    if check:
+        gameday_runner.preflight(plan)
+        click.echo(f"{plan_path}: valid game-day plan, {len(plan.steps)} experiment(s): "
+                   + ", ".join(step.name for step in plan.steps))
+        return
+    try:
+        outcome = gameday_runner.run_plan(plan, click.echo)
+    except KeyboardInterrupt:  # a second signal while the reports were being written
+        click.echo("error: interrupted before the game day's reports were written", err=True)
+        sys.exit(130)
+    for line in gameday_runner.describe(outcome):
+        click.echo(line)
+    if not outcome.passed:
+        sys.exit(1)
+
+
+@main.command("history")
+@click.option("--experiment", "name", help="Only experiments whose title contains this text; "
+              "also lists their runs.")
+@click.option("--runs", "run_count", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many recent runs to list per experiment with --experiment.")
+@click.option("--fail-on-regression", is_flag=True,
+              help="Exit 1 when an experiment's last run regressed (for scheduled runs).")
+@click.option("--db", "path", type=click.Path(path_type=Path),
+              help="The history file (default $CHAOS_SRE_HISTORY, else runs/history.sqlite).")
+@_one_line_errors
+def history_command(name: str | None, run_count: int, fail_on_regression: bool,
+                    path: Path | None) -> None:
+    """Per-experiment trends from the local run history: verdicts, recovery time, regressions.
+
+    Every run with the chaos-sre control adds a row. A regression is a last run
+    that failed after a passing one, or whose recovery took more than 1.5 x the
+    median of the runs before it (and at least 1 s more).
+    """
+    path = path or run_history.history_path()
+    trends = run_history.trends(path, name)
+    if not trends:
+        raise ValidationError(f"no run in {path} matches {name!r}" if name
+                              else f"the run history {path} is empty")
+    click.echo(f"run history: {path}")
+    for line in run_history.trend_table(trends):
+        click.echo(line)
+    for trend in trends if name else []:
+        click.echo("")
+        for line in run_history.run_table(trend, run_count):
+            click.echo(line)
+    regressions = [f"{t.experiment}: {t.regression()}" for t in trends if t.regression()]
+    for line in regressions:
+        click.echo(f"REGRESSED: {line}")
+    if regressions and fail_on_regression:
+        sys.exit(1)
 
 
 @main.group()

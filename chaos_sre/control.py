@@ -29,7 +29,9 @@ What it does, in order:
    sampler, write the verdict to the journal's ``extensions`` (``name:
    chaos_sre``) and mark the run failed when the verdict fails, so ``chaos
    run`` exits non-zero - also when the steady state failed before the method
-   or a method action (or chaos-sre probe) failed.
+   or a method action (or chaos-sre probe) failed;
+5. append the run's key figures to the local run history
+   (:mod:`chaos_sre.history`, ``chaos-sre history``).
 
 Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
@@ -52,10 +54,10 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Dry
 
-from chaos_sre import values
+from chaos_sre import history, values
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
-from chaos_sre.safety.ledger import current_ledger
+from chaos_sre.safety.ledger import current_ledger, run_ledger
 from chaos_sre.safety.validate import activities, check_activity
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.monitor import Monitor
@@ -485,6 +487,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     run.record.ended_at = time.time()
     extension = judge(read_samples(run.samples_path), run.slo, run.settings, run.record,
                       str(run.samples_path))
+    _note_targets(extension)
     state.setdefault("extensions", []).append(extension)
     verdict = extension["verdict"]
     for reason in verdict["reasons"]:
@@ -500,6 +503,31 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     )
     if not verdict["passed"] and state.get("status") == "completed":
         state["status"] = "failed"
+    if not run.record.dry_run:
+        _record_history(state, extension)
+
+
+def _record_history(state: dict[str, Any], extension: dict[str, Any]) -> None:
+    """Append the run's key figures to the local history (a problem there never fails the run)."""
+    title = str((state.get("experiment") or {}).get("title") or "(untitled)")
+    try:
+        path = history.append(history.run_of(title, extension, str(_journal_path().resolve())))
+    except ValidationError as exc:
+        logger.error(f"chaos-sre: the run was not added to the history: {exc}")
+        return
+    logger.info(f"chaos-sre: added to the run history {path} (chaos-sre history)")
+
+
+def _note_targets(extension: dict[str, Any]) -> None:
+    """Add the run's ledger and the resources its faults changed to the journal extension."""
+    ledger = run_ledger()
+    if ledger is None:
+        return
+    extension["ledger_path"] = str(ledger.path)
+    try:
+        extension["targets"] = ledger.targets()
+    except ValidationError as exc:
+        logger.error(f"chaos-sre: {exc}")
 
 
 REDACTED = "***redacted by chaos-sre***"

@@ -23,3 +23,12 @@ def reference_name(value: Any) -> str | None:
             and value.count("${") == 1:
         return value[2:-1]
     return None
+
+
+def mapping(what: str, value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, ``{}`` when absent; anything else a one-line error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be a mapping, got {type(value).__name__}")
+    return value

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,15 +114,30 @@ def start_lab(tmp_path: Path) -> Iterator[Callable[..., RunningLab]]:
         run_cli("lab", "down", lab_dir=lab_dir)
 
 
+@contextmanager
+def lab_for_module(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[RunningLab]:
+    """A lab (``lab up ARGS``) that lives as long as the ``with`` block."""
+    lab_dir = tmp_path_factory.mktemp("module-lab")
+    result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0", *args,
+                     lab_dir=lab_dir)
+    assert result.returncode == 0, result.stderr
+    try:
+        yield RunningLab(lab_dir, parse_exports(result.stdout))
+    finally:
+        run_cli("lab", "down", lab_dir=lab_dir)
+
+
 @pytest.fixture(scope="module")
 def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     """One resilient lab for read-only tests of a module."""
-    lab_dir = tmp_path_factory.mktemp("shared-lab")
-    result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
-                     lab_dir=lab_dir)
-    assert result.returncode == 0, result.stderr
-    yield RunningLab(lab_dir, parse_exports(result.stdout))
-    run_cli("lab", "down", lab_dir=lab_dir)
+    with lab_for_module(tmp_path_factory) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="session", autouse=True)
+def history_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs started by tests add to a history file of the test session, not runs/ in the tree."""
+    os.environ["CHAOS_SRE_HISTORY"] = str(tmp_path_factory.mktemp("history") / "history.sqlite")
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ THROTTLE, INTERNAL, UNAVAILABLE = "throttle", "internal", "unavailable"
 KINDS = (THROTTLE, INTERNAL, UNAVAILABLE)
 
 
-def _service(environ: dict[str, Any]) -> str:
+def signing_service(environ: dict[str, Any]) -> str:
     """The signing service name from the SigV4 ``Authorization`` header (``ec2``, ``ecs``...)."""
     authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
     _, _, credential = authorization.partition("Credential=")
@@ -37,7 +37,7 @@ def _service(environ: dict[str, Any]) -> str:
     return parts[3] if len(parts) >= 5 else ""
 
 
-def _access_key(environ: dict[str, Any]) -> str:
+def access_key(environ: dict[str, Any]) -> str:
     _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
     return credential.split("/", 1)[0]
 
@@ -93,9 +93,9 @@ class ApiFaultInjector:
         self.injected: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if self.rate <= 0 or _access_key(environ) == INTERNAL_ACCESS_KEY:
+        if self.rate <= 0 or access_key(environ) == INTERNAL_ACCESS_KEY:
             return self._app(environ, start_response)
-        service = _service(environ)
+        service = signing_service(environ)
         with self._lock:
             self.calls += 1
             roll, kind = self._rng.random(), self._rng.choice(KINDS)

@@ -17,6 +17,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from chaos_sre.lab.api_calls import ApiCallLog
 from chaos_sre.lab.api_faults import ApiFaultInjector
 
 
@@ -39,7 +40,8 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.faults = ApiFaultInjector(
             _Serialized(DomainDispatcherApplication(create_backend_app), lock), api_fault_rate)
-        app = self.faults
+        self.calls = ApiCallLog(self.faults)
+        app = self.calls
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )

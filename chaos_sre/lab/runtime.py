@@ -106,9 +106,10 @@ class Lab:
         self._loop_thread.start()
 
     def _status(self) -> dict[str, Any]:
-        """What `/__lab/status` shows: the dynamics' summary and the injected API faults."""
+        """What `/__lab/status` shows: the dynamics' summary, injected API faults, callers' API calls."""
         faults = self._moto.faults.status() if self._moto is not None else {}
-        return {**self.dynamics.status(), "api_faults": faults}
+        calls = self._moto.calls.counts() if self._moto is not None else {}
+        return {**self.dynamics.status(), "api_faults": faults, "api_calls": calls}
 
     @property
     def endpoint_port(self) -> int:

@@ -121,6 +121,13 @@ class Ledger:
         return [e for e in reversed(entries)
                 if e["kind"] == "intent" and e.get("inverse") and e["seq"] not in reverted]
 
+    def targets(self) -> list[str]:
+        """What the recorded changes touched, ``resource: operation``, oldest first (refused ones left out)."""
+        entries = self.entries()
+        refused = {e["seq"] for e in entries if e["kind"] == "failed"}
+        return [f"{e['resource']}{_members(e.get('pre_state'))}: {e['operation']}" for e in entries
+                if e["kind"] == "intent" and e["seq"] not in refused]
+
     def mutated(self) -> bool:
         """Whether any recorded mutation may have reached AWS (an intent AWS did not refuse)."""
         entries = self.entries()
@@ -129,6 +136,12 @@ class Ledger:
 
 
 CONTEXT_KEYS = ("aws_region", "aws_endpoint_url")
+
+
+def _members(pre_state: Any) -> str:
+    """`` (i-1, i-2)`` for an intent over several instances, else nothing."""
+    members = pre_state.get("instance_ids") if isinstance(pre_state, dict) else None
+    return f" ({', '.join(map(str, members))})" if isinstance(members, list) and members else ""
 
 
 def aws_context(configuration: dict[str, Any] | None) -> dict[str, Any]:
@@ -155,6 +168,11 @@ def current_ledger(configuration: dict[str, Any] | None = None) -> Ledger:
         _current = Ledger(ledger_dir() / f"run-{stamp}-{os.getpid()}.jsonl")
     if configuration is not None:
         _current.note_context(configuration)
+    return _current
+
+
+def run_ledger() -> Ledger | None:
+    """The ledger of the run in this process, if a fault action opened one."""
     return _current
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from chaos_sre import values
 from chaos_sre.errors import ValidationError
 
 SOURCE_TYPE = "chaos-sre"
@@ -71,11 +72,7 @@ def parse_duration(text: Any, field: str) -> float:
 
 def _mapping(value: Any, field: str, source: str) -> dict[str, Any]:
     """``value`` when it is a mapping, {} when absent; anything else is a one-line error."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValidationError(f"{source}: {field} must be a mapping, got {type(value).__name__}")
-    return value
+    return values.mapping(f"{source}: {field}", value)
 
 
 def _get(node: Any, path: str, source: str) -> Any:

@@ -1,0 +1,225 @@
+"""Run a game-day plan: each experiment with ``chaos run``, in order, then one combined report.
+
+Before anything is injected every experiment is validated (offline, with its
+plan overrides applied), so a typo in the fourth experiment does not stop the
+game day half way. Each run's console output goes to the terminal as it
+happens; between runs the game day prints one line per verdict and the summed
+budget. The stop rule is checked after every run. Ctrl-C or SIGTERM lets the
+running experiment roll back (its ``chaos run`` gets the signal too), then
+stops the game day; the report covers the runs that happened.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from chaos_sre import report
+from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.gameday.plan import Plan, Step
+from chaos_sre.report.model import RunReport, load_run
+from chaos_sre.safety.validate import read_document, validate_experiment
+
+Echo = Callable[[str], None]
+_running: list["subprocess.Popen[bytes]"] = []
+"""The experiment's ``chaos run`` in progress, if any (SIGTERM is passed on to it)."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a scheduler stopping the game day): let the running experiment roll back, stop."""
+    for process in _running:
+        process.send_signal(signum)
+    raise KeyboardInterrupt
+
+
+@dataclass
+class Outcome:
+    """What a game day did."""
+
+    directory: Path
+    runs: list[RunReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    stop_reason: str | None = None
+    reports: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.runs) and all(run.passed for run in self.runs) and not self.skipped
+
+    @property
+    def budget_spent(self) -> float:
+        return sum(run.number("budget", "consumed_fraction") or 0.0 for run in self.runs)
+
+
+def chaos_command() -> str:
+    """The ``chaos`` executable beside this Python, else the one on PATH."""
+    beside = Path(sys.executable).with_name("chaos")
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("chaos")
+    if found is None:
+        raise ValidationError("cannot find the chaos command (install chaostoolkit)")
+    return found
+
+
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def preflight(plan: Plan) -> None:
+    """Validate every experiment of the plan offline, with its overrides (nothing runs)."""
+    for step in plan.steps:
+        experiment = read_document(step.path)
+        if isinstance(experiment, dict) and step.configuration:
+            experiment = {**experiment, "configuration": {
+                **(experiment.get("configuration") or {}), **step.configuration}}
+        with _environment(step.environment):
+            validate_experiment(experiment, f"{plan.source}: {step.name} ({step.path.name})")
+
+
+def _wait(process: subprocess.Popen[bytes], echo: Echo) -> tuple[int, bool]:
+    """Wait for ``chaos run``, also through Ctrl-C (it rolls back on its own): (status, interrupted)."""
+    interrupted = False
+    while True:
+        try:
+            return process.wait(), interrupted
+        except KeyboardInterrupt:
+            if not interrupted:
+                echo("interrupted: waiting for the running experiment to roll back ...")
+            interrupted = True
+
+
+def _run_step(plan: Plan, step: Step, index: int, directory: Path, echo: Echo) -> tuple[Path, int, bool]:
+    stem = f"{index + 1:02d}-{step.name}"
+    journal = directory / f"{stem}.json"
+    command = [chaos_command(), "--log-file", str(directory / f"{stem}.log"), "run",
+               "--journal-path", str(journal)]
+    if step.configuration:
+        var_file = directory / f"{stem}.vars.json"
+        var_file.write_text(json.dumps({"configuration": step.configuration}, indent=2))
+        command += ["--var-file", str(var_file)]
+    command.append(str(step.path))
+    process = subprocess.Popen(command, env={**os.environ, **step.environment},
+                               stdin=subprocess.DEVNULL)
+    _running.append(process)
+    try:
+        status, interrupted = _wait(process, echo)
+    finally:
+        _running.remove(process)
+    return journal, status, interrupted
+
+
+def _result_line(run: RunReport, total_spent: float) -> str:
+    recover = run.number("recovery", "recover_seconds")
+    spent = run.number("budget", "consumed_fraction")
+    return (f"{'PASSED' if run.passed else 'FAILED'} in {run.duration_seconds or 0:.1f} s, "
+            f"recover {'-' if recover is None else f'{recover:.2f} s'}, budget spent "
+            f"{'-' if spent is None else f'{spent * 100:.3g} %'} (game day so far "
+            f"{total_spent * 100:.3g} %)")
+
+
+def _stop_reason(plan: Plan, outcome: Outcome) -> str | None:
+    last = outcome.runs[-1]
+    if plan.stop_on_failure and not last.passed:
+        return f"{last.title} failed ({'; '.join(last.reasons)})"
+    if plan.max_budget_spent is not None and outcome.budget_spent >= plan.max_budget_spent:
+        return (f"the summed budget spent {outcome.budget_spent * 100:.3g} % reached the limit "
+                f"of {plan.max_budget_spent * 100:.3g} %")
+    return None
+
+
+def _failed_run(title: str, journal: Path, status: int) -> RunReport:
+    return RunReport(journal_path=journal, title=title, status="no journal", outcome="FAILED",
+                     passed=False, reasons=[f"chaos run exited {status} without writing a journal"],
+                     started="", duration_seconds=None, extension=None,
+                     samples_note="no journal, so no samples")
+
+
+def write_reports(plan: Plan, outcome: Outcome) -> None:
+    """The combined HTML, Markdown and JUnit reports in the game day's folder."""
+    notes = []
+    if outcome.stop_reason:
+        notes.append(f"stopped early: {outcome.stop_reason}")
+    if outcome.skipped:
+        notes.append("not run: " + ", ".join(outcome.skipped))
+    for fmt in ("html", "md", "junit"):
+        path = outcome.directory / f"report{report.SUFFIXES[fmt]}"
+        report.write(path, report.render(outcome.runs, fmt, plan.title, notes))
+        outcome.reports[fmt] = path
+
+
+def run_plan(plan: Plan, echo: Echo, *, sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Run the plan's experiments in order under its stop rule; write the combined reports."""
+    preflight(plan)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _run_steps(plan, echo, sleep)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_steps(plan: Plan, echo: Echo, sleep: Callable[[float], None]) -> Outcome:
+    directory = plan.output / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    directory.mkdir(parents=True, exist_ok=True)
+    outcome = Outcome(directory)
+    total = len(plan.steps)
+    echo(f"game day {plan.title!r}: {total} experiment(s), results in {directory}")
+    for index, step in enumerate(plan.steps):
+        if outcome.stop_reason:
+            outcome.skipped.append(step.name)
+            continue
+        if index and plan.cool_down_seconds:
+            echo(f"cooling down for {plan.cool_down_seconds:g} s")
+            try:
+                sleep(plan.cool_down_seconds)
+            except KeyboardInterrupt:
+                outcome.stop_reason = "interrupted (Ctrl-C or SIGTERM) during the cool-down"
+                outcome.skipped.append(step.name)
+                continue
+        echo(f"[{index + 1}/{total}] {step.name}: chaos run {step.path}")
+        journal, status, interrupted = _run_step(plan, step, index, directory, echo)
+        try:
+            run = load_run(journal)
+        except ChaosSreError:
+            run = _failed_run(step.name, journal, status)
+        outcome.runs.append(run)
+        echo(f"[{index + 1}/{total}] {step.name}: {_result_line(run, outcome.budget_spent)}")
+        outcome.stop_reason = ("interrupted (Ctrl-C or SIGTERM)" if interrupted
+                               else _stop_reason(plan, outcome))
+        if outcome.stop_reason and index + 1 < total:
+            echo(f"stopping the game day: {outcome.stop_reason}")
+    write_reports(plan, outcome)
+    return outcome
+
+
+def describe(outcome: Outcome) -> list[str]:
+    """The closing lines of a game day: verdicts, budget, where the reports are."""
+    passed = sum(run.passed for run in outcome.runs)
+    lines = [f"game day {'PASSED' if outcome.passed else 'FAILED'}: {passed} of "
+             f"{len(outcome.runs)} run(s) passed, budget spent {outcome.budget_spent * 100:.3g} % "
+             "in total"]
+    if outcome.skipped:
+        lines.append(f"not run: {', '.join(outcome.skipped)}")
+    lines.extend(f"{fmt} report: {path}" for fmt, path in outcome.reports.items())
+    return lines
+
+
+__all__ = ["Outcome", "chaos_command", "describe", "preflight", "run_plan", "write_reports"]

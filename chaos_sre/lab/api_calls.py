@@ -1,0 +1,64 @@
+"""Which AWS API actions callers made against the lab, named as IAM names them.
+
+`/__lab/status` shows them under ``api_calls`` (``{"ec2:DescribeInstances": 12, ...}``):
+after a game day against the lab, that is the list of permissions the runner
+needs in a real account. The lab's own calls (its internal key) are left out.
+"""
+
+import io
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY, access_key, signing_service
+
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+"""Signing names whose IAM service prefix differs (ELBv2 signs as elasticloadbalancing already)."""
+
+
+def _form_action(environ: dict[str, Any]) -> str | None:
+    """The ``Action`` of a query-protocol request, leaving the body readable for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    for source in (body.decode("utf-8", "replace"), str(environ.get("QUERY_STRING", ""))):
+        action = parse_qs(source).get("Action")
+        if action:
+            return action[0]
+    return None
+
+
+def action_of(environ: dict[str, Any]) -> str | None:
+    """The API action of a request: X-Amz-Target (JSON), the smithy path (CBOR) or Action= (query)."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    path = str(environ.get("PATH_INFO", ""))
+    if "/operation/" in path:
+        return path.rsplit("/", 1)[-1]
+    return _form_action(environ)
+
+
+class ApiCallLog:
+    """WSGI middleware counting callers' API actions (IAM ``service:Action`` names)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if access_key(environ) != INTERNAL_ACCESS_KEY:
+            service = signing_service(environ)
+            action = action_of(environ)
+            if service and action:
+                name = f"{IAM_PREFIXES.get(service, service)}:{action}"
+                with self._lock:
+                    self._counts[name] = self._counts.get(name, 0) + 1
+        return self._app(environ, start_response)
+
+    def counts(self) -> dict[str, int]:
+        """Calls per IAM action name, sorted by name."""
+        with self._lock:
+            return dict(sorted(self._counts.items()))

@@ -1,0 +1,38 @@
+"""JUnit XML for CI dashboards: one test case per run, failed when its verdict failed."""
+
+import re
+import xml.etree.ElementTree as ET
+
+from chaos_sre.report import figures
+from chaos_sre.report.model import RunReport
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "experiment"
+
+
+def render(runs: list[RunReport], title: str | None = None, notes: list[str] | None = None) -> str:
+    """A ``<testsuites>`` document with one ``<testsuite>`` and a test case per run.
+
+    ``notes`` (a game day's stop reason, say) become the suite's ``system-out``.
+    """
+    failures = sum(not run.passed for run in runs)
+    total_time = sum(run.duration_seconds or 0.0 for run in runs)
+    suites = ET.Element("testsuites", name=title or "chaos-sre", tests=str(len(runs)),
+                        failures=str(failures), errors="0", time=f"{total_time:.3f}")
+    suite = ET.SubElement(suites, "testsuite", name=title or "chaos-sre", tests=str(len(runs)),
+                          failures=str(failures), errors="0", skipped="0", time=f"{total_time:.3f}")
+    for run in runs:
+        case = ET.SubElement(suite, "testcase", classname=f"chaos-sre.{_slug(run.title)}",
+                             name=run.title, time=f"{run.duration_seconds or 0.0:.3f}")
+        numbers = "\n".join(f"{name}: {value}" for name, value in figures.key_figures(run).items())
+        details = "\n".join(run.reasons) + "\n\n" + numbers + f"\njournal: {run.journal_path}"
+        if not run.passed:
+            failure = ET.SubElement(case, "failure", message="; ".join(run.reasons),
+                                    type="VerdictFailed")
+            failure.text = details
+        ET.SubElement(case, "system-out").text = details
+    if notes:
+        ET.SubElement(suite, "system-out").text = "\n".join(notes)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -1,0 +1,77 @@
+"""The SLI timeline of a run, binned for plotting: availability, p99 latency, budget burn.
+
+Pure functions over the samples: time is in seconds relative to the fault
+injection (negative before it), or to the first sample when no fault was
+injected. Budget spent follows DESIGN.md section 3: each bad sample after the
+fault stands for ``1 / rate`` seconds of errors, so the cumulative spend at
+time t is ``bad(t) / rate / window / (1 - target)``.
+"""
+
+from dataclasses import dataclass
+
+from chaos_sre.slo import math as slo_math
+from chaos_sre.slo.samples import Sample
+
+MAX_BINS = 400
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Per-bin series, all the same length; ``None`` where a bin had no data."""
+
+    origin: float
+    """Epoch seconds of time 0 (the fault injection, else the first sample)."""
+    bin_seconds: float
+    starts: list[float]
+    availability: list[float | None]
+    p99_latency_seconds: list[float | None]
+    budget_times: list[float]
+    budget_spent: list[float]
+    """Cumulative fraction of the window's error budget spent since the fault."""
+
+
+def bin_width(span_seconds: float) -> float:
+    """1 s bins, wider for long runs so that a plot has at most MAX_BINS points."""
+    return max(1.0, span_seconds / MAX_BINS)
+
+
+def build(samples: list[Sample], *, fault_at: float | None, rate: float, target: float,
+          window_seconds: float, latency_threshold: float | None = None) -> Timeline:
+    """Bin ``samples`` (any order) into a :class:`Timeline`."""
+    ordered = sorted(samples, key=lambda s: s.scheduled)
+    if not ordered:
+        return Timeline(fault_at or 0.0, 1.0, [], [], [], [], [])
+    origin = fault_at if fault_at is not None else ordered[0].scheduled
+    width = bin_width(ordered[-1].scheduled - ordered[0].scheduled)
+    first = ordered[0].scheduled - origin
+    count = int((ordered[-1].scheduled - origin - first) // width) + 1
+    good = [0] * count
+    total = [0] * count
+    latencies: list[list[float]] = [[] for _ in range(count)]
+    for sample in ordered:
+        index = min(int((sample.scheduled - origin - first) // width), count - 1)
+        total[index] += 1
+        good[index] += sample.good(latency_threshold)
+        if sample.latency is not None:
+            latencies[index].append(sample.latency)
+    budget_times: list[float] = []
+    budget_spent: list[float] = []
+    if fault_at is not None and target < 1:
+        bad = 0
+        per_bad = 1.0 / rate / window_seconds / (1.0 - target)
+        for sample in ordered:
+            if sample.scheduled < fault_at:
+                continue
+            bad += not sample.good(latency_threshold)
+            budget_times.append(sample.scheduled - origin)
+            budget_spent.append(bad * per_bad)
+    return Timeline(
+        origin=origin,
+        bin_seconds=width,
+        starts=[first + i * width for i in range(count)],
+        availability=[g / t if t else None for g, t in zip(good, total)],
+        p99_latency_seconds=[slo_math.percentile(values, 99) if values else None
+                             for values in latencies],
+        budget_times=budget_times,
+        budget_spent=budget_spent,
+    )
