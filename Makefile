@@ -11,7 +11,7 @@ DEMO_EXPERIMENT ?= experiments/az-outage.json
 DEMO_JOURNAL ?= runs/demo-journal.json
 DEMO_REPORT ?= runs/demo-report.html
 
-.PHONY: demo test browser clean
+.PHONY: demo test browser bench-peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chaos-sre needs Python >= 3.11 (set PYTHON=...)")'
@@ -46,5 +46,12 @@ test: $(STAMP) browser
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
 
+# Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).
+bench-peers: .venv-bench/bin/locust
+
+.venv-bench/bin/locust:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet 'locust>=2.20,<3'
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-bench runs .pytest_cache

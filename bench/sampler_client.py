@@ -14,7 +14,6 @@ in those 10 s. Loopback only, every run bounded in time. Usage:
     .venv/bin/python bench/sampler_client.py [--rates 50,200,1000] [--seconds 5] [--runs 3]
 """
 
-import argparse
 import asyncio
 import signal
 import statistics
@@ -29,6 +28,7 @@ from pathlib import Path
 import requests
 
 from chaos_sre.slo.samples import read_samples
+from common import rate_arguments
 from lab_process import running_lab
 THREADS = 64
 HOLD_SECONDS = 3.0
@@ -116,12 +116,8 @@ def stats(samples: list[tuple[float, float]], rate: float, window: tuple[float, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="50,200,1000")
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    rates = [float(r) for r in args.rates.split(",")]
+    args = rate_arguments(__doc__.splitlines()[0])
+    rates = args.rates
     port, stop_blackhole = blackhole()
     hole_url = f"http://127.0.0.1:{port}"
     print("| client | endpoint | target req/s | achieved req/s | lag p50 ms | lag p99 ms | sent during blackhole |")

@@ -1,0 +1,146 @@
+"""Shared by the benchmarks: statistics, CPU time of child processes, markdown tables, peers."""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS_VENV = ROOT / ".venv-bench"
+"""Peer tools that must not share chaos-sre's virtualenv (Locust): `make bench-peers`."""
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0-100) of a non-empty sequence."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def median_spread(values: Sequence[float], digits: int = 2) -> str:
+    """``median [min, max]`` of several runs."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return (f"{statistics.median(values):.{digits}f} "
+            f"[{min(values):.{digits}f}, {max(values):.{digits}f}]")
+
+
+def wait_with_cpu(process: "subprocess.Popen[bytes] | subprocess.Popen[str]",
+                  timeout: float) -> float:
+    """Wait for ``process`` (at most ``timeout`` s, then kill it); return its user+system CPU seconds.
+
+    ``os.wait4`` reaps the process and reports its own resource usage (children
+    it waited for included), which ``Popen.wait`` would throw away.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_utime + usage.ru_stime
+        if time.monotonic() > deadline:
+            process.kill()
+            deadline = float("inf")
+        time.sleep(0.02)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (/proc; 10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peer(name: str) -> str | None:
+    """A peer tool: from the bench virtualenv (locust), else from PATH (wrk)."""
+    candidate = PEERS_VENV / "bin" / name
+    if candidate.exists():
+        return str(candidate)
+    return shutil.which(name)
+
+
+def require(name: str, hint: str) -> str:
+    found = peer(name)
+    if found is None:
+        sys.exit(f"error: {name} is needed for this benchmark ({hint})")
+    return found
+
+
+def rate_arguments(description: str) -> argparse.Namespace:
+    """``--rates`` (comma-separated req/s), ``--seconds`` per run and ``--runs``; rates parsed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rates", default="50,200,1000")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    args.rates = [float(r) for r in args.rates.split(",")]
+    return args
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """One line about the machine the numbers come from."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} cores ({model}), {memory:.0f} GiB, Python "
+            f"{sys.version.split()[0]}")
+
+
+class HttpServer:
+    """bench/http_server.py in its own process; ``arrivals`` are filled in when it stops."""
+
+    def __init__(self, blackhole_at: float | None = None, blackhole_seconds: float = 10.0) -> None:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="bench-http-"))
+        self._port_file = folder / "port"
+        self._arrivals_file = folder / "arrivals"
+        command = [sys.executable, str(ROOT / "bench" / "http_server.py"),
+                   "--port-file", str(self._port_file), "--arrivals", str(self._arrivals_file)]
+        if blackhole_at is not None:
+            command += ["--blackhole-at", repr(blackhole_at),
+                        "--blackhole-seconds", repr(blackhole_seconds)]
+        self._process = subprocess.Popen(command)
+        self.arrivals: list[float] = []
+        self.url = ""
+
+    def __enter__(self) -> "HttpServer":
+        import time
+
+        deadline = time.monotonic() + 10
+        while not (self._port_file.exists() and self._port_file.read_text()):
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                self._process.kill()
+                sys.exit("error: the benchmark HTTP server did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self._port_file.read_text()}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        if self._arrivals_file.exists():
+            self.arrivals = [float(x) for x in self._arrivals_file.read_text().split()]

@@ -1,0 +1,94 @@
+"""Benchmark: how fast does the stop condition pull the fault back? (docs/performance.md)
+
+Runs ``experiments/ecs-scale-to-zero.json`` against fresh ``fragile`` labs (one task,
+slow start, web pages fail without it), where the error budget allowance is crossed
+while the service is scaled to zero. From the run's own samples it finds the moment
+the allowance was crossed - when the answer of the sample that pushed the spend over
+the allowance arrived - and measures from there to:
+
+* the stop decision (the control's ``stopped.at``), and
+* the rollback being issued (the start of the first rollback activity in the journal).
+
+Anchor: AWS FIS stop conditions act on CloudWatch alarms, whose periods are 10 s
+(high resolution) or 60 s and more, plus the alarm's evaluation. Target: <= 1 s.
+
+    .venv/bin/python bench/stop_reaction.py [--runs 5]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from common import ROOT, machine, median_spread, percentile, table
+from lab_process import running_lab
+
+from chaos_sre.slo.samples import read_samples
+
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+
+
+def crossing_moment(samples_path: Path, extension: dict) -> float:
+    """When the answer that took the budget spent over the allowance arrived (epoch s)."""
+    slo, fault = extension["slo"], extension["fault_started_at"]
+    per_bad = 1 / extension["sampling"]["rate"] / slo["window_seconds"] / (1 - slo["target"])
+    allowance = extension["budget"]["allowed_fraction"]
+    threshold = slo.get("latency_threshold_seconds")
+    spent = 0.0
+    for sample in sorted(read_samples(samples_path), key=lambda s: s.scheduled):
+        if sample.scheduled < fault or sample.good(threshold):
+            continue
+        spent += per_bad
+        if spent > allowance:
+            return sample.sent + (sample.latency if sample.latency is not None else 2.0)
+    raise SystemExit("error: the allowance was never crossed in this run")
+
+
+def one_run() -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-stop-"))
+    journal_path = folder / "journal.json"
+    with running_lab("--profile", "fragile") as lab:
+        subprocess.run([CHAOS, "--log-file", str(folder / "chaos.log"), "run", "--journal-path",
+                        str(journal_path), "experiments/ecs-scale-to-zero.json"],
+                       cwd=ROOT, env={**os.environ, **lab,
+                                      "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
+                                      "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},
+                       capture_output=True, text=True, timeout=300, check=False)
+    journal = json.loads(journal_path.read_text())
+    extension = next(e for e in journal["extensions"] if e["name"] == "chaos_sre")
+    if not extension.get("stopped"):
+        raise SystemExit("error: the stop condition did not fire in this run")
+    crossed = crossing_moment(Path(extension["samples_path"]), extension)
+    rollback = datetime.fromisoformat(journal["rollbacks"][0]["start"]).timestamp()
+    return {"decision": extension["stopped"]["at"] - crossed, "rollback": rollback - crossed}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    runs = []
+    for index in range(args.runs):
+        runs.append(one_run())
+        print(f"run {index + 1}/{args.runs}: stop {runs[-1]['decision']:.3f} s, rollback "
+              f"{runs[-1]['rollback']:.3f} s after the crossing", file=sys.stderr)
+
+    def row(name: str, key: str) -> tuple[str, ...]:
+        values = [r[key] for r in runs]
+        return (name, median_spread(values, 3), f"{percentile(values, 95):.3f}",
+                f"{max(values):.3f}")
+
+    print(f"Machine: {machine()}. {args.runs} runs of experiments/ecs-scale-to-zero.json on "
+          "the fragile lab; seconds after the budget allowance was crossed.\n")
+    print(table(("from the allowance crossed to", "median [min, max] s", "p95 s", "max s"),
+                [row("the stop decision", "decision"), row("the rollback issued", "rollback"),
+                 ("AWS FIS stop condition (CloudWatch alarm period)", "10 or 60+", "-", "-")]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
