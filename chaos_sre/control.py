@@ -58,6 +58,7 @@ from chaos_sre import history, values
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger, run_ledger
+from chaos_sre.safety.secrets import redact_secrets
 from chaos_sre.safety.validate import activities, check_activity
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.monitor import Monitor
@@ -528,28 +529,6 @@ def _note_targets(extension: dict[str, Any]) -> None:
         extension["targets"] = ledger.targets()
     except ValidationError as exc:
         logger.error(f"chaos-sre: {exc}")
-
-
-REDACTED = "***redacted by chaos-sre***"
-SECRET_REFERENCE_TYPES = ("env", "vault")
-
-
-def redact_secrets(experiment: dict[str, Any] | None) -> None:
-    """Blank every inline secret value in the journal's copy of the experiment (in place).
-
-    References (``{"type": "env", "key": ...}``, vault paths) name where a
-    secret lives and stay; literal values are replaced, so no journal carries one.
-    """
-    secrets = (experiment or {}).get("secrets")
-    if not isinstance(secrets, dict):
-        return
-    for scope in secrets.values():
-        if not isinstance(scope, dict):
-            continue
-        for key, value in scope.items():
-            if isinstance(value, dict) and value.get("type") in SECRET_REFERENCE_TYPES:
-                continue
-            scope[key] = REDACTED
 
 
 def cleanup_control() -> None:

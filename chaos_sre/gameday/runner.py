@@ -25,6 +25,7 @@ from types import FrameType
 from chaos_sre import report
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.gameday.plan import Plan, Step
+from chaos_sre.report.figures import percent, seconds
 from chaos_sre.report.model import RunReport, load_run
 from chaos_sre.safety.validate import read_document, validate_experiment
 
@@ -128,12 +129,10 @@ def _run_step(plan: Plan, step: Step, index: int, directory: Path, echo: Echo) -
 
 
 def _result_line(run: RunReport, total_spent: float) -> str:
-    recover = run.number("recovery", "recover_seconds")
-    spent = run.number("budget", "consumed_fraction")
     return (f"{'PASSED' if run.passed else 'FAILED'} in {run.duration_seconds or 0:.1f} s, "
-            f"recover {'-' if recover is None else f'{recover:.2f} s'}, budget spent "
-            f"{'-' if spent is None else f'{spent * 100:.3g} %'} (game day so far "
-            f"{total_spent * 100:.3g} %)")
+            f"recover {seconds(run.number('recovery', 'recover_seconds'))}, budget spent "
+            f"{percent(run.number('budget', 'consumed_fraction'))} (game day so far "
+            f"{percent(total_spent)})")
 
 
 def _stop_reason(plan: Plan, outcome: Outcome) -> str | None:

@@ -16,9 +16,9 @@ from typing import Any
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.journal import chaos_sre_extension, load, outcome
+from chaos_sre.safety.secrets import REDACTED, redact_secrets
 from chaos_sre.slo.samples import Sample, read_samples
 
-REDACTED = "***redacted by chaos-sre***"
 SECRET_NAME = re.compile(r"secret|password|token|credential|private_key|access_key", re.IGNORECASE)
 
 
@@ -161,14 +161,10 @@ def redacted_configuration(journal: dict[str, Any]) -> dict[str, Any]:
             if SECRET_NAME.search(str(key)) and not (isinstance(value, dict) and "type" in value):
                 configuration[key] = REDACTED
     shown: dict[str, Any] = {"configuration": configuration}
-    secrets = copy.deepcopy(experiment.get("secrets"))
-    if isinstance(secrets, dict):
-        for scope in secrets.values():
-            if isinstance(scope, dict):
-                for key, value in scope.items():
-                    if not (isinstance(value, dict) and value.get("type") in ("env", "vault")):
-                        scope[key] = REDACTED
-        shown["secrets"] = secrets
+    if isinstance(experiment.get("secrets"), dict):
+        copied = {"secrets": copy.deepcopy(experiment["secrets"])}
+        redact_secrets(copied)
+        shown["secrets"] = copied["secrets"]
     return shown
 
 
