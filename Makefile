@@ -2,6 +2,9 @@
 #   make demo   set up .venv, run an experiment against the local lab, print the outcome
 #   make test   set up .venv with test extras (and, as root on Debian, the chromium package
 #               the HTML report test opens pages in), run the whole suite
+#   make test-fast  the edit loop: every test but the end-to-end experiment runs (docs/testing.md)
+#
+# Installs go through uv (bootstrapped from PyPI into the venv): several times faster than pip.
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,13 +14,18 @@ DEMO_EXPERIMENT ?= experiments/az-outage.json
 DEMO_JOURNAL ?= runs/demo-journal.json
 DEMO_REPORT ?= runs/demo-report.html
 
-.PHONY: demo test browser bench-peers clean
+# Parallel test workers: the suite mostly waits on lab time, so more workers than cores pay off;
+# tests marked `serial` (timing-sensitive) run afterwards on their own (docs/testing.md).
+TEST_WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: demo test test-fast browser bench-peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chaos-sre needs Python >= 3.11 (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.4'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -42,9 +50,16 @@ browser:
 	fi
 
 test: $(STAMP) browser
-	@$(BIN)/python -m pytest; status=$$?; \
+	@echo "==> parallel tests ($(TEST_WORKERS) workers)"; \
+	$(PYTEST) -n $(TEST_WORKERS) -m "not serial"; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
-	exit $$status
+	echo "==> timing-sensitive tests, one at a time"; \
+	$(PYTEST) -m serial; serial=$$?; \
+	if [ $$serial -eq 5 ]; then echo "pytest collected no serial tests: failing"; exit 1; fi; \
+	[ $$status -eq 0 ] && exit $$serial; exit $$status
+
+test-fast: $(STAMP)
+	@$(PYTEST) -n $(TEST_WORKERS) -m "not e2e and not serial"
 
 # Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).
 bench-peers: .venv-bench/bin/locust

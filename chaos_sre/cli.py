@@ -18,8 +18,6 @@ from typing import Any, TypeVar
 import click
 
 from chaos_sre import __version__
-from chaos_sre import gameday as gameday_runner
-from chaos_sre import history as run_history
 from chaos_sre import report as report_formats
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.lab import control
@@ -32,8 +30,6 @@ from chaos_sre.lab.settings import (
     profile_named,
 )
 from chaos_sre.lab.state import LabState, live_state
-from chaos_sre.safety import rollback as ledger_rollback
-from chaos_sre.safety.validate import validate_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_PORT = 5566
@@ -67,6 +63,8 @@ def main() -> None:
 @_one_line_errors
 def rollback(use_last: bool, ledger_path: Path | None) -> None:
     """Undo what a run changed, from its ledger (after a crash, or by hand); safe to repeat."""
+    from chaos_sre.safety import rollback as ledger_rollback
+
     if use_last == (ledger_path is not None):
         raise ValidationError("say which run to roll back: --last or --ledger PATH (one of them)")
     path = ledger_rollback.newest_ledger() if use_last else ledger_path
@@ -93,6 +91,8 @@ def validate(offline: bool, files: tuple[Path, ...]) -> None:
     resolved with read-only calls in the account the environment points at.
     Exits 2 at the first file with a problem.
     """
+    from chaos_sre.safety.validate import validate_file  # imports Chaos Toolkit: only here
+
     for path in files:
         kind = validate_file(path, offline=offline)
         click.echo(f"{path}: valid {kind}")
@@ -143,6 +143,8 @@ def gameday(plan_path: Path, check: bool, output: Path | None) -> None:
     into a dated folder under the plan's output (default runs/gameday).
     Exits 0 only when every experiment ran and passed.
     """
+    from chaos_sre import gameday as gameday_runner
+
     plan = gameday_runner.load_plan(plan_path)
     if output is not None:
         plan = dataclasses.replace(plan, output=output)
@@ -180,6 +182,8 @@ def history_command(name: str | None, run_count: int, fail_on_regression: bool,
     that failed after a passing one, or whose recovery took more than 1.5 x the
     median of the runs before it (and at least 1 s more).
     """
+    from chaos_sre import history as run_history
+
     path = path or run_history.history_path()
     trends = run_history.trends(path, name)
     if not trends:
@@ -258,13 +262,8 @@ def lab_up(profile: str, rds_proxy: bool, api_fault_rate: str, time_scale: str, 
                    f"time scale {scale:g}); stop it with: chaos-sre lab down", err=True)
         return
 
-    def ready(state: LabState) -> None:
-        _print_exports(state)
-        click.echo(f"lab ready (pid {state.pid}, profile {chosen.name}, time scale {scale:g}); "
-                   "Ctrl-C stops it", err=True)
-
     control.run_foreground(profile=chosen, time_scale=scale, host=host, api_port=api_port,
-                           endpoint_port=endpoint_port, on_ready=ready)
+                           endpoint_port=endpoint_port, on_ready=control.print_ready)
 
 
 @lab.command("down")

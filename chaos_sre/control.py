@@ -54,7 +54,7 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Dry
 
-from chaos_sre import history, values
+from chaos_sre import history, interrupts, values
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger, run_ledger
@@ -239,6 +239,7 @@ def _require_run() -> _Run:
 def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Start the open-loop sampler before anything else happens."""
     run = _require_run()
+    interrupts.watch()
     run.samples_path.parent.mkdir(parents=True, exist_ok=True)
     run.samples_path.write_text("")
     paths = ",".join(f"{p}:{w}" for p, w in run.slo.paths)
@@ -427,6 +428,7 @@ def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
     run = _run
     if run is None:
         return
+    interrupts.rollbacks_started()
     run.in_method = False
     run.record.rollbacks_started_at = time.time()
     if run.monitor is not None:
@@ -534,6 +536,7 @@ def _note_targets(extension: dict[str, Any]) -> None:
 def cleanup_control() -> None:
     """Never leave a sampler behind, whatever happened."""
     global _run
+    interrupts.release()
     if _run is not None:
         _stop_sampler(_run)
         if _run.monitor is not None:

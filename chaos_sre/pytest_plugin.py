@@ -10,8 +10,10 @@ game-day plan, are left alone) becomes one test item that runs ``chaos run``
 with the current environment. It passes when the run's verdict passes (an
 experiment without the chaos-sre control: when Chaos Toolkit's run did); a
 failure shows the run's summary (verdict reasons, recovery, budget, where the
-journal is). Given with no test paths, only the experiments run; with paths,
-the experiments run after those tests. The plugin registers itself through the
+journal is). Beside each journal go the run's samples, its Chaos Toolkit log
+(``NAME.log``) and its console output (``NAME.console.log``). Given with no
+test paths, only the experiments run; with paths, the experiments run after
+those tests. The plugin registers itself through the
 ``pytest11`` entry point when chaos-sre is installed.
 """
 
@@ -116,6 +118,8 @@ class ExperimentItem(pytest.Item):
             [chaos_command(), "--log-file", str(self.journal_dir / f"{self.experiment.stem}.log"),
              "run", "--journal-path", str(journal), str(self.experiment)],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        console = self.journal_dir / f"{self.experiment.stem}.console.log"
+        console.write_text(completed.stdout + completed.stderr, encoding="utf-8")
         try:
             run = load_run(journal)
         except ChaosSreError:

@@ -1,9 +1,17 @@
-"""Shared fixtures: real labs started through the CLI, real boto3 clients over HTTP."""
+"""Shared fixtures: real labs started through the CLI, real boto3 clients over HTTP.
 
+Labs are forked from lab servers of this test session (chaos_sre.lab.forkserver), so a lab
+costs a fork, not a seeding. Runs of the shipped experiments that tests only read are made once
+per test session (:func:`shipped_runs`), also across parallel workers. docs/testing.md has the map.
+"""
+
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +23,8 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
+
+from chaos_sre.lab import forkserver
 
 # Nothing in the suite may reach real AWS: fake credentials, no instance metadata.
 os.environ.update(
@@ -134,6 +144,59 @@ def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]
         yield lab
 
 
+FIRST = ("test_workflow_game_day_runs_every_experiment_under_the_lab", "shipped_runs")
+"""The longest tests (minutes each) start first, so no worker is left with one at the end."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first, then every other end-to-end run, then the rest (a stable sort).
+
+    Tests that read the session's shipped runs share one worker (xdist group), so one worker
+    makes them while the others go on."""
+    for item in items:
+        if "shipped_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("shipped-runs"))
+
+    def rank(item: pytest.Item) -> int:
+        names = {item.name.split("[")[0], *getattr(item, "fixturenames", ())}
+        if names & set(FIRST):
+            return 0
+        return 1 if item.get_closest_marker("e2e") else 2
+
+    items.sort(key=rank)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One directory of lab servers for the whole run, parallel workers included.
+
+    Set before xdist starts its workers, which inherit it, so each lab variant is seeded once per
+    run. A short directory of its own: Unix socket paths are limited to 107 bytes.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ["CHAOS_SRE_LAB_SERVER_DIR"] = tempfile.mkdtemp(prefix="chaos-sre-labd-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process that made the directory stops its lab servers and removes it at the end."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return
+    directory = Path(os.environ.pop("CHAOS_SRE_LAB_SERVER_DIR", ""))
+    if not directory.name.startswith("chaos-sre-labd-"):
+        return
+    forkserver.stop_servers(directory)
+    deadline = time.monotonic() + 10
+    while list(directory.glob("*.sock")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def lab_servers() -> Path:
+    """The directory of this run's lab servers."""
+    return Path(os.environ["CHAOS_SRE_LAB_SERVER_DIR"])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def history_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Runs started by tests add to a history file of the test session, not runs/ in the tree."""
@@ -220,3 +283,119 @@ def account_snapshot(lab: RunningLab) -> dict[str, Any]:
                 [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in scaling]),
         "databases": sorted((d["DBInstanceIdentifier"], d["DBInstanceStatus"]) for d in databases),
     }
+
+
+def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str,
+                     make: Callable[[Path], dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
+    """``make(directory)`` once for the whole test session, parallel workers included.
+
+    The first worker to ask runs it under a file lock in the session's shared temporary
+    directory; the others wait for it and read the same directory and result.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory, done = root / name, root / name / "done.json"
+    with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            done.write_text(json.dumps(make(directory)))
+    return directory, json.loads(done.read_text())
+
+
+CANARY_KEY_ID = "AKIACANARYKEYID00042"
+CANARY_SECRET = "canary-secret-access-key-9f2c71"
+CANARY_TOKEN = "canary-session-token-41d8e0"
+CANARY_INLINE = "canary-inline-webhook-token-77ab12"
+CANARIES = (CANARY_SECRET, CANARY_TOKEN, CANARY_INLINE)
+SHIPPED_EXPERIMENTS = tuple(sorted(p.stem for p in (ROOT / "experiments").glob("*.json")))
+
+
+def with_secrets(experiment: Path) -> dict[str, Any]:
+    """The shipped experiment, its chaos-sre activities given AWS credentials through `secrets`."""
+    document = json.loads(experiment.read_text())
+    document["secrets"] = {
+        "aws": {
+            "aws_access_key_id": {"type": "env", "key": "AWS_ACCESS_KEY_ID"},
+            "aws_secret_access_key": {"type": "env", "key": "AWS_SECRET_ACCESS_KEY"},
+            "aws_session_token": {"type": "env", "key": "AWS_SESSION_TOKEN"},
+        },
+        "notify": {"webhook_token": CANARY_INLINE},
+    }
+    activities = [*document.get("steady-state-hypothesis", {}).get("probes", []),
+                  *document["method"], *document.get("rollbacks", [])]
+    for activity in activities:
+        provider = activity.get("provider", {})
+        if provider.get("type") == "python":
+            activity["secrets"] = ["aws", "notify"]
+    for control in document.get("controls", []):
+        arguments = control["provider"].get("arguments", {})
+        if isinstance(arguments.get("slo"), str) and not arguments["slo"].startswith("${"):
+            arguments["slo"] = str(ROOT / arguments["slo"])
+    return document
+
+
+def inner_pytest_environment(**extra: str) -> dict[str, str]:
+    """This environment for a pytest started by a test: no trace of the parallel worker."""
+    return {**{k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}, **extra}
+
+
+@dataclass(frozen=True)
+class ShippedRuns:
+    """Every shipped experiment run once on a resilient lab, as the pytest plugin runs them.
+
+    ``chaos-sre lab exec -- env <canary credentials> pytest --chaos-experiments DIR`` where DIR
+    holds each shipped experiment with canary secrets declared (:func:`with_secrets`) and the
+    game-day plan (which the plugin must not collect). Tests that only read a run's results -
+    journal, samples, chaos log, console output, ledger, history, the plugin's own output - read
+    these instead of running the experiment again.
+    """
+
+    experiments: Path
+    journals: Path
+    ledgers: Path
+    history: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def journal(self, name: str) -> dict[str, Any]:
+        return dict(json.loads((self.journals / f"{name}.json").read_text()))
+
+    def files(self, name: str) -> list[Path]:
+        """Every file the run of ``name`` wrote: journal, samples, chaos log, console, ledger."""
+        written = [p for p in self.journals.iterdir() if p.name.startswith(f"{name}.")]
+        ledger = extension(self.journal(name)).get("ledger_path")
+        return written + ([Path(ledger)] if ledger and Path(ledger).is_file() else [])
+
+
+def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
+    experiments = directory / "experiments"
+    experiments.mkdir()
+    for name in SHIPPED_EXPERIMENTS:
+        document = with_secrets(ROOT / "experiments" / f"{name}.json")
+        (experiments / f"{name}.json").write_text(json.dumps(document, indent=2))
+    shutil.copy(ROOT / "experiments" / "gameday.yaml", experiments)
+    canary_credentials = [f"AWS_ACCESS_KEY_ID={CANARY_KEY_ID}",
+                          f"AWS_SECRET_ACCESS_KEY={CANARY_SECRET}",
+                          f"AWS_SESSION_TOKEN={CANARY_TOKEN}"]
+    result = subprocess.run(
+        [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--",
+         "env", *canary_credentials, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+         "--chaos-experiments", str(experiments), "--chaos-journal-dir",
+         str(directory / "journals"), "-v"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
+                                     CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),
+                                     CHAOS_SRE_HISTORY=str(directory / "history.sqlite")))
+    return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+
+@pytest.fixture(scope="session")
+def shipped_runs(tmp_path_factory: pytest.TempPathFactory) -> ShippedRuns:
+    """The session's one run of every shipped experiment (see :class:`ShippedRuns`)."""
+    directory, result = once_per_session(tmp_path_factory, "shipped-runs", _run_shipped_experiments)
+    return ShippedRuns(directory / "experiments", directory / "journals", directory / "ledgers",
+                       directory / "history.sqlite", **result)

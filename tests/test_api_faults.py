@@ -65,6 +65,7 @@ def test_bad_rates_are_one_line_errors(tmp_path: Path) -> None:
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("experiment", ["az-outage", "az-blackhole", "rds-failover",
                                         "dynamodb-throttle", "ecs-scale-to-zero", "lab-smoke"])
 def test_every_experiment_passes_and_restores_at_20_percent_api_faults(
@@ -87,6 +88,7 @@ def test_every_experiment_passes_and_restores_at_20_percent_api_faults(
     assert sum(e["kind"] == "intent" for e in ledger) == MUTATING_STEPS[experiment]
 
 
+@pytest.mark.e2e
 def test_a_failing_verdict_stays_failing_and_restores_at_20_percent(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile", "--api-fault-rate", "0.2")
     before = account_snapshot(lab)

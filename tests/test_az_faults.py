@@ -113,6 +113,7 @@ def test_a_thousand_instances_take_one_call_per_thousand_ids(start_lab, monkeypa
     assert calls["TerminateInstances"] == 2 and result["calls"] == 2
 
 
+@pytest.mark.e2e
 def test_outage_experiment_passes_on_resilient(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     status, journal, stderr = run_chaos(lab, OUTAGE, tmp_path)
@@ -124,6 +125,7 @@ def test_outage_experiment_passes_on_resilient(start_lab, tmp_path: Path) -> Non
     assert sorted(f["resource"] for f in lab.timeline()["faults"]) == sorted(terminated)
 
 
+@pytest.mark.e2e
 def test_outage_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")
     refused_then_failed(
@@ -132,6 +134,7 @@ def test_outage_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: P
         allow={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})
 
 
+@pytest.mark.e2e
 def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = network_state(lab)
@@ -149,6 +152,7 @@ def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: P
                           "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
 
 
+@pytest.mark.e2e
 def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")
     before = network_state(lab)
@@ -159,6 +163,7 @@ def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp
     assert network_state(lab) == before
 
 
+@pytest.mark.e2e
 def test_chaos_dry_run_resolves_and_prints_targets_without_changing_anything(start_lab,
                                                                              tmp_path: Path) -> None:
     lab = start_lab()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +76,7 @@ def test_shipped_experiments_validate(tmp_path: Path) -> None:
         assert experiment["controls"][0]["provider"]["module"] == "chaos_sre.control"
 
 
+@pytest.mark.e2e
 def test_smoke_experiment_validates_and_passes_against_the_lab(tmp_path: Path) -> None:
     experiment = str(ROOT / "experiments" / "lab-smoke.json")
     validate = subprocess.run([CHAOS, "--log-file", str(tmp_path / "v.log"), "validate",

@@ -54,6 +54,8 @@ def experiment(method: list[dict[str, Any]], *, steady: list[dict[str, Any]] | N
     return document
 
 
+@pytest.mark.serial
+@pytest.mark.e2e
 def test_az_outage_verdict_matches_the_labs_ground_truth(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     document = experiment([{**TERMINATE_AZ, "pauses": {"after": 4}}], steady=[HEALTHY])
@@ -87,6 +89,7 @@ def test_az_outage_verdict_matches_the_labs_ground_truth(start_lab, tmp_path: Pa
     assert ext["sli"]["whole_run"]["samples"] == total
 
 
+@pytest.mark.e2e
 def test_steady_state_failing_before_the_fault_injects_nothing(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     impossible = {**HEALTHY, "tolerance": {"type": "range", "range": [7, 1000]},
@@ -101,6 +104,7 @@ def test_steady_state_failing_before_the_fault_injects_nothing(start_lab, tmp_pa
     assert len(lab.web_instances("running")) == 6
 
 
+@pytest.mark.e2e
 def test_exceeding_the_allowance_stops_and_rolls_back(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     document = experiment([{**TERMINATE_AZ, "pauses": {"after": 30}}], steady=[HEALTHY],
@@ -118,6 +122,7 @@ def test_exceeding_the_allowance_stops_and_rolls_back(start_lab, tmp_path: Path)
     assert "exceeded the allowance" in stderr
 
 
+@pytest.mark.e2e
 def test_a_failed_method_action_fails_the_verdict(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     broken = {"type": "action", "name": "broken-action", "provider": {
@@ -130,6 +135,7 @@ def test_a_failed_method_action_fails_the_verdict(start_lab, tmp_path: Path) -> 
     assert journal["status"] == "failed"
 
 
+@pytest.mark.e2e
 def test_a_failed_rollback_fails_the_verdict(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     harmless = {"type": "action", "name": "count-targets", "provider": {
@@ -146,6 +152,7 @@ def test_a_failed_rollback_fails_the_verdict(start_lab, tmp_path: Path) -> None:
                for r in reasons), reasons
 
 
+@pytest.mark.e2e
 def test_an_unhealthy_baseline_refuses_to_inject(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     with socket.socket() as probe:
@@ -167,6 +174,7 @@ def test_bad_control_arguments_stop_before_anything(start_lab, tmp_path: Path) -
     assert lab.timeline()["faults"] == []
 
 
+@pytest.mark.e2e
 def test_an_exhausted_error_budget_refuses_to_inject(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     elbv2, cloudwatch = lab.client("elbv2"), lab.client("cloudwatch")
@@ -182,6 +190,7 @@ def test_an_exhausted_error_budget_refuses_to_inject(start_lab, tmp_path: Path) 
     assert lab.timeline()["faults"] == []
 
 
+@pytest.mark.e2e
 def test_the_budget_gate_can_be_switched_off(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     status, journal, stderr = run_chaos(

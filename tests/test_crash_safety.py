@@ -64,6 +64,7 @@ def rollback_last(lab: RunningLab, ledgers: Path) -> subprocess.CompletedProcess
                           timeout=300, check=False)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("experiment, step", KILL_POINTS)
 def test_sigkill_after_each_mutating_step_then_one_rollback_restores_everything(
         start_lab, tmp_path: Path, experiment: str, step: int) -> None:
@@ -91,6 +92,7 @@ def test_sigkill_after_each_mutating_step_then_one_rollback_restores_everything(
     assert account_snapshot(lab) == before
 
 
+@pytest.mark.e2e
 def test_sigterm_during_the_method_runs_the_rollbacks(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = account_snapshot(lab)
@@ -109,6 +111,7 @@ def test_sigterm_during_the_method_runs_the_rollbacks(start_lab, tmp_path: Path)
     assert any(r.startswith("the run was interrupted (Ctrl-C or SIGTERM)") for r in reasons), reasons
 
 
+@pytest.mark.e2e
 def test_a_second_ctrl_c_during_the_rollback_leaves_the_rest_pending(start_lab,
                                                                      tmp_path: Path) -> None:
     lab = start_lab()
@@ -128,3 +131,40 @@ def test_a_second_ctrl_c_during_the_rollback_leaves_the_rest_pending(start_lab,
     result = rollback_last(lab, ledgers)
     assert result.returncode == 0, result.stderr
     assert account_snapshot(lab) == before
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interruption_inside_an_action_skips_its_pause_and_rolls_back_at_once(
+        shared_lab: RunningLab, tmp_path: Path, signum: int) -> None:
+    """Chaos Toolkit sleeps an activity's ``pauses.after`` in a ``finally`` (chaostoolkit-lib
+    1.44, chaoslib/activity.py ``execute_activity``: its ``interrupted`` flag is never set), so an
+    interruption that lands inside the action itself, not its pause, used to wait out the whole
+    pause with the fault in place. The action here blocks for 3 s, its pause is 60 s; the signal
+    comes 1 s into the action: the rollback must start within a few seconds, not after 60."""
+    from test_control import experiment  # the control's test experiment shape
+
+    blocking = {"type": "action", "name": "slow-action", "pauses": {"after": 60},
+                "provider": {"type": "process", "path": "sleep", "arguments": "3"}}
+    marker = tmp_path / "rolled-back"
+    rollback = {"type": "action", "name": "note-rollback",
+                "provider": {"type": "process", "path": "touch", "arguments": str(marker)}}
+    document = experiment([blocking], rollbacks=[rollback])
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(document))
+    out = open(tmp_path / "console.log", "w")  # noqa: SIM115 - closed with the process
+    runner = subprocess.Popen(
+        [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path",
+         str(tmp_path / "journal.json"), str(path)],
+        env={**os.environ, **shared_lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")},
+        cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    console = tmp_path / "console.log"
+    assert wait_until(lambda: "Action: slow-action" in console.read_text(), timeout=60,
+                      interval=0.02), console.read_text()
+    time.sleep(1)
+    os.killpg(runner.pid, signum)
+    interrupted_at = time.monotonic()
+    assert wait_until(marker.exists, timeout=30, interval=0.05), console.read_text()
+    assert time.monotonic() - interrupted_at < 10, "the rollback waited out the action's pause"
+    assert runner.wait(timeout=60) != 0
+    assert "Pausing after activity for 60s" in console.read_text()

@@ -10,6 +10,7 @@ import requests
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import dynamodb as dynamodb_faults
+from chaos_sre.lab.endpoint import CAUSE_THROTTLED
 from chaos_sre.probes import dynamodb as dynamodb_probes
 from chaos_sre.safety.ledger import Ledger
 from conftest import ROOT, RunningLab, extension, run_chaos
@@ -141,6 +142,7 @@ def test_the_daily_decrease_limit_blocks_the_run_with_the_reason(start_lab, own_
     assert ledger.pending() == [] and not ledger.mutated()
 
 
+@pytest.mark.e2e
 def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = described(lab, "sessions")
@@ -151,10 +153,18 @@ def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path
     throttled = journal["run"][0]["output"]["after"]
     assert throttled["table"]["ReadCapacityUnits"] < 100 and throttled["table"]["WriteCapacityUnits"] < 100
     assert throttled["indexes"]["by-user"]["WriteCapacityUnits"] < 100
-    assert journal["run"][1]["output"] > 0  # throttled requests seen in CloudWatch: it degraded
+    # It degraded: the lab's ground truth counts requests failed by throttling and the verdict
+    # saw the SLI drop. (The method's own probe reads CloudWatch's ThrottledRequests over the
+    # hold only, and burst capacity absorbs most of the 15 s hold - up to 300 s of the new
+    # capacity, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/burst-adaptive-capacity.html -
+    # so throttling may start in its last second or only during the restore.)
+    assert lab.timeline()["requests"]["by_cause"].get(CAUSE_THROTTLED, 0) > 0
+    assert ext["recovery"]["detect_seconds"] is not None
+    assert isinstance(journal["run"][1]["output"], int)
     assert described(lab, "sessions") == before
 
 
+@pytest.mark.e2e
 def test_experiment_on_an_on_demand_table_restores_exactly(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = described(lab, "carts")
@@ -168,6 +178,7 @@ def test_experiment_on_an_on_demand_table_restores_exactly(start_lab, tmp_path: 
     assert described(lab, "carts") == before
 
 
+@pytest.mark.e2e
 def test_experiment_fails_on_fragile_with_a_reason_and_still_restores(start_lab,
                                                                      tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")

@@ -157,6 +157,7 @@ def test_a_refused_update_after_the_scaling_change_is_still_restored(
     assert described(shared_lab) == before
 
 
+@pytest.mark.e2e
 def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = described(lab)
@@ -174,6 +175,7 @@ def test_experiment_passes_on_resilient_and_restores_exactly(start_lab, tmp_path
     assert described(lab) == before
 
 
+@pytest.mark.e2e
 def test_experiment_fails_on_fragile_with_reasons_and_still_restores(start_lab,
                                                                      tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")

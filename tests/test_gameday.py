@@ -97,6 +97,7 @@ def workflow_steps() -> dict[str, str]:
             if "run" in step}
 
 
+@pytest.mark.e2e
 def test_workflow_game_day_runs_every_experiment_under_the_lab(tmp_path: Path) -> None:
     """The scheduled workflow's own commands: game day under `lab exec`, summary, regressions.
 
@@ -155,6 +156,7 @@ def fragile_lab(tmp_path_factory: pytest.TempPathFactory):
         yield lab
 
 
+@pytest.mark.e2e
 def test_stop_rule_stops_at_the_first_failed_verdict(fragile_lab: RunningLab, tmp_path: Path) -> None:
     plan = write_plan(tmp_path / "plan.yaml", {
         "title": "stop on failure", "cool_down_seconds": 0, "stop": {"on_failure": True},
@@ -178,6 +180,7 @@ def test_stop_rule_stops_at_the_first_failed_verdict(fragile_lab: RunningLab, tm
         cluster="staging", services=["api"])["services"][0]["desiredCount"] == 1
 
 
+@pytest.mark.e2e
 def test_stop_rule_stops_when_the_summed_budget_reaches_the_limit(tmp_path_factory: pytest.TempPathFactory,
                                                                   tmp_path: Path) -> None:
     plan = write_plan(tmp_path / "plan.yaml", {
@@ -195,6 +198,7 @@ def test_stop_rule_stops_when_the_summed_budget_reaches_the_limit(tmp_path_facto
     assert "game day FAILED: 1 of 1 run(s) passed" in result.stdout
 
 
+@pytest.mark.e2e
 def test_sigterm_rolls_the_running_experiment_back_and_ends_the_game_day(
         tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     plan = write_plan(tmp_path / "plan.yaml", {

@@ -139,6 +139,7 @@ def test_bad_guardrails_files_are_one_line_errors(tmp_path: Path,
         enforce(None, None, [])
 
 
+@pytest.mark.e2e
 def test_a_violation_fails_the_run_and_injects_nothing(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     rules = tmp_path / "guardrails.yaml"

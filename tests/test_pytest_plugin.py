@@ -1,13 +1,13 @@
 """The pytest plugin: `pytest --chaos-experiments PATH` runs each experiment as one test."""
 
-import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import CLI, ROOT, RunningLab
+from conftest import ROOT, RunningLab, ShippedRuns, inner_pytest_environment
 
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 
@@ -15,31 +15,34 @@ PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 def inner_pytest(*args: str, env: dict[str, str] | None = None,
                  timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*PYTEST, *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+                          env=inner_pytest_environment(**(env or {})), timeout=timeout,
+                          check=False)
 
 
 def shipped_experiments() -> list[str]:
     return sorted(p.stem for p in (ROOT / "experiments").glob("*.json"))
 
 
-def test_every_experiment_is_one_passing_test_under_the_lab(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", *PYTEST,
-         "--chaos-experiments", "experiments/", "--chaos-journal-dir", str(tmp_path / "journals"),
-         "-v"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-        env={**os.environ, "CHAOS_SRE_LAB_DIR": str(tmp_path / "lab"),
-             "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")})
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+@pytest.mark.e2e
+def test_every_experiment_is_one_passing_test_under_the_lab(shipped_runs: ShippedRuns) -> None:
+    """`chaos-sre lab exec -- pytest --chaos-experiments DIR`: the session's shared run of every
+    shipped experiment (conftest.shipped_runs) is this very command."""
+    assert shipped_runs.returncode == 0, shipped_runs.stdout[-4000:] + shipped_runs.stderr[-2000:]
     names = shipped_experiments()
     for name in names:
-        assert f"experiments/{name}.json::{name} PASSED" in result.stdout
-    assert f"collected {len(names)} items" in result.stdout
-    assert f"{len(names)} passed" in result.stdout.splitlines()[-1]
-    assert "gameday" not in result.stdout  # the plan in experiments/ is not an experiment
-    assert sorted(p.stem for p in (tmp_path / "journals").glob("*.json")) == names
+        assert re.search(rf"/{re.escape(name)}\.json::{re.escape(name)} PASSED", shipped_runs.stdout)
+    assert f"collected {len(names)} items" in shipped_runs.stdout
+    assert f"{len(names)} passed" in shipped_runs.stdout.splitlines()[-1]
+    assert (shipped_runs.experiments / "gameday.yaml").is_file()
+    assert "gameday" not in shipped_runs.stdout  # the plan in the folder is not an experiment
+    assert sorted(p.stem for p in shipped_runs.journals.glob("*.json")) == names
+    for name in names:  # beside each journal: its Chaos Toolkit log and console output
+        assert "Experiment ended with status" in (shipped_runs.journals / f"{name}.log").read_text()
+        assert "chaos-sre: verdict PASSED" in (
+            shipped_runs.journals / f"{name}.console.log").read_text()
 
 
+@pytest.mark.e2e
 def test_a_failed_verdict_fails_the_test_with_the_run_summary(start_lab, tmp_path: Path) -> None:
     lab: RunningLab = start_lab("--profile", "fragile")
     result = inner_pytest("--chaos-experiments", "experiments/ecs-scale-to-zero.json",

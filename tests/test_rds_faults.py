@@ -127,6 +127,7 @@ def test_wait_for_failover_fails_when_the_writer_did_not_move(shared_lab: Runnin
                                      configuration=settings(shared_lab))
 
 
+@pytest.mark.e2e
 def test_experiment_passes_on_resilient_and_the_writer_changes_az(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = rds_probes.writer("orders", configuration=settings(lab))
@@ -141,6 +142,7 @@ def test_experiment_passes_on_resilient_and_the_writer_changes_az(start_lab, tmp
     assert after["availability_zone"] == "us-east-1b" and after["instance"] != before["instance"]
 
 
+@pytest.mark.e2e
 def test_experiment_on_a_multi_az_instance(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
@@ -152,6 +154,7 @@ def test_experiment_on_a_multi_az_instance(start_lab, tmp_path: Path) -> None:
                                                configuration=settings(lab)) == "us-east-1b"
 
 
+@pytest.mark.e2e
 def test_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")
     reasons = refused_then_failed(

@@ -25,6 +25,8 @@ from browser import chromium_path, visit_page
 from chaos_sre import history
 from conftest import CLI, ROOT, extension, lab_for_module, run_chaos, run_cli
 
+pytestmark = pytest.mark.xdist_group("reports")  # one worker makes the module's two runs
+
 PASSED_TITLE = "The service rides out losing the instances of one Availability Zone"
 FAILED_TITLE = "The web tier survives its ECS api service being scaled to zero"
 MARKER_COLORS = {"fault injected": (214, 39, 40), "rollback": (255, 127, 14),
@@ -65,6 +67,7 @@ def near(pixel: tuple[int, ...], color: tuple[int, int, int], tolerance: int = 4
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color))
 
 
+@pytest.mark.e2e
 def test_journal_names_the_targets_the_fault_touched(runs: Runs) -> None:
     passed = extension(json.loads(runs.passed.read_text()))
     assert len(passed["targets"]) == 1, passed["targets"]
@@ -75,6 +78,7 @@ def test_journal_names_the_targets_the_fault_touched(runs: Runs) -> None:
     assert failed["targets"] == ["ecs:service/staging/api: set-desired-count"]
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
                     reason="Debian's chromium is not installed (make test installs it as root)")
 def test_html_report_renders_in_headless_chromium_with_plots_and_markers(
@@ -123,6 +127,7 @@ def test_html_report_renders_in_headless_chromium_with_plots_and_markers(
     (tmp_path / "page.png").write_bytes(visit.screenshots["page"])
 
 
+@pytest.mark.e2e
 def test_markdown_report_is_a_short_summary(runs: Runs) -> None:
     single = report(str(runs.passed), "--format", "md")
     assert single.returncode == 0, single.stderr
@@ -137,6 +142,7 @@ def test_markdown_report_is_a_short_summary(runs: Runs) -> None:
     assert len(both.stdout.splitlines()) < 15
 
 
+@pytest.mark.e2e
 def test_junit_report_parses_with_a_failure_per_failed_verdict(runs: Runs, tmp_path: Path) -> None:
     out = tmp_path / "results.xml"
     result = report(str(runs.passed), str(runs.failed), "--format", "junit", "-o", str(out))
@@ -151,6 +157,7 @@ def test_junit_report_parses_with_a_failure_per_failed_verdict(runs: Runs, tmp_p
     assert float(cases[1].get("time", "0")) > 1
 
 
+@pytest.mark.e2e
 def test_report_without_samples_still_renders(runs: Runs, tmp_path: Path) -> None:
     journal = tmp_path / "moved.json"
     shutil.copy(runs.passed, journal)
@@ -179,6 +186,7 @@ def test_report_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
 def test_history_records_each_run_and_flags_a_regression(runs: Runs) -> None:
     with sqlite3.connect(runs.history) as connection:
         rows = connection.execute("SELECT experiment, passed, recover_seconds, budget_spent "
@@ -226,6 +234,7 @@ def test_history_without_a_file_is_one_line(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_a_history_that_cannot_be_written_never_fails_the_run(
         runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

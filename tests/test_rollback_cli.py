@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import CHAOS, CLI, ROOT, RunningLab, run_cli, wait_until
 
 EXPERIMENT = ROOT / "experiments" / "ecs-scale-to-zero.json"
@@ -28,6 +30,7 @@ def mutation_done(ledgers: Path) -> bool:
     return False
 
 
+@pytest.mark.e2e
 def test_a_killed_run_is_restored_by_rollback_last(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     before = ecs_settings(lab)

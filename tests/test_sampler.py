@@ -34,6 +34,7 @@ def test_weighted_cycle_and_paths() -> None:
     assert cycle[0] == "/"
 
 
+@pytest.mark.serial
 def test_sampler_keeps_its_rate_and_records_every_field(shared_lab: RunningLab,
                                                         tmp_path: Path) -> None:
     out = tmp_path / "samples.jsonl"
@@ -68,6 +69,7 @@ def test_refused_connections_are_connection_errors(tmp_path: Path) -> None:
     assert not Sample(0, 0, None, "connection-error").good()
 
 
+@pytest.mark.serial
 def test_a_blackholed_endpoint_does_not_thin_the_sample(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
     autoscaling, ec2 = lab.client("autoscaling"), lab.client("ec2")

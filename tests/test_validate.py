@@ -93,6 +93,7 @@ FUZZ = settings(max_examples=900, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.xdist_group("fuzz")  # the summary test below reads what these counted, in-process
 @FUZZ
 @given(document=malformed(EXPERIMENTS), as_yaml=st.booleans())
 def test_fuzzed_experiments_never_crash(document: Any, as_yaml: bool, tmp_path: Path) -> None:
@@ -101,6 +102,7 @@ def test_fuzzed_experiments_never_crash(document: Any, as_yaml: bool, tmp_path: 
     check(path)
 
 
+@pytest.mark.xdist_group("fuzz")
 @settings(max_examples=400, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(document=st.one_of(malformed(SLOS), values), text=st.one_of(st.none(), st.text(max_size=60)))
@@ -114,6 +116,7 @@ def test_fuzzed_slo_files_and_garbage_never_crash(document: Any, text: str | Non
     check(path)
 
 
+@pytest.mark.xdist_group("fuzz")
 def test_the_fuzzing_mostly_made_bad_input_and_no_ledger(tmp_path: Path) -> None:
     total = OUTCOMES["valid"] + OUTCOMES["refused"]
     if total == 0:

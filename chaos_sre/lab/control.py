@@ -13,11 +13,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chaos_sre.errors import LabAlreadyRunning, LabError, LabNotRunning
+from chaos_sre.lab import forkserver
 from chaos_sre.lab.settings import Profile
 from chaos_sre.lab.state import (
     LabState,
+    lab_dir,
     live_state,
     log_path,
     pid_alive,
@@ -28,7 +32,10 @@ from chaos_sre.lab.state import (
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.02
+
+if TYPE_CHECKING:
+    from chaos_sre.lab.runtime import Lab
 
 
 def preflight(host: str, api_port: int, endpoint_port: int) -> None:
@@ -55,14 +62,19 @@ def run_foreground(
     endpoint_port: int,
     on_ready: Callable[[LabState], None],
 ) -> None:
-    """Run a lab in this process until SIGINT or SIGTERM."""
+    """Start a lab from scratch in this process and run it until SIGINT or SIGTERM."""
     from chaos_sre.lab.runtime import Lab  # imports moto: only the lab process pays for it
 
     preflight(host, api_port, endpoint_port)
+    run_lab(Lab(profile=profile, time_scale=time_scale, host=host, api_port=api_port,
+                endpoint_port=endpoint_port), on_ready=on_ready)
+
+
+def run_lab(lab: "Lab", *, on_ready: Callable[[LabState], None]) -> int:
+    """Start ``lab`` (seeding it unless prepared), record it in ``lab.json``, serve until
+    SIGINT or SIGTERM; return the exit status."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    lab = Lab(profile=profile, time_scale=time_scale, host=host,
-              api_port=api_port, endpoint_port=endpoint_port)
     try:
         lab.start()
         state = lab.state(os.getpid(), str(log_path()))
@@ -77,15 +89,33 @@ def run_foreground(
         lab.stop()
         remove_state(os.getpid())
         signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def print_ready(state: LabState) -> None:
+    """What a lab prints once it serves: the ``export`` lines, then a note on standard error."""
+    for name, value in state.environment().items():
+        print(f"export {name}={value}")
+    sys.stdout.flush()
+    print(f"lab ready (pid {state.pid}, profile {state.profile}, time scale {state.time_scale:g}); "
+          "Ctrl-C stops it", file=sys.stderr, flush=True)
 
 
 def start_detached(
     *, profile: Profile, time_scale: float, host: str, api_port: int, endpoint_port: int
 ) -> LabState:
-    """Start the lab as a background process and wait until it is ready."""
+    """Start the lab in the background and wait until it is ready.
+
+    The lab is forked from a lab server (:mod:`chaos_sre.lab.forkserver`) unless
+    ``CHAOS_SRE_LAB_SERVER=off``; then it starts from scratch as ``lab up``.
+    """
     preflight(host, api_port, endpoint_port)
     log = log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
+    if forkserver.enabled():
+        pid = forkserver.request_lab(profile, time_scale, host=host, api_port=api_port,
+                                     endpoint_port=endpoint_port, lab_dir=lab_dir())
+        return _wait_ready(pid, log, lambda: not pid_alive(pid), lambda: _signal(pid, signal.SIGKILL))
     command = [
         sys.executable, "-m", "chaos_sre.cli", "lab", "up",
         "--profile", profile.name, "--time-scale", repr(time_scale),
@@ -100,16 +130,25 @@ def start_detached(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def kill() -> None:
+        child.kill()
+        child.wait()
+
+    return _wait_ready(child.pid, log, lambda: child.poll() is not None, kill)
+
+
+def _wait_ready(pid: int, log: Path, exited: Callable[[], bool], kill: Callable[[], None]) -> LabState:
+    """Wait until lab ``pid`` records itself in ``lab.json``; fail with its log's last line."""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         state = live_state()
-        if state is not None and state.pid == child.pid:
+        if state is not None and state.pid == pid:
             return state
-        if child.poll() is not None:
+        if exited():
             raise LabError(f"the lab failed to start: {_last_line(log)}")
         time.sleep(POLL_SECONDS)
-    child.kill()
-    child.wait()
+    kill()
     raise LabError(f"the lab did not become ready within {READY_TIMEOUT_SECONDS:.0f} s (log: {log})")
 
 

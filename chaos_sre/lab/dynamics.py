@@ -270,6 +270,7 @@ class Dynamics:
     def start(self) -> None:
         """Install the moto hooks and start ticking in a daemon thread."""
         moto_hooks.install(self)
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="lab-dynamics", daemon=True)
         self._thread.start()
 

@@ -122,6 +122,14 @@ class Capacity:
                 pool.units, pool.provisioned = units, settings.provisioned
                 pool.burst = min(pool.burst, units * self._burst_seconds) if settings.provisioned else 0.0
 
+    def resume(self) -> None:
+        """Count time from now: a lab forked long after it was seeded starts with the burst it
+        was seeded with, not with what an idle table would have saved meanwhile."""
+        now = time.monotonic()
+        with self._lock:
+            for pool in self._pools.values():
+                pool.updated = now
+
     def forget(self, table: str) -> None:
         """Drop a deleted table's pools."""
         with self._lock:

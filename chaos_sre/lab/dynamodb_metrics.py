@@ -6,19 +6,20 @@ to the lab's CloudWatch (namespace ``AWS/DynamoDB``): per table (dimension
 ``ConsumedReadCapacityUnits``, ``ConsumedWriteCapacityUnits``,
 ``ReadThrottleEvents`` and ``WriteThrottleEvents``; per table and operation
 (``TableName``, ``Operation``) ``ThrottledRequests``. Datapoints are
-one-second sums (AWS publishes one-minute sums; a probe divides a sum by the
-seconds it covers either way).
+one-second sums stamped with the whole second they close (AWS publishes
+one-minute sums aligned to the minute; a probe divides a sum by the seconds it
+covers either way).
 """
 
+import math
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 
-from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY
+from chaos_sre.lab.internal_client import internal_session
 from chaos_sre.lab.dynamodb import Capacity
-from chaos_sre.lab.settings import REGION
 
 NAMESPACE = "AWS/DynamoDB"
 PUBLISH_EVERY_SECONDS = 1.0
@@ -44,9 +45,7 @@ class DynamoDBMetricsPublisher:
     """Thread draining the capacity counters into the lab's CloudWatch every second."""
 
     def __init__(self, *, endpoint_url: str, capacity: Capacity) -> None:
-        session = boto3.session.Session(aws_access_key_id=INTERNAL_ACCESS_KEY,
-                                        aws_secret_access_key="lab",
-                                        region_name=REGION)
+        session = internal_session()
         self._cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
         self._capacity = capacity
         self._stop = threading.Event()
@@ -59,12 +58,20 @@ class DynamoDBMetricsPublisher:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def publish(self) -> None:
-        """Send what was counted since the last call."""
-        data = metric_data(self._capacity.drain(), datetime.now(timezone.utc))
+    def publish(self, at: datetime | None = None) -> None:
+        """Send what was counted since the last call, as datapoints at ``at`` (default now)."""
+        data = metric_data(self._capacity.drain(), at or datetime.now(timezone.utc))
         if data:
             self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
 
     def _run(self) -> None:
-        while not self._stop.wait(PUBLISH_EVERY_SECONDS):
-            self.publish()
+        """Publish on whole seconds, each datapoint stamped with the second it closes.
+
+        As CloudWatch aligns datapoints to their period, a window of N seconds holds N of
+        them whatever its start; a slow call delays one publication, never the grid.
+        """
+        while True:
+            boundary = math.floor(time.time() / PUBLISH_EVERY_SECONDS + 1) * PUBLISH_EVERY_SECONDS
+            if self._stop.wait(max(0.0, boundary - time.time())):
+                return
+            self.publish(datetime.fromtimestamp(boundary, timezone.utc))

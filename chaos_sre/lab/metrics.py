@@ -13,10 +13,9 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 
-from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY
-from chaos_sre.lab.settings import REGION, TIMINGS
+from chaos_sre.lab.internal_client import internal_session
+from chaos_sre.lab.settings import TIMINGS
 from chaos_sre.lab.timeline import Timeline
 
 NAMESPACE = "AWS/ApplicationELB"
@@ -31,9 +30,7 @@ class MetricsPublisher:
     """Thread publishing the endpoint's per-minute ALB metrics to the lab's CloudWatch."""
 
     def __init__(self, *, endpoint_url: str, timeline: Timeline, time_scale: float) -> None:
-        session = boto3.session.Session(aws_access_key_id=INTERNAL_ACCESS_KEY,
-                                        aws_secret_access_key="lab",
-                                        region_name=REGION)
+        session = internal_session()
         self._cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
         self._elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
         self._timeline = timeline

@@ -2,10 +2,17 @@
 
 The lab is three threads around one lock: moto's API server, the dynamics
 ticker, and an asyncio loop serving the load balancer endpoint.
+
+Starting a lab has two steps. :meth:`Lab.prepare` seeds the account through a
+private moto server and stops every thread again; :meth:`Lab.start` binds the
+lab's ports and starts serving. A prepared lab holds no thread and no socket,
+so a process can prepare once and fork a copy per lab
+(:mod:`chaos_sre.lab.forkserver`).
 """
 
 import asyncio
 import errno
+import gc
 import threading
 import time
 from typing import Any
@@ -14,6 +21,7 @@ from chaos_sre.errors import LabError
 from chaos_sre.lab.dynamics import Dynamics
 from chaos_sre.lab.dynamodb_metrics import DynamoDBMetricsPublisher
 from chaos_sre.lab.endpoint import LoadBalancer, serve
+from chaos_sre.lab.internal_client import internal_session
 from chaos_sre.lab.metrics import MetricsPublisher
 from chaos_sre.lab.moto_server import MotoServer
 from chaos_sre.lab.settings import Profile
@@ -57,9 +65,46 @@ class Lab:
         self._server: Any = None
         self._loop_thread: threading.Thread | None = None
         self.started_at = 0.0
+        self.prepared = False
+
+    def serve_on(self, *, host: str, api_port: int, endpoint_port: int, api_fault_rate: float) -> None:
+        """Where :meth:`start` will listen, and the share of API calls it fails (set before it)."""
+        self.host, self._api_port, self._endpoint_port = host, api_port, endpoint_port
+        self.profile = self.profile.with_api_fault_rate(api_fault_rate)
+
+    def prepare(self) -> None:
+        """Seed the topology through a private moto server, then stop every thread it used.
+
+        The account is created over the AWS API exactly as in a running lab (the
+        dynamics tick while it is seeded); afterwards the process holds no lab
+        thread and no open connection, so it may be forked safely.
+        """
+        seeding = MotoServer("127.0.0.1", 0, self.lock)
+        seeding.start()
+        seeding_url = f"http://127.0.0.1:{seeding.port}"
+        self.dynamics.start()
+        try:
+            seed(seeding_url, self.profile)
+            for service in ("cloudwatch", "elbv2"):  # the publishers' models, read once
+                internal_session().client(service, endpoint_url=seeding_url)
+            self.dynamics.tick()
+            self.dynamics.warm = False
+            self.dynamics.tick()
+        finally:
+            self.dynamics.stop()
+            seeding.stop()
+        gc.collect()  # closes the seeding clients' keep-alive connections, ending their handlers
+        deadline = time.monotonic() + 5
+        while threading.active_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.prepared = True
 
     def start(self) -> None:
-        """Bind both ports, start the dynamics and seed the topology."""
+        """Seed the topology unless :meth:`prepare` did, bind both ports and start serving."""
+        if not self.prepared:
+            self.prepare()
+        self.timeline.mark_start()
+        self.dynamics.dynamodb.capacity.resume()
         try:
             self._moto = MotoServer(self.host, self._api_port, self.lock,
                                     api_fault_rate=self.profile.api_fault_rate)
@@ -69,10 +114,6 @@ class Lab:
         self._moto.start()
         self.dynamics.start()
         api_url = f"http://{self.host}:{self._moto.port}"
-        seed(api_url, self.profile)
-        self.dynamics.tick()
-        self.dynamics.warm = False
-        self.dynamics.tick()
         self._metrics = MetricsPublisher(endpoint_url=api_url, timeline=self.timeline,
                                          time_scale=self.time_scale)
         self._metrics.start()

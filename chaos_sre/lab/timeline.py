@@ -54,6 +54,11 @@ class Timeline:
         with self._lock:
             self._reset_locked()
 
+    def mark_start(self) -> None:
+        """Count from now: a prepared lab starts serving (its seeding events stay recorded)."""
+        with self._lock:
+            self._since = self._clock()
+
     def event(self, kind: str, resource: str, **detail: Any) -> None:
         """Record that ``kind`` happened to ``resource`` now."""
         with self._lock:

@@ -40,9 +40,8 @@ tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alo
 
 from typing import Any
 
-import boto3
 
-from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY
+from chaos_sre.lab.internal_client import internal_session
 from chaos_sre.lab.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
 
 TAGS = {"app": "web", "env": "staging"}
@@ -89,9 +88,7 @@ def _security_group(ec2: Any, name: str, description: str, vpc_id: str, tags: di
 
 def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
     """Create the web tier for ``profile``; return the ids a status line needs."""
-    session = boto3.session.Session(
-        aws_access_key_id=INTERNAL_ACCESS_KEY, aws_secret_access_key="lab", region_name=REGION
-    )
+    session = internal_session()
     ec2 = session.client("ec2", endpoint_url=endpoint_url)
     elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
     autoscaling = session.client("autoscaling", endpoint_url=endpoint_url)
