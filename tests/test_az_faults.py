@@ -70,6 +70,9 @@ def test_stop_mode_records_a_start_inverse(start_lab, tmp_path: Path, monkeypatc
     monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
     monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
     config = settings(lab)
+    # the ASG would replace a stopped instance at its next health sweep: keep it stopped to look
+    lab.client("autoscaling").suspend_processes(
+        AutoScalingGroupName="web", ScalingProcesses=["HealthCheck", "ReplaceUnhealthy"])
     result = az_faults.terminate_az_instances("us-east-1b", tags="app=web", mode="count", count=1,
                                               seed=1, stop=True, configuration=config)
     stopped = result["instance_ids"]

@@ -84,3 +84,39 @@ def test_rollback_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+def test_an_inverse_is_repeated_after_a_transient_aws_error_and_never_after_a_refusal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restore must not give up on one bad second of the API: with the lab's
+    --api-fault-rate 0.2, an inverse's wait makes dozens of calls, and botocore's standard retry
+    mode stops retrying once its retry quota is spent (https://docs.aws.amazon.com/sdkref/latest/
+    guide/feature-retry-behavior.html), so a throttling or 5xx answer can reach the inverse.
+    Inverses restore recorded state, so running one again is safe; a refusal is not retried."""
+    from chaos_sre.errors import AWSError, RollbackError
+    from chaos_sre.safety import ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "INVERSE_BACKOFF_SECONDS", 0.01)
+    answers: dict[str, list[Exception | str]] = {
+        "flaky": [AWSError("x failed: ServiceUnavailable", code="ServiceUnavailable"),
+                  AWSError("x failed: Throttling", code="Throttling"), "restored flaky"],
+        "refused": [AWSError("x failed: AccessDenied", code="AccessDenied"), "never reached"],
+    }
+    calls: list[str] = []
+
+    def answer(op: dict[str, Any], where: Any, secrets: Any) -> str:
+        calls.append(op["name"])
+        outcome = answers[op["name"]].pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setitem(ledger_module._INVERSES, "test_answer", answer)
+    ledger = ledger_module.Ledger(tmp_path / "run-test.jsonl")
+    for name in ("refused", "flaky"):
+        ledger.done(ledger.record(f"test:{name}", "change", {}, {"op": "test_answer", "name": name}))
+    with pytest.raises(RollbackError, match="test:refused: x failed: AccessDenied") as raised:
+        ledger_module.replay(ledger, {})
+    assert "restored 1 other change" in str(raised.value)
+    assert calls == ["flaky", "flaky", "flaky", "refused"]
+    assert [e["resource"] for e in ledger.pending()] == ["test:refused"]

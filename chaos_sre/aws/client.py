@@ -55,6 +55,16 @@ def aws_client(
     )
     return session.client(service, endpoint_url=endpoint or None, config=DEFAULT_CONFIG)
 
+TRANSIENT_ERROR_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+    "InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable",
+})
+"""Error codes of a call worth making again later: throttling and server-side failures (botocore's
+standard retry mode retries them too). Not LimitExceededException: for DynamoDB's UpdateTable it
+is the daily decrease limit, which no retry within the day lifts."""
+
 
 def _translated(operation: str, exc: ClientError | BotoCoreError) -> AWSError:
     if isinstance(exc, ClientError):
@@ -99,9 +109,10 @@ def wait(client: Any, waiter_name: str, *, timeout_seconds: float, poll_seconds:
         client.get_waiter(waiter_name).wait(
             WaiterConfig={"Delay": poll_seconds, "MaxAttempts": attempts}, **kwargs)
     except WaiterError as exc:
+        error = (exc.last_response or {}).get("Error", {})
         raise AWSError(f"{waiter_name} did not succeed within {timeout_seconds:g} s: "
-                       f"{exc.last_response.get('Error', {}).get('Message') or exc.reason}",
-                       operation=waiter_name) from exc
+                       f"{error.get('Message') or exc.reason}",
+                       code=error.get("Code"), operation=waiter_name) from exc
     except (ClientError, BotoCoreError) as exc:
         raise _translated(waiter_name, exc) from exc
 

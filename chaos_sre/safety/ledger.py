@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chaos_sre.errors import ChaosSreError, RollbackError, ValidationError
+from chaos_sre.aws.client import TRANSIENT_ERROR_CODES
+from chaos_sre.errors import AWSError, ChaosSreError, RollbackError, ValidationError
 
 InverseFunc = Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], str]
 _INVERSES: dict[str, InverseFunc] = {}
@@ -176,6 +177,25 @@ def run_ledger() -> Ledger | None:
     return _current
 
 
+INVERSE_ATTEMPTS = 4
+INVERSE_BACKOFF_SECONDS = 1.0
+
+
+def _with_retries(func: Callable[..., str], op: dict[str, Any], where: dict[str, Any] | None,
+                  secrets: dict[str, Any] | None) -> str:
+    """Run an inverse, again after a transient AWS error (throttling, 5xx) that outlasted the
+    SDK's own retries: inverses restore recorded state, so repeating one is safe, and a restore
+    must not give up on one bad second of the API."""
+    for attempt in range(1, INVERSE_ATTEMPTS + 1):
+        try:
+            return func(op, where, secrets)
+        except AWSError as exc:
+            if exc.code not in TRANSIENT_ERROR_CODES or attempt == INVERSE_ATTEMPTS:
+                raise
+            time.sleep(INVERSE_BACKOFF_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
 def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
            secrets: dict[str, Any] | None = None) -> list[str]:
     """Apply every pending inverse, newest first; return what each did.
@@ -195,7 +215,7 @@ def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
         where = configuration if configuration is not None else {
             k: v for k, v in contexts.get(entry["seq"], {}).items() if v}
         try:
-            outcome = func(op, where, secrets)
+            outcome = _with_retries(func, op, where, secrets)
         except ChaosSreError as exc:
             failures.append(f"{entry['resource']}: {exc}")
             continue
