@@ -5,6 +5,10 @@
 #   make test-fast  the edit loop: every test but the end-to-end experiment runs (docs/testing.md)
 #
 # Installs go through uv (bootstrapped from PyPI into the venv): several times faster than pip.
+# Python may cache bytecode here even where the environment says not to: every lab, `chaos run`
+# and sampler process imports moto, boto3 and chaoslib, which otherwise compile anew each time
+# (uv, unlike pip, does not compile at install; the first process writes what it imports).
+unexport PYTHONDONTWRITEBYTECODE
 
 PYTHON ?= python3
 VENV := .venv
