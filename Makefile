@@ -21,6 +21,7 @@ DEMO_REPORT ?= runs/demo-report.html
 # Parallel test workers: the suite mostly waits on lab time, so more workers than cores pay off;
 # tests marked `serial` (timing-sensitive) run afterwards on their own (docs/testing.md).
 TEST_WORKERS ?= 4
+FAST_WORKERS ?= 6
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: demo test test-fast browser bench-peers clean
@@ -63,7 +64,7 @@ test: $(STAMP) browser
 	[ $$status -eq 0 ] && exit $$serial; exit $$status
 
 test-fast: $(STAMP)
-	@$(PYTEST) -n $(TEST_WORKERS) -m "not e2e and not serial"
+	@$(PYTEST) -n $(FAST_WORKERS) -m "not e2e and not serial and not slow"
 
 # Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).
 bench-peers: .venv-bench/bin/locust

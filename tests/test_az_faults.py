@@ -81,6 +81,7 @@ def test_stop_mode_records_a_start_inverse(start_lab, tmp_path: Path, monkeypatc
     assert ledger.pending()[0]["inverse"] == {"op": "start_instances", "instance_ids": stopped}
 
 
+@pytest.mark.slow
 def test_a_thousand_instances_take_one_call_per_thousand_ids(start_lab, monkeypatch) -> None:
     lab = start_lab()
     ec2 = lab.client("ec2")

@@ -125,6 +125,7 @@ def test_on_demand_table_gets_a_maximum_and_loses_it_again(start_lab, own_ledger
     assert described(lab, "carts") == before
 
 
+@pytest.mark.slow
 def test_the_daily_decrease_limit_blocks_the_run_with_the_reason(start_lab, own_ledger: Path) -> None:
     lab = start_lab()
     dynamodb = lab.client("dynamodb")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pytest
 import requests
 
 from conftest import RunningLab, wait_until
@@ -126,6 +127,7 @@ def test_a_stopped_instance_is_replaced(start_lab) -> None:
     assert "stopped" in replaced[0]["detail"]["reason"]
 
 
+@pytest.mark.slow
 def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     lab = start_lab()
     ec2 = lab.client("ec2")

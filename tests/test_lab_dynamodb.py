@@ -52,6 +52,7 @@ def test_tables_by_profile(shared_lab: RunningLab, start_lab) -> None:
         "ReadCapacityUnits"] == 55
 
 
+@pytest.mark.slow
 def test_update_is_asynchronous_and_decreases_are_limited(start_lab) -> None:
     lab = start_lab()
     dynamodb = lab.client("dynamodb")

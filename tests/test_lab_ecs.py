@@ -4,6 +4,7 @@ Application Auto Scaling fighting a manual scale-in, and the web tier's fallback
 import time
 from typing import Any
 
+import pytest
 import requests
 
 from conftest import RunningLab, run_cli, wait_until
@@ -126,6 +127,7 @@ def test_scale_in_drains_and_auto_scaling_brings_the_service_back(start_lab) -> 
     assert counts(lab)[0] == 4
 
 
+@pytest.mark.slow
 def test_fragile_runs_one_slow_task_and_its_web_pages_fail_without_it(start_lab) -> None:
     lab = start_lab("--profile", "fragile")
     assert counts(lab) == (1, 1, 0)

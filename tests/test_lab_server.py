@@ -55,6 +55,7 @@ def test_a_lab_comes_from_a_server_and_lab_down_leaves_the_server_running(
     assert all(pid_alive(pid) for pid in servers)
 
 
+@pytest.mark.slow
 def test_an_idle_server_exits_and_the_next_lab_starts_a_new_one(tmp_path: Path) -> None:
     directory = Path(tempfile.mkdtemp(prefix="labd-"))  # short: a Unix socket path
     env = {**os.environ, "CHAOS_SRE_LAB_SERVER_DIR": str(directory),
