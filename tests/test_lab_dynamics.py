@@ -142,19 +142,29 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     for egress in (False, True):
         ec2.create_network_acl_entry(NetworkAclId=deny_all, RuleNumber=1, Protocol="-1",
                                      RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+    elbv2 = lab.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
+    cut_off = {i["InstanceId"] for i in lab.web_instances("running")
+               if i["Placement"]["AvailabilityZone"] == "us-east-1a"}
+
+    def cut_off_health() -> dict[str, tuple[str, str | None]] | None:
+        """The cut-off AZ's targets, once both are unhealthy (replacements elsewhere may be
+        unhealthy too while they boot, with their own reason)."""
+        health = {t["Target"]["Id"]: (t["TargetHealth"]["State"], t["TargetHealth"].get("Reason"))
+                  for t in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+                  if t["Target"]["Id"] in cut_off}
+        return health if len(health) == 2 and all(
+            state == "unhealthy" for state, _ in health.values()) else None
+
     with traffic(lab, timeout=0.3) as seen:
         time.sleep(0.3)
         new_association = ec2.replace_network_acl_association(
             AssociationId=association_id, NetworkAclId=deny_all)["NewAssociationId"]
         # requests to the cut-off AZ hang until the client gives up, until
         # health checks take its targets out of service
-        assert wait_until(lambda: lab.target_states().count("unhealthy") == 2, timeout=10)
-        elbv2 = lab.client("elbv2")
-        arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
-        reasons = {t["TargetHealth"].get("Reason")
-                   for t in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-                   if t["TargetHealth"]["State"] == "unhealthy"}
-        assert reasons == {"Target.Timeout"}
+        health = wait_until(cut_off_health, timeout=10)
+        assert health, elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+        assert {reason for _, reason in health.values()} == {"Target.Timeout"}
         # the ELB-type ASG replaces them in the AZs it can still reach
         assert wait_until(lambda: healed(lab, {"us-east-1b", "us-east-1c"}), timeout=40)
     assert seen.failed > 0
