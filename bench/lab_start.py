@@ -54,7 +54,6 @@ def stop_servers(directory: str) -> None:
     from chaos_sre.lab import forkserver
 
     forkserver.stop_servers(Path(directory))
-    time.sleep(0.5)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from chaos_sre.lab.settings import (
     parse_time_scale,
     profile_named,
 )
-from chaos_sre.lab.state import LabState, live_state
+from chaos_sre.lab.state import live_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_PORT = 5566
@@ -236,12 +236,6 @@ def _profile(name: str, rds_proxy: bool, api_fault_rate: str) -> Profile:
     return chosen.with_rds_proxy(True) if rds_proxy else chosen
 
 
-def _print_exports(state: LabState) -> None:
-    for name, value in state.environment().items():
-        click.echo(f"export {name}={value}")
-    sys.stdout.flush()
-
-
 @lab.command("up")
 @_lab_options
 @click.option("--detach", is_flag=True, help="Run in the background and return once ready.")
@@ -257,7 +251,7 @@ def lab_up(profile: str, rds_proxy: bool, api_fault_rate: str, time_scale: str, 
     if detach:
         state = control.start_detached(profile=chosen, time_scale=scale, host=host,
                                        api_port=api_port, endpoint_port=endpoint_port)
-        _print_exports(state)
+        control.print_exports(state)
         click.echo(f"lab running in the background (pid {state.pid}, profile {chosen.name}, "
                    f"time scale {scale:g}); stop it with: chaos-sre lab down", err=True)
         return

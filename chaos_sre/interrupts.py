@@ -82,11 +82,6 @@ def rollbacks_started() -> None:
     _noted.clear()
 
 
-def interrupted() -> bool:
-    """Whether an interruption was noted since :func:`watch` (or the rollbacks started)."""
-    return _noted.is_set()
-
-
 def release() -> None:
     """Give the signals back to their previous handlers and the pauses back to ``time``."""
     for signum, previous in list(_previous_handlers.items()):

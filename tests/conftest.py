@@ -185,9 +185,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if not directory.name.startswith("chaos-sre-labd-"):
         return
     forkserver.stop_servers(directory)
-    deadline = time.monotonic() + 10
-    while list(directory.glob("*.sock")) and time.monotonic() < deadline:
-        time.sleep(0.05)
     shutil.rmtree(directory, ignore_errors=True)
 
 

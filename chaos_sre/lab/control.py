@@ -22,6 +22,7 @@ from chaos_sre.lab.settings import Profile
 from chaos_sre.lab.state import (
     LabState,
     lab_dir,
+    last_line,
     live_state,
     log_path,
     pid_alive,
@@ -92,11 +93,16 @@ def run_lab(lab: "Lab", *, on_ready: Callable[[LabState], None]) -> int:
     return 0
 
 
-def print_ready(state: LabState) -> None:
-    """What a lab prints once it serves: the ``export`` lines, then a note on standard error."""
+def print_exports(state: LabState) -> None:
+    """The ``export`` lines that point a shell at the lab (``eval "$(chaos-sre lab up --detach)"``)."""
     for name, value in state.environment().items():
         print(f"export {name}={value}")
     sys.stdout.flush()
+
+
+def print_ready(state: LabState) -> None:
+    """What a lab prints once it serves: the ``export`` lines, then a note on standard error."""
+    print_exports(state)
     print(f"lab ready (pid {state.pid}, profile {state.profile}, time scale {state.time_scale:g}); "
           "Ctrl-C stops it", file=sys.stderr, flush=True)
 
@@ -146,19 +152,10 @@ def _wait_ready(pid: int, log: Path, exited: Callable[[], bool], kill: Callable[
         if state is not None and state.pid == pid:
             return state
         if exited():
-            raise LabError(f"the lab failed to start: {_last_line(log)}")
+            raise LabError(f"the lab failed to start: {last_line(log)}")
         time.sleep(POLL_SECONDS)
     kill()
     raise LabError(f"the lab did not become ready within {READY_TIMEOUT_SECONDS:.0f} s (log: {log})")
-
-
-def _last_line(path: os.PathLike[str] | str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return "no log"
-    return lines[-1] if lines else "no output"
 
 
 def stop_lab() -> LabState:

@@ -45,7 +45,7 @@ from typing import Any
 
 from chaos_sre.errors import LabError
 from chaos_sre.lab.settings import Profile, profile_named
-from chaos_sre.lab.state import pid_alive
+from chaos_sre.lab.state import last_line, pid_alive
 
 DEFAULT_IDLE_SECONDS = 900.0
 SERVER_READY_TIMEOUT_SECONDS = 60.0
@@ -184,7 +184,7 @@ def _spawn_server(variant: Variant, path: Path) -> None:
         if path.exists():
             return
         if server.poll() is not None:
-            raise LabError(f"the lab server failed to start: {_last_line(log)}")
+            raise LabError(f"the lab server failed to start: {last_line(log)}")
         time.sleep(POLL_SECONDS)
     server.kill()
     server.wait()
@@ -192,16 +192,9 @@ def _spawn_server(variant: Variant, path: Path) -> None:
                    f"{SERVER_READY_TIMEOUT_SECONDS:.0f} s (log: {log})")
 
 
-def _last_line(path: Path) -> str:
-    try:
-        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "no log"
-    return lines[-1] if lines else "no output"
-
-
-def stop_servers(directory: Path | None = None) -> list[int]:
-    """Stop every lab server recorded in ``directory`` (their labs keep running); return pids."""
+def stop_servers(directory: Path | None = None, timeout_seconds: float = 10.0) -> list[int]:
+    """Stop every lab server recorded in ``directory`` and wait (bounded) until they have exited
+    and removed their sockets; their labs keep running. Returns the servers' pids."""
     stopped = []
     for pid_file in sorted((directory or server_dir()).glob("lab-*.pid")):
         try:
@@ -210,6 +203,9 @@ def stop_servers(directory: Path | None = None) -> list[int]:
         except (ValueError, OSError):
             continue
         stopped.append(pid)
+    deadline = time.monotonic() + timeout_seconds
+    while any(pid_alive(pid) for pid in stopped) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
     return stopped
 
 

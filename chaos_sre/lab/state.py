@@ -62,6 +62,16 @@ def log_path() -> Path:
     return lab_dir() / "lab.log"
 
 
+def last_line(path: os.PathLike[str] | str) -> str:
+    """The last non-blank line of a log, for a one-line error about a process that died."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"
+
+
 def write_state(state: LabState) -> None:
     """Write the state file atomically (temp file, fsync, rename)."""
     path = state_path()
