@@ -74,7 +74,8 @@ def rollback(use_last: bool, ledger_path: Path | None) -> None:
     for line in restored:
         click.echo(f"  restored: {line}")
     click.echo(f"{len(restored)} change(s) restored" if restored
-               else "nothing to restore: every recorded change was already undone")
+               else "nothing to restore: no recorded change is pending (each was undone, or "
+                    "refused by AWS)")
 
 
 @main.command()

@@ -406,11 +406,12 @@ def _after_rollback(run: _Run, context: dict[str, Any], state: dict[str, Any]) -
 
 
 def _injected_nothing(context: dict[str, Any]) -> bool:
-    """True when a failed chaos-sre fault action wrote no ledger intent, so changed nothing."""
+    """True when a failed chaos-sre fault action changed nothing that acts on the service: no
+    intent, or only ones AWS refused, or only preparations (the ledger's ``injected``)."""
     module = str((context.get("provider") or {}).get("module", ""))
     if not module.startswith(FAULT_MODULES):
         return False
-    return not current_ledger().mutated()
+    return not current_ledger().injected()
 
 
 def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:

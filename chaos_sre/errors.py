@@ -43,12 +43,23 @@ class LabNotRunning(LabError):
 
 
 class AWSError(ChaosSreError):
-    """An AWS API call failed; ``code`` is the AWS error code (e.g. ``Throttling``)."""
+    """An AWS API call failed; ``code`` is the AWS error code (e.g. ``Throttling``), ``status``
+    the HTTP status of AWS's answer (None when no answer came: a timeout, a lost connection)."""
 
-    def __init__(self, message: str, *, code: str | None = None, operation: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, operation: str | None = None,
+                 status: int | None = None):
         super().__init__(message)
         self.code = code
         self.operation = operation
+        self.status = status
+
+    @property
+    def refused(self) -> bool:
+        """Whether AWS answered that it did not make the call (a 4xx: denied, invalid, throttled).
+
+        A 5xx or no answer at all leaves it open whether the change was made.
+        """
+        return self.status is not None and 400 <= self.status < 500
 
 
 class RollbackError(ChaosSreError):

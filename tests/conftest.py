@@ -83,6 +83,14 @@ class RunningLab:
     def timeline(self) -> dict[str, Any]:
         return requests.get(f"{self.target_url}/__lab/timeline", timeout=5).json()
 
+    def deny(self, *actions: str) -> list[str]:
+        """Make the lab deny these IAM actions to callers (none: allow everything again)."""
+        url = f"{self.target_url}/__lab/iam/denied"
+        response = (requests.put(url, params={"actions": ",".join(actions)}, timeout=5)
+                    if actions else requests.delete(url, timeout=5))
+        response.raise_for_status()
+        return list(response.json()["denied_actions"])
+
     def web_instances(self, *states: str) -> list[dict[str, Any]]:
         filters = [{"Name": "tag:app", "Values": ["web"]}]
         if states:

@@ -136,23 +136,23 @@ def test_a_crashed_run_is_restored_from_its_ledger_file(start_lab, own_ledger: P
     assert replay(ledger, config) == []
 
 
-def test_a_refused_update_after_the_scaling_change_is_still_restored(
-        shared_lab: RunningLab, own_ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_scaling_change_after_the_count_change_is_still_restored(
+        shared_lab: RunningLab, own_ledger: Path) -> None:
+    """UpdateService goes first, so a refused UpdateService changes nothing
+    (test_refused_mutations); when AWS then refuses RegisterScalableTarget the count was
+    changed: the ledger says "partly applied" and the rollback restores it."""
     config = settings(shared_lab)
     before = described(shared_lab)
-    real_call = ecs_faults.call
-
-    def refuse_update(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
-        if operation == "update_service":
-            raise AWSError("update_service failed: AccessDeniedException: not allowed",
-                           code="AccessDeniedException", operation=operation)
-        return real_call(client, operation, **kwargs)
-
-    monkeypatch.setattr(ecs_faults, "call", refuse_update)
-    with pytest.raises(AWSError, match="AccessDeniedException"):
-        ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE, configuration=config)
-    assert all(described(shared_lab)["scaling"][0][2].values())  # scaling was suspended
-    monkeypatch.setattr(ecs_faults, "call", real_call)
+    shared_lab.deny("application-autoscaling:RegisterScalableTarget")
+    try:
+        with pytest.raises(AWSError, match="AccessDeniedException"):
+            ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE,
+                                             configuration=config)
+    finally:
+        shared_lab.deny()
+    outcomes = [e for e in ledger_entries(own_ledger) if e["kind"] in ("done", "failed")]
+    assert [e["kind"] for e in outcomes] == ["done"]
+    assert outcomes[0]["outcome"].startswith("partly applied: register_scalable_target failed")
     ecs_faults.restore_service(configuration=config)
     assert described(shared_lab) == before
 

@@ -4,6 +4,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -127,6 +128,21 @@ def test_a_stopped_instance_is_replaced(start_lab) -> None:
     assert "stopped" in replaced[0]["detail"]["reason"]
 
 
+def diagnosis(lab: RunningLab, subnet_id: str, association_id: str,
+              cut_off: set[str]) -> dict[str, Any]:
+    """What the lab saw, for a cut-off AZ whose targets never turned unhealthy."""
+    status = requests.get(f"{lab.target_url}/__lab/status", timeout=5).json()
+    acls = lab.client("ec2").describe_network_acls(
+        Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])["NetworkAcls"]
+    return {"subnet": subnet_id, "association": association_id,
+            "unreachable_subnets": status.get("unreachable_subnets"),
+            "acls": [(a["NetworkAclId"], [e["RuleAction"] for e in a["Entries"]]) for a in acls],
+            "cut_off": {i["InstanceId"]: (i.get("SubnetId"), i["State"]["Name"])
+                        for i in lab.web_instances() if i["InstanceId"] in cut_off},
+            "health": lab.target_states(),
+            "events": [(e["kind"], e.get("resource")) for e in lab.timeline()["events"]][-30:]}
+
+
 @pytest.mark.slow
 def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     lab = start_lab()
@@ -147,14 +163,16 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     cut_off = {i["InstanceId"] for i in lab.web_instances("running")
                if i["Placement"]["AvailabilityZone"] == "us-east-1a"}
 
-    def cut_off_health() -> dict[str, tuple[str, str | None]] | None:
-        """The cut-off AZ's targets, once both are unhealthy (replacements elsewhere may be
-        unhealthy too while they boot, with their own reason)."""
-        health = {t["Target"]["Id"]: (t["TargetHealth"]["State"], t["TargetHealth"].get("Reason"))
-                  for t in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-                  if t["Target"]["Id"] in cut_off}
-        return health if len(health) == 2 and all(
-            state == "unhealthy" for state, _ in health.values()) else None
+    unhealthy: dict[str, str | None] = {}
+
+    def cut_off_health() -> dict[str, str | None] | None:
+        """The reason of each cut-off target seen unhealthy, once both were (not necessarily in
+        the same poll: the ASG replaces the first one while the second still counts failures;
+        replacements elsewhere may be unhealthy too while they boot, with their own reason)."""
+        for t in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]:
+            if t["Target"]["Id"] in cut_off and t["TargetHealth"]["State"] == "unhealthy":
+                unhealthy.setdefault(t["Target"]["Id"], t["TargetHealth"].get("Reason"))
+        return unhealthy if len(unhealthy) == 2 else None
 
     with traffic(lab, timeout=0.3) as seen:
         time.sleep(0.3)
@@ -162,9 +180,9 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
             AssociationId=association_id, NetworkAclId=deny_all)["NewAssociationId"]
         # requests to the cut-off AZ hang until the client gives up, until
         # health checks take its targets out of service
-        health = wait_until(cut_off_health, timeout=10)
-        assert health, elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        assert {reason for _, reason in health.values()} == {"Target.Timeout"}
+        health = wait_until(cut_off_health, timeout=20)
+        assert health, diagnosis(lab, subnet["SubnetId"], new_association, cut_off)
+        assert set(health.values()) == {"Target.Timeout"}
         # the ELB-type ASG replaces them in the AZs it can still reach
         assert wait_until(lambda: healed(lab, {"us-east-1b", "us-east-1c"}), timeout=40)
     assert seen.failed > 0

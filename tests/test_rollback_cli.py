@@ -61,7 +61,7 @@ def test_a_killed_run_is_restored_by_rollback_last(start_lab, tmp_path: Path) ->
     again = subprocess.run([*CLI, "rollback", "--last"], env=shell, capture_output=True,
                            text=True, timeout=60, check=False)
     assert again.returncode == 0, again.stderr
-    assert "nothing to restore: every recorded change was already undone" in again.stdout
+    assert "nothing to restore: no recorded change is pending" in again.stdout
     assert ecs_settings(lab) == before
 
 

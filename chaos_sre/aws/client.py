@@ -73,6 +73,7 @@ def _translated(operation: str, exc: ClientError | BotoCoreError) -> AWSError:
             f"{operation} failed: {error.get('Code', 'Unknown')}: {error.get('Message', '')}",
             code=error.get("Code"),
             operation=operation,
+            status=exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
         )
     return AWSError(f"{operation} failed: {exc}", operation=operation)
 

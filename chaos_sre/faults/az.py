@@ -137,13 +137,9 @@ def terminate_az_instances(
     for first in range(0, len(targets), TERMINATE_BATCH):
         batch = targets[first:first + TERMINATE_BATCH]
         undo = {"op": "start_instances", "instance_ids": batch} if stop else None
-        seq = ledger.record("ec2:instances", verb, {"instance_ids": batch, "state": "running",
-                                                    "availability_zone": az}, undo)
-        if stop:
-            call(ec2, "stop_instances", InstanceIds=batch)
-        else:
-            call(ec2, "terminate_instances", InstanceIds=batch)
-        ledger.done(seq)
+        with ledger.mutation("ec2:instances", verb, {"instance_ids": batch, "state": "running",
+                                                     "availability_zone": az}, undo):
+            call(ec2, "stop_instances" if stop else "terminate_instances", InstanceIds=batch)
         calls += 1
     logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
     return {"dry_run": False, "action": verb, "availability_zone": az, "instance_ids": targets,
@@ -246,25 +242,26 @@ def blackhole_az(
     ledger = current_ledger(configuration or {})
     deny_acls: dict[str, str] = {}
     for vpc_id in sorted({s["VpcId"] for s in subnets}):
-        seq = ledger.record(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
-                            {"op": "delete_fault_network_acls", "vpc_id": vpc_id})
-        acl = call(ec2, "create_network_acl", VpcId=vpc_id, TagSpecifications=[{
-            "ResourceType": "network-acl",
-            "Tags": [{"Key": RUN_TAG, "Value": "deny-all"}, {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
-        deny_acls[vpc_id] = acl["NetworkAcl"]["NetworkAclId"]
-        for egress in (False, True):
-            call(ec2, "create_network_acl_entry", NetworkAclId=deny_acls[vpc_id], RuleNumber=1,
-                 Protocol="-1", RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
-        ledger.done(seq, deny_acls[vpc_id])
+        with ledger.mutation(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
+                             {"op": "delete_fault_network_acls", "vpc_id": vpc_id},
+                             effect=False) as mutation:
+            acl = call(ec2, "create_network_acl", VpcId=vpc_id, TagSpecifications=[{
+                "ResourceType": "network-acl",
+                "Tags": [{"Key": RUN_TAG, "Value": "deny-all"},
+                         {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
+            mutation.applied()
+            deny_acls[vpc_id] = mutation.outcome = acl["NetworkAcl"]["NetworkAclId"]
+            for egress in (False, True):
+                call(ec2, "create_network_acl_entry", NetworkAclId=deny_acls[vpc_id], RuleNumber=1,
+                     Protocol="-1", RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
         original, association = _acl_of(ec2, subnet["SubnetId"])
-        seq = ledger.record(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
-                            {"network_acl_id": original},
-                            {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
-                             "network_acl_id": original})
-        call(ec2, "replace_network_acl_association", AssociationId=association,
-             NetworkAclId=deny_acls[subnet["VpcId"]])
-        ledger.done(seq)
+        with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
+                             {"network_acl_id": original},
+                             {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
+                              "network_acl_id": original}):
+            call(ec2, "replace_network_acl_association", AssociationId=association,
+                 NetworkAclId=deny_acls[subnet["VpcId"]])
     for group in groups:
         current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
         remaining = [s for s in current if s not in subnet_ids]
@@ -274,13 +271,13 @@ def blackhole_az(
             logger.warning(f"chaos-sre: ASG {group['AutoScalingGroupName']} has no subnet outside "
                            f"{az}; leaving its subnets as they are")
             continue
-        seq = ledger.record(f"autoscaling:{group['AutoScalingGroupName']}", "update_subnets",
-                            {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
-                            {"op": "restore_asg_subnets", "asg": group["AutoScalingGroupName"],
-                             "vpc_zone_identifier": group["VPCZoneIdentifier"]})
-        call(autoscaling, "update_auto_scaling_group",
-             AutoScalingGroupName=group["AutoScalingGroupName"], VPCZoneIdentifier=",".join(remaining))
-        ledger.done(seq)
+        with ledger.mutation(f"autoscaling:{group['AutoScalingGroupName']}", "update_subnets",
+                             {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
+                             {"op": "restore_asg_subnets", "asg": group["AutoScalingGroupName"],
+                              "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
+            call(autoscaling, "update_auto_scaling_group",
+                 AutoScalingGroupName=group["AutoScalingGroupName"],
+                 VPCZoneIdentifier=",".join(remaining))
     for balancer in balancers:
         current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
         remaining = [s for s in current if s not in subnet_ids]
@@ -290,12 +287,11 @@ def blackhole_az(
             logger.warning(f"chaos-sre: load balancer {balancer['LoadBalancerName']} needs two AZs; "
                            "leaving its subnets as they are")
             continue
-        seq = ledger.record(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
-                            {"subnets": current},
-                            {"op": "restore_lb_subnets", "load_balancer_arn": balancer["LoadBalancerArn"],
-                             "subnets": current})
-        call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
-        ledger.done(seq)
+        with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
+                             {"subnets": current},
+                             {"op": "restore_lb_subnets",
+                              "load_balancer_arn": balancer["LoadBalancerArn"], "subnets": current}):
+            call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
     return {"dry_run": False, **plan, "network_acl_ids": sorted(deny_acls.values())}
 

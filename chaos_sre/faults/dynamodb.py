@@ -195,21 +195,19 @@ def throttle_table(
         return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
                 "consumption": consumption}
     ledger = current_ledger(configuration or {})
-    seq = ledger.record(f"dynamodb:table/{table_name}", "throttle", before,
-                        {"op": "restore_table_capacity", "table_name": table_name,
-                         "settings": before, "timeout_seconds": timeout})
     try:
-        call(dynamodb, "update_table", **request)
+        with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
+                             {"op": "restore_table_capacity", "table_name": table_name,
+                              "settings": before, "timeout_seconds": timeout}):
+            call(dynamodb, "update_table", **request)
     except AWSError as exc:
-        ledger.failed(seq, str(exc))
         if exc.code == "LimitExceededException":
             raise AWSError(
                 f"AWS refused to lower the capacity of table {table_name}: DynamoDB allows "
                 f"4 decreases per table per UTC day, then one per hour without decreases "
                 f"({DECREASES_PER_DAY} at most); nothing was changed ({exc})",
-                code=exc.code, operation="update_table") from exc
+                code=exc.code, operation="update_table", status=exc.status) from exc
         raise
-    ledger.done(seq)
     _wait_active(dynamodb, table_name, timeout, poll)
     logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
     return {"dry_run": False, "table_name": table_name, "before": before, "after": after,

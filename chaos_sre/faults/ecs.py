@@ -4,8 +4,11 @@ A service with Application Auto Scaling fights a desired-count change: its
 scaling policies bring the count back into the scalable target's min/max. So
 before it changes the count, `set_desired_count` writes the service's desired
 count **and** the scalable target's min, max and suspended state to the run
-ledger, then suspends dynamic and scheduled scaling and widens min/max to
-include the new count, then calls UpdateService. `restore_service` (or any
+ledger, then calls UpdateService and at once RegisterScalableTarget, which
+suspends dynamic and scheduled scaling and widens min/max to include the new
+count (in this order a refused UpdateService changes nothing; a policy
+evaluation in the instant between the two calls is the remaining race, and
+AWS evaluates target tracking alarms once a minute). `restore_service` (or any
 replay of the ledger) sets the count back, re-registers the scalable target
 with exactly the recorded min, max and suspended state, and waits until the
 service is stable (boto3 `services_stable`) and has as many healthy targets as
@@ -18,7 +21,7 @@ import time
 from typing import Any
 
 from chaos_sre.aws import aws_client, call, wait
-from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.errors import ValidationError
 from chaos_sre.probes.ecs import (
     DESIRED_COUNT,
     SUSPENSION_KEYS,
@@ -72,9 +75,10 @@ def set_desired_count(
     """Set an ECS service's desired count, keeping Application Auto Scaling from undoing it.
 
     The previous desired count and the scalable target's min, max and
-    suspended state go to the run ledger first. When the service has a
-    scalable target, its dynamic and scheduled scaling are suspended and its
-    min/max widened to include `desired_count` before UpdateService.
+    suspended state go to the run ledger first. UpdateService sets the count;
+    when the service has a scalable target, its min/max are widened at once to
+    include `desired_count` and its dynamic and scheduled scaling suspended
+    (RegisterScalableTarget). A refused UpdateService changes nothing.
     `restore_service` puts everything back and waits (up to
     `restore_timeout_seconds`) for the service to be stable and healthy. With
     `dry_run` the plan is printed and nothing changes. Returns the settings
@@ -105,22 +109,16 @@ def set_desired_count(
                     f"to {after}")
         return {"dry_run": True, **summary}
     ledger = current_ledger(configuration or {})
-    seq = ledger.record(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
-                        {"op": RESTORE_OP, "cluster": cluster, "service": service,
-                         "settings": before, "timeout_seconds": timeout})
-    calls_made = 0
-    try:
+    with ledger.mutation(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
+                         {"op": RESTORE_OP, "cluster": cluster, "service": service,
+                          "settings": before, "timeout_seconds": timeout}) as mutation:
+        # The count first: when AWS refuses it (no ecs:UpdateService), nothing has changed.
+        # RegisterScalableTarget right after lowers the minimum to the new count (so AWS does not
+        # move the count back into min/max) and suspends dynamic scaling.
+        call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
+        mutation.applied()
         if widened is not None:
             _register(scaling, cluster, service, widened)
-            calls_made += 1
-        call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
-    except AWSError as exc:
-        if calls_made == 0:
-            ledger.failed(seq, str(exc))
-        else:
-            ledger.done(seq, f"partly applied: {exc}")
-        raise
-    ledger.done(seq)
     logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
                 f"{before['desired_count']} -> {count}"
                 + ("" if widened is None else
@@ -137,7 +135,7 @@ def scale_service_to_zero(
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Scale an ECS service to zero tasks (`set_desired_count` with 0; scaling suspended first)."""
+    """Scale an ECS service to zero tasks (`set_desired_count` with 0; auto scaling suspended)."""
     return set_desired_count(cluster, service, 0, restore_timeout_seconds=restore_timeout_seconds,
                              dry_run=dry_run, configuration=configuration, secrets=secrets)
 

@@ -153,19 +153,18 @@ def failover(
                     f"{summary['to_writer']} in {summary['to_availability_zone']}")
         return {"dry_run": True, **summary}
     ledger = current_ledger(configuration or {})
-    seq = ledger.record(
+    with ledger.mutation(
         ledger_resource(kind, identifier), plan["kind"],
         {**plan["before"], "kind": plan["kind"], "status": AVAILABLE},
         {"op": "await_database_available", "kind": kind, "identifier": identifier,
          "timeout_seconds": float(restore_timeout_seconds)},
-    )
-    if plan["kind"] == "aurora-failover":
-        call(rds, "failover_db_cluster", DBClusterIdentifier=identifier,
-             TargetDBInstanceIdentifier=target["instance"])
-    else:
-        call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
-             ForceFailover=plan["kind"] == "multi-az-failover")
-    ledger.done(seq)
+    ):
+        if plan["kind"] == "aurora-failover":
+            call(rds, "failover_db_cluster", DBClusterIdentifier=identifier,
+                 TargetDBInstanceIdentifier=target["instance"])
+        else:
+            call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
+                 ForceFailover=plan["kind"] == "multi-az-failover")
     logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: writer "
                 f"{summary['from_writer']} in {summary['from_availability_zone']} -> "
                 f"{summary['to_writer']} in {summary['to_availability_zone']}")

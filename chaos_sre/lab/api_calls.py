@@ -40,6 +40,13 @@ def action_of(environ: dict[str, Any]) -> str | None:
     return _form_action(environ)
 
 
+def iam_action(environ: dict[str, Any]) -> str | None:
+    """The IAM name of a request's API action (``ec2:TerminateInstances``), None when unsigned."""
+    service = signing_service(environ)
+    action = action_of(environ)
+    return f"{IAM_PREFIXES.get(service, service)}:{action}" if service and action else None
+
+
 class ApiCallLog:
     """WSGI middleware counting callers' API actions (IAM ``service:Action`` names)."""
 
@@ -50,10 +57,8 @@ class ApiCallLog:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if access_key(environ) != INTERNAL_ACCESS_KEY:
-            service = signing_service(environ)
-            action = action_of(environ)
-            if service and action:
-                name = f"{IAM_PREFIXES.get(service, service)}:{action}"
+            name = iam_action(environ)
+            if name:
                 with self._lock:
                     self._counts[name] = self._counts.get(name, 0) + 1
         return self._app(environ, start_response)

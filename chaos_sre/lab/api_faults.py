@@ -18,9 +18,11 @@ protocol whose error format the injector does not write (CloudWatch's CBOR:
 those get only the 503, which carries no body).
 """
 
+import json
 import random
 import threading
 import uuid
+from xml.sax.saxutils import escape
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,7 +44,8 @@ def access_key(environ: dict[str, Any]) -> str:
     return credential.split("/", 1)[0]
 
 
-def _protocol(environ: dict[str, Any], service: str) -> str:
+def protocol_of(environ: dict[str, Any], service: str) -> str:
+    """The wire protocol of a request: ``cbor``, ``json``, ``ec2`` or ``query``."""
     content_type = str(environ.get("CONTENT_TYPE", ""))
     if "cbor" in content_type or environ.get("HTTP_SMITHY_PROTOCOL"):
         return "cbor"
@@ -51,33 +54,47 @@ def _protocol(environ: dict[str, Any], service: str) -> str:
     return "ec2" if service == "ec2" else "query"
 
 
-def error_response(protocol: str, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    """(status line, headers, body) of an injected AWS error."""
+def wire_error(protocol: str, status: str, code: str, message: str,
+               sender: bool) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of an AWS error ``code`` in ``protocol``'s wire format.
+
+    ``sender`` says whose fault it is in the query protocol's ``<Type>`` (Sender or Receiver).
+    CBOR answers carry no body (the lab does not write CBOR).
+    """
     request_id = str(uuid.uuid4())
-    status = {THROTTLE: "400 Bad Request", INTERNAL: "500 Internal Server Error",
-              UNAVAILABLE: "503 Service Unavailable"}[kind]
-    message = "Injected by the chaos-sre lab (--api-fault-rate)"
     if protocol == "cbor":
-        return "503 Service Unavailable", [("x-amzn-RequestId", request_id)], b""
+        return status, [("x-amzn-RequestId", request_id)], b""
     if protocol == "json":
-        code = {THROTTLE: "ThrottlingException", INTERNAL: "InternalFailure",
-                UNAVAILABLE: "ServiceUnavailable"}[kind]
-        body = f'{{"__type": "{code}", "message": "{message}"}}'.encode()
+        body = json.dumps({"__type": code, "message": message}).encode()
         return status, [("Content-Type", "application/x-amz-json-1.1"),
                         ("x-amzn-RequestId", request_id)], body
+    text = escape(message)
     if protocol == "ec2":
-        code = {THROTTLE: "RequestLimitExceeded", INTERNAL: "InternalError",
-                UNAVAILABLE: "Unavailable"}[kind]
-        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{text}</Message>"
                 f"</Error></Errors><RequestID>{request_id}</RequestID></Response>").encode()
         return status, [("Content-Type", "text/xml")], body
-    code = {THROTTLE: "Throttling", INTERNAL: "InternalFailure",
-            UNAVAILABLE: "ServiceUnavailable"}[kind]
-    error_type = "Sender" if kind == THROTTLE else "Receiver"
-    body = (f"<ErrorResponse><Error><Type>{error_type}</Type><Code>{code}</Code>"
-            f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
-            "</ErrorResponse>").encode()
+    body = (f"<ErrorResponse><Error><Type>{'Sender' if sender else 'Receiver'}</Type>"
+            f"<Code>{code}</Code><Message>{text}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
     return status, [("Content-Type", "text/xml")], body
+
+
+def error_response(protocol: str, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of an injected AWS error of ``kind``."""
+    if protocol == "cbor":
+        return wire_error(protocol, "503 Service Unavailable", "ServiceUnavailable", "", False)
+    status = {THROTTLE: "400 Bad Request", INTERNAL: "500 Internal Server Error",
+              UNAVAILABLE: "503 Service Unavailable"}[kind]
+    codes = {
+        "json": {THROTTLE: "ThrottlingException", INTERNAL: "InternalFailure",
+                 UNAVAILABLE: "ServiceUnavailable"},
+        "ec2": {THROTTLE: "RequestLimitExceeded", INTERNAL: "InternalError",
+                UNAVAILABLE: "Unavailable"},
+        "query": {THROTTLE: "Throttling", INTERNAL: "InternalFailure",
+                  UNAVAILABLE: "ServiceUnavailable"},
+    }[protocol]
+    return wire_error(protocol, status, codes[kind],
+                      "Injected by the chaos-sre lab (--api-fault-rate)", kind == THROTTLE)
 
 
 class ApiFaultInjector:
@@ -101,7 +118,7 @@ class ApiFaultInjector:
             roll, kind = self._rng.random(), self._rng.choice(KINDS)
         if roll >= self.rate:
             return self._app(environ, start_response)
-        status, headers, body = error_response(_protocol(environ, service), kind)
+        status, headers, body = error_response(protocol_of(environ, service), kind)
         with self._lock:
             key = f"{service or 'unknown'}:{status.split()[0]}"
             self.injected[key] = self.injected.get(key, 0) + 1

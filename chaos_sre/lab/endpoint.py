@@ -26,7 +26,8 @@ gets what a real ALB would return from that target:
   (the profile's attempts), then answers 500 if every attempt was throttled
 
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
-lab's ground truth. The parser handles keep-alive and pipelined GET/HEAD/POST
+lab's ground truth; ``/__lab/iam/denied`` (GET, PUT, DELETE) sets the API
+actions the lab denies (:mod:`chaos_sre.lab.access_denied`). The parser handles keep-alive and pipelined GET/HEAD/POST
 requests with Content-Length bodies; it is deliberately small and fast so the
 endpoint never limits a measurement.
 """
@@ -38,7 +39,10 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
+from chaos_sre.errors import ValidationError
+from chaos_sre.lab.access_denied import AccessDenials, parse_actions
 from chaos_sre.lab.database import DatabaseAccess
 from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
 from chaos_sre.lab.settings import TIMINGS
@@ -100,8 +104,10 @@ class LoadBalancer:
         dynamodb_call: Callable[[str, str, float], str | None] = lambda table, direction, roll: None,
         sdk_max_attempts: int = 1,
         web_fallback: bool = True,
+        denials: AccessDenials | None = None,
     ) -> None:
         self._routes = routes
+        self._denials = denials
         self._databases = databases
         self.dynamodb_call = dynamodb_call
         self.sdk_max_attempts = sdk_max_attempts
@@ -147,7 +153,23 @@ class LoadBalancer:
             return 200, b'{"reset": true}'
         if route == "/__lab/status" and method == "GET":
             return 200, json.dumps({**self._info, **self._status()}).encode()
+        if route == "/__lab/iam/denied" and self._denials is not None:
+            return self._denied_actions(self._denials, method, path.partition("?")[2])
         return 404, b'{"error": "unknown lab path"}'
+
+    @staticmethod
+    def _denied_actions(denials: AccessDenials, method: str, query: str) -> tuple[int, bytes]:
+        """GET lists the denied IAM actions, PUT ``?actions=a,b`` sets them, DELETE clears them."""
+        if method == "PUT":
+            try:
+                denials.deny(parse_actions(parse_qs(query).get("actions", [""])[0]))
+            except ValidationError as exc:
+                return 400, json.dumps({"error": str(exc)}).encode()
+        elif method == "DELETE":
+            denials.deny(set())
+        elif method != "GET":
+            return 405, b'{"error": "use GET, PUT ?actions=service:Action,... or DELETE"}'
+        return 200, json.dumps({"denied_actions": denials.denied()}).encode()
 
     def pick(self, path: str) -> tuple[str, Any]:
         """Choose a target for ``path``; returns (condition, target or None)."""

@@ -17,6 +17,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from chaos_sre.lab.access_denied import AccessDenials
 from chaos_sre.lab.api_calls import ApiCallLog
 from chaos_sre.lab.api_faults import ApiFaultInjector
 
@@ -40,7 +41,8 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.faults = ApiFaultInjector(
             _Serialized(DomainDispatcherApplication(create_backend_app), lock), api_fault_rate)
-        self.calls = ApiCallLog(self.faults)
+        self.denials = AccessDenials(self.faults)
+        self.calls = ApiCallLog(self.denials)
         app = self.calls
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler

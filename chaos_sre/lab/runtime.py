@@ -131,6 +131,7 @@ class Lab:
             dynamodb_call=self.dynamics.dynamodb_call,
             sdk_max_attempts=self.profile.dynamodb.sdk_max_attempts,
             web_fallback=self.profile.ecs.web_fallback,
+            denials=self._moto.denials if self._moto is not None else None,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
                   "rds_proxy": self.profile.database.rds_proxy},
         )
@@ -150,7 +151,9 @@ class Lab:
         """What `/__lab/status` shows: the dynamics' summary, injected API faults, callers' API calls."""
         faults = self._moto.faults.status() if self._moto is not None else {}
         calls = self._moto.calls.counts() if self._moto is not None else {}
-        return {**self.dynamics.status(), "api_faults": faults, "api_calls": calls}
+        denied = self._moto.denials.denied() if self._moto is not None else []
+        return {**self.dynamics.status(), "api_faults": faults, "api_calls": calls,
+                "denied_actions": denied}
 
     @property
     def endpoint_port(self) -> int:

@@ -1,10 +1,16 @@
 """The run ledger: every mutation's inverse, written and fsynced before the mutation.
 
 One JSON-lines file per run in ``$CHAOS_SRE_LEDGER_DIR`` (default
-``./runs/ledgers``). An action calls :meth:`Ledger.record` with the resource,
-its pre-state and the inverse operation *before* it calls AWS, then
-:meth:`Ledger.done` after (or :meth:`Ledger.failed` when AWS refused the call). :func:`replay` applies the pending inverses newest
-first and marks each one reverted, so replaying twice is harmless.
+``./runs/ledgers``). An action makes its AWS calls inside
+``with ledger.mutation(resource, operation, pre_state, inverse):`` - the intent
+(pre-state and inverse) is written and fsynced *before* the block, and its end
+writes the outcome by construction: ``done`` when the block completes,
+``failed`` when AWS refused the block's first call (a 4xx answer: access
+denied, invalid, throttled - nothing changed, nothing to undo), ``done`` marked
+"partly applied" when AWS refused a later call of the block, and nothing at all
+when the outcome is unknown (a 5xx, a timeout, an interruption): the intent
+then counts as a change that may have happened. :func:`replay` applies the pending inverses newest first and marks
+each one reverted, so replaying twice is harmless.
 
 Inverse operations are plain data (``{"op": name, ...params}``) run by the
 functions fault modules register with :func:`inverse`. Before its first intent
@@ -16,7 +22,8 @@ restores in the same place.
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +104,41 @@ class Ledger:
         return by_intent
 
     def record(self, resource: str, operation: str, pre_state: Any,
-               inverse_op: dict[str, Any] | None) -> int:
-        """Write the intent (pre-state and inverse) before mutating; return its sequence number."""
+               inverse_op: dict[str, Any] | None, *, effect: bool = True) -> int:
+        """Write the intent (pre-state and inverse) before mutating; return its sequence number.
+
+        ``effect=False`` marks a preparation that does not touch the service by
+        itself (creating a network ACL no subnet uses yet): it is undone like any
+        change, but it does not start the fault.
+        """
         self._seq += 1
-        self._append({"seq": self._seq, "kind": "intent", "at": time.time(), "resource": resource,
-                      "operation": operation, "pre_state": pre_state, "inverse": inverse_op})
+        entry = {"seq": self._seq, "kind": "intent", "at": time.time(), "resource": resource,
+                 "operation": operation, "pre_state": pre_state, "inverse": inverse_op}
+        if not effect:
+            entry["effect"] = False
+        self._append(entry)
         return self._seq
+
+    @contextmanager
+    def mutation(self, resource: str, operation: str, pre_state: Any,
+                 inverse_op: dict[str, Any] | None, *, effect: bool = True) -> Iterator["Mutation"]:
+        """Record the intent, run the block's AWS calls, record how it ended (see the module doc).
+
+        The block calls :meth:`Mutation.applied` after each AWS call that changed
+        something, and may set :attr:`Mutation.outcome` for the ``done`` entry.
+        """
+        mutation = Mutation(self.record(resource, operation, pre_state, inverse_op, effect=effect))
+        try:
+            yield mutation
+        except AWSError as exc:
+            if not exc.refused:
+                raise  # a 5xx, a timeout, a lost connection: the change may have happened
+            if mutation.calls_applied:
+                self.done(mutation.seq, f"partly applied: {exc}")
+            else:
+                self.failed(mutation.seq, str(exc))
+            raise
+        self.done(mutation.seq, mutation.outcome)
 
     def done(self, seq: int, outcome: Any = None) -> None:
         """Record that the mutation ``seq`` was made."""
@@ -134,6 +170,29 @@ class Ledger:
         entries = self.entries()
         refused = {e["seq"] for e in entries if e["kind"] == "failed"}
         return any(e["kind"] == "intent" and e["seq"] not in refused for e in entries)
+
+    def injected(self) -> bool:
+        """Whether a mutation acting on the service may have reached AWS: the fault started.
+
+        Refused intents and preparations (``effect=False``) do not count.
+        """
+        entries = self.entries()
+        refused = {e["seq"] for e in entries if e["kind"] == "failed"}
+        return any(e["kind"] == "intent" and e["seq"] not in refused and e.get("effect", True)
+                   for e in entries)
+
+
+class Mutation:
+    """One recorded mutation in progress: its sequence number and what its block reports."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.calls_applied = 0
+        self.outcome: Any = None
+
+    def applied(self) -> None:
+        """Note that one of the block's AWS calls succeeded: a later refusal leaves a partial change."""
+        self.calls_applied += 1
 
 
 CONTEXT_KEYS = ("aws_region", "aws_endpoint_url")

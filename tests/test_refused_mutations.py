@@ -1,0 +1,119 @@
+"""A mutation AWS refuses is a fault that never ran.
+
+When the runner's role lacks a permission, AWS answers the mutating call with an access-denied
+error and changes nothing: EC2 answers HTTP 403 ``UnauthorizedOperation`` (Amazon EC2 API
+Reference, "Troubleshooting API request errors", Unauthorized operation), DynamoDB and ECS
+HTTP 400 ``AccessDeniedException`` (Amazon DynamoDB Developer Guide, "Error handling with
+DynamoDB"; Amazon ECS API Reference, "Common Errors"), RDS HTTP 403 ``AccessDenied``. The lab
+denies a chosen action the same way (chaos_sre/lab/access_denied.py). For each fault family's
+shipped experiment a refused mutation must leave a ``failed`` ledger entry, no fault start, no
+changed target, a FAILED verdict carrying AWS's error, and nothing for ``chaos-sre rollback``.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from conftest import ROOT, RunningLab, extension, run_chaos, run_cli
+
+QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
+"""No pause after the refused action: nothing is there to observe."""
+
+REFUSALS = {
+    "az-outage": ("ec2:TerminateInstances", "UnauthorizedOperation"),
+    "rds-failover": ("rds:FailoverDBCluster", "AccessDenied"),
+    "dynamodb-throttle": ("dynamodb:UpdateTable", "AccessDeniedException"),
+    "ecs-scale-to-zero": ("ecs:UpdateService", "AccessDeniedException"),
+}
+
+
+def ledger_entries(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for path in sorted(directory.glob("*.jsonl"))
+            for line in path.read_text().splitlines()]
+
+
+def lab_status(lab: RunningLab) -> dict[str, Any]:
+    return dict(requests.get(f"{lab.target_url}/__lab/status", timeout=5).json())
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_path: Path) -> None:
+    action, code = REFUSALS[name]
+    lab = start_lab()
+    assert lab.deny(action) == [action]
+    status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
+                                        env=QUICK)
+    assert status != 0, stderr[-2000:]
+    assert lab_status(lab)["api_calls"].get(action, 0) >= 1  # the call was made, and refused
+
+    entries = ledger_entries(tmp_path / "ledgers")
+    intents = [e for e in entries if e["kind"] == "intent"]
+    assert len(intents) == 1, entries
+    outcomes = [e for e in entries if e.get("seq") == intents[0]["seq"] and e["kind"] != "intent"]
+    assert [e["kind"] for e in outcomes] == ["failed"], entries
+    assert code in outcomes[0]["error"]
+
+    ext = extension(journal)
+    assert ext["fault_started_at"] is None
+    assert ext["targets"] == []
+    assert ext["recovery"]["detect_seconds"] is None and ext["recovery"]["recover_seconds"] is None
+    assert ext["verdict"]["passed"] is False
+    assert any(r.startswith("method activity failed") and code in r
+               for r in ext["verdict"]["reasons"]), ext["verdict"]["reasons"]
+    assert lab.timeline()["faults"] == []
+
+    rollback = run_cli("rollback", "--last", lab_dir=lab.lab_dir,
+                       env={**lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")})
+    assert rollback.returncode == 0, rollback.stderr
+    assert "nothing to restore" in rollback.stdout
+
+
+@pytest.mark.e2e
+def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
+        start_lab, tmp_path: Path) -> None:
+    """The blackhole first creates its deny-all network ACL (harmless while no subnet uses it);
+    when AWS then refuses ReplaceNetworkAclAssociation the AZ was never cut off: no fault start,
+    and the rollback deletes the unused ACL it created."""
+    lab = start_lab()
+    lab.deny("ec2:ReplaceNetworkAclAssociation")
+    ec2 = lab.client("ec2")
+    acls_before = {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]}
+    status, journal, _ = run_chaos(lab, ROOT / "experiments" / "az-blackhole.json", tmp_path,
+                                   env=QUICK)
+    assert status != 0
+    ext = extension(journal)
+    assert ext["fault_started_at"] is None
+    assert any("UnauthorizedOperation" in r for r in ext["verdict"]["reasons"])
+    assert [t.split(":")[-1].strip() for t in ext["targets"]] == ["create_network_acl"]
+    kinds = {e["operation"]: e["kind"] for e in ledger_entries(tmp_path / "ledgers")
+             if e["kind"] == "intent"}
+    assert set(kinds) == {"create_network_acl", "replace_network_acl_association"}
+    assert {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]} == acls_before
+
+
+def test_the_lab_denies_in_each_protocols_own_error(start_lab) -> None:
+    """EC2 (its own query protocol), RDS (query) and DynamoDB (JSON) each answer a denied action
+    with AWS's code and status; other actions go through, and a malformed name is refused."""
+    lab = start_lab()
+    assert lab.deny("ec2:DescribeVpcs", "rds:DescribeDBClusters", "dynamodb:ListTables") == [
+        "dynamodb:ListTables", "ec2:DescribeVpcs", "rds:DescribeDBClusters"]
+    expected = {("ec2", "describe_vpcs"): ("UnauthorizedOperation", 403),
+                ("rds", "describe_db_clusters"): ("AccessDenied", 403),
+                ("dynamodb", "list_tables"): ("AccessDeniedException", 400)}
+    for (service, operation), (code, http) in expected.items():
+        client = lab.client(service)
+        with pytest.raises(client.exceptions.ClientError) as refused:
+            getattr(client, operation)()
+        error = refused.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (code, http)
+        assert "is not authorized to perform" in error["Error"]["Message"]
+    assert lab.client("ec2").describe_subnets()["Subnets"]  # not denied
+    bad = requests.put(f"{lab.target_url}/__lab/iam/denied", params={"actions": "terminate"},
+                       timeout=5)
+    assert bad.status_code == 400 and "not an IAM action name" in bad.json()["error"]
+    assert lab.deny() == []
+    assert lab.client("ec2").describe_vpcs()["Vpcs"]
