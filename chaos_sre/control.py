@@ -36,7 +36,6 @@ What it does, in order:
 Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
 
-import importlib
 import inspect
 import logging
 import math
@@ -56,6 +55,7 @@ from chaoslib.types import Dry
 
 from chaos_sre import history, interrupts, values
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
+from chaos_sre.faults.registry import find as find_fault, is_fault_module
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger, run_ledger
 from chaos_sre.safety.secrets import redact_secrets
@@ -329,7 +329,6 @@ def _budget_gate(run: _Run) -> str | None:
     return None
 
 
-FAULT_MODULES = ("chaos_sre.faults.",)
 SETTLE_POLL_SECONDS = 0.1
 SETTLE_RTO_FACTOR = 2.0
 
@@ -338,13 +337,12 @@ def _dry_run_plan(context: dict[str, Any], configuration: dict[str, Any] | None,
                   secrets: dict[str, Any] | None) -> None:
     """Under `chaos run --dry=actions`, resolve and print a chaos-sre fault's targets."""
     provider = context.get("provider") or {}
-    module_name = str(provider.get("module", ""))
-    if not module_name.startswith(FAULT_MODULES):
+    fault = find_fault(str(provider.get("module", "")), str(provider.get("func", "")))
+    if fault is None or "dry_run" not in fault.model.model_fields:
         return
-    module = importlib.import_module(module_name)
     arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
     arguments.update(dry_run=True, configuration=configuration, secrets=secrets)
-    getattr(module, provider["func"])(**arguments)
+    fault.function(**arguments)
 
 
 def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] | None = None,
@@ -409,7 +407,7 @@ def _injected_nothing(context: dict[str, Any]) -> bool:
     """True when a failed chaos-sre fault action changed nothing that acts on the service: no
     intent, or only ones AWS refused, or only preparations (the ledger's ``injected``)."""
     module = str((context.get("provider") or {}).get("module", ""))
-    if not module.startswith(FAULT_MODULES):
+    if not is_fault_module(module):
         return False
     return not current_ledger().injected()
 

@@ -8,6 +8,7 @@ original stays available in ``__cause__`` for debugging.
 
     ChaosSreError
     ├── ValidationError      bad input: a flag, a file, a configuration value
+    │   └── ArgumentError    an activity's argument its declared model refuses
     ├── LabError             the local lab cannot start, stop or be reached
     │   ├── LabAlreadyRunning
     │   └── LabNotRunning
@@ -26,6 +27,10 @@ class ValidationError(ChaosSreError):
     """Input that chaos-sre refuses before doing anything."""
 
     exit_code = 2
+
+
+class ArgumentError(ValidationError):
+    """An activity argument that its argument model (type hints and defaults) refuses."""
 
 
 class LabError(ChaosSreError):

@@ -48,7 +48,7 @@ def test_bad_arguments_and_missing_services_are_one_line_errors(shared_lab: Runn
     config = settings(shared_lab)
     before = described(shared_lab)
     refusals = [
-        (ValidationError, "desired_count must be a whole number, got 'many'",
+        (ValidationError, "set_desired_count: argument desired_count: expected int, got 'many'",
          {"service": SERVICE, "desired_count": "many"}),
         (ValidationError, "desired_count must be a whole number from 0 to 5000, got -1",
          {"service": SERVICE, "desired_count": -1}),

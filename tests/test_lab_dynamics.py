@@ -1,5 +1,6 @@
 """Control-plane dynamics the lab adds to moto, driven by plain boto3 calls."""
 
+import json
 import threading
 import time
 from collections import Counter
@@ -163,16 +164,19 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     cut_off = {i["InstanceId"] for i in lab.web_instances("running")
                if i["Placement"]["AvailabilityZone"] == "us-east-1a"}
 
-    unhealthy: dict[str, str | None] = {}
+    reasons: dict[str, str | None] = {}
 
-    def cut_off_health() -> dict[str, str | None] | None:
-        """The reason of each cut-off target seen unhealthy, once both were (not necessarily in
-        the same poll: the ASG replaces the first one while the second still counts failures;
-        replacements elsewhere may be unhealthy too while they boot, with their own reason)."""
+    def cut_off_unhealthy() -> dict[str, str] | None:
+        """The cause the lab gave each cut-off target's turn to unhealthy, once both turned.
+
+        Read from the lab's ground truth: the ELB-type ASG may replace an unhealthy target
+        before a DescribeTargetHealth poll sees it. The reasons the polls did see are kept."""
         for t in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]:
             if t["Target"]["Id"] in cut_off and t["TargetHealth"]["State"] == "unhealthy":
-                unhealthy.setdefault(t["Target"]["Id"], t["TargetHealth"].get("Reason"))
-        return unhealthy if len(unhealthy) == 2 else None
+                reasons[t["Target"]["Id"]] = t["TargetHealth"].get("Reason")
+        causes = {e["resource"]: e["detail"].get("cause") for e in lab.timeline()["events"]
+                  if e["kind"] == "target-unhealthy" and e["resource"] in cut_off}
+        return causes if len(causes) == 2 else None
 
     with traffic(lab, timeout=0.3) as seen:
         time.sleep(0.3)
@@ -180,9 +184,11 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
             AssociationId=association_id, NetworkAclId=deny_all)["NewAssociationId"]
         # requests to the cut-off AZ hang until the client gives up, until
         # health checks take its targets out of service
-        health = wait_until(cut_off_health, timeout=20)
-        assert health, diagnosis(lab, subnet["SubnetId"], new_association, cut_off)
-        assert set(health.values()) == {"Target.Timeout"}
+        causes = wait_until(cut_off_unhealthy, timeout=20)
+        if not causes:
+            pytest.fail(json.dumps(diagnosis(lab, subnet["SubnetId"], new_association, cut_off)))
+        assert set(causes.values()) == {"unreachable"}
+        assert set(reasons.values()) <= {"Target.Timeout"}, reasons
         # the ELB-type ASG replaces them in the AZs it can still reach
         assert wait_until(lambda: healed(lab, {"us-east-1b", "us-east-1c"}), timeout=40)
     assert seen.failed > 0

@@ -13,8 +13,10 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, paginate, tag_dict
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse, replay
+from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.rollback import restore_run
 
 __all__ = ["terminate_az_instances", "blackhole_az", "restore_az"]
 
@@ -87,6 +89,13 @@ def select_targets(ids: list[str], mode: str, count: int | None, percent: float 
     return sorted(random.Random(seed).sample(sorted(ids), wanted))
 
 
+@fault(
+    reads=[Permission("ec2:DescribeInstances"), Permission("autoscaling:DescribeAutoScalingGroups")],
+    permissions=[Permission("ec2:TerminateInstances", "arn:aws:ec2:*:*:instance/*"),
+                 Permission("ec2:StopInstances", "arn:aws:ec2:*:*:instance/*"),
+                 Permission("ec2:StartInstances", "arn:aws:ec2:*:*:instance/*")],
+    inverses=["start_instances"],
+)
 def terminate_az_instances(
     az: str,
     tags: dict[str, str] | str | None = None,
@@ -202,6 +211,24 @@ def _acl_of(ec2: Any, subnet_id: str) -> tuple[str, str]:
     raise ValidationError(f"subnet {subnet_id} has no network ACL association")
 
 
+@fault(
+    reads=[Permission("ec2:DescribeSubnets"), Permission("ec2:DescribeNetworkAcls"),
+           Permission("autoscaling:DescribeAutoScalingGroups"),
+           Permission("elasticloadbalancing:DescribeLoadBalancers"),
+           Permission("elasticloadbalancing:DescribeTags")],
+    permissions=[Permission("ec2:CreateNetworkAcl"), Permission("ec2:CreateNetworkAclEntry"),
+                 Permission("ec2:CreateTags", "arn:aws:ec2:*:*:network-acl/*",
+                            {"StringEquals": {"ec2:CreateAction": "CreateNetworkAcl"}}),
+                 Permission("ec2:ReplaceNetworkAclAssociation"),
+                 Permission("ec2:DeleteNetworkAcl", "arn:aws:ec2:*:*:network-acl/*",
+                            {"StringEquals": {f"aws:ResourceTag/{RUN_TAG}": "deny-all"}}),
+                 Permission("autoscaling:UpdateAutoScalingGroup",
+                            "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
+                 Permission("elasticloadbalancing:SetSubnets",
+                            "arn:aws:elasticloadbalancing:*:*:loadbalancer/*")],
+    inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
+              "restore_lb_subnets"],
+)
 def blackhole_az(
     az: str,
     tags: dict[str, str] | str | None = None,
@@ -296,10 +323,7 @@ def blackhole_az(
     return {"dry_run": False, **plan, "network_acl_ids": sorted(deny_acls.values())}
 
 
-def restore_az(configuration: dict[str, Any] | None = None,
-               secrets: dict[str, Any] | None = None) -> list[str]:
-    """Undo this run's AZ faults from the run ledger (safe to run twice)."""
-    return replay(current_ledger(), configuration, secrets)
+restore_az = restore_run
 
 
 @inverse("restore_nacl")

@@ -27,8 +27,10 @@ from chaos_sre.aws import aws_client, call, paginate, wait, tag_dict
 from chaos_sre import values
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
+from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse, replay
+from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.rollback import restore_run
 
 __all__ = ["throttle_table", "restore_table"]
 
@@ -137,6 +139,12 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
     wait(dynamodb, "table_exists", timeout_seconds=timeout, poll_seconds=poll, TableName=table_name)
 
 
+@fault(
+    reads=[Permission("dynamodb:DescribeTable"), Permission("dynamodb:ListTagsOfResource"),
+           Permission("cloudwatch:GetMetricStatistics")],
+    permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*")],
+    inverses=["restore_table_capacity"],
+)
 def throttle_table(
     table_name: str,
     read_fraction: float | None = None,
@@ -214,10 +222,7 @@ def throttle_table(
             "consumption": consumption}
 
 
-def restore_table(configuration: dict[str, Any] | None = None,
-                  secrets: dict[str, Any] | None = None) -> list[str]:
-    """Replay this run's ledger: put every throttled table's settings back exactly."""
-    return replay(current_ledger(), configuration, secrets)
+restore_table = restore_run
 
 
 @inverse("restore_table_capacity")

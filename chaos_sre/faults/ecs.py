@@ -33,14 +33,25 @@ from chaos_sre.probes.ecs import (
     tags_of,
     wait_healthy,
 )
+from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse, replay
+from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.rollback import restore_run
 
 __all__ = ["set_desired_count", "scale_service_to_zero", "restore_service"]
 
 logger = logging.getLogger("chaostoolkit")
 DEFAULT_RESTORE_TIMEOUT_SECONDS = 900.0
 RESTORE_OP = "restore_ecs_service"
+SCALES_SERVICE = fault(
+    reads=[Permission("ecs:DescribeServices"),
+           Permission("application-autoscaling:DescribeScalableTargets"),
+           Permission("elasticloadbalancing:DescribeTargetHealth")],
+    permissions=[Permission("ecs:UpdateService", "arn:aws:ecs:*:*:service/*/*"),
+                 Permission("application-autoscaling:RegisterScalableTarget")],
+    inverses=[RESTORE_OP],
+)
+"""The declaration both ECS faults share (they change the same things)."""
 ALL_SUSPENDED = {key: True for key in SUSPENSION_KEYS}
 MAX_DESIRED_COUNT = 5000
 RESTORE_POLL_SECONDS = 0.5
@@ -63,6 +74,7 @@ def _register(scaling: Any, cluster: str, service: str, target: dict[str, Any]) 
          MinCapacity=target["min"], MaxCapacity=target["max"], SuspendedState=target["suspended"])
 
 
+@SCALES_SERVICE
 def set_desired_count(
     cluster: str,
     service: str,
@@ -127,6 +139,7 @@ def set_desired_count(
     return {"dry_run": False, **summary}
 
 
+@SCALES_SERVICE
 def scale_service_to_zero(
     cluster: str,
     service: str,
@@ -142,18 +155,18 @@ def scale_service_to_zero(
 
 def restore_service(configuration: dict[str, Any] | None = None,
                     secrets: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Replay this run's ledger: restore every ECS service's count and scaling, wait until healthy.
+    """`restore_run` (undo everything this run changed), timing the ECS services' recovery.
 
-    Returns what was restored and, when an ECS service was among it,
+    ECS services get their count and scaling back and are waited for until
+    stable and healthy. Returns what was restored and, when an ECS service was among it,
     `restore_to_healthy_seconds`: from the first restoring call until every
     restored service was stable with all its targets healthy. The chaos-sre
     control reports it in the verdict and compares it with its
     `restore_rto_seconds`.
     """
-    ledger = current_ledger()
-    restores_ecs = any(e["inverse"].get("op") == RESTORE_OP for e in ledger.pending())
+    restores_ecs = any(e["inverse"].get("op") == RESTORE_OP for e in current_ledger().pending())
     started = time.monotonic()
-    restored = replay(ledger, configuration, secrets)
+    restored = restore_run(configuration, secrets)
     result: dict[str, Any] = {"restored": restored}
     if restores_ecs:
         result["restore_to_healthy_seconds"] = round(time.monotonic() - started, 3)

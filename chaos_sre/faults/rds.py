@@ -30,8 +30,10 @@ from chaos_sre.probes.rds import (
     ledger_resource,
     wait_available,
 )
+from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse, replay
+from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.rollback import restore_run
 
 __all__ = ["failover", "restore_database"]
 
@@ -107,6 +109,12 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
     return {"kind": "reboot", "before": before, "reboot": identifier, "tags": tags}
 
 
+@fault(
+    reads=[Permission("rds:DescribeDBClusters"), Permission("rds:DescribeDBInstances")],
+    permissions=[Permission("rds:FailoverDBCluster", "arn:aws:rds:*:*:cluster:*"),
+                 Permission("rds:RebootDBInstance", "arn:aws:rds:*:*:db:*")],
+    inverses=["await_database_available"],
+)
 def failover(
     db_cluster_identifier: str | None = None,
     db_instance_identifier: str | None = None,
@@ -171,10 +179,7 @@ def failover(
     return {"dry_run": False, **summary}
 
 
-def restore_database(configuration: dict[str, Any] | None = None,
-                     secrets: dict[str, Any] | None = None) -> list[str]:
-    """Replay this run's ledger: wait until every failed-over database is available again."""
-    return replay(current_ledger(), configuration, secrets)
+restore_database = restore_run
 
 
 @inverse("await_database_available")

@@ -9,15 +9,28 @@ is idempotent: a restored change is marked ``reverted`` and never replayed, and
 each inverse sets the exact pre-state rather than undoing a delta.
 """
 
-import importlib
 from pathlib import Path
+from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.safety.ledger import Ledger, ledger_dir, replay
+from chaos_sre.faults import registry
+from chaos_sre.safety.ledger import Ledger, current_ledger, ledger_dir, replay
 
-FAULT_MODULES = ("chaos_sre.faults.az", "chaos_sre.faults.rds", "chaos_sre.faults.dynamodb",
-                 "chaos_sre.faults.ecs")
-"""The modules whose inverse operations a ledger may name (imported to register them)."""
+__all__ = ["restore_run"]
+
+
+def restore_run(configuration: dict[str, Any] | None = None,
+                secrets: dict[str, Any] | None = None) -> list[str]:
+    """Undo what this run changed, newest first, from its ledger; returns what each step restored.
+
+    The one rollback for every chaos-sre fault: it replays exactly the changes
+    this run recorded (of every fault family, and nothing another run made),
+    each inverse setting the recorded pre-state and waiting for it. Safe to run
+    twice: a restored change is never replayed. The older names `restore_az`,
+    `restore_database` and `restore_table` are this same activity.
+    """
+    registry.load()
+    return replay(current_ledger(), configuration, secrets)
 
 
 def newest_ledger(directory: Path | None = None) -> Path:
@@ -40,6 +53,5 @@ def open_ledger(path: Path) -> Ledger:
 
 def rollback(path: Path) -> list[str]:
     """Replay the pending inverses of the ledger at ``path``; return what each restored."""
-    for module in FAULT_MODULES:
-        importlib.import_module(module)
+    registry.load()
     return replay(open_ledger(path))

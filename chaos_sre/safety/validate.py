@@ -5,10 +5,12 @@ An experiment goes through, in order:
 1. reading: JSON or YAML, an object;
 2. Chaos Toolkit's own validation (required keys, activities, that each
    Python activity's module and function exist and take its argument names);
-3. the arguments of every chaos-sre activity against the function's declared
-   signature - the type hints next to each action and probe are its schema:
-   unknown or missing arguments, values of the wrong type (after resolving
-   ``${name}`` from the configuration, environment defaults included);
+3. the arguments of every chaos-sre activity (and of every fault another
+   package registered) after resolving ``${name}`` from the configuration,
+   environment defaults included: a fault's through its argument model - the
+   very check and coercion its call makes at run time
+   (:mod:`chaos_sre.faults.registry`) - a probe's against its signature's type
+   hints: unknown or missing arguments, values of the wrong type;
 4. the chaos-sre control's arguments and its SLO file;
 5. the guardrails (configuration and ``$CHAOS_SRE_GUARDRAILS``);
 6. unless offline: every chaos-sre fault of the method as a dry run - its
@@ -37,11 +39,12 @@ from chaoslib.experiment import ensure_experiment_is_valid
 
 from chaos_sre import values
 from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.faults.registry import INJECTED
+from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.safety.guardrails import load as load_guardrails
 from chaos_sre.slo.definition import load_slo
 
 CONTROL_MODULE = "chaos_sre.control"
-INJECTED = ("configuration", "secrets")
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
@@ -116,12 +119,12 @@ def resolve_targets(experiment: dict[str, Any], source: str) -> int:
     resolved = 0
     for where, activity in activities(experiment):
         provider = activity.get("provider") or {}
-        module_name = str(provider.get("module", ""))
-        if not where.startswith("method") or not module_name.startswith("chaos_sre.faults."):
+        fault = find_fault(str(provider.get("module", "")), str(provider.get("func")))
+        if not where.startswith("method") or fault is None:
             continue
-        function = getattr(importlib.import_module(module_name), str(provider.get("func")))
-        if "dry_run" not in inspect.signature(function).parameters:
+        if "dry_run" not in fault.model.model_fields:
             continue
+        function = fault.function
         arguments = {name: _substituted(value, configuration, where)
                      for name, value in (provider.get("arguments") or {}).items()}
         arguments.update(dry_run=True, configuration=configuration)
@@ -223,16 +226,28 @@ def check_activity(activity: dict[str, Any], configuration: dict[str, Any], wher
     if not isinstance(provider, dict) or provider.get("type") != "python":
         return
     module_name = str(provider.get("module", ""))
-    if not module_name.startswith("chaos_sre."):
+    fault = find_fault(module_name, str(provider.get("func")))
+    if fault is None and not module_name.startswith("chaos_sre."):
         return
     name = activity.get("name", "?")
     where = f"{where} ({name})"
-    function = getattr(importlib.import_module(module_name), str(provider.get("func")), None)
-    if function is None:
-        raise ValidationError(f"{where}: {module_name} has no function {provider.get('func')!r}")
     arguments = provider.get("arguments") or {}
     if not isinstance(arguments, dict):
         raise ValidationError(f"{where}: arguments must be an object")
+    if fault is not None:  # a registered fault: its argument model, as at run time
+        substituted = {key: _substituted(value, configuration, f"{where} argument {key}")
+                       for key, value in arguments.items()}
+        try:
+            fault.arguments({k: v for k, v in substituted.items() if k not in INJECTED})
+        except ValidationError as exc:
+            raise ValidationError(f"{where} {exc}"[:600]) from None
+        if set(arguments) & set(INJECTED):
+            raise ValidationError(f"{where}: unknown argument "
+                                  f"{sorted(set(arguments) & set(INJECTED))[0]!r}")
+        return
+    function = getattr(importlib.import_module(module_name), str(provider.get("func")), None)
+    if function is None:
+        raise ValidationError(f"{where}: {module_name} has no function {provider.get('func')!r}")
     signature = inspect.signature(function)
     hints = typing.get_type_hints(function)
     unknown = sorted(set(arguments) - set(signature.parameters) | set(arguments) & set(INJECTED))
