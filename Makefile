@@ -24,7 +24,7 @@ TEST_WORKERS ?= 4
 FAST_WORKERS ?= 6
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-fast browser bench-peers clean
+.PHONY: demo test test-fast docs browser bench-peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chaos-sre needs Python >= 3.11 (set PYTHON=...)")'
@@ -67,6 +67,11 @@ test-fast: $(STAMP)
 	@$(PYTEST) -n $(FAST_WORKERS) -m "not e2e and not serial and not slow"
 
 # Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).
+# Regenerate what docs derive from the code's declarations (tests/test_iam.py checks they are current).
+docs: $(STAMP)
+	$(BIN)/chaos-sre iam policy --region eu-west-1 experiments/*.json > docs/scheduling/aws/runner-policy.json
+	$(BIN)/python -m chaos_sre.iam docs/safety.md experiments/*.json
+
 bench-peers: .venv-bench/bin/locust
 
 .venv-bench/bin/locust:

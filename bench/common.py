@@ -9,15 +9,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaos_sre.slo import math as slo_math
+
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_VENV = ROOT / ".venv-bench"
 """Peer tools that must not share chaos-sre's virtualenv (Locust): `make bench-peers`."""
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0-100) of a non-empty sequence."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+    """Nearest-rank percentile (``q`` in 0-100) of a non-empty sequence: the SLO engine's own
+    (chaos_sre.slo.math.percentile), so a benchmark and a verdict rank alike."""
+    found = slo_math.percentile(values, q)
+    if found is None:
+        raise ValueError("percentile of no values")
+    return found
 
 
 def median_spread(values: Sequence[float], digits: int = 2) -> str:

@@ -205,6 +205,30 @@ def history_command(name: str | None, run_count: int, fail_on_regression: bool,
 
 
 @main.group()
+def iam() -> None:
+    """IAM permissions: what a runner needs to run given experiments."""
+
+
+@iam.command("policy")
+@click.option("--region", default=None, help="Limit the mutating statements to this region "
+              "(aws:RequestedRegion).")
+@click.option("--format", "output", type=click.Choice(["json", "markdown"]), default="json",
+              show_default=True, help="An IAM policy document, or a table per activity.")
+@click.argument("experiments", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_one_line_errors
+def iam_policy(region: str | None, output: str, experiments: tuple[Path, ...]) -> None:
+    """Print the least-privilege IAM policy for running EXPERIMENTS, from what each fault,
+    probe and the control declare. Activities of other extensions that declare nothing are
+    named on stderr."""
+    from chaos_sre.iam import render
+
+    text, notes = render(experiments, region=region, output=output)
+    click.echo(text, nl=False)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@main.group()
 def lab() -> None:
     """A local, offline stand-in for a staging AWS account (moto + a simulated web tier)."""
 

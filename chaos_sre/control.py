@@ -36,9 +36,7 @@ What it does, in order:
 Raw samples are written beside the journal as ``<journal>.samples.jsonl``.
 """
 
-import inspect
 import logging
-import math
 import re
 import signal
 import subprocess
@@ -48,25 +46,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 from chaoslib import substitute
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Dry
 
-from chaos_sre import history, interrupts, values
+from chaos_sre import history, interrupts
+from chaos_sre.control_settings import control_settings
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
 from chaos_sre.faults.registry import find as find_fault, is_fault_module
+from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger, run_ledger
 from chaos_sre.safety.secrets import redact_secrets
 from chaos_sre.safety.validate import activities, check_activity
-from chaos_sre.slo.definition import SLODefinition, load_slo
+from chaos_sre.slo.definition import SLODefinition
 from chaos_sre.slo.monitor import Monitor
 from chaos_sre.slo.samples import read_samples
 from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
 
 logger = logging.getLogger("chaostoolkit")
-MAX_RATE = 2000.0
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Failed|Exception|Violation): )+")
 SAMPLER_STOP_GRACE_SECONDS = 5.0
 
@@ -91,26 +91,22 @@ _run: _Run | None = None
 _config_error: str | None = None
 
 
-def _number(name: str, value: Any, *, low: float, high: float) -> float:
-    number = values.number(f"chaos-sre control: {name}", value)
-    if not math.isfinite(number) or not low < number <= high:
-        raise ValidationError(f"chaos-sre control: {name} must be in ({low:g}, {high:g}], got {value!r}")
-    return number
-
-
-def _optional_number(name: str, value: Any, *, low: float, high: float) -> float | None:
-    return None if value is None else _number(name, value, low=low, high=high)
+def _chaos_run_parameter(name: str) -> Any:
+    """A parameter of the running ``chaos run`` command (from its click context), None when the
+    experiment runs some other way (chaoslib's API)."""
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.params.get(name)
 
 
 def _journal_path() -> Path:
     """The journal path of the running `chaos run` (its --journal-path, or ./journal.json)."""
-    argv = sys.argv
-    for index, arg in enumerate(argv):
-        if arg == "--journal-path" and index + 1 < len(argv):
-            return Path(argv[index + 1])
-        if arg.startswith("--journal-path="):
-            return Path(arg.split("=", 1)[1])
-    return Path("journal.json")
+    return Path(_chaos_run_parameter("journal_path") or "journal.json")
+
+
+def _experiment_file() -> Path | None:
+    """The experiment file `chaos run` was given (None for a URL or outside `chaos run`)."""
+    source = _chaos_run_parameter("source")
+    return Path(source) if isinstance(source, str) and Path(source).is_file() else None
 
 
 def samples_path_for(journal: Path) -> Path:
@@ -118,74 +114,7 @@ def samples_path_for(journal: Path) -> Path:
     return journal.with_name(f"{journal.stem}.samples.jsonl")
 
 
-@dataclass(frozen=True)
-class ControlSettings:
-    """The control's arguments, checked: the SLO, the run settings, where to sample."""
-
-    slo: SLODefinition
-    run: RunSettings
-    target_url: str
-    samples_path: str | None
-    budget_gate: bool
-
-
-def _checked_settings(
-    slo: str,
-    target_url: str,
-    budget_allowance: float,
-    rto_seconds: float,
-    rate: float = 50.0,
-    baseline_seconds: float = 3.0,
-    hold_seconds: float = 3.0,
-    recovery_window_seconds: float = 2.0,
-    burn_rate_stop: float | None = None,
-    burn_window_seconds: float = 5.0,
-    samples_path: str | None = None,
-    budget_gate: bool = True,
-    restore_rto_seconds: float | None = None,
-    *,
-    configuration: dict[str, Any] | None = None,
-) -> ControlSettings:
-    sub = lambda value: _substitute(value, configuration)  # noqa: E731
-    definition = load_slo(str(sub(slo)))
-    run_settings = RunSettings(
-        budget_allowance=_number("budget_allowance", sub(budget_allowance), low=0, high=1),
-        rto_seconds=_number("rto_seconds", sub(rto_seconds), low=0, high=86400),
-        rate=_number("rate", sub(rate), low=0, high=MAX_RATE),
-        baseline_seconds=_number("baseline_seconds", sub(baseline_seconds), low=0, high=3600),
-        hold_seconds=_number("hold_seconds", sub(hold_seconds), low=0, high=3600),
-        recovery_window_seconds=_number("recovery_window_seconds", sub(recovery_window_seconds),
-                                        low=0, high=3600),
-        burn_rate_stop=_optional_number("burn_rate_stop", sub(burn_rate_stop), low=0, high=1e9),
-        burn_window_seconds=_number("burn_window_seconds", sub(burn_window_seconds),
-                                    low=0, high=3600),
-        restore_rto_seconds=_optional_number("restore_rto_seconds", sub(restore_rto_seconds),
-                                             low=0, high=86400),
-    )
-    url = str(sub(target_url))
-    if not url.startswith(("http://", "https://")):
-        raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, got {url!r}")
-    return ControlSettings(definition, run_settings, url,
-                           str(sub(samples_path)) if samples_path else None,
-                           bool(sub(budget_gate)))
-
-
-def control_settings(arguments: dict[str, Any],
-                     configuration: dict[str, Any] | None = None) -> ControlSettings:
-    """Check the control's ``arguments`` as an experiment declares them (``${name}`` resolved)."""
-    parameters = inspect.signature(_checked_settings).parameters
-    known = [name for name in parameters if name != "configuration"]
-    unknown = sorted(str(key) for key in set(arguments) - set(known))
-    if unknown:
-        raise ValidationError(f"chaos-sre control: unknown argument {unknown[0]!r} "
-                              f"(it takes: {', '.join(known)})")
-    missing = [name for name in known if parameters[name].default is inspect.Parameter.empty
-               and name not in arguments]
-    if missing:
-        raise ValidationError(f"chaos-sre control: argument {missing[0]} is required")
-    return _checked_settings(**arguments, configuration=configuration)
-
-
+@requires(*declared(error_budget_remaining) or ())  # the budget gate's CloudWatch reads
 def configure_control(
     slo: str,
     target_url: str,
@@ -209,7 +138,8 @@ def configure_control(
     try:
         checked = control_settings(
             {"slo": slo, "target_url": target_url, "budget_allowance": budget_allowance,
-             "rto_seconds": rto_seconds, **options}, configuration)
+             "rto_seconds": rto_seconds, **options}, configuration,
+            experiment_file=_experiment_file())
         if experiment is not None:
             for where, activity in activities(experiment):
                 check_activity(activity, configuration or {}, where)
@@ -220,14 +150,6 @@ def configure_control(
     path = Path(checked.samples_path) if checked.samples_path else samples_path_for(_journal_path())
     _run = _Run(checked.slo, checked.run, checked.target_url, path, budget_gate=checked.budget_gate,
                 configuration=configuration, secrets=secrets)
-
-
-def _substitute(value: Any, configuration: dict[str, Any] | None) -> Any:
-    """Resolve a ``${name}`` configuration reference (configure_control gets raw arguments)."""
-    name = values.reference_name(value)
-    if name is not None and configuration and configuration.get(name) is not None:
-        return configuration[name]
-    return value
 
 
 def _require_run() -> _Run:

@@ -8,6 +8,7 @@ per test session (:func:`shipped_runs`), also across parallel workers. docs/test
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -217,11 +218,13 @@ lab-smoke's change is chaostoolkit-aws's own, outside chaos-sre's ledger."""
 
 
 def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
-              env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
-    """`chaos run` an experiment (a dict, or a shipped file run from the repository root)."""
+              env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> tuple[int, dict[str, Any], str]:
+    """`chaos run` an experiment (a dict, or a shipped file run from the repository root unless
+    ``cwd`` says where)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     if isinstance(document, Path):
-        path, cwd = document, ROOT
+        path, cwd = document, cwd or ROOT
     else:
         path, cwd = tmp_path / "experiment.json", tmp_path
         path.write_text(json.dumps(document))
@@ -369,6 +372,11 @@ class ShippedRuns:
     def journal(self, name: str) -> dict[str, Any]:
         return dict(json.loads((self.journals / f"{name}.json").read_text()))
 
+    def api_calls(self) -> list[tuple[float, str]]:
+        """Every AWS API call the runs made, with its time (the lab's `/__lab/api-calls`)."""
+        return [(float(at), str(name)) for at, name in
+                json.loads((self.journals.parent / "api-calls.json").read_text())]
+
     def files(self, name: str) -> list[Path]:
         """Every file the run of ``name`` wrote: journal, samples, chaos log, console, ledger."""
         written = [p for p in self.journals.iterdir() if p.name.startswith(f"{name}.")]
@@ -386,11 +394,17 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
     canary_credentials = [f"AWS_ACCESS_KEY_ID={CANARY_KEY_ID}",
                           f"AWS_SECRET_ACCESS_KEY={CANARY_SECRET}",
                           f"AWS_SESSION_TOKEN={CANARY_TOKEN}"]
-    result = subprocess.run(
-        [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--",
-         "env", *canary_credentials, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+    plugin_run = shlex.join(
+        ["env", *canary_credentials, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "--chaos-experiments", str(experiments), "--chaos-journal-dir",
-         str(directory / "journals"), "-v"],
+         str(directory / "journals"), "-v"])
+    save_calls = shlex.join([sys.executable, "-c", "import os, urllib.request; print(urllib."
+                             "request.urlopen(os.environ['CHAOS_SRE_TARGET_URL'] + "
+                             "'/__lab/api-calls', timeout=10).read().decode())"])
+    result = subprocess.run(
+        [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
+         f"{plugin_run}; status=$?; {save_calls} > {shlex.quote(str(directory / 'api-calls.json'))}"
+         "; exit $status"],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
         env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),

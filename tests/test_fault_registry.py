@@ -1,6 +1,7 @@
 """The fault registry: each fault declared once, its argument model shared by `chaos-sre validate`
 and the runtime, and fault families from other packages found through the `chaos_sre.faults`
-entry-point group by discovery, validation, `chaos-sre iam policy` and rollback alike."""
+entry-point group by discovery, validation, `chaos-sre iam policy` and rollback alike
+(tests/fault_plugin_sample.py is such a family)."""
 
 import json
 import os
@@ -121,7 +122,7 @@ def plugin_environment(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "tests")])}
 
 
-def test_a_third_party_fault_is_discovered_and_validated(tmp_path: Path) -> None:
+def test_a_third_party_fault_is_discovered_validated_and_in_the_policy(tmp_path: Path) -> None:
     env = plugin_environment(tmp_path)
     discovered = tmp_path / "discovery.json"
     result = subprocess.run([CHAOS, "discover", "--no-system-info", "--no-install",
@@ -144,6 +145,12 @@ def test_a_third_party_fault_is_discovered_and_validated(tmp_path: Path) -> None
     assert refused.returncode == 2
     assert refused.stderr.strip() == (f"error: {bad}: method[0] (label) argument az: expected "
                                       "str, got 5")
+    policy = run_cli("iam", "policy", str(good), lab_dir=tmp_path, env=env)
+    assert policy.returncode == 0, policy.stderr
+    statements = json.loads(policy.stdout)["Statement"]
+    assert {"Effect": "Allow", "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+            "Resource": "arn:aws:ec2:*:*:instance/*", "Sid": "InjectAndRollBack1"} in statements
+    assert "ec2:DescribeInstances" in statements[0]["Action"]
 
 
 def test_a_third_party_fault_is_rolled_back_after_a_crash(start_lab, tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
     lab = start_lab()
     assert lab.deny(action) == [action]
     status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
-                                        env=QUICK)
+                                        env=QUICK, cwd=tmp_path)  # its SLO file found from it
     assert status != 0, stderr[-2000:]
     assert lab_status(lab)["api_calls"].get(action, 0) >= 1  # the call was made, and refused
 

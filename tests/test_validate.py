@@ -158,3 +158,17 @@ def test_chaos_run_refuses_a_bad_chaos_sre_argument_before_anything(start_lab,
     assert lab.timeline()["faults"] == []
     assert not (tmp_path / "ledgers").exists()
     assert math.isclose(len(journal.get("run", [])), 0)
+
+
+def test_an_experiment_finds_its_slo_file_from_any_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped experiments name `probes/web.yaml`: from another folder it is found beside
+    the experiment or above it, as `chaos run` finds it (tests/test_refused_mutations.py runs
+    them from elsewhere)."""
+    monkeypatch.chdir(tmp_path)
+    for name in sorted(EXPERIMENTS):
+        assert validate_file(ROOT / "experiments" / name) == "experiment"
+    (tmp_path / "lost.json").write_text(
+        (ROOT / "experiments" / "az-outage.json").read_text())
+    with pytest.raises(ChaosSreError, match="probes/web.yaml"):
+        validate_file(tmp_path / "lost.json")

@@ -34,6 +34,7 @@ from chaos_sre.probes.ecs import (
     wait_healthy,
 )
 from chaos_sre.faults.registry import Permission, fault
+from chaos_sre.permissions import requires
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
@@ -153,6 +154,7 @@ def scale_service_to_zero(
                              dry_run=dry_run, configuration=configuration, secrets=secrets)
 
 
+@requires()  # its inverses use the permissions their faults declare
 def restore_service(configuration: dict[str, Any] | None = None,
                     secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """`restore_run` (undo everything this run changed), timing the ECS services' recovery.

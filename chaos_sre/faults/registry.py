@@ -40,6 +40,9 @@ from typing import Any, TypeVar
 import pydantic
 
 from chaos_sre.errors import ArgumentError, ValidationError
+from chaos_sre.permissions import Permission
+
+__all__ = ["Fault", "Permission", "fault", "find", "load", "fault_modules"]
 
 ENTRY_POINT_GROUP = "chaos_sre.faults"
 INJECTED = ("configuration", "secrets")
@@ -48,15 +51,6 @@ TYPE_ERRORS = ("_type", "_parsing", "_from_float", "_from_datetime")
 """Arguments Chaos Toolkit passes itself; never part of a fault's argument model."""
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class Permission:
-    """One IAM action a fault needs, with the narrowest resource and condition AWS supports."""
-
-    action: str
-    resource: str = "*"
-    condition: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,15 @@
 
 `/__lab/status` shows them under ``api_calls`` (``{"ec2:DescribeInstances": 12, ...}``):
 after a game day against the lab, that is the list of permissions the runner
-needs in a real account. The lab's own calls (its internal key) are left out.
+needs in a real account; ``/__lab/api-calls`` lists each call with its time
+(``[[epoch seconds, "ec2:DescribeInstances"], ...]``), so the calls of one run
+among several can be told apart. The lab's own calls (its internal key) are left out.
 """
 
 import io
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -48,12 +52,16 @@ def iam_action(environ: dict[str, Any]) -> str | None:
 
 
 class ApiCallLog:
-    """WSGI middleware counting callers' API actions (IAM ``service:Action`` names)."""
+    """WSGI middleware recording callers' API actions (IAM ``service:Action`` names) and when."""
+
+    MAX_CALLS = 500_000
+    """The newest calls kept with their time (a day of a busy game day)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self._calls: deque[tuple[float, str]] = deque(maxlen=self.MAX_CALLS)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if access_key(environ) != INTERNAL_ACCESS_KEY:
@@ -61,9 +69,15 @@ class ApiCallLog:
             if name:
                 with self._lock:
                     self._counts[name] = self._counts.get(name, 0) + 1
+                    self._calls.append((time.time(), name))
         return self._app(environ, start_response)
 
     def counts(self) -> dict[str, int]:
         """Calls per IAM action name, sorted by name."""
         with self._lock:
             return dict(sorted(self._counts.items()))
+
+    def calls(self) -> list[tuple[float, str]]:
+        """Every kept call: (epoch seconds, IAM action name), oldest first."""
+        with self._lock:
+            return list(self._calls)

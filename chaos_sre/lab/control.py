@@ -10,14 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chaos_sre.errors import LabAlreadyRunning, LabError, LabNotRunning
 from chaos_sre.lab import forkserver
+from chaos_sre.lab.serving import print_exports, print_ready, run_lab
 from chaos_sre.lab.settings import Profile
 from chaos_sre.lab.state import (
     LabState,
@@ -28,16 +27,13 @@ from chaos_sre.lab.state import (
     pid_alive,
     port_free,
     remove_state,
-    write_state,
 )
+
+__all__ = ["preflight", "run_foreground", "start_detached", "print_exports", "print_ready"]
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 0.02
-
-if TYPE_CHECKING:
-    from chaos_sre.lab.runtime import Lab
-
 
 def preflight(host: str, api_port: int, endpoint_port: int) -> None:
     """Refuse to start when a lab runs already or a port is taken."""
@@ -69,42 +65,6 @@ def run_foreground(
     preflight(host, api_port, endpoint_port)
     run_lab(Lab(profile=profile, time_scale=time_scale, host=host, api_port=api_port,
                 endpoint_port=endpoint_port), on_ready=on_ready)
-
-
-def run_lab(lab: "Lab", *, on_ready: Callable[[LabState], None]) -> int:
-    """Start ``lab`` (seeding it unless prepared), record it in ``lab.json``, serve until
-    SIGINT or SIGTERM; return the exit status."""
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        lab.start()
-        state = lab.state(os.getpid(), str(log_path()))
-        write_state(state)
-        on_ready(state)
-        while not stop.wait(0.2):
-            if lab.dynamics.crashed:
-                raise LabError("the lab's dynamics stopped unexpectedly (traceback in the lab log)")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        lab.stop()
-        remove_state(os.getpid())
-        signal.signal(signal.SIGTERM, previous)
-    return 0
-
-
-def print_exports(state: LabState) -> None:
-    """The ``export`` lines that point a shell at the lab (``eval "$(chaos-sre lab up --detach)"``)."""
-    for name, value in state.environment().items():
-        print(f"export {name}={value}")
-    sys.stdout.flush()
-
-
-def print_ready(state: LabState) -> None:
-    """What a lab prints once it serves: the ``export`` lines, then a note on standard error."""
-    print_exports(state)
-    print(f"lab ready (pid {state.pid}, profile {state.profile}, time scale {state.time_scale:g}); "
-          "Ctrl-C stops it", file=sys.stderr, flush=True)
 
 
 def start_detached(

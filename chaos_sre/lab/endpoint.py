@@ -26,7 +26,8 @@ gets what a real ALB would return from that target:
   (the profile's attempts), then answers 500 if every attempt was throttled
 
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
-lab's ground truth; ``/__lab/iam/denied`` (GET, PUT, DELETE) sets the API
+lab's ground truth; ``/__lab/api-calls`` lists callers' API calls with their
+time; ``/__lab/iam/denied`` (GET, PUT, DELETE) sets the API
 actions the lab denies (:mod:`chaos_sre.lab.access_denied`). The parser handles keep-alive and pipelined GET/HEAD/POST
 requests with Content-Length bodies; it is deliberately small and fast so the
 endpoint never limits a measurement.
@@ -105,9 +106,11 @@ class LoadBalancer:
         sdk_max_attempts: int = 1,
         web_fallback: bool = True,
         denials: AccessDenials | None = None,
+        api_calls: Callable[[], list[tuple[float, str]]] | None = None,
     ) -> None:
         self._routes = routes
         self._denials = denials
+        self._api_calls = api_calls
         self._databases = databases
         self.dynamodb_call = dynamodb_call
         self.sdk_max_attempts = sdk_max_attempts
@@ -153,6 +156,8 @@ class LoadBalancer:
             return 200, b'{"reset": true}'
         if route == "/__lab/status" and method == "GET":
             return 200, json.dumps({**self._info, **self._status()}).encode()
+        if route == "/__lab/api-calls" and method == "GET" and self._api_calls is not None:
+            return 200, json.dumps(self._api_calls()).encode()
         if route == "/__lab/iam/denied" and self._denials is not None:
             return self._denied_actions(self._denials, method, path.partition("?")[2])
         return 404, b'{"error": "unknown lab path"}'

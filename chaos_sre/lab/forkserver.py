@@ -304,10 +304,10 @@ def _become_lab(lab: Any, lab_dir: Path, serving: dict[str, Any]) -> None:
         os.dup2(log, 2)
         random.seed()
         _reseed_moto()
-        from chaos_sre.lab import control
+        from chaos_sre.lab.serving import print_ready, run_lab
 
         lab.serve_on(**serving)
-        status = control.run_lab(lab, on_ready=control.print_ready)
+        status = run_lab(lab, on_ready=print_ready)
     except LabError as exc:
         print(f"error: {exc}", flush=True)
         status = exc.exit_code

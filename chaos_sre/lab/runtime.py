@@ -132,6 +132,7 @@ class Lab:
             sdk_max_attempts=self.profile.dynamodb.sdk_max_attempts,
             web_fallback=self.profile.ecs.web_fallback,
             denials=self._moto.denials if self._moto is not None else None,
+            api_calls=self._moto.calls.calls if self._moto is not None else None,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
                   "rds_proxy": self.profile.database.rds_proxy},
         )

@@ -5,6 +5,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import AWSError
+from chaos_sre.permissions import requires
 
 __all__ = [
     "asg_at_desired_capacity",
@@ -41,6 +42,7 @@ def _count_by_zone(zones: list[str]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+@requires("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth")
 def healthy_target_count(
     target_group_name: str,
     configuration: dict[str, Any] | None = None,
@@ -57,6 +59,7 @@ def healthy_target_count(
     return sum(1 for t in health if t["TargetHealth"]["State"] == "healthy")
 
 
+@requires("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth")
 def wait_for_healthy_targets(
     target_group_name: str,
     count: int,
@@ -79,6 +82,7 @@ def wait_for_healthy_targets(
     return healthy
 
 
+@requires("autoscaling:DescribeAutoScalingGroups")
 def instances_per_az(
     asg_name: str,
     configuration: dict[str, Any] | None = None,
@@ -93,6 +97,7 @@ def instances_per_az(
                            if i["LifecycleState"] == "InService"])
 
 
+@requires("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth", "ec2:DescribeInstances")
 def healthy_targets_per_az(
     target_group_name: str,
     configuration: dict[str, Any] | None = None,
@@ -113,6 +118,7 @@ def healthy_targets_per_az(
                            for i in r["Instances"]])
 
 
+@requires("autoscaling:DescribeAutoScalingGroups")
 def asg_at_desired_capacity(
     asg_name: str,
     configuration: dict[str, Any] | None = None,
@@ -124,6 +130,7 @@ def asg_at_desired_capacity(
     return in_service == group["DesiredCapacity"]
 
 
+@requires("ec2:DescribeSubnets", "ec2:DescribeInstances")
 def availability_zone_of(
     resource_id: str,
     configuration: dict[str, Any] | None = None,

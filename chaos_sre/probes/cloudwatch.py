@@ -11,6 +11,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, paginate
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.permissions import requires
 
 __all__ = ["alb_request_counts", "error_budget_remaining"]
 
@@ -35,6 +36,7 @@ def load_balancer_dimension(name: str, configuration: dict[str, Any] | None = No
     return str(balancers[0]["LoadBalancerArn"].split(":loadbalancer/", 1)[1])
 
 
+@requires("elasticloadbalancing:DescribeLoadBalancers", "cloudwatch:GetMetricData")
 def alb_request_counts(
     load_balancer_name: str,
     window_seconds: float = 30 * 86400,
@@ -71,6 +73,7 @@ def alb_request_counts(
             "datapoints": datapoints}
 
 
+@requires("elasticloadbalancing:DescribeLoadBalancers", "cloudwatch:GetMetricData")
 def error_budget_remaining(
     load_balancer_name: str,
     target: float,

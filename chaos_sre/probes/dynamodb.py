@@ -10,6 +10,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call
 from chaos_sre.errors import ValidationError
+from chaos_sre.permissions import requires
 
 __all__ = ["capacity_settings", "table_status", "consumed_capacity", "throttled_requests"]
 
@@ -47,6 +48,7 @@ def settings_of(table: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@requires("dynamodb:DescribeTable")
 def capacity_settings(table_name: str, configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """The table's billing mode and, for the table and each GSI, its provisioned capacity
@@ -55,6 +57,7 @@ def capacity_settings(table_name: str, configuration: dict[str, Any] | None = No
     return settings_of(describe_table(aws_client("dynamodb", configuration, secrets), table_name))
 
 
+@requires("dynamodb:DescribeTable")
 def table_status(table_name: str, configuration: dict[str, Any] | None = None,
                  secrets: dict[str, Any] | None = None) -> str:
     """The table's status, e.g. `ACTIVE` or `UPDATING`."""
@@ -76,6 +79,7 @@ def metric_sum(cloudwatch: Any, metric: str, dimensions: dict[str, str],
     return float(sum(point["Sum"] for point in answer.get("Datapoints", [])))
 
 
+@requires("cloudwatch:GetMetricStatistics")
 def consumed_capacity(table_name: str, window_seconds: float = 300, index_name: str | None = None,
                       configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, float]:
@@ -96,6 +100,7 @@ def consumed_capacity(table_name: str, window_seconds: float = 300, index_name: 
     }
 
 
+@requires("cloudwatch:GetMetricStatistics")
 def throttled_requests(table_name: str, window_seconds: float = 300,
                        configuration: dict[str, Any] | None = None,
                        secrets: dict[str, Any] | None = None) -> int:

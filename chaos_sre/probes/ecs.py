@@ -13,6 +13,7 @@ from typing import Any
 from chaos_sre.aws import aws_client, call, paginate, wait, tag_dict
 from chaos_sre import values
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.permissions import requires
 
 __all__ = ["task_counts", "running_task_count", "service_is_stable", "service_healthy_targets",
            "scaling_settings", "wait_until_stable"]
@@ -107,6 +108,7 @@ def positive_seconds(name: str, value: Any) -> float:
     return number
 
 
+@requires("ecs:DescribeServices")
 def task_counts(cluster: str, service: str, configuration: dict[str, Any] | None = None,
                 secrets: dict[str, Any] | None = None) -> dict[str, int]:
     """The service's desired, running and pending task counts (DescribeServices)."""
@@ -116,18 +118,21 @@ def task_counts(cluster: str, service: str, configuration: dict[str, Any] | None
             "pending": int(description["pendingCount"])}
 
 
+@requires("ecs:DescribeServices")
 def running_task_count(cluster: str, service: str, configuration: dict[str, Any] | None = None,
                        secrets: dict[str, Any] | None = None) -> int:
     """How many of the service's tasks are RUNNING (for a tolerance such as a range)."""
     return task_counts(cluster, service, configuration, secrets)["running"]
 
 
+@requires("ecs:DescribeServices")
 def service_is_stable(cluster: str, service: str, configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> bool:
     """True when the service has one deployment and as many running tasks as desired."""
     return is_stable(describe_service(aws_client("ecs", configuration, secrets), cluster, service))
 
 
+@requires("ecs:DescribeServices", "elasticloadbalancing:DescribeTargetHealth")
 def service_healthy_targets(cluster: str, service: str, configuration: dict[str, Any] | None = None,
                          secrets: dict[str, Any] | None = None) -> int:
     """Healthy targets in the target groups of the service's load balancers."""
@@ -135,6 +140,7 @@ def service_healthy_targets(cluster: str, service: str, configuration: dict[str,
     return count_healthy_targets(aws_client("elbv2", configuration, secrets), description)
 
 
+@requires("ecs:DescribeServices", "application-autoscaling:DescribeScalableTargets")
 def scaling_settings(cluster: str, service: str, configuration: dict[str, Any] | None = None,
                      secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """The desired count and the Application Auto Scaling target (min, max, suspended) or None."""
@@ -143,6 +149,7 @@ def scaling_settings(cluster: str, service: str, configuration: dict[str, Any] |
                        cluster, service)
 
 
+@requires("ecs:DescribeServices")
 def wait_until_stable(cluster: str, service: str, timeout_seconds: float = 600,
                       poll_seconds: float = 1, configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, int]:

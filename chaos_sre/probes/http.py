@@ -5,12 +5,14 @@ from typing import Any
 import requests
 
 from chaos_sre.errors import ValidationError
+from chaos_sre.permissions import requires
 
 __all__ = ["success_ratio"]
 
 MAX_REQUESTS = 10_000
 
 
+@requires()
 def success_ratio(
     url: str,
     requests_count: int = 20,

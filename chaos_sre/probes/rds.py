@@ -12,6 +12,7 @@ from typing import Any
 from chaos_sre.aws import aws_client, paginate, wait, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.safety.ledger import current_ledger
+from chaos_sre.permissions import requires
 
 __all__ = ["writer", "writer_availability_zone", "database_status", "wait_for_failover"]
 
@@ -96,6 +97,7 @@ def _writer_of(rds: Any, kind: str, identifier: str) -> dict[str, Any]:
             "standby_availability_zone": instance.get("SecondaryAvailabilityZone")}
 
 
+@requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
 def writer(db_cluster_identifier: str | None = None, db_instance_identifier: str | None = None,
            configuration: dict[str, Any] | None = None,
            secrets: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -104,6 +106,7 @@ def writer(db_cluster_identifier: str | None = None, db_instance_identifier: str
     return _writer_of(aws_client("rds", configuration, secrets), kind, identifier)
 
 
+@requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
 def writer_availability_zone(db_cluster_identifier: str | None = None,
                              db_instance_identifier: str | None = None,
                              configuration: dict[str, Any] | None = None,
@@ -113,6 +116,7 @@ def writer_availability_zone(db_cluster_identifier: str | None = None,
                       configuration, secrets)["availability_zone"])
 
 
+@requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
 def database_status(db_cluster_identifier: str | None = None,
                     db_instance_identifier: str | None = None,
                     configuration: dict[str, Any] | None = None,
@@ -130,6 +134,7 @@ def _recorded_writer(kind: str, identifier: str) -> dict[str, Any] | None:
     return None
 
 
+@requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
 def wait_for_failover(db_cluster_identifier: str | None = None,
                       db_instance_identifier: str | None = None,
                       previous_writer: str | None = None,

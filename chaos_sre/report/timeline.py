@@ -2,9 +2,9 @@
 
 Pure functions over the samples: time is in seconds relative to the fault
 injection (negative before it), or to the first sample when no fault was
-injected. Budget spent follows DESIGN.md section 3: each bad sample after the
-fault stands for ``1 / rate`` seconds of errors, so the cumulative spend at
-time t is ``bad(t) / rate / window / (1 - target)``.
+injected. The budget spent up to each sample after the fault is the verdict's
+own formula (:func:`chaos_sre.slo.math.spent_since_fault`) over the samples so
+far, so the plot ends at the figure the verdict reports.
 """
 
 from dataclasses import dataclass
@@ -57,14 +57,15 @@ def build(samples: list[Sample], *, fault_at: float | None, rate: float, target:
     budget_times: list[float] = []
     budget_spent: list[float] = []
     if fault_at is not None and target < 1:
-        bad = 0
-        per_bad = 1.0 / rate / window_seconds / (1.0 - target)
+        bad = seen = 0
         for sample in ordered:
             if sample.scheduled < fault_at:
                 continue
             bad += not sample.good(latency_threshold)
+            seen += 1
             budget_times.append(sample.scheduled - origin)
-            budget_spent.append(bad * per_bad)
+            budget_spent.append(slo_math.spent_since_fault(bad, seen, fault_at, sample.scheduled,
+                                                           rate, window_seconds, target))
     return Timeline(
         origin=origin,
         bin_seconds=width,

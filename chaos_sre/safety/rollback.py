@@ -14,11 +14,13 @@ from typing import Any
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import registry
+from chaos_sre.permissions import requires
 from chaos_sre.safety.ledger import Ledger, current_ledger, ledger_dir, replay
 
 __all__ = ["restore_run"]
 
 
+@requires()  # its inverses use the permissions their faults declare
 def restore_run(configuration: dict[str, Any] | None = None,
                 secrets: dict[str, Any] | None = None) -> list[str]:
     """Undo what this run changed, newest first, from its ledger; returns what each step restored.

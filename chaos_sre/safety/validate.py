@@ -38,6 +38,7 @@ from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
 from chaos_sre import values
+from chaos_sre.control_settings import control_settings
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.faults.registry import INJECTED
 from chaos_sre.faults.registry import find as find_fault
@@ -106,7 +107,8 @@ def validate_experiment(experiment: Any, source: str) -> None:
         provider = control.get("provider") if isinstance(control, dict) else None
         if isinstance(provider, dict) and provider.get("module") == CONTROL_MODULE:
             _check_control(provider.get("arguments") or {}, configuration,
-                           f"{source}: controls[{index}]")
+                           f"{source}: controls[{index}]",
+                           Path(source) if Path(source).is_file() else None)
     try:
         load_guardrails(configuration)
     except ValidationError as exc:
@@ -310,13 +312,12 @@ def _describe(expected: Any) -> str:
     return str(expected).replace("typing.", "") if typing.get_origin(expected) else expected.__name__
 
 
-def _check_control(arguments: Any, configuration: dict[str, Any], where: str) -> None:
-    from chaos_sre.control import control_settings  # the control imports chaoslib's runtime
-
+def _check_control(arguments: Any, configuration: dict[str, Any], where: str,
+                   experiment_file: Path | None) -> None:
     if not isinstance(arguments, dict):
         raise ValidationError(f"{where}: the chaos-sre control's arguments must be an object")
     try:
-        control_settings(arguments, configuration)
+        control_settings(arguments, configuration, experiment_file=experiment_file)
     except ChaosSreError as exc:
         raise ValidationError(f"{where}: {exc}") from None
     except TypeError as exc:

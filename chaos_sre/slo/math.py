@@ -46,6 +46,21 @@ def budget_spent(ratio: float, duration_seconds: float, window_seconds: float,
     return ratio * (duration_seconds / window_seconds) / (1.0 - target)
 
 
+def spent_since_fault(bad: int, total: int, fault_at: float, last_at: float, rate: float,
+                      window_seconds: float, target: float) -> float:
+    """THE budget spent by a run: ``total`` samples (``bad`` of them bad) scheduled from the
+    fault at ``fault_at`` to ``last_at``, sampled at ``rate`` per second.
+
+    The error ratio is ``bad / total``; the duration runs from the fault to the end of the last
+    sample's slot (``last_at - fault_at + 1 / rate``), so a missing sample shortens nothing.
+    The stop condition, the verdict and the report's budget plot all call this function.
+    """
+    if total <= 0:
+        return 0.0
+    duration = max(0.0, last_at - fault_at) + 1.0 / rate
+    return budget_spent(bad / total, duration, window_seconds, target)
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The ``q``-th percentile (0-100, nearest rank) of ``values``, or None if empty."""
     if not values:

@@ -104,11 +104,11 @@ class Monitor:
 
     def budget_spent(self) -> float:
         """Budget spent since the fault, as a fraction of the window's budget."""
-        if self.fault_at is None or not self.span_total:
+        if self.fault_at is None or not self.span_total or self.last_sample_at is None:
             return 0.0
-        duration = self.span_total / self.rate
-        ratio = self.span_bad / self.span_total
-        return slo_math.budget_spent(ratio, duration, self.slo.window_seconds, self.slo.target)
+        return slo_math.spent_since_fault(self.span_bad, self.span_total, self.fault_at,
+                                          self.last_sample_at, self.rate,
+                                          self.slo.window_seconds, self.slo.target)
 
     def clean_for(self, seconds: float) -> bool:
         """True when the samples of the last ``seconds`` (sampler time) were all good."""

@@ -104,9 +104,9 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
     span: list[slo_math.Point] = []
     if fault_at is not None and points:
         span = [p for p in points if p[0] >= fault_at]
-        duration = (span[-1][0] - fault_at + 1.0 / settings.rate) if span else 0.0
-        ratio = slo_math.error_ratio(span) or 0.0
-        consumed = slo_math.budget_spent(ratio, duration, slo.window_seconds, target)
+        consumed = slo_math.spent_since_fault(
+            sum(1 for p in span if not p[1]), len(span), fault_at,
+            span[-1][0] if span else fault_at, settings.rate, slo.window_seconds, target)
         detect = slo_math.time_to_detect(points, fault_at)
         recover = slo_math.time_to_recover(points, fault_at, target,
                                            settings.recovery_window_seconds, settings.hold_seconds)
