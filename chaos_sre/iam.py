@@ -22,6 +22,7 @@ from typing import Any
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import registry
 from chaos_sre.permissions import Permission, declared
+from chaos_sre.safety.validate import activities, read_document
 
 CONTROL_MODULE = "chaos_sre.control"
 CONTROL_FUNCTION = "configure_control"
@@ -47,10 +48,7 @@ class Needs:
 
 def _providers(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The Python providers of every activity and control of an experiment."""
-    hypothesis = document.get("steady-state-hypothesis") or {}
-    activities = [*(hypothesis.get("probes") or []), *(document.get("method") or []),
-                  *(document.get("rollbacks") or [])]
-    providers = [a.get("provider") for a in activities if isinstance(a, dict)]
+    providers = [a.get("provider") for _, a in activities(document)]
     providers += [c.get("provider") for c in (document.get("controls") or [])
                   if isinstance(c, dict)]
     return [p for p in providers if isinstance(p, dict) and p.get("type") == "python"]
@@ -118,8 +116,6 @@ def markdown_table(needs: Needs) -> str:
 
 def load_experiments(paths: Iterable[Path]) -> list[dict[str, Any]]:
     """The experiment documents at ``paths`` (one-line errors for unreadable ones)."""
-    from chaos_sre.safety.validate import read_document
-
     documents = []
     for path in paths:
         document = read_document(path)

@@ -344,6 +344,15 @@ def with_secrets(experiment: Path) -> dict[str, Any]:
     return document
 
 
+def then_save_lab_json(command: str, route: str, out: Path) -> str:
+    """A shell line for `lab exec`: run ``command``, save the lab's ``route`` (JSON) to ``out``
+    while the lab still runs, exit with the command's status."""
+    fetch = shlex.join([sys.executable, "-c", "import os, sys, urllib.request; print(urllib."
+                        "request.urlopen(os.environ['CHAOS_SRE_TARGET_URL'] + sys.argv[1], "
+                        "timeout=10).read().decode())", route])
+    return f"{command}; status=$?; {fetch} > {shlex.quote(str(out))}; exit $status"
+
+
 def inner_pytest_environment(**extra: str) -> dict[str, str]:
     """This environment for a pytest started by a test: no trace of the parallel worker."""
     return {**{k: v for k, v in os.environ.items()
@@ -398,13 +407,9 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
         ["env", *canary_credentials, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "--chaos-experiments", str(experiments), "--chaos-journal-dir",
          str(directory / "journals"), "-v"])
-    save_calls = shlex.join([sys.executable, "-c", "import os, urllib.request; print(urllib."
-                             "request.urlopen(os.environ['CHAOS_SRE_TARGET_URL'] + "
-                             "'/__lab/api-calls', timeout=10).read().decode())"])
     result = subprocess.run(
         [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
-         f"{plugin_run}; status=$?; {save_calls} > {shlex.quote(str(directory / 'api-calls.json'))}"
-         "; exit $status"],
+         then_save_lab_json(plugin_run, "/__lab/api-calls", directory / "api-calls.json")],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
         env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from chaos_sre.gameday import load_plan
-from conftest import CLI, ROOT, RunningLab, lab_for_module, run_cli, wait_until
+from conftest import CLI, ROOT, RunningLab, lab_for_module, run_cli, then_save_lab_json, wait_until
 
 EXPERIMENTS = ROOT / "experiments"
 
@@ -110,10 +110,7 @@ def test_workflow_game_day_runs_every_experiment_under_the_lab(tmp_path: Path) -
     lab_part, game_day = local(steps["Game day against the lab"]).split(" -- ", 1)
     assert lab_part.endswith("chaos-sre lab exec")
     inner = tmp_path / "inner.sh"
-    inner.write_text(f"{game_day}\nstatus=$?\n{sys.executable} -c 'import os, urllib.request; "
-                     "print(urllib.request.urlopen(os.environ[\"CHAOS_SRE_TARGET_URL\"] + "
-                     f"\"/__lab/status\", timeout=10).read().decode())' > {tmp_path / 'status.json'}"
-                     "\nexit $status\n")
+    inner.write_text(then_save_lab_json(game_day, "/__lab/status", tmp_path / "status.json") + "\n")
     env = {**os.environ, "CHAOS_SRE_LAB_DIR": str(tmp_path / "lab"),
            "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
            "CHAOS_SRE_HISTORY": str(tmp_path / "history.sqlite"),

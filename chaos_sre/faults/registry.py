@@ -68,11 +68,6 @@ class Fault:
     inverses: tuple[str, ...] = field(default=())
     """The inverse operations its ledger intents name."""
 
-    @property
-    def family(self) -> str:
-        """The module's last name: ``az``, ``rds``, ``dynamodb``, ``ecs``..."""
-        return self.module.rsplit(".", 1)[-1]
-
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` checked and coerced by the argument model (one-line ArgumentError
         ``argument NAME: ...``)."""
@@ -87,10 +82,11 @@ def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = ()
     """Declare a fault: register it and check every call's arguments against its signature."""
     def register(function: F) -> F:
         model = argument_model(function)
+        signature = inspect.signature(function)
 
         @functools.wraps(function)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            bound = inspect.signature(function).bind_partial(*args, **kwargs)
+            bound = signature.bind_partial(*args, **kwargs)
             domain = {k: v for k, v in bound.arguments.items() if k not in INJECTED}
             injected = {k: v for k, v in bound.arguments.items() if k in INJECTED}
             try:
@@ -142,18 +138,20 @@ def _first_problem(model: type[pydantic.BaseModel], exc: pydantic.ValidationErro
     about_it = [e for e in errors if e["loc"] and str(e["loc"][0]) == argument]
     wrong_type = len(about_it) > 1 or str(first["type"]).endswith(TYPE_ERRORS)
     if wrong_type and argument in model.model_fields:  # (several: one per member of a union)
-        expected = _described(model.model_fields[argument].annotation)
+        expected = described(model.model_fields[argument].annotation)
         return f"argument {argument}: expected {expected}, got {shown}"
     return f"argument {argument}: {first['msg'][0].lower()}{first['msg'][1:]}, got {shown}"
 
 
-def _described(annotation: Any) -> str:
-    """``dict[str, str] or str or null`` for a type hint."""
-    options = typing.get_args(annotation) if typing.get_origin(annotation) in (
-        typing.Union, types.UnionType) else (annotation,)
-    return " or ".join("null" if o is type(None) else getattr(o, "__name__", None)
-                       if typing.get_origin(o) is None else str(o).replace("typing.", "")
-                       for o in options)
+def described(annotation: Any) -> str:
+    """``dict[str, str] or str or null``: a type hint as the one-line errors name it."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return " or ".join(described(option) for option in typing.get_args(annotation))
+    if annotation is type(None):
+        return "null"
+    if typing.get_origin(annotation):
+        return str(annotation).replace("typing.", "")
+    return str(getattr(annotation, "__name__", annotation))
 
 
 @functools.cache

@@ -40,7 +40,7 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from chaos_sre import values
 from chaos_sre.control_settings import control_settings
 from chaos_sre.errors import ChaosSreError, ValidationError
-from chaos_sre.faults.registry import INJECTED
+from chaos_sre.faults.registry import INJECTED, described
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.safety.guardrails import load as load_guardrails
 from chaos_sre.slo.definition import load_slo
@@ -237,15 +237,11 @@ def check_activity(activity: dict[str, Any], configuration: dict[str, Any], wher
     if not isinstance(arguments, dict):
         raise ValidationError(f"{where}: arguments must be an object")
     if fault is not None:  # a registered fault: its argument model, as at run time
-        substituted = {key: _substituted(value, configuration, f"{where} argument {key}")
-                       for key, value in arguments.items()}
         try:
-            fault.arguments({k: v for k, v in substituted.items() if k not in INJECTED})
+            fault.arguments({key: _substituted(value, configuration, f"{where} argument {key}")
+                             for key, value in arguments.items()})
         except ValidationError as exc:
             raise ValidationError(f"{where} {exc}"[:600]) from None
-        if set(arguments) & set(INJECTED):
-            raise ValidationError(f"{where}: unknown argument "
-                                  f"{sorted(set(arguments) & set(INJECTED))[0]!r}")
         return
     function = getattr(importlib.import_module(module_name), str(provider.get("func")), None)
     if function is None:
@@ -267,7 +263,7 @@ def check_activity(activity: dict[str, Any], configuration: dict[str, Any], wher
         value = _substituted(arguments[parameter.name], configuration, field)
         expected = hints.get(parameter.name)
         if expected is not None and not _matches(value, expected):
-            raise ValidationError(f"{field}: expected {_describe(expected)}, got {value!r}"[:600])
+            raise ValidationError(f"{field}: expected {described(expected)}, got {value!r}"[:600])
 
 
 def _matches(value: Any, expected: Any) -> bool:
@@ -302,14 +298,6 @@ def _matches(value: Any, expected: Any) -> bool:
         return isinstance(value, dict) and (not args or all(
             _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()))
     return True
-
-
-def _describe(expected: Any) -> str:
-    if typing.get_origin(expected) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(option) for option in typing.get_args(expected))
-    if expected is type(None):
-        return "null"
-    return str(expected).replace("typing.", "") if typing.get_origin(expected) else expected.__name__
 
 
 def _check_control(arguments: Any, configuration: dict[str, Any], where: str,
