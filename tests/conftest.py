@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -177,13 +178,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One directory of lab servers for the whole run, parallel workers included.
+    """One directory of lab servers for the whole run, parallel workers included; Ctrl-C heard.
 
     Set before xdist starts its workers, which inherit it, so each lab variant is seeded once per
     run. A short directory of its own: Unix socket paths are limited to 107 bytes.
     """
     if "PYTEST_XDIST_WORKER" not in os.environ:
         os.environ["CHAOS_SRE_LAB_SERVER_DIR"] = tempfile.mkdtemp(prefix="chaos-sre-labd-")
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # A suite started as a background job of a non-interactive shell inherits SIGINT
+        # ignored, and so would every `chaos run` it starts: the tests that play a user's
+        # Ctrl-C need the runs to hear it, as they do from a terminal.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
