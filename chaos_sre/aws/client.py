@@ -3,17 +3,22 @@
 Every AWS call chaos-sre makes goes through :func:`aws_client`: one botocore
 configuration (standard retry mode, bounded connect and read timeouts), the
 endpoint taken from ``AWS_ENDPOINT_URL`` when set (that is how the lab is
-reached), and the region from the experiment configuration or the environment.
+reached), and one cached session per region, endpoint, profile and role,
+read from Chaos Toolkit's AWS configuration keys.
 """
 
 import math
 import os
+import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound, WaiterError
 
 from chaos_sre.errors import AWSError
 
@@ -24,18 +29,34 @@ DEFAULT_CONFIG = Config(
 )
 
 
-def aws_client(
-    service: str,
-    configuration: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, Any] | None = None,
-) -> Any:
-    """Build a boto3 client for ``service``.
+@dataclass(frozen=True)
+class SessionKey:
+    """What makes two clients act as the same principal on the same account and endpoint."""
 
-    The region comes from ``configuration["aws_region"]``, else
-    ``AWS_REGION`` / ``AWS_DEFAULT_REGION``. Credentials come from ``secrets``
-    (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``)
-    when given, else from boto3's usual chain. ``AWS_ENDPOINT_URL`` (or
-    ``configuration["aws_endpoint_url"]``) redirects every call, e.g. to the lab.
+    region: str
+    endpoint: str | None
+    profile: str | None
+    role_arn: str | None
+    role_session_name: str
+    access_key_id: str | None
+    secret_access_key: str | None
+    session_token: str | None
+
+
+_sessions: dict[SessionKey, boto3.session.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_key(configuration: Mapping[str, Any] | None = None,
+                secrets: Mapping[str, Any] | None = None) -> SessionKey:
+    """The session an activity's ``configuration`` and ``secrets`` ask for.
+
+    The keys are Chaos Toolkit's AWS keys, so chaos-sre's activities and
+    chaostoolkit-aws's act on the same account: ``aws_region`` (else
+    ``AWS_REGION`` / ``AWS_DEFAULT_REGION``), ``aws_profile_name``,
+    ``aws_assume_role_arn`` with ``aws_assume_role_session_name`` (default
+    ``ChaosToolkit``), ``aws_endpoint_url`` (else ``AWS_ENDPOINT_URL``), and the
+    secrets ``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``.
     """
     configuration = configuration or {}
     secrets = secrets or {}
@@ -46,14 +67,77 @@ def aws_client(
     )
     if not region:
         raise AWSError("no AWS region: set aws_region in the configuration or AWS_DEFAULT_REGION")
-    endpoint = configuration.get("aws_endpoint_url") or os.environ.get("AWS_ENDPOINT_URL")
-    session = boto3.session.Session(
-        aws_access_key_id=secrets.get("aws_access_key_id"),
-        aws_secret_access_key=secrets.get("aws_secret_access_key"),
-        aws_session_token=secrets.get("aws_session_token"),
-        region_name=region,
+    return SessionKey(
+        region=str(region),
+        endpoint=configuration.get("aws_endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or None,
+        profile=configuration.get("aws_profile_name") or None,
+        role_arn=configuration.get("aws_assume_role_arn") or None,
+        role_session_name=configuration.get("aws_assume_role_session_name") or "ChaosToolkit",
+        access_key_id=secrets.get("aws_access_key_id"),
+        secret_access_key=secrets.get("aws_secret_access_key"),
+        session_token=secrets.get("aws_session_token"),
     )
-    return session.client(service, endpoint_url=endpoint or None, config=DEFAULT_CONFIG)
+
+
+def aws_session(key: SessionKey) -> boto3.session.Session:
+    """The one boto3 session for ``key``, made on first use and kept for the process.
+
+    With a role to assume, the session holds credentials that AssumeRole
+    fetches once and refreshes before they expire (one STS call per session,
+    not one per client).
+    """
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is None:
+            session = _sessions[key] = _new_session(key)
+        return session
+
+
+def _new_session(key: SessionKey) -> boto3.session.Session:
+    try:
+        source = boto3.session.Session(
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
+            aws_session_token=key.session_token,
+            region_name=key.region,
+            profile_name=key.profile,
+        )
+    except ProfileNotFound as exc:
+        raise AWSError(f"AWS profile {key.profile!r} (aws_profile_name) is not configured") from exc
+    if key.role_arn is None:
+        return source
+    credentials = source.get_credentials()
+    if credentials is None:
+        raise AWSError(f"no AWS credentials to assume {key.role_arn} (aws_assume_role_arn) with")
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=lambda service, **kwargs: source.client(
+            service, endpoint_url=key.endpoint, config=DEFAULT_CONFIG, **kwargs),
+        source_credentials=credentials,
+        role_arn=key.role_arn,
+        extra_args={"RoleSessionName": key.role_session_name},
+    )
+    assumed = botocore.session.Session()
+    assumed.set_config_variable("region", key.region)
+    assumed._credentials = DeferredRefreshableCredentials(  # botocore's own assume-role provider does this
+        refresh_using=fetcher.fetch_credentials, method="assume-role")
+    return boto3.session.Session(botocore_session=assumed, region_name=key.region)
+
+
+def aws_client(
+    service: str,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> Any:
+    """Build a boto3 client for ``service`` from the session :func:`session_key` names.
+
+    ``AWS_ENDPOINT_URL`` (or ``configuration["aws_endpoint_url"]``) redirects
+    every call, e.g. to the lab.
+    """
+    key = session_key(configuration, secrets)
+    session = aws_session(key)
+    with _sessions_lock:  # a boto3 session is not thread-safe; its clients are
+        return session.client(service, endpoint_url=key.endpoint, config=DEFAULT_CONFIG)
+
 
 TRANSIENT_ERROR_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",

@@ -83,7 +83,7 @@ class Ledger:
         return entries
 
     def note_context(self, configuration: dict[str, Any] | None) -> None:
-        """Record the AWS region and endpoint the run's mutations use (once, or when they change)."""
+        """Record where the run's mutations go - region, endpoint, profile, role - (once, or when it changes)."""
         context = aws_context(configuration)
         if context != self._latest_context():
             self._append({"kind": "context", "at": time.time(), **context})
@@ -93,7 +93,7 @@ class Ledger:
         return {k: contexts[-1].get(k) for k in CONTEXT_KEYS} if contexts else {}
 
     def contexts(self) -> dict[int, dict[str, Any]]:
-        """For each intent's sequence number, the context (region, endpoint) in force when it was written."""
+        """For each intent's sequence number, the context (region, endpoint, profile, role) in force then."""
         by_intent: dict[int, dict[str, Any]] = {}
         context: dict[str, Any] = {}
         for entry in self.entries():
@@ -194,7 +194,9 @@ class Mutation:
         self.calls_applied += 1
 
 
-CONTEXT_KEYS = ("aws_region", "aws_endpoint_url")
+CONTEXT_KEYS = ("aws_region", "aws_endpoint_url", "aws_profile_name", "aws_assume_role_arn",
+                "aws_assume_role_session_name")
+"""What a restore needs to reach the account a mutation went to (Chaos Toolkit's AWS keys)."""
 
 
 def _members(pre_state: Any) -> str:
@@ -204,13 +206,15 @@ def _members(pre_state: Any) -> str:
 
 
 def aws_context(configuration: dict[str, Any] | None) -> dict[str, Any]:
-    """Where AWS calls go for ``configuration``: region and endpoint (never credentials)."""
+    """Where AWS calls go for ``configuration``: region, endpoint, profile and role to assume
+    (never credentials), so `chaos-sre rollback` acts as the run did."""
     configuration = configuration or {}
     return {
         "aws_region": configuration.get("aws_region") or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION"),
         "aws_endpoint_url": configuration.get("aws_endpoint_url")
         or os.environ.get("AWS_ENDPOINT_URL"),
+        **{key: configuration.get(key) for key in CONTEXT_KEYS[2:]},
     }
 
 
