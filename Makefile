@@ -3,6 +3,7 @@
 #   make test   set up .venv with test extras (and, as root on Debian, the chromium package
 #               the HTML report test opens pages in), run the whole suite
 #   make test-fast  the edit loop: every test but the end-to-end experiment runs (docs/testing.md)
+#   make lint   ruff and mypy (make test and make test-fast run it first)
 #
 # Installs go through uv (bootstrapped from PyPI into the venv): several times faster than pip.
 # Python may cache bytecode here even where the environment says not to: every lab, `chaos run`
@@ -24,7 +25,7 @@ TEST_WORKERS ?= 4
 FAST_WORKERS ?= 6
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-fast docs browser bench-peers clean
+.PHONY: demo test test-fast lint docs browser bench-peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chaos-sre needs Python >= 3.11 (set PYTHON=...)")'
@@ -54,7 +55,7 @@ browser:
 		echo "note: no chromium and no root to install it: the HTML report's browser test is skipped (apt-get install chromium)"; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	@echo "==> parallel tests ($(TEST_WORKERS) workers)"; \
 	$(PYTEST) -n $(TEST_WORKERS) -m "not serial"; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
@@ -63,7 +64,13 @@ test: $(STAMP) browser
 	if [ $$serial -eq 5 ]; then echo "pytest collected no serial tests: failing"; exit 1; fi; \
 	[ $$status -eq 0 ] && exit $$serial; exit $$status
 
-test-fast: $(STAMP)
+# ruff (style and likely bugs) and mypy (types) over the code; both must be clean.
+lint: $(STAMP)
+	@echo "==> ruff and mypy"
+	@$(BIN)/ruff check chaos_sre tests bench
+	@$(BIN)/mypy
+
+test-fast: $(STAMP) lint
 	@$(PYTEST) -n $(FAST_WORKERS) -m "not e2e and not serial and not slow"
 
 # Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median_spread  # noqa: E402
-from lab_process import CLI  # noqa: E402
+from common import median_spread
+from lab_process import CLI
 
 TIMEOUT_SECONDS = 120
 

@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lab_process import running_lab
+
 from chaos_sre.slo import math as slo_math
 from chaos_sre.slo.samples import read_samples
-from lab_process import running_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = ROOT / "experiments" / "rds-failover.json"

@@ -26,10 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-
-from chaos_sre.slo.samples import read_samples
 from common import rate_arguments
 from lab_process import running_lab
+
+from chaos_sre.slo.samples import read_samples
+
 THREADS = 64
 HOLD_SECONDS = 3.0
 

@@ -28,8 +28,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (HttpServer, cpu_seconds, machine, median_spread, percentile, rate_arguments,
-                    require, table, wait_with_cpu)
+from common import (
+    HttpServer,
+    cpu_seconds,
+    machine,
+    median_spread,
+    percentile,
+    rate_arguments,
+    require,
+    table,
+    wait_with_cpu,
+)
 from lab_process import running_lab
 
 from chaos_sre.slo.samples import read_samples

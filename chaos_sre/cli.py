@@ -11,8 +11,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click

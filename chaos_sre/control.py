@@ -55,7 +55,8 @@ from chaoslib.types import Dry
 from chaos_sre import history, interrupts
 from chaos_sre.control_settings import control_settings
 from chaos_sre.errors import AWSError, ChaosSreError, ValidationError
-from chaos_sre.faults.registry import find as find_fault, is_fault_module
+from chaos_sre.faults.registry import find as find_fault
+from chaos_sre.faults.registry import is_fault_module
 from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.ledger import current_ledger, run_ledger

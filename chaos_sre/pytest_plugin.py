@@ -130,7 +130,7 @@ class ExperimentItem(pytest.Item):
             raise ExperimentFailed(summary(journal))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str:
+                     style: Any = None) -> Any:
         if isinstance(excinfo.value, ExperimentFailed):
             return f"{self.nodeid.split('::')[0]}: verdict FAILED\n{excinfo.value}"
         return super().repr_failure(excinfo)

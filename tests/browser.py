@@ -116,7 +116,7 @@ async def _visit(port: int, url: str, script: str, shots: dict[str, str], width:
             while True:
                 try:
                     session._note(await ws.receive_json(timeout=0.2))
-                except (asyncio.TimeoutError, TypeError):
+                except (TimeoutError, TypeError):
                     break
     return visit
 

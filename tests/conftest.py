@@ -265,7 +265,7 @@ def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, re
     status, journal, _ = run_chaos(lab, experiment, tmp_path / "allowed", env=allow)
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
-    assert any("of the error budget" in r and "more than" in r
+    assert any(("of the error budget" in r and "more than" in r)
                or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
     return list(reasons)
 

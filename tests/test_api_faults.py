@@ -9,8 +9,16 @@ import botocore.exceptions
 import pytest
 import requests
 from botocore.config import Config
-
-from conftest import MUTATING_STEPS, ROOT, RunningLab, account_snapshot, extension, run_chaos, run_cli, wait_until
+from conftest import (
+    MUTATING_STEPS,
+    ROOT,
+    RunningLab,
+    account_snapshot,
+    extension,
+    run_chaos,
+    run_cli,
+    wait_until,
+)
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

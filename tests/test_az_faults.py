@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, run_chaos, wait_until
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import az as az_faults
 from chaos_sre.safety.ledger import Ledger
-from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, run_chaos, wait_until
 
 OUTAGE = ROOT / "experiments" / "az-outage.json"
 BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import extension, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +65,8 @@ def test_az_outage_verdict_matches_the_labs_ground_truth(start_lab, tmp_path: Pa
     ext = extension(journal)
     assert ext["verdict"]["passed"] is True
     truth = lab.timeline()
-    assert truth["requests"]["failed"] > 0, [(round(e["at"] - ext["fault_started_at"], 3), e["kind"]) for e in truth["events"]][:8]
+    assert truth["requests"]["failed"] > 0, [(round(e["at"] - ext["fault_started_at"], 3), e["kind"])
+                                             for e in truth["events"]][:8]
     fault_at = ext["fault_started_at"]
     assert fault_at <= min(f["at"] for f in truth["faults"])
 
@@ -183,7 +183,7 @@ def test_an_exhausted_error_budget_refuses_to_inject(start_lab, tmp_path: Path) 
     cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
         {"MetricName": "HTTPCode_ELB_5XX_Count", "Dimensions": dimension, "Value": 200000.0,
          "Unit": "Count", "Timestamp": time.time() - 7200}])
-    status, journal, stderr = run_chaos(lab, experiment([TERMINATE_AZ], steady=[HEALTHY]), tmp_path)
+    status, journal, _ = run_chaos(lab, experiment([TERMINATE_AZ], steady=[HEALTHY]), tmp_path)
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
     assert any(r.startswith("only ") and "of the error budget remains" in r for r in reasons)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import CHAOS, CLI, MUTATING_STEPS, ROOT, RunningLab, account_snapshot, wait_until
 
 KILL_POINTS = [(name, step) for name, steps in MUTATING_STEPS.items()
@@ -107,7 +106,7 @@ def test_sigterm_during_the_method_runs_the_rollbacks(start_lab, tmp_path: Path)
     assert account_snapshot(lab) == before
     assert [e["kind"] for e in entries(ledgers)][-1] == "reverted"
     journal = json.loads((tmp_path / "journal.json").read_text())
-    reasons = [x for x in journal["extensions"] if x["name"] == "chaos_sre"][0]["verdict"]["reasons"]
+    reasons = next(x for x in journal["extensions"] if x["name"] == "chaos_sre")["verdict"]["reasons"]
     assert any(r.startswith("the run was interrupted (Ctrl-C or SIGTERM)") for r in reasons), reasons
 
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import ROOT, RunningLab, extension, run_chaos
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import dynamodb as dynamodb_faults
 from chaos_sre.lab.endpoint import CAUSE_THROTTLED
 from chaos_sre.probes import dynamodb as dynamodb_probes
 from chaos_sre.safety.ledger import Ledger
-from conftest import ROOT, RunningLab, extension, run_chaos
 
 EXPERIMENT = ROOT / "experiments" / "dynamodb-throttle.json"
 WAIT = {"Delay": 0.2, "MaxAttempts": 100}

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, RunningLab, extension, run_chaos, wait_until
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import ecs as ecs_faults
 from chaos_sre.probes import ecs as ecs_probes
 from chaos_sre.safety.ledger import Ledger, replay
-from conftest import ROOT, RunningLab, extension, run_chaos, wait_until
 
 EXPERIMENT = ROOT / "experiments" / "ecs-scale-to-zero.json"
 CLUSTER, SERVICE = "staging", "api"

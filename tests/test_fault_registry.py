@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHAOS, CLI, ROOT, RunningLab, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaos_sre.errors import ArgumentError, ChaosSreError
 from chaos_sre.faults import registry
 from chaos_sre.safety.validate import check_activity
-from conftest import CHAOS, CLI, ROOT, RunningLab, run_cli
 
 FAULTS = registry.load()
 VALID = {

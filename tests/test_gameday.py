@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CLI, ROOT, RunningLab, lab_for_module, run_cli, then_save_lab_json, wait_until
 
 from chaos_sre.gameday import load_plan
-from conftest import CLI, ROOT, RunningLab, lab_for_module, run_cli, then_save_lab_json, wait_until
 
 EXPERIMENTS = ROOT / "experiments"
 

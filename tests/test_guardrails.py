@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, RunningLab, extension, run_chaos, run_cli
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import az as az_faults
@@ -12,7 +13,6 @@ from chaos_sre.faults import dynamodb as dynamodb_faults
 from chaos_sre.faults import ecs as ecs_faults
 from chaos_sre.faults import rds as rds_faults
 from chaos_sre.safety.guardrails import GuardrailViolation, Share, Target, enforce
-from conftest import ROOT, RunningLab, extension, run_chaos, run_cli
 
 WEB = {"tags": "app=web", "asg_names": "web"}
 

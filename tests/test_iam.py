@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SHIPPED_EXPERIMENTS, ShippedRuns, run_cli
 
 from chaos_sre import iam
-from conftest import ROOT, SHIPPED_EXPERIMENTS, ShippedRuns, run_cli
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.json"))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import CLI, parse_exports, run_cli
+
 from chaos_sre.lab.state import pid_alive, port_free
 
 

@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-
 from conftest import RunningLab, run_cli, wait_until
 
 POLL = 0.05

@@ -5,13 +5,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import requests
-
 from conftest import RunningLab, wait_until
 
 
@@ -111,7 +110,7 @@ def test_new_instances_go_through_pending_and_health_checks(start_lab) -> None:
     assert lifecycle[new_id] == "Pending"
     assert wait_until(lambda: lab.target_states() == ["healthy"] * 6, timeout=30)
     events = [e for e in lab.timeline()["events"] if e["resource"] == new_id]
-    assert [e["kind"] for e in events][0] == "instance-launched"
+    assert events[0]["kind"] == "instance-launched"
     assert events[-1]["kind"] == "target-healthy"
 
 

@@ -2,12 +2,11 @@
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
-
 from conftest import RunningLab, run_cli, wait_until
 
 WAIT = {"Delay": 0.2, "MaxAttempts": 100}
@@ -25,7 +24,7 @@ def statuses(lab: RunningLab, path: str, seconds: float, pause: float = 0.02) ->
 
 
 def metric_sum(lab: RunningLab, metric: str, dimensions: dict[str, str]) -> float:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     points = lab.client("cloudwatch").get_metric_statistics(
         Namespace="AWS/DynamoDB", MetricName=metric,
         Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],

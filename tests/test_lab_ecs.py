@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from conftest import RunningLab, run_cli, wait_until
 
 CLUSTER, SERVICE = "staging", "api"

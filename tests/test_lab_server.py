@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CLI, RunningLab, account_snapshot, run_cli, wait_until
 
 from chaos_sre.lab import forkserver
 from chaos_sre.lab.settings import profile_named
 from chaos_sre.lab.state import pid_alive
-from conftest import CLI, RunningLab, account_snapshot, run_cli, wait_until
 
 
 def ids_removed(snapshot: dict) -> dict:
@@ -70,7 +70,7 @@ def test_an_idle_server_exits_and_the_next_lab_starts_a_new_one(tmp_path: Path) 
         down = subprocess.run([*CLI, "lab", "down"], env={**env, "CHAOS_SRE_LAB_DIR": str(lab_dir)},
                               capture_output=True, text=True, timeout=60, check=False)
         assert down.returncode == 0, down.stderr
-        assert wait_until(lambda: not pid_alive(pid), timeout=20), "idle server still up"
+        assert wait_until(lambda pid=pid: not pid_alive(pid), timeout=20), "idle server still up"
         assert not list(directory.glob("lab-*.sock")) and not list(directory.glob("lab-*.pid"))
     log = next(directory.glob("lab-*.log")).read_text()
     assert "idle for 2 s: exiting" in log

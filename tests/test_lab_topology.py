@@ -5,7 +5,6 @@ from collections import Counter
 
 import pytest
 import requests
-
 from conftest import RunningLab, run_cli, wait_until
 
 
@@ -137,8 +136,12 @@ def test_the_load_balancer_publishes_cloudwatch_metrics(shared_lab: RunningLab) 
 
 
 def test_az_probes(shared_lab: RunningLab) -> None:
-    from chaos_sre.probes.aws import (asg_at_desired_capacity, availability_zone_of,
-                                      healthy_targets_per_az, instances_per_az)
+    from chaos_sre.probes.aws import (
+        asg_at_desired_capacity,
+        availability_zone_of,
+        healthy_targets_per_az,
+        instances_per_az,
+    )
 
     config = {"aws_region": "us-east-1", "aws_endpoint_url": shared_lab.env["AWS_ENDPOINT_URL"]}
     per_az = {"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}

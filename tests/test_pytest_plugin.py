@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, RunningLab, ShippedRuns, inner_pytest_environment
 
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]

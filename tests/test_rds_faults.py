@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, RunningLab, extension, refused_then_failed, run_chaos
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import rds as rds_faults
 from chaos_sre.probes import rds as rds_probes
 from chaos_sre.safety.ledger import Ledger
-from conftest import ROOT, RunningLab, extension, refused_then_failed, run_chaos
 
 EXPERIMENT = ROOT / "experiments" / "rds-failover.json"
 

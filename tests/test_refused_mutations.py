@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from conftest import ROOT, RunningLab, extension, run_chaos, run_cli
 
 QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser import chromium_path, visit_page
+from conftest import CLI, ROOT, extension, lab_for_module, run_chaos, run_cli
 from PIL import Image
 
-from browser import chromium_path, visit_page
 from chaos_sre import history
-from conftest import CLI, ROOT, extension, lab_for_module, run_chaos, run_cli
 
 pytestmark = pytest.mark.xdist_group("reports")  # one worker makes the module's two runs
 

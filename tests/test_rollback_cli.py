@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import CHAOS, CLI, ROOT, RunningLab, run_cli, wait_until
 
 EXPERIMENT = ROOT / "experiments" / "ecs-scale-to-zero.json"

@@ -1,5 +1,6 @@
 """The open-loop sampler against the lab: rate, sample records, and no thinning under outage."""
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -8,10 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import RunningLab, wait_until
 
 from chaos_sre.slo.sampler import parse_paths, weighted_cycle
 from chaos_sre.slo.samples import Sample, read_samples
-from conftest import RunningLab, wait_until
 
 
 def run_sampler(url: str, out: Path, *, rate: float, timeout: float = 1.0,
@@ -45,7 +46,7 @@ def test_sampler_keeps_its_rate_and_records_every_field(shared_lab: RunningLab,
     scheduled = sorted(s.scheduled for s in samples)
     achieved = (len(scheduled) - 1) / (scheduled[-1] - scheduled[0])
     assert achieved == pytest.approx(200, rel=0.02)
-    gaps = {round(b - a, 6) for a, b in zip(scheduled, scheduled[1:])}
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(scheduled)}
     assert gaps == {0.005}
     assert {s.outcome for s in samples} == {"2xx"}
     assert all(s.status == 200 and s.latency is not None and s.sent >= s.scheduled - 0.001

@@ -17,7 +17,6 @@ import botocore.session
 import pytest
 import yaml
 from botocore.validate import ParamValidator
-
 from conftest import CLI, ROOT
 
 SCHEDULING = ROOT / "docs" / "scheduling"

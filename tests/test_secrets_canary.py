@@ -8,10 +8,19 @@ with canary credentials in the environment and canary secrets declared in every 
 from pathlib import Path
 
 import pytest
-
-from conftest import (CANARIES, CANARY_INLINE, CANARY_SECRET, CANARY_TOKEN, ROOT,
-                      SHIPPED_EXPERIMENTS, RunningLab, ShippedRuns, extension, run_chaos,
-                      with_secrets)
+from conftest import (
+    CANARIES,
+    CANARY_INLINE,
+    CANARY_SECRET,
+    CANARY_TOKEN,
+    ROOT,
+    SHIPPED_EXPERIMENTS,
+    RunningLab,
+    ShippedRuns,
+    extension,
+    run_chaos,
+    with_secrets,
+)
 
 
 @pytest.mark.e2e

@@ -9,12 +9,12 @@ from typing import Any
 import boto3.session
 import pytest
 import yaml
+from conftest import ROOT, RunningLab, run_chaos, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaos_sre.errors import ChaosSreError
 from chaos_sre.safety.validate import validate_file
-from conftest import ROOT, RunningLab, run_chaos, run_cli
 
 EXPERIMENTS = {p.name: json.loads(p.read_text()) for p in sorted((ROOT / "experiments").glob("*.json"))}
 SLOS = {p.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "probes").glob("*.yaml"))}

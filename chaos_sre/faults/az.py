@@ -18,7 +18,7 @@ from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 
-__all__ = ["terminate_az_instances", "blackhole_az", "restore_az"]
+__all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 
 logger = logging.getLogger("chaostoolkit")
 TERMINATE_BATCH = 1000

@@ -23,16 +23,16 @@ import logging
 import math
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate, wait, tag_dict
 from chaos_sre import values
+from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
-from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
 from chaos_sre.faults.registry import Permission, fault
+from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
 from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 
-__all__ = ["throttle_table", "restore_table"]
+__all__ = ["restore_table", "throttle_table"]
 
 logger = logging.getLogger("chaostoolkit")
 ON_DEMAND = "PAY_PER_REQUEST"

@@ -22,24 +22,24 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, wait
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.registry import Permission, fault
+from chaos_sre.permissions import requires
 from chaos_sre.probes.ecs import (
     DESIRED_COUNT,
     SUSPENSION_KEYS,
-    positive_seconds,
     describe_service,
+    positive_seconds,
     resource_id,
     scalable_target,
     settings_of,
     tags_of,
     wait_healthy,
 )
-from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.permissions import requires
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 
-__all__ = ["set_desired_count", "scale_service_to_zero", "restore_service"]
+__all__ = ["restore_service", "scale_service_to_zero", "set_desired_count"]
 
 logger = logging.getLogger("chaostoolkit")
 DEFAULT_RESTORE_TIMEOUT_SECONDS = 900.0
@@ -102,12 +102,12 @@ def set_desired_count(
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
     description = describe_service(ecs, cluster, service)
-    before = {"desired_count": int(description["desiredCount"]),
-              "scalable_target": scalable_target(scaling, cluster, service)}
-    if before["desired_count"] == count:
+    current_count = int(description["desiredCount"])
+    target = scalable_target(scaling, cluster, service)
+    before: dict[str, Any] = {"desired_count": current_count, "scalable_target": target}
+    if current_count == count:
         raise ValidationError(f"ECS service {service} in cluster {cluster} already has desired "
                               f"count {count}: nothing would change")
-    target = before["scalable_target"]
     widened = None if target is None else {
         "min": min(target["min"], count), "max": max(target["max"], count),
         "suspended": dict(ALL_SUSPENDED)}
@@ -116,7 +116,7 @@ def set_desired_count(
     enforce(configuration, secrets,
             [Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
             [Share(f"ECS service {cluster}/{service}",
-                   max(0, before["desired_count"] - count), before["desired_count"])])
+                   max(0, current_count - count), current_count)])
     if dry_run:
         logger.info(f"chaos-sre dry run: would set ECS service {cluster}/{service} from {before} "
                     f"to {after}")
@@ -133,8 +133,8 @@ def set_desired_count(
         if widened is not None:
             _register(scaling, cluster, service, widened)
     logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
-                f"{before['desired_count']} -> {count}"
-                + ("" if widened is None else
+                f"{current_count} -> {count}"
+                + ("" if widened is None or target is None else
                    f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
                    f"{widened['min']}-{widened['max']}"))
     return {"dry_run": False, **summary}

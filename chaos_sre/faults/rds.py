@@ -23,6 +23,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.probes.rds import (
     database_target,
     describe_cluster,
@@ -30,7 +31,6 @@ from chaos_sre.probes.rds import (
     ledger_resource,
     wait_available,
 )
-from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run

@@ -42,7 +42,7 @@ import pydantic
 from chaos_sre.errors import ArgumentError, ValidationError
 from chaos_sre.permissions import Permission
 
-__all__ = ["Fault", "Permission", "fault", "find", "load", "fault_modules"]
+__all__ = ["Fault", "Permission", "fault", "fault_modules", "find", "load"]
 
 ENTRY_POINT_GROUP = "chaos_sre.faults"
 INJECTED = ("configuration", "secrets")

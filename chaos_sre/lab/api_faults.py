@@ -22,9 +22,9 @@ import json
 import random
 import threading
 import uuid
-from xml.sax.saxutils import escape
 from collections.abc import Callable, Iterable
 from typing import Any
+from xml.sax.saxutils import escape
 
 INTERNAL_ACCESS_KEY = "lab-internal"
 THROTTLE, INTERNAL, UNAVAILABLE = "throttle", "internal", "unavailable"

@@ -29,7 +29,7 @@ from chaos_sre.lab.state import (
     remove_state,
 )
 
-__all__ = ["preflight", "run_foreground", "start_detached", "print_exports", "print_ready"]
+__all__ = ["preflight", "print_exports", "print_ready", "run_foreground", "start_detached"]
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
@@ -200,7 +200,7 @@ class LimitExceeded(DynamodbException):
 
 
 def _now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _settings_of(table: Any, state: TableState) -> dict[str | None, CapacitySettings]:
@@ -221,7 +221,7 @@ def _settings_of(table: Any, state: TableState) -> dict[str | None, CapacitySett
 
 
 def _lowers(new: dict[str, Any] | None, current: dict[str, Any]) -> bool:
-    return bool(new) and any(
+    return new is not None and bool(new) and any(
         int(new[key]) < int(current.get(key, 0))
         for key in ("ReadCapacityUnits", "WriteCapacityUnits") if key in new)
 

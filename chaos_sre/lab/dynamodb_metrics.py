@@ -14,12 +14,11 @@ covers either way).
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-
-from chaos_sre.lab.internal_client import internal_session
 from chaos_sre.lab.dynamodb import Capacity
+from chaos_sre.lab.internal_client import internal_session
 
 NAMESPACE = "AWS/DynamoDB"
 PUBLISH_EVERY_SECONDS = 1.0
@@ -60,7 +59,7 @@ class DynamoDBMetricsPublisher:
 
     def publish(self, at: datetime | None = None) -> None:
         """Send what was counted since the last call, as datapoints at ``at`` (default now)."""
-        data = metric_data(self._capacity.drain(), at or datetime.now(timezone.utc))
+        data = metric_data(self._capacity.drain(), at or datetime.now(UTC))
         if data:
             self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
 
@@ -74,4 +73,4 @@ class DynamoDBMetricsPublisher:
             boundary = math.floor(time.time() / PUBLISH_EVERY_SECONDS + 1) * PUBLISH_EVERY_SECONDS
             if self._stop.wait(max(0.0, boundary - time.time())):
                 return
-            self.publish(datetime.fromtimestamp(boundary, timezone.utc))
+            self.publish(datetime.fromtimestamp(boundary, UTC))

@@ -34,7 +34,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.backends import get_backend
@@ -58,6 +58,11 @@ NEVER = float("inf")
 
 class LabTask(Task):
     """An ECS task whose ``lastStatus`` the lab sets (moto's advances on every describe)."""
+
+    availability_zone: str
+    created_at: Any
+    connectivity: str
+    health_status: str
 
     @property  # type: ignore[override]
     def status(self) -> str:
@@ -92,7 +97,7 @@ class ServiceState:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -256,7 +261,7 @@ class EcsDynamics:
         hosts = [str(h) for h in itertools.islice(network.hosts(), 10, 250) if str(h) not in taken]
         address = random.choice(hosts)
         details = {d["name"]: d["value"] for d in task.attachments[0]["details"]}
-        eni = get_backend("ec2")[ACCOUNT_ID][REGION].enis.get(details.get("networkInterfaceId"))
+        eni = get_backend("ec2")[ACCOUNT_ID][REGION].enis.get(details.get("networkInterfaceId", ""))
         if eni is not None:
             eni.private_ip_address = address
         details["privateIPv4Address"] = address
@@ -276,8 +281,8 @@ class EcsDynamics:
                 if target_group is None:
                     continue
                 target_group.deregister([{"Id": life.ip}])
-                delay = max(delay, float(target_group.attributes.get(
-                    "deregistration_delay.timeout_seconds", 300)))
+                delay = max(delay, float(str(target_group.attributes.get(
+                    "deregistration_delay.timeout_seconds", 300))))
             life.registered = False
             task.last_status, life.next_at = DEACTIVATING, now + self.scaled(delay)
         else:
@@ -408,7 +413,7 @@ class EcsDynamics:
         """Desired/running/pending tasks and scaling of every service."""
         targets = {t.resource_id: t for t in self._ecs_scalable_targets()}
         summary: dict[str, Any] = {}
-        for key, service in list(self._ecs().services.items()):
+        for service in list(self._ecs().services.values()):
             target = targets.get(f"service/{service.cluster_name}/{service.name}")
             summary[f"{service.cluster_name}/{service.name}"] = {
                 "status": service.status,

@@ -47,8 +47,8 @@ from chaos_sre.lab.access_denied import AccessDenials, parse_actions
 from chaos_sre.lab.database import DatabaseAccess
 from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
 from chaos_sre.lab.settings import TIMINGS
-from chaos_sre.lab.topology import API_ROUTE, DATABASE_ROUTES, DYNAMODB_ROUTES, ECS_SERVICE
 from chaos_sre.lab.timeline import FALLBACK, OK, Timeline
+from chaos_sre.lab.topology import API_ROUTE, DATABASE_ROUTES, DYNAMODB_ROUTES, ECS_SERVICE
 
 WEB_TARGET_GROUP = "web"
 API_TARGET_GROUP = ECS_SERVICE

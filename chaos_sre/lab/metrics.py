@@ -10,9 +10,8 @@ them failed, i.e. a tenth of a 99.9 % SLO's budget already spent.
 """
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
 
 from chaos_sre.lab.internal_client import internal_session
 from chaos_sre.lab.settings import TIMINGS
@@ -57,7 +56,7 @@ class MetricsPublisher:
                 "Value": value, "Unit": unit}
 
     def _history(self) -> list[dict[str, Any]]:
-        today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         per_day = HISTORY_RATE * 86400
         data = []
         for day in range(1, HISTORY_DAYS):
@@ -81,7 +80,7 @@ class MetricsPublisher:
         self._published_until = done[-1]["second"] + 1
         total = sum(s["total"] for s in done)
         failed = sum(s["failed"] for s in done)
-        at = datetime.fromtimestamp(done[-1]["second"], timezone.utc)
+        at = datetime.fromtimestamp(done[-1]["second"], UTC)
         data = [
             self._datum("RequestCount", total, at),
             self._datum("HTTPCode_ELB_5XX_Count", failed, at),
@@ -93,7 +92,7 @@ class MetricsPublisher:
 
     @staticmethod
     def _now() -> float:
-        return datetime.now(timezone.utc).timestamp()
+        return datetime.now(UTC).timestamp()
 
     def _run(self) -> None:
         while not self._stop.wait(self._period):

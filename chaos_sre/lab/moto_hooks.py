@@ -137,8 +137,8 @@ def install(hooks: LabModelHooks) -> None:
         setattr(owner, attribute, replacement)
     if not hasattr(NetworkInterface, "private_dns_name"):
         # moto's ECS tasks read it from their network interface, which lacks it
-        NetworkInterface.private_dns_name = property(  # type: ignore[attr-defined]
-            lambda eni: f"ip-{str(eni.private_ip_address).replace('.', '-')}.ec2.internal")
+        setattr(NetworkInterface, "private_dns_name", property(  # noqa: B010 - moto declares no such attribute
+            lambda eni: f"ip-{str(eni.private_ip_address).replace('.', '-')}.ec2.internal"))
 
 
 def _require_hooks() -> LabModelHooks:

@@ -40,7 +40,6 @@ tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alo
 
 from typing import Any
 
-
 from chaos_sre.lab.internal_client import internal_session
 from chaos_sre.lab.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
 

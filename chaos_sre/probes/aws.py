@@ -97,7 +97,8 @@ def instances_per_az(
                            if i["LifecycleState"] == "InService"])
 
 
-@requires("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth", "ec2:DescribeInstances")
+@requires("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+          "ec2:DescribeInstances")
 def healthy_targets_per_az(
     target_group_name: str,
     configuration: dict[str, Any] | None = None,

@@ -6,7 +6,7 @@ all requests are ``RequestCount`` (namespace ``AWS/ApplicationELB``, dimension
 threshold in the SLO does not apply here.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chaos_sre.aws import aws_client, paginate
@@ -51,7 +51,7 @@ def alb_request_counts(
     if window_seconds <= 0:
         raise ValidationError("window_seconds must be positive")
     dimension = load_balancer_dimension(load_balancer_name, configuration, secrets)
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     start = end - timedelta(seconds=window_seconds)
     period = 86400 if window_seconds >= 2 * 86400 else 3600 if window_seconds >= 7200 else 60
     queries = [

@@ -5,14 +5,14 @@ summed over the last `window_seconds` and, for consumption, divided by them.
 """
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chaos_sre.aws import aws_client, call
 from chaos_sre.errors import ValidationError
 from chaos_sre.permissions import requires
 
-__all__ = ["capacity_settings", "table_status", "consumed_capacity", "throttled_requests"]
+__all__ = ["capacity_settings", "consumed_capacity", "table_status", "throttled_requests"]
 
 NAMESPACE = "AWS/DynamoDB"
 UNLIMITED = -1
@@ -70,7 +70,7 @@ def metric_sum(cloudwatch: Any, metric: str, dimensions: dict[str, str],
     """Sum of a DynamoDB metric over the ``window_seconds`` that ended a second ago."""
     if not 1 <= float(window_seconds) <= 86400:
         raise ValidationError(f"window_seconds must be between 1 and 86400, got {window_seconds!r}")
-    end = datetime.now(timezone.utc) - timedelta(seconds=PUBLISH_LAG_SECONDS)
+    end = datetime.now(UTC) - timedelta(seconds=PUBLISH_LAG_SECONDS)
     start = end - timedelta(seconds=float(window_seconds))
     period = 1 if float(window_seconds) <= 1440 else 60
     answer = call(cloudwatch, "get_metric_statistics", Namespace=NAMESPACE, MetricName=metric,

@@ -10,13 +10,19 @@ import math
 import time
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate, wait, tag_dict
 from chaos_sre import values
+from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.permissions import requires
 
-__all__ = ["task_counts", "running_task_count", "service_is_stable", "service_healthy_targets",
-           "scaling_settings", "wait_until_stable"]
+__all__ = [
+    "running_task_count",
+    "scaling_settings",
+    "service_healthy_targets",
+    "service_is_stable",
+    "task_counts",
+    "wait_until_stable",
+]
 
 DESIRED_COUNT = "ecs:service:DesiredCount"
 SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",

@@ -9,12 +9,12 @@ failover.
 import time
 from typing import Any
 
-from chaos_sre.aws import aws_client, paginate, wait, tag_dict
+from chaos_sre.aws import aws_client, paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
-from chaos_sre.safety.ledger import current_ledger
 from chaos_sre.permissions import requires
+from chaos_sre.safety.ledger import current_ledger
 
-__all__ = ["writer", "writer_availability_zone", "database_status", "wait_for_failover"]
+__all__ = ["database_status", "wait_for_failover", "writer", "writer_availability_zone"]
 
 
 def database_target(db_cluster_identifier: str | None,

@@ -7,7 +7,7 @@ compares them.
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 from chaos_sre.report import figures
@@ -103,7 +103,7 @@ def render(runs: list[RunReport], title: str | None = None, notes: list[str] | N
     """The whole HTML page for ``runs`` (at least one), with ``notes`` under the title."""
     passed = sum(run.passed for run in runs)
     heading = title or (runs[0].title if len(runs) == 1 else f"{len(runs)} chaos-sre runs")
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = (f"<p>{passed} of {len(runs)} runs passed · generated {generated} by chaos-sre</p>"
                if len(runs) > 1 else f"<p>generated {generated} by chaos-sre</p>")
     sections = "".join(_run_section(run, index) for index, run in enumerate(runs))

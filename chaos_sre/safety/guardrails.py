@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-from chaos_sre.aws import aws_client, call
 from chaos_sre import values
+from chaos_sre.aws import aws_client, call
 from chaos_sre.errors import ValidationError
 from chaos_sre.safety.ledger import aws_context
 

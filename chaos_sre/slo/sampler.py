@@ -70,7 +70,7 @@ class Sampler:
                 status = response.status
                 latency = time.perf_counter() - started
                 outcome = outcome_of_status(status)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             outcome = "timeout"
         except aiohttp.ClientError:
             outcome = "connection-error"
@@ -106,7 +106,7 @@ class Sampler:
                     try:
                         await asyncio.wait_for(self.stopping.wait(), delay)
                         break
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                 path = self.cycle[index % len(self.cycle)]
                 task = loop.create_task(self._one(session, scheduled, path))
