@@ -85,3 +85,9 @@ def test_the_ledger_keeps_the_profile_and_role_so_a_rollback_acts_as_the_run_did
     context = ledger.contexts()[seq]
     assert context["aws_profile_name"] == "staging" and context["aws_assume_role_arn"] == ROLE
     assert "testing" not in (tmp_path / "run.jsonl").read_text()  # never a credential
+    ledger.note_context({"aws_region": "us-east-1", "aws_profile_name": "staging",
+                         "aws_assume_role_arn": ROLE})
+    ledger.note_context({"aws_region": "us-east-1"})
+    ledger.note_context({"aws_region": "us-east-1"})
+    contexts = [e for e in ledger.entries() if e["kind"] == "context"]
+    assert len(contexts) == 2 and "aws_profile_name" not in contexts[1]  # written only when it changes

@@ -90,7 +90,7 @@ class Ledger:
 
     def _latest_context(self) -> dict[str, Any]:
         contexts = [e for e in self.entries() if e["kind"] == "context"]
-        return {k: contexts[-1].get(k) for k in CONTEXT_KEYS} if contexts else {}
+        return {k: contexts[-1][k] for k in CONTEXT_KEYS if k in contexts[-1]} if contexts else {}
 
     def contexts(self) -> dict[int, dict[str, Any]]:
         """For each intent's sequence number, the context (region, endpoint, profile, role) in force then."""
@@ -207,14 +207,14 @@ def _members(pre_state: Any) -> str:
 
 def aws_context(configuration: dict[str, Any] | None) -> dict[str, Any]:
     """Where AWS calls go for ``configuration``: region, endpoint, profile and role to assume
-    (never credentials), so `chaos-sre rollback` acts as the run did."""
+    (never credentials; profile and role only when set), so `chaos-sre rollback` acts as the run did."""
     configuration = configuration or {}
     return {
         "aws_region": configuration.get("aws_region") or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION"),
         "aws_endpoint_url": configuration.get("aws_endpoint_url")
         or os.environ.get("AWS_ENDPOINT_URL"),
-        **{key: configuration.get(key) for key in CONTEXT_KEYS[2:]},
+        **{key: configuration[key] for key in CONTEXT_KEYS[2:] if configuration.get(key)},
     }
 
 
