@@ -47,6 +47,18 @@ _sessions: dict[SessionKey, boto3.session.Session] = {}
 _sessions_lock = threading.Lock()
 
 
+def configured_region(configuration: Mapping[str, Any]) -> str | None:
+    """``aws_region`` from the configuration, else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``."""
+    region = (configuration.get("aws_region") or os.environ.get("AWS_REGION")
+              or os.environ.get("AWS_DEFAULT_REGION"))
+    return str(region) if region else None
+
+
+def configured_endpoint(configuration: Mapping[str, Any]) -> str | None:
+    """``aws_endpoint_url`` from the configuration, else ``AWS_ENDPOINT_URL`` (how the lab is reached)."""
+    return configuration.get("aws_endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
 def session_key(configuration: Mapping[str, Any] | None = None,
                 secrets: Mapping[str, Any] | None = None) -> SessionKey:
     """The session an activity's ``configuration`` and ``secrets`` ask for.
@@ -60,16 +72,12 @@ def session_key(configuration: Mapping[str, Any] | None = None,
     """
     configuration = configuration or {}
     secrets = secrets or {}
-    region = (
-        configuration.get("aws_region")
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-    )
+    region = configured_region(configuration)
     if not region:
         raise AWSError("no AWS region: set aws_region in the configuration or AWS_DEFAULT_REGION")
     return SessionKey(
-        region=str(region),
-        endpoint=configuration.get("aws_endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or None,
+        region=region,
+        endpoint=configured_endpoint(configuration),
         profile=configuration.get("aws_profile_name") or None,
         role_arn=configuration.get("aws_assume_role_arn") or None,
         role_session_name=configuration.get("aws_assume_role_session_name") or "ChaosToolkit",
@@ -87,10 +95,15 @@ def aws_session(key: SessionKey) -> boto3.session.Session:
     not one per client).
     """
     with _sessions_lock:
-        session = _sessions.get(key)
-        if session is None:
-            session = _sessions[key] = _new_session(key)
-        return session
+        return _cached_session(key)
+
+
+def _cached_session(key: SessionKey) -> boto3.session.Session:
+    """The session for ``key`` (made now if new); the caller holds ``_sessions_lock``."""
+    session = _sessions.get(key)
+    if session is None:
+        session = _sessions[key] = _new_session(key)
+    return session
 
 
 def _new_session(key: SessionKey) -> boto3.session.Session:
@@ -134,9 +147,8 @@ def aws_client(
     every call, e.g. to the lab.
     """
     key = session_key(configuration, secrets)
-    session = aws_session(key)
     with _sessions_lock:  # a boto3 session is not thread-safe; its clients are
-        return session.client(service, endpoint_url=key.endpoint, config=DEFAULT_CONFIG)
+        return _cached_session(key).client(service, endpoint_url=key.endpoint, config=DEFAULT_CONFIG)
 
 
 TRANSIENT_ERROR_CODES = frozenset({

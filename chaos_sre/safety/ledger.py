@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from chaos_sre.aws.client import TRANSIENT_ERROR_CODES
+from chaos_sre.aws.client import TRANSIENT_ERROR_CODES, configured_endpoint, configured_region
 from chaos_sre.errors import AWSError, ChaosSreError, RollbackError, ValidationError
 
 InverseFunc = Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], str]
@@ -210,10 +210,8 @@ def aws_context(configuration: dict[str, Any] | None) -> dict[str, Any]:
     (never credentials; profile and role only when set), so `chaos-sre rollback` acts as the run did."""
     configuration = configuration or {}
     return {
-        "aws_region": configuration.get("aws_region") or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION"),
-        "aws_endpoint_url": configuration.get("aws_endpoint_url")
-        or os.environ.get("AWS_ENDPOINT_URL"),
+        "aws_region": configured_region(configuration),
+        "aws_endpoint_url": configured_endpoint(configuration),
         **{key: configuration[key] for key in CONTEXT_KEYS[2:] if configuration.get(key)},
     }
 
