@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from chaos_sre import __version__
+from chaos_sre import __version__, extras
 from chaos_sre import report as report_formats
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.lab import control
@@ -229,8 +229,13 @@ def iam_policy(region: str | None, output: str, experiments: tuple[Path, ...]) -
 
 
 @main.group()
+@_one_line_errors
 def lab() -> None:
-    """A local, offline stand-in for a staging AWS account (moto + a simulated web tier)."""
+    """A local, offline stand-in for a staging AWS account (moto + a simulated web tier).
+
+    Needs the ``lab`` extra: pip install 'chaos-sre[lab]'.
+    """
+    extras.require("lab")
 
 
 def _lab_options(func: F) -> F:

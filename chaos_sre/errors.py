@@ -9,6 +9,7 @@ original stays available in ``__cause__`` for debugging.
     ChaosSreError
     ├── ValidationError      bad input: a flag, a file, a configuration value
     │   └── ArgumentError    an activity's argument its declared model refuses
+    ├── MissingExtra         an optional part (the lab, report plots) is not installed
     ├── LabError             the local lab cannot start, stop or be reached
     │   ├── LabAlreadyRunning
     │   └── LabNotRunning
@@ -31,6 +32,12 @@ class ValidationError(ChaosSreError):
 
 class ArgumentError(ValidationError):
     """An activity argument that its argument model (type hints and defaults) refuses."""
+
+
+class MissingExtra(ChaosSreError):
+    """An optional part of chaos-sre is used but its packaging extra is not installed."""
+
+    exit_code = 2
 
 
 class LabError(ChaosSreError):

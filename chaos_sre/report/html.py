@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 from html import escape
 
+from chaos_sre.errors import MissingExtra
 from chaos_sre.report import figures
 from chaos_sre.report.model import RunReport
 from chaos_sre.report.plots import timeline_svg
@@ -71,11 +72,15 @@ def _run_section(run: RunReport, index: int) -> str:
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in run.reasons)
     numbers = "".join(f"<tr><th>{escape(name)}</th><td class=\"num\">{escape(value)}</td></tr>"
                       for name, value in figures.key_figures(run).items())
-    svg = timeline_svg(run, f"run{index}")
+    try:
+        svg = timeline_svg(run, f"run{index}")
+        missing = ""
+    except MissingExtra as exc:
+        svg, missing = None, f"SLI timeline not drawn: {exc}"
     plot = (f'<figure class="timeline">{svg}<figcaption>SLI timeline: availability and p99 '
             "latency with the SLO, error budget spent against the allowance; vertical lines mark "
             "the fault injection, stop, rollback and recovery.</figcaption></figure>"
-            if svg else f'<p class="note">{escape(run.samples_note or "no SLI samples")}</p>')
+            if svg else f'<p class="note">{escape(missing or run.samples_note or "no SLI samples")}</p>')
     targets = ("<ul>" + "".join(f"<li><code>{escape(t)}</code></li>" for t in run.targets) + "</ul>"
                if run.targets else '<p class="note">no chaos-sre fault recorded a target</p>')
     configuration = escape(json.dumps(run.configuration, indent=2, sort_keys=True, default=str))

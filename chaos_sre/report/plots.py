@@ -11,6 +11,7 @@ The series and markers carry SVG ids (``run0-marker-fault-injected-0``,
 
 import io
 
+from chaos_sre import extras
 from chaos_sre.report.model import RunReport
 from chaos_sre.report.timeline import Timeline, build
 
@@ -40,10 +41,15 @@ def _plain(text: str) -> str:
 
 
 def timeline_svg(run: RunReport, figure_id: str) -> str | None:
-    """The run's SLI timeline as an ``<svg>`` element, or None when it has no samples."""
+    """The run's SLI timeline as an ``<svg>`` element, or None when it has no samples.
+
+    Raises :class:`~chaos_sre.errors.MissingExtra` when matplotlib (the ``report`` extra)
+    is not installed.
+    """
     timeline = timeline_of(run)
     if timeline is None:
         return None
+    extras.require("report")
     # Imported here: matplotlib takes a while to load and only reports need it.
     import matplotlib
     from matplotlib.figure import Figure
