@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos_sre.activities import activities
+from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import registry
 from chaos_sre.permissions import Permission, declared
-from chaos_sre.safety.validate import activities, read_document
 
 CONTROL_MODULE = "chaos_sre.control"
 CONTROL_FUNCTION = "configure_control"

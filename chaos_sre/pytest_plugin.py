@@ -41,8 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _is_experiment(path: Path) -> bool:
+    from chaos_sre.documents import read_document
     from chaos_sre.errors import ValidationError
-    from chaos_sre.safety.validate import read_document
 
     try:
         document = read_document(path)

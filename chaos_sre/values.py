@@ -4,6 +4,7 @@ Each refuses bad input with a one-line :class:`ValidationError` that names the
 value, so every caller reports the same way.
 """
 
+import math
 from typing import Any
 
 from chaos_sre.errors import ValidationError
@@ -32,3 +33,11 @@ def mapping(what: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError(f"{what} must be a mapping, got {type(value).__name__}")
     return value
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    """``value`` as a finite number of seconds greater than 0, or a one-line ValidationError."""
+    seconds = number(name, value)
+    if not seconds > 0 or math.isinf(seconds):
+        raise ValidationError(f"{name} must be greater than 0, got {value!r}")
+    return seconds

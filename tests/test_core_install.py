@@ -7,6 +7,7 @@ its cache (`--offline`): `make test` has just installed every dependency, so not
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,11 +35,15 @@ print(len(names), "modules;", ",".join(n for n in ("moto", "matplotlib") if n in
 @pytest.fixture(scope="module")
 def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh venv with `pip install .` of this checkout, no extras (installed by uv, offline)."""
-    venv = tmp_path_factory.mktemp("core") / "venv"
+    folder = tmp_path_factory.mktemp("core")
+    venv = folder / "venv"
+    source = folder / "source"  # a copy: a build in the checkout would leave build/ behind (and reuse it)
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "dist", "runs", "*.egg-info", "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     env = {**os.environ, "UV_OFFLINE": "1"}
     installed = subprocess.run([str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-                                str(ROOT)], env=env, capture_output=True, text=True, timeout=300, check=False)
+                                str(source)], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert installed.returncode == 0, (
         "uv could not install chaos-sre from its cache (offline); run `make test`, which fills it, "
         f"without UV_NO_CACHE:\n{installed.stderr[-2000:]}")

@@ -90,7 +90,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
         load_slo(tmp_path / "missing.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("spec: [unclosed\n")
-    with pytest.raises(ValidationError, match="not valid YAML"):
+    with pytest.raises(ValidationError, match="SLO file .*broken.yaml is not YAML at line 2"):
         load_slo(broken)
     scalar = tmp_path / "scalar.yaml"
     scalar.write_text("just text\n")

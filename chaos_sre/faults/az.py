@@ -17,6 +17,7 @@ from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances
 
 __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 
@@ -47,28 +48,6 @@ def _names(names: list[str] | str | None) -> list[str]:
     if isinstance(names, str):
         return [n.strip() for n in names.split(",") if n.strip()]
     return [str(n) for n in names]
-
-
-def _service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
-                       asg_names: list[str]) -> list[dict[str, Any]]:
-    """Running instances of the service (by tags and/or ASGs), with their AZ and tags."""
-    filters = [{"Name": "instance-state-name", "Values": ["running"]}]
-    filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
-    allowed: set[str] | None = None
-    if asg_names:
-        allowed = {
-            i["InstanceId"]
-            for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
-                                  AutoScalingGroupNames=asg_names)
-            for i in group["Instances"]
-        }
-    return [
-        {"id": i["InstanceId"], "az": i["Placement"]["AvailabilityZone"],
-         "tags": tag_dict(i.get("Tags"))}
-        for reservation in paginate(ec2, "describe_instances", "Reservations", Filters=filters)
-        for i in reservation["Instances"]
-        if allowed is None or i["InstanceId"] in allowed
-    ]
 
 
 def select_targets(ids: list[str], mode: str, count: int | None, percent: float | None,
@@ -124,7 +103,7 @@ def terminate_az_instances(
     if not tag_map and not groups:
         raise ValidationError("select instances with tags and/or asg_names")
     ec2 = aws_client("ec2", configuration, secrets)
-    service = _service_instances(ec2, aws_client("autoscaling", configuration, secrets),
+    service = service_instances(ec2, aws_client("autoscaling", configuration, secrets),
                                  tag_map, groups)
     in_az = [i["id"] for i in service if i["az"] == az]
     targets = select_targets(in_az, mode, count, percent, seed)
@@ -176,12 +155,6 @@ def _enforce_on_instances(configuration: dict[str, Any] | None, secrets: dict[st
             _shares(service, chosen))
 
 
-def _az_subnets(ec2: Any, az: str, tags: dict[str, str]) -> list[dict[str, Any]]:
-    filters = [{"Name": "availability-zone", "Values": [az]}]
-    filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
-    return list(paginate(ec2, "describe_subnets", "Subnets", Filters=filters))
-
-
 def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
                         az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
                         balancers: list[dict[str, Any]], elbv2: Any) -> None:
@@ -199,16 +172,6 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
                     sum(1 for i in g["Instances"] if i["AvailabilityZone"] == az), len(g["Instances"]))
               for g in groups if g["Instances"]]
     enforce(configuration, secrets, targets, shares)
-
-
-def _acl_of(ec2: Any, subnet_id: str) -> tuple[str, str]:
-    """(network ACL id, association id) of a subnet."""
-    for acl in paginate(ec2, "describe_network_acls", "NetworkAcls",
-                        Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]):
-        for association in acl["Associations"]:
-            if association["SubnetId"] == subnet_id:
-                return acl["NetworkAclId"], association["NetworkAclAssociationId"]
-    raise ValidationError(f"subnet {subnet_id} has no network ACL association")
 
 
 @fault(
@@ -249,7 +212,7 @@ def blackhole_az(
     """
     tag_map = _tags(tags)
     ec2 = aws_client("ec2", configuration, secrets)
-    subnets = _az_subnets(ec2, az, tag_map)
+    subnets = az_subnets(ec2, az, tag_map)
     if not subnets:
         raise ValidationError(f"no subnets in {az} match tags {tag_map}")
     subnet_ids = {s["SubnetId"] for s in subnets}
@@ -282,7 +245,7 @@ def blackhole_az(
                 call(ec2, "create_network_acl_entry", NetworkAclId=deny_acls[vpc_id], RuleNumber=1,
                      Protocol="-1", RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
-        original, association = _acl_of(ec2, subnet["SubnetId"])
+        original, association = acl_of(ec2, subnet["SubnetId"])
         with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
                              {"network_acl_id": original},
                              {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
@@ -330,7 +293,7 @@ restore_az = restore_run
 def _restore_nacl(op: dict[str, Any], configuration: dict[str, Any] | None,
                   secrets: dict[str, Any] | None) -> str:
     ec2 = aws_client("ec2", configuration, secrets)
-    current, association = _acl_of(ec2, op["subnet_id"])
+    current, association = acl_of(ec2, op["subnet_id"])
     if current == op["network_acl_id"]:
         return f"{op['subnet_id']} already on {current}"
     call(ec2, "replace_network_acl_association", AssociationId=association,

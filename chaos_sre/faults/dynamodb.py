@@ -27,10 +27,10 @@ from chaos_sre import values
 from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.probes.dynamodb import describe_table, metric_sum, settings_of
 from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.dynamodb import describe_table, metric_sum, settings_of
 
 __all__ = ["restore_table", "throttle_table"]
 

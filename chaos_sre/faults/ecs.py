@@ -24,20 +24,20 @@ from chaos_sre.aws import aws_client, call, wait
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.permissions import requires
-from chaos_sre.probes.ecs import (
+from chaos_sre.safety.guardrails import Share, Target, enforce
+from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.ecs import (
     DESIRED_COUNT,
     SUSPENSION_KEYS,
     describe_service,
-    positive_seconds,
     resource_id,
     scalable_target,
     settings_of,
     tags_of,
     wait_healthy,
 )
-from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse
-from chaos_sre.safety.rollback import restore_run
+from chaos_sre.values import positive_seconds
 
 __all__ = ["restore_service", "scale_service_to_zero", "set_desired_count"]
 

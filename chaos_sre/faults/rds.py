@@ -24,16 +24,16 @@ from typing import Any
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.probes.rds import (
+from chaos_sre.safety.guardrails import Target, enforce
+from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.rds import (
     database_target,
     describe_cluster,
     describe_instance,
     ledger_resource,
     wait_available,
 )
-from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse
-from chaos_sre.safety.rollback import restore_run
 
 __all__ = ["failover", "restore_database"]
 
@@ -194,3 +194,12 @@ def _await_available(op: dict[str, Any], configuration: dict[str, Any] | None,
         where = f"writer {writers[0]['instance']} in {writers[0]['availability_zone']}" if writers else "no writer"
         return f"Aurora cluster {identifier} available, {where}"
     return f"RDS instance {identifier} available in {describe_instance(rds, identifier)['AvailabilityZone']}"
+
+
+def recorded_writer(kind: str, identifier: str) -> dict[str, Any] | None:
+    """The writer before this run's :func:`failover` of the database (what it recorded in the
+    run ledger as the pre-state), or None when this run did not fail it over."""
+    for entry in reversed(current_ledger().entries()):
+        if entry["kind"] == "intent" and entry["resource"] == ledger_resource(kind, identifier):
+            return dict(entry["pre_state"])
+    return None

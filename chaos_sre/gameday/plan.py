@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre import values
+from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
-from chaos_sre.safety.validate import read_document
 
 PLAN_KEYS = {"title", "cool_down_seconds", "stop", "output", "experiments"}
 STOP_KEYS = {"on_failure", "max_budget_spent"}

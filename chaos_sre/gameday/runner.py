@@ -23,11 +23,12 @@ from pathlib import Path
 from types import FrameType
 
 from chaos_sre import report
+from chaos_sre.documents import read_document
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.gameday.plan import Plan, Step
 from chaos_sre.report.figures import percent, seconds
 from chaos_sre.report.model import RunReport, load_run
-from chaos_sre.safety.validate import read_document, validate_experiment
+from chaos_sre.safety.validate import validate_experiment
 
 Echo = Callable[[str], None]
 _running: list["subprocess.Popen[bytes]"] = []

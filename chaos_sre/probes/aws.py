@@ -6,6 +6,8 @@ from typing import Any
 from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import AWSError
 from chaos_sre.permissions import requires
+from chaos_sre.services.autoscaling import auto_scaling_group
+from chaos_sre.services.elb import target_group_arn
 
 __all__ = [
     "asg_at_desired_capacity",
@@ -18,21 +20,6 @@ __all__ = [
 
 POLL_SECONDS = 1.0
 MAX_WAIT_SECONDS = 3600.0
-
-
-def _target_group_arn(client: Any, name: str) -> str:
-    groups = list(paginate(client, "describe_target_groups", "TargetGroups", Names=[name]))
-    if not groups:
-        raise AWSError(f"target group {name!r} not found")
-    return str(groups[0]["TargetGroupArn"])
-
-
-def _auto_scaling_group(client: Any, asg_name: str) -> dict[str, Any]:
-    groups = list(paginate(client, "describe_auto_scaling_groups", "AutoScalingGroups",
-                           AutoScalingGroupNames=[asg_name]))
-    if not groups:
-        raise AWSError(f"auto scaling group {asg_name!r} not found")
-    return groups[0]
 
 
 def _count_by_zone(zones: list[str]) -> dict[str, int]:
@@ -54,7 +41,7 @@ def healthy_target_count(
     instances of the lab's `web` tier.
     """
     client = aws_client("elbv2", configuration, secrets)
-    arn = _target_group_arn(client, target_group_name)
+    arn = target_group_arn(client, target_group_name)
     health = call(client, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
     return sum(1 for t in health if t["TargetHealth"]["State"] == "healthy")
 
@@ -92,7 +79,7 @@ def instances_per_az(
 
     Returns e.g. `{"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}`.
     """
-    group = _auto_scaling_group(aws_client("autoscaling", configuration, secrets), asg_name)
+    group = auto_scaling_group(aws_client("autoscaling", configuration, secrets), asg_name)
     return _count_by_zone([i["AvailabilityZone"] for i in group["Instances"]
                            if i["LifecycleState"] == "InService"])
 
@@ -106,7 +93,7 @@ def healthy_targets_per_az(
 ) -> dict[str, int]:
     """Healthy targets of a target group per Availability Zone, e.g. `{"us-east-1a": 2, ...}`."""
     client = aws_client("elbv2", configuration, secrets)
-    arn = _target_group_arn(client, target_group_name)
+    arn = target_group_arn(client, target_group_name)
     healthy = [t["Target"]["Id"] for t in
                call(client, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
                if t["TargetHealth"]["State"] == "healthy"]
@@ -126,7 +113,7 @@ def asg_at_desired_capacity(
     secrets: dict[str, Any] | None = None,
 ) -> bool:
     """True when the Auto Scaling group has as many InService instances as it desires."""
-    group = _auto_scaling_group(aws_client("autoscaling", configuration, secrets), asg_name)
+    group = auto_scaling_group(aws_client("autoscaling", configuration, secrets), asg_name)
     in_service = sum(1 for i in group["Instances"] if i["LifecycleState"] == "InService")
     return in_service == group["DesiredCapacity"]
 

@@ -6,14 +6,12 @@ running tasks as desired. Healthy targets are counted over the target groups
 the service registers its tasks with (DescribeTargetHealth).
 """
 
-import math
-import time
 from typing import Any
 
-from chaos_sre import values
-from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
-from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.aws import aws_client, wait
 from chaos_sre.permissions import requires
+from chaos_sre.services.ecs import count_healthy_targets, describe_service, is_stable, settings_of
+from chaos_sre.values import positive_seconds
 
 __all__ = [
     "running_task_count",
@@ -23,96 +21,6 @@ __all__ = [
     "task_counts",
     "wait_until_stable",
 ]
-
-DESIRED_COUNT = "ecs:service:DesiredCount"
-SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
-                   "ScheduledScalingSuspended")
-
-
-def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
-    """DescribeServices for one ACTIVE service (a missing or deleted one is a one-line error)."""
-    answer = call(ecs, "describe_services", cluster=cluster, services=[service], include=["TAGS"])
-    found = [s for s in answer.get("services") or [] if s.get("status") == "ACTIVE"]
-    if not found:
-        raise AWSError(f"ECS service {service} not found (or not ACTIVE) in cluster {cluster}",
-                       code="ServiceNotFoundException", operation="describe_services")
-    return found[0]
-
-
-def tags_of(description: dict[str, Any]) -> dict[str, str]:
-    """A described service's tags as a dict."""
-    return tag_dict(description.get("tags"), "key", "value")
-
-
-def resource_id(cluster: str, service: str) -> str:
-    """The Application Auto Scaling resource id of a service: ``service/CLUSTER/SERVICE``."""
-    return f"service/{cluster.split('/')[-1]}/{service.split('/')[-1]}"
-
-
-def scalable_target(scaling: Any, cluster: str, service: str) -> dict[str, Any] | None:
-    """The service's desired-count scalable target as {min, max, suspended}, or None."""
-    targets = list(paginate(scaling, "describe_scalable_targets", "ScalableTargets",
-                            ServiceNamespace="ecs", ResourceIds=[resource_id(cluster, service)],
-                            ScalableDimension=DESIRED_COUNT))
-    if not targets:
-        return None
-    target = targets[0]
-    suspended = target.get("SuspendedState") or {}
-    return {"min": int(target["MinCapacity"]), "max": int(target["MaxCapacity"]),
-            "suspended": {key: bool(suspended.get(key, False)) for key in SUSPENSION_KEYS}}
-
-
-def settings_of(ecs: Any, scaling: Any, cluster: str, service: str) -> dict[str, Any]:
-    """What a desired-count change touches: the desired count and the scalable target."""
-    return {"desired_count": int(describe_service(ecs, cluster, service)["desiredCount"]),
-            "scalable_target": scalable_target(scaling, cluster, service)}
-
-
-def is_stable(description: dict[str, Any]) -> bool:
-    """The `services_stable` waiter's rule: one deployment, running == desired."""
-    return len(description.get("deployments") or []) == 1 \
-        and description.get("runningCount") == description.get("desiredCount")
-
-
-def count_healthy_targets(elbv2: Any, description: dict[str, Any]) -> int:
-    """Healthy targets over the target groups of a described service."""
-    healthy = 0
-    for balancer in description.get("loadBalancers") or []:
-        arn = balancer.get("targetGroupArn")
-        if not arn:
-            continue
-        answer = call(elbv2, "describe_target_health", TargetGroupArn=arn)
-        healthy += sum(1 for d in answer.get("TargetHealthDescriptions", [])
-                       if d["TargetHealth"]["State"] == "healthy")
-    return healthy
-
-
-def wait_healthy(ecs: Any, elbv2: Any, cluster: str, service: str, *, timeout_seconds: float,
-                 poll_seconds: float) -> int:
-    """Wait until the service has as many healthy targets as desired tasks; return that count."""
-    deadline = time.monotonic() + timeout_seconds
-    for _ in range(max(1, math.ceil(timeout_seconds / poll_seconds)) + 1):
-        description = describe_service(ecs, cluster, service)
-        desired = int(description["desiredCount"])
-        healthy = count_healthy_targets(elbv2, description) if description.get("loadBalancers") \
-            else desired
-        if healthy >= desired:
-            return healthy
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(poll_seconds)
-    raise AWSError(f"ECS service {service} in cluster {cluster} did not have {desired} healthy "
-                   f"targets within {timeout_seconds:g} s (it has {healthy})",
-                   operation="describe_target_health")
-
-
-def positive_seconds(name: str, value: Any) -> float:
-    """``value`` as a finite number of seconds greater than 0, or a one-line ValidationError."""
-    number = values.number(name, value)
-    if not number > 0 or math.isinf(number):
-        raise ValidationError(f"{name} must be greater than 0, got {value!r}")
-    return number
-
 
 @requires("ecs:DescribeServices")
 def task_counts(cluster: str, service: str, configuration: dict[str, Any] | None = None,

@@ -22,13 +22,11 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from chaos_sre import values
 from chaos_sre.aws import aws_client, call
+from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.safety.ledger import aws_context
 
@@ -142,17 +140,7 @@ def load(configuration: Mapping[str, Any] | None) -> list[Guardrails]:
         sources.append(parse("configuration guardrails", rules))
     path = os.environ.get(SETTINGS_ENV)
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValidationError(f"cannot read guardrails file {path} ({SETTINGS_ENV}): "
-                                  f"{exc.strerror}") from None
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ValidationError(f"guardrails file {path} is not YAML{where}") from None
+        document = read_document(path, "guardrails file")
         sources.append(parse(f"guardrails file {path}", document or {}))
     return sources
 

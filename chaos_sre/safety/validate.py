@@ -23,51 +23,24 @@ and what is wrong. Validating changes nothing: offline it makes no AWS call at
 all, online only read calls (and STS GetCallerIdentity for a guardrail).
 """
 
-import importlib
-import inspect
 import json
 import logging
 import os
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
-from chaos_sre import values
-from chaos_sre.control_settings import control_settings
+from chaos_sre.activities import FALSE, TRUE, activities, check_activity, substituted
+from chaos_sre.control.settings import control_settings
+from chaos_sre.documents import read_document
 from chaos_sre.errors import ChaosSreError, ValidationError
-from chaos_sre.faults.registry import INJECTED, described
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.safety.guardrails import load as load_guardrails
 from chaos_sre.slo.definition import load_slo
 
 CONTROL_MODULE = "chaos_sre.control"
-TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
-
-
-def read_document(path: Path) -> Any:
-    """The parsed JSON or YAML document at ``path`` (one-line errors)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not a text file (UTF-8)") from None
-    if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ValidationError(f"{path}: not YAML{where}") from None
 
 
 def validate_file(path: str | Path, *, offline: bool = True) -> str:
@@ -127,7 +100,7 @@ def resolve_targets(experiment: dict[str, Any], source: str) -> int:
         if "dry_run" not in fault.model.model_fields:
             continue
         function = fault.function
-        arguments = {name: _substituted(value, configuration, where)
+        arguments = {name: substituted(value, configuration, where)
                      for name, value in (provider.get("arguments") or {}).items()}
         arguments.update(dry_run=True, configuration=configuration)
         try:
@@ -155,18 +128,6 @@ def _chaos_toolkit_checks(experiment: dict[str, Any], source: str) -> None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:500]
-
-
-def activities(experiment: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(where, activity) for every activity of the hypothesis, method and rollbacks."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
-    for index, probe in enumerate(hypothesis.get("probes") or []):
-        found.append((f"steady-state-hypothesis.probes[{index}]", probe))
-    for section in ("method", "rollbacks"):
-        for index, activity in enumerate(experiment.get(section) or []):
-            found.append((f"{section}[{index}]", activity))
-    return [(w, a) for w, a in found if isinstance(a, dict)]
 
 
 def resolved_configuration(configuration: Any, source: str) -> dict[str, Any]:
@@ -210,94 +171,6 @@ def _env_typed(raw: Any, kind: Any, where: str) -> Any:
         except json.JSONDecodeError:
             raise ValidationError(f"{where}: {raw!r} is not JSON") from None
     return raw
-
-
-def _substituted(value: Any, configuration: dict[str, Any], where: str) -> Any:
-    name = values.reference_name(value)
-    if name is not None:
-        if name not in configuration:
-            raise ValidationError(f"{where}: refers to ${{{name}}}, which the configuration does "
-                                  "not define")
-        return configuration[name]
-    return value
-
-
-def check_activity(activity: dict[str, Any], configuration: dict[str, Any], where: str) -> None:
-    """Check a chaos-sre activity's arguments against its function's signature."""
-    provider = activity.get("provider")
-    if not isinstance(provider, dict) or provider.get("type") != "python":
-        return
-    module_name = str(provider.get("module", ""))
-    fault = find_fault(module_name, str(provider.get("func")))
-    if fault is None and not module_name.startswith("chaos_sre."):
-        return
-    name = activity.get("name", "?")
-    where = f"{where} ({name})"
-    arguments = provider.get("arguments") or {}
-    if not isinstance(arguments, dict):
-        raise ValidationError(f"{where}: arguments must be an object")
-    if fault is not None:  # a registered fault: its argument model, as at run time
-        try:
-            fault.arguments({key: _substituted(value, configuration, f"{where} argument {key}")
-                             for key, value in arguments.items()})
-        except ValidationError as exc:
-            raise ValidationError(f"{where} {exc}"[:600]) from None
-        return
-    function = getattr(importlib.import_module(module_name), str(provider.get("func")), None)
-    if function is None:
-        raise ValidationError(f"{where}: {module_name} has no function {provider.get('func')!r}")
-    signature = inspect.signature(function)
-    hints = typing.get_type_hints(function)
-    unknown = sorted(set(arguments) - set(signature.parameters) | set(arguments) & set(INJECTED))
-    if unknown:
-        known = ", ".join(p for p in signature.parameters if p not in INJECTED)
-        raise ValidationError(f"{where}: unknown argument {unknown[0]!r} (it takes: {known})")
-    for parameter in signature.parameters.values():
-        if parameter.name in INJECTED:
-            continue
-        if parameter.name not in arguments:
-            if parameter.default is inspect.Parameter.empty:
-                raise ValidationError(f"{where}: argument {parameter.name} is required")
-            continue
-        field = f"{where} argument {parameter.name}"
-        value = _substituted(arguments[parameter.name], configuration, field)
-        expected = hints.get(parameter.name)
-        if expected is not None and not _matches(value, expected):
-            raise ValidationError(f"{field}: expected {described(expected)}, got {value!r}"[:600])
-
-
-def _matches(value: Any, expected: Any) -> bool:
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, option) for option in typing.get_args(expected))
-    if expected is type(None):
-        return value is None
-    if expected is Any:
-        return True
-    if expected is bool:
-        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in TRUE + FALSE)
-    if expected in (int, float):
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, int | float):
-            return expected is float or float(value).is_integer()
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                return False
-            return expected is float or number.is_integer()
-        return False
-    if expected is str:
-        return isinstance(value, str)
-    if origin is list or expected is list:
-        args = typing.get_args(expected)
-        return isinstance(value, list) and (not args or all(_matches(v, args[0]) for v in value))
-    if origin is dict or expected is dict:
-        args = typing.get_args(expected)
-        return isinstance(value, dict) and (not args or all(
-            _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()))
-    return True
 
 
 def _check_control(arguments: Any, configuration: dict[str, Any], where: str,

@@ -25,15 +25,13 @@ A request is good when it is answered within ``timeout``, is not 5xx and, when
 reported as one line naming the field.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chaos_sre import values
+from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 
 SOURCE_TYPE = "chaos-sre"
@@ -170,16 +168,5 @@ def parse_slo(document: Any, source: str) -> SLODefinition:
 
 def load_slo(path: str | Path) -> SLODefinition:
     """Read and validate the SLO file at ``path`` (YAML or JSON)."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationError(f"SLO file {path} not found") from None
-    except OSError as exc:
-        raise ValidationError(f"cannot read SLO file {path}: {exc.strerror}") from None
-    try:
-        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValidationError(f"{path}: not valid {'JSON' if file.suffix == '.json' else 'YAML'}: {first}") from None
+    document = read_document(path, "SLO file")
     return parse_slo(document, str(path))

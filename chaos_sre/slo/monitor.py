@@ -97,6 +97,12 @@ class Monitor:
         self.watching = True
         self.phase = "fault"
 
+    def fault_withdrawn(self) -> None:
+        """The fault turned out not to have started (AWS refused it): no budget, no stop."""
+        self.fault_at = None
+        self.watching = False
+        self.phase = "baseline"
+
     def rollbacks_started(self) -> None:
         """The stop condition no longer applies once rollbacks run."""
         self.watching = False

@@ -1,0 +1,75 @@
+"""Bookkeeping per activity: a dry run's plan, failed method actions, what rollbacks report."""
+
+import re
+import time
+from typing import Any
+
+from chaoslib import substitute
+
+from chaos_sre.control.state import ControlRun
+from chaos_sre.faults.registry import find as find_fault
+from chaos_sre.faults.registry import is_fault_module
+from chaos_sre.safety.ledger import current_ledger
+
+_EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Failed|Exception|Violation): )+")
+
+
+def plan_dry_run(context: dict[str, Any], configuration: dict[str, Any] | None,
+                 secrets: dict[str, Any] | None) -> None:
+    """Under `chaos run --dry=actions`, resolve and print a chaos-sre fault's targets."""
+    provider = context.get("provider") or {}
+    fault = find_fault(str(provider.get("module", "")), str(provider.get("func", "")))
+    if fault is None or "dry_run" not in fault.model.model_fields:
+        return
+    arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
+    arguments.update(dry_run=True, configuration=configuration, secrets=secrets)
+    fault.function(**arguments)
+
+
+def fault_started(run: ControlRun, context: dict[str, Any]) -> None:
+    """The method's first action starts the fault's clock and the stop condition."""
+    if run.record.fault_started_at is None and context.get("type") == "action":
+        run.record.fault_started_at = time.time()
+        if run.monitor is not None:
+            run.monitor.fault_started(run.record.fault_started_at)
+
+
+def failure_message(context: dict[str, Any], state: dict[str, Any]) -> str:
+    """``<activity name>: <error>``, without the exception class names chaoslib puts first."""
+    trace = state.get("exception") or ["failed"]
+    return f"{context.get('name')}: {_EXCEPTION_PREFIX.sub('', str(trace[-1]).strip())}"
+
+
+def method_activity_ended(run: ControlRun, context: dict[str, Any], state: dict[str, Any]) -> None:
+    """Record a failed method action (or chaos-sre probe); a failed fault that changed nothing
+    withdraws the fault's start."""
+    module = str((context.get("provider") or {}).get("module", ""))
+    counted = context.get("type") == "action" or module.startswith("chaos_sre.")
+    if not counted or state.get("status") != "failed":
+        return
+    run.record.failed_actions.append(failure_message(context, state))
+    if injected_nothing(context):
+        run.record.fault_started_at = None
+        if run.monitor is not None:
+            run.monitor.fault_withdrawn()
+
+
+def rollback_ended(run: ControlRun, context: dict[str, Any], state: dict[str, Any]) -> None:
+    """A failed rollback fails the verdict; a reported restore-to-healthy time is kept."""
+    if state.get("status") == "failed":
+        run.record.failed_rollbacks.append(failure_message(context, state))
+        return
+    output = state.get("output")
+    if isinstance(output, dict) and output.get("restore_to_healthy_seconds") is not None:
+        seconds = float(output["restore_to_healthy_seconds"])
+        previous = run.record.restore_to_healthy_seconds
+        run.record.restore_to_healthy_seconds = seconds if previous is None else max(previous, seconds)
+
+
+def injected_nothing(context: dict[str, Any]) -> bool:
+    """True when a failed chaos-sre fault action changed nothing that acts on the service: no
+    intent, or only ones AWS refused, or only preparations (the ledger's ``injected``)."""
+    module = str((context.get("provider") or {}).get("module", ""))
+    if not is_fault_module(module):
+        return False
+    return not current_ledger().injected()

@@ -1,0 +1,198 @@
+"""The Chaos Toolkit control hooks: each one hands its moment of the run to the module whose
+job it is (settings, sampling, gate, activities, settle, verdict, outcome)."""
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+from chaoslib.exit import exit_gracefully
+from chaoslib.types import Dry
+
+from chaos_sre import interrupts
+from chaos_sre.activities import activities as experiment_activities
+from chaos_sre.activities import check_activity
+from chaos_sre.control import activities, gate, invocation, outcome
+from chaos_sre.control.sampling import start_sampling, stop_sampling
+from chaos_sre.control.settings import control_settings
+from chaos_sre.control.settle import settle
+from chaos_sre.control.state import ControlRun
+from chaos_sre.errors import ChaosSreError
+from chaos_sre.permissions import declared, requires
+from chaos_sre.probes.cloudwatch import error_budget_remaining
+from chaos_sre.safety.secrets import redact_secrets
+from chaos_sre.slo.samples import read_samples
+from chaos_sre.slo.verdict import judge
+
+logger = logging.getLogger("chaostoolkit")
+
+_run: ControlRun | None = None
+_config_error: str | None = None
+
+
+@requires(*declared(error_budget_remaining) or ())  # the budget gate's CloudWatch reads
+def configure_control(
+    slo: str,
+    target_url: str,
+    budget_allowance: float,
+    rto_seconds: float,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    experiment: dict[str, Any] | None = None,
+    **options: Any,
+) -> None:
+    """Validate the control's arguments, the SLO and the experiment's chaos-sre activities.
+
+    ``options`` are the optional arguments of docs/slo.md (rate, baseline_seconds,
+    hold_seconds, recovery_window_seconds, burn_rate_stop, burn_window_seconds,
+    samples_path, budget_gate, restore_rto_seconds). Nothing runs yet; a
+    problem makes the run stop before anything is sampled or injected.
+    """
+    global _run, _config_error
+    _run, _config_error = None, None
+    try:
+        checked = control_settings(
+            {"slo": slo, "target_url": target_url, "budget_allowance": budget_allowance,
+             "rto_seconds": rto_seconds, **options}, configuration,
+            experiment_file=invocation.experiment_file())
+        if experiment is not None:
+            for where, activity in experiment_activities(experiment):
+                check_activity(activity, configuration or {}, where)
+    except ChaosSreError as exc:
+        _config_error = str(exc)
+        logger.error(f"chaos-sre: {exc}")
+        return
+    path = Path(checked.samples_path) if checked.samples_path \
+        else invocation.samples_path_for(invocation.journal_path())
+    _run = ControlRun(checked.slo, checked.run, checked.target_url, path,
+                      budget_gate=checked.budget_gate, configuration=configuration, secrets=secrets)
+
+
+def _require_run() -> ControlRun:
+    if _run is None:
+        raise InterruptExecution(f"chaos-sre: {_config_error or 'the control is not configured'}")
+    return _run
+
+
+def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Start the open-loop sampler before anything else happens."""
+    run = _require_run()
+    interrupts.watch()
+    start_sampling(run, on_stop=_stop_run)
+
+
+def _stop_run(reason: str) -> None:
+    run = _require_run()
+    run.record.stopped = {"at": time.time(), "reason": reason}
+    logger.error(f"chaos-sre: stopping the experiment: {reason}")
+    exit_gracefully()
+
+
+def after_hypothesis_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                             **kwargs: Any) -> None:
+    """Note whether the steady state held before and after the method."""
+    run = _run
+    if run is None or state is None:
+        return
+    met = bool(state.get("steady_state_met"))
+    if run.method_done:
+        run.record.steady_state_after = met
+    elif not run.in_method:
+        run.record.steady_state_before = met
+
+
+def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """The pre-flight gate: no fault unless the steady state held over the baseline."""
+    run = _require_run()
+    run.record.refused = gate.refusal(run)
+    if run.record.refused:
+        logger.error(f"chaos-sre: {run.record.refused}")
+        raise InterruptExecution(f"chaos-sre: {run.record.refused}")
+    run.in_method = True
+
+
+def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] | None = None,
+                            configuration: dict[str, Any] | None = None,
+                            secrets: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Mark the fault's start at the method's first action (and plan it in a dry run)."""
+    run = _run
+    if run is None or not run.in_method:
+        return
+    dry = (experiment or {}).get("dry")
+    if context.get("type") == "action" and dry in (Dry.ACTIONS, Dry.ACTIVITIES):
+        run.record.dry_run = True
+        activities.plan_dry_run(context, configuration, secrets)
+        return
+    activities.fault_started(run, context)
+
+
+def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                           **kwargs: Any) -> None:
+    """Record failed method actions and chaos-sre probes, and what rollbacks report."""
+    run = _run
+    if run is None or state is None:
+        return
+    if run.record.rollbacks_started_at is not None:
+        activities.rollback_ended(run, context, state)
+    elif run.in_method:
+        activities.method_activity_ended(run, context, state)
+
+
+def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """The method is over; what follows is the after-method steady-state check."""
+    run = _run
+    if run is None:
+        return
+    run.in_method = False
+    run.method_done = True
+    run.record.method_ended_at = time.time()
+
+
+def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Rollbacks start: the stop condition no longer applies."""
+    run = _run
+    if run is None:
+        return
+    interrupts.rollbacks_started()
+    run.in_method = False
+    run.record.rollbacks_started_at = time.time()
+    if run.monitor is not None:
+        run.monitor.rollbacks_started()
+
+
+def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                             **kwargs: Any) -> None:
+    """Let the service settle, stop sampling, judge the run, fail the run if the verdict fails.
+
+    Whatever happened, inline secret values are blanked in the journal's copy of the experiment.
+    """
+    if state is not None:
+        redact_secrets(state.get("experiment"))
+    run = _run
+    if run is None or state is None:
+        return
+    run.record.interrupted = state.get("status") == "interrupted" and not run.record.stopped
+    if not run.record.interrupted:
+        settle(run)
+    stop_sampling(run)
+    run.record.ended_at = time.time()
+    extension = judge(read_samples(run.samples_path), run.slo, run.settings, run.record,
+                      str(run.samples_path))
+    outcome.note_targets(extension)
+    state.setdefault("extensions", []).append(extension)
+    outcome.log_verdict(extension)
+    if not extension["verdict"]["passed"] and state.get("status") == "completed":
+        state["status"] = "failed"
+    if not run.record.dry_run:
+        outcome.record_history(state, extension, invocation.journal_path())
+
+
+def cleanup_control() -> None:
+    """Never leave a sampler behind, whatever happened."""
+    global _run
+    interrupts.release()
+    if _run is not None:
+        stop_sampling(_run)
+    _run = None

@@ -1,0 +1,59 @@
+"""The sampler process and the monitor that watches its samples, started and stopped for a run."""
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from chaos_sre.control.state import ControlRun
+from chaos_sre.slo.monitor import Monitor
+
+logger = logging.getLogger("chaostoolkit")
+SAMPLER_STOP_GRACE_SECONDS = 5.0
+
+
+def start_sampling(run: ControlRun, on_stop: Callable[[str], None]) -> None:
+    """Start the open-loop sampler (:mod:`chaos_sre.slo.sampler`) in its own process and the
+    monitor that reads its samples; ``on_stop`` is called when the stop condition trips."""
+    run.samples_path.parent.mkdir(parents=True, exist_ok=True)
+    run.samples_path.write_text("")
+    paths = ",".join(f"{p}:{w}" for p, w in run.slo.paths)
+    run.sampler = subprocess.Popen(
+        [sys.executable, "-m", "chaos_sre.slo.sampler", "--url", run.target_url,
+         "--rate", repr(run.settings.rate), "--timeout", repr(run.slo.timeout_seconds),
+         "--paths", paths, "--out", str(run.samples_path)],
+        stdin=subprocess.DEVNULL,
+    )
+    run.record.sampler_started_at = time.time()
+    run.monitor = Monitor(
+        samples_path=run.samples_path, slo=run.slo, rate=run.settings.rate,
+        budget_allowance=run.settings.budget_allowance,
+        burn_rate_stop=run.settings.burn_rate_stop,
+        burn_window_seconds=run.settings.burn_window_seconds,
+        on_stop=on_stop,
+    )
+    run.monitor.start()
+    logger.info(f"chaos-sre: sampling {run.target_url} at {run.settings.rate:g} req/s "
+                f"against SLO {run.slo.name} ({run.slo.target * 100:g} % over "
+                f"{run.slo.window_seconds / 86400:g} d); samples: {run.samples_path}")
+
+
+def sampler_alive(run: ControlRun) -> bool:
+    """Whether the sampler process is still running."""
+    return run.sampler is not None and run.sampler.poll() is None
+
+
+def stop_sampling(run: ControlRun) -> None:
+    """Stop the sampler (SIGTERM, then SIGKILL after its timeout and a grace) and the monitor."""
+    if sampler_alive(run):
+        assert run.sampler is not None
+        run.sampler.send_signal(signal.SIGTERM)
+        try:
+            run.sampler.wait(timeout=run.slo.timeout_seconds + SAMPLER_STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            run.sampler.kill()
+            run.sampler.wait()
+    if run.monitor is not None:
+        run.monitor.stop()

@@ -1,0 +1,28 @@
+"""One run as the control sees it: its settings, its sampler and monitor, what happened."""
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos_sre.slo.definition import SLODefinition
+from chaos_sre.slo.monitor import Monitor
+from chaos_sre.slo.verdict import RunRecord, RunSettings
+
+
+@dataclass
+class ControlRun:
+    """The state the control's hooks share during one ``chaos run``."""
+
+    slo: SLODefinition
+    settings: RunSettings
+    target_url: str
+    samples_path: Path
+    record: RunRecord = field(default_factory=RunRecord)
+    sampler: subprocess.Popen[bytes] | None = None
+    monitor: Monitor | None = None
+    budget_gate: bool = True
+    configuration: dict[str, Any] | None = None
+    secrets: dict[str, Any] | None = None
+    in_method: bool = False
+    method_done: bool = False

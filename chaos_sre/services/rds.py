@@ -1,0 +1,92 @@
+"""RDS and Aurora databases as faults and probes read them: members, writers, availability.
+
+A database is named by kind (``cluster`` for Aurora, ``instance`` for an RDS
+instance) and identifier. For an instance, the writer is the instance itself and
+its Availability Zone moves to the standby's on a Multi-AZ failover.
+"""
+
+import time
+from typing import Any
+
+from chaos_sre.aws import paginate, tag_dict, wait
+from chaos_sre.errors import AWSError, ValidationError
+
+
+def database_target(db_cluster_identifier: str | None,
+                    db_instance_identifier: str | None) -> tuple[str, str]:
+    """("cluster" | "instance", identifier) from the two optional arguments (exactly one)."""
+    cluster, instance = db_cluster_identifier or None, db_instance_identifier or None
+    if bool(cluster) == bool(instance):
+        raise ValidationError("name exactly one database: db_cluster_identifier (Aurora) or "
+                              "db_instance_identifier (RDS instance)")
+    return ("cluster", str(cluster)) if cluster else ("instance", str(instance))
+
+
+def ledger_resource(kind: str, identifier: str) -> str:
+    """How the run ledger names a database."""
+    return f"rds:{kind}/{identifier}"
+
+
+def describe_cluster(rds: Any, identifier: str) -> dict[str, Any]:
+    """DescribeDBClusters for one cluster, plus each member's AZ and status."""
+    clusters = list(paginate(rds, "describe_db_clusters", "DBClusters",
+                             DBClusterIdentifier=identifier))
+    if not clusters:
+        raise AWSError(f"Aurora cluster {identifier} not found", code="DBClusterNotFoundFault")
+    cluster = clusters[0]
+    instances = {
+        i["DBInstanceIdentifier"]: i
+        for i in paginate(rds, "describe_db_instances", "DBInstances",
+                          Filters=[{"Name": "db-cluster-id", "Values": [identifier]}])
+    }
+    members = []
+    for member in cluster.get("DBClusterMembers", []):
+        detail = instances.get(member["DBInstanceIdentifier"], {})
+        members.append({
+            "instance": member["DBInstanceIdentifier"],
+            "writer": bool(member["IsClusterWriter"]),
+            "promotion_tier": member.get("PromotionTier", 1),
+            "availability_zone": detail.get("AvailabilityZone"),
+            "status": detail.get("DBInstanceStatus"),
+        })
+    return {"status": cluster["Status"], "members": members,
+            "tags": tag_dict(cluster.get("TagList"))}
+
+
+def describe_instance(rds: Any, identifier: str) -> dict[str, Any]:
+    """DescribeDBInstances for one instance."""
+    found = list(paginate(rds, "describe_db_instances", "DBInstances",
+                          DBInstanceIdentifier=identifier))
+    if not found:
+        raise AWSError(f"RDS instance {identifier} not found", code="DBInstanceNotFound")
+    return dict(found[0])
+
+
+def wait_available(rds: Any, kind: str, identifier: str, *, timeout_seconds: float,
+                   poll_seconds: float) -> None:
+    """Wait (boto3 waiters) until the database and, for a cluster, every member is available."""
+    deadline = time.monotonic() + timeout_seconds
+    filters: dict[str, Any]
+    if kind == "cluster":
+        wait(rds, "db_cluster_available", timeout_seconds=timeout_seconds,
+             poll_seconds=poll_seconds, DBClusterIdentifier=identifier)
+        filters = {"Filters": [{"Name": "db-cluster-id", "Values": [identifier]}]}
+    else:
+        filters = {"DBInstanceIdentifier": identifier}
+    wait(rds, "db_instance_available", poll_seconds=poll_seconds,
+         timeout_seconds=max(poll_seconds, deadline - time.monotonic()), **filters)
+
+
+def writer_of(rds: Any, kind: str, identifier: str) -> dict[str, Any]:
+    if kind == "cluster":
+        cluster = describe_cluster(rds, identifier)
+        writers = [m for m in cluster["members"] if m["writer"]]
+        if not writers:
+            raise AWSError(f"Aurora cluster {identifier} has no writer instance")
+        return {"instance": writers[0]["instance"],
+                "availability_zone": writers[0]["availability_zone"],
+                "status": cluster["status"]}
+    instance = describe_instance(rds, identifier)
+    return {"instance": identifier, "availability_zone": instance["AvailabilityZone"],
+            "status": instance["DBInstanceStatus"],
+            "standby_availability_zone": instance.get("SecondaryAvailabilityZone")}
