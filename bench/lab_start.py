@@ -45,13 +45,13 @@ def timed_start(env: dict[str, str]) -> float:
 
 def import_floor(env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import chaos_sre.lab.runtime"], env=env, check=True,
+    subprocess.run([sys.executable, "-c", "import chaos_sre.lab.core.runtime"], env=env, check=True,
                    timeout=TIMEOUT_SECONDS)
     return time.perf_counter() - started
 
 
 def stop_servers(directory: str) -> None:
-    from chaos_sre.lab import forkserver
+    from chaos_sre.lab.core import forkserver
 
     forkserver.stop_servers(Path(directory))
 

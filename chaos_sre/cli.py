@@ -20,8 +20,8 @@ import click
 from chaos_sre import __version__, extras
 from chaos_sre import report as report_formats
 from chaos_sre.errors import ChaosSreError, ValidationError
-from chaos_sre.lab import control
-from chaos_sre.lab.settings import (
+from chaos_sre.lab.core import control
+from chaos_sre.lab.core.settings import (
     DEFAULT_TIME_SCALE,
     PROFILES,
     Profile,
@@ -29,7 +29,7 @@ from chaos_sre.lab.settings import (
     parse_time_scale,
     profile_named,
 )
-from chaos_sre.lab.state import live_state
+from chaos_sre.lab.core.state import live_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_PORT = 5566

@@ -1,6 +1,6 @@
 """Shared fixtures: real labs started through the CLI, real boto3 clients over HTTP.
 
-Labs are forked from lab servers of this test session (chaos_sre.lab.forkserver), so a lab
+Labs are forked from lab servers of this test session (chaos_sre.lab.core.forkserver), so a lab
 costs a fork, not a seeding. Runs of the shipped experiments that tests only read are made once
 per test session (:func:`shipped_runs`), also across parallel workers. docs/testing.md has the map.
 """
@@ -26,7 +26,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from chaos_sre.lab import forkserver
+from chaos_sre.lab.core import forkserver
 
 # Nothing in the suite may reach real AWS: fake credentials, no instance metadata.
 os.environ.update(

@@ -12,7 +12,7 @@ import pytest
 import requests
 from conftest import CLI, parse_exports, run_cli
 
-from chaos_sre.lab.state import pid_alive, port_free
+from chaos_sre.lab.core.state import pid_alive, port_free
 
 
 def _ports(env: dict[str, str]) -> list[int]:

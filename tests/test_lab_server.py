@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import CLI, RunningLab, account_snapshot, run_cli, wait_until
 
-from chaos_sre.lab import forkserver
-from chaos_sre.lab.settings import profile_named
-from chaos_sre.lab.state import pid_alive
+from chaos_sre.lab.core import forkserver
+from chaos_sre.lab.core.settings import profile_named
+from chaos_sre.lab.core.state import pid_alive
 
 
 def ids_removed(snapshot: dict) -> dict:

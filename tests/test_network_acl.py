@@ -1,6 +1,6 @@
 """Network ACL evaluation (pure): which rules let the load balancer reach a subnet."""
 
-from chaos_sre.lab.network import AclRule, lb_can_reach
+from chaos_sre.lab.web.network import AclRule, lb_can_reach
 
 VPC = "10.0.0.0/16"
 

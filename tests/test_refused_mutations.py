@@ -5,7 +5,7 @@ error and changes nothing: EC2 answers HTTP 403 ``UnauthorizedOperation`` (Amazo
 Reference, "Troubleshooting API request errors", Unauthorized operation), DynamoDB and ECS
 HTTP 400 ``AccessDeniedException`` (Amazon DynamoDB Developer Guide, "Error handling with
 DynamoDB"; Amazon ECS API Reference, "Common Errors"), RDS HTTP 403 ``AccessDenied``. The lab
-denies a chosen action the same way (chaos_sre/lab/access_denied.py). For each fault family's
+denies a chosen action the same way (chaos_sre/lab/core/access_denied.py). For each fault family's
 shipped experiment a refused mutation must leave a ``failed`` ledger entry, no fault start, no
 changed target, a FAILED verdict carrying AWS's error, and nothing for ``chaos-sre rollback``.
 """

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chaos_sre.errors import LabAlreadyRunning, LabError, LabNotRunning
-from chaos_sre.lab import forkserver
-from chaos_sre.lab.serving import print_exports, print_ready, run_lab
-from chaos_sre.lab.settings import Profile
-from chaos_sre.lab.state import (
+from chaos_sre.lab.core import forkserver
+from chaos_sre.lab.core.serving import print_exports, print_ready, run_lab
+from chaos_sre.lab.core.settings import Profile
+from chaos_sre.lab.core.state import (
     LabState,
     lab_dir,
     last_line,
@@ -60,7 +60,7 @@ def run_foreground(
     on_ready: Callable[[LabState], None],
 ) -> None:
     """Start a lab from scratch in this process and run it until SIGINT or SIGTERM."""
-    from chaos_sre.lab.runtime import Lab  # imports moto: only the lab process pays for it
+    from chaos_sre.lab.core.runtime import Lab  # imports moto: only the lab process pays for it
 
     preflight(host, api_port, endpoint_port)
     run_lab(Lab(profile=profile, time_scale=time_scale, host=host, api_port=api_port,
@@ -72,7 +72,7 @@ def start_detached(
 ) -> LabState:
     """Start the lab in the background and wait until it is ready.
 
-    The lab is forked from a lab server (:mod:`chaos_sre.lab.forkserver`) unless
+    The lab is forked from a lab server (:mod:`chaos_sre.lab.core.forkserver`) unless
     ``CHAOS_SRE_LAB_SERVER=off``; then it starts from scratch as ``lab up``.
     """
     preflight(host, api_port, endpoint_port)

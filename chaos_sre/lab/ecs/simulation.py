@@ -40,8 +40,8 @@ from typing import Any
 from moto.backends import get_backend
 from moto.ecs.models import Task
 
-from chaos_sre.lab.settings import ACCOUNT_ID, REGION, Profile, Timings
-from chaos_sre.lab.timeline import Timeline
+from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Profile, Timings
+from chaos_sre.lab.core.timeline import Timeline
 
 PROVISIONING = "PROVISIONING"
 PENDING = "PENDING"

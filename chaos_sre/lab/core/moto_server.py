@@ -17,9 +17,9 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from chaos_sre.lab.access_denied import AccessDenials
-from chaos_sre.lab.api_calls import ApiCallLog
-from chaos_sre.lab.api_faults import ApiFaultInjector
+from chaos_sre.lab.core.access_denied import AccessDenials
+from chaos_sre.lab.core.api_calls import ApiCallLog
+from chaos_sre.lab.core.api_faults import ApiFaultInjector
 
 
 class _Serialized:

@@ -34,8 +34,8 @@ from typing import Any
 
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
 
-from chaos_sre.lab.settings import Timings
-from chaos_sre.lab.timeline import Timeline
+from chaos_sre.lab.core.settings import Timings
+from chaos_sre.lab.core.timeline import Timeline
 
 STEADY_UNITS_PER_SECOND = 50.0
 """Read and write units per second the application's users spend on each table."""

@@ -1,7 +1,7 @@
 """Serving one lab in this process: start it, record it, print where it is, serve until stopped.
 
 Used by ``lab up`` in the foreground and by each lab a lab server forks
-(:mod:`chaos_sre.lab.forkserver`).
+(:mod:`chaos_sre.lab.core.forkserver`).
 """
 
 import os
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chaos_sre.errors import LabError
-from chaos_sre.lab.state import LabState, log_path, remove_state, write_state
+from chaos_sre.lab.core.state import LabState, log_path, remove_state, write_state
 
 if TYPE_CHECKING:
-    from chaos_sre.lab.runtime import Lab
+    from chaos_sre.lab.core.runtime import Lab
 
 
 def run_lab(lab: "Lab", *, on_ready: Callable[[LabState], None]) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from chaos_sre.lab.api_faults import INTERNAL_ACCESS_KEY, access_key, signing_service
+from chaos_sre.lab.core.api_faults import INTERNAL_ACCESS_KEY, access_key, signing_service
 
 IAM_PREFIXES = {"monitoring": "cloudwatch"}
 """Signing names whose IAM service prefix differs (ELBv2 signs as elasticloadbalancing already)."""

@@ -28,8 +28,8 @@ gets what a real ALB would return from that target:
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
 lab's ground truth; ``/__lab/api-calls`` lists callers' API calls with their
 time; ``/__lab/iam/denied`` (GET, PUT, DELETE) sets the API
-actions the lab denies (:mod:`chaos_sre.lab.access_denied`). The parser handles keep-alive and pipelined GET/HEAD/POST
-requests with Content-Length bodies; it is deliberately small and fast so the
+actions the lab denies (:mod:`chaos_sre.lab.core.access_denied`). The parser handles
+keep-alive and pipelined GET/HEAD/POST requests with Content-Length bodies; it is deliberately small and fast so the
 endpoint never limits a measurement.
 """
 
@@ -43,12 +43,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.access_denied import AccessDenials, parse_actions
-from chaos_sre.lab.database import DatabaseAccess
-from chaos_sre.lab.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
-from chaos_sre.lab.settings import TIMINGS
-from chaos_sre.lab.timeline import FALLBACK, OK, Timeline
-from chaos_sre.lab.topology import API_ROUTE, DATABASE_ROUTES, DYNAMODB_ROUTES, ECS_SERVICE
+from chaos_sre.lab.core.access_denied import AccessDenials, parse_actions
+from chaos_sre.lab.core.settings import TIMINGS
+from chaos_sre.lab.core.timeline import FALLBACK, OK, Timeline
+from chaos_sre.lab.core.topology import API_ROUTE, DATABASE_ROUTES, DYNAMODB_ROUTES, ECS_SERVICE
+from chaos_sre.lab.rds.simulation import DatabaseAccess
+from chaos_sre.lab.web.dynamics import BOOTING, DEAD, SERVING, UNREACHABLE, RoutingTable
 
 WEB_TARGET_GROUP = "web"
 API_TARGET_GROUP = ECS_SERVICE

@@ -34,9 +34,9 @@ from typing import Any
 
 from moto.backends import get_backend
 
-from chaos_sre.lab import moto_hooks
-from chaos_sre.lab.settings import ACCOUNT_ID, REGION, Profile, Timings
-from chaos_sre.lab.timeline import Timeline
+from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Profile, Timings
+from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.rds.patches import complete_cluster_failover
 
 AURORA_FAILOVER = "aurora-failover"
 MULTI_AZ_FAILOVER = "multi-az-failover"
@@ -172,7 +172,7 @@ class DatabaseDynamics:
         if disruption.kind == AURORA_FAILOVER:
             cluster = self._backend().clusters.get(disruption.database)
             if cluster is not None and disruption.target is not None:
-                moto_hooks.complete_cluster_failover(cluster, disruption.target)
+                complete_cluster_failover(cluster, disruption.target)
                 cluster.status = AVAILABLE
             if disruption.instance is not None:
                 disruption.instance.status = AVAILABLE

@@ -86,7 +86,7 @@ class Profile:
     """Share of AWS API calls the lab answers with a throttling or server error."""
 
     def with_api_fault_rate(self, rate: float) -> "Profile":
-        """This profile with ``rate`` of the API calls failing (see chaos_sre.lab.api_faults)."""
+        """This profile with ``rate`` of the API calls failing (see chaos_sre.lab.core.api_faults)."""
         return replace(self, api_fault_rate=rate)
 
     def with_rds_proxy(self, enabled: bool) -> "Profile":

@@ -7,7 +7,7 @@ Starting a lab has two steps. :meth:`Lab.prepare` seeds the account through a
 private moto server and stops every thread again; :meth:`Lab.start` binds the
 lab's ports and starts serving. A prepared lab holds no thread and no socket,
 so a process can prepare once and fork a copy per lab
-(:mod:`chaos_sre.lab.forkserver`).
+(:mod:`chaos_sre.lab.core.forkserver`).
 """
 
 import asyncio
@@ -18,16 +18,16 @@ import time
 from typing import Any
 
 from chaos_sre.errors import LabError
-from chaos_sre.lab.dynamics import Dynamics
-from chaos_sre.lab.dynamodb_metrics import DynamoDBMetricsPublisher
-from chaos_sre.lab.endpoint import LoadBalancer, serve
-from chaos_sre.lab.internal_client import internal_session
-from chaos_sre.lab.metrics import MetricsPublisher
-from chaos_sre.lab.moto_server import MotoServer
-from chaos_sre.lab.settings import Profile
-from chaos_sre.lab.state import LabState
-from chaos_sre.lab.timeline import Timeline
-from chaos_sre.lab.topology import seed
+from chaos_sre.lab.core.internal_client import internal_session
+from chaos_sre.lab.core.moto_server import MotoServer
+from chaos_sre.lab.core.settings import Profile
+from chaos_sre.lab.core.state import LabState
+from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.core.topology import seed
+from chaos_sre.lab.dynamodb.metrics import DynamoDBMetricsPublisher
+from chaos_sre.lab.web.dynamics import Dynamics
+from chaos_sre.lab.web.endpoint import LoadBalancer, serve
+from chaos_sre.lab.web.metrics import MetricsPublisher
 
 
 def _bind_error(what: str, port: int, exc: OSError) -> LabError:

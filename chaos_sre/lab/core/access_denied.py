@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.api_calls import iam_action
-from chaos_sre.lab.api_faults import (
+from chaos_sre.lab.core.api_calls import iam_action
+from chaos_sre.lab.core.api_faults import (
     INTERNAL_ACCESS_KEY,
     access_key,
     protocol_of,

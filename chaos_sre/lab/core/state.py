@@ -11,7 +11,7 @@ import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chaos_sre.lab.settings import REGION
+from chaos_sre.lab.core.settings import REGION
 
 LAB_ACCESS_KEY = "lab"
 

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import LabError
-from chaos_sre.lab.settings import Profile, profile_named
-from chaos_sre.lab.state import last_line, pid_alive
+from chaos_sre.lab.core.settings import Profile, profile_named
+from chaos_sre.lab.core.state import last_line, pid_alive
 
 DEFAULT_IDLE_SECONDS = 900.0
 SERVER_READY_TIMEOUT_SECONDS = 60.0
@@ -53,7 +53,7 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 0.02
 MAX_SOCKET_PATH_BYTES = 107
 """sockaddr_un holds 108 bytes with the terminating NUL on Linux."""
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parents[2]  # chaos_sre
 
 
 def enabled() -> bool:
@@ -174,7 +174,7 @@ def _spawn_lock(path: Path) -> Iterator[None]:
 def _spawn_server(variant: Variant, path: Path) -> None:
     path.unlink(missing_ok=True)  # left by a server that died: nothing listens on it
     log = path.with_suffix(".log")
-    command = [sys.executable, "-m", "chaos_sre.lab.forkserver", "--socket", str(path),
+    command = [sys.executable, "-m", "chaos_sre.lab.core.forkserver", "--socket", str(path),
                *variant.arguments()]
     with open(log, "wb") as out:
         server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
@@ -212,7 +212,7 @@ def stop_servers(directory: Path | None = None, timeout_seconds: float = 10.0) -
 # -- server side ---------------------------------------------------------------------
 def serve(variant: Variant, path: Path, idle_seconds: float) -> None:
     """Seed one lab, then fork a copy of it per request until idle for ``idle_seconds``."""
-    from chaos_sre.lab.runtime import Lab  # imports moto: only the server pays for it
+    from chaos_sre.lab.core.runtime import Lab  # imports moto: only the server pays for it
 
     lab = Lab(profile=variant.profile_settings(), time_scale=variant.time_scale)
     lab.prepare()
@@ -304,7 +304,7 @@ def _become_lab(lab: Any, lab_dir: Path, serving: dict[str, Any]) -> None:
         os.dup2(log, 2)
         random.seed()
         _reseed_moto()
-        from chaos_sre.lab.serving import print_ready, run_lab
+        from chaos_sre.lab.core.serving import print_ready, run_lab
 
         lab.serve_on(**serving)
         status = run_lab(lab, on_ready=print_ready)
@@ -325,8 +325,8 @@ def _reseed_moto() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m chaos_sre.lab.forkserver``: run one lab server (started by ``lab up``)."""
-    parser = argparse.ArgumentParser(prog="chaos_sre.lab.forkserver")
+    """``python -m chaos_sre.lab.core.forkserver``: run one lab server (started by ``lab up``)."""
+    parser = argparse.ArgumentParser(prog="chaos_sre.lab.core.forkserver")
     parser.add_argument("--socket", required=True, type=Path)
     parser.add_argument("--profile", required=True)
     parser.add_argument("--time-scale", required=True, type=float)

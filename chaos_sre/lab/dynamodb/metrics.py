@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from chaos_sre.lab.dynamodb import Capacity
-from chaos_sre.lab.internal_client import internal_session
+from chaos_sre.lab.core.internal_client import internal_session
+from chaos_sre.lab.dynamodb.simulation import Capacity
 
 NAMESPACE = "AWS/DynamoDB"
 PUBLISH_EVERY_SECONDS = 1.0

@@ -13,9 +13,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chaos_sre.lab.internal_client import internal_session
-from chaos_sre.lab.settings import TIMINGS
-from chaos_sre.lab.timeline import Timeline
+from chaos_sre.lab.core.internal_client import internal_session
+from chaos_sre.lab.core.settings import TIMINGS
+from chaos_sre.lab.core.timeline import Timeline
 
 NAMESPACE = "AWS/ApplicationELB"
 ALB_PERIOD_SECONDS = 60.0

@@ -40,8 +40,8 @@ tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alo
 
 from typing import Any
 
-from chaos_sre.lab.internal_client import internal_session
-from chaos_sre.lab.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
+from chaos_sre.lab.core.internal_client import internal_session
+from chaos_sre.lab.core.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
 
 TAGS = {"app": "web", "env": "staging"}
 DATA_TAGS = {"app": "data", "env": "staging"}

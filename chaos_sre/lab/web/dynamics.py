@@ -19,9 +19,9 @@ AWS does, scaled by the lab's time scale:
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
 * network ACLs decide which subnets the load balancer can reach;
-* database failovers and reboots run in :mod:`chaos_sre.lab.database`, DynamoDB
-  capacity, throttling and table updates in :mod:`chaos_sre.lab.dynamodb`, the
-  ECS service scheduler and Application Auto Scaling in :mod:`chaos_sre.lab.ecs`.
+* database failovers and reboots run in :mod:`chaos_sre.lab.rds.simulation`, DynamoDB
+  capacity, throttling and table updates in :mod:`chaos_sre.lab.dynamodb.simulation`, the
+  ECS service scheduler and Application Auto Scaling in :mod:`chaos_sre.lab.ecs.simulation`.
 
 The load balancer endpoint reads the resulting :class:`RoutingTable` without
 locking; everything else runs under the same lock as moto's request handling.
@@ -35,13 +35,13 @@ from typing import Any
 
 from moto.backends import get_backend
 
-from chaos_sre.lab import moto_hooks
-from chaos_sre.lab.database import DatabaseAccess, DatabaseDynamics
-from chaos_sre.lab.dynamodb import DynamoDBDynamics
-from chaos_sre.lab.ecs import EcsDynamics
-from chaos_sre.lab.network import AclRule, lb_can_reach
-from chaos_sre.lab.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
-from chaos_sre.lab.timeline import Timeline
+from chaos_sre.lab.core import patches
+from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
+from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
+from chaos_sre.lab.ecs.simulation import EcsDynamics
+from chaos_sre.lab.rds.simulation import DatabaseAccess, DatabaseDynamics
+from chaos_sre.lab.web.network import AclRule, lb_can_reach
 
 SERVING = "serving"
 BOOTING = "booting"
@@ -269,7 +269,7 @@ class Dynamics:
     # -- the loop -------------------------------------------------------------
     def start(self) -> None:
         """Install the moto hooks and start ticking in a daemon thread."""
-        moto_hooks.install(self)
+        patches.install(self)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="lab-dynamics", daemon=True)
         self._thread.start()

@@ -1,0 +1,60 @@
+"""moto patches of DynamoDB: asynchronous table updates with AWS's limits.
+
+UpdateTable is refused while the table is updating or past the day's
+capacity-decrease limit, and starts an update the lab completes later;
+Create/UpdateTable keep ``OnDemandThroughput`` (moto: dropped) and
+DescribeTable shows the lab's status, maximums and decrease counts.
+"""
+
+from typing import Any, Protocol, cast
+
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.models import table as dynamodb_tables
+
+from chaos_sre.lab.core.patches import hooks, original, replaces
+
+
+class TableHooks(Protocol):
+    """What the DynamoDB patches ask of the lab's dynamics."""
+
+    def dynamodb_check_update(self, table: Any, body: dict[str, Any]) -> bool:
+        """Raise the AWS error that refuses this UpdateTable; return whether it is a decrease."""
+
+    def dynamodb_table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+        """UpdateTable was applied by moto."""
+
+    def dynamodb_table_created(self, name: str, body: dict[str, Any]) -> None:
+        """CreateTable was applied by moto."""
+
+    def dynamodb_describe(self, name: str, description: dict[str, Any]) -> None:
+        """Overlay the lab's state on a table description (in place)."""
+
+
+
+def _lab() -> TableHooks:
+    return cast(TableHooks, hooks())
+
+@replaces(dynamodb_responses.DynamoHandler, "create_table")
+def _dynamodb_create_table(self: Any) -> Any:
+    """CreateTable, remembering the OnDemandThroughput moto drops."""
+    result = original(dynamodb_responses.DynamoHandler, "create_table")(self)
+    _lab().dynamodb_table_created(self.body["TableName"], self.body)
+    return result
+
+
+@replaces(dynamodb_responses.DynamoHandler, "update_table")
+def _dynamodb_update_table(self: Any) -> Any:
+    """UpdateTable with AWS's checks (still updating, decrease limits) and the lab's bookkeeping."""
+    lab = _lab()
+    table = self.dynamodb_backend.get_table(self.body["TableName"])
+    was_decrease = lab.dynamodb_check_update(table, self.body)
+    original(dynamodb_responses.DynamoHandler, "update_table")(self)
+    lab.dynamodb_table_updated(table, self.body, was_decrease)
+    return dynamodb_responses.DynamoResult(table.describe())
+
+
+@replaces(dynamodb_tables.Table, "describe")
+def _dynamodb_describe(self: Any, base_key: str = "TableDescription") -> dict[str, Any]:
+    described = original(dynamodb_tables.Table, "describe")(self, base_key=base_key)
+    _lab().dynamodb_describe(self.name, described[base_key])
+    return dict(described)

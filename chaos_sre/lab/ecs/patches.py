@@ -1,0 +1,62 @@
+"""moto patches of ECS and Application Auto Scaling: a service scheduler that takes time.
+
+UpdateService leaves the running and pending counts to the lab's service
+scheduler (moto: running = desired at once); ListTasks filters by service and
+lists tasks that should be running unless asked otherwise (moto: every task);
+RegisterScalableTarget moves the service's desired count into the new min/max
+(moto: nothing).
+"""
+
+from typing import Any, Protocol, cast
+
+from moto.applicationautoscaling import models as scaling_models
+from moto.ecs import models as ecs_models
+
+from chaos_sre.lab.core.patches import hooks, original, replaces
+
+
+class ServiceHooks(Protocol):
+    """What the ECS patches ask of the lab's dynamics."""
+
+    def ecs_service_updated(self, service: Any, previous_desired: int) -> None:
+        """UpdateService was applied to ``service`` (desired count was ``previous_desired``)."""
+
+    def scalable_target_registered(self, target: Any) -> None:
+        """RegisterScalableTarget created or updated ``target``."""
+
+
+
+def _lab() -> ServiceHooks:
+    return cast(ServiceHooks, hooks())
+
+@replaces(ecs_models.EC2ContainerServiceBackend, "update_service")
+def _ecs_update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+    """UpdateService without moto's instant running count; the lab's scheduler does the rest."""
+    cluster = self._get_cluster(service_properties.get("cluster", "default"))
+    service = self._get_service(cluster.name, str(service_properties.get("service", "")).split("/")[-1])
+    previous = (int(service.desired_count or 0), service.running_count, service.pending_count)
+    updated = original(ecs_models.EC2ContainerServiceBackend, "update_service")(self, service_properties)
+    updated.running_count, updated.pending_count = previous[1], previous[2]
+    _lab().ecs_service_updated(updated, previous[0])
+    return updated
+
+
+@replaces(ecs_models.EC2ContainerServiceBackend, "list_tasks")
+def _ecs_list_tasks(self: Any, cluster_str: str | None = None, container_instance: str | None = None,
+                    family: str | None = None, started_by: str | None = None,
+                    service_name: str | None = None, desiredStatus: str | None = None) -> list[Any]:
+    """ListTasks as AWS answers it: by service, and tasks meant to run unless asked otherwise."""
+    tasks = original(ecs_models.EC2ContainerServiceBackend, "list_tasks")(
+        self, cluster_str, container_instance, family, started_by, service_name, desiredStatus or "RUNNING")
+    if service_name:
+        group = f"service:{service_name.split('/')[-1]}"
+        tasks = [t for t in tasks if t.group == group]
+    return list(tasks)
+
+
+@replaces(scaling_models.ApplicationAutoscalingBackend, "register_scalable_target")
+def _register_scalable_target(self: Any, *args: Any, **kwargs: Any) -> Any:
+    target = original(scaling_models.ApplicationAutoscalingBackend, "register_scalable_target")(
+        self, *args, **kwargs)
+    _lab().scalable_target_registered(target)
+    return target
