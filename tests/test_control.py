@@ -32,6 +32,13 @@ COUNT_PER_AZ = {
 }
 
 
+def count_targets_action(name: str, target_group: str) -> dict[str, Any]:
+    """An action counting a target group's healthy targets: it fails when the group does not exist."""
+    return {"type": "action", "name": name, "provider": {
+        "type": "python", "module": "chaos_sre.probes.aws", "func": "healthy_target_count",
+        "arguments": {"target_group_name": target_group}}}
+
+
 def experiment(method: list[dict[str, Any]], *, steady: list[dict[str, Any]] | None = None,
                rollbacks: list[dict[str, Any]] | None = None, **control: Any) -> dict[str, Any]:
     arguments = {"slo": str(ROOT / "probes" / "web.yaml"), "target_url": "${target_url}",
@@ -125,9 +132,7 @@ def test_exceeding_the_allowance_stops_and_rolls_back(start_lab, tmp_path: Path)
 @pytest.mark.e2e
 def test_a_failed_method_action_fails_the_verdict(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
-    broken = {"type": "action", "name": "broken-action", "provider": {
-        "type": "python", "module": "chaos_sre.probes.aws", "func": "healthy_target_count",
-        "arguments": {"target_group_name": "no-such-group"}}}
+    broken = count_targets_action("broken-action", "no-such-group")
     status, journal, _ = run_chaos(lab, experiment([broken], steady=[HEALTHY]), tmp_path)
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
@@ -138,12 +143,8 @@ def test_a_failed_method_action_fails_the_verdict(start_lab, tmp_path: Path) -> 
 @pytest.mark.e2e
 def test_a_failed_rollback_fails_the_verdict(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
-    harmless = {"type": "action", "name": "count-targets", "provider": {
-        "type": "python", "module": "chaos_sre.probes.aws", "func": "healthy_target_count",
-        "arguments": {"target_group_name": "web"}}}
-    broken = {"type": "action", "name": "broken-rollback", "provider": {
-        "type": "python", "module": "chaos_sre.probes.aws", "func": "healthy_target_count",
-        "arguments": {"target_group_name": "no-such-group"}}}
+    harmless = count_targets_action("count-targets", "web")
+    broken = count_targets_action("broken-rollback", "no-such-group")
     status, journal, _ = run_chaos(lab, experiment([harmless], steady=[HEALTHY], rollbacks=[broken]),
                                    tmp_path)
     assert status != 0

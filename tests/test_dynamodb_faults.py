@@ -11,7 +11,7 @@ from conftest import ROOT, RunningLab, extension, run_chaos
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import dynamodb as dynamodb_faults
-from chaos_sre.lab.web.endpoint import CAUSE_THROTTLED
+from chaos_sre.lab.dynamodb.routes import CAUSE_THROTTLED
 from chaos_sre.probes import dynamodb as dynamodb_probes
 from chaos_sre.safety.ledger import Ledger
 

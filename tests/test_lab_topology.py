@@ -1,5 +1,6 @@
 """The seeded web tier, seen through plain boto3 and real HTTP."""
 
+import re
 import socket
 from collections import Counter
 
@@ -100,11 +101,12 @@ def test_endpoint_speaks_keep_alive_pipelining_and_http10(shared_lab: RunningLab
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
-    assert data.count(b"HTTP/1.1 200 OK") == 3
+    # two HTTP/1.1 answers on the kept-alive connection, then the HTTP/1.0 one, which closes it
+    assert re.findall(rb"HTTP/1\.[01] 200 OK", data) == [b"HTTP/1.1 200 OK"] * 2 + [b"HTTP/1.0 200 OK"]
     assert data.rstrip().endswith(b"}")
     with socket.create_connection((host, int(port)), timeout=5) as conn:
         conn.sendall(b"NONSENSE\r\n\r\n")
-        assert conn.recv(65536).startswith(b"HTTP/1.1 400")
+        assert re.match(rb"HTTP/1\.[01] 400 ", conn.recv(65536))
 
 
 def test_unknown_lab_path_is_404(shared_lab: RunningLab) -> None:

@@ -238,9 +238,9 @@ def test_history_without_a_file_is_one_line(tmp_path: Path) -> None:
 def test_a_history_that_cannot_be_written_never_fails_the_run(
         runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    from chaos_sre import control
+    from chaos_sre.control import outcome
 
     monkeypatch.setenv("CHAOS_SRE_HISTORY", str(tmp_path))  # a folder, not a database
     journal = json.loads(runs.passed.read_text())
-    control._record_history(journal, extension(journal))
+    outcome.record_history(journal, extension(journal), runs.passed)
     assert "the run was not added to the history: cannot open the run history" in caplog.text

@@ -9,12 +9,11 @@ applies what they declared, once per process. The replacements call back into th
 lab's dynamics (:func:`hooks`), which each service's patches describe with a Protocol.
 """
 
-import importlib
-import importlib.util
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from chaos_sre.lab.core.services import service_modules
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,28 +51,18 @@ def original(owner: type, attribute: str) -> Any:
 
 
 def hooks() -> Any:
-    """The lab's dynamics; a service's patches read them through their own Protocol."""
+    """The lab's dynamics (:class:`chaos_sre.lab.core.dynamics.Dynamics`): a service's patches
+    reach their simulation with ``hooks().service(name)``, described by their own Protocol."""
     if _hooks is None:
         raise RuntimeError("lab moto patches used before install()")
     return _hooks
-
-
-def service_patch_modules() -> list[str]:
-    """The ``patches`` module of every lab service package."""
-    import chaos_sre.lab as lab
-
-    return sorted(f"{lab.__name__}.{info.name}.patches"
-                  for info in pkgutil.iter_modules(lab.__path__)
-                  if info.ispkg and info.name != "core"
-                  and importlib.util.find_spec(f"{lab.__name__}.{info.name}.patches") is not None)
 
 
 def install(dynamics: Any) -> None:
     """Route moto's model behaviour through ``dynamics`` (idempotent per process)."""
     global _hooks
     _hooks = dynamics
-    for module in service_patch_modules():
-        importlib.import_module(module)
+    service_modules("patches")  # importing each declares its patches
     for key, patch in _declared.items():
         if key not in _originals:
             _originals[key] = getattr(patch.owner, patch.attribute)

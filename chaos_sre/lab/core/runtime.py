@@ -18,16 +18,15 @@ import time
 from typing import Any
 
 from chaos_sre.errors import LabError
+from chaos_sre.lab.core.dynamics import Dynamics, Publisher
 from chaos_sre.lab.core.internal_client import internal_session
+from chaos_sre.lab.core.lab_routes import LabApi
 from chaos_sre.lab.core.moto_server import MotoServer
 from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.state import LabState
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.core.topology import seed
-from chaos_sre.lab.dynamodb.metrics import DynamoDBMetricsPublisher
-from chaos_sre.lab.web.dynamics import Dynamics
-from chaos_sre.lab.web.endpoint import LoadBalancer, serve
-from chaos_sre.lab.web.metrics import MetricsPublisher
+from chaos_sre.lab.web.endpoint import LoadBalancer, application, bound_port, dependencies, serve
 
 
 def _bind_error(what: str, port: int, exc: OSError) -> LabError:
@@ -59,8 +58,7 @@ class Lab:
             profile=profile, time_scale=time_scale, timeline=self.timeline, lock=self.lock
         )
         self._moto: MotoServer | None = None
-        self._metrics: MetricsPublisher | None = None
-        self._dynamodb_metrics: DynamoDBMetricsPublisher | None = None
+        self._publishers: list[Publisher] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._loop_thread: threading.Thread | None = None
@@ -104,7 +102,7 @@ class Lab:
         if not self.prepared:
             self.prepare()
         self.timeline.mark_start()
-        self.dynamics.dynamodb.capacity.resume()
+        self.dynamics.resume()
         try:
             self._moto = MotoServer(self.host, self._api_port, self.lock,
                                     api_fault_rate=self.profile.api_fault_rate)
@@ -114,23 +112,18 @@ class Lab:
         self._moto.start()
         self.dynamics.start()
         api_url = f"http://{self.host}:{self._moto.port}"
-        self._metrics = MetricsPublisher(endpoint_url=api_url, timeline=self.timeline,
-                                         time_scale=self.time_scale)
-        self._metrics.start()
-        self._dynamodb_metrics = DynamoDBMetricsPublisher(endpoint_url=api_url,
-                                                          capacity=self.dynamics.dynamodb.capacity)
-        self._dynamodb_metrics.start()
+        self._publishers = self.dynamics.publishers(api_url)
+        for publisher in self._publishers:
+            publisher.start()
         self.started_at = time.time()
 
     def _start_endpoint(self) -> None:
-        balancer = LoadBalancer(
-            routes=self.dynamics.routing_table,
+        service = self.dynamics.service
+        balancer = LoadBalancer(routes=service("web").routing_table, timeline=self.timeline,
+                                calls=dependencies(self.dynamics.context, service))
+        lab_api = LabApi(
             timeline=self.timeline,
             status=self._status,
-            databases=self.dynamics.database_access,
-            dynamodb_call=self.dynamics.dynamodb_call,
-            sdk_max_attempts=self.profile.dynamodb.sdk_max_attempts,
-            web_fallback=self.profile.ecs.web_fallback,
             denials=self._moto.denials if self._moto is not None else None,
             api_calls=self._moto.calls.calls if self._moto is not None else None,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
@@ -138,7 +131,8 @@ class Lab:
         )
         loop = asyncio.new_event_loop()
         try:
-            self._server = loop.run_until_complete(serve(balancer, self.host, self._endpoint_port))
+            self._server = loop.run_until_complete(
+                serve(application(balancer, lab_api), self.host, self._endpoint_port))
         except OSError as exc:
             loop.close()
             if self._moto is not None:
@@ -158,7 +152,7 @@ class Lab:
 
     @property
     def endpoint_port(self) -> int:
-        return int(self._server.sockets[0].getsockname()[1])
+        return bound_port(self._server)
 
     @property
     def api_port(self) -> int:
@@ -180,19 +174,17 @@ class Lab:
 
     def stop(self) -> None:
         """Stop every thread and release both ports."""
-        if self._metrics is not None:
-            self._metrics.stop()
-        if self._dynamodb_metrics is not None:
-            self._dynamodb_metrics.stop()
+        for publisher in self._publishers:
+            publisher.stop()
+        self._publishers = []
         self.dynamics.stop()
         if self._loop is not None:
-            loop, server = self._loop, self._server
-
-            def _close() -> None:
-                server.close()
-                loop.stop()
-
-            loop.call_soon_threadsafe(_close)
+            loop, runner = self._loop, self._server
+            try:
+                asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=5)
+            except TimeoutError:
+                pass  # the loop stops below either way; its thread is a daemon
+            loop.call_soon_threadsafe(loop.stop)
             if self._loop_thread is not None:
                 self._loop_thread.join(timeout=5)
             loop.close()

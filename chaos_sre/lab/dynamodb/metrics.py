@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaos_sre.lab.core.internal_client import internal_session
-from chaos_sre.lab.dynamodb.simulation import Capacity
+from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.dynamodb.simulation import Capacity, DynamoDBDynamics
 
 NAMESPACE = "AWS/DynamoDB"
 PUBLISH_EVERY_SECONDS = 1.0
@@ -74,3 +75,8 @@ class DynamoDBMetricsPublisher:
             if self._stop.wait(max(0.0, boundary - time.time())):
                 return
             self.publish(datetime.fromtimestamp(boundary, UTC))
+
+
+def create(context: SimulationContext, simulation: DynamoDBDynamics, api_url: str) -> DynamoDBMetricsPublisher:
+    """The tables' CloudWatch metrics, published to the lab's API at ``api_url``."""
+    return DynamoDBMetricsPublisher(endpoint_url=api_url, capacity=simulation.capacity)

@@ -15,30 +15,30 @@ from chaos_sre.lab.core.patches import hooks, original, replaces
 
 
 class TableHooks(Protocol):
-    """What the DynamoDB patches ask of the lab's dynamics."""
+    """What the DynamoDB patches ask of the service's simulation."""
 
-    def dynamodb_check_update(self, table: Any, body: dict[str, Any]) -> bool:
+    def check_update(self, table: Any, body: dict[str, Any]) -> bool:
         """Raise the AWS error that refuses this UpdateTable; return whether it is a decrease."""
 
-    def dynamodb_table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+    def table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
         """UpdateTable was applied by moto."""
 
-    def dynamodb_table_created(self, name: str, body: dict[str, Any]) -> None:
+    def table_created(self, name: str, body: dict[str, Any]) -> None:
         """CreateTable was applied by moto."""
 
-    def dynamodb_describe(self, name: str, description: dict[str, Any]) -> None:
+    def describe(self, name: str, description: dict[str, Any]) -> None:
         """Overlay the lab's state on a table description (in place)."""
 
 
 
 def _lab() -> TableHooks:
-    return cast(TableHooks, hooks())
+    return cast(TableHooks, hooks().service("dynamodb"))
 
 @replaces(dynamodb_responses.DynamoHandler, "create_table")
 def _dynamodb_create_table(self: Any) -> Any:
     """CreateTable, remembering the OnDemandThroughput moto drops."""
     result = original(dynamodb_responses.DynamoHandler, "create_table")(self)
-    _lab().dynamodb_table_created(self.body["TableName"], self.body)
+    _lab().table_created(self.body["TableName"], self.body)
     return result
 
 
@@ -47,14 +47,14 @@ def _dynamodb_update_table(self: Any) -> Any:
     """UpdateTable with AWS's checks (still updating, decrease limits) and the lab's bookkeeping."""
     lab = _lab()
     table = self.dynamodb_backend.get_table(self.body["TableName"])
-    was_decrease = lab.dynamodb_check_update(table, self.body)
+    was_decrease = lab.check_update(table, self.body)
     original(dynamodb_responses.DynamoHandler, "update_table")(self)
-    lab.dynamodb_table_updated(table, self.body, was_decrease)
+    lab.table_updated(table, self.body, was_decrease)
     return dynamodb_responses.DynamoResult(table.describe())
 
 
 @replaces(dynamodb_tables.Table, "describe")
 def _dynamodb_describe(self: Any, base_key: str = "TableDescription") -> dict[str, Any]:
     described = original(dynamodb_tables.Table, "describe")(self, base_key=base_key)
-    _lab().dynamodb_describe(self.name, described[base_key])
+    _lab().describe(self.name, described[base_key])
     return dict(described)

@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.backends import get_backend
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
 
-from chaos_sre.lab.core.settings import Timings
+from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Timings
+from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 
 STEADY_UNITS_PER_SECOND = 50.0
@@ -237,6 +239,10 @@ class DynamoDBDynamics:
         self.capacity = Capacity(burst_seconds=scaled(timings.dynamodb_burst_seconds))
         self._tables: dict[str, TableState] = {}
 
+    def resume(self) -> None:
+        """The lab starts serving: the capacity pools count time from now."""
+        self.capacity.resume()
+
     def _state(self, name: str) -> TableState:
         return self._tables.setdefault(name, TableState())
 
@@ -335,10 +341,14 @@ class DynamoDBDynamics:
         return {"MaxReadRequestUnits": int(limits.get("MaxReadRequestUnits", UNLIMITED)),
                 "MaxWriteRequestUnits": int(limits.get("MaxWriteRequestUnits", UNLIMITED))}
 
-    def status(self, backend: Any) -> dict[str, Any]:
+    @staticmethod
+    def _backend() -> Any:
+        return get_backend("dynamodb")[ACCOUNT_ID][REGION]
+
+    def status(self) -> dict[str, Any]:
         """Status, billing mode and capacity (or maximums) of every table, for `lab status`."""
         summary: dict[str, Any] = {}
-        for name, table in list(backend.tables.items()):
+        for name, table in list(self._backend().tables.items()):
             description = table.describe(base_key="Table")["Table"]
             limits = description.get("OnDemandThroughput") or {}
             throughput = description.get("ProvisionedThroughput") or {}
@@ -349,12 +359,12 @@ class DynamoDBDynamics:
                 "read": limits.get("MaxReadRequestUnits") if on_demand else throughput.get("ReadCapacityUnits"),
                 "write": limits.get("MaxWriteRequestUnits") if on_demand else throughput.get("WriteCapacityUnits"),
             }
-        return summary
+        return {"dynamodb_tables": summary}
 
     # -- the clock ----------------------------------------------------------------------
-    def tick(self, now: float, backend: Any) -> None:
+    def tick(self, now: float) -> None:
         """Apply finished updates to the capacity pools; pick up new and deleted tables."""
-        tables = dict(backend.tables)
+        tables = dict(self._backend().tables)
         for name in [n for n in self._tables if n not in tables]:
             del self._tables[name]
             self.capacity.forget(name)
@@ -371,3 +381,11 @@ class DynamoDBDynamics:
                 for index, settings in current.items():
                     self.capacity.apply(name, index, settings, initial=initial)
                 state.applied = current
+
+
+TICK_ORDER = 40
+
+
+def create(context: SimulationContext) -> DynamoDBDynamics:
+    """The DynamoDB simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return DynamoDBDynamics(scaled=context.scaled, timeline=context.timeline, timings=context.timings)

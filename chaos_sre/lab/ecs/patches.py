@@ -16,9 +16,9 @@ from chaos_sre.lab.core.patches import hooks, original, replaces
 
 
 class ServiceHooks(Protocol):
-    """What the ECS patches ask of the lab's dynamics."""
+    """What the ECS patches ask of the service's simulation."""
 
-    def ecs_service_updated(self, service: Any, previous_desired: int) -> None:
+    def service_updated(self, service: Any, previous_desired: int) -> None:
         """UpdateService was applied to ``service`` (desired count was ``previous_desired``)."""
 
     def scalable_target_registered(self, target: Any) -> None:
@@ -27,7 +27,7 @@ class ServiceHooks(Protocol):
 
 
 def _lab() -> ServiceHooks:
-    return cast(ServiceHooks, hooks())
+    return cast(ServiceHooks, hooks().service("ecs"))
 
 @replaces(ecs_models.EC2ContainerServiceBackend, "update_service")
 def _ecs_update_service(self: Any, service_properties: dict[str, Any]) -> Any:
@@ -37,7 +37,7 @@ def _ecs_update_service(self: Any, service_properties: dict[str, Any]) -> Any:
     previous = (int(service.desired_count or 0), service.running_count, service.pending_count)
     updated = original(ecs_models.EC2ContainerServiceBackend, "update_service")(self, service_properties)
     updated.running_count, updated.pending_count = previous[1], previous[2]
-    _lab().ecs_service_updated(updated, previous[0])
+    _lab().service_updated(updated, previous[0])
     return updated
 
 

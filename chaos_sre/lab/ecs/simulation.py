@@ -41,6 +41,7 @@ from moto.backends import get_backend
 from moto.ecs.models import Task
 
 from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Profile, Timings
+from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 
 PROVISIONING = "PROVISIONING"
@@ -108,6 +109,8 @@ class EcsDynamics:
     scaled: Callable[[float], float]
     timeline: Timeline
     timings: Timings
+    warm: Callable[[], bool] = lambda: False
+    """Whether the lab is being seeded (tasks are ready at once)."""
     _lives: dict[str, TaskLife] = field(default_factory=dict)
     _by_ip: dict[str, TaskLife] = field(default_factory=dict)
     _services: dict[str, ServiceState] = field(default_factory=dict)
@@ -136,7 +139,7 @@ class EcsDynamics:
         self._clamp(target, reason="RegisterScalableTarget", respect_suspension=False)
 
     # -- read side for the load balancer ------------------------------------------
-    def condition(self, target_id: str, now: float) -> tuple[str, str] | None:
+    def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
         """("serving"|"booting"|"dead", AZ) of a task's IP target; None when it is no task."""
         life = self._by_ip.get(target_id)
         if life is None:
@@ -146,8 +149,9 @@ class EcsDynamics:
         return ("serving" if now >= life.ready_at else "booting"), life.availability_zone
 
     # -- the clock ---------------------------------------------------------------------
-    def tick(self, now: float, warm: bool) -> None:
+    def tick(self, now: float) -> None:
         """Advance tasks, run due scheduler passes and scaling evaluations, publish counts."""
+        warm = self.warm()
         backend = self._ecs()
         for life in list(self._lives.values()):
             self._advance(life, now, warm)
@@ -410,6 +414,10 @@ class EcsDynamics:
 
     # -- `lab status` ----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
+        """Desired/running/pending tasks and scaling of every service, for `lab status`."""
+        return {"ecs_services": self.services()}
+
+    def services(self) -> dict[str, Any]:
         """Desired/running/pending tasks and scaling of every service."""
         targets = {t.resource_id: t for t in self._ecs_scalable_targets()}
         summary: dict[str, Any] = {}
@@ -425,3 +433,12 @@ class EcsDynamics:
                     "suspended": dict(target.suspended_state or {})},
             }
         return summary
+
+
+TICK_ORDER = 10
+
+
+def create(context: SimulationContext) -> EcsDynamics:
+    """The ECS simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return EcsDynamics(profile=context.profile, scaled=context.scaled, timeline=context.timeline,
+                       timings=context.timings, warm=lambda: context.warm)

@@ -17,18 +17,18 @@ from chaos_sre.lab.core.patches import hooks, original, replaces
 
 
 class DatabaseHooks(Protocol):
-    """What the RDS patches ask of the lab's dynamics."""
+    """What the RDS patches ask of the service's simulation."""
 
-    def db_cluster_failover(self, cluster: Any, target: Any) -> None:
+    def cluster_failover(self, cluster: Any, target: Any) -> None:
         """FailoverDBCluster was accepted for ``cluster`` towards ``target``."""
 
-    def db_instance_reboot(self, instance: Any, force_failover: bool) -> None:
+    def instance_reboot(self, instance: Any, force_failover: bool) -> None:
         """RebootDBInstance was accepted for ``instance``."""
 
 
 
 def _lab() -> DatabaseHooks:
-    return cast(DatabaseHooks, hooks())
+    return cast(DatabaseHooks, hooks().service("rds"))
 
 @replaces(rds_models.RDSBackend, "failover_db_cluster")
 def _failover_db_cluster(self: Any, db_cluster_identifier: str,
@@ -46,7 +46,7 @@ def _failover_db_cluster(self: Any, db_cluster_identifier: str,
 @replaces(rds_models.DBCluster, "failover")
 def _cluster_failover(self: Any, target_instance: Any) -> None:
     """The failover was accepted; the lab moves the writer when the failover completes."""
-    _lab().db_cluster_failover(self, target_instance)
+    _lab().cluster_failover(self, target_instance)
 
 
 def complete_cluster_failover(cluster: Any, target_instance: Any) -> None:
@@ -69,5 +69,5 @@ def _reboot_db_instance(self: Any) -> Any:
         raise rds_exceptions.InvalidParameterCombination(
             f"Cannot reboot DB instance {identifier} with failover: it is not a Multi-AZ instance"
         )
-    _lab().db_instance_reboot(instance, force_failover)
+    _lab().instance_reboot(instance, force_failover)
     return ActionResult({"DBInstance": instance})

@@ -35,6 +35,7 @@ from typing import Any
 from moto.backends import get_backend
 
 from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Profile, Timings
+from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.rds.patches import complete_cluster_failover
 
@@ -212,6 +213,10 @@ class DatabaseDynamics:
 
     def status(self) -> dict[str, Any]:
         """Writer, AZ and status of every cluster and standalone instance, for `lab status`."""
+        return {"databases": self.databases()}
+
+    def databases(self) -> dict[str, Any]:
+        """Writer, AZ and status of every cluster and standalone instance."""
         backend = self._backend()
         summary: dict[str, Any] = {}
         for cluster in list(backend.clusters.values()):
@@ -232,3 +237,12 @@ class DatabaseDynamics:
                 "standby_availability_zone": getattr(instance, "secondary_availability_zone", None),
             }
         return summary
+
+
+TICK_ORDER = 30
+
+
+def create(context: SimulationContext) -> DatabaseDynamics:
+    """The RDS simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return DatabaseDynamics(profile=context.profile, scaled=context.scaled,
+                            timeline=context.timeline, timings=context.timings)

@@ -15,6 +15,7 @@ from typing import Any
 
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.settings import TIMINGS
+from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 
 NAMESPACE = "AWS/ApplicationELB"
@@ -97,3 +98,8 @@ class MetricsPublisher:
     def _run(self) -> None:
         while not self._stop.wait(self._period):
             self.publish()
+
+
+def create(context: SimulationContext, simulation: Any, api_url: str) -> MetricsPublisher:
+    """The load balancer's CloudWatch metrics, published to the lab's API at ``api_url``."""
+    return MetricsPublisher(endpoint_url=api_url, timeline=context.timeline, time_scale=context.time_scale)

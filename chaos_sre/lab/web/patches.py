@@ -26,7 +26,7 @@ ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
 
 
 class WebTierHooks(Protocol):
-    """What the web tier's patches ask of the lab's dynamics."""
+    """What the web tier's patches ask of the service's simulation."""
 
     def instance_launched(self, instance: Any) -> None:
         """A new instance exists (any caller); decide its pending/boot timeline."""
@@ -43,7 +43,7 @@ class WebTierHooks(Protocol):
 
 
 def _lab() -> WebTierHooks:
-    return cast(WebTierHooks, hooks())
+    return cast(WebTierHooks, hooks().service("web"))
 
 @replaces(InstanceBackend, "run_instances")
 def _run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The lab's control plane: EC2 boot, load balancer health checks, ASG healing.
+"""The web tier's simulation: EC2 boot, load balancer health checks, ASG healing.
 
 moto stores the AWS resources; this module makes time pass over them the way
 AWS does, scaled by the lab's time scale:
@@ -19,35 +19,31 @@ AWS does, scaled by the lab's time scale:
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
 * network ACLs decide which subnets the load balancer can reach;
-* database failovers and reboots run in :mod:`chaos_sre.lab.rds.simulation`, DynamoDB
-  capacity, throttling and table updates in :mod:`chaos_sre.lab.dynamodb.simulation`, the
-  ECS service scheduler and Application Auto Scaling in :mod:`chaos_sre.lab.ecs.simulation`.
+* IP targets (ECS tasks) are asked of the service that runs them
+  (:meth:`~chaos_sre.lab.core.simulation.Services.target_condition`).
 
 The load balancer endpoint reads the resulting :class:`RoutingTable` without
-locking; everything else runs under the same lock as moto's request handling.
+locking; everything else runs under the same lock as moto's request handling
+(:mod:`chaos_sre.lab.core.dynamics` ticks it).
 """
 
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.backends import get_backend
 
-from chaos_sre.lab.core import patches
-from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, TIMINGS, Profile, Timings
+from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Timings
+from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
-from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
-from chaos_sre.lab.ecs.simulation import EcsDynamics
-from chaos_sre.lab.rds.simulation import DatabaseAccess, DatabaseDynamics
 from chaos_sre.lab.web.network import AclRule, lb_can_reach
 
 SERVING = "serving"
 BOOTING = "booting"
 DEAD = "dead"
 UNREACHABLE = "unreachable"
-TICK_SECONDS = 0.02
+TICK_ORDER = 20
 LIVE_STATES = ("pending", "running")
 
 
@@ -101,42 +97,33 @@ class _Backends:
 
 
 @dataclass
-class Dynamics:
-    """Time-scaled AWS control-plane behaviour over moto's models."""
+class WebTier:
+    """EC2 instances, their Auto Scaling groups and their load balancer, over time."""
 
-    profile: Profile
-    time_scale: float
-    timeline: Timeline
-    lock: threading.RLock
-    timings: Timings = TIMINGS
-    warm: bool = True
+    context: SimulationContext
     _lives: dict[str, InstanceLife] = field(default_factory=dict)
     _health: dict[tuple[str, str], TargetHealthState] = field(default_factory=dict)
     _reachable: dict[str, bool] = field(default_factory=dict)
     _routes: dict[str, RoutingTable] = field(default_factory=dict)
     _instances: dict[str, Any] = field(default_factory=dict)
     _next_sweep: float = 0.0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-    database: DatabaseDynamics = field(init=False)
-    dynamodb: DynamoDBDynamics = field(init=False)
-    ecs: EcsDynamics = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.database = DatabaseDynamics(
-            profile=self.profile, scaled=self.scaled, timeline=self.timeline, timings=self.timings
-        )
-        self.dynamodb = DynamoDBDynamics(
-            scaled=self.scaled, timeline=self.timeline, timings=self.timings
-        )
-        self.ecs = EcsDynamics(
-            profile=self.profile, scaled=self.scaled, timeline=self.timeline, timings=self.timings
-        )
 
     # -- helpers -----------------------------------------------------------
+    @property
+    def timeline(self) -> Timeline:
+        return self.context.timeline
+
+    @property
+    def timings(self) -> Timings:
+        return self.context.timings
+
+    @property
+    def warm(self) -> bool:
+        return self.context.warm
+
     def scaled(self, aws_seconds: float) -> float:
         """Lab seconds for ``aws_seconds`` of AWS time."""
-        return aws_seconds * self.time_scale
+        return self.context.scaled(aws_seconds)
 
     @staticmethod
     def _backends() -> _Backends:
@@ -147,7 +134,7 @@ class Dynamics:
         )
 
     def _boot_seconds(self, instance: Any) -> float:
-        return self.profile.web.app_boot_seconds
+        return self.context.profile.web.app_boot_seconds
 
     # -- hooks called from moto (lock held by the caller) -------------------
     def instance_launched(self, instance: Any) -> None:
@@ -183,130 +170,55 @@ class Dynamics:
             return None
         return record.state, record.reason, record.description
 
-    def db_cluster_failover(self, cluster: Any, target: Any) -> None:
-        """FailoverDBCluster was accepted: the database dynamics take it from here."""
-        self.database.cluster_failover(cluster, target)
-
-    def db_instance_reboot(self, instance: Any, force_failover: bool) -> None:
-        """RebootDBInstance was accepted: the database dynamics take it from here."""
-        self.database.instance_reboot(instance, force_failover)
-
-    def dynamodb_check_update(self, table: Any, body: dict[str, Any]) -> bool:
-        """UpdateTable asked: refuse it as AWS would, or say whether it decreases capacity."""
-        return self.dynamodb.check_update(table, body)
-
-    def dynamodb_table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
-        """UpdateTable applied: the table is UPDATING until the lab completes it."""
-        self.dynamodb.table_updated(table, body, was_decrease)
-
-    def dynamodb_table_created(self, name: str, body: dict[str, Any]) -> None:
-        """CreateTable applied: keep what moto drops."""
-        self.dynamodb.table_created(name, body)
-
-    def dynamodb_describe(self, name: str, description: dict[str, Any]) -> None:
-        """Overlay the lab's table state on a description."""
-        self.dynamodb.describe(name, description)
-
-    def ecs_service_updated(self, service: Any, previous_desired: int) -> None:
-        """UpdateService applied: the ECS scheduler acts on its next pass."""
-        self.ecs.service_updated(service, previous_desired)
-
-    def scalable_target_registered(self, target: Any) -> None:
-        """RegisterScalableTarget applied: Application Auto Scaling adjusts capacity."""
-        self.ecs.scalable_target_registered(target)
-
     # -- read side for the endpoint and `lab status` ------------------------
-    def dynamodb_call(self, table: str, direction: str, roll: float) -> str | None:
-        """One GetItem (``read``) or PutItem (``write``) on ``table``: None, or what throttled it."""
-        return self.dynamodb.capacity.attempt(table, direction, roll)
-
-    def database_access(self, database: str) -> DatabaseAccess:
-        """What the application meets now when it needs ``database`` (lock-free read)."""
-        return self.database.access(database)
-
     def routing_table(self, target_group_name: str) -> RoutingTable:
         """The latest routing table of a target group (lock-free read)."""
         return self._routes.get(target_group_name, RoutingTable())
 
     def status(self) -> dict[str, Any]:
         """A summary of instances per AZ and target health, for `lab status`."""
-        with self.lock:
-            backends = self._backends()
-            instances: dict[str, dict[str, int]] = {}
-            for instance in backends.ec2.all_instances():
-                zone = instances.setdefault(instance.placement.zone, {})
-                zone[instance.state] = zone.get(instance.state, 0) + 1
-            groups = {
-                name: {
-                    "desired": group.desired_capacity,
-                    "in_service": sum(
-                        1 for s in group.instance_states if s.lifecycle_state == "InService"
-                    ),
-                }
-                for name, group in backends.autoscaling.autoscaling_groups.items()
+        backends = self._backends()
+        instances: dict[str, dict[str, int]] = {}
+        for instance in backends.ec2.all_instances():
+            zone = instances.setdefault(instance.placement.zone, {})
+            zone[instance.state] = zone.get(instance.state, 0) + 1
+        groups = {
+            name: {
+                "desired": group.desired_capacity,
+                "in_service": sum(
+                    1 for s in group.instance_states if s.lifecycle_state == "InService"
+                ),
             }
-            target_groups = {}
-            for tg in backends.elbv2.target_groups.values():
-                states: dict[str, int] = {}
-                for target_id in tg.targets:
-                    record = self._health.get((tg.arn, target_id))
-                    state = record.state if record else "unknown"
-                    states[state] = states.get(state, 0) + 1
-                target_groups[tg.name] = states
-            databases = self.database.status()
-            tables = self.dynamodb.status(get_backend("dynamodb")[ACCOUNT_ID][REGION])
-            services = self.ecs.status()
+            for name, group in backends.autoscaling.autoscaling_groups.items()
+        }
+        target_groups = {}
+        for tg in backends.elbv2.target_groups.values():
+            states: dict[str, int] = {}
+            for target_id in tg.targets:
+                record = self._health.get((tg.arn, target_id))
+                state = record.state if record else "unknown"
+                states[state] = states.get(state, 0) + 1
+            target_groups[tg.name] = states
         return {
-            "ecs_services": services,
-            "databases": databases,
-            "dynamodb_tables": tables,
             "instances_by_az": instances,
             "auto_scaling_groups": groups,
             "target_health": target_groups,
             "unreachable_subnets": sorted(s for s, ok in self._reachable.items() if not ok),
         }
 
-    # -- the loop -------------------------------------------------------------
-    def start(self) -> None:
-        """Install the moto hooks and start ticking in a daemon thread."""
-        patches.install(self)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="lab-dynamics", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop ticking."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def crashed(self) -> bool:
-        """True when the ticker thread died (its traceback is in the lab log)."""
-        return self._thread is not None and not self._thread.is_alive() and not self._stop.is_set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
-            self.tick()
-
-    def tick(self) -> None:
-        """Advance every dynamic to now."""
-        now = time.monotonic()
-        with self.lock:
-            backends = self._backends()
-            self._instances = {i.id: i for i in backends.ec2.all_instances()}
-            self._evaluate_network(backends.ec2)
-            self._advance_instances(now)
-            self.ecs.tick(now, self.warm)
-            self._promote_in_service(backends, now)
-            self._health_checks(backends, now)
-            if now >= self._next_sweep:
-                period = self.scaled(self.timings.asg_health_sweep_seconds)
-                self._next_sweep = now + period * random.uniform(0.5, 1.5)
-                self._asg_sweep(backends, now)
-            self._publish_routes(backends)
-            self.database.tick(now)
-            self.dynamodb.tick(now, get_backend("dynamodb")[ACCOUNT_ID][REGION])
+    def tick(self, now: float) -> None:
+        """Network reachability, instance states, ASG promotion, health checks, healing, routes."""
+        backends = self._backends()
+        self._instances = {i.id: i for i in backends.ec2.all_instances()}
+        self._evaluate_network(backends.ec2)
+        self._advance_instances(now)
+        self._promote_in_service(backends, now)
+        self._health_checks(backends, now)
+        if now >= self._next_sweep:
+            period = self.scaled(self.timings.asg_health_sweep_seconds)
+            self._next_sweep = now + period * random.uniform(0.5, 1.5)
+            self._asg_sweep(backends, now)
+        self._publish_routes(backends)
 
     # -- network --------------------------------------------------------------
     def _evaluate_network(self, ec2: Any) -> None:
@@ -483,7 +395,7 @@ class Dynamics:
     def _condition(self, target_id: str, now: float) -> str:
         instance = self._instances.get(target_id)
         if instance is None:
-            task = self.ecs.condition(target_id, now)
+            task = self.context.services.target_condition(target_id, now)
             return SERVING if task is None else task[0]
         if not self._reachable.get(instance.subnet_id, True):
             return UNREACHABLE
@@ -580,5 +492,10 @@ class Dynamics:
         instance = self._instances.get(target_id)
         if instance is not None:
             return str(instance.placement.zone)
-        task = self.ecs.condition(target_id, time.monotonic())
+        task = self.context.services.target_condition(target_id, time.monotonic())
         return "" if task is None else task[1]
+
+
+def create(context: SimulationContext) -> WebTier:
+    """The web tier's simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return WebTier(context)

@@ -1,0 +1,68 @@
+"""The lab's own HTTP face on the endpoint, under ``/__lab/``.
+
+``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
+lab's ground truth; ``/__lab/api-calls`` lists callers' API calls with their
+time; ``/__lab/iam/denied`` (GET, PUT ``?actions=a,b``, DELETE) sets the API
+actions the lab denies (:mod:`chaos_sre.lab.core.access_denied`). Any other
+``/__lab/`` path answers 404.
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+from chaos_sre.errors import ValidationError
+from chaos_sre.lab.core.access_denied import AccessDenials, parse_actions
+from chaos_sre.lab.core.timeline import Timeline
+
+LAB_PREFIX = "/__lab/"
+
+
+class LabApi:
+    """Answers ``/__lab/...`` requests."""
+
+    def __init__(self, *, timeline: Timeline, status: Callable[[], dict[str, Any]], info: dict[str, Any],
+                 denials: AccessDenials | None = None,
+                 api_calls: Callable[[], list[tuple[float, str]]] | None = None) -> None:
+        self.timeline = timeline
+        self._status = status
+        self._info = info
+        self._denials = denials
+        self._api_calls = api_calls
+
+    async def handle(self, request: web.Request) -> web.Response:
+        status, body = self.answer(request.method, request.path, request.query_string)
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    def answer(self, method: str, route: str, query: str) -> tuple[int, bytes]:
+        """(status, JSON body) for ``method route?query``."""
+        if route == "/__lab/timeline" and method == "GET":
+            return 200, json.dumps(self.timeline.snapshot()).encode()
+        if route == "/__lab/timeline" and method == "DELETE":
+            self.timeline.reset()
+            return 200, b'{"reset": true}'
+        if route == "/__lab/status" and method == "GET":
+            return 200, json.dumps({**self._info, **self._status()}).encode()
+        if route == "/__lab/api-calls" and method == "GET" and self._api_calls is not None:
+            return 200, json.dumps(self._api_calls()).encode()
+        if route == "/__lab/iam/denied" and self._denials is not None:
+            return self._denied_actions(self._denials, method, query)
+        return 404, b'{"error": "unknown lab path"}'
+
+    @staticmethod
+    def _denied_actions(denials: AccessDenials, method: str, query: str) -> tuple[int, bytes]:
+        """GET lists the denied IAM actions, PUT ``?actions=a,b`` sets them, DELETE clears them."""
+        if method == "PUT":
+            try:
+                denials.deny(parse_actions(parse_qs(query).get("actions", [""])[0]))
+            except ValidationError as exc:
+                return 400, json.dumps({"error": str(exc)}).encode()
+        elif method == "DELETE":
+            denials.deny(set())
+        elif method != "GET":
+            return 405, b'{"error": "use GET, PUT ?actions=service:Action,... or DELETE"}'
+        return 200, json.dumps({"denied_actions": denials.denied()}).encode()
+
