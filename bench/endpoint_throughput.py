@@ -2,12 +2,16 @@
 
 Starts a lab (resilient profile, default time scale, dynamics running) on free
 loopback ports, drives its endpoint with wrk (Debian package `wrk`) for a few
-bounded runs, and prints the median and spread. Usage:
+bounded runs, and prints the median and spread. With ``--compare-with DIR``, a
+second lab runs the ``chaos_sre`` of checkout DIR (e.g. a `git worktree` of an
+earlier commit) and the two are measured in turn, run by run. Usage:
 
     .venv/bin/python bench/endpoint_throughput.py [--runs 5] [--seconds 5] [--connections 16]
+        [--compare-with DIR]
 """
 
 import argparse
+import contextlib
 import re
 import shutil
 import statistics
@@ -34,21 +38,29 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--compare-with", metavar="DIR",
+                        help="also measure the lab of the chaos_sre in checkout DIR")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    results = {}
-    with running_lab() as lab:
-        url = lab["CHAOS_SRE_TARGET_URL"]
-        for mode, close in (("keep-alive", False), ("new connection per request", True)):
-            results[mode] = [wrk_rate(f"{url}/", args.seconds, args.connections, close)
-                             for _ in range(args.runs)]
+    labs = {"this checkout": None}
+    if args.compare_with:
+        labs[f"checkout {args.compare_with}"] = args.compare_with
+    results: dict[tuple[str, str], list[float]] = {}
+    with contextlib.ExitStack() as stack:
+        urls = {name: stack.enter_context(running_lab(source=source))["CHAOS_SRE_TARGET_URL"]
+                for name, source in labs.items()}
+        for _ in range(args.runs):
+            for mode, close in (("keep-alive", False), ("new connection per request", True)):
+                for name, url in urls.items():
+                    results.setdefault((name, mode), []).append(
+                        wrk_rate(f"{url}/", args.seconds, args.connections, close))
     print(f"lab endpoint, requests/s over {args.runs} runs of {args.seconds} s, "
           f"{args.connections} connections, one wrk thread")
-    print("| connections | median | min | max |\n|---|---|---|---|")
-    for mode, rates in results.items():
-        print(f"| {mode} | {statistics.median(rates):.0f} | {min(rates):.0f} | {max(rates):.0f} |")
+    print("| lab | connections | median | min | max |\n|---|---|---|---|---|")
+    for (name, mode), rates in results.items():
+        print(f"| {name} | {mode} | {statistics.median(rates):.0f} | {min(rates):.0f} | {max(rates):.0f} |")
     return 0
 
 

@@ -11,9 +11,14 @@ CLI = [sys.executable, "-m", "chaos_sre.cli"]
 
 
 @contextmanager
-def running_lab(*args: str) -> Iterator[dict[str, str]]:
-    """Start a lab (`chaos-sre lab up --detach ARGS`), yield its exports, stop it."""
+def running_lab(*args: str, source: str | None = None) -> Iterator[dict[str, str]]:
+    """Start a lab (`chaos-sre lab up --detach ARGS`), yield its exports, stop it.
+
+    ``source``: a checkout whose ``chaos_sre`` runs the lab instead of this one (on PYTHONPATH).
+    """
     env = {**os.environ, "CHAOS_SRE_LAB_DIR": tempfile.mkdtemp(prefix="bench-lab-")}
+    if source is not None:
+        env["PYTHONPATH"] = source
     up = subprocess.run([*CLI, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
                          *args], env=env, capture_output=True, text=True, check=True, timeout=120)
     exports = dict(line.removeprefix("export ").split("=", 1)

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.backends import get_backend
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
 
-from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Timings
+from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.settings import Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 
@@ -343,7 +343,7 @@ class DynamoDBDynamics:
 
     @staticmethod
     def _backend() -> Any:
-        return get_backend("dynamodb")[ACCOUNT_ID][REGION]
+        return backend("dynamodb")
 
     def status(self) -> dict[str, Any]:
         """Status, billing mode and capacity (or maximums) of every table, for `lab status`."""

@@ -32,9 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.backends import get_backend
-
-from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Profile, Timings
+from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.settings import REGION, Profile, Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.rds.patches import complete_cluster_failover
@@ -83,7 +82,7 @@ class DatabaseDynamics:
 
     @staticmethod
     def _backend() -> Any:
-        return get_backend("rds")[ACCOUNT_ID][REGION]
+        return backend("rds")
 
     # -- hooks called from moto ------------------------------------------------
     def cluster_failover(self, cluster: Any, target: Any) -> None:

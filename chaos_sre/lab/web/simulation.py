@@ -32,9 +32,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.backends import get_backend
-
-from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION, Timings
+from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.settings import Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.web.network import AclRule, lb_can_reach
@@ -128,9 +127,9 @@ class WebTier:
     @staticmethod
     def _backends() -> _Backends:
         return _Backends(
-            ec2=get_backend("ec2")[ACCOUNT_ID][REGION],
-            autoscaling=get_backend("autoscaling")[ACCOUNT_ID][REGION],
-            elbv2=get_backend("elbv2")[ACCOUNT_ID][REGION],
+            ec2=backend("ec2"),
+            autoscaling=backend("autoscaling"),
+            elbv2=backend("elbv2"),
         )
 
     def _boot_seconds(self, instance: Any) -> float:

@@ -1,0 +1,40 @@
+"""The lab is a core and one folder per AWS service: the core finds each service's modules
+(patches, simulation, seed, routes, metrics) by name and names no service itself, so adding a
+service (Lambda, S3, EKS) is adding a folder (docs/contributing.md)."""
+
+import ast
+from pathlib import Path
+
+from chaos_sre.lab.core.services import service_modules
+
+LAB = Path(__file__).resolve().parent.parent / "chaos_sre" / "lab"
+SERVICES = sorted(p.name for p in LAB.iterdir() if (p / "__init__.py").is_file() and p.name != "core")
+# The web tier's endpoint is what a lab serves (CHAOS_SRE_TARGET_URL): the runtime starts it.
+CORE_MAY_IMPORT = {("runtime.py", "chaos_sre.lab.web.endpoint")}
+
+
+def test_each_kind_of_service_module_is_found_in_every_folder_that_has_one() -> None:
+    for kind in ("patches", "simulation", "seed", "routes", "metrics"):
+        expected = [name for name in SERVICES if (LAB / name / f"{kind}.py").is_file()]
+        assert sorted(name for name, _module in service_modules(kind)) == expected, kind
+    assert {"web", "rds", "dynamodb", "ecs", "cloudwatch"} <= set(SERVICES)
+
+
+def test_simulations_and_seeds_run_in_their_declared_order() -> None:
+    ticks = [name for name, _ in service_modules("simulation", order="TICK_ORDER")]
+    seeds = [name for name, _ in service_modules("seed", order="SEED_ORDER")]
+    assert ticks == ["ecs", "web", "rds", "dynamodb"]
+    assert seeds[0] == "web"  # the others build on its VPC, subnets and listener
+
+
+def test_the_lab_core_imports_no_service_package() -> None:
+    named = set()
+    for path in sorted((LAB / "core").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            modules = [module] if module else [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in modules:
+                parts = name.split(".")
+                if parts[:2] == ["chaos_sre", "lab"] and len(parts) > 2 and parts[2] in SERVICES:
+                    named.add((path.name, name))
+    assert named == CORE_MAY_IMPORT
