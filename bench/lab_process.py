@@ -20,10 +20,12 @@ def running_lab(*args: str, source: str | None = None) -> Iterator[dict[str, str
     if source is not None:
         env["PYTHONPATH"] = source
     up = subprocess.run([*CLI, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
-                         *args], env=env, capture_output=True, text=True, check=True, timeout=120)
+                         *args], env=env, cwd=source, capture_output=True, text=True, check=True,
+                        timeout=120)  # `python -m` puts the working directory first on sys.path
     exports = dict(line.removeprefix("export ").split("=", 1)
                    for line in up.stdout.splitlines() if line.startswith("export "))
     try:
         yield exports
     finally:
-        subprocess.run([*CLI, "lab", "down"], env=env, capture_output=True, check=False, timeout=60)
+        subprocess.run([*CLI, "lab", "down"], env=env, cwd=source, capture_output=True, check=False,
+                       timeout=60)

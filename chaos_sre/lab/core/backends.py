@@ -12,7 +12,7 @@ from moto.backends import get_backend
 from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION
 
 
-def backend(service: str, *, account: str = ACCOUNT_ID, region: str = REGION) -> Any:
+def moto_backend(service: str, *, account: str = ACCOUNT_ID, region: str = REGION) -> Any:
     """moto's backend of ``service`` (its name in moto: ``ec2``, ``elbv2``, ``rds`` ...)."""
     by_name: Any = get_backend  # typed per literal service name; the lab passes names through
     return by_name(service)[account][region]

@@ -34,7 +34,7 @@ from typing import Any
 
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
 
-from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.settings import Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
@@ -343,7 +343,7 @@ class DynamoDBDynamics:
 
     @staticmethod
     def _backend() -> Any:
-        return backend("dynamodb")
+        return moto_backend("dynamodb")
 
     def status(self) -> dict[str, Any]:
         """Status, billing mode and capacity (or maximums) of every table, for `lab status`."""

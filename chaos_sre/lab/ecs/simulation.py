@@ -39,7 +39,7 @@ from typing import Any
 
 from moto.ecs.models import Task
 
-from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.settings import Profile, Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
@@ -118,11 +118,11 @@ class EcsDynamics:
 
     @staticmethod
     def _ecs() -> Any:
-        return backend("ecs")
+        return moto_backend("ecs")
 
     @staticmethod
     def _scaling() -> Any:
-        return backend("applicationautoscaling")
+        return moto_backend("applicationautoscaling")
 
     # -- hooks called from moto --------------------------------------------------
     def service_updated(self, service: Any, previous_desired: int) -> None:
@@ -217,7 +217,7 @@ class EcsDynamics:
         subnets = list(network.get("subnets") or [])
         if not subnets or not service.task_definition:
             return None
-        ec2 = backend("ec2")
+        ec2 = moto_backend("ec2")
         zone_of = {s: ec2.get_subnet(s).availability_zone for s in subnets}
         per_zone = {zone: 0 for zone in zone_of.values()}
         for life in wanted:
@@ -265,7 +265,7 @@ class EcsDynamics:
         hosts = [str(h) for h in itertools.islice(network.hosts(), 10, 250) if str(h) not in taken]
         address = random.choice(hosts)
         details = {d["name"]: d["value"] for d in task.attachments[0]["details"]}
-        eni = backend("ec2").enis.get(details.get("networkInterfaceId", ""))
+        eni = moto_backend("ec2").enis.get(details.get("networkInterfaceId", ""))
         if eni is not None:
             eni.private_ip_address = address
         details["privateIPv4Address"] = address
@@ -281,7 +281,7 @@ class EcsDynamics:
         if life.registered:
             delay = 0.0
             for arn, _port in life.target_groups:
-                target_group = backend("elbv2").target_groups.get(arn)
+                target_group = moto_backend("elbv2").target_groups.get(arn)
                 if target_group is None:
                     continue
                 target_group.deregister([{"Id": life.ip}])
@@ -326,7 +326,7 @@ class EcsDynamics:
             self._release(life)
 
     def _register(self, life: TaskLife) -> None:
-        elbv2 = backend("elbv2")
+        elbv2 = moto_backend("elbv2")
         for arn, port in life.target_groups:
             target_group = elbv2.target_groups.get(arn)
             if target_group is not None:
@@ -338,7 +338,7 @@ class EcsDynamics:
     def _release(self, life: TaskLife) -> None:
         """The task stopped: delete its network interface and forget it."""
         if life.eni_id:
-            ec2 = backend("ec2")
+            ec2 = moto_backend("ec2")
             if life.eni_id in ec2.enis:
                 ec2.delete_network_interface(life.eni_id)
         self._lives.pop(life.task.task_arn, None)

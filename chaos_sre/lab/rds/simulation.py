@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.settings import REGION, Profile, Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
@@ -82,7 +82,7 @@ class DatabaseDynamics:
 
     @staticmethod
     def _backend() -> Any:
-        return backend("rds")
+        return moto_backend("rds")
 
     # -- hooks called from moto ------------------------------------------------
     def cluster_failover(self, cluster: Any, target: Any) -> None:

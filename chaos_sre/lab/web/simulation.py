@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos_sre.lab.core.backends import backend
+from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.settings import Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
@@ -127,9 +127,9 @@ class WebTier:
     @staticmethod
     def _backends() -> _Backends:
         return _Backends(
-            ec2=backend("ec2"),
-            autoscaling=backend("autoscaling"),
-            elbv2=backend("elbv2"),
+            ec2=moto_backend("ec2"),
+            autoscaling=moto_backend("autoscaling"),
+            elbv2=moto_backend("elbv2"),
         )
 
     def _boot_seconds(self, instance: Any) -> float:
