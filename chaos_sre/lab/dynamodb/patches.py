@@ -4,6 +4,10 @@ UpdateTable is refused while the table is updating or past the day's
 capacity-decrease limit, and starts an update the lab completes later;
 Create/UpdateTable keep ``OnDemandThroughput`` (moto: dropped) and
 DescribeTable shows the lab's status, maximums and decrease counts.
+
+Create/UpdateTable are patched on moto's response handler, not its model:
+``DynamoDBBackend.create_table``/``update_table`` are never given
+``OnDemandThroughput``, which only the request carries.
 """
 
 from typing import Any, Protocol, cast

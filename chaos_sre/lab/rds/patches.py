@@ -4,6 +4,10 @@
   writer swapped at once) and is refused while the cluster is not available;
 * RebootDBInstance passes ``ForceFailover`` on (moto: ignored) and refuses it
   for an instance that is not Multi-AZ.
+
+RebootDBInstance is patched on moto's response handler, not its model: moto's
+``RDSBackend.reboot_db_instance`` is never given ``ForceFailover``, which only the
+request carries.
 """
 
 from typing import Any, Protocol, cast
