@@ -9,7 +9,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 
 __all__ = ["label_instances"]
 
@@ -41,8 +41,7 @@ def label_instances(az: str, label: str = "chaos", dry_run: bool = False,
 
 
 @inverse("remove_sample_label")
-def _remove_label(op: dict[str, Any], configuration: dict[str, Any] | None,
-                  secrets: dict[str, Any] | None) -> str:
+def _remove_label(op: Operation, configuration: Settings, secrets: Settings) -> str:
     call(aws_client("ec2", configuration, secrets), "delete_tags", Resources=op["instance_ids"],
          Tags=[{"Key": LABEL_KEY}])
     return f"removed tag {LABEL_KEY} from {len(op['instance_ids'])} instance(s)"

@@ -15,7 +15,7 @@ from chaos_sre.aws import aws_client, call, paginate, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances
 
@@ -290,8 +290,7 @@ restore_az = restore_run
 
 
 @inverse("restore_nacl")
-def _restore_nacl(op: dict[str, Any], configuration: dict[str, Any] | None,
-                  secrets: dict[str, Any] | None) -> str:
+def _restore_nacl(op: Operation, configuration: Settings, secrets: Settings) -> str:
     ec2 = aws_client("ec2", configuration, secrets)
     current, association = acl_of(ec2, op["subnet_id"])
     if current == op["network_acl_id"]:
@@ -302,8 +301,7 @@ def _restore_nacl(op: dict[str, Any], configuration: dict[str, Any] | None,
 
 
 @inverse("delete_fault_network_acls")
-def _delete_fault_acls(op: dict[str, Any], configuration: dict[str, Any] | None,
-                       secrets: dict[str, Any] | None) -> str:
+def _delete_fault_acls(op: Operation, configuration: Settings, secrets: Settings) -> str:
     ec2 = aws_client("ec2", configuration, secrets)
     deleted = []
     for acl in paginate(ec2, "describe_network_acls", "NetworkAcls",
@@ -316,8 +314,7 @@ def _delete_fault_acls(op: dict[str, Any], configuration: dict[str, Any] | None,
 
 
 @inverse("restore_asg_subnets")
-def _restore_asg_subnets(op: dict[str, Any], configuration: dict[str, Any] | None,
-                         secrets: dict[str, Any] | None) -> str:
+def _restore_asg_subnets(op: Operation, configuration: Settings, secrets: Settings) -> str:
     autoscaling = aws_client("autoscaling", configuration, secrets)
     call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op["asg"],
          VPCZoneIdentifier=op["vpc_zone_identifier"])
@@ -325,16 +322,14 @@ def _restore_asg_subnets(op: dict[str, Any], configuration: dict[str, Any] | Non
 
 
 @inverse("restore_lb_subnets")
-def _restore_lb_subnets(op: dict[str, Any], configuration: dict[str, Any] | None,
-                        secrets: dict[str, Any] | None) -> str:
+def _restore_lb_subnets(op: Operation, configuration: Settings, secrets: Settings) -> str:
     elbv2 = aws_client("elbv2", configuration, secrets)
     call(elbv2, "set_subnets", LoadBalancerArn=op["load_balancer_arn"], Subnets=op["subnets"])
     return f"load balancer subnets back to {op['subnets']}"
 
 
 @inverse("start_instances")
-def _start_instances(op: dict[str, Any], configuration: dict[str, Any] | None,
-                     secrets: dict[str, Any] | None) -> str:
+def _start_instances(op: Operation, configuration: Settings, secrets: Settings) -> str:
     ec2 = aws_client("ec2", configuration, secrets)
     stopped = [i["InstanceId"]
                for r in paginate(ec2, "describe_instances", "Reservations",

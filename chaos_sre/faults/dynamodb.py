@@ -28,7 +28,7 @@ from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.dynamodb import describe_table, metric_sum, settings_of
 
@@ -226,8 +226,7 @@ restore_table = restore_run
 
 
 @inverse("restore_table_capacity")
-def _restore_capacity(op: dict[str, Any], configuration: dict[str, Any] | None,
-                      secrets: dict[str, Any] | None) -> str:
+def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings) -> str:
     dynamodb = aws_client("dynamodb", configuration, secrets)
     name, wanted = op["table_name"], op["settings"]
     timeout = float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS))

@@ -25,7 +25,7 @@ from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.permissions import requires
 from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.ecs import (
     DESIRED_COUNT,
@@ -176,8 +176,7 @@ def restore_service(configuration: dict[str, Any] | None = None,
 
 
 @inverse(RESTORE_OP)
-def _restore_ecs_service(op: dict[str, Any], configuration: dict[str, Any] | None,
-                         secrets: dict[str, Any] | None) -> str:
+def _restore_ecs_service(op: Operation, configuration: Settings, secrets: Settings) -> str:
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
     cluster, service, wanted = op["cluster"], op["service"], op["settings"]

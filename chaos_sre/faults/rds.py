@@ -25,7 +25,7 @@ from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import current_ledger, inverse
+from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.rds import (
     database_target,
@@ -183,8 +183,7 @@ restore_database = restore_run
 
 
 @inverse("await_database_available")
-def _await_available(op: dict[str, Any], configuration: dict[str, Any] | None,
-                     secrets: dict[str, Any] | None) -> str:
+def _await_available(op: Operation, configuration: Settings, secrets: Settings) -> str:
     rds = aws_client("rds", configuration, secrets)
     identifier = op["identifier"]
     timeout = float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS))

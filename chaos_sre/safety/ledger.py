@@ -30,7 +30,11 @@ from typing import Any
 from chaos_sre.aws.client import TRANSIENT_ERROR_CODES, configured_endpoint, configured_region
 from chaos_sre.errors import AWSError, ChaosSreError, RollbackError, ValidationError
 
-InverseFunc = Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None], str]
+Operation = dict[str, Any]
+"""A recorded inverse operation: ``{"op": name, ...the arguments its intent recorded}``."""
+Settings = dict[str, Any] | None
+"""A run's Chaos Toolkit configuration or secrets, as an inverse receives them."""
+InverseFunc = Callable[[Operation, Settings, Settings], str]
 _INVERSES: dict[str, InverseFunc] = {}
 _current: "Ledger | None" = None
 
