@@ -11,10 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-SERVING = "serving"
-BOOTING = "booting"
-DEAD = "dead"
-UNREACHABLE = "unreachable"
+from chaos_sre.lab.web.simulation import BOOTING, DEAD, SERVING, UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -58,3 +55,6 @@ def routed(routes: dict[str, str], path: str) -> str | None:
 
 
 DependencyFactory = Callable[[Any, Any], Dependency]
+
+__all__ = ["BOOTING", "DEAD", "SERVE_FALLBACK", "SERVING", "UNREACHABLE", "Dependency", "Failure",
+           "Outcome", "Targets", "routed"]

@@ -30,7 +30,7 @@ locking; everything else runs under the same lock as moto's request handling
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.settings import Timings
@@ -46,9 +46,9 @@ TICK_ORDER = 20
 LIVE_STATES = ("pending", "running")
 
 
-@dataclass(frozen=True)
-class RouteTarget:
-    """A target the load balancer may send a request to, and what it will find there."""
+class RouteTarget(NamedTuple):
+    """A target the load balancer may send a request to, and what it will find there (one per
+    target and tick, so a tuple)."""
 
     instance_id: str
     availability_zone: str
