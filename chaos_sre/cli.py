@@ -23,7 +23,7 @@ from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.lab.core import control
 from chaos_sre.lab.core.settings import (
     DEFAULT_TIME_SCALE,
-    PROFILES,
+    PROFILE_DESCRIPTIONS,
     Profile,
     parse_api_fault_rate,
     parse_time_scale,
@@ -241,7 +241,7 @@ def lab() -> None:
 def _lab_options(func: F) -> F:
     options = [
         click.option("--profile", default="resilient", show_default=True,
-                     help=f"Lab profile: {', '.join(sorted(PROFILES))}."),
+                     help=f"Lab profile: {', '.join(sorted(PROFILE_DESCRIPTIONS))}."),
         click.option("--rds-proxy", is_flag=True,
                      help="Put RDS Proxy between the application and the Aurora cluster."),
         click.option("--api-fault-rate", default="0", show_default=True,

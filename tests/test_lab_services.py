@@ -1,5 +1,5 @@
 """The lab is a core and one folder per AWS service: the core finds each service's modules
-(patches, simulation, seed, routes, metrics) by name and names no service itself, so adding a
+(patches, simulation, seed, routes, metrics, settings) by name and names no service itself, so adding a
 service (Lambda, S3, EKS) is adding a folder (docs/contributing.md)."""
 
 import ast
@@ -14,7 +14,7 @@ CORE_MAY_IMPORT = {("runtime.py", "chaos_sre.lab.web.endpoint")}
 
 
 def test_each_kind_of_service_module_is_found_in_every_folder_that_has_one() -> None:
-    for kind in ("patches", "simulation", "seed", "routes", "metrics"):
+    for kind in ("patches", "simulation", "seed", "routes", "metrics", "settings"):
         expected = [name for name in SERVICES if (LAB / name / f"{kind}.py").is_file()]
         assert sorted(name for name, _module in service_modules(kind)) == expected, kind
     assert {"web", "rds", "dynamodb", "ecs", "cloudwatch"} <= set(SERVICES)
@@ -25,6 +25,16 @@ def test_simulations_and_seeds_run_in_their_declared_order() -> None:
     seeds = [name for name, _ in service_modules("seed", order="SEED_ORDER")]
     assert ticks == ["ecs", "web", "rds", "dynamodb"]
     assert seeds[0] == "web"  # the others build on its VPC, subnets and listener
+
+
+def test_a_profile_has_one_part_per_service_with_settings() -> None:
+    from chaos_sre.lab.core.settings import PROFILE_DESCRIPTIONS, profile_named
+
+    for name in PROFILE_DESCRIPTIONS:
+        profile = profile_named(name)
+        assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "rds", "web"]
+    assert profile_named("resilient").with_rds_proxy(True).part("rds").rds_proxy is True
+    assert profile_named("resilient").rds_proxy is False
 
 
 def test_the_lab_core_imports_no_service_package() -> None:

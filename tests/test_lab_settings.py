@@ -3,7 +3,7 @@
 import pytest
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.core.settings import PROFILES, parse_time_scale, profile_named
+from chaos_sre.lab.core.settings import parse_time_scale, profile_named
 from chaos_sre.lab.core.timeline import FALLBACK, OK, Timeline
 
 
@@ -19,12 +19,12 @@ def test_time_scale_rejects_the_rest(value: str) -> None:
 
 
 def test_profiles() -> None:
-    assert profile_named("resilient").web.instance_zones == (
+    assert profile_named("resilient").part("web").instance_zones == (
         "us-east-1a", "us-east-1b", "us-east-1c")
-    fragile = profile_named("fragile").web
+    fragile = profile_named("fragile").part("web")
     assert fragile.instance_zones == ("us-east-1a",)
     assert fragile.asg_health_check_type == "EC2"
-    assert fragile.app_boot_seconds > PROFILES["resilient"].web.app_boot_seconds
+    assert fragile.app_boot_seconds > profile_named("resilient").part("web").app_boot_seconds
     with pytest.raises(ValidationError, match="unknown lab profile 'x'"):
         profile_named("x")
 

@@ -87,7 +87,7 @@ def start_detached(
         "--profile", profile.name, "--time-scale", repr(time_scale),
         "--host", host, "--api-port", str(api_port), "--endpoint-port", str(endpoint_port),
     ]
-    if profile.database.rds_proxy:
+    if profile.rds_proxy:
         command.append("--rds-proxy")
     if profile.api_fault_rate:
         command += ["--api-fault-rate", repr(profile.api_fault_rate)]

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from chaos_sre.lab.core import patches
 from chaos_sre.lab.core.services import service_modules
-from chaos_sre.lab.core.settings import TIMINGS, Profile, Timings
+from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.simulation import Simulation, SimulationContext, simulation_modules
 from chaos_sre.lab.core.timeline import Timeline
 
@@ -35,10 +35,10 @@ class Dynamics:
     """Time-scaled AWS control-plane behaviour over moto's models, one simulation per service."""
 
     def __init__(self, *, profile: Profile, time_scale: float, timeline: Timeline,
-                 lock: threading.RLock, timings: Timings = TIMINGS) -> None:
+                 lock: threading.RLock) -> None:
         self.lock = lock
         self.context = SimulationContext(profile=profile, time_scale=time_scale, timeline=timeline,
-                                         services=self, timings=timings)
+                                         services=self)
         self._services: dict[str, Simulation] = {
             name: module.create(self.context) for name, module in simulation_modules()}
         self._stop = threading.Event()

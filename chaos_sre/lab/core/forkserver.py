@@ -93,7 +93,7 @@ class Variant:
 
     @classmethod
     def of(cls, profile: Profile, time_scale: float) -> "Variant":
-        return cls(profile.name, profile.database.rds_proxy, time_scale)
+        return cls(profile.name, profile.rds_proxy, time_scale)
 
     def profile_settings(self) -> Profile:
         return profile_named(self.profile).with_rds_proxy(self.rds_proxy)

@@ -127,7 +127,7 @@ class Lab:
             denials=self._moto.denials if self._moto is not None else None,
             api_calls=self._moto.calls.calls if self._moto is not None else None,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
-                  "rds_proxy": self.profile.database.rds_proxy},
+                  "rds_proxy": self.profile.rds_proxy},
         )
         loop = asyncio.new_event_loop()
         try:

@@ -7,7 +7,10 @@ service is adding a folder:
 * ``simulation`` - its behaviour over time (:mod:`chaos_sre.lab.core.simulation`);
 * ``seed``       - the resources it creates in the account (:mod:`chaos_sre.lab.core.topology`);
 * ``routes``     - what the application behind the load balancer needs of it per request
-  (:mod:`chaos_sre.lab.web.endpoint`).
+  (:mod:`chaos_sre.lab.web.endpoint`);
+* ``metrics``    - a publisher of its CloudWatch metrics (:mod:`chaos_sre.lab.core.dynamics`);
+* ``settings``   - its part of each lab profile and its AWS timings
+  (:mod:`chaos_sre.lab.core.settings`).
 """
 
 import importlib

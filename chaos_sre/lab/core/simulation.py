@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from chaos_sre.lab.core.services import service_modules
-from chaos_sre.lab.core.settings import TIMINGS, Profile, Timings
+from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.timeline import Timeline
 
 
@@ -43,7 +43,6 @@ class SimulationContext:
     time_scale: float
     timeline: Timeline
     services: Services
-    timings: Timings = TIMINGS
     warm: bool = True
     """While the lab is seeded, everything is ready at once (no boot, no health-check passes)."""
 

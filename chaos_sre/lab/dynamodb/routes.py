@@ -6,9 +6,9 @@ import asyncio
 import random
 from collections.abc import Callable
 
-from chaos_sre.lab.core.settings import TIMINGS
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.topology import DYNAMODB_ROUTES
+from chaos_sre.lab.dynamodb.settings import TIMINGS
 from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
 from chaos_sre.lab.web.answers import Failure, Outcome, Targets, routed
 
@@ -45,4 +45,4 @@ class TableCalls:
 
 def create(context: SimulationContext, simulation: DynamoDBDynamics) -> TableCalls:
     """The application's table calls, against the DynamoDB simulation's capacity."""
-    return TableCalls(simulation.capacity.attempt, context.profile.dynamodb.sdk_max_attempts)
+    return TableCalls(simulation.capacity.attempt, context.profile.part("dynamodb").sdk_max_attempts)

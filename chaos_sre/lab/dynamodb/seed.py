@@ -12,7 +12,7 @@ def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) ->
     """Create table ``sessions`` (provisioned per the profile, GSI ``by-user``) and ``carts``."""
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     tags = [{"Key": k, "Value": v} for k, v in DATA_TAGS.items()]
-    units = profile.dynamodb.sessions_capacity_units
+    units = profile.part("dynamodb").sessions_capacity_units
     capacity = {"ReadCapacityUnits": units, "WriteCapacityUnits": units}
     dynamodb.create_table(
         TableName="sessions", BillingMode="PROVISIONED", ProvisionedThroughput=capacity,

@@ -35,9 +35,9 @@ from typing import Any
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, ResourceInUseException
 
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.settings import Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.dynamodb.settings import TIMINGS, DynamoDBTimings
 
 STEADY_UNITS_PER_SECOND = 50.0
 """Read and write units per second the application's users spend on each table."""
@@ -232,7 +232,7 @@ class DynamoDBDynamics:
     """Table status, on-demand maximums and decrease limits over moto, plus the capacity pools."""
 
     def __init__(self, *, scaled: Callable[[float], float], timeline: Timeline,
-                 timings: Timings) -> None:
+                 timings: DynamoDBTimings) -> None:
         self._scaled = scaled
         self._timeline = timeline
         self._timings = timings
@@ -388,4 +388,4 @@ TICK_ORDER = 40
 
 def create(context: SimulationContext) -> DynamoDBDynamics:
     """The DynamoDB simulation (:mod:`chaos_sre.lab.core.simulation`)."""
-    return DynamoDBDynamics(scaled=context.scaled, timeline=context.timeline, timings=context.timings)
+    return DynamoDBDynamics(scaled=context.scaled, timeline=context.timeline, timings=TIMINGS)

@@ -30,4 +30,4 @@ class ApiCall:
 
 def create(context: SimulationContext, simulation: Any) -> ApiCall:
     """The page's call to ``api`` (the profile says whether a page degrades gracefully)."""
-    return ApiCall(context.profile.ecs.web_fallback)
+    return ApiCall(context.profile.part("ecs").web_fallback)

@@ -54,17 +54,17 @@ def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) ->
     )
     ecs.create_service(
         cluster=ECS_CLUSTER, serviceName=ECS_SERVICE, taskDefinition=ECS_SERVICE,
-        desiredCount=profile.ecs.api_task_count, launchType="FARGATE",
+        desiredCount=profile.part("ecs").api_task_count, launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": subnets, "securityGroups": [api_sg], "assignPublicIp": "DISABLED"}},
         loadBalancers=[{"targetGroupArn": target_group_arn, "containerName": ECS_SERVICE,
                         "containerPort": API_CONTAINER_PORT}],
         healthCheckGracePeriodSeconds=60, tags=ecs_tags, propagateTags="SERVICE",
     )
-    if profile.ecs.scalable_target is None:
+    if profile.part("ecs").scalable_target is None:
         return
     scaling = session.client("application-autoscaling", endpoint_url=endpoint_url)
-    minimum, maximum = profile.ecs.scalable_target
+    minimum, maximum = profile.part("ecs").scalable_target
     resource_id = f"service/{ECS_CLUSTER}/{ECS_SERVICE}"
     scaling.register_scalable_target(
         ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension="ecs:service:DesiredCount",

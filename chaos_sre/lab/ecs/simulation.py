@@ -40,9 +40,10 @@ from typing import Any
 from moto.ecs.models import Task
 
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.settings import Profile, Timings
+from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.ecs.settings import TIMINGS, EcsTimings
 
 PROVISIONING = "PROVISIONING"
 PENDING = "PENDING"
@@ -108,7 +109,7 @@ class EcsDynamics:
     profile: Profile
     scaled: Callable[[float], float]
     timeline: Timeline
-    timings: Timings
+    timings: EcsTimings
     warm: Callable[[], bool] = lambda: False
     """Whether the lab is being seeded (tasks are ready at once)."""
     _lives: dict[str, TaskLife] = field(default_factory=dict)
@@ -304,14 +305,14 @@ class EcsDynamics:
         after = (lambda seconds: now) if warm else (lambda seconds: now + self.scaled(seconds))
         if status == PROVISIONING:
             task.last_status, task.pull_started_at = PENDING, _utcnow()
-            life.next_at = after(self.profile.ecs.image_pull_seconds)
+            life.next_at = after(self.profile.part("ecs").image_pull_seconds)
         elif status == PENDING:
             task.last_status, task.pull_stopped_at = ACTIVATING, _utcnow()
             life.next_at = after(self.timings.ecs_activating_seconds)
         elif status == ACTIVATING:
             task.last_status, task.started_at = RUNNING, _utcnow()
             task.containers[0].last_status = RUNNING
-            life.ready_at = after(self.profile.ecs.app_start_seconds)
+            life.ready_at = after(self.profile.part("ecs").app_start_seconds)
             life.next_at = NEVER
             self._register(life)
         elif status == DEACTIVATING:
@@ -441,4 +442,4 @@ TICK_ORDER = 10
 def create(context: SimulationContext) -> EcsDynamics:
     """The ECS simulation (:mod:`chaos_sre.lab.core.simulation`)."""
     return EcsDynamics(profile=context.profile, scaled=context.scaled, timeline=context.timeline,
-                       timings=context.timings, warm=lambda: context.warm)
+                       timings=TIMINGS, warm=lambda: context.warm)

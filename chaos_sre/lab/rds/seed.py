@@ -27,7 +27,7 @@ def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) ->
                               source_group=web_security_group)
     rds.create_db_subnet_group(DBSubnetGroupName="data", DBSubnetGroupDescription="databases",
                                SubnetIds=subnets, Tags=tags)
-    database = profile.database
+    database = profile.part("rds")
     rds.create_db_cluster(
         DBClusterIdentifier=topology.AURORA_CLUSTER, Engine="aurora-postgresql", MasterUsername="app",
         ManageMasterUserPassword=True, DBSubnetGroupName="data", VpcSecurityGroupIds=[data_sg],

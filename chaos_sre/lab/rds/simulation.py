@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.settings import REGION, Profile, Timings
+from chaos_sre.lab.core.settings import REGION, Profile
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.rds.patches import complete_cluster_failover
+from chaos_sre.lab.rds.settings import TIMINGS, RdsTimings
 
 AURORA_FAILOVER = "aurora-failover"
 MULTI_AZ_FAILOVER = "multi-az-failover"
@@ -76,7 +77,7 @@ class DatabaseDynamics:
     profile: Profile
     scaled: Callable[[float], float]
     timeline: Timeline
-    timings: Timings
+    timings: RdsTimings
     _disruptions: list[Disruption] = field(default_factory=list)
     _access: dict[str, DatabaseAccess] = field(default_factory=dict)
 
@@ -90,11 +91,11 @@ class DatabaseDynamics:
         now = time.monotonic()
         writer = cluster.writer
         window = self.scaled(self.timings.aurora_failover_seconds)
-        proxied = self.profile.database.rds_proxy
+        proxied = self.profile.rds_proxy
         if proxied:
             back_at = now + window * self.timings.rds_proxy_failover_fraction
         else:
-            back_at = now + window + self.scaled(self.profile.database.app_dns_cache_seconds)
+            back_at = now + window + self.scaled(self.profile.part("rds").app_dns_cache_seconds)
         cluster.status = "failing-over"
         if writer is not None:
             writer.status = "rebooting"
@@ -116,10 +117,10 @@ class DatabaseDynamics:
         cluster_id = getattr(instance, "db_cluster_identifier", None)
         is_writer = getattr(instance, "is_cluster_writer", cluster_id is None)
         database = cluster_id or instance.db_instance_identifier
-        proxied = self.profile.database.rds_proxy and cluster_id is not None
+        proxied = self.profile.rds_proxy and cluster_id is not None
         if force_failover:
             kind, window = MULTI_AZ_FAILOVER, self.scaled(self.timings.multi_az_failover_seconds)
-            back_at = now + window + self.scaled(self.profile.database.app_dns_cache_seconds)
+            back_at = now + window + self.scaled(self.profile.part("rds").app_dns_cache_seconds)
         else:
             kind, window = REBOOT, self.scaled(self.timings.db_reboot_seconds)
             back_at = now + window
@@ -224,7 +225,7 @@ class DatabaseDynamics:
                 "status": cluster.status,
                 "writer": getattr(writer, "db_instance_identifier", None),
                 "availability_zone": getattr(writer, "availability_zone", None),
-                "rds_proxy": self.profile.database.rds_proxy,
+                "rds_proxy": self.profile.rds_proxy,
             }
         for instance in list(backend.databases.values()):
             if getattr(instance, "db_cluster_identifier", None):
@@ -244,4 +245,4 @@ TICK_ORDER = 30
 def create(context: SimulationContext) -> DatabaseDynamics:
     """The RDS simulation (:mod:`chaos_sre.lab.core.simulation`)."""
     return DatabaseDynamics(profile=context.profile, scaled=context.scaled,
-                            timeline=context.timeline, timings=context.timings)
+                            timeline=context.timeline, timings=TIMINGS)

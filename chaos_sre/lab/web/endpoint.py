@@ -33,10 +33,10 @@ from aiohttp import web
 
 from chaos_sre.lab.core.lab_routes import LAB_PREFIX, LabApi
 from chaos_sre.lab.core.services import service_modules
-from chaos_sre.lab.core.settings import TIMINGS
 from chaos_sre.lab.core.timeline import FALLBACK, OK, Timeline
 from chaos_sre.lab.core.topology import API_ROUTE, ECS_SERVICE
 from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVE_FALLBACK, SERVING, UNREACHABLE, Dependency, Failure
+from chaos_sre.lab.web.settings import TIMINGS
 from chaos_sre.lab.web.simulation import RoutingTable
 
 WEB_TARGET_GROUP = "web"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chaos_sre.lab.core.internal_client import internal_session
-from chaos_sre.lab.core.settings import TIMINGS
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.web.settings import TIMINGS
 
 NAMESPACE = "AWS/ApplicationELB"
 ALB_PERIOD_SECONDS = 60.0

@@ -87,7 +87,7 @@ def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) ->
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
     )["Listeners"][0]["ListenerArn"]
 
-    web = profile.web
+    web = profile.part("web")
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName="web",
         LaunchTemplate={"LaunchTemplateName": "web", "Version": "$Latest"},

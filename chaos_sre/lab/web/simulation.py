@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.settings import Timings
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.web.network import AclRule, lb_can_reach
+from chaos_sre.lab.web.settings import TIMINGS, WebTimings
 
 SERVING = "serving"
 BOOTING = "booting"
@@ -113,8 +113,8 @@ class WebTier:
         return self.context.timeline
 
     @property
-    def timings(self) -> Timings:
-        return self.context.timings
+    def timings(self) -> WebTimings:
+        return TIMINGS
 
     @property
     def warm(self) -> bool:
@@ -133,7 +133,7 @@ class WebTier:
         )
 
     def _boot_seconds(self, instance: Any) -> float:
-        return self.context.profile.web.app_boot_seconds
+        return self.context.profile.part("web").app_boot_seconds
 
     # -- hooks called from moto (lock held by the caller) -------------------
     def instance_launched(self, instance: Any) -> None:

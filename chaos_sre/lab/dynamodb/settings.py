@@ -1,0 +1,32 @@
+"""DynamoDB's profile part and AWS timings (AWS seconds; docs/lab.md gives each source)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DynamoDBProfile:
+    """How the sessions table is provisioned and how the application's SDK treats throttling."""
+
+    sessions_capacity_units: int
+    """Read and write capacity of table ``sessions`` and of its GSI ``by-user``."""
+    sdk_max_attempts: int
+    """Attempts per DynamoDB call (3, as the SDKs' standard retry mode); 1 means no retries."""
+
+
+@dataclass(frozen=True)
+class DynamoDBTimings:
+    """AWS-side delays of DynamoDB that do not depend on the profile."""
+
+    dynamodb_burst_seconds: float = 300.0
+    """DynamoDB keeps up to this many seconds of unused provisioned capacity as burst."""
+    dynamodb_update_seconds: float = 20.0
+    """UpdateTable: the table is ``UPDATING`` this long; the new capacity applies after."""
+    dynamodb_sdk_base_backoff_seconds: float = 0.05
+    """First retry delay of the application's SDK after a throttle (doubles, full jitter; not scaled)."""
+
+
+TIMINGS = DynamoDBTimings()
+PROFILES = {
+    "resilient": DynamoDBProfile(sessions_capacity_units=100, sdk_max_attempts=3),
+    "fragile": DynamoDBProfile(sessions_capacity_units=55, sdk_max_attempts=1),
+}
