@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from chaos_sre.lab.core import patches
 from chaos_sre.lab.core.services import service_modules
 from chaos_sre.lab.core.settings import Profile
-from chaos_sre.lab.core.simulation import Simulation, SimulationContext, simulation_modules
+from chaos_sre.lab.core.simulation import Simulation, SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 
 TICK_SECONDS = 0.02
@@ -40,7 +40,11 @@ class Dynamics:
         self.context = SimulationContext(profile=profile, time_scale=time_scale, timeline=timeline,
                                          services=self)
         self._services: dict[str, Simulation] = {
-            name: module.create(self.context) for name, module in simulation_modules()}
+            name: module.create(self.context)
+            for name, module in service_modules("simulation", order="TICK_ORDER")}
+        self._target_conditions: list[Any] = [
+            s.target_condition for s in self._services.values() if hasattr(s, "target_condition")]
+        """The services that run IP targets (read per target and tick, so found once)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -59,9 +63,8 @@ class Dynamics:
 
     def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
         """("serving"|"booting"|"dead", AZ) of an IP target some service runs (ECS tasks)."""
-        for simulation in self._services.values():
-            ask: Any = getattr(simulation, "target_condition", None)
-            answer = ask(target_id, now) if ask is not None else None
+        for ask in self._target_conditions:
+            answer = ask(target_id, now)
             if answer is not None:
                 return answer
         return None

@@ -2,17 +2,22 @@
 
 Each lab service package may have a ``simulation`` module with ``TICK_ORDER``
 (an int: the order of the services' ticks) and ``create(context)``, which
-returns the service's :class:`Simulation`; :func:`simulation_modules` finds them
-(:mod:`chaos_sre.lab.core.services`), so a new service needs no edit in the core.
+returns the service's :class:`Simulation`; :mod:`chaos_sre.lab.core.services` finds
+them, so a new service needs no edit in the core.
 """
 
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Protocol
 
-from chaos_sre.lab.core.services import service_modules
 from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.timeline import Timeline
+
+SERVING = "serving"
+BOOTING = "booting"
+DEAD = "dead"
+UNREACHABLE = "unreachable"
+"""What the load balancer finds at a target: it answers, it is still starting, it is gone, or its
+subnet cannot be reached (the last only for instances, whose network the web tier evaluates)."""
 
 
 class Simulation(Protocol):
@@ -32,7 +37,8 @@ class Services(Protocol):
         """The simulation of lab service package ``name``."""
 
     def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
-        """("serving"|"booting"|"dead", AZ) of an IP target some service runs, else None."""
+        """(:data:`SERVING` | :data:`BOOTING` | :data:`DEAD`, AZ) of an IP target some service runs,
+        else None."""
 
 
 @dataclass
@@ -50,7 +56,3 @@ class SimulationContext:
         """Lab seconds for ``aws_seconds`` of AWS time."""
         return aws_seconds * self.time_scale
 
-
-def simulation_modules() -> list[tuple[str, ModuleType]]:
-    """(service name, its ``simulation`` module) for every lab service, in ``TICK_ORDER``."""
-    return service_modules("simulation", order="TICK_ORDER")

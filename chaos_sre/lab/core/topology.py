@@ -108,16 +108,11 @@ class Network:
     target_group_arn: str = ""
 
 
-def seed_modules() -> list[Any]:
-    """Every lab service's ``seed`` module, in ``SEED_ORDER``."""
-    return [module for _name, module in service_modules("seed", order="SEED_ORDER")]
-
-
 def seed(endpoint_url: str, profile: Profile) -> dict[str, Any]:
     """Create the account for ``profile``, service by service; return the ids a status line needs."""
     session = internal_session()
     network = Network()
-    for module in seed_modules():
+    for _service, module in service_modules("seed", order="SEED_ORDER"):
         module.seed(session, endpoint_url, profile, network)
     return {"vpc_id": network.vpc_id, "subnets": network.subnets,
             "target_group_arn": network.target_group_arn}

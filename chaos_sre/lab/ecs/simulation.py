@@ -41,7 +41,7 @@ from moto.ecs.models import Task
 
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.settings import Profile
-from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.core.simulation import BOOTING, DEAD, SERVING, SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.ecs.settings import TIMINGS, EcsTimings
 
@@ -141,13 +141,13 @@ class EcsDynamics:
 
     # -- read side for the load balancer ------------------------------------------
     def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
-        """("serving"|"booting"|"dead", AZ) of a task's IP target; None when it is no task."""
+        """(SERVING | BOOTING | DEAD, AZ) of a task's IP target; None when it is no task."""
         life = self._by_ip.get(target_id)
         if life is None:
             return None
         if life.task.last_status not in (RUNNING, DEACTIVATING):
-            return "dead", life.availability_zone
-        return ("serving" if now >= life.ready_at else "booting"), life.availability_zone
+            return DEAD, life.availability_zone
+        return (SERVING if now >= life.ready_at else BOOTING), life.availability_zone
 
     # -- the clock ---------------------------------------------------------------------
     def tick(self, now: float) -> None:

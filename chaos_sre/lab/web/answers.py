@@ -7,11 +7,10 @@ fails there (a :class:`Failure`), is served as a fallback (:data:`SERVE_FALLBACK
 or goes on (None) - after waiting as long as that service makes the application wait.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chaos_sre.lab.web.simulation import BOOTING, DEAD, SERVING, UNREACHABLE
+from chaos_sre.lab.core.simulation import BOOTING, DEAD, SERVING, UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,6 @@ def routed(routes: dict[str, str], path: str) -> str | None:
             return resource
     return None
 
-
-DependencyFactory = Callable[[Any, Any], Dependency]
 
 __all__ = ["BOOTING", "DEAD", "SERVE_FALLBACK", "SERVING", "UNREACHABLE", "Dependency", "Failure",
            "Outcome", "Targets", "routed"]

@@ -33,15 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.core.simulation import BOOTING, DEAD, SERVING, UNREACHABLE, SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.web.network import AclRule, lb_can_reach
 from chaos_sre.lab.web.settings import TIMINGS, WebTimings
 
-SERVING = "serving"
-BOOTING = "booting"
-DEAD = "dead"
-UNREACHABLE = "unreachable"
 TICK_ORDER = 20
 LIVE_STATES = ("pending", "running")
 
@@ -100,6 +96,7 @@ class WebTier:
     """EC2 instances, their Auto Scaling groups and their load balancer, over time."""
 
     context: SimulationContext
+    timings: WebTimings = TIMINGS
     _lives: dict[str, InstanceLife] = field(default_factory=dict)
     _health: dict[tuple[str, str], TargetHealthState] = field(default_factory=dict)
     _reachable: dict[str, bool] = field(default_factory=dict)
@@ -111,10 +108,6 @@ class WebTier:
     @property
     def timeline(self) -> Timeline:
         return self.context.timeline
-
-    @property
-    def timings(self) -> WebTimings:
-        return TIMINGS
 
     @property
     def warm(self) -> bool:
@@ -475,24 +468,18 @@ class WebTier:
             ]
             chosen, fail_open = (healthy, False) if healthy else (registered, bool(registered))
             routes[tg.name] = RoutingTable(
-                targets=tuple(
-                    RouteTarget(
-                        t,
-                        self._zone_of(t),
-                        self._condition(t, now),
-                    )
-                    for t in chosen
-                ),
+                targets=tuple(self._route_target(t, now) for t in chosen),
                 fail_open=fail_open,
             )
         self._routes = routes
 
-    def _zone_of(self, target_id: str) -> str:
+    def _route_target(self, target_id: str, now: float) -> RouteTarget:
+        """Where a target is and what a request finds there (one look per target)."""
         instance = self._instances.get(target_id)
         if instance is not None:
-            return str(instance.placement.zone)
-        task = self.context.services.target_condition(target_id, time.monotonic())
-        return "" if task is None else task[1]
+            return RouteTarget(target_id, str(instance.placement.zone), self._condition(target_id, now))
+        task = self.context.services.target_condition(target_id, now)
+        return RouteTarget(target_id, "", SERVING) if task is None else RouteTarget(target_id, task[1], task[0])
 
 
 def create(context: SimulationContext) -> WebTier:
