@@ -12,6 +12,7 @@ from typing import Any
 from chaos_sre.aws import aws_client, paginate
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.permissions import requires
+from chaos_sre.slo.math import budget_spent
 
 __all__ = ["alb_request_counts", "error_budget_remaining"]
 
@@ -91,4 +92,4 @@ def error_budget_remaining(
     counts = alb_request_counts(load_balancer_name, window_seconds, configuration, secrets)
     if not counts["datapoints"] or counts["total"] <= 0:
         return None
-    return 1.0 - (counts["bad"] / counts["total"]) / (1.0 - target)
+    return 1.0 - budget_spent(counts["bad"] / counts["total"], window_seconds, window_seconds, target)
