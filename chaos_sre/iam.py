@@ -23,9 +23,9 @@ from chaos_sre.activities import activities
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import registry
+from chaos_sre.journal import CONTROL_MODULE
 from chaos_sre.permissions import Permission, declared
 
-CONTROL_MODULE = "chaos_sre.control"
 CONTROL_FUNCTION = "configure_control"
 GUARDRAIL_READS = (Permission("sts:GetCallerIdentity"),)
 """What every chaos-sre fault's guardrails may call (the allowed_accounts check)."""

@@ -14,6 +14,12 @@ it raises the same interruption again at once. Once the rollbacks start
 (:func:`rollbacks_started`) pauses are left alone again, so a rollback's own
 pause is honoured; a second Ctrl-C then skips the remaining rollbacks, as
 Chaos Toolkit does, and they stay pending in the ledger (``chaos-sre rollback``).
+
+The stop condition's SIGUSR1 interrupts only the method: it is armed when the
+fault starts (:func:`arm_stop`) and disarmed, in the main thread, when the
+method ends or the rollbacks begin (:func:`disarm_stop`). A stop whose signal is
+handled after that is ignored - the rollbacks come next anyway - so it can
+never cut the rollbacks short or land inside the after-experiment hook.
 """
 
 import signal
@@ -28,6 +34,7 @@ from chaoslib import activity as chaoslib_activity
 WATCHED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
 
 _noted = threading.Event()
+_stop_armed = threading.Event()
 _interruption: BaseException | None = None
 _previous_handlers: dict[int, Any] = {}
 
@@ -54,6 +61,8 @@ def _again() -> BaseException:
 def _noting(previous: Any) -> Callable[[int, FrameType | None], None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         global _interruption
+        if signum == signal.SIGUSR1 and not _stop_armed.is_set():
+            return  # a stop that arrives after the method ended: the rollbacks come next anyway
         _noted.set()
         try:
             previous(signum, frame)
@@ -77,8 +86,19 @@ def watch() -> None:
     chaoslib_activity.time = _InterruptiblePauses()  # type: ignore[assignment]
 
 
+def arm_stop() -> None:
+    """The fault started: the stop condition's SIGUSR1 interrupts the method from now on."""
+    _stop_armed.set()
+
+
+def disarm_stop() -> None:
+    """The method ended: a stop signal handled from now on is ignored (call from the main thread)."""
+    _stop_armed.clear()
+
+
 def rollbacks_started() -> None:
     """From here on pauses are honoured again (a rollback's pause is part of the restore)."""
+    _stop_armed.clear()
     _noted.clear()
 
 
@@ -89,5 +109,6 @@ def release() -> None:
             signal.signal(signum, previous)
         del _previous_handlers[signum]
     chaoslib_activity.time = time  # type: ignore[assignment]
+    _stop_armed.clear()
     _noted.clear()
 

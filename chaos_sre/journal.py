@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import ValidationError
+from chaos_sre.slo.verdict import label
+
+CONTROL_MODULE = "chaos_sre.control"
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -33,12 +36,27 @@ def chaos_sre_extension(journal: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def declares_control(journal: dict[str, Any]) -> bool:
+    """Whether the journal's experiment runs the chaos-sre control."""
+    controls = (journal.get("experiment") or {}).get("controls") or []
+    return any(isinstance(c, dict) and (c.get("provider") or {}).get("module") == CONTROL_MODULE
+               for c in controls)
+
+
 def outcome(journal: dict[str, Any]) -> str:
-    """A short sentence saying how the run ended."""
+    """A short sentence saying how the run ended.
+
+    A run whose experiment declares the chaos-sre control is never PASSED without the
+    control's verdict: a journal without one says the run was not judged.
+    """
     extension = chaos_sre_extension(journal)
     if extension is not None:
         verdict = extension["verdict"]
-        return ("PASSED" if verdict["passed"] else "FAILED") + " - " + "; ".join(verdict["reasons"])
+        return label(verdict) + " - " + "; ".join(verdict["reasons"])
+    if declares_control(journal):
+        return (f"INCONCLUSIVE - the experiment declares the chaos-sre control, but the journal "
+                f"holds no chaos-sre verdict (status {journal.get('status')}): the run was not "
+                "judged; the log says why")
     status = journal.get("status")
     if status == "completed" and not journal.get("deviated"):
         return "PASSED - the steady state held before and after the fault"

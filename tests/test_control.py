@@ -9,7 +9,7 @@ import pytest
 from conftest import extension, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
-RATE = 50.0
+RATE = 200.0
 
 HEALTHY = {
     "type": "probe", "name": "all-targets-healthy",
@@ -43,7 +43,7 @@ def experiment(method: list[dict[str, Any]], *, steady: list[dict[str, Any]] | N
                rollbacks: list[dict[str, Any]] | None = None, **control: Any) -> dict[str, Any]:
     arguments = {"slo": str(ROOT / "probes" / "web.yaml"), "target_url": "${target_url}",
                  "budget_allowance": 0.005, "rto_seconds": 30, "rate": RATE,
-                 "baseline_seconds": 1, "hold_seconds": 2, "recovery_window_seconds": 1}
+                 "baseline_seconds": 1, "hold_seconds": 2, "recovery_window_seconds": 5}
     arguments.update(control)
     document: dict[str, Any] = {
         "version": "1.0.0", "title": "test", "description": "test",

@@ -39,13 +39,13 @@ def monitor(path: Path, stops: list[str], **overrides: object) -> Monitor:
 def test_tail_reads_only_complete_new_lines(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     tail = SampleTail(path)
-    assert tail.read_new() == []
+    assert tail.read_new() == ([], [])
     write(path, [(1.0, "2xx")], partial='{"scheduled": 2.0, "se')
-    assert [s.scheduled for s in tail.read_new()] == [1.0]
+    assert [s.scheduled for s in tail.read_new()[0]] == [1.0]
     with path.open("a") as handle:
         handle.write('nt": 2.0, "latency": null, "outcome": "timeout", "status": null, "path": "/"}\n')
-    assert [s.outcome for s in tail.read_new()] == ["timeout"]
-    assert tail.read_new() == []
+    assert [s.outcome for s in tail.read_new()[0]] == ["timeout"]
+    assert tail.read_new() == ([], [])
 
 
 def test_budget_allowance_trips_once_after_the_fault(tmp_path: Path) -> None:

@@ -102,3 +102,44 @@ def test_unreadable_files(tmp_path: Path) -> None:
                                                ("1h", 3600), ("1.5m", 90), (4, 4.0)])
 def test_durations(text: Any, seconds: float) -> None:
     assert parse_duration(text, "f") == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["spec"].update(budgetingMethod="Timeslices"),
+         "spec.budgetingMethod 'Timeslices' is not supported"),
+        (lambda d: d["spec"].update(budgetingMethod="RatioTimeslices"),
+         "spec.budgetingMethod 'RatioTimeslices' is not supported"),
+        (lambda d: d["spec"]["timeWindow"][0].update(isRolling=False),
+         "is a calendar window (isRolling: false)"),
+        (lambda d: d["spec"]["timeWindow"][0].update(duration="1M"), "a month has no fixed length"),
+        (lambda d: d["spec"]["timeWindow"][0].update(duration="1Q"), "a quarter has no fixed length"),
+        (lambda d: d["spec"]["timeWindow"][0].update(duration="1Y"), "a year has no fixed length"),
+        (lambda d: d["spec"]["timeWindow"].append({"duration": "7d", "isRolling": True}),
+         "spec.timeWindow has 2 windows"),
+        (lambda d: d["spec"]["objectives"].append({"target": 0.99}),
+         "spec.objectives has 2 objectives; chaos-sre judges one per SLO file"),
+        (lambda d: d["spec"].update(objectives=[{"targetPercent": 0.999}]),
+         "targetPercent is a percentage above 1 and below 100 (99.9 for 99.9 %), got 0.999; "
+         "for a ratio write target: 0.999"),
+        (lambda d: d["spec"]["objectives"][0].update(targetPercent=99.9),
+         "sets both target and targetPercent"),
+        (lambda d: _ratio(d).update(bad={"metricSource": {"type": "chaos-sre"}}),
+         "ratioMetric.bad is not supported"),
+    ],
+)
+def test_openslo_fields_it_cannot_judge_are_refused(change: Any, message: str) -> None:
+    """OpenSLO v1 (https://github.com/OpenSLO/OpenSLO#slo): Timeslices budgeting, calendar windows,
+    several objectives and ``bad`` ratio metrics change what the SLO means; reading them as a
+    rolling Occurrences SLO with one ``good`` objective would judge another SLO, so each is refused
+    in one line. ``targetPercent`` is a percentage: 0.999 there is 0.999 %, almost surely a ratio."""
+    with pytest.raises(ValidationError) as error:
+        parse_slo(_mutated(change), "web.yaml")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_target_percent_is_a_percentage() -> None:
+    document = _mutated(lambda d: d["spec"].update(objectives=[{"targetPercent": 99.9}]))
+    assert parse_slo(document, "web.yaml").target == pytest.approx(0.999)

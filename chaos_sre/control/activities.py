@@ -6,10 +6,12 @@ from typing import Any
 
 from chaoslib import substitute
 
+from chaos_sre import interrupts
 from chaos_sre.control.state import ControlRun
+from chaos_sre.faults.effects import missing_effects
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.faults.registry import is_fault_module
-from chaos_sre.safety.ledger import current_ledger
+from chaos_sre.safety.ledger import current_ledger, run_ledger
 
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Failed|Exception|Violation): )+")
 
@@ -30,6 +32,7 @@ def fault_started(run: ControlRun, context: dict[str, Any]) -> None:
     """The method's first action starts the fault's clock and the stop condition."""
     if run.record.fault_started_at is None and context.get("type") == "action":
         run.record.fault_started_at = time.time()
+        interrupts.arm_stop()
         if run.monitor is not None:
             run.monitor.fault_started(run.record.fault_started_at)
 
@@ -73,3 +76,14 @@ def injected_nothing(context: dict[str, Any]) -> bool:
     if not is_fault_module(module):
         return False
     return not current_ledger().injected()
+
+
+def verify_effect(run: ControlRun) -> None:
+    """With the method over and the fault still live, ask each fault family whether what it
+    changed took effect (:mod:`chaos_sre.faults.effects`); a run whose fault had no effect
+    is INCONCLUSIVE. Not after a stop, a failed action or in a dry run: nothing to verify."""
+    record = run.record
+    if record.fault_started_at is None or record.stopped or record.dry_run or record.failed_actions:
+        return
+    record.no_effect, record.effects_checked = missing_effects(run_ledger(), run.configuration,
+                                                               run.secrets)

@@ -1,5 +1,10 @@
 """The Chaos Toolkit control hooks: each one hands its moment of the run to the module whose
-job it is (settings, sampling, gate, activities, settle, verdict, outcome)."""
+job it is (settings, sampling, gate, activities, settle, verdict, outcome).
+
+Every hook fails closed (:mod:`chaos_sre.control.failsafe`): an error in one is
+recorded and FAILS the verdict; the hooks before the fault interrupt the run
+instead of letting a fault be injected unwatched.
+"""
 
 import logging
 import time
@@ -14,21 +19,34 @@ from chaos_sre import interrupts
 from chaos_sre.activities import activities as experiment_activities
 from chaos_sre.activities import check_activity
 from chaos_sre.control import activities, gate, invocation, outcome
+from chaos_sre.control.failsafe import describe, guarded
 from chaos_sre.control.sampling import start_sampling, stop_sampling
-from chaos_sre.control.settings import control_settings
+from chaos_sre.control.settings import check_rollback_strategy, control_settings
 from chaos_sre.control.settle import settle
 from chaos_sre.control.state import ControlRun
 from chaos_sre.errors import ChaosSreError
 from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.secrets import redact_secrets
-from chaos_sre.slo.samples import read_samples
+from chaos_sre.slo.samples import read_sample_file
 from chaos_sre.slo.verdict import judge
 
 logger = logging.getLogger("chaostoolkit")
 
 _run: ControlRun | None = None
 _config_error: str | None = None
+
+
+def _record_error(message: str) -> None:
+    """An error inside the control: the verdict fails naming it."""
+    if _run is not None:
+        _run.record.control_errors.append(message)
+
+
+before_the_fault = guarded(_record_error, interrupt=True)
+"""Hooks before (and at) the fault: an error interrupts the run, nothing is injected unwatched."""
+after_the_fault = guarded(_record_error, interrupt=False)
+"""Hooks once the fault may be live: an error is recorded (the rollbacks must still play)."""
 
 
 @requires(*declared(error_budget_remaining) or ())  # the budget gate's CloudWatch reads
@@ -58,6 +76,8 @@ def configure_control(
              "rto_seconds": rto_seconds, **options}, configuration,
             experiment_file=invocation.experiment_file())
         if experiment is not None:
+            check_rollback_strategy(experiment,
+                                    invocation.chaos_run_parameter("rollback_strategy"))
             for where, activity in experiment_activities(experiment):
                 check_activity(activity, configuration or {}, where)
     except ChaosSreError as exc:
@@ -67,7 +87,11 @@ def configure_control(
     path = Path(checked.samples_path) if checked.samples_path \
         else invocation.samples_path_for(invocation.journal_path())
     _run = ControlRun(checked.slo, checked.run, checked.target_url, path,
-                      budget_gate=checked.budget_gate, configuration=configuration, secrets=secrets)
+                      budget_gate=checked.budget_gate,
+                      window_traffic_from_cloudwatch=checked.window_traffic_from_cloudwatch,
+                      configuration=configuration, secrets=secrets)
+    for note in checked.run.adjustments:
+        logger.warning(f"chaos-sre: {note}")
 
 
 def _require_run() -> ControlRun:
@@ -76,6 +100,7 @@ def _require_run() -> ControlRun:
     return _run
 
 
+@before_the_fault
 def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Start the open-loop sampler before anything else happens."""
     run = _require_run()
@@ -84,12 +109,14 @@ def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
 
 
 def _stop_run(reason: str) -> None:
+    """The monitor's stop (its thread, under its lock): interrupt the method so rollbacks play."""
     run = _require_run()
     run.record.stopped = {"at": time.time(), "reason": reason}
     logger.error(f"chaos-sre: stopping the experiment: {reason}")
     exit_gracefully()
 
 
+@after_the_fault
 def after_hypothesis_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                              **kwargs: Any) -> None:
     """Note whether the steady state held before and after the method."""
@@ -103,6 +130,7 @@ def after_hypothesis_control(context: dict[str, Any], state: dict[str, Any] | No
         run.record.steady_state_before = met
 
 
+@before_the_fault
 def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
     """The pre-flight gate: no fault unless the steady state held over the baseline."""
     run = _require_run()
@@ -113,6 +141,7 @@ def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
     run.in_method = True
 
 
+@before_the_fault
 def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] | None = None,
                             configuration: dict[str, Any] | None = None,
                             secrets: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -128,6 +157,7 @@ def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] 
     activities.fault_started(run, context)
 
 
+@after_the_fault
 def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                            **kwargs: Any) -> None:
     """Record failed method actions and chaos-sre probes, and what rollbacks report."""
@@ -140,16 +170,21 @@ def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None
         activities.method_activity_ended(run, context, state)
 
 
+@after_the_fault
 def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:
-    """The method is over; what follows is the after-method steady-state check."""
+    """The method is over; what follows is the after-method steady-state check (the stop
+    condition's signal no longer interrupts anything)."""
+    interrupts.disarm_stop()
     run = _run
     if run is None:
         return
     run.in_method = False
     run.method_done = True
     run.record.method_ended_at = time.time()
+    activities.verify_effect(run)
 
 
+@after_the_fault
 def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Rollbacks start: the stop condition no longer applies."""
     run = _run
@@ -164,29 +199,48 @@ def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
 
 def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                              **kwargs: Any) -> None:
-    """Let the service settle, stop sampling, judge the run, fail the run if the verdict fails.
+    """Let the service settle, stop sampling, judge the run, fail the run unless it passed.
 
-    Whatever happened, inline secret values are blanked in the journal's copy of the experiment.
+    Whatever happened, inline secret values are blanked in the journal's copy of the
+    experiment, the sampler is stopped and a verdict is written: an error on the way is
+    recorded and fails it.
     """
     if state is not None:
         redact_secrets(state.get("experiment"))
     run = _run
     if run is None or state is None:
         return
+    run.record.rollbacks_ended_at = time.time()
     run.record.interrupted = state.get("status") == "interrupted" and not run.record.stopped
-    if not run.record.interrupted:
-        settle(run)
-    stop_sampling(run)
+    try:
+        if not run.record.interrupted:
+            after_the_fault(settle)(run)
+    finally:
+        after_the_fault(stop_sampling)(run)
     run.record.ended_at = time.time()
-    extension = judge(read_samples(run.samples_path), run.slo, run.settings, run.record,
-                      str(run.samples_path))
-    outcome.note_targets(extension)
+    extension = _judged(run)
+    after_the_fault(outcome.note_targets)(extension)
     state.setdefault("extensions", []).append(extension)
     outcome.log_verdict(extension)
     if not extension["verdict"]["passed"] and state.get("status") == "completed":
         state["status"] = "failed"
     if not run.record.dry_run:
-        outcome.record_history(state, extension, invocation.journal_path())
+        after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
+
+
+def _judged(run: ControlRun) -> dict[str, Any]:
+    """The run's verdict; if reading or judging the samples fails, a FAILED one naming why."""
+    try:
+        found = read_sample_file(run.samples_path)
+        run.record.sample_problems.extend(found.problems())
+        if run.monitor is not None and run.monitor.malformed and not found.malformed:
+            run.record.sample_problems.append(f"the monitor read a line that is not a sample: "
+                                              f"{run.monitor.malformed[0]}")
+        return judge(found.samples, run.slo, run.settings, run.record, str(run.samples_path))
+    except Exception as exc:  # any error: the run must still get a (failed) verdict
+        run.record.control_errors.append(describe("judging the run", exc))
+        logger.error(f"chaos-sre: the control failed: {run.record.control_errors[-1]}")
+        return judge([], run.slo, run.settings, run.record, str(run.samples_path))
 
 
 def cleanup_control() -> None:

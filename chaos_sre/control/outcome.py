@@ -7,6 +7,7 @@ from typing import Any
 from chaos_sre import history
 from chaos_sre.errors import ValidationError
 from chaos_sre.safety.ledger import run_ledger
+from chaos_sre.slo.verdict import label
 
 logger = logging.getLogger("chaostoolkit")
 
@@ -19,7 +20,7 @@ def log_verdict(extension: dict[str, Any]) -> None:
     recovery = extension["recovery"]
     logger.info(
         "chaos-sre: verdict %s - budget spent %.3g %% of %.3g %% allowed, detect %s, recover %s",
-        "PASSED" if verdict["passed"] else "FAILED",
+        label(verdict),
         extension["budget"]["consumed_fraction"] * 100,
         extension["budget"]["allowed_fraction"] * 100,
         "-" if recovery["detect_seconds"] is None else f"{recovery['detect_seconds']:.2f} s",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from chaos_sre.control.state import ControlRun
 from chaos_sre.slo.monitor import Monitor
+from chaos_sre.slo.verdict import traffic_model
 
 logger = logging.getLogger("chaostoolkit")
 SAMPLER_STOP_GRACE_SECONDS = 5.0
@@ -23,7 +24,7 @@ def start_sampling(run: ControlRun, on_stop: Callable[[str], None]) -> None:
     run.sampler = subprocess.Popen(
         [sys.executable, "-m", "chaos_sre.slo.sampler", "--url", run.target_url,
          "--rate", repr(run.settings.rate), "--timeout", repr(run.slo.timeout_seconds),
-         "--paths", paths, "--out", str(run.samples_path)],
+         "--paths", paths, "--out", str(run.samples_path), "--max-seconds", "0"],
         stdin=subprocess.DEVNULL,
     )
     run.record.sampler_started_at = time.time()
@@ -32,7 +33,7 @@ def start_sampling(run: ControlRun, on_stop: Callable[[str], None]) -> None:
         budget_allowance=run.settings.budget_allowance,
         burn_rate_stop=run.settings.burn_rate_stop,
         burn_window_seconds=run.settings.burn_window_seconds,
-        on_stop=on_stop,
+        on_stop=on_stop, traffic=traffic_model(run.slo, run.settings, run.record),
     )
     run.monitor.start()
     logger.info(f"chaos-sre: sampling {run.target_url} at {run.settings.rate:g} req/s "
@@ -46,14 +47,18 @@ def sampler_alive(run: ControlRun) -> bool:
 
 
 def stop_sampling(run: ControlRun) -> None:
-    """Stop the sampler (SIGTERM, then SIGKILL after its timeout and a grace) and the monitor."""
-    if sampler_alive(run):
-        assert run.sampler is not None
-        run.sampler.send_signal(signal.SIGTERM)
-        try:
-            run.sampler.wait(timeout=run.slo.timeout_seconds + SAMPLER_STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            run.sampler.kill()
-            run.sampler.wait()
+    """Stop the sampler (SIGTERM, then SIGKILL after its timeout and a grace) and the monitor,
+    recording when the schedule ended, the sampler's exit code and whether it had died before."""
+    if run.sampler is not None and run.record.sampler_stopped_at is None:
+        run.record.sampler_stopped_at = time.time()
+        run.record.sampler_died = run.sampler.poll() is not None
+        if not run.record.sampler_died:
+            run.sampler.send_signal(signal.SIGTERM)
+            try:
+                run.sampler.wait(timeout=run.slo.timeout_seconds + SAMPLER_STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                run.sampler.kill()
+                run.sampler.wait()
+        run.record.sampler_exit_code = run.sampler.returncode
     if run.monitor is not None:
         run.monitor.stop()

@@ -12,10 +12,13 @@ from typing import Any
 
 from chaos_sre import values
 from chaos_sre.errors import ValidationError
+from chaos_sre.slo import math as slo_math
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.verdict import RunSettings
 
 MAX_RATE = 2000.0
+MAX_WINDOW_SECONDS = 3600.0
+FROM_CLOUDWATCH = "cloudwatch"
 
 
 def located(path: str, experiment_file: Path | None) -> str:
@@ -52,6 +55,8 @@ class ControlSettings:
     target_url: str
     samples_path: str | None
     budget_gate: bool
+    window_traffic_from_cloudwatch: bool = False
+    """Read the window's average request rate from CloudWatch RequestCount at the gate."""
 
 
 def _checked_settings(
@@ -68,32 +73,78 @@ def _checked_settings(
     samples_path: str | None = None,
     budget_gate: bool = True,
     restore_rto_seconds: float | None = None,
+    window_traffic_rate: float | str | None = None,
+    run_traffic_rate: float | None = None,
     *,
     configuration: dict[str, Any] | None = None,
     experiment_file: Path | None = None,
 ) -> ControlSettings:
     sub = lambda value: substitute_reference(value, configuration)  # noqa: E731
     definition = load_slo(located(str(sub(slo)), experiment_file))
+    checked_rate = _number("rate", sub(rate), low=0, high=MAX_RATE)
+    stop = _optional_number("burn_rate_stop", sub(burn_rate_stop), low=0, high=1e9)
+    recovery_window, recovery_note = expressive_window(
+        "recovery_window_seconds",
+        _number("recovery_window_seconds", sub(recovery_window_seconds), low=0, high=3600),
+        checked_rate, slo_math.samples_to_express(definition.target),
+        f"to express {definition.target * 100:g} % (one bad sample allowed)")
+    burn_window, burn_note = expressive_window(
+        "burn_window_seconds",
+        _number("burn_window_seconds", sub(burn_window_seconds), low=0, high=3600),
+        checked_rate, burn_samples(definition.target, stop),
+        f"so that one bad sample alone never exceeds the {stop or 0:g}x burn-rate stop")
+    traffic = sub(window_traffic_rate)
+    from_cloudwatch = traffic == FROM_CLOUDWATCH
     run_settings = RunSettings(
         budget_allowance=_number("budget_allowance", sub(budget_allowance), low=0, high=1),
         rto_seconds=_number("rto_seconds", sub(rto_seconds), low=0, high=86400),
-        rate=_number("rate", sub(rate), low=0, high=MAX_RATE),
+        rate=checked_rate,
         baseline_seconds=_number("baseline_seconds", sub(baseline_seconds), low=0, high=3600),
         hold_seconds=_number("hold_seconds", sub(hold_seconds), low=0, high=3600),
-        recovery_window_seconds=_number("recovery_window_seconds", sub(recovery_window_seconds),
-                                        low=0, high=3600),
-        burn_rate_stop=_optional_number("burn_rate_stop", sub(burn_rate_stop), low=0, high=1e9),
-        burn_window_seconds=_number("burn_window_seconds", sub(burn_window_seconds),
-                                    low=0, high=3600),
+        recovery_window_seconds=recovery_window,
+        burn_rate_stop=stop,
+        burn_window_seconds=burn_window,
         restore_rto_seconds=_optional_number("restore_rto_seconds", sub(restore_rto_seconds),
                                              low=0, high=86400),
+        window_traffic_rate=None if from_cloudwatch else _optional_number(
+            "window_traffic_rate", traffic, low=0, high=1e9),
+        run_traffic_rate=_optional_number("run_traffic_rate", sub(run_traffic_rate),
+                                          low=0, high=1e9),
+        adjustments=tuple(n for n in (recovery_note, burn_note) if n),
     )
+    if from_cloudwatch and not definition.load_balancer:
+        raise ValidationError("chaos-sre control: window_traffic_rate cloudwatch reads the SLO's "
+                              f"load balancer, and SLO {definition.name} names none "
+                              "(total.metricSource.spec.loadBalancer)")
     url = str(sub(target_url))
     if not url.startswith(("http://", "https://")):
         raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, got {url!r}")
     return ControlSettings(definition, run_settings, url,
                            str(sub(samples_path)) if samples_path else None,
-                           bool(sub(budget_gate)))
+                           bool(sub(budget_gate)), from_cloudwatch)
+
+
+def burn_samples(target: float, burn_rate_stop: float | None) -> int:
+    """The fewest samples in which one bad sample's burn rate is at most ``burn_rate_stop``."""
+    if burn_rate_stop is None:
+        return 1
+    return math.ceil(1.0 / ((1.0 - target) * burn_rate_stop) - 1e-9)
+
+
+def expressive_window(name: str, asked: float, rate: float, samples: int,
+                      purpose: str) -> tuple[float, str | None]:
+    """The window ``name`` widened until it holds ``samples`` samples at ``rate`` (and a note
+    saying so), or as asked when it does; a window beyond an hour is refused instead."""
+    needed = samples / rate
+    if asked >= needed:
+        return asked, None
+    if needed > MAX_WINDOW_SECONDS:
+        raise ValidationError(
+            f"chaos-sre control: at {rate:g} req/s, {name} would have to last {needed:g} s to hold "
+            f"the {samples} samples needed {purpose}: raise rate")
+    return needed, (f"{name} widened from {asked:g} s to {needed:g} s: at {rate:g} req/s "
+                    f"{asked:g} s holds {int(asked * rate)} samples, and {samples} are needed "
+                    f"{purpose}")
 
 
 def control_settings(arguments: dict[str, Any], configuration: dict[str, Any] | None = None,
@@ -120,3 +171,23 @@ def substitute_reference(value: Any, configuration: dict[str, Any] | None) -> An
     if name is not None and configuration and configuration.get(name) is not None:
         return configuration[name]
     return value
+
+
+def check_rollback_strategy(experiment: dict[str, Any], override: str | None = None) -> None:
+    """Refuse a run whose rollbacks might not play: the control needs strategy ``always``.
+
+    Chaos Toolkit plays rollbacks on an interruption only under ``always`` (``default``
+    skips them when the run is interrupted or the steady state deviated), and the
+    control's own stop interrupts the run. ``override`` is ``chaos run
+    --rollback-strategy`` when given (``default`` means the experiment's own).
+    """
+    runtime = experiment.get("runtime")
+    rollbacks = runtime.get("rollbacks") if isinstance(runtime, dict) else None
+    declared = rollbacks.get("strategy", "default") if isinstance(rollbacks, dict) else "default"
+    strategy = override if override not in (None, "default") else declared
+    if strategy != "always":
+        given = (f"chaos run --rollback-strategy {override}" if strategy == override
+                 else f"runtime.rollbacks.strategy {declared!r}")
+        raise ValidationError(
+            f"chaos-sre control: the rollbacks must always play (the control's stop interrupts the "
+            f"run), got {given}: set \"runtime\": {{\"rollbacks\": {{\"strategy\": \"always\"}}}}")

@@ -22,6 +22,7 @@ class ControlRun:
     sampler: subprocess.Popen[bytes] | None = None
     monitor: Monitor | None = None
     budget_gate: bool = True
+    window_traffic_from_cloudwatch: bool = False
     configuration: dict[str, Any] | None = None
     secrets: dict[str, Any] | None = None
     in_method: bool = False

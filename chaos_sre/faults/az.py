@@ -12,7 +12,8 @@ import random
 from typing import Any
 
 from chaos_sre.aws import aws_client, call, paginate, tag_dict
-from chaos_sre.errors import ValidationError
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
@@ -338,3 +339,42 @@ def _start_instances(op: Operation, configuration: Settings, secrets: Settings) 
     if stopped:
         call(ec2, "start_instances", InstanceIds=stopped)
     return f"started {stopped}"
+
+
+@effect_check("terminate", "stop")
+def _instances_not_running(intent: Operation, outcome: Any, configuration: Settings,
+                           secrets: Settings) -> str | None:
+    """The instances the fault took are no longer running (or are gone)."""
+    ids = list(intent["pre_state"]["instance_ids"])
+    ec2 = aws_client("ec2", configuration, secrets)
+    try:
+        reservations = list(paginate(ec2, "describe_instances", "Reservations", InstanceIds=ids))
+    except AWSError as exc:
+        if exc.code == "InvalidInstanceID.NotFound":
+            return None
+        raise
+    running = sorted(i["InstanceId"] for r in reservations for i in r["Instances"]
+                     if i["State"]["Name"] in ("pending", "running"))
+    if running:
+        return f"{len(running)} of the {len(ids)} instances it took still run ({', '.join(running)})"
+    return None
+
+
+@effect_check("replace_network_acl_association")
+def _subnet_denied(intent: Operation, outcome: Any, configuration: Settings,
+                   secrets: Settings) -> str | None:
+    """The subnet is associated with a network ACL that denies all traffic both ways."""
+    subnet = str(intent["resource"]).split("/", 1)[1]
+    ec2 = aws_client("ec2", configuration, secrets)
+    current, _ = acl_of(ec2, subnet)
+    if current == intent["pre_state"]["network_acl_id"]:
+        return f"subnet {subnet} is still on its own network ACL {current}"
+    acls = list(paginate(ec2, "describe_network_acls", "NetworkAcls", NetworkAclIds=[current]))
+    entries = [e for acl in acls for e in acl.get("Entries", [])]
+    denied = {e["Egress"] for e in entries if e.get("RuleAction") == "deny"
+              and e.get("CidrBlock") == "0.0.0.0/0" and e.get("Protocol") == "-1"
+              and e["RuleNumber"] <= min((x["RuleNumber"] for x in entries
+                                          if x["Egress"] == e["Egress"]), default=0)}
+    if denied != {False, True}:
+        return f"network ACL {current} of subnet {subnet} does not deny all traffic both ways"
+    return None

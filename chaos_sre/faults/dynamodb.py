@@ -21,11 +21,13 @@ asynchronous: both the throttle and the restore wait until the table is
 
 import logging
 import math
+import time
 from typing import Any
 
 from chaos_sre import values
 from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
@@ -206,8 +208,9 @@ def throttle_table(
     try:
         with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
                              {"op": "restore_table_capacity", "table_name": table_name,
-                              "settings": before, "timeout_seconds": timeout}):
+                              "settings": before, "timeout_seconds": timeout}) as mutation:
             call(dynamodb, "update_table", **request)
+            mutation.outcome = after
     except AWSError as exc:
         if exc.code == "LimitExceededException":
             raise AWSError(
@@ -241,3 +244,26 @@ def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings)
     _wait_active(dynamodb, name, timeout, 1)
     return f"table {name} restored to {wanted['table']}" + (
         f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")
+
+
+THROTTLE_METRICS = ("ReadThrottleEvents", "WriteThrottleEvents")
+
+
+@effect_check("throttle")
+def _throttled(intent: Operation, outcome: Any, configuration: Settings,
+               secrets: Settings) -> str | None:
+    """The table still has the lowered capacity, and CloudWatch saw it throttle requests."""
+    table_name = str(intent["resource"]).split("/", 1)[1]
+    current = settings_of(describe_table(aws_client("dynamodb", configuration, secrets),
+                                         table_name))
+    if isinstance(outcome, dict) and current != outcome:
+        return (f"its capacity is {current} again, not the {outcome} the fault set: something "
+                "(auto scaling, a deployment) raised it back")
+    window = max(1.0, time.time() - float(intent["at"]))
+    cloudwatch = aws_client("cloudwatch", configuration, secrets)
+    throttled = sum(metric_sum(cloudwatch, metric, {"TableName": table_name}, window)
+                    for metric in THROTTLE_METRICS)
+    if throttled <= 0:
+        return ("CloudWatch shows no throttled request since the capacity was lowered: burst "
+                "capacity or low traffic absorbed the throttle")
+    return None

@@ -22,6 +22,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, wait
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.permissions import requires
 from chaos_sre.safety.guardrails import Share, Target, enforce
@@ -130,6 +131,7 @@ def set_desired_count(
         # move the count back into min/max) and suspends dynamic scaling.
         call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
         mutation.applied()
+        mutation.outcome = after
         if widened is not None:
             _register(scaling, cluster, service, widened)
     logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
@@ -202,3 +204,21 @@ def _restore_ecs_service(op: Operation, configuration: Settings, secrets: Settin
         + (" (suspended as before)" if any(target["suspended"].values()) else ""))
     return (f"ECS service {cluster}/{service} restored to desired count "
             f"{wanted['desired_count']}{scaling_note}; stable with {healthy} healthy targets")
+
+
+@effect_check("set-desired-count")
+def _tasks_at_the_count(intent: Operation, outcome: Any, configuration: Settings,
+                        secrets: Settings) -> str | None:
+    """The service still has the desired count the fault set, and runs no more tasks than it."""
+    cluster, service = str(intent["resource"]).split("/", 2)[1:]
+    if not isinstance(outcome, dict) or "desired_count" not in outcome:
+        return "the run ledger does not say which desired count the fault set"
+    count = int(outcome["desired_count"])
+    description = describe_service(aws_client("ecs", configuration, secrets), cluster, service)
+    if int(description["desiredCount"]) != count:
+        return (f"its desired count is {description['desiredCount']} again, not the {count} the "
+                "fault set: something (a scaler, a deployment) put it back")
+    if int(description["runningCount"]) > count:
+        return (f"{description['runningCount']} tasks still run, more than the {count} the fault "
+                "set: the hold ended before the service lost them")
+    return None

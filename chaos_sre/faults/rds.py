@@ -23,6 +23,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
@@ -33,6 +34,7 @@ from chaos_sre.services.rds import (
     describe_instance,
     ledger_resource,
     wait_available,
+    writer_of,
 )
 
 __all__ = ["failover", "restore_database"]
@@ -201,4 +203,22 @@ def recorded_writer(kind: str, identifier: str) -> dict[str, Any] | None:
     for entry in reversed(current_ledger().entries()):
         if entry["kind"] == "intent" and entry["resource"] == ledger_resource(kind, identifier):
             return dict(entry["pre_state"])
+    return None
+
+
+@effect_check("aurora-failover", "multi-az-failover", "reboot")
+def _writer_moved(intent: Operation, outcome: Any, configuration: Settings,
+                  secrets: Settings) -> str | None:
+    """A failover moved the writer (or is still under way); a reboot, which AWS always performs
+    once it accepted the call, shows in the database not being available or having restarted."""
+    kind, identifier = str(intent["resource"]).removeprefix("rds:").split("/", 1)
+    before = intent["pre_state"]
+    now = writer_of(aws_client("rds", configuration, secrets), kind, identifier)
+    if now["status"] != AVAILABLE or intent["operation"] == "reboot":
+        return None
+    moved = now["instance"] != before["instance"] if kind == "cluster" \
+        else now["availability_zone"] != before["availability_zone"]
+    if not moved:
+        return (f"its writer is still {now['instance']} in {now['availability_zone']}: the "
+                "failover did not move it")
     return None

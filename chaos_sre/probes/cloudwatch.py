@@ -1,9 +1,19 @@
 """Probes on an Application Load Balancer's CloudWatch metrics: the SLI over the SLO window.
 
-Bad requests are ``HTTPCode_ELB_5XX_Count`` + ``HTTPCode_Target_5XX_Count``;
-all requests are ``RequestCount`` (namespace ``AWS/ApplicationELB``, dimension
-``LoadBalancer``). CloudWatch counts cannot tell slow requests, so a latency
-threshold in the SLO does not apply here.
+Read as AWS defines the metrics (namespace ``AWS/ApplicationELB``, dimension
+``LoadBalancer``; https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+
+* all requests = ``RequestCount`` + ``HTTPCode_ELB_503_Count``: RequestCount
+  counts only requests for which the load balancer chose a target, so the 503s
+  it answers with no healthy target are not in it;
+* bad requests = ``HTTPCode_ELB_5XX_Count`` + ``HTTPCode_Target_5XX_Count`` +
+  ``HTTPCode_ELB_4XX_Count``: the load balancer's 4xx include 460, a client that
+  closed the connection before the answer (the user gave up: a bad request to
+  the SLI), and CloudWatch does not count 460 apart - so every load-balancer
+  4xx is counted bad, which can only make the remaining budget look smaller.
+
+CloudWatch counts cannot tell slow requests, so a latency threshold in the SLO
+does not apply here.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -19,8 +29,10 @@ __all__ = ["alb_request_counts", "error_budget_remaining"]
 NAMESPACE = "AWS/ApplicationELB"
 COUNTERS = {
     "total": "RequestCount",
+    "elb_503": "HTTPCode_ELB_503_Count",
     "elb_5xx": "HTTPCode_ELB_5XX_Count",
     "target_5xx": "HTTPCode_Target_5XX_Count",
+    "elb_4xx": "HTTPCode_ELB_4XX_Count",
 }
 
 
@@ -44,7 +56,8 @@ def alb_request_counts(
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Requests and 5xx answers of a load balancer over the last `window_seconds`.
+    """Requests and bad answers of a load balancer over the last `window_seconds` (see the
+    module docstring for which metrics count).
 
     Returns `{"total": n, "bad": n, "datapoints": n}`; `datapoints` is 0 when
     CloudWatch holds no RequestCount for it (no traffic, or no metrics).
@@ -70,7 +83,8 @@ def alb_request_counts(
         sums[result["Id"]] += sum(result["Values"])
         if result["Id"] == "total":
             datapoints += len(result["Values"])
-    return {"total": sums["total"], "bad": sums["elb_5xx"] + sums["target_5xx"],
+    return {"total": sums["total"] + sums["elb_503"],
+            "bad": sums["elb_5xx"] + sums["target_5xx"] + sums["elb_4xx"],
             "datapoints": datapoints}
 
 

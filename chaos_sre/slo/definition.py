@@ -23,6 +23,19 @@ metric source::
 A request is good when it is answered within ``timeout``, is not 5xx and, when
 ``latencyThreshold`` is set, is no slower than it. Every invalid field is
 reported as one line naming the field.
+
+What chaos-sre judges, and what it refuses rather than misread (one line each):
+
+* ``budgetingMethod``: ``Occurrences`` (the default) - good requests over all
+  requests. ``Timeslices`` and ``RatioTimeslices`` are refused: a run of
+  minutes cannot say which timeslices of the window turn bad.
+* ``timeWindow``: one rolling window in s, m, h, d or w. Calendar windows
+  (``isRolling: false``) and the month, quarter and year units (``M``, ``Q``,
+  ``Y``, which have no fixed length) are refused: write the window in days.
+* ``objectives``: exactly one, with ``target`` (a ratio, 0.999) or
+  ``targetPercent`` (a percentage, 99.9); both, or a ``targetPercent`` of 1
+  or less (a ratio written as a percentage), are refused.
+* ``ratioMetric``: ``good`` over ``total``; ``bad`` is refused.
 """
 
 import re
@@ -35,7 +48,9 @@ from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 
 SOURCE_TYPE = "chaos-sre"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|M|Q|Y)\s*$")
+_CALENDAR_UNITS = {"M": "month", "Q": "quarter", "Y": "year"}
+BUDGETING_METHODS = ("Occurrences",)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -65,6 +80,9 @@ def parse_duration(text: Any, field: str) -> float:
     match = _DURATION.match(str(text)) if isinstance(text, str) else None
     if match is None or float(match.group(1)) <= 0:
         raise ValidationError(f"{field} must be a positive duration like 30d, 2s or 500ms, got {text!r}")
+    if match.group(2) in _CALENDAR_UNITS:
+        raise ValidationError(f"{field}: a {_CALENDAR_UNITS[match.group(2)]} has no fixed length, "
+                              f"got {text!r}; write the duration in days (e.g. 30d)")
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
@@ -92,22 +110,53 @@ def _get(node: Any, path: str, source: str) -> Any:
     return current
 
 
-def _target(objective: Any, source: str) -> float:
-    field = "spec.objectives[0].target"
-    objective = _mapping(objective, "spec.objectives[0]", source)
-    if "target" in objective:
-        value = objective["target"]
-    elif "targetPercent" in objective:
-        field = "spec.objectives[0].targetPercent"
-        value = objective["targetPercent"]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = value / 100.0
-    else:
+def _target(objectives: Any, source: str) -> float:
+    """The one objective's target as a ratio (``target: 0.999`` or ``targetPercent: 99.9``)."""
+    if isinstance(objectives, list) and len(objectives) > 1:
+        raise ValidationError(f"{source}: spec.objectives has {len(objectives)} objectives; chaos-sre "
+                              "judges one per SLO file: write one file per objective")
+    if not isinstance(objectives, list) or not objectives:
+        raise ValidationError(f"{source}: spec.objectives[0] is missing (need a list)")
+    objective = _mapping(objectives[0], "spec.objectives[0]", source)
+    if "target" in objective and "targetPercent" in objective:
+        raise ValidationError(f"{source}: spec.objectives[0] sets both target and targetPercent; "
+                              "keep one")
+    if "targetPercent" in objective:
+        field, value = "spec.objectives[0].targetPercent", objective["targetPercent"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 1 < value < 100:
+            raise ValidationError(
+                f"{source}: {field} is a percentage above 1 and below 100 (99.9 for 99.9 %), got "
+                f"{value!r}" + ("; for a ratio write target: " + repr(value)
+                                if isinstance(value, int | float) and 0 < value <= 1 else ""))
+        return float(value) / 100.0
+    if "target" not in objective:
         raise ValidationError(f"{source}: missing field spec.objectives[0].target")
+    value = objective["target"]
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise ValidationError(f"{source}: {field} must be between 0 and 1 (exclusive, e.g. 0.999), "
-                              f"got {objective.get('target', objective.get('targetPercent'))!r}")
+        raise ValidationError(f"{source}: spec.objectives[0].target must be between 0 and 1 "
+                              f"(exclusive, e.g. 0.999), got {value!r}")
     return float(value)
+
+
+def _window(document: dict[str, Any], source: str) -> float:
+    """The one rolling window's length in seconds."""
+    windows = _get(document, "spec.timeWindow", source)
+    if isinstance(windows, list) and len(windows) > 1:
+        raise ValidationError(f"{source}: spec.timeWindow has {len(windows)} windows; an SLO has one")
+    window = _mapping(_get(document, "spec.timeWindow[0]", source), "spec.timeWindow[0]", source)
+    if window.get("isRolling", True) is not True:
+        raise ValidationError(f"{source}: spec.timeWindow[0] is a calendar window (isRolling: "
+                              "false); chaos-sre judges rolling windows: set isRolling: true")
+    return parse_duration(_get(window, "duration", f"{source}: spec.timeWindow[0]"),
+                          f"{source}: spec.timeWindow[0].duration")
+
+
+def _budgeting_method(document: dict[str, Any], source: str) -> None:
+    method = _mapping(document.get("spec"), "spec", source).get("budgetingMethod", "Occurrences")
+    if method not in BUDGETING_METHODS:
+        raise ValidationError(f"{source}: spec.budgetingMethod {method!r} is not supported; chaos-sre "
+                              "counts good requests over all requests (Occurrences): a run of "
+                              "minutes cannot say which timeslices of the window turn bad")
 
 
 def _paths(spec: dict[str, Any], source: str) -> tuple[tuple[str, int], ...]:
@@ -136,11 +185,14 @@ def parse_slo(document: Any, source: str) -> SLODefinition:
     name = _get(document, "metadata.name", source)
     if not isinstance(name, str) or not name:
         raise ValidationError(f"{source}: metadata.name must be a non-empty string")
-    window = parse_duration(_get(document, "spec.timeWindow[0].duration", source),
-                            f"{source}: spec.timeWindow[0].duration")
-    target = _target(_get(document, "spec.objectives[0]", source), source)
+    _budgeting_method(document, source)
+    window = _window(document, source)
+    target = _target(_get(document, "spec.objectives", source), source)
     base = "spec.indicator.spec.ratioMetric"
     ratio = _mapping(_get(document, base, source), base, source)
+    if "bad" in ratio:
+        raise ValidationError(f"{source}: {base}.bad is not supported; declare good (and total) "
+                              "requests: chaos-sre's sampler classifies each request itself")
     total = _mapping(_get(ratio, "total.metricSource", f"{source}: {base}"),
                      f"{base}.total.metricSource", source)
     if total.get("type") != SOURCE_TYPE:

@@ -123,34 +123,54 @@ def time_to_detect(points: Sequence[Point], fault_at: float) -> float | None:
     return None
 
 
+def meets(good: int, total: int, target: float) -> bool:
+    """Whether ``good`` of ``total`` samples meet ``target`` (exactly: 999 of 1000 meet 0.999)."""
+    return total > 0 and good >= target * total - 1e-9
+
+
+def samples_to_express(target: float) -> int:
+    """The fewest samples in which one bad sample still meets ``target``: 1 / (1 - target).
+
+    Fewer samples cannot express the objective: at 99.9 %, 100 samples can only say 100 %
+    or 99 %, so "at or above the objective" there means "no error at all" (docs/slo.md).
+    """
+    return math.ceil(1.0 / (1.0 - target) - 1e-9)
+
+
 def recovery_start(points: Sequence[Point], fault_at: float, target: float,
                    window: float) -> float | None:
-    """Start of the first period from which every rolling window keeps SLI >= target.
+    """Start of the first period from which every full rolling window keeps SLI >= target.
 
-    A rolling window starts at each sample at or after ``fault_at`` and covers
-    ``window`` seconds (cut at the last sample). The answer is the first sample
-    after the start of the last window whose SLI is below ``target`` - or the
-    first sample after ``fault_at`` when no window falls below it. None when
-    the last window itself is below target (never recovered).
+    A rolling window starts at each sample at or after ``fault_at`` and covers the
+    ``window`` seconds from it (both ends included); it is full when the samples go
+    on to its end. The answer is the first sample after the start of the last full
+    window whose SLI is below ``target`` - or the first sample after ``fault_at``
+    when none is. None when no full window starts there: the samples after it are
+    too short to show the objective holds (never recovered, or not observed).
     """
     after = [p for p in points if p[0] >= fault_at]
     if not after:
         return None
     times = [p[0] for p in after]
+    last = times[-1]
     bad_prefix = [0]
     for _, good, _ in after:
         bad_prefix.append(bad_prefix[-1] + (0 if good else 1))
     last_violation = -1
+    last_full = -1
     end_index = 0
     for index, start in enumerate(times):
+        if start + window > last + 1e-9:
+            break
+        last_full = index
         end_index = max(end_index, index)
-        while end_index < len(times) and times[end_index] < start + window:
+        while end_index < len(times) and times[end_index] <= start + window + 1e-9:
             end_index += 1
         total = end_index - index
         bad = bad_prefix[end_index] - bad_prefix[index]
-        if total and (total - bad) / total < target:
+        if not meets(total - bad, total, target):
             last_violation = index
-    if last_violation + 1 >= len(times):
+    if last_violation + 1 > last_full:
         return None
     return times[last_violation + 1]
 
@@ -160,9 +180,13 @@ def time_to_recover(points: Sequence[Point], fault_at: float, target: float,
     """Seconds from ``fault_at`` to recovery, or None if not recovered and held.
 
     Recovery is :func:`recovery_start`; it counts only when the samples go on
-    for at least ``hold`` seconds after it.
+    for at least ``hold`` seconds after it and the SLI over all of them meets
+    ``target``.
     """
     start = recovery_start(points, fault_at, target, window)
     if start is None or points[-1][0] - start < hold:
+        return None
+    stretch = [p for p in points if p[0] >= start]
+    if not meets(sum(1 for p in stretch if p[1]), len(stretch), target):
         return None
     return start - fault_at

@@ -3,11 +3,15 @@
 The monitor tails the sampler's JSON-lines file every 100 ms. From fault
 injection until the rollbacks start it checks the stop condition - budget spent
 beyond the allowance, or a short-window burn rate beyond the configured
-threshold - and calls ``on_stop(reason)`` once when it trips. It also prints a
-compact status (phase, current SLI, budget spent, elapsed): one redrawn line on
-a terminal, a plain log line every few seconds otherwise. After the rollbacks it
-tells the control when the samples have been clean long enough to call the
-service recovered (:meth:`Monitor.clean_for`).
+threshold, a line of the samples file that is not a sample, or no sample
+arriving for the request timeout + 1 s (the sampler stalled or died: the
+watchdog) - and calls ``on_stop(reason)`` once when it trips. The check and the
+end of watching (:meth:`Monitor.rollbacks_started`) hold one lock, so a stop is
+never delivered once the rollbacks began. It also prints a compact status
+(phase, current SLI, budget spent, elapsed): one redrawn line on a terminal, a
+plain log line every few seconds otherwise. After the rollbacks it tells the
+control when the samples have been clean long enough to call the service
+recovered (:meth:`Monitor.clean_since`).
 """
 
 import logging
@@ -20,12 +24,17 @@ from pathlib import Path
 from typing import IO
 
 from chaos_sre.slo import math as slo_math
+from chaos_sre.slo.budget import TrafficModel
 from chaos_sre.slo.definition import SLODefinition
-from chaos_sre.slo.samples import Sample, parse_lines
+from chaos_sre.slo.samples import Sample, parse_tolerantly
 
 logger = logging.getLogger("chaostoolkit")
 POLL_SECONDS = 0.1
 LOG_EVERY_SECONDS = 5.0
+WATCHDOG_GRACE_SECONDS = 1.0
+"""With a fault live, no sample for the request timeout + this trips the stop."""
+WRITE_LAG_SECONDS = 0.5
+"""Beyond the request timeout: the sampler's flush and the monitor's poll."""
 
 
 class SampleTail:
@@ -35,18 +44,27 @@ class SampleTail:
         self.path = path
         self.offset = 0
         self.partial = ""
+        self.lines = 0
 
-    def read_new(self) -> list[Sample]:
+    def read_new(self) -> tuple[list[Sample], list[str]]:
+        """The new complete samples, and one message per new line that is not a sample."""
         try:
-            with open(self.path, encoding="utf-8") as handle:
+            with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
                 chunk = handle.read()
                 self.offset = handle.tell()
         except FileNotFoundError:
-            return []
-        text = self.partial + chunk
+            return [], []
+        except OSError as exc:
+            return [], [f"the samples file cannot be read: {exc}"]
+        text = self.partial + chunk.decode("utf-8", errors="replace")
         complete, _, self.partial = text.rpartition("\n")
-        return list(parse_lines(complete.splitlines())) if complete else []
+        if not complete:
+            return [], []
+        lines = complete.split("\n")
+        found = parse_tolerantly(lines, first_number=self.lines + 1)
+        self.lines += len(lines)
+        return found
 
 
 class Monitor:
@@ -55,10 +73,11 @@ class Monitor:
     def __init__(self, *, samples_path: Path, slo: SLODefinition, rate: float,
                  budget_allowance: float, burn_rate_stop: float | None,
                  burn_window_seconds: float, on_stop: Callable[[str], None],
-                 stream: IO[str] | None = None) -> None:
+                 stream: IO[str] | None = None, traffic: TrafficModel | None = None) -> None:
         self.tail = SampleTail(samples_path)
         self.slo = slo
         self.rate = rate
+        self.traffic = traffic or TrafficModel(slo.window_seconds, slo.target, rate)
         self.allowance = budget_allowance
         self.burn_rate_stop = burn_rate_stop
         self.burn_window = burn_window_seconds
@@ -77,6 +96,10 @@ class Monitor:
         self.recent: deque[tuple[float, bool]] = deque()
         self.last_bad_at: float | None = None
         self.last_sample_at: float | None = None
+        self.last_arrival: float | None = None
+        """Wall-clock time the last new sample was read."""
+        self.malformed: list[str] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos-sre-monitor", daemon=True)
         self._last_log = 0.0
@@ -92,36 +115,42 @@ class Monitor:
             self.stream.flush()
 
     def fault_started(self, at: float) -> None:
-        """Start budget accounting and the stop condition from ``at``."""
-        self.fault_at = at
-        self.watching = True
-        self.phase = "fault"
+        """Start budget accounting, the stop condition and the watchdog from ``at``."""
+        with self._lock:
+            self.fault_at = at
+            self.watching = True
+            self.phase = "fault"
 
     def fault_withdrawn(self) -> None:
         """The fault turned out not to have started (AWS refused it): no budget, no stop."""
-        self.fault_at = None
-        self.watching = False
-        self.phase = "baseline"
+        with self._lock:
+            self.fault_at = None
+            self.watching = False
+            self.phase = "baseline"
 
     def rollbacks_started(self) -> None:
-        """The stop condition no longer applies once rollbacks run."""
-        self.watching = False
-        self.phase = "rollback"
+        """The stop condition no longer applies once rollbacks run (no stop is delivered after)."""
+        with self._lock:
+            self.watching = False
+            self.phase = "rollback"
 
     def budget_spent(self) -> float:
         """Budget spent since the fault, as a fraction of the window's budget."""
         if self.fault_at is None or not self.span_total or self.last_sample_at is None:
             return 0.0
-        return slo_math.spent_since_fault(self.span_bad, self.span_total, self.fault_at,
-                                          self.last_sample_at, self.rate,
-                                          self.slo.window_seconds, self.slo.target)
+        return self.traffic.spent(self.span_bad, self.span_total, self.fault_at,
+                                  self.last_sample_at)
 
-    def clean_for(self, seconds: float) -> bool:
-        """True when the samples of the last ``seconds`` (sampler time) were all good."""
-        if self.last_sample_at is None:
-            return False
-        since = self.last_bad_at if self.last_bad_at is not None else self.started
-        return self.last_sample_at - since >= seconds
+    def clean_since(self, since: float, seconds: float) -> bool:
+        """True when every sample scheduled from ``since`` (or the last bad sample after it) up
+        to the settled horizon - now less the request timeout, when every request scheduled
+        before has ended and been read - is good, and that stretch lasts ``seconds``; also
+        that samples did arrive up to the horizon (a dead sampler shows nothing bad)."""
+        horizon = time.time() - self.slo.timeout_seconds - WRITE_LAG_SECONDS
+        start = max(since, self.last_bad_at if self.last_bad_at is not None else since)
+        arrived = self.last_sample_at is not None and \
+            self.last_sample_at >= horizon - WRITE_LAG_SECONDS
+        return arrived and horizon - start >= seconds
 
     def short_burn_rate(self) -> float:
         if not self.recent:
@@ -130,7 +159,11 @@ class Monitor:
         return slo_math.burn_rate(bad / len(self.recent), self.slo.target)
 
     def _ingest(self) -> None:
-        for sample in self.tail.read_new():
+        samples, malformed = self.tail.read_new()
+        self.malformed.extend(malformed)
+        if samples:
+            self.last_arrival = time.time()
+        for sample in samples:
             good = sample.good(self.slo.latency_threshold_seconds)
             self.total += 1
             self.bad += not good
@@ -138,17 +171,23 @@ class Monitor:
                 self.span_total += 1
                 self.span_bad += not good
             self.recent.append((sample.scheduled, good))
-            self.last_sample_at = sample.scheduled
+            self.last_sample_at = max(self.last_sample_at or sample.scheduled, sample.scheduled)
             if not good:
-                self.last_bad_at = sample.scheduled
+                self.last_bad_at = max(self.last_bad_at or sample.scheduled, sample.scheduled)
         if self.recent:
             horizon = self.recent[-1][0] - self.burn_window
             while self.recent and self.recent[0][0] < horizon:
                 self.recent.popleft()
 
-    def _check_stop(self) -> None:
-        if not self.watching or self.tripped:
-            return
+    def _stop_reason(self) -> str | None:
+        """Why the run must stop now, or None."""
+        if self.malformed:
+            return f"the samples can no longer be trusted: {self.malformed[0]}"
+        silent_since = max(self.last_arrival or 0.0, self.fault_at or 0.0)
+        silence = time.time() - silent_since
+        if silence > self.slo.timeout_seconds + WATCHDOG_GRACE_SECONDS:
+            return (f"no SLI sample arrived for {silence:.1f} s with the fault live: the sampler "
+                    "stalled or died, and the service is not observed")
         spent = self.budget_spent()
         reason = None
         if spent > self.allowance:
@@ -160,7 +199,15 @@ class Monitor:
             if burn > self.burn_rate_stop:
                 reason = (f"burn rate {burn:.1f}x over {self.burn_window:g} s exceeded "
                           f"the stop threshold {self.burn_rate_stop:g}x")
-        if reason is not None:
+        return reason
+
+    def _check_stop(self) -> None:
+        with self._lock:
+            if not self.watching or self.tripped:
+                return
+            reason = self._stop_reason()
+            if reason is None:
+                return
             self.tripped = True
             self.on_stop(reason)
 

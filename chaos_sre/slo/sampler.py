@@ -9,9 +9,12 @@ tasks, so thousands may be in flight while the endpoint hangs.
 It runs as its own process (``python -m chaos_sre.slo.sampler``), so the Chaos
 Toolkit run in the parent never competes with it for the interpreter, and
 writes one JSON line per finished request (see :mod:`chaos_sre.slo.samples`),
-flushed every 100 ms. It stops on SIGTERM or SIGINT (waiting for in-flight
-requests up to their timeout), when its parent process exits, or after
-``--max-seconds``.
+flushed every 100 ms. It stops on SIGTERM or SIGINT (first sending every
+request already due, so a stall of its own never leaves a hole in the
+schedule, then waiting for in-flight requests up to their timeout), when its
+parent process exits (checked every second), or after ``--max-seconds`` (0:
+no limit, as the chaos-sre control runs it - it stops the sampler itself, and
+the verdict checks the samples cover the run).
 """
 
 import argparse
@@ -29,6 +32,7 @@ from chaos_sre.slo.samples import Sample, outcome_of_status, to_line
 
 FLUSH_SECONDS = 0.1
 MAX_RATE = 5000.0
+PARENT_CHECK_SECONDS = 1.0
 
 
 def weighted_cycle(paths: Sequence[tuple[str, int]]) -> list[str]:
@@ -88,6 +92,7 @@ class Sampler:
             self._flush()
 
     async def run(self, max_seconds: float) -> None:
+        """Sample until stopped, the parent exits, or ``max_seconds`` (0: no limit) passed."""
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
         loop = asyncio.get_running_loop()
@@ -95,8 +100,18 @@ class Sampler:
         flusher = asyncio.create_task(self._flusher())
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             start = time.time() + 0.05
-            deadline = start + max_seconds
+            deadline = start + max_seconds if max_seconds > 0 else float("inf")
             index = 0
+            parent_checked = start
+
+            def send(scheduled: float) -> None:
+                nonlocal index
+                path = self.cycle[index % len(self.cycle)]
+                task = loop.create_task(self._one(session, scheduled, path))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                index += 1
+
             while not self.stopping.is_set():
                 scheduled = start + index / self.rate
                 if scheduled >= deadline:
@@ -108,13 +123,14 @@ class Sampler:
                         break
                     except TimeoutError:
                         pass
-                path = self.cycle[index % len(self.cycle)]
-                task = loop.create_task(self._one(session, scheduled, path))
-                self.in_flight.add(task)
-                task.add_done_callback(self.in_flight.discard)
-                index += 1
-                if index % 64 == 0 and os.getppid() != parent:
-                    break
+                send(scheduled)
+                if scheduled - parent_checked >= PARENT_CHECK_SECONDS:
+                    parent_checked = scheduled
+                    if os.getppid() != parent:
+                        break
+            stopped_at = min(time.time(), deadline)
+            while start + index / self.rate < stopped_at:
+                send(start + index / self.rate)
             if self.in_flight:
                 await asyncio.wait(set(self.in_flight), timeout=self.timeout + 1)
         self.stopping.set()
@@ -141,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--paths", default="/:1")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--max-seconds", type=float, default=7200.0)
+    parser.add_argument("--max-seconds", type=float, default=7200.0,
+                        help="stop after this many seconds (0: no limit); default 7200")
     args = parser.parse_args(argv)
     if not 0 < args.rate <= MAX_RATE:
         print(f"error: rate must be in (0, {MAX_RATE:g}]", file=sys.stderr)

@@ -47,6 +47,66 @@ def to_line(sample: Sample) -> str:
     return json.dumps(asdict(sample), separators=(",", ":"))
 
 
+@dataclass
+class SampleFile:
+    """The samples read from a file, and what could not be read (the verdict's evidence)."""
+
+    samples: list[Sample]
+    malformed: list[str]
+    """One message per line that is not a sample (a torn or foreign line)."""
+    missing: bool = False
+
+    def problems(self) -> list[str]:
+        """Why the samples are incomplete evidence, one sentence each (empty when they are not)."""
+        found = []
+        if self.missing:
+            found.append("the samples file is missing: the run was not observed")
+        if self.malformed:
+            found.append(f"{len(self.malformed)} line(s) of the samples file are not samples "
+                         f"(first: {self.malformed[0]}): the run's observation is incomplete")
+        return found
+
+
+def parse_sample(line: str, number: int) -> Sample:
+    """One sample line, or a one-line ValidationError naming the line."""
+    try:
+        fields = json.loads(line)
+        sample = Sample(**fields)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ValidationError(f"sample line {number} is not a sample: {exc}") from None
+    if sample.outcome not in OUTCOMES or not isinstance(sample.scheduled, int | float) \
+            or not isinstance(sample.sent, int | float):
+        raise ValidationError(f"sample line {number} is not a sample: outcome {sample.outcome!r}")
+    return sample
+
+
+def parse_tolerantly(lines: Iterable[str], first_number: int = 1) -> tuple[list[Sample], list[str]]:
+    """The samples among complete ``lines``, and one message per line that is not one."""
+    samples, malformed = [], []
+    for number, line in enumerate(lines, start=first_number):
+        if not line.strip():
+            continue
+        try:
+            samples.append(parse_sample(line, number))
+        except ValidationError as exc:
+            malformed.append(str(exc))
+    return samples, malformed
+
+
+def read_sample_file(path: str | Path) -> SampleFile:
+    """Every complete sample of a JSON-lines file, and the lines that are not samples.
+
+    A last line without its newline is a write in progress and is left out.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return SampleFile([], [], missing=True)
+    complete = text[: text.rfind("\n") + 1]
+    samples, malformed = parse_tolerantly(complete.splitlines())
+    return SampleFile(samples, malformed)
+
+
 def read_samples(path: str | Path) -> list[Sample]:
     """Every complete sample in a JSON-lines file.
 
@@ -60,9 +120,5 @@ def read_samples(path: str | Path) -> list[Sample]:
 def parse_lines(lines: Iterable[str]) -> Iterator[Sample]:
     """Parse complete sample lines, raising a one-line error on a bad one."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield Sample(**json.loads(line))
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ValidationError(f"sample line {number} is not a sample: {exc}") from None
+        if line.strip():
+            yield parse_sample(line, number)

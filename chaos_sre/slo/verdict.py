@@ -2,10 +2,18 @@
 
 Pure: it takes the samples, the SLO, the run's settings and what happened
 (phase times, the Chaos Toolkit journal's own outcome) and returns the
-``chaos_sre`` journal extension. The verdict passes only if the steady state
-held before the fault, the budget spent is within the allowance, the service
-recovered (and held), recovery took no longer than the RTO, and the steady
-state held after (DESIGN.md section 3).
+``chaos_sre`` journal extension. The verdict fails closed (DESIGN.md section 3):
+
+* **failed** when the evidence shows a failure: the steady state did not hold
+  before the fault, the budget spent exceeds the allowance, the service did not
+  recover (and hold) or took longer than the RTO, the steady state did not hold
+  after, an action or rollback failed, the sampler died, or the control itself
+  failed;
+* **inconclusive** when evidence is missing: no sample, samples that do not cover
+  the run, unreadable sample lines, a fault that had no effect;
+* **passed** only when neither applies.
+
+``verdict.passed`` is true only for ``passed``; ``chaos run`` fails otherwise.
 """
 
 from collections import Counter
@@ -14,8 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos_sre.slo import math as slo_math
+from chaos_sre.slo.budget import TrafficModel
+from chaos_sre.slo.coverage import coverage, coverage_problems
 from chaos_sre.slo.definition import SLODefinition
 from chaos_sre.slo.samples import Sample
+
+PASSED, FAILED, INCONCLUSIVE = "passed", "failed", "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,12 @@ class RunSettings:
     burn_window_seconds: float
     restore_rto_seconds: float | None = None
     """Longest allowed time from a rollback's restore to the restored resource being healthy."""
+    window_traffic_rate: float | None = None
+    """The service's average req/s over the SLO window, when known (budget model)."""
+    run_traffic_rate: float | None = None
+    """The users' req/s during the run (default: the window's average)."""
+    adjustments: tuple[str, ...] = ()
+    """What the control changed in the arguments it was given, and why (a widened window)."""
 
 
 @dataclass
@@ -54,10 +72,32 @@ class RunRecord:
     """Ctrl-C or SIGTERM ended the run (not chaos-sre's own stop condition)."""
     stopped: dict[str, Any] | None = None
     dry_run: bool = False
+    rollbacks_ended_at: float | None = None
+    sampler_stopped_at: float | None = None
+    """When the control told the sampler to stop (the end of its schedule)."""
+    sampler_exit_code: int | None = None
+    sampler_died: bool = False
+    """The sampler had exited before the control stopped it."""
+    sample_problems: list[str] = field(default_factory=list)
+    """Sample lines that could not be read, a missing samples file."""
+    control_errors: list[str] = field(default_factory=list)
+    """Errors inside the chaos-sre control itself (each fails the verdict)."""
+    no_effect: list[str] = field(default_factory=list)
+    """Faults whose family found no effect on the service (the verdict is inconclusive)."""
+    effects_checked: int | None = None
+    """How many of the run's ledger operations a fault family verified (None: not checked)."""
+    window_traffic_rate: float | None = None
+    """The window's average req/s read at run time (CloudWatch), overriding the settings'."""
 
 
 def _pct(value: float) -> str:
     return f"{value * 100:.3g} %"
+
+
+def label(verdict: dict[str, Any]) -> str:
+    """PASSED, FAILED or INCONCLUSIVE for a journal's ``verdict`` (older journals: by ``passed``)."""
+    status = verdict.get("status") or (PASSED if verdict.get("passed") else FAILED)
+    return str(status).upper()
 
 
 def _summary(samples: Sequence[Sample], points: Sequence[slo_math.Point]) -> dict[str, Any]:
@@ -72,94 +112,170 @@ def _summary(samples: Sequence[Sample], points: Sequence[slo_math.Point]) -> dic
     }
 
 
+@dataclass
+class _Findings:
+    failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    passes: list[str] = field(default_factory=list)
+
+    def status(self) -> str:
+        return FAILED if self.failures else INCONCLUSIVE if self.missing else PASSED
+
+    def reasons(self) -> list[str]:
+        return self.failures + self.missing if self.failures or self.missing else self.passes
+
+
+def completed_before(sample: Sample, moment: float, timeout: float) -> bool:
+    """Whether ``sample``'s request had surely ended before ``moment``: a good answer by its
+    latency; a bad one (whose end may be a timeout or a refused connection) only if even a
+    full timeout ended before it - else the fault may have broken it."""
+    if sample.latency is not None:
+        return sample.sent + sample.latency < moment
+    return sample.sent + timeout < moment
+
+
+def traffic_model(slo: SLODefinition, settings: RunSettings, record: RunRecord) -> TrafficModel:
+    """The budget's traffic model for this run (docs/slo.md, "Budget spent")."""
+    window_rate = (record.window_traffic_rate if record.window_traffic_rate is not None
+                   else settings.window_traffic_rate)
+    return TrafficModel(slo.window_seconds, slo.target, settings.rate, window_rate,
+                        settings.run_traffic_rate)
+
+
+def _evidence(found: _Findings, samples: Sequence[Sample], settings: RunSettings,
+              record: RunRecord) -> dict[str, Any]:
+    """The sampler's exit and the samples' coverage: failures and missing evidence."""
+    found.failures.extend(f"the chaos-sre control failed: {e}" for e in record.control_errors)
+    if record.sampler_died:
+        found.failures.append(f"the sampler exited (code {record.sampler_exit_code}) before the "
+                              "run ended: the rest of the run was not observed")
+    found.missing.extend(record.sample_problems)
+    sampling: dict[str, Any] = {"rate": settings.rate, "started_at": record.sampler_started_at,
+                                "stopped_at": record.sampler_stopped_at,
+                                "exit_code": record.sampler_exit_code, "coverage": None}
+    if record.dry_run:
+        return sampling
+    if not samples:
+        found.missing.append("no SLI sample was recorded: nothing observed the service "
+                             "(is the target URL reachable, did the sampler start?)")
+        return sampling
+    if record.sampler_started_at is not None and record.sampler_stopped_at is not None:
+        found_coverage = coverage(samples, settings.rate, record.sampler_started_at,
+                                  record.sampler_stopped_at)
+        sampling["coverage"] = found_coverage.as_dict()
+        found.missing.extend(coverage_problems(found_coverage, settings.rate))
+    return sampling
+
+
 def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
           record: RunRecord, samples_path: str) -> dict[str, Any]:
     """Compute the ``chaos_sre`` journal extension for a finished run."""
     ordered = sorted(samples, key=lambda s: s.scheduled)
-    points = [(s.scheduled, s.good(slo.latency_threshold_seconds), s.latency) for s in ordered]
+    good_of = {id(s): s.good(slo.latency_threshold_seconds) for s in ordered}
+    points = [(s.scheduled, good_of[id(s)], s.latency) for s in ordered]
     fault_at = record.fault_started_at
     target = slo.target
-    failures: list[str] = []
-    passes: list[str] = []
+    found = _Findings()
+    sampling = _evidence(found, ordered, settings, record)
 
-    before = [p for p in points if fault_at is None or p[0] < fault_at]
+    baseline_samples = [s for s in ordered if fault_at is None
+                        or completed_before(s, fault_at, slo.timeout_seconds)]
+    before = [(s.scheduled, good_of[id(s)], s.latency) for s in baseline_samples]
     baseline_sli = slo_math.sli(before)
     if record.refused:
-        failures.append(record.refused)
+        found.failures.append(record.refused)
     if record.steady_state_before is False:
-        failures.append("the steady-state hypothesis did not hold before the fault")
+        found.failures.append("the steady-state hypothesis did not hold before the fault")
     elif baseline_sli is not None and baseline_sli < target and not record.refused:
-        failures.append(f"the SLI before the fault was {_pct(baseline_sli)}, below the {_pct(target)} objective")
+        found.failures.append(f"the SLI before the fault was {_pct(baseline_sli)}, below the "
+                              f"{_pct(target)} objective")
     elif baseline_sli is not None:
-        passes.append(f"steady state held before the fault (SLI {_pct(baseline_sli)})")
-    failures.extend(f"method activity failed: {a}" for a in record.failed_actions)
+        found.passes.append(f"steady state held before the fault (SLI {_pct(baseline_sli)})")
+    found.failures.extend(f"method activity failed: {a}" for a in record.failed_actions)
     if record.stopped:
-        failures.append(f"stopped during the method: {record.stopped['reason']}")
+        found.failures.append(f"stopped during the method: {record.stopped['reason']}")
     if record.interrupted:
-        failures.append("the run was interrupted (Ctrl-C or SIGTERM) before it finished; if its "
-                        "rollbacks did not complete, restore with: chaos-sre rollback --last")
+        found.failures.append("the run was interrupted (Ctrl-C or SIGTERM) before it finished; if "
+                              "its rollbacks did not complete, restore with: chaos-sre rollback --last")
+    found.missing.extend(f"the fault had no effect: {n}" for n in record.no_effect)
 
+    model = traffic_model(slo, settings, record)
     detect = recover = None
-    consumed = 0.0
-    span: list[slo_math.Point] = []
+    consumed = assumed = 0.0
+    weighted = sampler_share = None
+    in_baseline = {id(s) for s in baseline_samples}
+    span_samples = [s for s in ordered if id(s) not in in_baseline]
+    span = [(s.scheduled, good_of[id(s)], s.latency) for s in span_samples]
     if fault_at is not None and points:
-        span = [p for p in points if p[0] >= fault_at]
-        consumed = slo_math.spent_since_fault(
-            sum(1 for p in span if not p[1]), len(span), fault_at,
-            span[-1][0] if span else fault_at, settings.rate, slo.window_seconds, target)
-        detect = slo_math.time_to_detect(points, fault_at)
-        recover = slo_math.time_to_recover(points, fault_at, target,
+        bad = sum(1 for p in span if not p[1])
+        last_at = span[-1][0] if span else fault_at
+        assumed = model.assumed(bad, len(span), fault_at, last_at)
+        weighted = model.weighted(bad, len(span), fault_at, last_at)
+        sampler_share = model.sampler_share(bad)
+        consumed = model.spent(bad, len(span), fault_at, last_at)
+        detect = slo_math.time_to_detect(span, fault_at)
+        recover = slo_math.time_to_recover(span, fault_at, target,
                                            settings.recovery_window_seconds, settings.hold_seconds)
         if consumed > settings.budget_allowance:
-            failures.append(f"spent {_pct(consumed)} of the error budget, more than the "
-                            f"{_pct(settings.budget_allowance)} allowed")
+            found.failures.append(f"spent {_pct(consumed)} of the error budget, more than the "
+                                  f"{_pct(settings.budget_allowance)} allowed")
         else:
-            passes.append(f"spent {_pct(consumed)} of the error budget "
-                          f"(allowed {_pct(settings.budget_allowance)})")
+            found.passes.append(f"spent {_pct(consumed)} of the error budget "
+                                f"(allowed {_pct(settings.budget_allowance)})")
         if record.interrupted:
             pass  # the run did not wait for the recovery: there is nothing to judge
         elif recover is None:
-            failures.append(f"the service did not recover: the rolling SLI was not back at "
-                            f"{_pct(target)} for the {settings.hold_seconds:g} s hold before the end")
+            found.failures.append(
+                f"the service did not recover: the SLI over a {settings.recovery_window_seconds:g} s "
+                f"window was not back at {_pct(target)} for the "
+                f"{max(settings.hold_seconds, settings.recovery_window_seconds):g} s it must hold "
+                "before the end")
         elif recover > settings.rto_seconds:
-            failures.append(f"recovery took {recover:.2f} s, more than the RTO of "
-                            f"{settings.rto_seconds:g} s")
+            found.failures.append(f"recovery took {recover:.2f} s, more than the RTO of "
+                                  f"{settings.rto_seconds:g} s")
         else:
-            passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)"
-                          if detect is not None else
-                          "no bad sample after the fault: the SLI never dropped")
+            found.passes.append(f"recovered in {recover:.2f} s (RTO {settings.rto_seconds:g} s)"
+                                if detect is not None else
+                                "no bad sample after the fault: the SLI never dropped")
     elif record.dry_run:
-        passes.append("dry run: targets resolved, no fault was injected")
-    elif not record.refused and record.steady_state_before is not False \
+        found.passes.append("dry run: targets resolved, no fault was injected")
+    elif points and not record.refused and record.steady_state_before is not False \
             and not record.failed_actions:
-        failures.append("no fault was injected: the method ran no action")
+        found.failures.append("no fault was injected: the method ran no action")
     if record.steady_state_after is False:
-        failures.append("the steady-state hypothesis did not hold after the fault")
-    failures.extend(f"rollback failed, the fault may not be fully undone: {a}"
-                    for a in record.failed_rollbacks)
+        found.failures.append("the steady-state hypothesis did not hold after the fault")
+    found.failures.extend(f"rollback failed, the fault may not be fully undone: {a}"
+                          for a in record.failed_rollbacks)
     restored = record.restore_to_healthy_seconds
     if restored is not None and settings.restore_rto_seconds is not None \
             and restored > settings.restore_rto_seconds:
-        failures.append(f"the restored service took {restored:.2f} s to be healthy again, more "
-                        f"than the restore RTO of {settings.restore_rto_seconds:g} s")
+        found.failures.append(f"the restored service took {restored:.2f} s to be healthy again, "
+                              f"more than the restore RTO of {settings.restore_rto_seconds:g} s")
     elif restored is not None:
-        passes.append(f"healthy again {restored:.2f} s after the restore"
-                      + ("" if settings.restore_rto_seconds is None
-                         else f" (restore RTO {settings.restore_rto_seconds:g} s)"))
+        found.passes.append(f"healthy again {restored:.2f} s after the restore"
+                            + ("" if settings.restore_rto_seconds is None
+                               else f" (restore RTO {settings.restore_rto_seconds:g} s)"))
 
     short_window = settings.burn_window_seconds
     worst = slo_math.worst_error_rate(span, short_window) if span else 0.0
+    status = found.status()
     return {
         "name": "chaos_sre",
-        "verdict": {"passed": not failures, "reasons": failures or passes},
+        "verdict": {"passed": status == PASSED, "status": status, "reasons": found.reasons()},
         "slo": {"name": slo.name, "source": slo.source, "target": target,
                 "window_seconds": slo.window_seconds,
                 "latency_threshold_seconds": slo.latency_threshold_seconds},
         "recovery": {"detect_seconds": detect, "recover_seconds": recover,
                      "rto_seconds": settings.rto_seconds,
+                     "window_seconds": settings.recovery_window_seconds,
+                     "hold_seconds": settings.hold_seconds,
                      "restore_to_healthy_seconds": restored,
                      "restore_rto_seconds": settings.restore_rto_seconds},
-        "budget": {"allowed_fraction": settings.budget_allowance, "consumed_fraction": consumed},
+        "budget": {"allowed_fraction": settings.budget_allowance, "consumed_fraction": consumed,
+                   "model": model.describe(), "assumed_fraction": assumed,
+                   "weighted_fraction": weighted, "sampler_fraction": sampler_share,
+                   "window_traffic_rate": model.window_rate,
+                   "run_traffic_rate": model.run_rate},
         "burn_rate": {
             "experiment": slo_math.burn_rate(slo_math.error_ratio(span) or 0.0, target) if span else 0.0,
             "worst_short_window": slo_math.burn_rate(worst, target),
@@ -168,13 +284,17 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         "worst_error_rate": worst,
         "fault_started_at": fault_at,
         "samples_path": samples_path,
-        "sampling": {"rate": settings.rate, "started_at": record.sampler_started_at},
+        "sampling": sampling,
+        "adjustments": list(settings.adjustments),
         "sli": {"whole_run": _summary(ordered, points),
                 "before_fault": {"samples": len(before), "sli": baseline_sli},
-                "after_fault": _summary([s for s in ordered if fault_at is not None
-                                         and s.scheduled >= fault_at], span)},
+                "after_fault": _summary(span_samples, span)},
         "stopped": record.stopped,
+        "fault_effect": {"checked": record.effects_checked, "missing": list(record.no_effect),
+                         "verified": bool(record.effects_checked) and not record.no_effect},
+        "control_errors": list(record.control_errors),
         "phases": {"method_ended_at": record.method_ended_at,
                    "rollbacks_started_at": record.rollbacks_started_at,
+                   "rollbacks_ended_at": record.rollbacks_ended_at,
                    "ended_at": record.ended_at},
     }

@@ -45,6 +45,7 @@ class Timeline:
         self._events: list[LabEvent] = []
         self._causes: Counter[str] = Counter()
         self._per_second: dict[int, list[int]] = {}
+        self._causes_per_second: dict[int, Counter[str]] = {}
         self._first_failure: float | None = None
         self._last_failure: float | None = None
         self._since = self._clock()
@@ -74,11 +75,18 @@ class Timeline:
             if bucket is None:
                 bucket = self._per_second[second] = [0, 0]
             bucket[0] += 1
+            self._causes_per_second.setdefault(second, Counter())[cause] += 1
             if cause not in GOOD:
                 bucket[1] += 1
                 if self._first_failure is None:
                     self._first_failure = now
                 self._last_failure = now
+
+    def first_fault_since(self, moment: float) -> float | None:
+        """When the first fault the lab observed at or after ``moment`` happened (None: none yet)."""
+        with self._lock:
+            return next((e.at for e in self._events
+                         if e.kind in self.FAULT_KINDS and e.at >= moment), None)
 
     def snapshot(self) -> dict[str, Any]:
         """The timeline as a JSON-ready dict."""
@@ -86,7 +94,8 @@ class Timeline:
             events = [asdict(e) for e in self._events]
             causes = dict(self._causes)
             series = [
-                {"second": s, "total": b[0], "failed": b[1]}
+                {"second": s, "total": b[0], "failed": b[1],
+                 "causes": dict(self._causes_per_second.get(s, {}))}
                 for s, b in sorted(self._per_second.items())
             ]
             first, last, since = self._first_failure, self._last_failure, self._since

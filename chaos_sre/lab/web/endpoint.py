@@ -21,7 +21,9 @@ DynamoDB (the table of ``/session`` and ``/cart``) - may fail the request, make 
 wait, or have it served as a fallback.
 
 ``/__lab/...`` is the lab's own face (:mod:`chaos_sre.lab.core.lab_routes`): the ground
-truth, the status, callers' API calls and the denied API actions.
+truth, the status, callers' API calls and the denied API actions; and
+``/__lab/adversity`` (:mod:`chaos_sre.lab.web.adversity`) makes the load balancer
+fail, hang or slow down a share of requests on demand, before any of the above.
 """
 
 import asyncio
@@ -35,6 +37,7 @@ from chaos_sre.lab.core.lab_routes import LAB_PREFIX, LabApi
 from chaos_sre.lab.core.services import service_modules
 from chaos_sre.lab.core.timeline import FALLBACK, OK, Timeline
 from chaos_sre.lab.core.topology import API_ROUTE, ECS_SERVICE
+from chaos_sre.lab.web.adversity import ALB_IDLE_TIMEOUT_SECONDS, Adversity
 from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVE_FALLBACK, SERVING, UNREACHABLE, Dependency, Failure
 from chaos_sre.lab.web.settings import TIMINGS
 from chaos_sre.lab.web.simulation import RoutingTable
@@ -63,6 +66,7 @@ class LoadBalancer:
         self._routes = routes
         self.timeline = timeline
         self.calls = calls
+        self.adversity = Adversity(timeline.first_fault_since)
         self._counters: dict[str, itertools.count[int]] = {}
 
     @staticmethod
@@ -86,6 +90,15 @@ class LoadBalancer:
 
     async def answer(self, path: str) -> web.Response:
         """What the load balancer (and the application behind it) answers for ``path``."""
+        rule = self.adversity.effect()
+        if rule is not None and rule.effect == "error":
+            return self._fail(rule.status, b'{"error": "lab adversity"}', f"adversity-{rule.status}")
+        if rule is not None and rule.effect == "hang":
+            self.timeline.request("adversity-hang")
+            await asyncio.sleep(ALB_IDLE_TIMEOUT_SECONDS)
+            return _json(504, b'{"error": "504 Gateway Time-out"}')
+        if rule is not None:
+            await asyncio.sleep(rule.delay)
         condition, target = self.pick(path)
         if condition == SERVING:
             for call in self.calls:
@@ -131,10 +144,16 @@ async def _balanced(request: web.Request) -> web.Response:
     return await request.app[BALANCER].answer(request.raw_path)
 
 
+async def _adversity(request: web.Request) -> web.Response:
+    status, body = request.app[BALANCER].adversity.answer(request.method, request.query_string)
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
 def application(balancer: LoadBalancer, lab: LabApi) -> web.Application:
     """The endpoint's routes: ``/__lab/...`` for the lab, everything else to the load balancer."""
     app = web.Application()
     app[BALANCER] = balancer
+    app.router.add_route("*", LAB_PREFIX + "adversity", _adversity)
     app.router.add_route("*", LAB_PREFIX + "{rest:.*}", lab.handle)
     app.router.add_route("*", "/{path:.*}", _balanced)
     return app

@@ -1,0 +1,78 @@
+"""Did the fault take effect? Each fault family says how to tell, per ledger operation.
+
+A fault action that "succeeds" may change nothing that matters: the instances
+were already gone, a scaler put the desired count back, burst capacity absorbed
+a throttle. A verdict drawn from such a run says the service survived a fault
+it never met. So each family registers, next to its inverses, a check per
+operation it records in the run ledger::
+
+    @effect_check("set-desired-count")
+    def _tasks_at_zero(intent, outcome, configuration, secrets) -> str | None:
+        ...  # None when the effect shows, else one sentence saying what is missing
+
+The control runs the checks once the method is over, while the fault is still
+live (before the rollbacks), over every intent of the run that acts on the
+service and was not refused. A run whose checks say "no effect", or whose
+chaos-sre faults recorded no operation any check covers, gets an INCONCLUSIVE
+verdict. Actions that are not chaos-sre faults (chaostoolkit-aws's, say) record
+nothing in the ledger: their effect is not verified, and the journal says so.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from chaos_sre.errors import AWSError
+from chaos_sre.safety.ledger import Ledger
+
+EffectCheck = Callable[[dict[str, Any], Any, dict[str, Any] | None, dict[str, Any] | None],
+                       str | None]
+"""(intent entry, its ``done`` outcome, configuration, secrets) -> None, or why no effect."""
+
+_CHECKS: dict[str, EffectCheck] = {}
+
+
+def effect_check(*operations: str) -> Callable[[EffectCheck], EffectCheck]:
+    """Register the check telling whether ledger ``operations`` took effect."""
+    def register(check: EffectCheck) -> EffectCheck:
+        for operation in operations:
+            _CHECKS[operation] = check
+        return check
+    return register
+
+
+def _done(ledger: Ledger) -> list[tuple[dict[str, Any], Any]]:
+    """(intent, outcome) of every intent acting on the service that was done (not refused)."""
+    entries = ledger.entries()
+    outcomes = {e["seq"]: e.get("outcome") for e in entries if e["kind"] == "done"}
+    return [(e, outcomes[e["seq"]]) for e in entries
+            if e["kind"] == "intent" and e.get("effect", True) and e["seq"] in outcomes]
+
+
+def missing_effects(ledger: Ledger | None, configuration: dict[str, Any] | None,
+                    secrets: dict[str, Any] | None) -> tuple[list[str], int]:
+    """(what shows no effect, how many operations were checked) for the run's ledger.
+
+    An operation no check covers is not counted; when a ledger holds done intents but no
+    check covers any of them, that is itself missing evidence.
+    """
+    if ledger is None:
+        return [], 0
+    done = _done(ledger)
+    missing: list[str] = []
+    checked = 0
+    for intent, outcome in done:
+        check = _CHECKS.get(str(intent.get("operation")))
+        if check is None:
+            continue
+        checked += 1
+        try:
+            problem = check(intent, outcome, configuration, secrets)
+        except AWSError as exc:
+            problem = f"cannot tell whether it took effect: {exc}"
+        if problem:
+            missing.append(f"{intent['resource']}: {problem}")
+    if done and not checked:
+        missing.append("no check covers what the fault changed "
+                       f"({', '.join(sorted({str(i['operation']) for i, _ in done}))}), so its "
+                       "effect is not verified")
+    return missing, checked
