@@ -46,7 +46,8 @@ def test_timeline_counts_failures_and_impact_window() -> None:
     assert snapshot["faults"] == [{"at": 103.0, "kind": "instance-terminated", "resource": "i-1",
                                    "detail": {"availability_zone": "us-east-1a"}}]
     assert snapshot["series"] == [
-        {"second": 101, "total": 1, "failed": 0},
-        {"second": 102, "total": 1, "failed": 1},
-        {"second": 104, "total": 2, "failed": 1},
+        {"second": 101, "total": 1, "failed": 0, "causes": {"ok": 1}},
+        {"second": 102, "total": 1, "failed": 1, "causes": {"502-target-down": 1}},
+        {"second": 104, "total": 2, "failed": 1,
+         "causes": {"timeout-target-unreachable": 1, "200-api-fallback": 1}},
     ]
