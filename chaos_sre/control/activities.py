@@ -8,7 +8,7 @@ from chaoslib import substitute
 
 from chaos_sre import interrupts
 from chaos_sre.control.state import ControlRun
-from chaos_sre.faults.effects import missing_effects
+from chaos_sre.faults.effects import LIVE, missing_effects
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.faults.registry import is_fault_module
 from chaos_sre.safety.ledger import current_ledger, run_ledger
@@ -78,12 +78,14 @@ def injected_nothing(context: dict[str, Any]) -> bool:
     return not current_ledger().injected()
 
 
-def verify_effect(run: ControlRun) -> None:
-    """With the method over and the fault still live, ask each fault family whether what it
-    changed took effect (:mod:`chaos_sre.faults.effects`); a run whose fault had no effect
-    is INCONCLUSIVE. Not after a stop, a failed action or in a dry run: nothing to verify."""
+def verify_effect(run: ControlRun, phase: str = LIVE) -> None:
+    """Ask each fault family whether what it changed took effect
+    (:mod:`chaos_sre.faults.effects`): with the method over and the fault still live, then
+    (``phase`` settled) once the service settled. A run whose fault had no effect is
+    INCONCLUSIVE. Not after a stop, a failed action or in a dry run: nothing to verify."""
     record = run.record
     if record.fault_started_at is None or record.stopped or record.dry_run or record.failed_actions:
         return
-    record.no_effect, record.effects_checked = missing_effects(run_ledger(), run.configuration,
-                                                               run.secrets)
+    missing, checked = missing_effects(run_ledger(), run.configuration, run.secrets, phase)
+    record.no_effect.extend(missing)
+    record.effects_checked = (record.effects_checked or 0) + checked

@@ -25,6 +25,7 @@ from chaos_sre.control.settings import check_rollback_strategy, control_settings
 from chaos_sre.control.settle import settle
 from chaos_sre.control.state import ControlRun
 from chaos_sre.errors import ChaosSreError
+from chaos_sre.faults.effects import SETTLED
 from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.secrets import redact_secrets
@@ -215,6 +216,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     try:
         if not run.record.interrupted:
             after_the_fault(settle)(run)
+            after_the_fault(activities.verify_effect)(run, SETTLED)
     finally:
         after_the_fault(stop_sampling)(run)
     run.record.ended_at = time.time()

@@ -250,15 +250,24 @@ THROTTLE_METRICS = ("ReadThrottleEvents", "WriteThrottleEvents")
 
 
 @effect_check("throttle")
-def _throttled(intent: Operation, outcome: Any, configuration: Settings,
-               secrets: Settings) -> str | None:
-    """The table still has the lowered capacity, and CloudWatch saw it throttle requests."""
+def _capacity_lowered(intent: Operation, outcome: Any, configuration: Settings,
+                      secrets: Settings) -> str | None:
+    """While the fault is live, the table still has the capacity the fault set."""
     table_name = str(intent["resource"]).split("/", 1)[1]
     current = settings_of(describe_table(aws_client("dynamodb", configuration, secrets),
                                          table_name))
     if isinstance(outcome, dict) and current != outcome:
         return (f"its capacity is {current} again, not the {outcome} the fault set: something "
                 "(auto scaling, a deployment) raised it back")
+    return None
+
+
+@effect_check("throttle", settled=True)
+def _throttled(intent: Operation, outcome: Any, configuration: Settings,
+               secrets: Settings) -> str | None:
+    """Once the service settled, CloudWatch saw the table throttle requests since the capacity
+    was lowered (burst capacity may absorb the first seconds of the hold, or all of it)."""
+    table_name = str(intent["resource"]).split("/", 1)[1]
     window = max(1.0, time.time() - float(intent["at"]))
     cloudwatch = aws_client("cloudwatch", configuration, secrets)
     throttled = sum(metric_sum(cloudwatch, metric, {"TableName": table_name}, window)

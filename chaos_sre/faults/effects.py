@@ -12,10 +12,13 @@ operation it records in the run ledger::
 
 The control runs the checks once the method is over, while the fault is still
 live (before the rollbacks), over every intent of the run that acts on the
-service and was not refused. A run whose checks say "no effect", or whose
-chaos-sre faults recorded no operation any check covers, gets an INCONCLUSIVE
-verdict. Actions that are not chaos-sre faults (chaostoolkit-aws's, say) record
-nothing in the ledger: their effect is not verified, and the journal says so.
+service and was not refused. A check registered with ``settled=True`` runs once
+the service has settled instead, for evidence that shows late: a throttle that
+burst capacity first absorbs, or CloudWatch datapoints published after the hold.
+A run whose checks say "no effect", or whose chaos-sre faults recorded no
+operation any check covers, gets an INCONCLUSIVE verdict. Actions that are not
+chaos-sre faults (chaostoolkit-aws's, say) record nothing in the ledger: their
+effect is not verified, and the journal says so.
 """
 
 from collections.abc import Callable
@@ -28,14 +31,16 @@ EffectCheck = Callable[[dict[str, Any], Any, dict[str, Any] | None, dict[str, An
                        str | None]
 """(intent entry, its ``done`` outcome, configuration, secrets) -> None, or why no effect."""
 
-_CHECKS: dict[str, EffectCheck] = {}
+LIVE, SETTLED = "live", "settled"
+_CHECKS: dict[tuple[str, str], EffectCheck] = {}
 
 
-def effect_check(*operations: str) -> Callable[[EffectCheck], EffectCheck]:
-    """Register the check telling whether ledger ``operations`` took effect."""
+def effect_check(*operations: str, settled: bool = False) -> Callable[[EffectCheck], EffectCheck]:
+    """Register the check telling whether ledger ``operations`` took effect (run while the fault
+    is live, or with ``settled`` once the service has settled)."""
     def register(check: EffectCheck) -> EffectCheck:
         for operation in operations:
-            _CHECKS[operation] = check
+            _CHECKS[(operation, SETTLED if settled else LIVE)] = check
         return check
     return register
 
@@ -49,11 +54,12 @@ def _done(ledger: Ledger) -> list[tuple[dict[str, Any], Any]]:
 
 
 def missing_effects(ledger: Ledger | None, configuration: dict[str, Any] | None,
-                    secrets: dict[str, Any] | None) -> tuple[list[str], int]:
-    """(what shows no effect, how many operations were checked) for the run's ledger.
+                    secrets: dict[str, Any] | None, phase: str = LIVE) -> tuple[list[str], int]:
+    """(what shows no effect, how many operations were checked) for the run's ledger, by the
+    checks of ``phase`` (:data:`LIVE` or :data:`SETTLED`).
 
     An operation no check covers is not counted; when a ledger holds done intents but no
-    check covers any of them, that is itself missing evidence.
+    live check covers any of them, that is itself missing evidence.
     """
     if ledger is None:
         return [], 0
@@ -61,7 +67,7 @@ def missing_effects(ledger: Ledger | None, configuration: dict[str, Any] | None,
     missing: list[str] = []
     checked = 0
     for intent, outcome in done:
-        check = _CHECKS.get(str(intent.get("operation")))
+        check = _CHECKS.get((str(intent.get("operation")), phase))
         if check is None:
             continue
         checked += 1
@@ -71,7 +77,7 @@ def missing_effects(ledger: Ledger | None, configuration: dict[str, Any] | None,
             problem = f"cannot tell whether it took effect: {exc}"
         if problem:
             missing.append(f"{intent['resource']}: {problem}")
-    if done and not checked:
+    if phase == LIVE and done and not checked:
         missing.append("no check covers what the fault changed "
                        f"({', '.join(sorted({str(i['operation']) for i, _ in done}))}), so its "
                        "effect is not verified")
