@@ -19,7 +19,7 @@ from chaos_sre import interrupts
 from chaos_sre.activities import activities as experiment_activities
 from chaos_sre.activities import check_activity
 from chaos_sre.control import activities, gate, invocation, outcome
-from chaos_sre.control.failsafe import describe, guarded
+from chaos_sre.control.failsafe import guarded
 from chaos_sre.control.sampling import start_sampling, stop_sampling
 from chaos_sre.control.settings import check_rollback_strategy, control_settings
 from chaos_sre.control.settle import settle
@@ -232,17 +232,20 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
 
 def _judged(run: ControlRun) -> dict[str, Any]:
     """The run's verdict; if reading or judging the samples fails, a FAILED one naming why."""
-    try:
-        found = read_sample_file(run.samples_path)
-        run.record.sample_problems.extend(found.problems())
-        if run.monitor is not None and run.monitor.malformed and not found.malformed:
-            run.record.sample_problems.append(f"the monitor read a line that is not a sample: "
-                                              f"{run.monitor.malformed[0]}")
-        return judge(found.samples, run.slo, run.settings, run.record, str(run.samples_path))
-    except Exception as exc:  # any error: the run must still get a (failed) verdict
-        run.record.control_errors.append(describe("judging the run", exc))
-        logger.error(f"chaos-sre: the control failed: {run.record.control_errors[-1]}")
+    extension = after_the_fault(judging_the_samples)(run)
+    if extension is None:
         return judge([], run.slo, run.settings, run.record, str(run.samples_path))
+    return extension
+
+
+def judging_the_samples(run: ControlRun) -> dict[str, Any]:
+    """Read the samples file, note what in it is not evidence, and judge the run by it."""
+    found = read_sample_file(run.samples_path)
+    run.record.sample_problems.extend(found.problems())
+    if run.monitor is not None and run.monitor.malformed and not found.malformed:
+        run.record.sample_problems.append(f"the monitor read a line that is not a sample: "
+                                          f"{run.monitor.malformed[0]}")
+    return judge(found.samples, run.slo, run.settings, run.record, str(run.samples_path))
 
 
 def cleanup_control() -> None:

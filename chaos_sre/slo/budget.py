@@ -38,10 +38,6 @@ class TrafficModel:
         """Whether the window's traffic is known, so the spend can be weighted by it."""
         return self.window_rate is not None
 
-    def duration(self, fault_at: float, last_at: float) -> float:
-        """The run's span from the fault to the end of the last sample's slot."""
-        return max(0.0, last_at - fault_at) + 1.0 / self.sampler_rate
-
     def assumed(self, bad: int, total: int, fault_at: float, last_at: float) -> float:
         """The spend if the run's traffic equals the window's average (the default model)."""
         return slo_math.spent_since_fault(bad, total, fault_at, last_at, self.sampler_rate,
@@ -64,7 +60,8 @@ class TrafficModel:
             return share
         users = self.window_rate if self.run_rate is None else self.run_rate
         assert users is not None
-        users_bad = bad / total * users * self.duration(fault_at, last_at)
+        users_bad = bad / total * users * slo_math.run_duration(fault_at, last_at,
+                                                              self.sampler_rate)
         return users_bad / self._budget_requests() + share
 
     def spent(self, bad: int, total: int, fault_at: float, last_at: float) -> float:

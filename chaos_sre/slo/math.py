@@ -57,8 +57,12 @@ def spent_since_fault(bad: int, total: int, fault_at: float, last_at: float, rat
     """
     if total <= 0:
         return 0.0
-    duration = max(0.0, last_at - fault_at) + 1.0 / rate
-    return budget_spent(bad / total, duration, window_seconds, target)
+    return budget_spent(bad / total, run_duration(fault_at, last_at, rate), window_seconds, target)
+
+
+def run_duration(fault_at: float, last_at: float, rate: float) -> float:
+    """A run's span from the fault to the end of the last sample's slot (scheduled at ``last_at``)."""
+    return max(0.0, last_at - fault_at) + 1.0 / rate
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -171,16 +171,15 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
           record: RunRecord, samples_path: str) -> dict[str, Any]:
     """Compute the ``chaos_sre`` journal extension for a finished run."""
     ordered = sorted(samples, key=lambda s: s.scheduled)
-    good_of = {id(s): s.good(slo.latency_threshold_seconds) for s in ordered}
-    points = [(s.scheduled, good_of[id(s)], s.latency) for s in ordered]
+    points = [(s.scheduled, s.good(slo.latency_threshold_seconds), s.latency) for s in ordered]
     fault_at = record.fault_started_at
     target = slo.target
     found = _Findings()
     sampling = _evidence(found, ordered, settings, record)
 
-    baseline_samples = [s for s in ordered if fault_at is None
-                        or completed_before(s, fault_at, slo.timeout_seconds)]
-    before = [(s.scheduled, good_of[id(s)], s.latency) for s in baseline_samples]
+    in_baseline = [fault_at is None or completed_before(s, fault_at, slo.timeout_seconds)
+                   for s in ordered]
+    before = [p for p, kept in zip(points, in_baseline, strict=True) if kept]
     baseline_sli = slo_math.sli(before)
     if record.refused:
         found.failures.append(record.refused)
@@ -203,9 +202,8 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
     detect = recover = None
     consumed = assumed = 0.0
     weighted = sampler_share = None
-    in_baseline = {id(s) for s in baseline_samples}
-    span_samples = [s for s in ordered if id(s) not in in_baseline]
-    span = [(s.scheduled, good_of[id(s)], s.latency) for s in span_samples]
+    span_samples = [s for s, kept in zip(ordered, in_baseline, strict=True) if not kept]
+    span = [p for p, kept in zip(points, in_baseline, strict=True) if not kept]
     if fault_at is not None and points:
         bad = sum(1 for p in span if not p[1])
         last_at = span[-1][0] if span else fault_at

@@ -44,8 +44,7 @@ class Timeline:
     def _reset_locked(self) -> None:
         self._events: list[LabEvent] = []
         self._causes: Counter[str] = Counter()
-        self._per_second: dict[int, list[int]] = {}
-        self._causes_per_second: dict[int, Counter[str]] = {}
+        self._per_second: dict[int, Counter[str]] = {}
         self._first_failure: float | None = None
         self._last_failure: float | None = None
         self._since = self._clock()
@@ -73,11 +72,9 @@ class Timeline:
             self._causes[cause] += 1
             bucket = self._per_second.get(second)
             if bucket is None:
-                bucket = self._per_second[second] = [0, 0]
-            bucket[0] += 1
-            self._causes_per_second.setdefault(second, Counter())[cause] += 1
+                bucket = self._per_second[second] = Counter()
+            bucket[cause] += 1
             if cause not in GOOD:
-                bucket[1] += 1
                 if self._first_failure is None:
                     self._first_failure = now
                 self._last_failure = now
@@ -93,12 +90,11 @@ class Timeline:
         with self._lock:
             events = [asdict(e) for e in self._events]
             causes = dict(self._causes)
-            series = [
-                {"second": s, "total": b[0], "failed": b[1],
-                 "causes": dict(self._causes_per_second.get(s, {}))}
-                for s, b in sorted(self._per_second.items())
-            ]
+            per_second = [(s, dict(b)) for s, b in sorted(self._per_second.items())]
             first, last, since = self._first_failure, self._last_failure, self._since
+        series = [{"second": s, "total": sum(b.values()),
+                   "failed": sum(n for c, n in b.items() if c not in GOOD), "causes": b}
+                  for s, b in per_second]
         total = sum(causes.values())
         degraded = {cause: causes.pop(cause) for cause in GOOD - {OK} if cause in causes}
         ok = causes.pop(OK, 0) + sum(degraded.values())

@@ -108,6 +108,8 @@ class Adversity:
 
     def effect(self, now: float | None = None) -> Rule | None:
         """The first rule acting on a request arriving now, or None."""
+        if not self._rules:  # the endpoint asks for every request: nothing to do without rules
+            return None
         moment = time.time() if now is None else now
         with self._lock:
             rules = list(self._rules)
