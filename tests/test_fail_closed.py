@@ -212,3 +212,15 @@ def test_a_journal_that_declares_the_control_but_has_no_verdict_is_not_passed() 
     assert outcome(journal).startswith("INCONCLUSIVE - the experiment declares the chaos-sre "
                                        "control, but the journal holds no chaos-sre verdict")
     assert outcome({"status": "completed", "experiment": {}}).startswith("PASSED")
+
+
+def test_rollback_strategy_always_is_required_also_from_the_command_line() -> None:
+    from chaos_sre.control.settings import check_rollback_strategy
+    from chaos_sre.errors import ValidationError
+    always = {"runtime": {"rollbacks": {"strategy": "always"}}}
+    check_rollback_strategy(always)
+    check_rollback_strategy(always, "default")
+    with pytest.raises(ValidationError, match="got chaos run --rollback-strategy never"):
+        check_rollback_strategy(always, "never")
+    with pytest.raises(ValidationError, match="got runtime.rollbacks.strategy 'default'"):
+        check_rollback_strategy({})

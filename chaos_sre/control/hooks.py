@@ -30,7 +30,7 @@ from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.secrets import redact_secrets
 from chaos_sre.slo.samples import read_sample_file
-from chaos_sre.slo.verdict import judge
+from chaos_sre.slo.verdict import judge, traffic_model
 
 logger = logging.getLogger("chaostoolkit")
 
@@ -139,6 +139,8 @@ def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
     if run.record.refused:
         logger.error(f"chaos-sre: {run.record.refused}")
         raise InterruptExecution(f"chaos-sre: {run.record.refused}")
+    if run.monitor is not None:  # the gate may have read the window's traffic from CloudWatch
+        run.monitor.use_traffic(traffic_model(run.slo, run.settings, run.record))
     run.in_method = True
 
 

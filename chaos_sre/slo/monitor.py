@@ -114,6 +114,10 @@ class Monitor:
             self.stream.write("\n")
             self.stream.flush()
 
+    def use_traffic(self, traffic: TrafficModel) -> None:
+        """Judge the budget by ``traffic`` from now on (the window's rate read at the gate)."""
+        self.traffic = traffic
+
     def fault_started(self, at: float) -> None:
         """Start budget accounting, the stop condition and the watchdog from ``at``."""
         with self._lock:
