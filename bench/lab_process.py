@@ -1,31 +1,99 @@
-"""Shared by the benchmarks: a lab started with the CLI on free loopback ports."""
+"""Shared by the benchmarks: a lab started with the CLI on free loopback ports, `chaos run`
+against it, and the checkouts a benchmark compares side by side (``--compare-with DIR``)."""
 
+import argparse
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import ROOT
 
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
+"""This checkout's command line (the benchmarks that time `lab up` itself)."""
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A chaos-sre checkout: its lab, its `chaos run` (its control) and its experiment files.
+
+    A checkout other than this one runs with its own virtualenv when it has one
+    (``make .venv/.installed`` there), else with this one's and its source first on the path.
+    """
+
+    label: str
+    root: Path
+
+    @property
+    def python(self) -> str:
+        own = self.root / ".venv" / "bin" / "python"
+        return str(own) if own.exists() else sys.executable
+
+    @property
+    def chaos(self) -> str:
+        return str(Path(self.python).with_name("chaos"))
+
+    def env(self) -> dict[str, str]:
+        """This checkout's source first on the path (`python -m` also puts the working directory)."""
+        return {**os.environ, "PYTHONPATH": str(self.root)}
+
+
+THIS_CHECKOUT = Checkout("this checkout", ROOT)
+
+
+def checkouts(args: argparse.Namespace) -> list[Checkout]:
+    """This checkout, then the one ``--compare-with`` names (if any): measured run by run in turn."""
+    found = [THIS_CHECKOUT]
+    if getattr(args, "compare_with", None):
+        other = Path(args.compare_with).resolve()
+        if not (other / "chaos_sre").is_dir():
+            sys.exit(f"error: {other} is not a chaos-sre checkout (no chaos_sre package)")
+        found.append(Checkout(f"checkout {other.name}", other))
+    return found
+
+
+def add_compare_with(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--compare-with", metavar="DIR",
+                        help="also measure checkout DIR (e.g. a `git worktree` of an older commit), "
+                             "run by run in turn with this one")
 
 
 @contextmanager
-def running_lab(*args: str, source: str | None = None) -> Iterator[dict[str, str]]:
+def running_lab(*args: str, source: str | None = None,
+                checkout: Checkout = THIS_CHECKOUT) -> Iterator[dict[str, str]]:
     """Start a lab (`chaos-sre lab up --detach ARGS`), yield its exports, stop it.
 
-    ``source``: a checkout whose ``chaos_sre`` runs the lab instead of this one (on PYTHONPATH).
+    ``source``: a checkout whose ``chaos_sre`` runs the lab instead of this one (on PYTHONPATH);
+    ``checkout``: the same, with that checkout's own virtualenv when it has one.
     """
-    env = {**os.environ, "CHAOS_SRE_LAB_DIR": tempfile.mkdtemp(prefix="bench-lab-")}
     if source is not None:
-        env["PYTHONPATH"] = source
-    up = subprocess.run([*CLI, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
-                         *args], env=env, cwd=source, capture_output=True, text=True, check=True,
-                        timeout=120)  # `python -m` puts the working directory first on sys.path
+        checkout = Checkout(source, Path(source))
+    cli = [checkout.python, "-m", "chaos_sre.cli"]
+    env = {**checkout.env(), "CHAOS_SRE_LAB_DIR": tempfile.mkdtemp(prefix="bench-lab-")}
+    up = subprocess.run([*cli, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
+                         *args], env=env, cwd=checkout.root, capture_output=True, text=True,
+                        check=True, timeout=120)
     exports = dict(line.removeprefix("export ").split("=", 1)
                    for line in up.stdout.splitlines() if line.startswith("export "))
     try:
         yield exports
     finally:
-        subprocess.run([*CLI, "lab", "down"], env=env, cwd=source, capture_output=True, check=False,
-                       timeout=60)
+        subprocess.run([*cli, "lab", "down"], env=env, cwd=checkout.root, capture_output=True,
+                       check=False, timeout=60)
+
+
+def chaos_run(checkout: Checkout, lab: dict[str, str], experiment: Path | str, folder: Path,
+              timeout: float = 300) -> "subprocess.CompletedProcess[str]":
+    """`chaos run` of ``experiment`` (relative to the checkout) against ``lab``; the journal is
+    ``folder/journal.json``, ledgers and history stay in ``folder``."""
+    return subprocess.run(
+        [checkout.chaos, "--log-file", str(folder / "chaos.log"), "run", "--journal-path",
+         str(folder / "journal.json"), str(experiment)],
+        cwd=checkout.root, env={**checkout.env(), **lab,
+                                "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
+                                "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},
+        capture_output=True, text=True, timeout=timeout, check=False)

@@ -9,35 +9,28 @@ observed (``/__lab/timeline``), both measured from the control's fault injection
 * budget spent: journal ``consumed_fraction`` vs the lab's failed-answer count, each
   standing for 1 / rate seconds of errors (DESIGN.md section 3).
 
-Target: |time-to-recover error| <= max(2 / rate, 0.25 s) in at least 95 % of runs.
+Target: |time-to-recover error| <= max(2 / rate, 0.25 s) in at least 95 % of runs. With
+``--compare-with DIR`` the runs alternate between this checkout and checkout DIR (each with its
+own lab, control and experiment file), and each gets its rows.
 
-    .venv/bin/python bench/measurement_accuracy.py [--runs 20] [--profile resilient]
+    .venv/bin/python bench/measurement_accuracy.py [--runs 20] [--profile resilient] [--compare-with DIR]
 """
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, machine, median_spread, percentile, table
-from lab_process import running_lab
-
-CHAOS = str(Path(sys.executable).with_name("chaos"))
+from common import machine, median_spread, percentile, table
+from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab
 
 
-def one_run(profile: str) -> dict[str, float]:
+def one_run(profile: str, checkout: Checkout) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-accuracy-"))
-    with running_lab("--profile", profile) as lab:
-        result = subprocess.run(
-            [CHAOS, "--log-file", str(folder / "chaos.log"), "run", "--journal-path",
-             str(folder / "journal.json"), "experiments/az-outage.json"],
-            cwd=ROOT, env={**os.environ, **lab, "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
-                           "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},
-            capture_output=True, text=True, timeout=300, check=False)
+    with running_lab("--profile", profile, checkout=checkout) as lab:
+        result = chaos_run(checkout, lab, "experiments/az-outage.json", folder)
         with urllib.request.urlopen(f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/timeline",
                                     timeout=10) as response:
             truth = json.load(response)
@@ -61,14 +54,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--profile", default="resilient")
+    add_compare_with(parser)
     args = parser.parse_args()
-    runs = []
+    measured = checkouts(args)
+    runs: dict[str, list[dict[str, float]]] = {c.label: [] for c in measured}
     for index in range(args.runs):
-        run = one_run(args.profile)
-        runs.append(run)
-        print(f"run {index + 1}/{args.runs}: recover {run['recover']:.3f} s (truth "
-              f"{run['true_recover']:.3f} s), detect {run['detect']:.3f} s (truth "
-              f"{run['true_detect']:.3f} s)", file=sys.stderr)
+        for checkout in measured:
+            run = one_run(args.profile, checkout)
+            runs[checkout.label].append(run)
+            print(f"run {index + 1}/{args.runs} ({checkout.label}): exit {run['exit']:g}, recover "
+                  f"{run['recover']:.3f} s (truth {run['true_recover']:.3f} s), detect "
+                  f"{run['detect']:.3f} s (truth {run['true_detect']:.3f} s)", file=sys.stderr)
+    print(f"Machine: {machine()}. {args.runs} runs of experiments/az-outage.json per checkout, "
+          f"{args.profile} lab; error = chaos-sre - lab truth.\n")
+    rows, notes = [], []
+    for label, found in runs.items():
+        checkout_rows, note = accuracy(label, found)
+        rows += checkout_rows
+        notes.append(note)
+    print(table(("checkout", "measurement", "error median [min, max]", "|error| p50",
+                 "|error| p95", "|error| max"), rows))
+    print("\n" + "\n".join(notes))
+    return 0
+
+
+def accuracy(label: str, runs: list[dict[str, float]]) -> tuple[list[tuple[str, ...]], str]:
+    """One checkout's table rows and its note on the target."""
     rate = runs[0]["rate"]
     bound = max(2 / rate, 0.25)
     recover_errors = [r["recover"] - r["true_recover"] for r in runs]
@@ -78,23 +89,19 @@ def main() -> int:
 
     def row(name: str, errors: list[float], unit: str, digits: int) -> tuple[str, ...]:
         absolute = [abs(e) for e in errors]
-        return (name, f"{median_spread(errors, digits)} {unit}",
+        return (label, name, f"{median_spread(errors, digits)} {unit}",
                 f"{percentile(absolute, 50):.{digits}f} {unit}",
                 f"{percentile(absolute, 95):.{digits}f} {unit}",
                 f"{max(absolute):.{digits}f} {unit}")
 
-    print(f"Machine: {machine()}. {args.runs} runs of experiments/az-outage.json, "
-          f"{args.profile} lab, sampler at {rate:g} req/s; error = chaos-sre - lab truth.\n")
-    print(table(("measurement", "error median [min, max]", "|error| p50", "|error| p95",
-                 "|error| max"),
-                [row("time to detect", detect_errors, "s", 3),
-                 row("time to recover", recover_errors, "s", 3),
-                 row("budget spent (relative)", budget_errors, "%", 2)]))
-    print(f"\nTime to recover within max(2 / rate, 0.25 s) = {bound:g} s: {within:.0f} % of runs "
-          f"(target >= 95 %). Truth: recover median "
-          f"{median_spread([r['true_recover'] for r in runs], 3)} s, detect median "
-          f"{median_spread([r['true_detect'] for r in runs], 3)} s.")
-    return 0
+    note = (f"{label}: sampler at {rate:g} req/s; time to recover within max(2 / rate, 0.25 s) = "
+            f"{bound:g} s in {within:.0f} % of runs (target >= 95 %); exit status "
+            f"{sorted({int(r['exit']) for r in runs})}. Truth: recover median "
+            f"{median_spread([r['true_recover'] for r in runs], 3)} s, detect median "
+            f"{median_spread([r['true_detect'] for r in runs], 3)} s.")
+    return [row("time to detect", detect_errors, "s", 3),
+            row("time to recover", recover_errors, "s", 3),
+            row("budget spent (relative)", budget_errors, "%", 2)], note
 
 
 if __name__ == "__main__":

@@ -12,24 +12,22 @@ the allowance arrived - and measures from there to:
 Anchor: AWS FIS stop conditions act on CloudWatch alarms, whose periods are 10 s
 (high resolution) or 60 s and more, plus the alarm's evaluation. Target: <= 1 s.
 
-    .venv/bin/python bench/stop_reaction.py [--runs 5]
+With ``--compare-with DIR`` the runs alternate between this checkout and checkout DIR.
+
+    .venv/bin/python bench/stop_reaction.py [--runs 5] [--compare-with DIR]
 """
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from common import ROOT, machine, median_spread, percentile, table
-from lab_process import running_lab
+from common import machine, median_spread, percentile, table
+from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab
 
 from chaos_sre.slo.samples import read_samples
-
-CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
 def crossing_moment(samples_path: Path, extension: dict) -> float:
@@ -48,17 +46,11 @@ def crossing_moment(samples_path: Path, extension: dict) -> float:
     raise SystemExit("error: the allowance was never crossed in this run")
 
 
-def one_run() -> dict[str, float]:
+def one_run(checkout: Checkout) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-stop-"))
-    journal_path = folder / "journal.json"
-    with running_lab("--profile", "fragile") as lab:
-        subprocess.run([CHAOS, "--log-file", str(folder / "chaos.log"), "run", "--journal-path",
-                        str(journal_path), "experiments/ecs-scale-to-zero.json"],
-                       cwd=ROOT, env={**os.environ, **lab,
-                                      "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
-                                      "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},
-                       capture_output=True, text=True, timeout=300, check=False)
-    journal = json.loads(journal_path.read_text())
+    with running_lab("--profile", "fragile", checkout=checkout) as lab:
+        chaos_run(checkout, lab, "experiments/ecs-scale-to-zero.json", folder)
+    journal = json.loads((folder / "journal.json").read_text())
     extension = next(e for e in journal["extensions"] if e["name"] == "chaos_sre")
     if not extension.get("stopped"):
         raise SystemExit("error: the stop condition did not fire in this run")
@@ -70,23 +62,30 @@ def one_run() -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    add_compare_with(parser)
     args = parser.parse_args()
-    runs = []
+    measured = checkouts(args)
+    runs: dict[str, list[dict[str, float]]] = {c.label: [] for c in measured}
     for index in range(args.runs):
-        runs.append(one_run())
-        print(f"run {index + 1}/{args.runs}: stop {runs[-1]['decision']:.3f} s, rollback "
-              f"{runs[-1]['rollback']:.3f} s after the crossing", file=sys.stderr)
+        for checkout in measured:
+            run = one_run(checkout)
+            runs[checkout.label].append(run)
+            print(f"run {index + 1}/{args.runs} ({checkout.label}): stop {run['decision']:.3f} s, "
+                  f"rollback {run['rollback']:.3f} s after the crossing", file=sys.stderr)
 
-    def row(name: str, key: str) -> tuple[str, ...]:
-        values = [r[key] for r in runs]
-        return (name, median_spread(values, 3), f"{percentile(values, 95):.3f}",
+    def row(label: str, name: str, key: str) -> tuple[str, ...]:
+        values = [r[key] for r in runs[label]]
+        return (label, name, median_spread(values, 3), f"{percentile(values, 95):.3f}",
                 f"{max(values):.3f}")
 
-    print(f"Machine: {machine()}. {args.runs} runs of experiments/ecs-scale-to-zero.json on "
-          "the fragile lab; seconds after the budget allowance was crossed.\n")
-    print(table(("from the allowance crossed to", "median [min, max] s", "p95 s", "max s"),
-                [row("the stop decision", "decision"), row("the rollback issued", "rollback"),
-                 ("AWS FIS stop condition (CloudWatch alarm period)", "10 or 60+", "-", "-")]))
+    rows = [row(label, name, key) for label in runs
+            for name, key in (("the stop decision", "decision"), ("the rollback issued", "rollback"))]
+    print(f"Machine: {machine()}. {args.runs} runs of experiments/ecs-scale-to-zero.json per "
+          "checkout on the fragile lab; seconds after the budget allowance was crossed.\n")
+    print(table(("checkout", "from the allowance crossed to", "median [min, max] s", "p95 s",
+                 "max s"),
+                [*rows, ("-", "AWS FIS stop condition (CloudWatch alarm period)", "10 or 60+", "-",
+                         "-")]))
     return 0
 
 

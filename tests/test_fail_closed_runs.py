@@ -184,3 +184,36 @@ def test_a_journal_copy_keeps_its_verdict_status(tmp_path: Path) -> None:
         "passed": False, "status": "inconclusive", "reasons": ["the fault had no effect: x"]}}]}
     assert outcome(copy.deepcopy(journal)) == "INCONCLUSIVE - the fault had no effect: x"
     assert json.dumps(journal)
+
+
+@pytest.mark.e2e
+def test_a_control_that_crashes_gives_a_failed_verdict(start_lab, tmp_path: Path) -> None:
+    """Case 1: Chaos Toolkit swallows a control's exception (logged at debug level), and at
+    968c3cf a hook that raised left no verdict: `chaos run` exited 0 and said PASSED. Here a hook
+    meets an error no check anticipates: the after-method effect check reads the run's ledger,
+    which holds a line that is not an entry. The guard (chaos_sre.control.failsafe) writes a
+    FAILED verdict naming the error; the first rollback mends the ledger, so the fault is still
+    undone."""
+    lab = start_lab()
+    ledgers = '"$CHAOS_SRE_LEDGER_DIR"/run-*.jsonl'
+    terminate = {"type": "action", "name": "terminate-az-instances", "pauses": {"after": 2},
+                 "provider": {"type": "python", "module": "chaos_sre.faults.az",
+                              "func": "terminate_az_instances",
+                              "arguments": {"az": "us-east-1a", "tags": "app=web",
+                                            "asg_names": "web"}}}
+    restore = {"type": "action", "name": "restore-az", "provider": {
+        "type": "python", "module": "chaos_sre.faults.az", "func": "restore_az"}}
+    document = experiment(
+        [terminate, process("tear-the-ledger",  # sh globs no redirection target: a loop does
+                            f"for f in {ledgers}; do printf 'not-an-entry\\n' >> \"$f\"; done")],
+        steady=[HEALTHY],
+        rollbacks=[process("mend-the-ledger", f"sed -i '/^not-an-entry$/d' {ledgers}"), restore])
+    status, journal, _ = run_chaos(lab, document, tmp_path)
+    assert status != 0
+    verdict = verdict_of(journal)
+    assert verdict["status"] == "failed", verdict
+    assert any(r.startswith("the chaos-sre control failed:") and "is not a ledger entry" in r
+               for r in verdict["reasons"]), verdict
+    assert outcome(journal).startswith("FAILED")
+    assert [r["status"] for r in journal["rollbacks"]] == ["succeeded", "succeeded"]
+    assert len(lab.web_instances("running")) >= 6

@@ -1,0 +1,288 @@
+"""Benchmark: does the verdict tell the truth? A corpus of lab runs whose truth is known.
+
+Each run is a shipped experiment (``experiments/*.json``) against a fresh lab, made to meet
+one known situation:
+
+* ``resilient``: the resilient lab, nothing else: the service survives, truth PASS;
+* ``fragile``: the fragile lab: the service does not survive the fault, truth FAIL;
+* ``persistent errors``: the lab's load balancer answers a share of requests with 500 from
+  the fault on, for good (``/__lab/adversity``): the service never recovers, truth FAIL;
+* ``delayed outage``: every request fails from some seconds after the fault on (for good, or
+  long enough that recovery comes after the RTO), also after the rollbacks: truth FAIL;
+* ``slow`` / ``hang``: a share of requests answered after the SLO's 2 s timeout, or never,
+  from the fault on: truth FAIL;
+* ``sampler killed`` / ``sampler stalled`` / ``samples torn`` / ``samples removed``: a method
+  action right after the fault breaks the observation: the run was not observed, truth not PASS;
+* ``no effect``: ECS's desired count is put back at once (as a scaler would): the service never
+  met the fault, truth not PASS.
+
+A false PASS is a run that passed (verdict PASSED or exit status 0) whose truth is not PASS; a
+false FAIL is a run whose truth is PASS that did not pass. Targets (issue 18): no false PASS in
+the corpus, false FAIL at most 2 %.
+
+    .venv/bin/python bench/verdict_fidelity.py [--reps 1] [--jobs 2] [--only CASE] [--out FILE]
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, machine, table
+from lab_process import THIS_CHECKOUT, chaos_run, running_lab
+
+from chaos_sre.aws.client import aws_client
+
+EXPERIMENTS = ("az-outage", "az-blackhole", "ecs-scale-to-zero", "rds-failover",
+               "dynamodb-throttle")
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+SAMPLER = "chaos_sre.slo.sampler.*{samples}"
+BREAKERS = {
+    "sampler killed": f"pkill -KILL -f '{SAMPLER}'",
+    "sampler stalled": f"(pkill -STOP -f '{SAMPLER}'; sleep 6; pkill -CONT -f '{SAMPLER}') "
+                       ">/dev/null 2>&1 &",
+    "samples torn": "printf 'torn{{\\n' >> {samples}",
+    "samples removed": "rm {samples}",
+}
+"""Shell scripts of the method actions that break the observation (``{samples}``: its file)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run of the corpus: what it runs and the truth it must be judged by."""
+
+    situation: str
+    truth: str
+    """``pass`` or ``not pass``."""
+    experiment: str
+    profile: str = "resilient"
+    adversity: dict[str, Any] | None = None
+    breaker: str | None = None
+    """A key of BREAKERS, or ``scaler`` (ECS's desired count put back)."""
+    az: str | None = None
+
+
+@dataclass
+class Result:
+    case: Case
+    exit: int
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.exit == 0 or self.status == "passed"
+
+    @property
+    def telling_reason(self) -> str:
+        """A failure or missing evidence first (the verdict lists those first), else the last
+        positive finding (time to recover)."""
+        if not self.reasons:
+            return ""
+        return self.reasons[-1] if self.status == "passed" else self.reasons[0]
+
+    @property
+    def false_pass(self) -> bool:
+        return self.passed and self.case.truth != "pass"
+
+    @property
+    def false_fail(self) -> bool:
+        return not self.passed and self.case.truth == "pass"
+
+
+def corpus(reps: int) -> list[Case]:
+    """The corpus: ``reps`` times each row below (115 runs at ``reps`` 1). On the resilient lab
+    AZ faults rotate over the three AZs (the fragile lab's web tier is in the default one);
+    adversity is seeded by the run's index."""
+    cases: list[Case] = []
+
+    def add(count: int, situation: str, truth: str, experiment: str, profile: str = "resilient",
+            adversity: dict[str, Any] | None = None, breaker: str | None = None) -> None:
+        for _ in range(count * reps):
+            index = len(cases)
+            cases.append(Case(situation, truth, experiment, profile,
+                              {**adversity, "seed": index} if adversity else None, breaker,
+                              AZS[index % 3] if experiment.startswith("az-")
+                              and profile == "resilient" else None))
+
+    for experiment in EXPERIMENTS:
+        add(8, "resilient", "pass", experiment)
+        add(3, "fragile", "not pass", experiment, "fragile")
+    for experiment, share, count in (("az-outage", 0.01, 4), ("az-blackhole", 0.01, 2),
+                                     ("ecs-scale-to-zero", 0.01, 2), ("az-outage", 0.005, 4),
+                                     ("ecs-scale-to-zero", 0.005, 2)):
+        add(count, f"persistent errors {share:.1%}", "not pass", experiment,
+            adversity={"effect": "error", "share": share, "start": "fault"})
+    for experiment, after, duration in (("az-outage", 4, None), ("az-outage", 6, None),
+                                        ("az-outage", 8, None), ("az-outage", 5, 12),
+                                        ("ecs-scale-to-zero", 6, None)):
+        label = "for good" if duration is None else f"for {duration} s"
+        add(2, f"delayed outage ({label})", "not pass", experiment, adversity={
+            "effect": "error", "start": "fault", "after": after,
+            **({"for": duration} if duration is not None else {})})
+    add(4, "slow (5 % past the timeout)", "not pass", "az-outage",
+        adversity={"effect": "slow", "share": 0.05, "delay": 2.5, "start": "fault"})
+    add(4, "hang (2 %)", "not pass", "az-outage",
+        adversity={"effect": "hang", "share": 0.02, "start": "fault"})
+    for breaker, experiments in (("sampler killed", ("az-outage", "ecs-scale-to-zero") * 3),
+                                 ("sampler stalled", ("az-outage", "rds-failover") * 2),
+                                 ("samples torn", ("az-outage", "ecs-scale-to-zero",
+                                                   "rds-failover") * 2),
+                                 ("samples removed", ("az-outage", "ecs-scale-to-zero") * 2)):
+        for experiment in experiments:
+            add(1, breaker, "not pass", experiment, breaker=breaker)
+    add(8, "no effect (ECS count put back)", "not pass", "ecs-scale-to-zero", breaker="scaler")
+    return cases
+
+
+def lab_client(lab: dict[str, str], service: str) -> Any:
+    """A client of the lab's moto server (chaos-sre's own client factory)."""
+    return aws_client(service, {"aws_endpoint_url": lab["AWS_ENDPOINT_URL"],
+                                "aws_region": lab["AWS_DEFAULT_REGION"]},
+                      {"aws_access_key_id": lab["AWS_ACCESS_KEY_ID"],
+                       "aws_secret_access_key": lab["AWS_SECRET_ACCESS_KEY"]})
+
+
+def shell_action(name: str, script: str) -> dict[str, Any]:
+    return {"type": "action", "name": name, "pauses": {"after": 4},
+            "provider": {"type": "process", "path": "sh", "arguments": ["-c", script]}}
+
+
+def scaler_action(lab: dict[str, str]) -> dict[str, Any]:
+    """chaostoolkit-aws puts the ECS service's desired count back, as a scaler would."""
+    ecs = lab_client(lab, "ecs")
+    service = ecs.describe_services(cluster="staging", services=["api"])["services"][0]
+    return {"type": "action", "name": "a-scaler-puts-the-count-back", "pauses": {"after": 1},
+            "provider": {"type": "python", "module": "chaosaws.ecs.actions",
+                         "func": "update_desired_count",
+                         "arguments": {"cluster": "staging", "service": "api",
+                                       "desired_count": service["desiredCount"]}}}
+
+
+def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
+    """The shipped experiment, or a copy with the case's breaking action right after the fault."""
+    shipped = ROOT / "experiments" / f"{case.experiment}.json"
+    if case.breaker is None:
+        return shipped
+    document = json.loads(shipped.read_text())
+    if case.breaker == "scaler":
+        action = scaler_action(lab)
+    else:
+        samples = folder / "run.samples.jsonl"
+        document["controls"][0]["provider"]["arguments"]["samples_path"] = str(samples)
+        action = shell_action(case.breaker.replace(" ", "-"),
+                              BREAKERS[case.breaker].format(samples=samples))
+    document["method"].insert(1, action)
+    path = folder / f"{case.experiment}.json"
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+def set_adversity(lab: dict[str, str], rule: dict[str, Any]) -> None:
+    query = urllib.parse.urlencode(rule)
+    request = urllib.request.Request(f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/adversity?{query}",
+                                     method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def run_case(case: Case) -> Result:
+    folder = Path(tempfile.mkdtemp(prefix="bench-fidelity-"))
+    started = time.monotonic()
+    with running_lab("--profile", case.profile) as lab:
+        if case.adversity is not None:
+            set_adversity(lab, case.adversity)
+        if case.az is not None:
+            lab = {**lab, "CHAOS_SRE_AZ": case.az}
+        result = chaos_run(THIS_CHECKOUT, lab, experiment_for(case, lab, folder), folder)
+    journal_path = folder / "journal.json"
+    journal = json.loads(journal_path.read_text()) if journal_path.exists() else {}
+    extension: dict[str, Any] = next((e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"),
+                     {})
+    verdict = extension.get("verdict") or {}
+    return Result(case, result.returncode, str(verdict.get("status", "no verdict")),
+                  list(verdict.get("reasons", [])) or [result.stderr.strip()[-300:]],
+                  time.monotonic() - started)
+
+
+def run_all(cases: list[Case], jobs: int) -> Iterator[Result]:
+    """Run the cases ``jobs`` at a time; results as they finish."""
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_case, case) for case in cases]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def summary(results: list[Result]) -> str:
+    rows: dict[tuple[str, str, str], Counter[str]] = {}
+    for result in results:
+        key = (result.case.situation, result.case.experiment, result.case.truth)
+        counts = rows.setdefault(key, Counter())
+        counts["runs"] += 1
+        counts[result.status] += 1
+        counts["false PASS"] += result.false_pass
+        counts["false FAIL"] += result.false_fail
+    lines = [(situation, experiment, truth, c["runs"], c["passed"], c["failed"],
+              c["inconclusive"], c["false PASS"], c["false FAIL"])
+             for (situation, experiment, truth), c in rows.items()]
+    total = len(results)
+    truly_passing = sum(r.case.truth == "pass" for r in results)
+    false_pass = sum(r.false_pass for r in results)
+    false_fail = sum(r.false_fail for r in results)
+    lines.append(("**all**", "", "", total, sum(r.status == "passed" for r in results),
+                  sum(r.status == "failed" for r in results),
+                  sum(r.status == "inconclusive" for r in results), false_pass, false_fail))
+    text = table(("situation", "experiment", "truth", "runs", "PASSED", "FAILED", "INCONCLUSIVE",
+                  "false PASS", "false FAIL"), lines)
+    text += (f"\n\nFalse PASS: {false_pass} of {total - truly_passing} runs whose truth is not "
+             f"PASS (target 0). False FAIL: {false_fail} of {truly_passing} runs whose truth is "
+             f"PASS ({false_fail / max(truly_passing, 1):.1%}; {false_fail / max(total, 1):.1%} of "
+             "the corpus; target <= 2 %).")
+    wrong = [r for r in results if r.false_pass or r.false_fail]
+    if wrong:
+        text += "\n\nWrong verdicts:\n" + "\n".join(
+            f"- {r.case.situation}, {r.case.experiment} ({r.case.az or r.case.profile}): "
+            f"{r.status}, exit {r.exit}: {'; '.join(r.reasons)[:400]}" for r in wrong)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=1, help="repeat the corpus's rows (default 1)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    parser.add_argument("--only", help="only situations containing this text")
+    parser.add_argument("--out", type=Path, help="also write every run's result here (JSON)")
+    args = parser.parse_args()
+    cases = [c for c in corpus(args.reps) if not args.only or args.only in c.situation]
+    if not cases:
+        parser.error(f"no situation contains {args.only!r}")
+    started = time.monotonic()
+    results: list[Result] = []
+    for result in run_all(cases, args.jobs):
+        results.append(result)
+        flag = " FALSE PASS" if result.false_pass else " FALSE FAIL" if result.false_fail else ""
+        print(f"[{len(results)}/{len(cases)} {time.monotonic() - started:.0f} s] "
+              f"{result.case.situation}, {result.case.experiment}: {result.status} "
+              f"(exit {result.exit}, {result.seconds:.0f} s){flag}: "
+              f"{result.telling_reason[:160]}", file=sys.stderr, flush=True)
+    if args.out:
+        args.out.write_text(json.dumps([{**asdict(r), "passed": r.passed} for r in results],
+                                       indent=1))
+    print(f"Machine: {machine()}. {len(results)} runs, {args.jobs} at a time, "
+          f"{time.monotonic() - started:.0f} s.\n")
+    print(summary(results))
+    return 1 if any(r.false_pass for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
