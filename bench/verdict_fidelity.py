@@ -20,7 +20,8 @@ A false PASS is a run that passed (verdict PASSED or exit status 0) whose truth 
 false FAIL is a run whose truth is PASS that did not pass. Targets (issue 18): no false PASS in
 the corpus, false FAIL at most 2 %.
 
-    .venv/bin/python bench/verdict_fidelity.py [--reps 1] [--jobs 2] [--only CASE] [--out FILE]
+    .venv/bin/python bench/verdict_fidelity.py [--reps 1] [--jobs 2] [--only TEXT]
+        [--experiment NAME] [--out FILE]
 """
 
 import argparse
@@ -261,11 +262,13 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=1, help="repeat the corpus's rows (default 1)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
     parser.add_argument("--only", help="only situations containing this text")
+    parser.add_argument("--experiment", choices=EXPERIMENTS, help="only runs of this experiment")
     parser.add_argument("--out", type=Path, help="also write every run's result here (JSON)")
     args = parser.parse_args()
-    cases = [c for c in corpus(args.reps) if not args.only or args.only in c.situation]
+    cases = [c for c in corpus(args.reps) if (not args.only or args.only in c.situation)
+             and (not args.experiment or c.experiment == args.experiment)]
     if not cases:
-        parser.error(f"no situation contains {args.only!r}")
+        parser.error("no run of the corpus matches --only and --experiment")
     started = time.monotonic()
     results: list[Result] = []
     for result in run_all(cases, args.jobs):
