@@ -154,8 +154,11 @@ def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]
         yield lab
 
 
-FIRST = ("test_workflow_game_day_runs_every_experiment_under_the_lab", "shipped_runs")
-"""The longest tests (minutes each) start first, so no worker is left with one at the end."""
+FIRST = ("test_workflow_game_day_runs_every_experiment_under_the_lab", "shipped_runs",
+         "test_blackhole_experiment_fails_on_fragile_and_still_restores",
+         "test_update_is_asynchronous_and_decreases_are_limited")
+"""The longest tests (a minute or more each: `pytest --durations`) start first, so no worker is
+left with one at the end."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
