@@ -205,3 +205,29 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
     assert len(az_faults.restore_az(config)) == 4
     assert az_faults.restore_az(config) == []
     assert network_state(lab) == before and balancer_subnets() == lb_before
+
+
+def test_blackhole_rollback_deletes_only_its_own_network_acls(start_lab, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """Issue 19 item 10: the rollback deleted every unassociated chaos-sre deny-all ACL of the
+    VPC, also one another run had just created and was about to associate (a concurrent
+    blackhole). The ACLs carry the run that created them (set in CreateNetworkAcl's
+    TagSpecifications, so a run killed before recording the id is still cleaned up:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkAcl.html), and a
+    rollback deletes only its own."""
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, ec2 = settings(lab), lab.client("ec2")
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                  configuration=config)
+    vpc = ec2.describe_subnets(SubnetIds=plan["subnet_ids"][:1])["Subnets"][0]["VpcId"]
+    others = ec2.create_network_acl(VpcId=vpc, TagSpecifications=[{
+        "ResourceType": "network-acl", "Tags": [{"Key": "chaos-sre:fault", "Value": "deny-all"},
+                                                {"Key": "chaos-sre:run", "Value": "run-other"}]}])
+    other_id = others["NetworkAcl"]["NetworkAclId"]
+    ours = plan["network_acl_ids"]
+    az_faults.restore_az(config)
+    left = {a["NetworkAclId"] for a in ec2.describe_network_acls(Filters=[
+        {"Name": "tag:chaos-sre:fault", "Values": ["deny-all"]}])["NetworkAcls"]}
+    assert left == {other_id}, (left, ours)

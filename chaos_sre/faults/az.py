@@ -25,6 +25,9 @@ __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 logger = logging.getLogger("chaostoolkit")
 TERMINATE_BATCH = 1000
 RUN_TAG = "chaos-sre:fault"
+RUN_ID_TAG = "chaos-sre:run"
+"""Tags the deny-all network ACLs a run creates with the run (its ledger's name), so its rollback
+deletes those and no other run's."""
 ASG_TAG = "aws:autoscaling:groupName"
 MODES = ("all", "count", "percent")
 
@@ -232,13 +235,16 @@ def blackhole_az(
         return {"dry_run": True, **plan}
     ledger = current_ledger(configuration or {})
     deny_acls: dict[str, str] = {}
+    run_id = ledger.path.stem
     for vpc_id in sorted({s["VpcId"] for s in subnets}):
         with ledger.mutation(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
-                             {"op": "delete_fault_network_acls", "vpc_id": vpc_id},
+                             {"op": "delete_fault_network_acls", "vpc_id": vpc_id,
+                              "run": run_id},
                              effect=False) as mutation:
             acl = call(ec2, "create_network_acl", VpcId=vpc_id, TagSpecifications=[{
                 "ResourceType": "network-acl",
                 "Tags": [{"Key": RUN_TAG, "Value": "deny-all"},
+                         {"Key": RUN_ID_TAG, "Value": run_id},
                          {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
             mutation.applied()
             deny_acls[vpc_id] = mutation.outcome = acl["NetworkAcl"]["NetworkAclId"]
@@ -303,11 +309,19 @@ def _restore_nacl(op: Operation, configuration: Settings, secrets: Settings) -> 
 
 @inverse("delete_fault_network_acls")
 def _delete_fault_acls(op: Operation, configuration: Settings, secrets: Settings) -> str:
+    """Delete the deny-all ACLs this run created in the VPC once nothing is associated with them.
+
+    The ACL is found by the run's tag, set in the same call that created it, so a run killed
+    before it recorded the ACL's id still cleans it up, and another run's ACL (a concurrent
+    blackhole of the same VPC) is left alone. A ledger written before runs were tagged names no
+    run: then every unassociated chaos-sre deny-all ACL of the VPC goes, as it did then."""
     ec2 = aws_client("ec2", configuration, secrets)
+    filters = [{"Name": "vpc-id", "Values": [op["vpc_id"]]},
+               {"Name": f"tag:{RUN_TAG}", "Values": ["deny-all"]}]
+    if op.get("run"):
+        filters.append({"Name": f"tag:{RUN_ID_TAG}", "Values": [op["run"]]})
     deleted = []
-    for acl in paginate(ec2, "describe_network_acls", "NetworkAcls",
-                        Filters=[{"Name": "vpc-id", "Values": [op["vpc_id"]]},
-                                 {"Name": f"tag:{RUN_TAG}", "Values": ["deny-all"]}]):
+    for acl in paginate(ec2, "describe_network_acls", "NetworkAcls", Filters=filters):
         if not acl["Associations"]:
             call(ec2, "delete_network_acl", NetworkAclId=acl["NetworkAclId"])
             deleted.append(acl["NetworkAclId"])
