@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, run_chaos, wait_until
 
 from chaos_sre.errors import ValidationError
@@ -231,3 +232,24 @@ def test_blackhole_rollback_deletes_only_its_own_network_acls(start_lab, tmp_pat
     left = {a["NetworkAclId"] for a in ec2.describe_network_acls(Filters=[
         {"Name": "tag:chaos-sre:fault", "Values": ["deny-all"]}])["NetworkAcls"]}
     assert left == {other_id}, (left, ours)
+
+
+def test_blackhole_reads_the_tags_of_more_than_twenty_load_balancers(start_lab) -> None:
+    """Issue 19 item 13: ELBv2 DescribeTags takes at most 20 resource ARNs ("Array Members:
+    Maximum number of 20 items",
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html)
+    and the lab refuses more, as AWS does; the blackhole's guardrails read them 20 at a time."""
+    lab = start_lab()
+    elbv2, ec2 = lab.client("elbv2"), lab.client("ec2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]]
+    names = ["web"] + [f"extra-{n}" for n in range(21)]
+    for name in names[1:]:
+        elbv2.create_load_balancer(Name=name, Subnets=subnets, Tags=[{"Key": "app", "Value": "web"}])
+    arns = [b["LoadBalancerArn"] for b in elbv2.describe_load_balancers(Names=names)["LoadBalancers"]]
+    with pytest.raises(ClientError, match="less than or equal to 20"):
+        elbv2.describe_tags(ResourceArns=arns)
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                  load_balancer_names=",".join(names), dry_run=True,
+                                  configuration=settings(lab))
+    assert plan["dry_run"] is True and sorted(plan["load_balancer_names"]) == sorted(names)

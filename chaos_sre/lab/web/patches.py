@@ -9,7 +9,11 @@
 * an ASG registers instances with its target groups when they are InService and
   deregisters the ones it no longer has;
 * DescribeTargetHealth reports the lab load balancer's health-check state
-  (moto: every target ``healthy``).
+  (moto: every target ``healthy``);
+* ELBv2 DescribeTags refuses more than 20 resource ARNs, as AWS does ("Array Members: Maximum
+  number of 20 items",
+  https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html;
+  moto: any number).
 """
 
 import random
@@ -19,6 +23,7 @@ from moto.autoscaling import models as asg_models
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
 from moto.elbv2 import models as elbv2_models
+from moto.elbv2.exceptions import ELBClientError
 
 from chaos_sre.lab.core.patches import hooks, original, replaces
 
@@ -63,6 +68,19 @@ def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
     return elbv2_models.FakeHealthStatus(
         target["Id"], port, self.health_check_port, state, reason, description
     )
+
+
+DESCRIBE_TAGS_MAX_ARNS = 20
+
+
+@replaces(elbv2_models.ELBv2Backend, "describe_tags")
+def _describe_tags(self: Any, resource_arns: list[str]) -> dict[str, dict[str, str]]:
+    if len(resource_arns) > DESCRIBE_TAGS_MAX_ARNS:
+        raise ELBClientError(
+            "ValidationError", "1 validation error detected: Value at 'resourceArns' failed to "
+            f"satisfy constraint: Member must have length less than or equal to "
+            f"{DESCRIBE_TAGS_MAX_ARNS}")
+    return dict(original(elbv2_models.ELBv2Backend, "describe_tags")(self, resource_arns))
 
 
 @replaces(elbv2_models.ELBv2Backend, "notify_terminate_instances")
