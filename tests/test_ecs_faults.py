@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import ROOT, RunningLab, extension, run_chaos, wait_until
 
 from chaos_sre.errors import AWSError, ValidationError
@@ -73,6 +74,28 @@ def test_bad_arguments_and_missing_services_are_one_line_errors(shared_lab: Runn
     assert plan["dry_run"] is True and plan["after"]["desired_count"] == 0
     assert plan["after"]["scalable_target"]["min"] == 0
     assert described(shared_lab) == before
+    assert ledger_entries(own_ledger) == []
+
+
+def test_a_daemon_service_is_refused_before_anything_changes(start_lab, own_ledger: Path) -> None:
+    """Issue 19 item 13: a service using the DAEMON scheduling strategy runs one task per
+    container instance and has no desired count; AWS refuses one in UpdateService
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html#service_scheduler_daemon),
+    and so does the lab now (moto set it). The fault refuses such a service in one line before
+    its ledger records anything."""
+    lab = start_lab()
+    ecs = lab.client("ecs")
+    definition = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0][
+        "taskDefinition"]
+    ecs.create_service(cluster=CLUSTER, serviceName="agent", taskDefinition=definition,
+                       schedulingStrategy="DAEMON", launchType="EC2")
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        ecs.update_service(cluster=CLUSTER, service="agent", desiredCount=0)
+    for fault, arguments in ((ecs_faults.scale_service_to_zero, {}),
+                             (ecs_faults.set_desired_count, {"desired_count": 2})):
+        with pytest.raises(ValidationError) as caught:
+            fault(cluster=CLUSTER, service="agent", configuration=settings(lab), **arguments)
+        assert "uses the DAEMON scheduling strategy" in str(caught.value)
     assert ledger_entries(own_ledger) == []
 
 

@@ -103,6 +103,11 @@ def set_desired_count(
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
     description = describe_service(ecs, cluster, service)
+    if description.get("schedulingStrategy") == "DAEMON":
+        raise ValidationError(
+            f"ECS service {service} in cluster {cluster} uses the DAEMON scheduling strategy: it "
+            "runs one task per container instance and has no desired count to change (AWS refuses "
+            "one); take its container instances instead")
     current_count = int(description["desiredCount"])
     target = scalable_target(scaling, cluster, service)
     before: dict[str, Any] = {"desired_count": current_count, "scalable_target": target}

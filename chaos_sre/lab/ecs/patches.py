@@ -4,13 +4,17 @@ UpdateService leaves the running and pending counts to the lab's service
 scheduler (moto: running = desired at once); ListTasks filters by service and
 lists tasks that should be running unless asked otherwise (moto: every task);
 RegisterScalableTarget moves the service's desired count into the new min/max
-(moto: nothing).
+(moto: nothing). UpdateService refuses a desired count for a service using the DAEMON
+scheduling strategy, which runs one task per container instance and has no desired count to
+set (moto: sets it); AWS answers InvalidParameterException
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html#service_scheduler_daemon).
 """
 
 from typing import Any, Protocol, cast
 
 from moto.applicationautoscaling import models as scaling_models
 from moto.ecs import models as ecs_models
+from moto.ecs.exceptions import InvalidParameterException
 
 from chaos_sre.lab.core.patches import hooks, original, replaces
 
@@ -34,6 +38,9 @@ def _ecs_update_service(self: Any, service_properties: dict[str, Any]) -> Any:
     """UpdateService without moto's instant running count; the lab's scheduler does the rest."""
     cluster = self._get_cluster(service_properties.get("cluster", "default"))
     service = self._get_service(cluster.name, str(service_properties.get("service", "")).split("/")[-1])
+    if service.scheduling_strategy == "DAEMON" and service_properties.get("desired_count") is not None:
+        raise InvalidParameterException(
+            "The daemon scheduling strategy does not support a desired count for services.")
     previous = (int(service.desired_count or 0), service.running_count, service.pending_count)
     updated = original(ecs_models.EC2ContainerServiceBackend, "update_service")(self, service_properties)
     updated.running_count, updated.pending_count = previous[1], previous[2]
