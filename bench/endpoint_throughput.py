@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 
-from lab_process import running_lab
+from lab_process import add_compare_with, checkouts, running_lab
 
 
 def wrk_rate(url: str, seconds: int, connections: int, close: bool) -> float:
@@ -38,19 +38,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--compare-with", metavar="DIR",
-                        help="also measure the lab of the chaos_sre in checkout DIR")
+    add_compare_with(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    labs = {"this checkout": None}
-    if args.compare_with:
-        labs[f"checkout {args.compare_with}"] = args.compare_with
     results: dict[tuple[str, str], list[float]] = {}
     with contextlib.ExitStack() as stack:
-        urls = {name: stack.enter_context(running_lab(source=source))["CHAOS_SRE_TARGET_URL"]
-                for name, source in labs.items()}
+        urls = {c.label: stack.enter_context(running_lab(checkout=c))["CHAOS_SRE_TARGET_URL"]
+                for c in checkouts(args)}
         for _ in range(args.runs):
             for mode, close in (("keep-alive", False), ("new connection per request", True)):
                 for name, url in urls.items():

@@ -6,13 +6,15 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from common import ROOT
 
+T = TypeVar("T")
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
 """This checkout's command line (the benchmarks that time `lab up` itself)."""
 
@@ -52,8 +54,22 @@ def checkouts(args: argparse.Namespace) -> list[Checkout]:
         other = Path(args.compare_with).resolve()
         if not (other / "chaos_sre").is_dir():
             sys.exit(f"error: {other} is not a chaos-sre checkout (no chaos_sre package)")
-        found.append(Checkout(f"checkout {other.name}", other))
+        found.append(Checkout(f"checkout {args.compare_with}", other))
     return found
+
+
+def runs_in_turn(measured: list[Checkout], count: int, run: Callable[[Checkout], T],
+                 progress: Callable[[T], str]) -> dict[str, list[T]]:
+    """``count`` runs of each checkout, one checkout after the other run by run (so both meet
+    the same machine), by checkout label; a progress line per run on stderr."""
+    runs: dict[str, list[T]] = {c.label: [] for c in measured}
+    for index in range(count):
+        for checkout in measured:
+            result = run(checkout)
+            runs[checkout.label].append(result)
+            print(f"run {index + 1}/{count} ({checkout.label}): {progress(result)}",
+                  file=sys.stderr)
+    return runs
 
 
 def add_compare_with(parser: argparse.ArgumentParser) -> None:
@@ -63,15 +79,9 @@ def add_compare_with(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def running_lab(*args: str, source: str | None = None,
-                checkout: Checkout = THIS_CHECKOUT) -> Iterator[dict[str, str]]:
-    """Start a lab (`chaos-sre lab up --detach ARGS`), yield its exports, stop it.
-
-    ``source``: a checkout whose ``chaos_sre`` runs the lab instead of this one (on PYTHONPATH);
-    ``checkout``: the same, with that checkout's own virtualenv when it has one.
-    """
-    if source is not None:
-        checkout = Checkout(source, Path(source))
+def running_lab(*args: str, checkout: Checkout = THIS_CHECKOUT) -> Iterator[dict[str, str]]:
+    """Start a lab (`chaos-sre lab up --detach ARGS`) of ``checkout``'s code, yield its exports,
+    stop it."""
     cli = [checkout.python, "-m", "chaos_sre.cli"]
     env = {**checkout.env(), "CHAOS_SRE_LAB_DIR": tempfile.mkdtemp(prefix="bench-lab-")}
     up = subprocess.run([*cli, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from common import machine, median_spread, percentile, table
-from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab
+from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
 
 
 def one_run(profile: str, checkout: Checkout) -> dict[str, float]:
@@ -56,15 +56,11 @@ def main() -> int:
     parser.add_argument("--profile", default="resilient")
     add_compare_with(parser)
     args = parser.parse_args()
-    measured = checkouts(args)
-    runs: dict[str, list[dict[str, float]]] = {c.label: [] for c in measured}
-    for index in range(args.runs):
-        for checkout in measured:
-            run = one_run(args.profile, checkout)
-            runs[checkout.label].append(run)
-            print(f"run {index + 1}/{args.runs} ({checkout.label}): exit {run['exit']:g}, recover "
-                  f"{run['recover']:.3f} s (truth {run['true_recover']:.3f} s), detect "
-                  f"{run['detect']:.3f} s (truth {run['true_detect']:.3f} s)", file=sys.stderr)
+    runs = runs_in_turn(
+        checkouts(args), args.runs, lambda checkout: one_run(args.profile, checkout),
+        lambda run: (f"exit {run['exit']:g}, recover {run['recover']:.3f} s (truth "
+                     f"{run['true_recover']:.3f} s), detect {run['detect']:.3f} s (truth "
+                     f"{run['true_detect']:.3f} s)"))
     print(f"Machine: {machine()}. {args.runs} runs of experiments/az-outage.json per checkout, "
           f"{args.profile} lab; error = chaos-sre - lab truth.\n")
     rows, notes = [], []

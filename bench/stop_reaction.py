@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from common import machine, median_spread, percentile, table
-from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab
+from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
 
 from chaos_sre.slo.samples import read_samples
 
@@ -64,14 +64,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     add_compare_with(parser)
     args = parser.parse_args()
-    measured = checkouts(args)
-    runs: dict[str, list[dict[str, float]]] = {c.label: [] for c in measured}
-    for index in range(args.runs):
-        for checkout in measured:
-            run = one_run(checkout)
-            runs[checkout.label].append(run)
-            print(f"run {index + 1}/{args.runs} ({checkout.label}): stop {run['decision']:.3f} s, "
-                  f"rollback {run['rollback']:.3f} s after the crossing", file=sys.stderr)
+    runs = runs_in_turn(checkouts(args), args.runs, one_run,
+                        lambda run: (f"stop {run['decision']:.3f} s, rollback "
+                                     f"{run['rollback']:.3f} s after the crossing"))
 
     def row(label: str, name: str, key: str) -> tuple[str, ...]:
         values = [r[key] for r in runs[label]]

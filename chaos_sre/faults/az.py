@@ -19,6 +19,7 @@ from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances
+from chaos_sre.services.elb import resource_tags
 
 __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 
@@ -30,9 +31,6 @@ RUN_ID_TAG = "chaos-sre:run"
 deletes those and no other run's."""
 ASG_TAG = "aws:autoscaling:groupName"
 MODES = ("all", "count", "percent")
-DESCRIBE_TAGS_MAX_ARNS = 20
-"""ELBv2 DescribeTags's limit of resource ARNs per call
-(https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html)."""
 
 
 def _tags(tags: dict[str, str] | str | None) -> dict[str, str]:
@@ -169,13 +167,7 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
     targets = [Target(f"ec2:subnet/{s['SubnetId']}", tag_dict(s.get("Tags")), az) for s in subnets]
     targets += [Target(f"autoscaling:{g['AutoScalingGroupName']}", tag_dict(g.get("Tags")))
                 for g in groups]
-    arns = [b["LoadBalancerArn"] for b in balancers]
-    tags: dict[str, dict[str, str]] = {}
-    for start in range(0, len(arns), DESCRIBE_TAGS_MAX_ARNS):  # DescribeTags takes 20 at most
-        described = call(elbv2, "describe_tags",
-                         ResourceArns=arns[start:start + DESCRIBE_TAGS_MAX_ARNS])
-        tags.update({d["ResourceArn"]: tag_dict(d.get("Tags"))
-                     for d in described["TagDescriptions"]})
+    tags = resource_tags(elbv2, [b["LoadBalancerArn"] for b in balancers])
     targets += [Target(f"elbv2:{b['LoadBalancerName']}", tags.get(b["LoadBalancerArn"], {}))
                 for b in balancers]
     shares = [Share(f"Auto Scaling group {g['AutoScalingGroupName']}",
