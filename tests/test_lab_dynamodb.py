@@ -91,7 +91,10 @@ def test_lowered_capacity_throttles_after_the_burst_and_cloudwatch_shows_it(star
     seen = statuses(lab, "/session", 6.0)
     assert seen[200] > 0 and seen[500] > 0  # the burst first, then throttling beyond the retries
     assert set(statuses(lab, "/", 0.5)) == {200}
-    assert lab.timeline()["requests"]["by_cause"]["500-dynamodb-throttled"] == seen[500]
+    counted = lab.timeline()["requests"]
+    assert counted["by_cause"]["500-dynamodb-throttled"] == seen[500]
+    # Resilient: most throttled requests are served from the application's cached session.
+    assert counted["degraded"]["200-dynamodb-stale"] > seen[500]
     assert wait_until(lambda: metric_sum(lab, "ReadThrottleEvents", {"TableName": "sessions"}) > 0,
                       timeout=5)
     assert metric_sum(lab, "ConsumedReadCapacityUnits", {"TableName": "sessions"}) > 0

@@ -14,7 +14,9 @@ from typing import Any
 OK = "ok"
 FALLBACK = "200-api-fallback"
 """A web page served without service ``api`` (degraded, but a good request)."""
-GOOD = frozenset({OK, FALLBACK})
+STALE_SESSION = "200-dynamodb-stale"
+"""A page served with the application's cached copy of a session DynamoDB throttled (degraded, good)."""
+GOOD = frozenset({OK, FALLBACK, STALE_SESSION})
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,18 @@
 """The path's DynamoDB table (``/session``: ``sessions``, ``/cart``: ``carts``): the application's
 GetItem then PutItem, each retried by its SDK with exponential backoff and full jitter (the
-profile's attempts); 500 once every attempt of a call was throttled."""
+profile's attempts); once every attempt of a call was throttled, the page is served with the
+application's cached session when it holds one (the profile's share), else fails with 500."""
 
 import asyncio
 import random
 from collections.abc import Callable
 
 from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.core.timeline import STALE_SESSION
 from chaos_sre.lab.core.topology import DYNAMODB_ROUTES
 from chaos_sre.lab.dynamodb.settings import TIMINGS
 from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
-from chaos_sre.lab.web.answers import Failure, Outcome, Targets, routed
+from chaos_sre.lab.web.answers import Failure, Fallback, Outcome, Targets, routed
 
 ROUTE_ORDER = 40
 CAUSE_THROTTLED = "500-dynamodb-throttled"
@@ -19,9 +21,11 @@ CAUSE_THROTTLED = "500-dynamodb-throttled"
 class TableCalls:
     """The application's reads and writes of the table its path needs."""
 
-    def __init__(self, attempt: Callable[[str, str, float], str | None], sdk_max_attempts: int) -> None:
+    def __init__(self, attempt: Callable[[str, str, float], str | None], sdk_max_attempts: int,
+                 stale_session_share: float) -> None:
         self.attempt = attempt
         self.sdk_max_attempts = sdk_max_attempts
+        self.stale_session_share = stale_session_share
 
     async def before_serving(self, path: str, targets: Targets) -> Outcome:
         table = routed(DYNAMODB_ROUTES, path)
@@ -29,6 +33,8 @@ class TableCalls:
             return None
         for direction in ("read", "write"):
             if not await self._call(table, direction):
+                if random.random() < self.stale_session_share:
+                    return Fallback("dynamodb", STALE_SESSION)
                 return Failure(500, b'{"error": "ProvisionedThroughputExceededException"}', CAUSE_THROTTLED)
         return None
 
@@ -45,4 +51,5 @@ class TableCalls:
 
 def create(context: SimulationContext, simulation: DynamoDBDynamics) -> TableCalls:
     """The application's table calls, against the DynamoDB simulation's capacity."""
-    return TableCalls(simulation.capacity.attempt, context.profile.part("dynamodb").sdk_max_attempts)
+    profile = context.profile.part("dynamodb")
+    return TableCalls(simulation.capacity.attempt, profile.sdk_max_attempts, profile.stale_session_share)

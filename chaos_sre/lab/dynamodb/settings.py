@@ -11,6 +11,11 @@ class DynamoDBProfile:
     """Read and write capacity of table ``sessions`` and of its GSI ``by-user``."""
     sdk_max_attempts: int
     """Attempts per DynamoDB call (3, as the SDKs' standard retry mode); 1 means no retries."""
+    stale_session_share: float
+    """Share of requests whose session the application still holds in its cache: when DynamoDB
+    throttles a call beyond the retries, those are served with the cached copy (the write queued
+    for later) instead of failing - graceful degradation of a soft dependency (AWS
+    Well-Architected, REL05-BP01). 0: every throttled request fails."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,6 @@ class DynamoDBTimings:
 
 TIMINGS = DynamoDBTimings()
 PROFILES = {
-    "resilient": DynamoDBProfile(sessions_capacity_units=100, sdk_max_attempts=3),
-    "fragile": DynamoDBProfile(sessions_capacity_units=55, sdk_max_attempts=1),
+    "resilient": DynamoDBProfile(sessions_capacity_units=100, sdk_max_attempts=3, stale_session_share=0.8),
+    "fragile": DynamoDBProfile(sessions_capacity_units=55, sdk_max_attempts=1, stale_session_share=0.0),
 }

@@ -4,8 +4,9 @@ the profile's web tier degrades gracefully, is served as a fallback."""
 from typing import Any
 
 from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.core.timeline import FALLBACK
 from chaos_sre.lab.core.topology import API_ROUTE
-from chaos_sre.lab.web.answers import SERVE_FALLBACK, SERVING, Failure, Outcome, Targets
+from chaos_sre.lab.web.answers import SERVING, Failure, Fallback, Outcome, Targets
 
 ROUTE_ORDER = 10
 CAUSE_API = "500-api-unavailable"
@@ -24,7 +25,7 @@ class ApiCall:
         if condition == SERVING:
             return None
         if self.web_fallback:
-            return SERVE_FALLBACK
+            return Fallback("api", FALLBACK)
         return Failure(500, b'{"error": "api unavailable"}', CAUSE_API)
 
 

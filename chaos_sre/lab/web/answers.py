@@ -3,7 +3,7 @@
 Each lab service package may have a ``routes`` module with ``ROUTE_ORDER`` and
 ``create(context, simulation)`` returning a :class:`Dependency`: before a serving
 target answers, the endpoint asks each dependency in order whether the request
-fails there (a :class:`Failure`), is served as a fallback (:data:`SERVE_FALLBACK`),
+fails there (a :class:`Failure`), is served without it (a :class:`Fallback`),
 or goes on (None) - after waiting as long as that service makes the application wait.
 """
 
@@ -22,10 +22,16 @@ class Failure:
     cause: str
 
 
-SERVE_FALLBACK = "fallback"
-"""The page is served without what it needed (HTTP 200, ``X-Lab-Fallback``)."""
+@dataclass(frozen=True)
+class Fallback:
+    """The application degrades gracefully: HTTP 200 without what ``without`` should have given
+    (header ``X-Lab-Fallback: <without>``); the timeline records ``cause``, a good request."""
 
-Outcome = Failure | str | None
+    without: str
+    cause: str
+
+
+Outcome = Failure | Fallback | None
 
 
 class Targets(Protocol):
@@ -53,5 +59,5 @@ def routed(routes: dict[str, str], path: str) -> str | None:
     return None
 
 
-__all__ = ["BOOTING", "DEAD", "SERVE_FALLBACK", "SERVING", "UNREACHABLE", "Dependency", "Failure",
+__all__ = ["BOOTING", "DEAD", "SERVING", "UNREACHABLE", "Dependency", "Failure", "Fallback",
            "Outcome", "Targets", "routed"]

@@ -35,10 +35,10 @@ from aiohttp import web
 
 from chaos_sre.lab.core.lab_routes import LAB_PREFIX, LabApi
 from chaos_sre.lab.core.services import service_modules
-from chaos_sre.lab.core.timeline import FALLBACK, OK, Timeline
+from chaos_sre.lab.core.timeline import OK, Timeline
 from chaos_sre.lab.core.topology import API_ROUTE, ECS_SERVICE
 from chaos_sre.lab.web.adversity import ALB_IDLE_TIMEOUT_SECONDS, Adversity
-from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVE_FALLBACK, SERVING, UNREACHABLE, Dependency, Failure
+from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVING, UNREACHABLE, Dependency, Failure, Fallback
 from chaos_sre.lab.web.settings import TIMINGS
 from chaos_sre.lab.web.simulation import RoutingTable
 
@@ -105,8 +105,8 @@ class LoadBalancer:
                 outcome = await call.before_serving(path, self)
                 if isinstance(outcome, Failure):
                     return self._fail(outcome.status, outcome.body, outcome.cause)
-                if outcome == SERVE_FALLBACK:
-                    return await self._serve(target, fallback=True)
+                if isinstance(outcome, Fallback):
+                    return await self._serve(target, outcome)
             return await self._serve(target)
         if condition in (DEAD, BOOTING):
             return self._fail(502, b'{"error": "502 Bad Gateway"}',
@@ -121,14 +121,14 @@ class LoadBalancer:
         self.timeline.request(cause)
         return _json(status, body)
 
-    async def _serve(self, target: Any, fallback: bool = False) -> web.Response:
-        self.timeline.request(FALLBACK if fallback else OK)
+    async def _serve(self, target: Any, fallback: Fallback | None = None) -> web.Response:
+        self.timeline.request(fallback.cause if fallback else OK)
         body = (f'{{"target": "{target.instance_id}", '
                 f'"availability_zone": "{target.availability_zone}"'
-                + (', "fallback": "api"}' if fallback else "}")).encode()
+                + (f', "fallback": "{fallback.without}"}}' if fallback else "}")).encode()
         headers = {"X-Lab-Target": target.instance_id, "X-Lab-AZ": target.availability_zone}
         if fallback:
-            headers["X-Lab-Fallback"] = "api"
+            headers["X-Lab-Fallback"] = fallback.without
         await asyncio.sleep(TIMINGS.base_latency_seconds)
         return _json(200, body, headers)
 
