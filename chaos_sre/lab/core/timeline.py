@@ -12,11 +12,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 OK = "ok"
-FALLBACK = "200-api-fallback"
-"""A web page served without service ``api`` (degraded, but a good request)."""
-STALE_SESSION = "200-dynamodb-stale"
-"""A page served with the application's cached copy of a session DynamoDB throttled (degraded, good)."""
-GOOD = frozenset({OK, FALLBACK, STALE_SESSION})
+DEGRADED = "200-"
+"""Causes that start so are degraded successes: good requests, listed under ``degraded``."""
+FALLBACK = DEGRADED + "api-fallback"
+"""A web page served without service ``api``."""
+
+
+def is_good(cause: str) -> bool:
+    """Whether a request counted with ``cause`` was answered well (``ok`` or degraded)."""
+    return cause == OK or cause.startswith(DEGRADED)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class Timeline:
             if bucket is None:
                 bucket = self._per_second[second] = Counter()
             bucket[cause] += 1
-            if cause not in GOOD:
+            if not is_good(cause):
                 if self._first_failure is None:
                     self._first_failure = now
                 self._last_failure = now
@@ -95,10 +99,10 @@ class Timeline:
             per_second = [(s, dict(b)) for s, b in sorted(self._per_second.items())]
             first, last, since = self._first_failure, self._last_failure, self._since
         series = [{"second": s, "total": sum(b.values()),
-                   "failed": sum(n for c, n in b.items() if c not in GOOD), "causes": b}
+                   "failed": sum(n for c, n in b.items() if not is_good(c)), "causes": b}
                   for s, b in per_second]
         total = sum(causes.values())
-        degraded = {cause: causes.pop(cause) for cause in GOOD - {OK} if cause in causes}
+        degraded = {cause: causes.pop(cause) for cause in list(causes) if cause.startswith(DEGRADED)}
         ok = causes.pop(OK, 0) + sum(degraded.values())
         return {
             "since": since,

@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable
 
 from chaos_sre.lab.core.simulation import SimulationContext
-from chaos_sre.lab.core.timeline import STALE_SESSION
+from chaos_sre.lab.core.timeline import DEGRADED
 from chaos_sre.lab.core.topology import DYNAMODB_ROUTES
 from chaos_sre.lab.dynamodb.settings import TIMINGS
 from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
@@ -16,6 +16,8 @@ from chaos_sre.lab.web.answers import Failure, Fallback, Outcome, Targets, route
 
 ROUTE_ORDER = 40
 CAUSE_THROTTLED = "500-dynamodb-throttled"
+CAUSE_STALE_SESSION = DEGRADED + "dynamodb-stale"
+"""Served with the application's cached session (a good request)."""
 
 
 class TableCalls:
@@ -34,7 +36,7 @@ class TableCalls:
         for direction in ("read", "write"):
             if not await self._call(table, direction):
                 if random.random() < self.stale_session_share:
-                    return Fallback("dynamodb", STALE_SESSION)
+                    return Fallback("dynamodb", CAUSE_STALE_SESSION)
                 return Failure(500, b'{"error": "ProvisionedThroughputExceededException"}', CAUSE_THROTTLED)
         return None
 

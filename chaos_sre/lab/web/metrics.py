@@ -22,7 +22,7 @@ from typing import Any
 
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.simulation import SimulationContext
-from chaos_sre.lab.core.timeline import GOOD, Timeline
+from chaos_sre.lab.core.timeline import Timeline, is_good
 from chaos_sre.lab.web.settings import TIMINGS
 
 NAMESPACE = "AWS/ApplicationELB"
@@ -41,7 +41,7 @@ CLIENT_GAVE_UP = frozenset({"timeout-target-unreachable"})
 def alb_counts(causes: dict[str, int]) -> dict[str, float]:
     """The ALB metrics of one period's requests, by what each request met (timeline causes)."""
     total = sum(causes.values())
-    failed = sum(n for cause, n in causes.items() if cause not in GOOD)
+    failed = sum(n for cause, n in causes.items() if not is_good(cause))
     no_target = sum(causes.get(cause, 0) for cause in NO_TARGET)
     elb_5xx = sum(causes.get(cause, 0) for cause in ELB_5XX)
     gave_up = sum(causes.get(cause, 0) for cause in CLIENT_GAVE_UP)
