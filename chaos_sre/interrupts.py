@@ -15,10 +15,12 @@ it raises the same interruption again at once. Once the rollbacks start
 pause is honoured; a second Ctrl-C then skips the remaining rollbacks, as
 Chaos Toolkit does, and they stay pending in the ledger (``chaos-sre rollback``).
 
-The stop condition's SIGUSR1 interrupts only the method: it is armed when the
-fault starts (:func:`arm_stop`) and disarmed, in the main thread, when the
-method ends or the rollbacks begin (:func:`disarm_stop`). A stop whose signal is
-handled after that is ignored - the rollbacks come next anyway - so it can
+The stop condition's SIGUSR1 interrupts only while the fault is in place: it is
+armed when the fault starts (:func:`arm_stop`) and disarmed when the rollbacks
+begin (:func:`rollbacks_started`), so it also cuts short the steady-state check
+after the method (a probe that waits minutes for targets to heal would
+otherwise keep the fault in place long after the budget ran out). A stop whose
+signal is handled after that is ignored - the rollbacks are running - so it can
 never cut the rollbacks short or land inside the after-experiment hook.
 """
 
@@ -89,11 +91,6 @@ def watch() -> None:
 def arm_stop() -> None:
     """The fault started: the stop condition's SIGUSR1 interrupts the method from now on."""
     _stop_armed.set()
-
-
-def disarm_stop() -> None:
-    """The method ended: a stop signal handled from now on is ignored (call from the main thread)."""
-    _stop_armed.clear()
 
 
 def rollbacks_started() -> None:

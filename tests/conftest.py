@@ -39,6 +39,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
 TEST_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 12})
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
@@ -71,15 +72,16 @@ class RunningLab:
     def target_url(self) -> str:
         return self.env["CHAOS_SRE_TARGET_URL"]
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for the lab; it retries hard, so tests read through injected API faults."""
+    def client(self, service: str, *, retries: bool = True) -> Any:
+        """A boto3 client for the lab; it retries hard, so tests read through injected API faults
+        (``retries=False``: one attempt, for a test that expects an error botocore would retry)."""
         return boto3.client(
             service,
             endpoint_url=self.env["AWS_ENDPOINT_URL"],
             region_name=self.env["AWS_DEFAULT_REGION"],
             aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-            config=TEST_CLIENT_CONFIG,
+            config=TEST_CLIENT_CONFIG if retries else NO_RETRIES,
         )
 
     def timeline(self) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 import requests
-from botocore.config import Config
 from conftest import (
     MUTATING_STEPS,
+    NO_RETRIES,
     ROOT,
     RunningLab,
     account_snapshot,
@@ -19,8 +19,6 @@ from conftest import (
     run_cli,
     wait_until,
 )
-
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 def raw_client(lab: RunningLab, service: str) -> Any:

@@ -166,6 +166,11 @@ def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("error budget" in r or "did not recover" in r for r in reasons), reasons
     assert network_state(lab) == before
+    # The budget runs out with the AZ still cut off: the stop ends the method or the
+    # after-method check (whose probe would wait 120 s for targets that cannot heal).
+    assert journal["status"] == "interrupted" and extension(journal)["stopped"] is not None
+    assert (journal.get("steady_states") or {}).get("after") is None
+    assert any(r.startswith("stopped during the") for r in reasons), reasons
 
 
 @pytest.mark.e2e

@@ -112,7 +112,8 @@ def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
 def _stop_run(reason: str) -> None:
     """The monitor's stop (its thread, under its lock): interrupt the method so rollbacks play."""
     run = _require_run()
-    run.record.stopped = {"at": time.time(), "reason": reason}
+    during = "the steady-state check after the method" if run.method_done else "the method"
+    run.record.stopped = {"at": time.time(), "reason": reason, "during": during}
     logger.error(f"chaos-sre: stopping the experiment: {reason}")
     exit_gracefully()
 
@@ -175,9 +176,8 @@ def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None
 
 @after_the_fault
 def after_method_control(context: dict[str, Any], **kwargs: Any) -> None:
-    """The method is over; what follows is the after-method steady-state check (the stop
-    condition's signal no longer interrupts anything)."""
-    interrupts.disarm_stop()
+    """The method is over; what follows is the after-method steady-state check, with the fault
+    still in place, so the stop condition still interrupts it (until the rollbacks start)."""
     run = _run
     if run is None:
         return

@@ -192,7 +192,8 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         found.passes.append(f"steady state held before the fault (SLI {_pct(baseline_sli)})")
     found.failures.extend(f"method activity failed: {a}" for a in record.failed_actions)
     if record.stopped:
-        found.failures.append(f"stopped during the method: {record.stopped['reason']}")
+        during = record.stopped.get("during", "the method")
+        found.failures.append(f"stopped during {during}: {record.stopped['reason']}")
     if record.interrupted:
         found.failures.append("the run was interrupted (Ctrl-C or SIGTERM) before it finished; if "
                               "its rollbacks did not complete, restore with: chaos-sre rollback --last")
