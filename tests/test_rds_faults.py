@@ -78,6 +78,11 @@ def test_dry_run_plans_without_changing_anything(shared_lab: RunningLab, own_led
 
 def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
         start_lab, own_ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FailoverDBCluster and RebootDBInstance are asynchronous, and RDS status is eventually
+    consistent (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverDBCluster.html):
+    right after the call the lab still answers ``available`` with the old writer, so
+    wait_for_failover must see the failover begin before it waits for the end (a waiter alone
+    passes on its first poll and reports that the writer did not move)."""
     lab = start_lab()
     config = settings(lab)
     calls = recorded_calls(monkeypatch)
@@ -89,7 +94,8 @@ def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
     mutations = [(name, params) for name, params in calls if not name.startswith("Describe")]
     assert mutations == [("FailoverDBCluster", {"DBClusterIdentifier": "orders",
                                                 "TargetDBInstanceIdentifier": "orders-2"})]
-    assert rds_probes.database_status("orders", configuration=config) == "failing-over"
+    # the status lags the call, so the probe first waits for the failover to show
+    assert rds_probes.database_status("orders", configuration=config) == "available"
     moved = rds_probes.wait_for_failover("orders", timeout_seconds=60, poll_seconds=0.2,
                                          configuration=config)
     assert moved["changed"] is True
@@ -117,9 +123,11 @@ def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
     assert rds_faults.restore_database(configuration=config) == []  # twice is harmless
 
 
-def test_wait_for_failover_fails_when_the_writer_did_not_move(shared_lab: RunningLab,
-                                                              own_ledger: Path) -> None:
-    with pytest.raises(AWSError, match="its writer did not move: still orders-1 in us-east-1a"):
+def test_wait_for_failover_fails_when_no_failover_shows(shared_lab: RunningLab,
+                                                       own_ledger: Path) -> None:
+    """Without a failover the database stays available with its writer: the probe does not
+    take that for a finished failover."""
+    with pytest.raises(AWSError, match="still shows no failover: available, writer orders-1 in us-east-1a"):
         rds_probes.wait_for_failover("orders", previous_writer="orders-1", timeout_seconds=5,
                                      poll_seconds=0.5, configuration=settings(shared_lab))
     with pytest.raises(ValidationError, match="poll_seconds"):
@@ -176,3 +184,76 @@ def test_chaostoolkit_aws_failover_without_a_target_fails_validation(
     with pytest.raises(FailedActivity, match="TargetDBInstanceIdentifier"):
         failover_db_cluster("orders", configuration={"aws_region": "us-east-1"})
     assert rds_probes.database_status("orders", configuration=settings(shared_lab)) == "available"
+
+
+def create_cluster(lab: RunningLab, identifier: str,
+                   members: list[tuple[str, str, str, int]], **cluster: Any) -> None:
+    """An Aurora PostgreSQL cluster whose members are (name, instance class, AZ, promotion tier),
+    the first of them its writer."""
+    rds = lab.client("rds")
+    rds.create_db_cluster(DBClusterIdentifier=identifier, Engine="aurora-postgresql",
+                          MasterUsername="app", ManageMasterUserPassword=True, **cluster)
+    for name, instance_class, zone, tier in members:
+        rds.create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier=identifier,
+                               Engine="aurora-postgresql", DBInstanceClass=instance_class,
+                               AvailabilityZone=zone, PromotionTier=tier)
+
+
+def test_the_aurora_target_is_the_reader_aurora_would_promote(start_lab, own_ledger: Path) -> None:
+    """Aurora promotes the reader with the lowest promotion tier and, among equals, "the replica
+    that is largest in size" (Aurora User Guide, "Fault tolerance for an Aurora DB cluster",
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.AuroraHighAvailability.html).
+    An Aurora Serverless v2 reader in tiers 2-15 "scales independently" of the writer (Aurora
+    User Guide, "Choosing the promotion tier for an Aurora Serverless v2 reader",
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2-administration.html),
+    so it is not chosen unless named."""
+    lab = start_lab()
+    config = settings(lab)
+    create_cluster(lab, "catalog", [("catalog-1", "db.r6g.2xlarge", "us-east-1a", 0),
+                                    ("catalog-a", "db.t4g.medium", "us-east-1b", 1),
+                                    ("catalog-b", "db.r6g.2xlarge", "us-east-1c", 1)])
+    plan = rds_faults.failover(db_cluster_identifier="catalog", dry_run=True, configuration=config)
+    assert (plan["to_writer"], plan["to_availability_zone"]) == ("catalog-b", "us-east-1c")
+
+    create_cluster(lab, "search", [("search-1", "db.serverless", "us-east-1a", 0),
+                                   ("search-2", "db.serverless", "us-east-1b", 2)],
+                   ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 16})
+    with pytest.raises(ValidationError, match="search-2: it is an Aurora Serverless v2 reader in "
+                                              "promotion tier 2, which scales independently"):
+        rds_faults.failover(db_cluster_identifier="search", configuration=config)
+    named = rds_faults.failover(db_cluster_identifier="search", target_instance="search-2",
+                                dry_run=True, configuration=config)
+    assert named["to_writer"] == "search-2"
+
+    # Without a target (chaostoolkit-aws, the console) the lab promotes as Aurora does.
+    lab.client("rds").failover_db_cluster(DBClusterIdentifier="catalog")
+    moved = rds_probes.wait_for_failover("catalog", previous_writer="catalog-1", timeout_seconds=60,
+                                         poll_seconds=0.2, configuration=config)
+    assert moved["writer"] == "catalog-b"
+
+
+def test_a_mysql_multi_az_db_cluster_fails_over_without_a_target(start_lab, own_ledger: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """FailoverDBCluster's TargetDBInstanceIdentifier "isn't supported for RDS for MySQL
+    Multi-AZ DB clusters" (RDS API reference,
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverDBCluster.html): the
+    lab refuses it as RDS does, and the fault lets RDS pick the readable standby."""
+    lab = start_lab()
+    config = settings(lab)
+    lab.client("rds").create_db_cluster(
+        DBClusterIdentifier="ledger", Engine="mysql", DBClusterInstanceClass="db.m6gd.large",
+        AllocatedStorage=100, StorageType="io1", Iops=1000, MasterUsername="app",
+        ManageMasterUserPassword=True)
+    assert rds_probes.writer("ledger", configuration=config) == {
+        "instance": "ledger-instance-1", "availability_zone": "us-east-1a", "status": "available"}
+    with pytest.raises(ValidationError, match="target_instance cannot be used with ledger"):
+        rds_faults.failover(db_cluster_identifier="ledger", target_instance="ledger-instance-2",
+                            configuration=config)
+    calls = recorded_calls(monkeypatch)
+    result = rds_faults.failover(db_cluster_identifier="ledger", configuration=config)
+    assert result["to_writer"] is None
+    assert [(n, p) for n, p in calls if not n.startswith("Describe")] == [
+        ("FailoverDBCluster", {"DBClusterIdentifier": "ledger"})]
+    moved = rds_probes.wait_for_failover("ledger", timeout_seconds=60, poll_seconds=0.2,
+                                         configuration=config)
+    assert moved["changed"] is True and moved["writer"] in ("ledger-instance-2", "ledger-instance-3")

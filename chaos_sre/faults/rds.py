@@ -2,9 +2,15 @@
 
 `failover` forces the failover AWS would make on a writer failure:
 
-* Aurora cluster: FailoverDBCluster with an explicit target - an available
-  reader in another AZ than the writer (lowest promotion tier first), or the
-  reader named in `target_instance`;
+* Aurora cluster: FailoverDBCluster with an explicit target - the available
+  reader in another AZ than the writer that Aurora would promote (lowest
+  promotion tier, then the largest instance), or the reader named in
+  `target_instance`. An Aurora Serverless v2 reader in promotion tier 2-15
+  scales independently of the writer and may be at its minimum capacity when
+  promoted, so it is refused as the chosen target unless named;
+* Multi-AZ DB cluster (RDS for MySQL or PostgreSQL with readable standbys):
+  FailoverDBCluster; for MySQL without a target, which RDS does not support
+  there (RDS promotes one of the standbys);
 * RDS instance: RebootDBInstance with ForceFailover, which needs Multi-AZ.
 
 A database without a standby elsewhere (a single-instance Aurora cluster, a
@@ -33,6 +39,8 @@ from chaos_sre.services.rds import (
     describe_cluster,
     describe_instance,
     ledger_resource,
+    promotion_order,
+    scales_independently,
     wait_available,
     writer_of,
 )
@@ -57,6 +65,14 @@ def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
     readers = [m for m in cluster["members"] if not m["writer"]]
     before = {"instance": writer["instance"], "availability_zone": writer["availability_zone"]}
     tags = cluster["tags"]
+    if cluster["multi_az_db_cluster"] and cluster["engine"] == "mysql":
+        # FailoverDBCluster's TargetDBInstanceIdentifier "isn't supported for RDS for MySQL
+        # Multi-AZ DB clusters" (API reference): RDS promotes one of the readable standbys.
+        if target_instance:
+            raise ValidationError(f"target_instance cannot be used with {identifier}: RDS for "
+                                  "MySQL Multi-AZ DB clusters fail over to a standby RDS picks")
+        return {"kind": "aurora-failover", "before": before, "tags": tags, "send_target": False,
+                "target": {"instance": None, "availability_zone": None}}
     if target_instance:
         chosen = [m for m in readers if m["instance"] == target_instance]
         if not chosen:
@@ -67,11 +83,18 @@ def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
             raise ValidationError(f"target_instance {target_instance} is {chosen[0]['status']}, "
                                   "not available")
         return {"kind": "aurora-failover", "before": before, "target": chosen[0], "tags": tags}
-    elsewhere = sorted(
-        (m for m in readers
-         if m["status"] == AVAILABLE and m["availability_zone"] != writer["availability_zone"]),
-        key=lambda m: (m["promotion_tier"], m["instance"]),
-    )
+    elsewhere = promotion_order(
+        [m for m in readers
+         if m["status"] == AVAILABLE and m["availability_zone"] != writer["availability_zone"]],
+        writer)
+    if elsewhere and scales_independently(elsewhere[0]):
+        promoted = elsewhere[0]
+        raise ValidationError(
+            f"refusing to fail over Aurora cluster {identifier} to {promoted['instance']}: it is an "
+            f"Aurora Serverless v2 reader in promotion tier {promoted['promotion_tier']}, which scales "
+            "independently of the writer (only tiers 0 and 1 follow it), so it may take over the "
+            "writes at its minimum capacity and stay the writer; put it in tier 0 or 1, or name "
+            "it with target_instance to fail over to it anyway")
     if elsewhere:
         return {"kind": "aurora-failover", "before": before, "target": elsewhere[0], "tags": tags}
     if readers:
@@ -130,7 +153,8 @@ def failover(
     """Force a failover of an Aurora cluster or a Multi-AZ RDS instance.
 
     Name exactly one of `db_cluster_identifier` (Aurora: FailoverDBCluster to
-    an available reader in another AZ, or to `target_instance`) and
+    the available reader in another AZ that Aurora would promote, or to
+    `target_instance`; a MySQL Multi-AZ DB cluster: to the standby RDS picks) and
     `db_instance_identifier` (RebootDBInstance with ForceFailover; the
     instance must be Multi-AZ). A database with no standby in another AZ is
     refused unless `allow_reboot` is true, in which case its writer is
@@ -158,9 +182,7 @@ def failover(
         "to_writer": target["instance"], "to_availability_zone": target["availability_zone"],
     }
     if dry_run:
-        logger.info(f"chaos-sre dry run: would {plan['kind']} {identifier}: writer "
-                    f"{summary['from_writer']} in {summary['from_availability_zone']} -> "
-                    f"{summary['to_writer']} in {summary['to_availability_zone']}")
+        logger.info(f"chaos-sre dry run: would {plan['kind']} {identifier}: {_move(summary)}")
         return {"dry_run": True, **summary}
     ledger = current_ledger(configuration or {})
     with ledger.mutation(
@@ -169,16 +191,23 @@ def failover(
         {"op": "await_database_available", "kind": kind, "identifier": identifier,
          "timeout_seconds": float(restore_timeout_seconds)},
     ):
-        if plan["kind"] == "aurora-failover":
+        if plan["kind"] == "aurora-failover" and plan.get("send_target", True):
             call(rds, "failover_db_cluster", DBClusterIdentifier=identifier,
                  TargetDBInstanceIdentifier=target["instance"])
+        elif plan["kind"] == "aurora-failover":
+            call(rds, "failover_db_cluster", DBClusterIdentifier=identifier)
         else:
             call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
                  ForceFailover=plan["kind"] == "multi-az-failover")
-    logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: writer "
-                f"{summary['from_writer']} in {summary['from_availability_zone']} -> "
-                f"{summary['to_writer']} in {summary['to_availability_zone']}")
+    logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: {_move(summary)}")
     return {"dry_run": False, **summary}
+
+
+def _move(summary: dict[str, Any]) -> str:
+    """``writer A in AZ -> B in AZ`` for the log (RDS's own choice when the target is not named)."""
+    to = f"{summary['to_writer']} in {summary['to_availability_zone']}" if summary["to_writer"] \
+        else "a readable standby RDS picks"
+    return f"writer {summary['from_writer']} in {summary['from_availability_zone']} -> {to}"
 
 
 restore_database = restore_run

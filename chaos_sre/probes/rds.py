@@ -13,9 +13,11 @@ from chaos_sre.aws import aws_client
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.rds import recorded_writer
 from chaos_sre.permissions import requires
-from chaos_sre.services.rds import database_target, wait_available, writer_of
+from chaos_sre.services.rds import database_target, describe_cluster, wait_available, writer_of
 
 __all__ = ["database_status", "wait_for_failover", "writer", "writer_availability_zone"]
+
+AVAILABLE = "available"
 
 
 @requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
@@ -47,6 +49,35 @@ def database_status(db_cluster_identifier: str | None = None,
                       configuration, secrets)["status"])
 
 
+def _shows_the_failover(rds: Any, kind: str, identifier: str, old_writer: str | None,
+                        old_zone: str | None) -> tuple[bool, dict[str, Any]]:
+    """(whether the database shows a failover or reboot - not `available`, a cluster member
+    not `available`, or the writer moved - and its writer now)."""
+    now = writer_of(rds, kind, identifier)
+    if kind == "instance":
+        return now["status"] != AVAILABLE or now["availability_zone"] != old_zone, now
+    members = describe_cluster(rds, identifier)["members"]
+    down = any(m["status"] != AVAILABLE for m in members)
+    return now["status"] != AVAILABLE or down or now["instance"] != old_writer, now
+
+
+def _wait_until_begun(rds: Any, kind: str, identifier: str, old_writer: str | None,
+                      old_zone: str | None, deadline: float, poll_seconds: float) -> None:
+    """Poll until the database shows the failover (:func:`_shows_the_failover`). Without a
+    writer before to compare with, nothing is awaited."""
+    if old_writer is None and old_zone is None:
+        return
+    while True:
+        begun, now = _shows_the_failover(rds, kind, identifier, old_writer, old_zone)
+        if begun:
+            return
+        if time.monotonic() + poll_seconds > deadline:
+            raise AWSError(f"{identifier} still shows no failover: available, writer "
+                           f"{now['instance']} in {now['availability_zone']}",
+                           operation="wait_for_failover")
+        time.sleep(poll_seconds)
+
+
 @requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
 def wait_for_failover(db_cluster_identifier: str | None = None,
                       db_instance_identifier: str | None = None,
@@ -56,9 +87,14 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
                       poll_seconds: float = 1,
                       configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Wait until the database is `available` again with its writer moved.
+    """Wait until the failover has begun, then until the database is `available`
+    again with its writer moved.
 
-    Uses the boto3 waiters (`db_cluster_available`, then `db_instance_available`
+    RDS status is eventually consistent: right after FailoverDBCluster or
+    RebootDBInstance, Describe calls can still answer `available` with the old
+    writer, and a waiter would pass on its first poll. So this first polls
+    (every `poll_seconds`) until the database is no longer `available` or the
+    writer already moved, then uses the boto3 waiters (`db_cluster_available`, then `db_instance_available`
     for the instance or every cluster member),
     then compares the writer with the one before the failover: the pre-state
     this run's `failover` recorded in the run ledger, or `previous_writer` /
@@ -76,7 +112,10 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
     old_writer = previous_writer or before.get("instance")
     old_zone = previous_availability_zone or before.get("availability_zone")
     started = time.monotonic()
-    wait_available(rds, kind, identifier, timeout_seconds=float(timeout_seconds),
+    deadline = started + float(timeout_seconds)
+    _wait_until_begun(rds, kind, identifier, old_writer, old_zone, deadline, float(poll_seconds))
+    wait_available(rds, kind, identifier, timeout_seconds=max(float(poll_seconds),
+                                                              deadline - time.monotonic()),
                    poll_seconds=float(poll_seconds))
     now = writer_of(rds, kind, identifier)
     moved = (now["availability_zone"] != old_zone) if kind == "instance" else (now["instance"] != old_writer)

@@ -1,8 +1,9 @@
 """RDS and Aurora databases as faults and probes read them: members, writers, availability.
 
-A database is named by kind (``cluster`` for Aurora, ``instance`` for an RDS
-instance) and identifier. For an instance, the writer is the instance itself and
-its Availability Zone moves to the standby's on a Multi-AZ failover.
+A database is named by kind (``cluster`` for Aurora or a Multi-AZ DB cluster,
+``instance`` for an RDS instance) and identifier. For an instance, the writer is
+the instance itself and its Availability Zone moves to the standby's on a
+Multi-AZ failover.
 """
 
 import time
@@ -48,9 +49,53 @@ def describe_cluster(rds: Any, identifier: str) -> dict[str, Any]:
             "promotion_tier": member.get("PromotionTier", 1),
             "availability_zone": detail.get("AvailabilityZone"),
             "status": detail.get("DBInstanceStatus"),
+            "instance_class": detail.get("DBInstanceClass"),
         })
     return {"status": cluster["Status"], "members": members,
-            "tags": tag_dict(cluster.get("TagList"))}
+            "tags": tag_dict(cluster.get("TagList")), "engine": cluster.get("Engine", ""),
+            "multi_az_db_cluster": is_multi_az_db_cluster(cluster.get("Engine"),
+                                                          cluster.get("DBClusterInstanceClass")),
+            "serverless_v2": cluster.get("ServerlessV2ScalingConfiguration")}
+
+
+MULTI_AZ_DB_CLUSTER_ENGINES = ("mysql", "postgres")
+SERVERLESS_V2_CLASS = "db.serverless"
+SERVERLESS_V2_TIERS_FOLLOWING_THE_WRITER = (0, 1)
+
+
+def is_multi_az_db_cluster(engine: str | None, cluster_instance_class: str | None) -> bool:
+    """An RDS Multi-AZ DB cluster (RDS for MySQL or PostgreSQL with a DB cluster instance class:
+    a writer and two readable standbys), as opposed to an Aurora cluster."""
+    return engine in MULTI_AZ_DB_CLUSTER_ENGINES and bool(cluster_instance_class)
+
+
+def instance_vcpus(instance_class: str | None) -> float:
+    """The vCPUs of a DB instance class by its size (``db.r6g.2xlarge``: 8); 0 when unknown."""
+    size = str(instance_class or "").rsplit(".", 1)[-1]
+    if size.endswith("xlarge"):
+        multiple = size.removesuffix("xlarge") or "1"
+        return 4.0 * int(multiple) if multiple.isdigit() else 0.0
+    return {"nano": 0.25, "micro": 0.5, "small": 1.0, "medium": 2.0, "large": 2.0,
+            "metal": 1024.0}.get(size, 0.0)
+
+
+def scales_independently(member: dict[str, Any]) -> bool:
+    """An Aurora Serverless v2 reader in promotion tier 2-15: its capacity does not follow the
+    writer's, so it can be at its minimum when it is promoted."""
+    return member.get("instance_class") == SERVERLESS_V2_CLASS and \
+        member.get("promotion_tier", 1) not in SERVERLESS_V2_TIERS_FOLLOWING_THE_WRITER
+
+
+def promotion_order(readers: list[dict[str, Any]], writer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Readers in the order Aurora promotes them: lowest promotion tier first, then the largest
+    (a Serverless v2 reader in tier 0 or 1 is as large as the writer; one in tiers 2-15 is
+    taken at its minimum), then by name where Aurora picks any."""
+    def size(member: dict[str, Any]) -> float:
+        if member.get("instance_class") == SERVERLESS_V2_CLASS:
+            return 0.0 if scales_independently(member) else instance_vcpus(writer.get("instance_class"))
+        return instance_vcpus(member.get("instance_class"))
+
+    return sorted(readers, key=lambda m: (m["promotion_tier"], -size(m), m["instance"]))
 
 
 def describe_instance(rds: Any, identifier: str) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class RdsTimings:
     """RebootDBInstance with ForceFailover: the Multi-AZ instance is unavailable this long."""
     db_reboot_seconds: float = 120.0
     """RebootDBInstance without failover: the instance is down for its engine restart."""
+    status_lag_seconds: float = 3.0
+    """After FailoverDBCluster or RebootDBInstance is accepted, Describe calls still answer
+    ``available`` (and the old writer) this long: RDS status is eventually consistent."""
     rds_proxy_failover_fraction: float = 0.34
     """Share of a failover that an application behind RDS Proxy waits out (up to 66 % less)."""
 

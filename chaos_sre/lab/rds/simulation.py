@@ -4,6 +4,10 @@ moto stores RDS clusters and instances but moves nothing: FailoverDBCluster
 swaps the writer flag at once and RebootDBInstance ignores ``ForceFailover``.
 This module plays what AWS does instead, scaled by the lab's time scale:
 
+* **Eventual consistency**: for a moment after FailoverDBCluster or
+  RebootDBInstance is accepted, DescribeDBClusters and DescribeDBInstances
+  still answer ``available`` and the old writer (the timings' status lag); a
+  second call in that moment is refused as if the status had changed.
 * **Aurora failover** (FailoverDBCluster, any client): the cluster is
   ``failing-over`` and its writer ``rebooting`` for the Aurora failover time;
   then the target reader is the writer (DescribeDBClusters shows the new
@@ -66,7 +70,10 @@ class Disruption:
     control_plane_done_at: float
     application_back_at: float
     proxied: bool
+    reported_at: float
+    """From then on Describe calls show the disruption (the status lag)."""
     target: Any = None
+    reported: bool = False
     completed: bool = False
 
 
@@ -96,12 +103,9 @@ class DatabaseDynamics:
             back_at = now + window * self.timings.rds_proxy_failover_fraction
         else:
             back_at = now + window + self.scaled(self.profile.part("rds").app_dns_cache_seconds)
-        cluster.status = "failing-over"
-        if writer is not None:
-            writer.status = "rebooting"
         self._disruptions.append(Disruption(
             AURORA_FAILOVER, cluster.db_cluster_identifier, writer, now, now + window, back_at,
-            proxied, target))
+            proxied, now + self.scaled(self.timings.status_lag_seconds), target))
         self.timeline.event(
             "db-failover-started", cluster.db_cluster_identifier,
             from_instance=getattr(writer, "db_instance_identifier", None),
@@ -126,9 +130,9 @@ class DatabaseDynamics:
             back_at = now + window
         if not is_writer:
             back_at = now  # a reader's reboot does not touch the application's writes
-        instance.status = "rebooting"
-        self._disruptions.append(Disruption(kind, database, instance, now, now + window, back_at,
-                                            proxied))
+        self._disruptions.append(Disruption(
+            kind, database, instance, now, now + window, back_at, proxied,
+            now + self.scaled(self.timings.status_lag_seconds)))
         self.timeline.event(
             "db-failover-started" if force_failover else "db-reboot-started",
             instance.db_instance_identifier,
@@ -137,12 +141,22 @@ class DatabaseDynamics:
             writer=is_writer,
         )
 
+    def in_progress(self, database: Any) -> bool:
+        """Whether a failover or reboot of this cluster or instance (a moto model) is under way,
+        also while Describe calls do not show it yet."""
+        clusters = self._backend().clusters
+        return any(not d.completed and (d.instance is database or (
+            d.kind == AURORA_FAILOVER and clusters.get(d.database) is database))
+            for d in self._disruptions)
+
     # -- the clock ---------------------------------------------------------------
     def tick(self, now: float) -> None:
-        """Finish due failovers and reboots, place Multi-AZ standbys, publish access."""
+        """Show and finish due failovers and reboots, place Multi-AZ standbys, publish access."""
         backend = self._backend()
         self._place_standbys(backend)
         for disruption in self._disruptions:
+            if not disruption.reported and now >= disruption.reported_at:
+                self._report(disruption)
             if not disruption.completed and now >= disruption.control_plane_done_at:
                 self._complete(disruption)
         self._disruptions = [d for d in self._disruptions
@@ -168,8 +182,18 @@ class DatabaseDynamics:
         subnets = getattr(group, "_subnets", None) or []
         return sorted({s.availability_zone for s in subnets})
 
+    def _report(self, disruption: Disruption) -> None:
+        """The status lag is over: Describe calls show the failover or reboot."""
+        disruption.reported = True
+        if disruption.kind == AURORA_FAILOVER:
+            cluster = self._backend().clusters.get(disruption.database)
+            if cluster is not None:
+                cluster.status = "failing-over"
+        if disruption.instance is not None:
+            disruption.instance.status = "rebooting"
+
     def _complete(self, disruption: Disruption) -> None:
-        disruption.completed = True
+        disruption.reported = disruption.completed = True
         if disruption.kind == AURORA_FAILOVER:
             cluster = self._backend().clusters.get(disruption.database)
             if cluster is not None and disruption.target is not None:
