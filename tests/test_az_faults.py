@@ -193,6 +193,10 @@ def test_chaos_dry_run_resolves_and_prints_targets_without_changing_anything(sta
 
 def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
         start_lab, tmp_path: Path, monkeypatch) -> None:
+    """The deny-all ACL is used right after it is created, which EC2's eventual consistency
+    may answer with InvalidNetworkAclID.NotFound ("Eventual consistency in the Amazon EC2 API",
+    https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html), as the lab does
+    for a moment: the fault retries that code for the ACL it just created."""
     lab = start_lab()
     monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
     monkeypatch.setattr("chaos_sre.safety.ledger._current", None)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from conftest import RunningLab, wait_until
 
 
@@ -143,6 +144,17 @@ def diagnosis(lab: RunningLab, subnet_id: str, association_id: str,
             "events": [(e["kind"], e.get("resource")) for e in lab.timeline()["events"]][-30:]}
 
 
+def found(make_call: Any) -> bool:
+    """Whether ``make_call`` went through (False: EC2 did not find what it names yet)."""
+    try:
+        make_call()
+    except ClientError as exc:
+        if not exc.response["Error"]["Code"].endswith(".NotFound"):
+            raise
+        return False
+    return True
+
+
 @pytest.mark.slow
 def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
     lab = start_lab()
@@ -155,9 +167,16 @@ def test_a_deny_all_network_acl_blackholes_an_az(start_lab) -> None:
                           if a["SubnetId"] == subnet["SubnetId"])
     original_acl = next(a["NetworkAclId"] for a in association if a["SubnetId"] == subnet["SubnetId"])
     deny_all = ec2.create_network_acl(VpcId=subnet["VpcId"])["NetworkAcl"]["NetworkAclId"]
-    for egress in (False, True):
-        ec2.create_network_acl_entry(NetworkAclId=deny_all, RuleNumber=1, Protocol="-1",
-                                     RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+    # EC2 is eventually consistent: a new ACL is "not found" for a moment ("Eventual consistency
+    # in the Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html)
+    deny_rule = {"NetworkAclId": deny_all, "RuleNumber": 1, "Protocol": "-1", "RuleAction": "deny",
+                 "CidrBlock": "0.0.0.0/0"}
+    with pytest.raises(ClientError) as not_yet:
+        ec2.create_network_acl_entry(**deny_rule, Egress=False)
+    assert not_yet.value.response["Error"]["Code"] == "InvalidNetworkAclID.NotFound"
+    assert wait_until(lambda: found(lambda: ec2.create_network_acl_entry(**deny_rule, Egress=False)),
+                      timeout=5, interval=0.05)
+    ec2.create_network_acl_entry(**deny_rule, Egress=True)
     elbv2 = lab.client("elbv2")
     arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
     cut_off = {i["InstanceId"] for i in lab.web_instances("running")

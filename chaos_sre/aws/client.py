@@ -10,6 +10,7 @@ read from Chaos Toolkit's AWS configuration keys.
 import math
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -193,6 +194,29 @@ def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
         return dict(getattr(client, operation)(**kwargs))
     except (ClientError, BotoCoreError) as exc:
         raise _translated(operation, exc) from exc
+
+
+NEW_RESOURCE_WAIT_SECONDS = 30.0
+"""How long a call naming a resource the run just created retries its ``NotFound``."""
+
+
+def call_on_new(client: Any, operation: str, *, not_found: str,
+                within_seconds: float = NEW_RESOURCE_WAIT_SECONDS, **kwargs: Any) -> dict[str, Any]:
+    """:func:`call` for a resource created moments ago: EC2 is eventually consistent, so a call
+    naming it can answer ``not_found`` (e.g. ``InvalidNetworkAclID.NotFound``) for a while,
+    and botocore's retries do not cover that code ("Eventual consistency in the Amazon EC2
+    API", https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). Retried
+    with backoff (0.1 s doubling to 2 s) for at most ``within_seconds``."""
+    deadline = time.monotonic() + within_seconds
+    pause = 0.1
+    while True:
+        try:
+            return call(client, operation, **kwargs)
+        except AWSError as exc:
+            if exc.code != not_found or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
 
 
 def wait(client: Any, waiter_name: str, *, timeout_seconds: float, poll_seconds: float,

@@ -11,7 +11,7 @@ import math
 import random
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate, tag_dict
+from chaos_sre.aws import aws_client, call, call_on_new, paginate, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
@@ -29,6 +29,8 @@ RUN_TAG = "chaos-sre:fault"
 RUN_ID_TAG = "chaos-sre:run"
 """Tags the deny-all network ACLs a run creates with the run (its ledger's name), so its rollback
 deletes those and no other run's."""
+ACL_NOT_FOUND = "InvalidNetworkAclID.NotFound"
+"""EC2's answer for a network ACL it does not know (yet: a new one is eventually consistent)."""
 ASG_TAG = "aws:autoscaling:groupName"
 MODES = ("all", "count", "percent")
 
@@ -247,16 +249,17 @@ def blackhole_az(
             mutation.applied()
             deny_acls[vpc_id] = mutation.outcome = acl["NetworkAcl"]["NetworkAclId"]
             for egress in (False, True):
-                call(ec2, "create_network_acl_entry", NetworkAclId=deny_acls[vpc_id], RuleNumber=1,
-                     Protocol="-1", RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+                call_on_new(ec2, "create_network_acl_entry", not_found=ACL_NOT_FOUND,
+                            NetworkAclId=deny_acls[vpc_id], RuleNumber=1, Protocol="-1",
+                            RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
         original, association = acl_of(ec2, subnet["SubnetId"])
         with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
                              {"network_acl_id": original},
                              {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
                               "network_acl_id": original}):
-            call(ec2, "replace_network_acl_association", AssociationId=association,
-                 NetworkAclId=deny_acls[subnet["VpcId"]])
+            call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
+                        AssociationId=association, NetworkAclId=deny_acls[subnet["VpcId"]])
     for group in groups:
         current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
         remaining = [s for s in current if s not in subnet_ids]
@@ -320,8 +323,9 @@ def _delete_fault_acls(op: Operation, configuration: Settings, secrets: Settings
         filters.append({"Name": f"tag:{RUN_ID_TAG}", "Values": [op["run"]]})
     deleted = []
     for acl in paginate(ec2, "describe_network_acls", "NetworkAcls", Filters=filters):
-        if not acl["Associations"]:
-            call(ec2, "delete_network_acl", NetworkAclId=acl["NetworkAclId"])
+        if not acl["Associations"]:  # a rollback right after the creation may not find it yet
+            call_on_new(ec2, "delete_network_acl", not_found=ACL_NOT_FOUND,
+                        NetworkAclId=acl["NetworkAclId"])
             deleted.append(acl["NetworkAclId"])
     return f"deleted deny-all network ACLs {deleted} in {op['vpc_id']}"
 

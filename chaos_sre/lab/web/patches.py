@@ -10,6 +10,12 @@
   deregisters the ones it no longer has;
 * DescribeTargetHealth reports the lab load balancer's health-check state
   (moto: every target ``healthy``);
+* a network ACL just created is "not found" (``InvalidNetworkAclID.NotFound``)
+  for a moment by CreateNetworkAclEntry, ReplaceNetworkAclAssociation and
+  DeleteNetworkAcl, as EC2's eventual consistency allows ("Eventual consistency
+  in the Amazon EC2 API",
+  https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html;
+  moto: found at once);
 * ELBv2 DescribeTags refuses more than 20 resource ARNs, as AWS does ("Array Members: Maximum
   number of 20 items",
   https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html;
@@ -20,8 +26,10 @@ import random
 from typing import Any, Protocol, cast
 
 from moto.autoscaling import models as asg_models
+from moto.ec2.exceptions import InvalidNetworkAclIdError
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.models.network_acls import NetworkAclBackend
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
 
@@ -45,6 +53,12 @@ class WebTierHooks(Protocol):
     def target_health(self, target_group_arn: str, target_id: str) -> tuple[str, str | None, str | None] | None:
         """(state, reason, description) of a target, or None to let moto answer."""
 
+    def network_acl_created(self, network_acl_id: str) -> None:
+        """A network ACL was created."""
+
+    def network_acl_found(self, network_acl_id: str) -> bool:
+        """Whether calls naming the network ACL find it yet."""
+
 
 
 def _lab() -> WebTierHooks:
@@ -56,6 +70,37 @@ def _run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
     for instance in reservation.instances:
         _lab().instance_launched(instance)
     return reservation
+
+
+@replaces(NetworkAclBackend, "create_network_acl")
+def _create_network_acl(self: Any, *args: Any, **kwargs: Any) -> Any:
+    acl = original(NetworkAclBackend, "create_network_acl")(self, *args, **kwargs)
+    _lab().network_acl_created(acl.id)
+    return acl
+
+
+def _found(network_acl_id: str) -> None:
+    if not _lab().network_acl_found(network_acl_id):
+        raise InvalidNetworkAclIdError(network_acl_id)
+
+
+@replaces(NetworkAclBackend, "create_network_acl_entry")
+def _create_network_acl_entry(self: Any, network_acl_id: str, *args: Any, **kwargs: Any) -> Any:
+    _found(network_acl_id)
+    return original(NetworkAclBackend, "create_network_acl_entry")(self, network_acl_id, *args, **kwargs)
+
+
+@replaces(NetworkAclBackend, "replace_network_acl_association")
+def _replace_network_acl_association(self: Any, association_id: str, network_acl_id: str) -> Any:
+    _found(network_acl_id)
+    return original(NetworkAclBackend, "replace_network_acl_association")(
+        self, association_id, network_acl_id)
+
+
+@replaces(NetworkAclBackend, "delete_network_acl")
+def _delete_network_acl(self: Any, network_acl_id: str) -> Any:
+    _found(network_acl_id)
+    return original(NetworkAclBackend, "delete_network_acl")(self, network_acl_id)
 
 
 @replaces(elbv2_models.FakeTargetGroup, "health_for")

@@ -29,6 +29,9 @@ class WebTimings:
     """Mean time between the ASG's looks at its instances (each gap is 0.5x-1.5x of it)."""
     asg_state_detection_seconds: float = 5.0
     """How long an instance must have left ``running`` before the ASG's EC2 health check sees it."""
+    new_network_acl_not_found_seconds: float = 2.0
+    """A network ACL just created answers ``InvalidNetworkAclID.NotFound`` to calls naming it
+    this long (EC2 eventual consistency; a lab assumption for the length)."""
     alb_target_connect_timeout_seconds: float = 10.0
     """An ALB waits this long for an unreachable target, then answers 504 (not scaled)."""
     base_latency_seconds: float = 0.003

@@ -18,7 +18,8 @@ AWS does, scaled by the lab's time scale:
   than one instance (launch first, then retire); suspended processes
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
-* network ACLs decide which subnets the load balancer can reach;
+* network ACLs decide which subnets the load balancer can reach; a new one is
+  "not found" by calls naming it for a moment (EC2 eventual consistency);
 * IP targets (ECS tasks) are asked of the service that runs them
   (:meth:`~chaos_sre.lab.core.simulation.Services.target_condition`).
 
@@ -102,6 +103,7 @@ class WebTier:
     _reachable: dict[str, bool] = field(default_factory=dict)
     _routes: dict[str, RoutingTable] = field(default_factory=dict)
     _instances: dict[str, Any] = field(default_factory=dict)
+    _new_acls: dict[str, float] = field(default_factory=dict)
     _next_sweep: float = 0.0
 
     # -- helpers -----------------------------------------------------------
@@ -144,6 +146,22 @@ class WebTier:
         self.timeline.event(
             "instance-launched", instance.id, availability_zone=instance.placement.zone
         )
+
+    def network_acl_created(self, network_acl_id: str) -> None:
+        """A CreateNetworkAcl: calls naming the ACL do not find it for a moment."""
+        if not self.warm:
+            self._new_acls[network_acl_id] = time.monotonic() + self.scaled(
+                self.timings.new_network_acl_not_found_seconds)
+
+    def network_acl_found(self, network_acl_id: str) -> bool:
+        """Whether calls naming ``network_acl_id`` find it yet (EC2 eventual consistency)."""
+        until = self._new_acls.get(network_acl_id)
+        if until is None:
+            return True
+        if time.monotonic() >= until:
+            del self._new_acls[network_acl_id]
+            return True
+        return False
 
     def subnet_reachable(self, subnet_id: str) -> bool:
         """Whether the load balancer can reach ``subnet_id`` (last evaluation)."""
