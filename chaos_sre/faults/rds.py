@@ -228,9 +228,9 @@ def _await_available(op: Operation, configuration: Settings, secrets: Settings) 
 
 def recorded_writer(kind: str, identifier: str) -> dict[str, Any] | None:
     """The writer before this run's :func:`failover` of the database (what it recorded in the
-    run ledger as the pre-state), or None when this run did not fail it over."""
-    for entry in reversed(current_ledger().entries()):
-        if entry["kind"] == "intent" and entry["resource"] == ledger_resource(kind, identifier):
+    run ledger as the pre-state), or None when this run did not fail it over (or AWS refused)."""
+    for entry in reversed(current_ledger().intents()):
+        if entry["resource"] == ledger_resource(kind, identifier):
             return dict(entry["pre_state"])
     return None
 

@@ -162,7 +162,7 @@ class Ledger:
         return [e for e in reversed(entries)
                 if e["kind"] == "intent" and e.get("inverse") and e["seq"] not in reverted]
 
-    def _not_refused(self) -> list[dict[str, Any]]:
+    def intents(self) -> list[dict[str, Any]]:
         """Intents AWS did not refuse, oldest first: changes that may have reached AWS."""
         entries = self.entries()
         refused = {e["seq"] for e in entries if e["kind"] == "failed"}
@@ -171,18 +171,18 @@ class Ledger:
     def targets(self) -> list[str]:
         """What the recorded changes touched, ``resource: operation``, oldest first (refused ones left out)."""
         return [f"{e['resource']}{_members(e.get('pre_state'))}: {e['operation']}"
-                for e in self._not_refused()]
+                for e in self.intents()]
 
     def mutated(self) -> bool:
         """Whether any recorded mutation may have reached AWS (an intent AWS did not refuse)."""
-        return bool(self._not_refused())
+        return bool(self.intents())
 
     def injected(self) -> bool:
         """Whether a mutation acting on the service may have reached AWS: the fault started.
 
         Refused intents and preparations (``effect=False``) do not count.
         """
-        return any(e.get("effect", True) for e in self._not_refused())
+        return any(e.get("effect", True) for e in self.intents())
 
 
 class Mutation:
