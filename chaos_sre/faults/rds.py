@@ -71,7 +71,7 @@ def _cluster_plan(rds: Any, identifier: str, target_instance: str | None,
         if target_instance:
             raise ValidationError(f"target_instance cannot be used with {identifier}: RDS for "
                                   "MySQL Multi-AZ DB clusters fail over to a standby RDS picks")
-        return {"kind": "aurora-failover", "before": before, "tags": tags, "send_target": False,
+        return {"kind": "aurora-failover", "before": before, "tags": tags,
                 "target": {"instance": None, "availability_zone": None}}
     if target_instance:
         chosen = [m for m in readers if m["instance"] == target_instance]
@@ -191,11 +191,9 @@ def failover(
         {"op": "await_database_available", "kind": kind, "identifier": identifier,
          "timeout_seconds": float(restore_timeout_seconds)},
     ):
-        if plan["kind"] == "aurora-failover" and plan.get("send_target", True):
-            call(rds, "failover_db_cluster", DBClusterIdentifier=identifier,
-                 TargetDBInstanceIdentifier=target["instance"])
-        elif plan["kind"] == "aurora-failover":
-            call(rds, "failover_db_cluster", DBClusterIdentifier=identifier)
+        if plan["kind"] == "aurora-failover":  # no target named: RDS picks the standby
+            named = {"TargetDBInstanceIdentifier": target["instance"]} if target["instance"] else {}
+            call(rds, "failover_db_cluster", DBClusterIdentifier=identifier, **named)
         else:
             call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
                  ForceFailover=plan["kind"] == "multi-az-failover")

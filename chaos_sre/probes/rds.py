@@ -11,13 +11,11 @@ from typing import Any
 
 from chaos_sre.aws import aws_client
 from chaos_sre.errors import AWSError, ValidationError
-from chaos_sre.faults.rds import recorded_writer
+from chaos_sre.faults.rds import AVAILABLE, recorded_writer
 from chaos_sre.permissions import requires
 from chaos_sre.services.rds import database_target, describe_cluster, wait_available, writer_of
 
 __all__ = ["database_status", "wait_for_failover", "writer", "writer_availability_zone"]
-
-AVAILABLE = "available"
 
 
 @requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
@@ -53,12 +51,14 @@ def _shows_the_failover(rds: Any, kind: str, identifier: str, old_writer: str | 
                         old_zone: str | None) -> tuple[bool, dict[str, Any]]:
     """(whether the database shows a failover or reboot - not `available`, a cluster member
     not `available`, or the writer moved - and its writer now)."""
-    now = writer_of(rds, kind, identifier)
     if kind == "instance":
+        now = writer_of(rds, kind, identifier)
         return now["status"] != AVAILABLE or now["availability_zone"] != old_zone, now
-    members = describe_cluster(rds, identifier)["members"]
-    down = any(m["status"] != AVAILABLE for m in members)
-    return now["status"] != AVAILABLE or down or now["instance"] != old_writer, now
+    cluster = describe_cluster(rds, identifier)  # one read: status, members and writer
+    writers = [m for m in cluster["members"] if m["writer"]]
+    now = writers[0] if writers else {"instance": None, "availability_zone": None}
+    down = cluster["status"] != AVAILABLE or any(m["status"] != AVAILABLE for m in cluster["members"])
+    return down or now["instance"] != old_writer, now
 
 
 def _wait_until_begun(rds: Any, kind: str, identifier: str, old_writer: str | None,

@@ -54,8 +54,7 @@ def describe_cluster(rds: Any, identifier: str) -> dict[str, Any]:
     return {"status": cluster["Status"], "members": members,
             "tags": tag_dict(cluster.get("TagList")), "engine": cluster.get("Engine", ""),
             "multi_az_db_cluster": is_multi_az_db_cluster(cluster.get("Engine"),
-                                                          cluster.get("DBClusterInstanceClass")),
-            "serverless_v2": cluster.get("ServerlessV2ScalingConfiguration")}
+                                                          cluster.get("DBClusterInstanceClass"))}
 
 
 MULTI_AZ_DB_CLUSTER_ENGINES = ("mysql", "postgres")
