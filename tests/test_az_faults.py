@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -241,6 +242,57 @@ def test_blackhole_rollback_deletes_only_its_own_network_acls(start_lab, tmp_pat
     left = {a["NetworkAclId"] for a in ec2.describe_network_acls(Filters=[
         {"Name": "tag:chaos-sre:fault", "Values": ["deny-all"]}])["NetworkAcls"]}
     assert left == {other_id}, (left, ours)
+
+
+def test_blackhole_stays_in_one_vpc_and_refuses_the_runners_own_subnet(
+        shared_lab: RunningLab, monkeypatch) -> None:
+    """Issue 19 item 1: subnets were chosen by AZ and tags only, so broad tags (env=staging) or
+    none gave the deny-all ACL to every subnet of the AZ in every VPC of the region - another
+    team's VPC, and the runner's own subnet, which then cannot reach AWS to roll back. The
+    blackhole is scoped to one VPC (DescribeSubnets filter vpc-id,
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html) and refuses a
+    subnet holding the runner's network interface, found from the ECS task metadata endpoint
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4.html)
+    and DescribeNetworkInterfaces."""
+    config, ec2 = settings(shared_lab), shared_lab.client("ec2")
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4",
+                       shared_lab.env["ECS_CONTAINER_METADATA_URI_V4"])
+
+    def vpc(name: str) -> str:
+        return ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"][0]["VpcId"]
+
+    def subnet(name: str) -> str:
+        return ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [name]}])[
+            "Subnets"][0]["SubnetId"]
+
+    with pytest.raises(ValidationError, match="name the VPC"):
+        az_faults.blackhole_az("us-east-1c", tags="env=staging", dry_run=True, configuration=config)
+    with pytest.raises(ValidationError, match=f"runner's own subnet {subnet('runner-us-east-1c')}"):
+        az_faults.blackhole_az("us-east-1c", tags="env=staging", asg_names="web", dry_run=True,
+                               configuration=config)
+    with pytest.raises(ValidationError, match="Auto Scaling group web not in"):
+        az_faults.blackhole_az("us-east-1c", tags="env=staging", asg_names="web",
+                               vpc_id=vpc("shared"), dry_run=True, configuration=config)
+    plan = az_faults.blackhole_az("us-east-1c", tags="app=web", asg_names="web", dry_run=True,
+                                  configuration=config)
+    assert plan["vpc_id"] == vpc("web") and plan["subnet_ids"] == [subnet("web-us-east-1c")]
+    shared = az_faults.blackhole_az("us-east-1c", vpc_id=vpc("shared"), dry_run=True,
+                                    configuration=config)
+    assert shared["subnet_ids"] == [subnet("shared-us-east-1c")]
+    assert shared_lab.timeline()["faults"] == []
+
+
+def test_an_unanswering_task_metadata_endpoint_refuses_the_blackhole(
+        shared_lab: RunningLab, monkeypatch) -> None:
+    """Where ECS says the runner runs in a task but its metadata endpoint does not answer, the
+    runner's subnet is unknown: the blackhole is refused with one line, nothing changes."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", f"http://127.0.0.1:{port}/v4/runner")
+    with pytest.raises(ValidationError, match="cannot tell where the runner runs"):
+        az_faults.blackhole_az("us-east-1c", tags="app=web", asg_names="web", dry_run=True,
+                               configuration=settings(shared_lab))
 
 
 def test_blackhole_reads_the_tags_of_more_than_twenty_load_balancers(start_lab) -> None:

@@ -12,7 +12,7 @@ from conftest import RunningLab, run_cli, wait_until
 def test_up_prints_the_exports_that_point_clients_at_the_lab(shared_lab: RunningLab) -> None:
     assert set(shared_lab.env) == {
         "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-        "AWS_DEFAULT_REGION", "CHAOS_SRE_TARGET_URL",
+        "AWS_DEFAULT_REGION", "CHAOS_SRE_TARGET_URL", "ECS_CONTAINER_METADATA_URI_V4",
     }
     assert shared_lab.env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert shared_lab.env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
@@ -67,6 +67,42 @@ def test_web_subnets_share_an_allow_all_network_acl(shared_lab: RunningLab) -> N
         (100, "allow", False), (100, "allow", True)}
     groups = {g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
     assert {"web", "web-alb"} <= groups
+
+
+def test_network_acls_filtered_by_subnets_of_two_vpcs_answer_each_subnets_acl(
+        shared_lab: RunningLab) -> None:
+    """Issue 19: a filter's values are ORed ("If you specify multiple values for a filter, the
+    values are joined with an OR", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Using_Filtering.html),
+    so DescribeNetworkAcls by association.subnet-id over the us-east-1c subnets of the lab's VPC,
+    the shared VPC and the default one answers every one of their ACLs (the lab answered none)."""
+    ec2 = shared_lab.client("ec2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "availability-zone", "Values": ["us-east-1c"]}])["Subnets"]]
+    assert len(subnets) >= 4
+    one_by_one = {ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [s]}])
+                  ["NetworkAcls"][0]["NetworkAclId"] for s in subnets}
+    together = ec2.describe_network_acls(
+        Filters=[{"Name": "association.subnet-id", "Values": subnets}])["NetworkAcls"]
+    assert {a["NetworkAclId"] for a in together} == one_by_one
+    associated = {a["SubnetId"] for acl in together for a in acl["Associations"]}
+    assert set(subnets) <= associated
+
+
+def test_the_runner_sits_in_its_own_subnet_and_the_lab_says_so_as_ecs_would(
+        shared_lab: RunningLab) -> None:
+    """The lab answers as the ECS task metadata endpoint v4 of the runner's container
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4.html):
+    its address is the one of a network interface in subnet runner-us-east-1c."""
+    metadata = requests.get(shared_lab.env["ECS_CONTAINER_METADATA_URI_V4"], timeout=5).json()
+    address = metadata["Networks"][0]["IPv4Addresses"][0]
+    ec2 = shared_lab.client("ec2")
+    interfaces = ec2.describe_network_interfaces(Filters=[
+        {"Name": "addresses.private-ip-address", "Values": [address]}])["NetworkInterfaces"]
+    assert len(interfaces) == 1
+    subnet = ec2.describe_subnets(SubnetIds=[interfaces[0]["SubnetId"]])["Subnets"][0]
+    assert {t["Key"]: t["Value"] for t in subnet["Tags"]}["Name"] == "runner-us-east-1c"
+    web_vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["web"]}])["Vpcs"][0]
+    assert subnet["VpcId"] == web_vpc["VpcId"]
 
 
 def test_hundred_requests_all_succeed_round_robin(shared_lab: RunningLab) -> None:

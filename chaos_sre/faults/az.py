@@ -16,9 +16,10 @@ from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
+from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
-from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances
+from chaos_sre.safety.runner import runner_network_interfaces
+from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances, subnet_vpcs
 from chaos_sre.services.elb import resource_tags
 
 __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
@@ -162,6 +163,43 @@ def _enforce_on_instances(configuration: dict[str, Any] | None, secrets: dict[st
             _shares(service, chosen))
 
 
+def _scoped_vpc(ec2: Any, vpc_id: str | None, groups: list[dict[str, Any]],
+                balancers: list[dict[str, Any]]) -> str:
+    """The one VPC a blackhole may touch: ``vpc_id``, else the VPC of the named ASGs and load
+    balancers; refused when they are in several, or in another than ``vpc_id``, or none is named."""
+    subnets = subnet_vpcs(ec2, [s for g in groups for s in g["VPCZoneIdentifier"].split(",") if s])
+    owners = {f"Auto Scaling group {g['AutoScalingGroupName']}": {
+        subnets[s] for s in g["VPCZoneIdentifier"].split(",") if s} for g in groups}
+    owners.update({f"load balancer {b['LoadBalancerName']}": {b["VpcId"]} for b in balancers})
+    named = set().union(*owners.values()) if owners else set()
+    if vpc_id:
+        strays = sorted(owner for owner, vpcs in owners.items() if vpcs != {vpc_id})
+        if strays:
+            raise ValidationError(f"{', '.join(strays)} not in {vpc_id} (vpc_id): refusing a "
+                                  "blackhole across VPCs")
+        return vpc_id
+    if len(named) > 1:
+        raise ValidationError(f"the named Auto Scaling groups and load balancers span VPCs "
+                              f"{', '.join(sorted(named))}: set vpc_id to the one to cut the AZ "
+                              "off in")
+    if not named:
+        raise ValidationError("name the VPC to cut the AZ off in (vpc_id), or the service's "
+                              "asg_names or load_balancer_names: by AZ and tags alone the "
+                              "blackhole would reach every VPC of the region")
+    return named.pop()
+
+
+def _refuse_runner_subnets(ec2: Any, vpc_id: str, subnet_ids: set[str]) -> None:
+    """Refuse to cut off a subnet that holds the runner's own network interface."""
+    held = {subnet: eni for subnet, eni in runner_network_interfaces(ec2, vpc_id).items()
+            if subnet in subnet_ids}
+    if held:
+        where = ", ".join(f"{subnet} ({eni})" for subnet, eni in sorted(held.items()))
+        raise ValidationError(f"refusing to blackhole the runner's own subnet {where}: it could "
+                              "not reach AWS to roll back; narrow tags to the service's subnets "
+                              "or run from another subnet")
+
+
 def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
                         az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
                         balancers: list[dict[str, Any]], elbv2: Any) -> None:
@@ -180,6 +218,7 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
 
 @fault(
     reads=[Permission("ec2:DescribeSubnets"), Permission("ec2:DescribeNetworkAcls"),
+           Permission("ec2:DescribeNetworkInterfaces"),
            Permission("autoscaling:DescribeAutoScalingGroups"),
            Permission("elasticloadbalancing:DescribeLoadBalancers"),
            Permission("elasticloadbalancing:DescribeTags")],
@@ -201,27 +240,28 @@ def blackhole_az(
     tags: dict[str, str] | str | None = None,
     asg_names: list[str] | str | None = None,
     load_balancer_names: list[str] | str | None = None,
+    vpc_id: str | None = None,
     dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cut one Availability Zone off the network, as far as the AWS APIs allow.
 
-    The AZ's subnets (chosen by `tags`) are associated with a new deny-all
-    network ACL; they are removed from the `asg_names` Auto Scaling groups so
-    nothing relaunches there (unless that would leave a group without subnets)
-    and, optionally, from the `load_balancer_names` load balancers (unless that
-    would leave fewer than two AZs). Every change is recorded with its inverse
-    first; `restore_az` undoes them. With `dry_run` the plan is printed only.
+    The AZ's subnets in one VPC (chosen by `tags`) are associated with a new
+    deny-all network ACL; they are removed from the `asg_names` Auto Scaling
+    groups so nothing relaunches there (unless that would leave a group without
+    subnets) and, optionally, from the `load_balancer_names` load balancers
+    (unless that would leave fewer than two AZs). The VPC is `vpc_id`, else the
+    one the named groups and load balancers are in; with neither the fault is
+    refused, as it is when a chosen subnet holds the runner's own network
+    interface (it could not roll back). Every change is recorded with its
+    inverse first; `restore_az` undoes them. With `dry_run` the plan is
+    printed only.
     """
     tag_map = _tags(tags)
     ec2 = aws_client("ec2", configuration, secrets)
-    subnets = az_subnets(ec2, az, tag_map)
-    if not subnets:
-        raise ValidationError(f"no subnets in {az} match tags {tag_map}")
-    subnet_ids = {s["SubnetId"] for s in subnets}
-    plan = {"availability_zone": az, "subnet_ids": sorted(subnet_ids),
-            "asg_names": _names(asg_names), "load_balancer_names": _names(load_balancer_names)}
+    plan: dict[str, Any] = {"availability_zone": az, "asg_names": _names(asg_names),
+                            "load_balancer_names": _names(load_balancer_names)}
     autoscaling = aws_client("autoscaling", configuration, secrets)
     groups = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
                            AutoScalingGroupNames=plan["asg_names"])) if plan["asg_names"] else []
@@ -229,29 +269,19 @@ def blackhole_az(
     balancers = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers",
                               Names=plan["load_balancer_names"])) \
         if plan["load_balancer_names"] else []
+    plan["vpc_id"] = _scoped_vpc(ec2, vpc_id, groups, balancers)
+    subnets = az_subnets(ec2, az, plan["vpc_id"], tag_map)
+    if not subnets:
+        raise ValidationError(f"no subnets in {az} of {plan['vpc_id']} match tags {tag_map}")
+    subnet_ids = {s["SubnetId"] for s in subnets}
+    _refuse_runner_subnets(ec2, plan["vpc_id"], subnet_ids)
+    plan["subnet_ids"] = sorted(subnet_ids)
     _enforce_on_network(configuration, secrets, az, subnets, groups, balancers, elbv2)
     if dry_run:
         logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
         return {"dry_run": True, **plan}
     ledger = current_ledger(configuration or {})
-    deny_acls: dict[str, str] = {}
-    run_id = ledger.path.stem
-    for vpc_id in sorted({s["VpcId"] for s in subnets}):
-        with ledger.mutation(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
-                             {"op": "delete_fault_network_acls", "vpc_id": vpc_id,
-                              "run": run_id},
-                             effect=False) as mutation:
-            acl = call(ec2, "create_network_acl", VpcId=vpc_id, TagSpecifications=[{
-                "ResourceType": "network-acl",
-                "Tags": [{"Key": RUN_TAG, "Value": "deny-all"},
-                         {"Key": RUN_ID_TAG, "Value": run_id},
-                         {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
-            mutation.applied()
-            deny_acls[vpc_id] = mutation.outcome = acl["NetworkAcl"]["NetworkAclId"]
-            for egress in (False, True):
-                call_on_new(ec2, "create_network_acl_entry", not_found=ACL_NOT_FOUND,
-                            NetworkAclId=deny_acls[vpc_id], RuleNumber=1, Protocol="-1",
-                            RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+    deny_acl = _create_deny_acl(ec2, ledger, plan["vpc_id"], az)
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
         original, association = acl_of(ec2, subnet["SubnetId"])
         with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
@@ -259,7 +289,7 @@ def blackhole_az(
                              {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
                               "network_acl_id": original}):
             call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
-                        AssociationId=association, NetworkAclId=deny_acls[subnet["VpcId"]])
+                        AssociationId=association, NetworkAclId=deny_acl)
     for group in groups:
         current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
         remaining = [s for s in current if s not in subnet_ids]
@@ -291,7 +321,28 @@ def blackhole_az(
                               "load_balancer_arn": balancer["LoadBalancerArn"], "subnets": current}):
             call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
-    return {"dry_run": False, **plan, "network_acl_ids": sorted(deny_acls.values())}
+    return {"dry_run": False, **plan, "network_acl_ids": [deny_acl]}
+
+
+def _create_deny_acl(ec2: Any, ledger: Ledger, vpc_id: str, az: str) -> str:
+    """A new network ACL in ``vpc_id`` that denies all traffic both ways, tagged with the run so
+    its rollback deletes it (and no other run's); recorded before it is created."""
+    run_id = ledger.path.stem
+    with ledger.mutation(f"ec2:vpc/{vpc_id}", "create_network_acl", None,
+                         {"op": "delete_fault_network_acls", "vpc_id": vpc_id, "run": run_id},
+                         effect=False) as mutation:
+        acl = call(ec2, "create_network_acl", VpcId=vpc_id, TagSpecifications=[{
+            "ResourceType": "network-acl",
+            "Tags": [{"Key": RUN_TAG, "Value": "deny-all"},
+                     {"Key": RUN_ID_TAG, "Value": run_id},
+                     {"Key": "Name", "Value": f"chaos-sre-deny-{az}"}]}])
+        mutation.applied()
+        acl_id = mutation.outcome = str(acl["NetworkAcl"]["NetworkAclId"])
+        for egress in (False, True):
+            call_on_new(ec2, "create_network_acl_entry", not_found=ACL_NOT_FOUND,
+                        NetworkAclId=acl_id, RuleNumber=1, Protocol="-1",
+                        RuleAction="deny", Egress=egress, CidrBlock="0.0.0.0/0")
+    return acl_id
 
 
 restore_az = restore_run

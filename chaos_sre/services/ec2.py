@@ -1,4 +1,5 @@
-"""EC2 as faults and probes read it: a service's instances, an AZ's subnets, a subnet's ACL."""
+"""EC2 as faults and probes read it: a service's instances, an AZ's subnets in a VPC, a subnet's
+VPC and ACL."""
 
 from typing import Any
 
@@ -28,10 +29,19 @@ def service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
     ]
 
 
-def az_subnets(ec2: Any, az: str, tags: dict[str, str]) -> list[dict[str, Any]]:
-    filters = [{"Name": "availability-zone", "Values": [az]}]
+def az_subnets(ec2: Any, az: str, vpc_id: str, tags: dict[str, str]) -> list[dict[str, Any]]:
+    """The subnets of ``vpc_id`` in ``az`` that carry every one of ``tags``."""
+    filters = [{"Name": "availability-zone", "Values": [az]}, {"Name": "vpc-id", "Values": [vpc_id]}]
     filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
     return list(paginate(ec2, "describe_subnets", "Subnets", Filters=filters))
+
+
+def subnet_vpcs(ec2: Any, subnet_ids: list[str]) -> dict[str, str]:
+    """{subnet id: VPC id} of ``subnet_ids``."""
+    if not subnet_ids:
+        return {}
+    return {s["SubnetId"]: s["VpcId"]
+            for s in paginate(ec2, "describe_subnets", "Subnets", SubnetIds=sorted(set(subnet_ids)))}
 
 
 def acl_of(ec2: Any, subnet_id: str) -> tuple[str, str]:

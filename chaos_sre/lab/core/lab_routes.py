@@ -3,7 +3,10 @@
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
 lab's ground truth; ``/__lab/api-calls`` lists callers' API calls with their
 time; ``/__lab/iam/denied`` (GET, PUT ``?actions=a,b``, DELETE) sets the API
-actions the lab denies (:mod:`chaos_sre.lab.core.access_denied`). Any other
+actions the lab denies (:mod:`chaos_sre.lab.core.access_denied`);
+``/__lab/ecs-metadata`` answers as the ECS task metadata endpoint (version 4) of a container
+does, for the lab's runner (its network interface is in subnet ``runner-us-east-1c``): the lab
+exports it as ``ECS_CONTAINER_METADATA_URI_V4``, as ECS does in a Fargate task. Any other
 ``/__lab/`` path answers 404.
 """
 
@@ -17,8 +20,16 @@ from aiohttp import web
 from chaos_sre.errors import ValidationError
 from chaos_sre.lab.core.access_denied import AccessDenials, parse_actions
 from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.core.topology import RUNNER_ADDRESS, RUNNER_CIDR, RUNNER_METADATA_PATH, RUNNER_ZONE
 
 LAB_PREFIX = "/__lab/"
+RUNNER_CONTAINER = {
+    "Name": "chaos-sre-runner",
+    "Labels": {"com.amazonaws.ecs.container-name": "chaos-sre-runner"},
+    "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": [RUNNER_ADDRESS],
+                  "IPv4SubnetCIDRBlock": RUNNER_CIDR}],
+}
+"""The runner's container metadata, shaped as ECS answers it (only the fields the lab needs)."""
 
 
 class LabApi:
@@ -48,6 +59,11 @@ class LabApi:
             return 200, json.dumps({**self._info, **self._status()}).encode()
         if route == "/__lab/api-calls" and method == "GET" and self._api_calls is not None:
             return 200, json.dumps(self._api_calls()).encode()
+        if route == RUNNER_METADATA_PATH and method == "GET":
+            return 200, json.dumps(RUNNER_CONTAINER).encode()
+        if route == f"{RUNNER_METADATA_PATH}/task" and method == "GET":
+            return 200, json.dumps({"AvailabilityZone": RUNNER_ZONE,
+                                    "Containers": [RUNNER_CONTAINER]}).encode()
         if route == "/__lab/iam/denied" and self._denials is not None:
             return self._denied_actions(self._denials, method, query)
         return 404, b'{"error": "unknown lab path"}'

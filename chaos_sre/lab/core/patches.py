@@ -22,21 +22,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Patch:
     """``owner.attribute`` is replaced by ``replacement``."""
 
-    owner: type
+    owner: object
     attribute: str
     replacement: Callable[..., Any]
 
     @property
-    def key(self) -> tuple[type, str]:
+    def key(self) -> tuple[object, str]:
         return self.owner, self.attribute
 
 
-_declared: dict[tuple[type, str], Patch] = {}
-_originals: dict[tuple[type, str], Any] = {}
+_declared: dict[tuple[object, str], Patch] = {}
+_originals: dict[tuple[object, str], Any] = {}
 _hooks: Any = None
 
 
-def replaces(owner: type, attribute: str) -> Callable[[F], F]:
+def replaces(owner: object, attribute: str) -> Callable[[F], F]:
     """Declare that the decorated function replaces ``owner.attribute`` once the lab installs."""
     def declare(function: F) -> F:
         patch = Patch(owner, attribute, function)
@@ -45,7 +45,7 @@ def replaces(owner: type, attribute: str) -> Callable[[F], F]:
     return declare
 
 
-def original(owner: type, attribute: str) -> Any:
+def original(owner: object, attribute: str) -> Any:
     """The moto method that a patch replaced (to call it from the replacement)."""
     return _originals[(owner, attribute)]
 

@@ -38,6 +38,12 @@ writes DynamoDB table ``sessions`` (provisioned, GSI ``by-user``) for
 Web pages also call service ``api`` (:data:`API_ROUTE`); when it cannot answer
 they serve a fallback or fail, per the profile.
 
+Around the service, as in a staging account: subnet ``runner-us-east-1c`` (10.0.23.0/24) of the
+same VPC holds the chaos-sre runner's network interface (private address
+:data:`RUNNER_ADDRESS`, which the lab's ECS task metadata endpoint answers, as ECS does for a
+Fargate runner); a second VPC ``shared`` (10.1.0.0/16, ``app=shared``) has a subnet per AZ, and
+moto's default VPC one more - so a network fault scoped by AZ and tags alone would reach them.
+
 Every resource is tagged ``env=staging``; the web tier ``app=web``, ``api`` ``app=api``, the data
 tier ``app=data`` (so AZ faults scoped to ``app=web`` leave the data subnets alone).
 """
@@ -66,6 +72,15 @@ RDS_INSTANCE = "accounts"
 RDS_PROXY = "orders-proxy"
 WEB_CAPACITY = 6
 VPC_CIDR = "10.0.0.0/16"
+RUNNER_TAGS = {"app": "chaos-runner", "env": "staging"}
+RUNNER_ZONE = "us-east-1c"
+RUNNER_CIDR = "10.0.23.0/24"
+RUNNER_ADDRESS = "10.0.23.10"
+"""The private address of the runner's network interface, in its own subnet of the lab's VPC."""
+RUNNER_METADATA_PATH = "/__lab/ecs-metadata"
+"""Where the lab's endpoint answers as the runner's ECS task metadata endpoint (version 4)."""
+SHARED_VPC_CIDR = "10.1.0.0/16"
+SHARED_TAGS = {"app": "shared", "env": "staging"}
 
 
 def tag_list(name: str, tags: dict[str, str] = TAGS) -> list[dict[str, str]]:

@@ -19,13 +19,21 @@
 * ELBv2 DescribeTags refuses more than 20 resource ARNs, as AWS does ("Array Members: Maximum
   number of 20 items",
   https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html;
-  moto: any number).
+  moto: any number);
+* a Describe filter with several values matches a resource when any of its values matches any
+  of the filter's, as EC2 documents ("If you specify multiple values for a filter, the values
+  are joined with an OR", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Using_Filtering.html;
+  moto: a resource with several values, such as a network ACL's associated subnets, matches only
+  when one set holds the other, so DescribeNetworkAcls by ``association.subnet-id`` over subnets
+  of two VPCs answered no ACL at all).
 """
 
+import fnmatch
 import random
 from typing import Any, Protocol, cast
 
 from moto.autoscaling import models as asg_models
+from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import InvalidNetworkAclIdError
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
@@ -101,6 +109,15 @@ def _replace_network_acl_association(self: Any, association_id: str, network_acl
 def _delete_network_acl(self: Any, network_acl_id: str) -> Any:
     _found(network_acl_id)
     return original(NetworkAclBackend, "delete_network_acl")(self, network_acl_id)
+
+
+@replaces(ec2_utils, "is_filter_matching")
+def _is_filter_matching(obj: Any, filter_name: str, filter_values: Any) -> bool:
+    """EC2's filter semantics: any of the resource's values matches any of the filter's values."""
+    value = obj.get_filter_value(filter_name)
+    if isinstance(value, list | set | tuple) and isinstance(filter_values, list):
+        return any(fnmatch.fnmatch(str(item), pattern) for item in value for pattern in filter_values)
+    return bool(original(ec2_utils, "is_filter_matching")(obj, filter_name, filter_values))
 
 
 @replaces(elbv2_models.FakeTargetGroup, "health_for")

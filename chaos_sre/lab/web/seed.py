@@ -1,10 +1,24 @@
 """Seeds the web tier: VPC, subnets and network ACL, security groups, launch template, target
-group, ALB and listener, Auto Scaling group ``web`` (chaos_sre.lab.core.topology lists them)."""
+group, ALB and listener, Auto Scaling group ``web``, and its neighbours (the runner's subnet, a
+second VPC) - chaos_sre.lab.core.topology lists them."""
 
 from typing import Any
 
 from chaos_sre.lab.core.settings import AVAILABILITY_ZONES, Profile
-from chaos_sre.lab.core.topology import TAGS, VPC_CIDR, WEB_CAPACITY, Network, security_group, spec
+from chaos_sre.lab.core.topology import (
+    RUNNER_ADDRESS,
+    RUNNER_CIDR,
+    RUNNER_TAGS,
+    RUNNER_ZONE,
+    SHARED_TAGS,
+    SHARED_VPC_CIDR,
+    TAGS,
+    VPC_CIDR,
+    WEB_CAPACITY,
+    Network,
+    security_group,
+    spec,
+)
 
 SEED_ORDER = 0
 
@@ -104,6 +118,23 @@ def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) ->
             for k, v in TAGS.items()
         ],
     )
+    _seed_neighbours(ec2, vpc_id)
     network.vpc_id, network.subnets, network.listener_arn = vpc_id, subnets, listener_arn
     network.alb_security_group, network.web_security_group = alb_sg, web_sg
     network.target_group_arn = target_group_arn
+
+
+def _seed_neighbours(ec2: Any, vpc_id: str) -> None:
+    """What shares the account with the service: the runner's subnet and network interface in
+    the service's VPC, and another team's VPC ``shared`` with a subnet per AZ."""
+    runner_subnet = ec2.create_subnet(
+        VpcId=vpc_id, CidrBlock=RUNNER_CIDR, AvailabilityZone=RUNNER_ZONE,
+        TagSpecifications=spec("subnet", f"runner-{RUNNER_ZONE}", RUNNER_TAGS))["Subnet"]["SubnetId"]
+    ec2.create_network_interface(
+        SubnetId=runner_subnet, PrivateIpAddress=RUNNER_ADDRESS, Description="chaos-sre runner",
+        TagSpecifications=spec("network-interface", "chaos-sre-runner", RUNNER_TAGS))
+    shared = ec2.create_vpc(CidrBlock=SHARED_VPC_CIDR,
+                            TagSpecifications=spec("vpc", "shared", SHARED_TAGS))["Vpc"]["VpcId"]
+    for index, zone in enumerate(AVAILABILITY_ZONES, start=1):
+        ec2.create_subnet(VpcId=shared, CidrBlock=f"10.1.{index}.0/24", AvailabilityZone=zone,
+                          TagSpecifications=spec("subnet", f"shared-{zone}", SHARED_TAGS))
