@@ -221,10 +221,11 @@ def history_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 3, "rds-failover": 1, "dynamodb-throttle": 1,
+MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 4, "rds-failover": 1, "dynamodb-throttle": 1,
                   "ecs-scale-to-zero": 1, "lab-smoke": 0}
 """Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
-creates a deny-all network ACL, re-associates the AZ's subnet, takes the subnet out of the ASG;
+suspends the ASG's AZRebalance, creates a deny-all network ACL, re-associates the AZ's subnet,
+takes the subnet out of the ASG;
 lab-smoke's change is chaostoolkit-aws's own, outside chaos-sre's ledger."""
 
 
@@ -292,7 +293,8 @@ def account_snapshot(lab: RunningLab) -> dict[str, Any]:
         ServiceNamespace="ecs")["ScalableTargets"]
     databases = lab.client("rds").describe_db_instances()["DBInstances"]
     return {
-        "acls": acls, "asg": (group["DesiredCapacity"], sorted(group["VPCZoneIdentifier"].split(","))),
+        "acls": acls, "asg": (group["DesiredCapacity"], sorted(group["VPCZoneIdentifier"].split(",")),
+                              sorted(p["ProcessName"] for p in group["SuspendedProcesses"])),
         "lb_subnets": sorted(z["SubnetId"] for z in balancer["AvailabilityZones"]),
         "healthy_web_targets": sorted(lab.target_states()),
         "tables": {n: (t["TableStatus"], t.get("ProvisionedThroughput", {}).get("ReadCapacityUnits"),

@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, ru
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import az as az_faults
 from chaos_sre.safety.ledger import Ledger
+from chaos_sre.services.autoscaling import imbalance
 
 OUTAGE = ROOT / "experiments" / "az-outage.json"
 BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
@@ -213,9 +215,50 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
                                   load_balancer_names="web", configuration=config)
     assert len(balancer_subnets()) == 2
     assert plan["subnet_ids"][0] not in network_state(lab)["asg_subnets"]
-    assert len(az_faults.restore_az(config)) == 4
+    assert len(az_faults.restore_az(config)) == 5
     assert az_faults.restore_az(config) == []
     assert network_state(lab) == before and balancer_subnets() == lb_before
+
+
+def test_blackhole_suspends_az_rebalance_restores_only_what_it_removed_and_waits_for_balance(
+        start_lab, tmp_path: Path, monkeypatch) -> None:
+    """Issue 19 item 3: changing an Auto Scaling group's subnets starts AZ rebalancing
+    ("Rebalancing activities": changing the group's AZs or subnets rebalances it, launching
+    before terminating, https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-capacity-rebalancing.html
+    and "Suspend and resume processes", AZRebalance,
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html), so
+    instances churned at the fault and again after the restore, once the verdict's window had
+    closed; and the restore overwrote a subnet change made during the run. The lab rebalances
+    on a subnet change as AWS does; the fault suspends AZRebalance first, the restore adds back
+    only the subnets it removed and waits until the group is balanced again."""
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, ec2, autoscaling = settings(lab), lab.client("ec2"), lab.client("autoscaling")
+
+    def group() -> dict[str, Any]:
+        return autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])[
+            "AutoScalingGroups"][0]
+
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                  configuration=config)
+    assert [p["ProcessName"] for p in group()["SuspendedProcesses"]] == ["AZRebalance"]
+    added = ec2.create_subnet(VpcId=plan["vpc_id"], CidrBlock="10.0.31.0/24",
+                              AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    during = group()["VPCZoneIdentifier"]
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName="web",
+                                          VPCZoneIdentifier=f"{during},{added}")
+    faulted_at = time.time()
+    time.sleep(4)  # several ASG sweeps: time for a rebalance to start, were it not suspended
+    assert not [e for e in lab.timeline()["events"]
+                if e["kind"].startswith("asg-rebalance") and e["at"] >= faulted_at]
+    az_faults.restore_az(config)
+    restored = group()
+    assert set(restored["VPCZoneIdentifier"].split(",")) == \
+        set(during.split(",")) | {added} | set(plan["subnet_ids"])
+    assert restored["SuspendedProcesses"] == []
+    assert imbalance(restored) is None, imbalance(restored)
+    assert Counter(i["AvailabilityZone"] for i in restored["Instances"])["us-east-1b"] == 2
 
 
 def test_blackhole_rollback_deletes_only_its_own_network_acls(start_lab, tmp_path: Path,

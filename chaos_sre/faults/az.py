@@ -9,6 +9,7 @@ balancer subnets exactly as they were.
 import logging
 import math
 import random
+import time
 from typing import Any
 
 from chaos_sre.aws import aws_client, call, call_on_new, paginate, tag_dict
@@ -19,6 +20,7 @@ from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.safety.runner import runner_network_interfaces
+from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
 from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances, subnet_vpcs
 from chaos_sre.services.elb import resource_tags
 
@@ -33,6 +35,10 @@ deletes those and no other run's."""
 ACL_NOT_FOUND = "InvalidNetworkAclID.NotFound"
 """EC2's answer for a network ACL it does not know (yet: a new one is eventually consistent)."""
 ASG_TAG = "aws:autoscaling:groupName"
+AZ_REBALANCE = "AZRebalance"
+REBALANCE_TIMEOUT_SECONDS = 600.0
+"""How long the resume of AZRebalance waits for the group to be balanced again."""
+REBALANCE_POLL_SECONDS = 1.0
 MODES = ("all", "count", "percent")
 
 
@@ -230,10 +236,14 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
                             (("StringEquals", f"aws:ResourceTag/{RUN_TAG}", "deny-all"),)),
                  Permission("autoscaling:UpdateAutoScalingGroup",
                             "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
+                 Permission("autoscaling:SuspendProcesses",
+                            "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
+                 Permission("autoscaling:ResumeProcesses",
+                            "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
                  Permission("elasticloadbalancing:SetSubnets",
                             "arn:aws:elasticloadbalancing:*:*:loadbalancer/*")],
     inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
-              "restore_lb_subnets"],
+              "resume_az_rebalance", "restore_lb_subnets"],
 )
 def blackhole_az(
     az: str,
@@ -250,7 +260,8 @@ def blackhole_az(
     The AZ's subnets in one VPC (chosen by `tags`) are associated with a new
     deny-all network ACL; they are removed from the `asg_names` Auto Scaling
     groups so nothing relaunches there (unless that would leave a group without
-    subnets) and, optionally, from the `load_balancer_names` load balancers
+    subnets; the group's AZRebalance is suspended first, so the change does not
+    churn its instances, and resumed last) and, optionally, from the `load_balancer_names` load balancers
     (unless that would leave fewer than two AZs). The VPC is `vpc_id`, else the
     one the named groups and load balancers are in; with neither the fault is
     refused, as it is when a chosen subnet holds the runner's own network
@@ -281,6 +292,9 @@ def blackhole_az(
         logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
         return {"dry_run": True, **plan}
     ledger = current_ledger(configuration or {})
+    shrunk = _groups_to_shrink(groups, subnet_ids, az)
+    for group, _ in shrunk:
+        _suspend_az_rebalance(autoscaling, ledger, group)
     deny_acl = _create_deny_acl(ec2, ledger, plan["vpc_id"], az)
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
         original, association = acl_of(ec2, subnet["SubnetId"])
@@ -290,21 +304,14 @@ def blackhole_az(
                               "network_acl_id": original}):
             call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
                         AssociationId=association, NetworkAclId=deny_acl)
-    for group in groups:
-        current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
-        remaining = [s for s in current if s not in subnet_ids]
-        if remaining == current:
-            continue
-        if not remaining:
-            logger.warning(f"chaos-sre: ASG {group['AutoScalingGroupName']} has no subnet outside "
-                           f"{az}; leaving its subnets as they are")
-            continue
-        with ledger.mutation(f"autoscaling:{group['AutoScalingGroupName']}", "update_subnets",
+    for group, remaining in shrunk:
+        name = group["AutoScalingGroupName"]
+        removed = sorted(set(group["VPCZoneIdentifier"].split(",")) - set(remaining) - {""})
+        with ledger.mutation(f"autoscaling:{name}", "update_subnets",
                              {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
-                             {"op": "restore_asg_subnets", "asg": group["AutoScalingGroupName"],
+                             {"op": "restore_asg_subnets", "asg": name, "removed": removed,
                               "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
-            call(autoscaling, "update_auto_scaling_group",
-                 AutoScalingGroupName=group["AutoScalingGroupName"],
+            call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,
                  VPCZoneIdentifier=",".join(remaining))
     for balancer in balancers:
         current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
@@ -322,6 +329,42 @@ def blackhole_az(
             call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
     return {"dry_run": False, **plan, "network_acl_ids": [deny_acl]}
+
+
+def _groups_to_shrink(groups: list[dict[str, Any]], subnet_ids: set[str],
+                      az: str) -> list[tuple[dict[str, Any], list[str]]]:
+    """(group, its subnets without the AZ's) for each ASG that has subnets in the AZ and others."""
+    shrunk = []
+    for group in groups:
+        current = [s for s in group["VPCZoneIdentifier"].split(",") if s]
+        remaining = [s for s in current if s not in subnet_ids]
+        if remaining == current:
+            continue
+        if not remaining:
+            logger.warning(f"chaos-sre: ASG {group['AutoScalingGroupName']} has no subnet outside "
+                           f"{az}; leaving its subnets as they are")
+            continue
+        shrunk.append((group, remaining))
+    return shrunk
+
+
+def _suspend_az_rebalance(autoscaling: Any, ledger: Ledger, group: dict[str, Any]) -> None:
+    """Suspend the group's AZRebalance process for the run, unless it already is.
+
+    Changing a group's subnets starts AZ rebalancing ("Rebalancing activities", EC2 Auto Scaling
+    User Guide): instances launched and terminated at the fault, and again when the subnets come
+    back. Suspended first, it is resumed last (the ledger replays newest first), after the
+    network is restored, and the resume waits until the group is balanced again, so that
+    happens inside the run and its verdict."""
+    name = group["AutoScalingGroupName"]
+    suspended = sorted(p["ProcessName"] for p in group.get("SuspendedProcesses") or [])
+    if AZ_REBALANCE in suspended:
+        return
+    with ledger.mutation(f"autoscaling:{name}", "suspend_processes",
+                         {"suspended_processes": suspended},
+                         {"op": "resume_az_rebalance", "asg": name}, effect=False):
+        call(autoscaling, "suspend_processes", AutoScalingGroupName=name,
+             ScalingProcesses=[AZ_REBALANCE])
 
 
 def _create_deny_acl(ec2: Any, ledger: Ledger, vpc_id: str, az: str) -> str:
@@ -383,10 +426,43 @@ def _delete_fault_acls(op: Operation, configuration: Settings, secrets: Settings
 
 @inverse("restore_asg_subnets")
 def _restore_asg_subnets(op: Operation, configuration: Settings, secrets: Settings) -> str:
+    """Add back the subnets the fault removed, keeping any other change made to the group since
+    (in the order the group had them). A ledger written before removals were recorded sets the
+    whole list as it was."""
     autoscaling = aws_client("autoscaling", configuration, secrets)
+    if "removed" not in op:
+        call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op["asg"],
+             VPCZoneIdentifier=op["vpc_zone_identifier"])
+        return f"ASG {op['asg']} subnets back to {op['vpc_zone_identifier']}"
+    current = [s for s in auto_scaling_group(autoscaling, op["asg"])["VPCZoneIdentifier"].split(",")
+               if s]
+    missing = [s for s in op["removed"] if s not in current]
+    if not missing:
+        return f"ASG {op['asg']} already has subnets {', '.join(op['removed'])}"
+    before = op["vpc_zone_identifier"].split(",")
+    kept = set(current) | set(missing)
+    subnets = [s for s in before if s in kept] + [s for s in current if s not in before]
     call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op["asg"],
-         VPCZoneIdentifier=op["vpc_zone_identifier"])
-    return f"ASG {op['asg']} subnets back to {op['vpc_zone_identifier']}"
+         VPCZoneIdentifier=",".join(subnets))
+    return f"ASG {op['asg']} has subnets {', '.join(missing)} again"
+
+
+@inverse("resume_az_rebalance")
+def _resume_az_rebalance(op: Operation, configuration: Settings, secrets: Settings) -> str:
+    """Resume AZRebalance and wait until the group is balanced across its AZs again."""
+    autoscaling = aws_client("autoscaling", configuration, secrets)
+    call(autoscaling, "resume_processes", AutoScalingGroupName=op["asg"],
+         ScalingProcesses=[AZ_REBALANCE])
+    timeout = float(op.get("timeout_seconds", REBALANCE_TIMEOUT_SECONDS))
+    deadline = time.monotonic() + timeout
+    while True:
+        unbalanced = imbalance(auto_scaling_group(autoscaling, op["asg"]))
+        if unbalanced is None:
+            return f"ASG {op['asg']}: AZRebalance resumed, the group is balanced"
+        if time.monotonic() >= deadline:
+            raise AWSError(f"ASG {op['asg']}: AZRebalance resumed, but the group is not balanced "
+                           f"after {timeout:g} s ({unbalanced})")
+        time.sleep(REBALANCE_POLL_SECONDS)
 
 
 @inverse("restore_lb_subnets")

@@ -12,3 +12,25 @@ def auto_scaling_group(client: Any, asg_name: str) -> dict[str, Any]:
     if not groups:
         raise AWSError(f"auto scaling group {asg_name!r} not found")
     return groups[0]
+
+
+BALANCED_STATES = ("InService",)
+
+
+def imbalance(group: dict[str, Any]) -> str | None:
+    """Why the group is not balanced across its AZs yet (None when it is): an instance still
+    launching or leaving, one in an AZ the group no longer has, fewer in service than desired,
+    or AZs that differ by more than one instance."""
+    zones = set(group.get("AvailabilityZones") or [])
+    counts = {zone: 0 for zone in zones}
+    for instance in group["Instances"]:
+        if instance["LifecycleState"] not in BALANCED_STATES:
+            return f"{instance['InstanceId']} is {instance['LifecycleState']}"
+        if instance["AvailabilityZone"] not in zones:
+            return f"{instance['InstanceId']} is in {instance['AvailabilityZone']}, not one of its AZs"
+        counts[instance["AvailabilityZone"]] += 1
+    if sum(counts.values()) < group["DesiredCapacity"]:
+        return f"{sum(counts.values())} of {group['DesiredCapacity']} instances in service"
+    if counts and max(counts.values()) - min(counts.values()) > 1:
+        return "instances per AZ " + ", ".join(f"{z} {n}" for z, n in sorted(counts.items()))
+    return None

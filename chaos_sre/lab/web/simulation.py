@@ -15,7 +15,8 @@ AWS does, scaled by the lab's time scale:
   running (any health check type) or that the load balancer finds unhealthy
   after the grace period (``ELB`` type), then launches up to desired capacity
   in the least-populated reachable AZ, and rebalances AZs that differ by more
-  than one instance (launch first, then retire); suspended processes
+  than one instance, or instances left in an AZ the group's subnets no longer
+  include (launch first, then retire); suspended processes
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
 * network ACLs decide which subnets the load balancer can reach; a new one is
@@ -371,32 +372,37 @@ class WebTier:
             backends.ec2.terminate_instances([instance.id])
 
     def _rebalance(self, name: str, group: Any, backends: _Backends) -> None:
-        """AZRebalance: launch in the emptiest reachable AZ, then retire one from the fullest."""
+        """AZRebalance ("Rebalancing activities", EC2 Auto Scaling User Guide): when the group's
+        AZs changed or grew unbalanced, launch in the emptiest reachable AZ first, then terminate
+        an instance in an AZ the group no longer has, else one in the fullest AZ."""
         if any(s.lifecycle_state == "Pending" for s in group.instance_states):
             return
-        zones = {
-            subnet_id: backends.ec2.get_subnet(subnet_id).availability_zone
-            for subnet_id in (group.vpc_zone_identifier or "").split(",")
-            if subnet_id and self.subnet_reachable(subnet_id)
-        }
+        subnets = [s for s in (group.vpc_zone_identifier or "").split(",") if s]
+        group_zones = {backends.ec2.get_subnet(s).availability_zone for s in subnets}
+        zones = {s: backends.ec2.get_subnet(s).availability_zone for s in subnets
+                 if self.subnet_reachable(s)}
         counts = {zone: 0 for zone in zones.values()}
         members: dict[str, list[Any]] = {zone: [] for zone in counts}
+        left_behind = []
         for state in group.active_instances():
             zone = state.instance.placement.zone
             if zone in counts:
                 counts[zone] += 1
                 members[zone].append(state)
+            elif zone not in group_zones:
+                left_behind.append(state)
         if not counts:
             return
         if len(group.active_instances()) > (group.desired_capacity or 0):
             fullest = max(counts, key=lambda z: counts[z])
-            state = members[fullest][0]
+            state = left_behind[0] if left_behind else members[fullest][0]
+            zone = state.instance.placement.zone
             group.instance_states.remove(state)
             self._terminate_by_lab(state.instance, backends)
             backends.autoscaling.update_attached_target_groups(name)
             self.timeline.event("asg-rebalance-terminated", state.instance.id,
-                                group=name, availability_zone=fullest)
-        elif max(counts.values()) - min(counts.values()) > 1:
+                                group=name, availability_zone=zone)
+        elif left_behind or max(counts.values()) - min(counts.values()) > 1:
             self.timeline.event("asg-rebalance-launch", name,
                                 availability_zone=min(counts, key=lambda z: counts[z]))
             group.replace_autoscaling_group_instances(1, group.get_propagated_tags())
