@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, run_chaos, wait_until
 
-from chaos_sre.errors import ValidationError
+from chaos_sre.errors import RollbackError, ValidationError
 from chaos_sre.faults import az as az_faults
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.services.autoscaling import imbalance
@@ -83,6 +83,60 @@ def test_stop_mode_records_a_start_inverse(start_lab, tmp_path: Path, monkeypatc
     assert [i["State"]["Name"] for i in lab.web_instances() if i["InstanceId"] in stopped] == ["stopped"]
     ledger = Ledger(next(tmp_path.glob("run-*.jsonl")))
     assert ledger.pending()[0]["inverse"] == {"op": "start_instances", "instance_ids": stopped}
+
+
+def test_stop_mode_is_refused_for_instances_their_asg_would_replace(start_lab) -> None:
+    """Issue 19 item 4: a stopped instance fails the EC2 health check and its Auto Scaling group
+    terminates and replaces it ("Health checks for instances in an Auto Scaling group": an
+    instance in any state but running is unhealthy,
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html), as
+    the lab's group does: stop mode on its members is a termination the restore cannot start
+    again, so it is refused unless the group's ReplaceUnhealthy (or HealthCheck) is suspended."""
+    lab = start_lab()
+    with pytest.raises(ValidationError, match="refusing to stop instances of Auto Scaling group web"):
+        az_faults.terminate_az_instances("us-east-1b", tags="app=web", mode="count", count=1,
+                                         stop=True, configuration=settings(lab))
+    assert len(lab.web_instances("running")) == 6 and lab.timeline()["faults"] == []
+
+
+def test_stop_mode_restore_waits_for_running_and_fails_when_the_kms_grant_is_missing(
+        start_lab, tmp_path: Path, monkeypatch) -> None:
+    """Issue 19 item 4: the restore called StartInstances and called the instance restored. With
+    an EBS volume encrypted by a customer managed KMS key and no kms:CreateGrant for the caller,
+    the instance goes from pending back to stopped, StateReason Client.InternalError (AWS
+    re:Post, https://repost.aws/knowledge-center/kms-iam-ec2-permission), as the lab's does. The
+    restore waits for running and fails, naming the instance; it stays pending, and once the
+    grant is allowed the next rollback starts it."""
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, ec2 = settings(lab), lab.client("ec2")
+    key = lab.client("kms").create_key(Description="batch volumes")["KeyMetadata"]["Arn"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["web-us-east-1b"]}])[
+        "Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
+        BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {
+            "VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "app", "Value": "batch"}]}],
+    )["Instances"][0]["InstanceId"]
+
+    def state() -> str:
+        return ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0][
+            "State"]["Name"]
+
+    assert wait_until(lambda: state() == "running", timeout=30)
+    az_faults.terminate_az_instances("us-east-1b", tags="app=batch", stop=True,
+                                     allow_total_outage=True, configuration=config)
+    assert wait_until(lambda: state() == "stopped", timeout=30)
+    lab.deny("kms:CreateGrant")
+    with pytest.raises(RollbackError, match=f"{instance}: Client.InternalError"):
+        az_faults.restore_az(config)
+    assert state() == "stopped"
+    lab.deny()
+    assert az_faults.restore_az(config) == [f"started ['{instance}']"]
+    assert state() == "running"
 
 
 @pytest.mark.slow

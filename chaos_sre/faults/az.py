@@ -39,6 +39,11 @@ AZ_REBALANCE = "AZRebalance"
 REBALANCE_TIMEOUT_SECONDS = 600.0
 """How long the resume of AZRebalance waits for the group to be balanced again."""
 REBALANCE_POLL_SECONDS = 1.0
+START_TIMEOUT_SECONDS = 300.0
+"""How long the stop mode's restore waits for the instances it started to run."""
+START_POLL_SECONDS = 1.0
+REPLACES_STOPPED = ("HealthCheck", "ReplaceUnhealthy")
+"""Auto Scaling processes that replace a stopped instance (it fails the EC2 health check)."""
 MODES = ("all", "count", "percent")
 
 
@@ -105,7 +110,9 @@ def terminate_az_instances(
 ) -> dict[str, Any]:
     """Terminate (or stop, with `stop: true`) the running instances of one Availability Zone.
 
-    Instances are chosen by `tags` (`{"app": "web"}` or `"app=web,env=staging"`)
+    Stop mode is refused for instances of an Auto Scaling group that replaces
+    unhealthy instances (it would terminate them); its restore starts them and
+    waits until they run. Instances are chosen by `tags` (`{"app": "web"}` or `"app=web,env=staging"`)
     and/or `asg_names`; `mode` is `all`, `count` (with `count`) or `percent`
     (with `percent`), chosen at random with `seed`. Refuses a selection of
     zero instances, and one that takes every instance of the service in every
@@ -128,6 +135,9 @@ def terminate_az_instances(
             f"refusing to take all {len(service)} instances of the service: every one is in {az} "
             "(set allow_total_outage to true to run it anyway)")
     verb = "stop" if stop else "terminate"
+    if stop:
+        _refuse_stopping_replaced_instances(aws_client("autoscaling", configuration, secrets),
+                                            service, set(targets))
     _enforce_on_instances(configuration, secrets, service, set(targets))
     if dry_run:
         logger.info(f"chaos-sre dry run: would {verb} {len(targets)} instance(s) in {az}: "
@@ -146,6 +156,25 @@ def terminate_az_instances(
     logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
     return {"dry_run": False, "action": verb, "availability_zone": az, "instance_ids": targets,
             "calls": calls}
+
+
+def _refuse_stopping_replaced_instances(autoscaling: Any, service: list[dict[str, Any]],
+                                        chosen: set[str]) -> None:
+    """Refuse stop mode for instances of an ASG that would replace them: a stopped instance fails
+    the EC2 health check, and the group terminates it ("Health checks for instances in an Auto
+    Scaling group"), so the stop is a termination the restore cannot start again."""
+    groups = sorted({i["tags"][ASG_TAG] for i in service if i["id"] in chosen and ASG_TAG in i["tags"]})
+    if not groups:
+        return
+    replacing = [g["AutoScalingGroupName"] for g in paginate(
+        autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=groups)
+        if not {p["ProcessName"] for p in g.get("SuspendedProcesses") or []} & set(REPLACES_STOPPED)]
+    if replacing:
+        raise ValidationError(
+            f"refusing to stop instances of Auto Scaling group {', '.join(sorted(replacing))}: "
+            "it replaces a stopped instance (EC2 health check), so nothing would be left to "
+            "start again; terminate them instead, or suspend the group's ReplaceUnhealthy "
+            "process to keep them stopped")
 
 
 def _shares(service: list[dict[str, Any]], chosen: set[str]) -> list[Share]:
@@ -474,14 +503,40 @@ def _restore_lb_subnets(op: Operation, configuration: Settings, secrets: Setting
 
 @inverse("start_instances")
 def _start_instances(op: Operation, configuration: Settings, secrets: Settings) -> str:
+    """Start the instances the fault stopped and wait until they run.
+
+    A start can fail after StartInstances answered: an instance whose EBS volume is encrypted
+    with a customer managed KMS key goes from pending back to stopped when the caller may not
+    kms:CreateGrant on the key (AWS re:Post, "kms-iam-ec2-permission"). The restore fails then,
+    naming the instance and its state reason, and stays pending."""
     ec2 = aws_client("ec2", configuration, secrets)
-    stopped = [i["InstanceId"]
-               for r in paginate(ec2, "describe_instances", "Reservations",
-                                 InstanceIds=op["instance_ids"])
-               for i in r["Instances"] if i["State"]["Name"] == "stopped"]
+    ids = list(op["instance_ids"])
+    stopped = [i["InstanceId"] for i in _instances(ec2, ids) if i["State"]["Name"] == "stopped"]
     if stopped:
         call(ec2, "start_instances", InstanceIds=stopped)
-    return f"started {stopped}"
+    timeout = float(op.get("timeout_seconds", START_TIMEOUT_SECONDS))
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {i["InstanceId"]: i for i in _instances(ec2, ids)}
+        failed = {i: s for i, s in states.items()
+                  if i in stopped and s["State"]["Name"] == "stopped" and s.get("StateReason")}
+        if failed:
+            reasons = "; ".join(f"{i}: {s['StateReason'].get('Message', '')}"
+                                for i, s in sorted(failed.items()))
+            raise AWSError(f"instances went from pending back to stopped ({reasons}): with "
+                           "encrypted EBS volumes the runner needs kms:CreateGrant on their KMS key")
+        waiting = sorted(i for i, s in states.items() if s["State"]["Name"] != "running")
+        if not waiting:
+            return f"started {stopped}" if stopped else f"{', '.join(ids)} already running"
+        if time.monotonic() >= deadline:
+            raise AWSError(f"instances {', '.join(waiting)} not running {timeout:g} s after "
+                           "StartInstances")
+        time.sleep(START_POLL_SECONDS)
+
+
+def _instances(ec2: Any, ids: list[str]) -> list[dict[str, Any]]:
+    return [i for r in paginate(ec2, "describe_instances", "Reservations", InstanceIds=ids)
+            for i in r["Instances"]]
 
 
 @effect_check("terminate", "stop")

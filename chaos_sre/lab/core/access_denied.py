@@ -15,6 +15,12 @@ it is answered with the error AWS returns for an action no policy allows:
   ``AccessDenied``;
 * JSON services (DynamoDB, ECS, Application Auto Scaling): HTTP 400
   ``AccessDeniedException`` (DynamoDB Developer Guide, *Error handling*).
+
+Some calls need a permission beyond their own action, which AWS checks on the caller's behalf
+and which fails later, not as an error of the call: StartInstances of an instance whose EBS
+volume is encrypted with a customer managed KMS key needs ``kms:CreateGrant``, and without it
+the instance goes from ``pending`` to ``stopped``. While a call is served, :func:`caller_may`
+tells a service's patches whether its caller holds such a permission.
 """
 
 import threading
@@ -32,6 +38,12 @@ from chaos_sre.lab.core.api_faults import (
 )
 
 LAB_CALLER = "arn:aws:iam::123456789012:user/lab"
+_serving = threading.local()
+
+
+def caller_may(action: str) -> bool:
+    """Whether the caller of the API call being served holds ``action`` (always, outside one)."""
+    return action not in getattr(_serving, "denied", frozenset())
 
 
 def parse_actions(text: str) -> set[str]:
@@ -81,7 +93,11 @@ class AccessDenials:
             return self._app(environ, start_response)
         action = iam_action(environ)
         if action not in denied:
-            return self._app(environ, start_response)
+            _serving.denied = frozenset(denied)
+            try:
+                return self._app(environ, start_response)
+            finally:
+                _serving.denied = frozenset()
         status, headers, body = denial(protocol_of(environ, signing_service(environ)), action)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]

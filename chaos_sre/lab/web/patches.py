@@ -1,6 +1,8 @@
 """moto patches of the web tier: EC2 instances, the Auto Scaling group and the load balancer.
 
-* RunInstances starts instances in ``pending`` (moto: ``running`` at once);
+* RunInstances and StartInstances start instances in ``pending`` (moto: ``running`` at once);
+  a start by a caller without ``kms:CreateGrant``, of an instance with a volume encrypted by a
+  customer managed key, ends ``stopped`` (moto: ``running``);
 * an ASG places new instances in the least-populated reachable AZ of its
   subnets (moto: all in the first subnet) and counts ``Pending`` instances
   towards capacity;
@@ -41,6 +43,7 @@ from moto.ec2.models.network_acls import NetworkAclBackend
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
 
+from chaos_sre.lab.core.access_denied import caller_may
 from chaos_sre.lab.core.patches import hooks, original, replaces
 
 ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
@@ -48,6 +51,9 @@ ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
 
 class WebTierHooks(Protocol):
     """What the web tier's patches ask of the service's simulation."""
+
+    def instance_started(self, instance: Any, caller_may_grant: bool) -> None:
+        """StartInstances accepted for the instance; whether its caller may kms:CreateGrant."""
 
     def instance_launched(self, instance: Any) -> None:
         """A new instance exists (any caller); decide its pending/boot timeline."""
@@ -78,6 +84,16 @@ def _run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
     for instance in reservation.instances:
         _lab().instance_launched(instance)
     return reservation
+
+
+@replaces(InstanceBackend, "start_instances")
+def _start_instances(self: Any, instance_ids: list[str]) -> Any:
+    started = original(InstanceBackend, "start_instances")(self, instance_ids)
+    may_grant = caller_may("kms:CreateGrant")
+    for instance, previous in started:
+        if previous.name == "stopped":
+            _lab().instance_started(instance, may_grant)
+    return started
 
 
 @replaces(NetworkAclBackend, "create_network_acl")

@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from moto.ec2.models.instances import StateReason
+
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.simulation import BOOTING, DEAD, SERVING, UNREACHABLE, SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
@@ -42,6 +44,22 @@ from chaos_sre.lab.web.settings import TIMINGS, WebTimings
 
 TICK_ORDER = 20
 LIVE_STATES = ("pending", "running")
+START_FAILED_CODE = "Client.InternalError"
+START_FAILED_MESSAGE = "Client.InternalError: Client error on launch"
+AWS_MANAGED_EBS_KEY = "alias/aws/ebs"
+
+
+def customer_managed_keys(instance: Any) -> list[str]:
+    """The customer managed KMS keys the instance's EBS volumes are encrypted with (a volume
+    encrypted with no key named uses the AWS managed key ``alias/aws/ebs``, which needs no grant
+    from the caller)."""
+    keys = []
+    for _, block in instance.get_block_device_mapping:
+        volume = instance.ec2_backend.volumes.get(block.volume_id)
+        key = getattr(volume, "kms_key_id", None) if volume is not None else None
+        if volume is not None and volume.encrypted and key and AWS_MANAGED_EBS_KEY not in key:
+            keys.append(str(key))
+    return keys
 
 
 class RouteTarget(NamedTuple):
@@ -71,6 +89,8 @@ class InstanceLife:
     in_service_at: float | None = None
     left_running_at: float | None = None
     terminated_by_lab: bool = False
+    start_fails: bool = False
+    """Started by a caller without ``kms:CreateGrant`` on its volumes' key: stops instead of running."""
 
 
 @dataclass
@@ -269,12 +289,34 @@ class WebTier:
                         network_acl=acl.id,
                     )
 
+    def instance_started(self, instance: Any, caller_may_grant: bool) -> None:
+        """StartInstances: ``pending`` for the EC2 pending time (moto: ``running`` at once), then
+        ``running`` and booting - or, when a volume is encrypted with a customer managed KMS key
+        and the caller may not ``kms:CreateGrant``, back to ``stopped`` (Client.InternalError),
+        as AWS re:Post's "kms-iam-ec2-permission" describes."""
+        now = time.monotonic()
+        instance._state.name, instance._state.code = "pending", 0
+        life = self._lives.setdefault(instance.id, InstanceLife(now, now))
+        life.running_at = now + self.scaled(self.timings.ec2_pending_seconds)
+        life.ready_at = life.running_at + self.scaled(self._boot_seconds(instance))
+        life.start_fails = not caller_may_grant and bool(customer_managed_keys(instance))
+        self.timeline.event("instance-started", instance.id,
+                            availability_zone=instance.placement.zone)
+
     # -- EC2 --------------------------------------------------------------------
     def _advance_instances(self, now: float) -> None:
         for instance in self._instances.values():
             life = self._lives.get(instance.id)
             if life is None:
                 life = self._lives[instance.id] = InstanceLife(now, now, last_state=instance.state)
+            if instance.state == "pending" and now >= life.running_at and life.start_fails:
+                instance._state.name, instance._state.code = "stopped", 80
+                instance.state_reason = StateReason(START_FAILED_MESSAGE, START_FAILED_CODE)
+                life.start_fails, life.last_state = False, "stopped"
+                self.timeline.event("instance-start-failed", instance.id,
+                                    availability_zone=instance.placement.zone,
+                                    reason=START_FAILED_MESSAGE)
+                continue
             if instance.state == "pending" and now >= life.running_at:
                 instance._state.name = "running"
                 instance._state.code = 16
@@ -289,10 +331,6 @@ class WebTier:
                     self.timeline.event("instance-terminated", instance.id, availability_zone=zone)
             elif state in ("stopped", "stopping") and previous in LIVE_STATES:
                 self.timeline.event("instance-stopped", instance.id, availability_zone=zone)
-            elif state == "running" and previous in ("stopped", "stopping"):
-                life.running_at = now
-                life.ready_at = now + self.scaled(self._boot_seconds(instance))
-                self.timeline.event("instance-started", instance.id, availability_zone=zone)
 
     # -- Auto Scaling -----------------------------------------------------------
     def _promote_in_service(self, backends: _Backends, now: float) -> None:
