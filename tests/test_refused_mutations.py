@@ -74,9 +74,10 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
 @pytest.mark.e2e
 def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
         start_lab, tmp_path: Path) -> None:
-    """The blackhole first creates its deny-all network ACL (harmless while no subnet uses it);
-    when AWS then refuses ReplaceNetworkAclAssociation the AZ was never cut off: no fault start,
-    and the rollback deletes the unused ACL it created."""
+    """The blackhole first suspends the ASG's AZRebalance and creates its deny-all network ACL
+    (harmless while no subnet uses it); when AWS then refuses ReplaceNetworkAclAssociation the AZ
+    was never cut off: no fault start, the rollback deletes the unused ACL it created and
+    resumes AZRebalance."""
     lab = start_lab()
     lab.deny("ec2:ReplaceNetworkAclAssociation")
     ec2 = lab.client("ec2")
@@ -87,11 +88,16 @@ def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
     ext = extension(journal)
     assert ext["fault_started_at"] is None
     assert any("UnauthorizedOperation" in r for r in ext["verdict"]["reasons"])
-    assert [t.split(":")[-1].strip() for t in ext["targets"]] == ["create_network_acl"]
+    assert [t.split(":")[-1].strip() for t in ext["targets"]] == ["suspend_processes",
+                                                                   "create_network_acl"]
     kinds = {e["operation"]: e["kind"] for e in ledger_entries(tmp_path / "ledgers")
              if e["kind"] == "intent"}
-    assert set(kinds) == {"create_network_acl", "replace_network_acl_association"}
+    assert set(kinds) == {"suspend_processes", "create_network_acl",
+                          "replace_network_acl_association"}
     assert {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]} == acls_before
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    assert group["SuspendedProcesses"] == []
 
 
 def test_the_lab_denies_in_each_protocols_own_error(start_lab) -> None:
