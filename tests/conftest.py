@@ -87,6 +87,11 @@ class RunningLab:
     def timeline(self) -> dict[str, Any]:
         return requests.get(f"{self.target_url}/__lab/timeline", timeout=5).json()
 
+    def api_calls(self) -> list[str]:
+        """The IAM action of every API call callers made to the lab, oldest first."""
+        calls = requests.get(f"{self.target_url}/__lab/api-calls", timeout=5).json()
+        return [str(action) for _, action in calls]
+
     def deny(self, *actions: str) -> list[str]:
         """Make the lab deny these IAM actions to callers (none: allow everything again)."""
         url = f"{self.target_url}/__lab/iam/denied"

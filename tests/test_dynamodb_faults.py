@@ -32,7 +32,9 @@ def described(lab: RunningLab, table: str) -> dict[str, Any]:
         "billing": found["BillingModeSummary"]["BillingMode"],
         "capacity": (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]),
         "on_demand": found.get("OnDemandThroughput"),
-        "indexes": {i["IndexName"]: (i["ProvisionedThroughput"], i.get("OnDemandThroughput"))
+        "indexes": {i["IndexName"]: ((i["ProvisionedThroughput"]["ReadCapacityUnits"],
+                                      i["ProvisionedThroughput"]["WriteCapacityUnits"]),
+                                     i.get("OnDemandThroughput"))
                     for i in found.get("GlobalSecondaryIndexes", [])},
     }
 
@@ -127,21 +129,77 @@ def test_on_demand_table_gets_a_maximum_and_loses_it_again(start_lab, own_ledger
 
 
 @pytest.mark.slow
-def test_the_daily_decrease_limit_blocks_the_run_with_the_reason(start_lab, own_ledger: Path) -> None:
+def test_decrease_limits_of_the_table_and_of_each_gsi_refuse_the_run_first(
+        start_lab, own_ledger: Path, monkeypatch) -> None:
+    """Issue 19 item 12: DynamoDB allows 4 capacity decreases a UTC day at any time, then one per
+    hour without a decrease, 27 at most, and "table and global secondary index decrease limits
+    are decoupled" ("Service, account, and table quotas",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html). The
+    fault checked only the table's count against 27, so it sent UpdateTable into the limit - and
+    botocore's standard mode retries LimitExceededException (one of its throttling codes), five
+    times before the user saw it. The lab keeps the limits per table and per GSI; the fault
+    refuses from DescribeTable's counts of each part it lowers, and the one UpdateTable it makes
+    is not retried."""
     lab = start_lab()
-    dynamodb = lab.client("dynamodb")
+    dynamodb, config = lab.client("dynamodb"), settings(lab)
     for units in (95, 90, 85, 80):
-        dynamodb.update_table(TableName="sessions", ProvisionedThroughput={
-            "ReadCapacityUnits": units, "WriteCapacityUnits": units})
+        dynamodb.update_table(TableName="sessions", GlobalSecondaryIndexUpdates=[{"Update": {
+            "IndexName": "by-user", "ProvisionedThroughput": {
+                "ReadCapacityUnits": units, "WriteCapacityUnits": units}}}])
         dynamodb.get_waiter("table_exists").wait(TableName="sessions", WaiterConfig=WAIT)
     before = described(lab, "sessions")
-    with pytest.raises(AWSError, match="DynamoDB allows 4 decreases per table per UTC day.*"
-                                       "nothing was changed") as refused:
-        dynamodb_faults.throttle_table("sessions", read_units=10, configuration=settings(lab))
+    with pytest.raises(ValidationError, match="refusing to throttle table sessions GSI by-user: "
+                                              "its capacity was lowered 4 times today"):
+        dynamodb_faults.throttle_table("sessions", read_units=10, configuration=config)
+    assert described(lab, "sessions") == before
+    plan = dynamodb_faults.throttle_table("sessions", read_units=10, indexes="none",
+                                          dry_run=True, configuration=config)
+    assert plan["after"]["table"]["ReadCapacityUnits"] == 10  # the table's own limit is untouched
+
+    monkeypatch.setattr(dynamodb_faults, "_refuse_past_decrease_limits", lambda *_: None,
+                        raising=False)  # as if DescribeTable's counts were a moment stale
+    calls_before = lab.api_calls().count("dynamodb:UpdateTable")
+    with pytest.raises(AWSError, match="nothing was changed") as refused:
+        dynamodb_faults.throttle_table("sessions", read_units=10, configuration=config)
     assert refused.value.code == "LimitExceededException"
+    assert lab.api_calls().count("dynamodb:UpdateTable") == calls_before + 1
     assert described(lab, "sessions") == before
     ledger = Ledger(next(own_ledger.glob("run-*.jsonl")))
     assert ledger.pending() == [] and not ledger.mutated()
+
+
+def test_a_global_table_is_refused_unless_asked_and_its_regions_meet_the_guardrails(
+        start_lab, own_ledger: Path) -> None:
+    """Issue 19 item 7: lowering the capacity of a global table reaches every replica Region
+    (provisioned write capacity is the same on all replicas, "Global tables: how it works",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_HowItWorks.html),
+    past allowed_regions. The lab keeps replicas (UpdateTable ReplicaUpdates) and records the
+    change reaching them; the fault refuses a global table unless allow_global_table, and then
+    the allowed_regions guardrail covers the replicas' Regions."""
+    lab = start_lab()
+    dynamodb, config = lab.client("dynamodb"), settings(lab)
+    dynamodb.create_table(TableName="profiles", BillingMode="PROVISIONED",
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          ProvisionedThroughput={"ReadCapacityUnits": 100, "WriteCapacityUnits": 100})
+    dynamodb.get_waiter("table_exists").wait(TableName="profiles", WaiterConfig=WAIT)
+    dynamodb.update_table(TableName="profiles", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    dynamodb.get_waiter("table_exists").wait(TableName="profiles", WaiterConfig=WAIT)
+    assert [r["RegionName"] for r in dynamodb.describe_table(TableName="profiles")["Table"]["Replicas"]] \
+        == ["us-west-2"]
+    with pytest.raises(ValidationError, match="global table with replicas in us-west-2"):
+        dynamodb_faults.throttle_table("profiles", write_units=10, configuration=config)
+    fenced = {**config, "guardrails": {"allowed_regions": ["us-east-1"]}}
+    with pytest.raises(ValidationError, match="reaches region us-west-2"):
+        dynamodb_faults.throttle_table("profiles", write_units=10, allow_global_table=True,
+                                       configuration=fenced)
+    assert not [e for e in lab.timeline()["events"] if e["kind"] == "dynamodb-replica-updated"]
+    both = {**config, "guardrails": {"allowed_regions": ["us-east-1", "us-west-2"]}}
+    dynamodb_faults.throttle_table("profiles", write_units=10, allow_global_table=True,
+                                   configuration=both)
+    reached = [e for e in lab.timeline()["events"] if e["kind"] == "dynamodb-replica-updated"]
+    assert [e["detail"]["region"] for e in reached] == ["us-west-2"]
+    dynamodb_faults.restore_table(configuration=both)
 
 
 @pytest.mark.e2e

@@ -39,7 +39,7 @@ def test_tables_by_profile(shared_lab: RunningLab, start_lab) -> None:
     assert sessions["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 100,
                                                  "WriteCapacityUnits": 100}
     assert [(i["IndexName"], i["ProvisionedThroughput"]) for i in sessions["GlobalSecondaryIndexes"]] == [
-        ("by-user", {"ReadCapacityUnits": 100, "WriteCapacityUnits": 100})]
+        ("by-user", {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 100, "WriteCapacityUnits": 100})]
     carts = dynamodb.describe_table(TableName="carts")["Table"]
     assert carts["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert carts["OnDemandThroughput"] == {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1}

@@ -137,19 +137,27 @@ def _new_session(key: SessionKey) -> boto3.session.Session:
     return boto3.session.Session(botocore_session=assumed, region_name=key.region)
 
 
+SINGLE_ATTEMPT = DEFAULT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
 def aws_client(
     service: str,
     configuration: Mapping[str, Any] | None = None,
     secrets: Mapping[str, Any] | None = None,
+    *,
+    retries: bool = True,
 ) -> Any:
     """Build a boto3 client for ``service`` from the session :func:`session_key` names.
 
     ``AWS_ENDPOINT_URL`` (or ``configuration["aws_endpoint_url"]``) redirects
-    every call, e.g. to the lab.
+    every call, e.g. to the lab. ``retries=False``: each call is made once - for a call
+    whose refusal botocore would retry although no retry can lift it (DynamoDB's
+    ``LimitExceededException`` on a capacity decrease is in its throttling codes).
     """
     key = session_key(configuration, secrets)
+    config = DEFAULT_CONFIG if retries else SINGLE_ATTEMPT
     with _sessions_lock:  # a boto3 session is not thread-safe; its clients are
-        return _cached_session(key).client(service, endpoint_url=key.endpoint, config=DEFAULT_CONFIG)
+        return _cached_session(key).client(service, endpoint_url=key.endpoint, config=config)
 
 
 TRANSIENT_ERROR_CODES = frozenset({

@@ -12,9 +12,11 @@ without side effects that outlive the run:
 
 Before the UpdateTable call the table's exact settings are written to the run
 ledger; `restore_table` (or any replay of the ledger) puts them back. AWS
-limits capacity decreases (4 per table per UTC day, then one per hour without
-decreases, 27 at most): a run that would exceed it is refused with that
-reason, and restoring is an increase, which is never limited. Updates are
+limits capacity decreases, for the table and for each GSI apart (4 a UTC day,
+then one per hour without decreases, 27 at most): a run that would exceed them
+is refused with that reason before any change, the UpdateTable is made once
+(botocore would retry LimitExceededException), and restoring is an increase,
+which is never limited. Updates are
 asynchronous: both the throttle and the restore wait until the table is
 `ACTIVE` again.
 """
@@ -22,10 +24,12 @@ asynchronous: both the throttle and the restore wait until the table is
 import logging
 import math
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chaos_sre import values
 from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
+from chaos_sre.aws.client import configured_region
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, fault
@@ -38,7 +42,9 @@ __all__ = ["restore_table", "throttle_table"]
 
 logger = logging.getLogger("chaostoolkit")
 ON_DEMAND = "PAY_PER_REQUEST"
+DECREASES_AT_ANY_TIME = 4
 DECREASES_PER_DAY = 27
+DECREASE_QUIET_SECONDS = 3600.0
 DEFAULT_WAIT_SECONDS = 600.0
 UNITS = {"read": ("ReadCapacityUnits", "MaxReadRequestUnits", "ConsumedReadCapacityUnits"),
          "write": ("WriteCapacityUnits", "MaxWriteRequestUnits", "ConsumedWriteCapacityUnits")}
@@ -122,6 +128,57 @@ def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], part
     return after
 
 
+def _other_replica_regions(table: dict[str, Any], configuration: dict[str, Any] | None,
+                           allowed: bool) -> tuple[str, ...]:
+    """The Regions of a global table's other replicas; refused unless ``allowed``: a capacity
+    change reaches every replica (provisioned write capacity is the same on all of them, "Global
+    tables: how it works", DynamoDB Developer Guide), beyond the run's own Region."""
+    region = configured_region(configuration or {})
+    others = tuple(sorted(r["RegionName"] for r in table.get("Replicas") or []
+                          if r.get("RegionName") != region))
+    if others and not allowed:
+        raise ValidationError(
+            f"refusing to throttle table {table['TableName']}: it is a global table with "
+            f"replicas in {', '.join(others)}, and its capacity change reaches every replica "
+            "Region; set allow_global_table to true to run it anyway (allowed_regions guardrails "
+            "then cover those Regions too)")
+    return others
+
+
+def _refuse_past_decrease_limits(table: dict[str, Any], before: dict[str, Any],
+                                 after: dict[str, Any]) -> None:
+    """Refuse a throttle that DynamoDB's decrease quota would refuse, for the table and for each
+    GSI apart ("Service, account, and table quotas": 4 decreases a UTC day at any time, then
+    one more per hour without a decrease, 27 at most; GSIs have their own limits)."""
+    nodes = {None: table, **{i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes") or []}}
+    now = datetime.now(UTC)
+    for part, node in nodes.items():
+        old = before["table"] if part is None else before["indexes"][part]
+        new = after["table"] if part is None else after["indexes"][part]
+        if not any(new[k] < old[k] for k in ("ReadCapacityUnits", "WriteCapacityUnits")):
+            continue
+        throughput = node.get("ProvisionedThroughput") or {}
+        count = int(throughput.get("NumberOfDecreasesToday", 0))
+        last = throughput.get("LastDecreaseDateTime")
+        quiet = last is None or (now - _utc(last)).total_seconds() >= DECREASE_QUIET_SECONDS
+        if count < DECREASES_AT_ANY_TIME or (count < DECREASES_PER_DAY and quiet):
+            continue
+        where = f"table {table['TableName']}" + (f" GSI {part}" if part else "")
+        when = ("no more today" if count >= DECREASES_PER_DAY else
+                f"the next at {(_utc(last) + timedelta(seconds=DECREASE_QUIET_SECONDS)):%H:%M} UTC")
+        raise ValidationError(
+            f"refusing to throttle {where}: its capacity was lowered {count} times today; "
+            f"DynamoDB allows {DECREASES_AT_ANY_TIME} decreases a UTC day, then one per hour "
+            f"without a decrease ({DECREASES_PER_DAY} at most): {when}")
+
+
+def _utc(moment: Any) -> datetime:
+    """A DescribeTable timestamp (a datetime, or epoch seconds) as an aware UTC datetime."""
+    if isinstance(moment, datetime):
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(moment), UTC)
+
+
 def _update_request(table_name: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """UpdateTable parameters that turn ``before`` into ``after`` (only what differs)."""
     on_demand = after["billing_mode"] == ON_DEMAND
@@ -155,6 +212,7 @@ def throttle_table(
     write_units: int | None = None,
     indexes: list[str] | str | None = "all",
     consumption_window_seconds: float = 300,
+    allow_global_table: bool = False,
     wait_timeout_seconds: float = DEFAULT_WAIT_SECONDS,
     poll_seconds: float = 1,
     dry_run: bool = False,
@@ -171,7 +229,10 @@ def throttle_table(
     (its billing mode is never switched). The exact previous settings go to the
     run ledger first; `restore_table` puts them back. Waits (up to
     `wait_timeout_seconds`) for the table to be `ACTIVE` before and after.
-    Refused when AWS's daily limit on capacity decreases would block it. With
+    A global table (replicas in other Regions, which the change reaches) is
+    refused unless `allow_global_table` is true. Refused when AWS's limits on
+    capacity decreases (per table and per GSI)
+    would block it; the UpdateTable is made once, not retried. With
     `dry_run` the plan is printed and nothing changes. Returns the settings
     before and after, and the consumption (units/s) each fraction was taken of.
     """
@@ -191,15 +252,13 @@ def throttle_table(
     after = _new_settings(aws_client("cloudwatch", configuration, secrets), table_name, before,
                           parts, targets, values.number("consumption_window_seconds",
                                                   consumption_window_seconds), consumption)
-    decreases = int((table.get("ProvisionedThroughput") or {}).get("NumberOfDecreasesToday", 0))
-    if before["billing_mode"] != ON_DEMAND and decreases >= DECREASES_PER_DAY:
-        raise ValidationError(
-            f"refusing to throttle table {table_name}: it had {decreases} capacity decreases today, "
-            f"AWS's limit is {DECREASES_PER_DAY} per UTC day")
+    if before["billing_mode"] != ON_DEMAND:
+        _refuse_past_decrease_limits(table, before, after)
     request = _update_request(table_name, before, after)
     tags = tag_dict(list(paginate(dynamodb, "list_tags_of_resource", "Tags",
                                   ResourceArn=table["TableArn"])))
-    enforce(configuration, secrets, [Target(f"dynamodb:table/{table_name}", tags)])
+    replicas = _other_replica_regions(table, configuration, allow_global_table)
+    enforce(configuration, secrets, [Target(f"dynamodb:table/{table_name}", tags, regions=replicas)])
     if dry_run:
         logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")
         return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
@@ -209,14 +268,16 @@ def throttle_table(
         with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
                              {"op": "restore_table_capacity", "table_name": table_name,
                               "settings": before, "timeout_seconds": timeout}) as mutation:
-            call(dynamodb, "update_table", **request)
+            call(aws_client("dynamodb", configuration, secrets, retries=False), "update_table",
+                 **request)
             mutation.outcome = after
     except AWSError as exc:
         if exc.code == "LimitExceededException":
             raise AWSError(
                 f"AWS refused to lower the capacity of table {table_name}: DynamoDB allows "
-                f"4 decreases per table per UTC day, then one per hour without decreases "
-                f"({DECREASES_PER_DAY} at most); nothing was changed ({exc})",
+                f"{DECREASES_AT_ANY_TIME} decreases a UTC day for the table and for each GSI, "
+                f"then one per hour without decreases ({DECREASES_PER_DAY} at most); nothing "
+                f"was changed ({exc})",
                 code=exc.code, operation="update_table", status=exc.status) from exc
         raise
     _wait_active(dynamodb, table_name, timeout, poll)

@@ -28,9 +28,10 @@ from chaos_sre.permissions import requires
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.application_autoscaling import register, widened
 from chaos_sre.services.ecs import (
     DESIRED_COUNT,
-    SUSPENSION_KEYS,
+    NAMESPACE,
     describe_service,
     resource_id,
     scalable_target,
@@ -54,7 +55,6 @@ SCALES_SERVICE = fault(
     inverses=[RESTORE_OP],
 )
 """The declaration both ECS faults share (they change the same things)."""
-ALL_SUSPENDED = {key: True for key in SUSPENSION_KEYS}
 MAX_DESIRED_COUNT = 5000
 RESTORE_POLL_SECONDS = 0.5
 
@@ -71,9 +71,7 @@ def _count(value: Any) -> int:
 
 
 def _register(scaling: Any, cluster: str, service: str, target: dict[str, Any]) -> None:
-    call(scaling, "register_scalable_target", ServiceNamespace="ecs",
-         ResourceId=resource_id(cluster, service), ScalableDimension=DESIRED_COUNT,
-         MinCapacity=target["min"], MaxCapacity=target["max"], SuspendedState=target["suspended"])
+    register(scaling, NAMESPACE, resource_id(cluster, service), DESIRED_COUNT, target)
 
 
 @SCALES_SERVICE
@@ -114,10 +112,8 @@ def set_desired_count(
     if current_count == count:
         raise ValidationError(f"ECS service {service} in cluster {cluster} already has desired "
                               f"count {count}: nothing would change")
-    widened = None if target is None else {
-        "min": min(target["min"], count), "max": max(target["max"], count),
-        "suspended": dict(ALL_SUSPENDED)}
-    after = {"desired_count": count, "scalable_target": widened}
+    stretched = None if target is None else widened(target, count)
+    after = {"desired_count": count, "scalable_target": stretched}
     summary = {"cluster": cluster, "service": service, "before": before, "after": after}
     enforce(configuration, secrets,
             [Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
@@ -137,13 +133,13 @@ def set_desired_count(
         call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
         mutation.applied()
         mutation.outcome = after
-        if widened is not None:
-            _register(scaling, cluster, service, widened)
+        if stretched is not None:
+            _register(scaling, cluster, service, stretched)
     logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
                 f"{current_count} -> {count}"
-                + ("" if widened is None or target is None else
+                + ("" if stretched is None or target is None else
                    f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
-                   f"{widened['min']}-{widened['max']}"))
+                   f"{stretched['min']}-{stretched['max']}"))
     return {"dry_run": False, **summary}
 
 

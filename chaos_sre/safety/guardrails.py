@@ -46,6 +46,8 @@ class Target:
     resource: str
     tags: Mapping[str, str] = field(default_factory=dict)
     availability_zone: str | None = None
+    regions: tuple[str, ...] = ()
+    """Other Regions the change reaches (a global table's replicas); allowed_regions covers them."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,12 @@ def _check(rules: Guardrails, configuration: Mapping[str, Any] | None,
         if region not in rules.allowed_regions:
             raise GuardrailViolation(f"guardrail allowed_regions: region {region} is not one of "
                                      f"{', '.join(rules.allowed_regions)} {where}")
+        for target in targets:
+            for other in target.regions:
+                if other not in rules.allowed_regions:
+                    raise GuardrailViolation(
+                        f"guardrail allowed_regions: {target.resource} reaches region {other}, "
+                        f"which is not one of {', '.join(rules.allowed_regions)} {where}")
     for target in targets:
         for key, value in rules.protected_tags.items():
             if target.tags.get(key) == value:

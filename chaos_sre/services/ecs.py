@@ -9,14 +9,12 @@ import math
 import time
 from typing import Any
 
-from chaos_sre.aws import call, paginate, tag_dict
+from chaos_sre.aws import call, tag_dict
 from chaos_sre.errors import AWSError
+from chaos_sre.services import application_autoscaling
 
 DESIRED_COUNT = "ecs:service:DesiredCount"
-
-
-SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
-                   "ScheduledScalingSuspended")
+NAMESPACE = "ecs"
 
 
 def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
@@ -41,15 +39,8 @@ def resource_id(cluster: str, service: str) -> str:
 
 def scalable_target(scaling: Any, cluster: str, service: str) -> dict[str, Any] | None:
     """The service's desired-count scalable target as {min, max, suspended}, or None."""
-    targets = list(paginate(scaling, "describe_scalable_targets", "ScalableTargets",
-                            ServiceNamespace="ecs", ResourceIds=[resource_id(cluster, service)],
-                            ScalableDimension=DESIRED_COUNT))
-    if not targets:
-        return None
-    target = targets[0]
-    suspended = target.get("SuspendedState") or {}
-    return {"min": int(target["MinCapacity"]), "max": int(target["MaxCapacity"]),
-            "suspended": {key: bool(suspended.get(key, False)) for key in SUSPENSION_KEYS}}
+    return application_autoscaling.scalable_target(scaling, NAMESPACE, resource_id(cluster, service),
+                                                   DESIRED_COUNT)
 
 
 def settings_of(ecs: Any, scaling: Any, cluster: str, service: str) -> dict[str, Any]:

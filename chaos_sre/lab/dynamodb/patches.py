@@ -21,10 +21,10 @@ from chaos_sre.lab.core.patches import hooks, original, replaces
 class TableHooks(Protocol):
     """What the DynamoDB patches ask of the service's simulation."""
 
-    def check_update(self, table: Any, body: dict[str, Any]) -> bool:
-        """Raise the AWS error that refuses this UpdateTable; return whether it is a decrease."""
+    def check_update(self, table: Any, body: dict[str, Any]) -> frozenset[str | None]:
+        """Raise the AWS error that refuses this UpdateTable; return the parts it lowers."""
 
-    def table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+    def table_updated(self, table: Any, body: dict[str, Any], lowered: frozenset[str | None]) -> None:
         """UpdateTable was applied by moto."""
 
     def table_created(self, name: str, body: dict[str, Any]) -> None:
@@ -51,9 +51,9 @@ def _dynamodb_update_table(self: Any) -> Any:
     """UpdateTable with AWS's checks (still updating, decrease limits) and the lab's bookkeeping."""
     lab = _lab()
     table = self.dynamodb_backend.get_table(self.body["TableName"])
-    was_decrease = lab.check_update(table, self.body)
+    lowered = lab.check_update(table, self.body)
     original(dynamodb_responses.DynamoHandler, "update_table")(self)
-    lab.table_updated(table, self.body, was_decrease)
+    lab.table_updated(table, self.body, lowered)
     return dynamodb_responses.DynamoResult(table.describe())
 
 

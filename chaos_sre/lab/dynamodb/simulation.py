@@ -15,10 +15,16 @@ count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
 * **Updates.** UpdateTable leaves the table ``UPDATING`` for the update time;
   the new capacity applies when it is ``ACTIVE`` again; a second UpdateTable
   meanwhile is refused (``ResourceInUseException``). Capacity decreases are
-  limited as on AWS: 4 per table per day at any time, then one more per hour
-  that had none, 27 at most (``LimitExceededException``); the day and hour are
-  time-scaled. DescribeTable reports ``NumberOfDecreasesToday`` and the
-  ``OnDemandThroughput`` the lab keeps.
+  limited as on AWS, for the table and for each GSI apart: 4 per day at any
+  time, then one more per hour that had none, 27 at most
+  (``LimitExceededException``); the day and hour are time-scaled. DescribeTable
+  reports ``NumberOfDecreasesToday`` and ``LastDecreaseDateTime`` of the table
+  and of each GSI, and the ``OnDemandThroughput`` the lab keeps.
+* **Global tables.** UpdateTable's ``ReplicaUpdates`` (version 2019.11.21) create
+  and delete replicas in other Regions (moto: ignored); DescribeTable lists them
+  under ``Replicas``. A capacity change of a table with replicas reaches every
+  replica (for provisioned global tables the write capacity is the same on all
+  of them): the timeline records a ``dynamodb-replica-updated`` per replica Region.
 
 :class:`Capacity` is shared by the dynamics thread (which applies settings)
 and the endpoint thread (which asks for units per request), under its own lock.
@@ -47,6 +53,7 @@ DECREASES_PER_DAY = 27
 AWS_HOUR = 3600.0
 AWS_DAY = 86400.0
 READ, WRITE = "read", "write"
+GLOBAL_TABLE_VERSION = "2019.11.21"
 UNLIMITED = -1
 
 
@@ -184,10 +191,13 @@ class TableState:
 
     updating_until: float | None = None
     on_demand: dict[str | None, dict[str, int]] = field(default_factory=dict)
-    decreases: list[float] = field(default_factory=list)
-    last_decrease: datetime | None = None
+    decreases: dict[str | None, list[float]] = field(default_factory=dict)
+    """Per part (None: the table, else a GSI's name): when its capacity was lowered (monotonic)."""
+    last_decrease: dict[str | None, datetime] = field(default_factory=dict)
     last_increase: datetime | None = None
     applied: dict[str | None, CapacitySettings] = field(default_factory=dict)
+    replicas: list[str] = field(default_factory=list)
+    """Regions of the global table's other replicas."""
 
 
 class ResourceInUse(ResourceInUseException):
@@ -247,37 +257,41 @@ class DynamoDBDynamics:
         return self._tables.setdefault(name, TableState())
 
     # -- hooks called from moto (lab lock held) ----------------------------------
-    def check_update(self, table: Any, body: dict[str, Any]) -> bool:
-        """Refuse an UpdateTable as AWS would (still updating, too many decreases); True: a decrease."""
+    def check_update(self, table: Any, body: dict[str, Any]) -> frozenset[str | None]:
+        """Refuse an UpdateTable as AWS would (still updating, too many decreases of the table or
+        of a GSI: their limits are apart); return the parts it lowers (None: the table)."""
         state = self._state(table.name)
         now = time.monotonic()
         if state.updating_until is not None and now < state.updating_until:
             raise ResourceInUse(f"Attempt to change a resource which is still in use: "
                                 f"Table is being updated: {table.name}")
-        if not self._is_decrease(table, body):
-            return False
+        lowered = self._lowered_parts(table, body)
         day, hour = self._scaled(AWS_DAY), self._scaled(AWS_HOUR)
-        recent = [t for t in state.decreases if now - t < day]
-        quiet_hour = all(now - t >= hour for t in recent)
-        if len(recent) >= DECREASES_PER_DAY or (len(recent) >= DECREASES_AT_ANY_TIME and not quiet_hour):
-            raise LimitExceeded(
-                f"Subscriber limit exceeded: Provisioned throughput decreases are limited within a "
-                f"given UTC day. After the first {DECREASES_AT_ANY_TIME} decreases, each subsequent "
-                f"decrease in the same UTC day can be performed at most once every 3600 seconds. "
-                f"Number of decreases today: {len(recent)}. Table: {table.name}")
-        return True
+        for part in sorted(lowered, key=str):
+            recent = [t for t in state.decreases.get(part, []) if now - t < day]
+            quiet_hour = all(now - t >= hour for t in recent)
+            if len(recent) >= DECREASES_PER_DAY or (len(recent) >= DECREASES_AT_ANY_TIME
+                                                    and not quiet_hour):
+                where = f"Table: {table.name}" + (f", GlobalSecondaryIndex: {part}" if part else "")
+                raise LimitExceeded(
+                    f"Subscriber limit exceeded: Provisioned throughput decreases are limited "
+                    f"within a given UTC day. After the first {DECREASES_AT_ANY_TIME} decreases, "
+                    f"each subsequent decrease in the same UTC day can be performed at most once "
+                    f"every 3600 seconds. Number of decreases today: {len(recent)}. {where}")
+        return lowered
 
     @staticmethod
-    def _is_decrease(table: Any, body: dict[str, Any]) -> bool:
+    def _lowered_parts(table: Any, body: dict[str, Any]) -> frozenset[str | None]:
+        parts: set[str | None] = set()
         if _lowers(body.get("ProvisionedThroughput"), table.throughput):
-            return True
+            parts.add(None)
         indexes = {index.name: index for index in table.global_indexes}
         for update in body.get("GlobalSecondaryIndexUpdates") or []:
             change = update.get("Update") or {}
             index = indexes.get(change.get("IndexName"))
             if index is not None and _lowers(change.get("ProvisionedThroughput"), index.throughput):
-                return True
-        return False
+                parts.add(index.name)
+        return frozenset(parts)
 
     def table_created(self, name: str, body: dict[str, Any]) -> None:
         """Remember the OnDemandThroughput a CreateTable asked for (moto drops it)."""
@@ -288,7 +302,7 @@ class DynamoDBDynamics:
             if index.get("OnDemandThroughput"):
                 state.on_demand[index["IndexName"]] = dict(index["OnDemandThroughput"])
 
-    def table_updated(self, table: Any, body: dict[str, Any], was_decrease: bool) -> None:
+    def table_updated(self, table: Any, body: dict[str, Any], lowered: frozenset[str | None]) -> None:
         """An accepted UpdateTable: keep its OnDemandThroughput, start UPDATING, count decreases."""
         state = self._state(table.name)
         now = time.monotonic()
@@ -299,18 +313,34 @@ class DynamoDBDynamics:
             if change.get("OnDemandThroughput"):
                 name = change["IndexName"]
                 state.on_demand[name] = {**state.on_demand.get(name, {}), **change["OnDemandThroughput"]}
+        self._update_replicas(table.name, state, body)
         state.updating_until = now + self._scaled(self._timings.dynamodb_update_seconds)
-        if was_decrease:
-            state.decreases.append(now)
-            state.last_decrease = _now_utc()
-        elif body.get("ProvisionedThroughput") or body.get("GlobalSecondaryIndexUpdates"):
+        for part in lowered:
+            state.decreases.setdefault(part, []).append(now)
+            state.last_decrease[part] = _now_utc()
+        if not lowered and (body.get("ProvisionedThroughput") or body.get("GlobalSecondaryIndexUpdates")):
             state.last_increase = _now_utc()
         self._timeline.event(
-            "dynamodb-capacity-decreased" if was_decrease else "dynamodb-table-updated", table.name,
+            "dynamodb-capacity-decreased" if lowered else "dynamodb-table-updated", table.name,
             provisioned_throughput=body.get("ProvisionedThroughput"),
             on_demand_throughput=body.get("OnDemandThroughput"),
             index_updates=len(body.get("GlobalSecondaryIndexUpdates") or []),
         )
+
+    def _update_replicas(self, name: str, state: TableState, body: dict[str, Any]) -> None:
+        """Apply ReplicaUpdates; a capacity change reaches every replica (timeline ground truth)."""
+        for update in body.get("ReplicaUpdates") or []:
+            if "Create" in update and update["Create"]["RegionName"] not in state.replicas:
+                state.replicas.append(update["Create"]["RegionName"])
+            if "Delete" in update and update["Delete"]["RegionName"] in state.replicas:
+                state.replicas.remove(update["Delete"]["RegionName"])
+        changes_capacity = any(body.get(k) for k in ("ProvisionedThroughput", "OnDemandThroughput",
+                                                      "GlobalSecondaryIndexUpdates"))
+        if changes_capacity:
+            for region in state.replicas:
+                self._timeline.event("dynamodb-replica-updated", name, region=region,
+                                     provisioned_throughput=body.get("ProvisionedThroughput"),
+                                     on_demand_throughput=body.get("OnDemandThroughput"))
 
     def describe(self, name: str, description: dict[str, Any]) -> None:
         """Overlay the lab's view on a DescribeTable answer (status, maximums, decreases)."""
@@ -320,20 +350,33 @@ class DynamoDBDynamics:
         now = time.monotonic()
         if state.updating_until is not None and now < state.updating_until:
             description["TableStatus"] = "UPDATING"
-        throughput = description.get("ProvisionedThroughput")
-        if isinstance(throughput, dict):
-            recent = [t for t in state.decreases if now - t < self._scaled(AWS_DAY)]
-            throughput = description["ProvisionedThroughput"] = {
-                **throughput, "NumberOfDecreasesToday": len(recent)}
-            if state.last_decrease is not None:
-                throughput["LastDecreaseDateTime"] = state.last_decrease.timestamp()
-            if state.last_increase is not None:
-                throughput["LastIncreaseDateTime"] = state.last_increase.timestamp()
+        if state.replicas:
+            description["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
+            description["Replicas"] = [{"RegionName": region, "ReplicaStatus": "ACTIVE"}
+                                       for region in state.replicas]
+        self._overlay_decreases(description, state, None, now)
+        for index in description.get("GlobalSecondaryIndexes") or []:
+            self._overlay_decreases(index, state, index["IndexName"], now)
+        if isinstance(description.get("ProvisionedThroughput"), dict) and state.last_increase:
+            description["ProvisionedThroughput"]["LastIncreaseDateTime"] = \
+                state.last_increase.timestamp()
         on_demand = (description.get("BillingModeSummary") or {}).get("BillingMode") == "PAY_PER_REQUEST"
         if on_demand:
             description["OnDemandThroughput"] = self._maximums(state, None)
             for index in description.get("GlobalSecondaryIndexes") or []:
                 index["OnDemandThroughput"] = self._maximums(state, index["IndexName"])
+
+    def _overlay_decreases(self, node: dict[str, Any], state: TableState, part: str | None,
+                           now: float) -> None:
+        """The part's (table or GSI) decreases today and the last one, in its ProvisionedThroughput."""
+        throughput = node.get("ProvisionedThroughput")
+        if not isinstance(throughput, dict):
+            return
+        recent = [t for t in state.decreases.get(part, []) if now - t < self._scaled(AWS_DAY)]
+        throughput = node["ProvisionedThroughput"] = {**throughput,
+                                                      "NumberOfDecreasesToday": len(recent)}
+        if part in state.last_decrease:
+            throughput["LastDecreaseDateTime"] = state.last_decrease[part].timestamp()
 
     @staticmethod
     def _maximums(state: TableState, index: str | None) -> dict[str, int]:

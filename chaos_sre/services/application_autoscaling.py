@@ -1,0 +1,46 @@
+"""Application Auto Scaling scalable targets as faults read and restore them.
+
+A fault that changes a capacity Application Auto Scaling manages (an ECS service's desired count,
+a DynamoDB table's or GSI's read or write capacity) keeps the scaling from undoing it: it records
+the scalable target's min, max and suspended state, then registers it again with dynamic and
+scheduled scaling suspended and min/max widened to include the fault's value
+(RegisterScalableTarget, which "changes the resource's current capacity to a value that is inside
+of this range"; "Suspend and resume scaling", Application Auto Scaling User Guide). The restore
+registers it again with exactly what was recorded.
+"""
+
+from typing import Any
+
+from chaos_sre.aws import call, paginate
+
+SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
+                   "ScheduledScalingSuspended")
+ALL_SUSPENDED = {key: True for key in SUSPENSION_KEYS}
+
+
+def scalable_target(scaling: Any, namespace: str, resource_id: str,
+                    dimension: str) -> dict[str, Any] | None:
+    """The scalable target as {min, max, suspended}, or None when the resource has none."""
+    targets = list(paginate(scaling, "describe_scalable_targets", "ScalableTargets",
+                            ServiceNamespace=namespace, ResourceIds=[resource_id],
+                            ScalableDimension=dimension))
+    if not targets:
+        return None
+    target = targets[0]
+    suspended = target.get("SuspendedState") or {}
+    return {"min": int(target["MinCapacity"]), "max": int(target["MaxCapacity"]),
+            "suspended": {key: bool(suspended.get(key, False)) for key in SUSPENSION_KEYS}}
+
+
+def widened(target: dict[str, Any], value: int) -> dict[str, Any]:
+    """``target`` with min/max stretched to include ``value`` and every scaling suspended."""
+    return {"min": min(target["min"], value), "max": max(target["max"], value),
+            "suspended": dict(ALL_SUSPENDED)}
+
+
+def register(scaling: Any, namespace: str, resource_id: str, dimension: str,
+             target: dict[str, Any]) -> None:
+    """RegisterScalableTarget with exactly ``target``'s min, max and suspended state."""
+    call(scaling, "register_scalable_target", ServiceNamespace=namespace, ResourceId=resource_id,
+         ScalableDimension=dimension, MinCapacity=target["min"], MaxCapacity=target["max"],
+         SuspendedState=target["suspended"])
