@@ -297,6 +297,8 @@ def account_snapshot(lab: RunningLab) -> dict[str, Any]:
     scaling = lab.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="ecs")["ScalableTargets"]
     databases = lab.client("rds").describe_db_instances()["DBInstances"]
+    table_scaling = lab.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="dynamodb")["ScalableTargets"]
     return {
         "acls": acls, "asg": (group["DesiredCapacity"], sorted(group["VPCZoneIdentifier"].split(",")),
                               sorted(p["ProcessName"] for p in group["SuspendedProcesses"])),
@@ -308,6 +310,8 @@ def account_snapshot(lab: RunningLab) -> dict[str, Any]:
         "ecs": (service["desiredCount"],
                 [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in scaling]),
         "databases": sorted((d["DBInstanceIdentifier"], d["DBInstanceStatus"]) for d in databases),
+        "table_scaling": sorted((t["ResourceId"], t["ScalableDimension"], t["MinCapacity"],
+                                 t["MaxCapacity"], str(t.get("SuspendedState"))) for t in table_scaling),
     }
 
 

@@ -168,6 +168,37 @@ def test_decrease_limits_of_the_table_and_of_each_gsi_refuse_the_run_first(
     assert ledger.pending() == [] and not ledger.mutated()
 
 
+def test_auto_scaling_is_held_during_the_throttle_and_restored_exactly(start_lab,
+                                                                      own_ledger: Path) -> None:
+    """Issue 19 item 12: under DynamoDB auto scaling a target tracking policy raises a lowered
+    capacity back to its minimum and to what the traffic needs ("Managing throughput capacity
+    automatically with DynamoDB auto scaling",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html), as the
+    resilient lab's does each (scaled) minute - undoing the throttle mid-hold. Right after
+    UpdateTable the fault lowers each scalable target's min to the new capacity and suspends
+    its scaling (RegisterScalableTarget, as the ECS fault does); the restore registers each
+    again exactly as it was."""
+    lab = start_lab()
+    config, scaling = settings(lab), lab.client("application-autoscaling")
+
+    def targets() -> dict[tuple[str, str], Any]:
+        return {(t["ResourceId"], t["ScalableDimension"]):
+                (t["MinCapacity"], t["MaxCapacity"], t.get("SuspendedState"))
+                for t in scaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"]}
+
+    before, held_before = described(lab, "sessions"), targets()
+    assert len(held_before) == 4
+    result = dynamodb_faults.throttle_table("sessions", read_units=10, write_units=10,
+                                            indexes="by-user", poll_seconds=0.2, configuration=config)
+    assert len(result["suspended_scaling"]) == 4
+    assert {v[0] for v in targets().values()} == {10}
+    time.sleep(8)  # past the lab's auto scaling evaluation period (60 s at time scale 0.1)
+    assert described(lab, "sessions")["capacity"] == (10, 10)
+    assert not [e for e in lab.timeline()["events"] if e["kind"] == "autoscaling-capacity-changed"]
+    dynamodb_faults.restore_table(configuration=config)
+    assert described(lab, "sessions") == before and targets() == held_before
+
+
 def test_a_global_table_is_refused_unless_asked_and_its_regions_meet_the_guardrails(
         start_lab, own_ledger: Path) -> None:
     """Issue 19 item 7: lowering the capacity of a global table reaches every replica Region

@@ -36,12 +36,15 @@ from chaos_sre.faults.registry import Permission, fault
 from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.application_autoscaling import register, scalable_target, widened
 from chaos_sre.services.dynamodb import describe_table, metric_sum, settings_of
 
 __all__ = ["restore_table", "throttle_table"]
 
 logger = logging.getLogger("chaostoolkit")
 ON_DEMAND = "PAY_PER_REQUEST"
+NAMESPACE = "dynamodb"
+"""Application Auto Scaling's namespace of DynamoDB tables and GSIs."""
 DECREASES_AT_ANY_TIME = 4
 DECREASES_PER_DAY = 27
 DECREASE_QUIET_SECONDS = 3600.0
@@ -128,6 +131,28 @@ def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], part
     return after
 
 
+def _scaling_to_hold(autoscaling: Any, table_name: str, before: dict[str, Any],
+                     after: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scalable targets (DynamoDB auto scaling) of each capacity the throttle lowers, with
+    their min, max and suspended state now and the lowered value."""
+    if after["billing_mode"] == ON_DEMAND:
+        return []
+    held = []
+    parts = [(None, before["table"], after["table"])] + [
+        (name, before["indexes"][name], after["indexes"][name]) for name in sorted(after["indexes"])]
+    for index, old, new in parts:
+        resource = f"table/{table_name}" + (f"/index/{index}" if index else "")
+        for key in ("ReadCapacityUnits", "WriteCapacityUnits"):
+            if new[key] >= old[key]:
+                continue
+            dimension = f"dynamodb:{'index' if index else 'table'}:{key}"
+            target = scalable_target(autoscaling, NAMESPACE, resource, dimension)
+            if target is not None:
+                held.append({"resource_id": resource, "dimension": dimension, "target": target,
+                             "units": new[key]})
+    return held
+
+
 def _other_replica_regions(table: dict[str, Any], configuration: dict[str, Any] | None,
                            allowed: bool) -> tuple[str, ...]:
     """The Regions of a global table's other replicas; refused unless ``allowed``: a capacity
@@ -200,8 +225,10 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
 
 @fault(
     reads=[Permission("dynamodb:DescribeTable"), Permission("dynamodb:ListTagsOfResource"),
-           Permission("cloudwatch:GetMetricStatistics")],
-    permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*")],
+           Permission("cloudwatch:GetMetricStatistics"),
+           Permission("application-autoscaling:DescribeScalableTargets")],
+    permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*"),
+                 Permission("application-autoscaling:RegisterScalableTarget")],
     inverses=["restore_table_capacity"],
 )
 def throttle_table(
@@ -227,7 +254,10 @@ def throttle_table(
     table: `all` (default), `none`, or names. A provisioned table's capacity
     units are lowered; an on-demand table gets `OnDemandThroughput` maximums
     (its billing mode is never switched). The exact previous settings go to the
-    run ledger first; `restore_table` puts them back. Waits (up to
+    run ledger first; `restore_table` puts them back. A lowered capacity under
+    DynamoDB auto scaling has its scalable target's min lowered and scaling
+    suspended right after, so it is not raised back during the hold; the
+    restore registers it again exactly as it was. Waits (up to
     `wait_timeout_seconds`) for the table to be `ACTIVE` before and after.
     A global table (replicas in other Regions, which the change reaches) is
     refused unless `allow_global_table` is true. Refused when AWS's limits on
@@ -259,18 +289,30 @@ def throttle_table(
                                   ResourceArn=table["TableArn"])))
     replicas = _other_replica_regions(table, configuration, allow_global_table)
     enforce(configuration, secrets, [Target(f"dynamodb:table/{table_name}", tags, regions=replicas)])
+    autoscaling = aws_client("application-autoscaling", configuration, secrets)
+    scaling = _scaling_to_hold(autoscaling, table_name, before, after)
     if dry_run:
-        logger.info(f"chaos-sre dry run: would update table {table_name}: {request}")
+        held = ", ".join(f"{h['resource_id']} {h['dimension']}" for h in scaling)
+        logger.info(f"chaos-sre dry run: would update table {table_name}: {request}"
+                    + (f"; suspend auto scaling of {held}" if held else ""))
         return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
-                "consumption": consumption}
+                "consumption": consumption, "suspended_scaling": scaling}
     ledger = current_ledger(configuration or {})
     try:
         with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
                              {"op": "restore_table_capacity", "table_name": table_name,
-                              "settings": before, "timeout_seconds": timeout}) as mutation:
+                              "settings": before, "scaling": scaling,
+                              "timeout_seconds": timeout}) as mutation:
+            # The capacity first: when AWS refuses it, nothing has changed. Right after, each
+            # lowered capacity's scalable target gets the new value in its min and every scaling
+            # suspended, so auto scaling does not raise it back during the hold.
             call(aws_client("dynamodb", configuration, secrets, retries=False), "update_table",
                  **request)
+            mutation.applied()
             mutation.outcome = after
+            for hold in scaling:
+                register(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"],
+                         widened(hold["target"], hold["units"]))
     except AWSError as exc:
         if exc.code == "LimitExceededException":
             raise AWSError(
@@ -283,7 +325,7 @@ def throttle_table(
     _wait_active(dynamodb, table_name, timeout, poll)
     logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
     return {"dry_run": False, "table_name": table_name, "before": before, "after": after,
-            "consumption": consumption}
+            "consumption": consumption, "suspended_scaling": scaling}
 
 
 restore_table = restore_run
@@ -291,20 +333,30 @@ restore_table = restore_run
 
 @inverse("restore_table_capacity")
 def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings) -> str:
+    """Put the table's (and GSIs') capacity back, wait until ACTIVE, then register each scalable
+    target the throttle held with exactly its recorded min, max and suspended state."""
     dynamodb = aws_client("dynamodb", configuration, secrets)
     name, wanted = op["table_name"], op["settings"]
     timeout = float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS))
     _wait_active(dynamodb, name, timeout, 1)
     current = settings_of(describe_table(dynamodb, name))
-    if current == wanted:
-        return f"table {name} already has its settings"
     if current["billing_mode"] != wanted["billing_mode"]:
         raise ValidationError(f"table {name} is {current['billing_mode']} now, it was "
                               f"{wanted['billing_mode']}: restore its billing mode by hand")
-    call(dynamodb, "update_table", **_update_request(name, current, wanted))
-    _wait_active(dynamodb, name, timeout, 1)
-    return f"table {name} restored to {wanted['table']}" + (
-        f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")
+    done = []
+    if current != wanted:
+        call(dynamodb, "update_table", **_update_request(name, current, wanted))
+        _wait_active(dynamodb, name, timeout, 1)
+        done.append(f"table {name} restored to {wanted['table']}" + (
+            f", GSIs {wanted['indexes']}" if wanted["indexes"] else ""))
+    autoscaling = aws_client("application-autoscaling", configuration, secrets)
+    for held in op.get("scaling") or []:
+        now = scalable_target(autoscaling, NAMESPACE, held["resource_id"], held["dimension"])
+        if now != held["target"]:
+            register(autoscaling, NAMESPACE, held["resource_id"], held["dimension"], held["target"])
+            done.append(f"auto scaling of {held['resource_id']} {held['dimension']} back to "
+                        f"{held['target']['min']}-{held['target']['max']}")
+    return "; ".join(done) or f"table {name} already has its settings"
 
 
 THROTTLE_METRICS = ("ReadThrottleEvents", "WriteThrottleEvents")

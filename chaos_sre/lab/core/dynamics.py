@@ -61,6 +61,10 @@ class Dynamics:
         """The simulation of lab service package ``name`` (``web``, ``rds``, ``dynamodb`` ...)."""
         return self._services[name]
 
+    def find_service(self, name: str) -> Any | None:
+        """The simulation of lab service package ``name``, or None when the lab has none."""
+        return self._services.get(name)
+
     def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
         """("serving"|"booting"|"dead", AZ) of an IP target some service runs (ECS tasks)."""
         for ask in self._target_conditions:

@@ -20,6 +20,13 @@ count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
   (``LimitExceededException``); the day and hour are time-scaled. DescribeTable
   reports ``NumberOfDecreasesToday`` and ``LastDecreaseDateTime`` of the table
   and of each GSI, and the ``OnDemandThroughput`` the lab keeps.
+* **Auto scaling.** RegisterScalableTarget (namespace ``dynamodb``) moves the
+  table's or GSI's capacity into the new min/max at once; every evaluation period
+  (60 s, time-scaled), a target tracking policy raises the capacity to the
+  minimum, and to what keeps the demand at its target utilization (up to the
+  maximum), unless ``DynamicScalingOutSuspended``; ``DynamicScalingInSuspended``
+  keeps a capacity above the maximum. Scale-in on low utilization (AWS: after
+  15 minutes) is not simulated.
 * **Global tables.** UpdateTable's ``ReplicaUpdates`` (version 2019.11.21) create
   and delete replicas in other Regions (moto: ignored); DescribeTable lists them
   under ``Replicas``. A capacity change of a table with replicas reaches every
@@ -30,6 +37,7 @@ count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
 and the endpoint thread (which asks for units per request), under its own lock.
 """
 
+import math
 import threading
 import time
 from collections import deque
@@ -43,7 +51,7 @@ from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, Resou
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
-from chaos_sre.lab.dynamodb.settings import TIMINGS, DynamoDBTimings
+from chaos_sre.lab.dynamodb.settings import AUTOSCALING_TARGET_UTILIZATION, TIMINGS, DynamoDBTimings
 
 STEADY_UNITS_PER_SECOND = 50.0
 """Read and write units per second the application's users spend on each table."""
@@ -139,6 +147,12 @@ class Capacity:
             for pool in self._pools.values():
                 pool.updated = now
 
+    def demand(self, table: str, index: str | None, direction: str) -> float:
+        """Units per second a table's (or GSI's) reads or writes ask for now."""
+        with self._lock:
+            pool = self._pools.get((table, index, direction))
+            return pool.demand(time.monotonic()) if pool is not None else 0.0
+
     def forget(self, table: str) -> None:
         """Drop a deleted table's pools."""
         with self._lock:
@@ -232,6 +246,18 @@ def _settings_of(table: Any, state: TableState) -> dict[str | None, CapacitySett
     return found
 
 
+def _scaled_part(target: Any) -> tuple[str, str | None, str] | None:
+    """(table, GSI or None, read|write) of a ``dynamodb`` scalable target, e.g. resource
+    ``table/sessions/index/by-user`` with dimension ``dynamodb:index:WriteCapacityUnits``."""
+    pieces = str(target.resource_id).split("/")
+    dimension = str(target.scalable_dimension)
+    direction = READ if dimension.endswith("ReadCapacityUnits") else WRITE \
+        if dimension.endswith("WriteCapacityUnits") else None
+    if direction is None or pieces[0] != "table" or len(pieces) not in (2, 4):
+        return None
+    return pieces[1], pieces[3] if len(pieces) == 4 else None, direction
+
+
 def _lowers(new: dict[str, Any] | None, current: dict[str, Any]) -> bool:
     return new is not None and bool(new) and any(
         int(new[key]) < int(current.get(key, 0))
@@ -248,6 +274,7 @@ class DynamoDBDynamics:
         self._timings = timings
         self.capacity = Capacity(burst_seconds=scaled(timings.dynamodb_burst_seconds))
         self._tables: dict[str, TableState] = {}
+        self._next_scaling = 0.0
 
     def resume(self) -> None:
         """The lab starts serving: the capacity pools count time from now."""
@@ -326,6 +353,63 @@ class DynamoDBDynamics:
             on_demand_throughput=body.get("OnDemandThroughput"),
             index_updates=len(body.get("GlobalSecondaryIndexUpdates") or []),
         )
+
+    def scalable_target_registered(self, target: Any) -> None:
+        """RegisterScalableTarget: the capacity moves into the new min/max at once."""
+        self._autoscale(target, reason="RegisterScalableTarget", by_policy=False)
+
+    def _autoscale(self, target: Any, *, reason: str, by_policy: bool) -> None:
+        """Bring a scalable table's or GSI's capacity into min/max; ``by_policy``: as its target
+        tracking policy would (respecting suspension), also up to the demand's needs."""
+        part = _scaled_part(target)
+        table = self._backend().tables.get(part[0]) if part else None
+        if part is None or table is None or (table.billing_mode or "PROVISIONED") == "PAY_PER_REQUEST":
+            return
+        name, index, direction = part
+        node = table if index is None else next(
+            (i for i in table.global_indexes if i.name == index), None)
+        if node is None:
+            return
+        key = "ReadCapacityUnits" if direction == READ else "WriteCapacityUnits"
+        current = int(node.throughput.get(key, 0))
+        low, high = int(target.min_capacity), int(target.max_capacity)
+        suspended = target.suspended_state or {}
+        wanted = min(max(current, low), high)
+        if by_policy:
+            policy = self._policy(target)
+            if policy is None:
+                return
+            wanted = current
+            if not suspended.get("DynamicScalingOutSuspended"):
+                utilization = float(policy.get("TargetValue", AUTOSCALING_TARGET_UTILIZATION))
+                needed = math.ceil(self.capacity.demand(name, index, direction) * 100 / utilization)
+                wanted = min(max(current, low, needed), high)
+            if current > high and not suspended.get("DynamicScalingInSuspended"):
+                wanted = high
+        if wanted == current:
+            return
+        node.throughput = {**node.throughput, key: wanted}
+        state = self._state(name)
+        state.updating_until = time.monotonic() + self._scaled(self._timings.dynamodb_update_seconds)
+        self._timeline.event("autoscaling-capacity-changed", target.resource_id,
+                             dimension=target.scalable_dimension, previous=current,
+                             capacity=wanted, reason=reason)
+
+    @staticmethod
+    def _scaling() -> Any:
+        return moto_backend("applicationautoscaling")
+
+    def _policy(self, target: Any) -> dict[str, Any] | None:
+        """The target tracking configuration of the target's policy, if it has one."""
+        for policy in self._scaling().policies.values():
+            if (policy.resource_id, policy.scalable_dimension) == (target.resource_id,
+                                                                   target.scalable_dimension):
+                return dict(policy.target_tracking_scaling_policy_configuration or {})
+        return None
+
+    def _scalable_targets(self) -> list[Any]:
+        return [t for targets in self._scaling().targets.values() for t in targets.values()
+                if t.service_namespace == "dynamodb"]
 
     def _update_replicas(self, name: str, state: TableState, body: dict[str, Any]) -> None:
         """Apply ReplicaUpdates; a capacity change reaches every replica (timeline ground truth)."""
@@ -406,7 +490,12 @@ class DynamoDBDynamics:
 
     # -- the clock ----------------------------------------------------------------------
     def tick(self, now: float) -> None:
-        """Apply finished updates to the capacity pools; pick up new and deleted tables."""
+        """Apply finished updates to the capacity pools; pick up new and deleted tables; let
+        auto scaling evaluate its policies."""
+        if now >= self._next_scaling:
+            self._next_scaling = now + self._scaled(self._timings.dynamodb_autoscaling_evaluation_seconds)
+            for target in self._scalable_targets():
+                self._autoscale(target, reason="target tracking policy", by_policy=True)
         tables = dict(self._backend().tables)
         for name in [n for n in self._tables if n not in tables]:
             del self._tables[name]

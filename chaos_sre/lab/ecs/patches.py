@@ -1,10 +1,10 @@
-"""moto patches of ECS and Application Auto Scaling: a service scheduler that takes time.
+"""moto patches of ECS: a service scheduler that takes time.
 
 UpdateService leaves the running and pending counts to the lab's service
 scheduler (moto: running = desired at once); ListTasks filters by service and
-lists tasks that should be running unless asked otherwise (moto: every task);
-RegisterScalableTarget moves the service's desired count into the new min/max
-(moto: nothing). UpdateService refuses a desired count for a service using the DAEMON
+lists tasks that should be running unless asked otherwise (moto: every task)
+(RegisterScalableTarget: chaos_sre/lab/applicationautoscaling/patches.py).
+UpdateService refuses a desired count for a service using the DAEMON
 scheduling strategy, which runs one task per container instance and has no desired count to
 set (moto: sets it); AWS answers InvalidParameterException
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html#service_scheduler_daemon).
@@ -12,7 +12,6 @@ set (moto: sets it); AWS answers InvalidParameterException
 
 from typing import Any, Protocol, cast
 
-from moto.applicationautoscaling import models as scaling_models
 from moto.ecs import models as ecs_models
 from moto.ecs.exceptions import InvalidParameterException
 
@@ -24,9 +23,6 @@ class ServiceHooks(Protocol):
 
     def service_updated(self, service: Any, previous_desired: int) -> None:
         """UpdateService was applied to ``service`` (desired count was ``previous_desired``)."""
-
-    def scalable_target_registered(self, target: Any) -> None:
-        """RegisterScalableTarget created or updated ``target``."""
 
 
 
@@ -59,11 +55,3 @@ def _ecs_list_tasks(self: Any, cluster_str: str | None = None, container_instanc
         group = f"service:{service_name.split('/')[-1]}"
         tasks = [t for t in tasks if t.group == group]
     return list(tasks)
-
-
-@replaces(scaling_models.ApplicationAutoscalingBackend, "register_scalable_target")
-def _register_scalable_target(self: Any, *args: Any, **kwargs: Any) -> Any:
-    target = original(scaling_models.ApplicationAutoscalingBackend, "register_scalable_target")(
-        self, *args, **kwargs)
-    _lab().scalable_target_registered(target)
-    return target
