@@ -52,8 +52,21 @@ def test_tables_by_profile(shared_lab: RunningLab, start_lab) -> None:
 
 
 @pytest.mark.slow
+def without_auto_scaling(lab: RunningLab) -> None:
+    """Suspend the resilient lab's DynamoDB auto scaling, which raises a lowered capacity back
+    to its minimum at its next evaluation."""
+    scaling = lab.client("application-autoscaling")
+    for target in scaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"]:
+        scaling.register_scalable_target(
+            ServiceNamespace="dynamodb", ResourceId=target["ResourceId"],
+            ScalableDimension=target["ScalableDimension"], SuspendedState={
+                "DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True,
+                "ScheduledScalingSuspended": True})
+
+
 def test_update_is_asynchronous_and_decreases_are_limited(start_lab) -> None:
     lab = start_lab()
+    without_auto_scaling(lab)
     dynamodb = lab.client("dynamodb")
     lowered = dynamodb.update_table(TableName="sessions", ProvisionedThroughput={
         "ReadCapacityUnits": 90, "WriteCapacityUnits": 90})["TableDescription"]
@@ -81,6 +94,7 @@ def test_update_is_asynchronous_and_decreases_are_limited(start_lab) -> None:
 
 def test_lowered_capacity_throttles_after_the_burst_and_cloudwatch_shows_it(start_lab) -> None:
     lab = start_lab()
+    without_auto_scaling(lab)
     assert set(statuses(lab, "/session", 1.0)) == {200}
     dynamodb = lab.client("dynamodb")
     dynamodb.update_table(
@@ -103,6 +117,32 @@ def test_lowered_capacity_throttles_after_the_burst_and_cloudwatch_shows_it(star
     assert metric_sum(lab, "ConsumedWriteCapacityUnits", gsi) > 0
     kinds = [e["kind"] for e in lab.timeline()["events"] if e["resource"] == "sessions"]
     assert kinds[:2] == ["dynamodb-capacity-decreased", "dynamodb-update-completed"]
+
+
+def test_auto_scaling_raises_a_lowered_capacity_back_unless_suspended(start_lab) -> None:
+    """DynamoDB auto scaling (target tracking) brings a capacity below the scalable target's
+    minimum back into it ("Managing throughput capacity automatically with DynamoDB auto
+    scaling", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html),
+    at its next (scaled) one-minute evaluation; with dynamic scaling suspended it does not."""
+    lab = start_lab()
+    dynamodb = lab.client("dynamodb")
+
+    def capacity() -> int:
+        return int(dynamodb.describe_table(TableName="sessions")["Table"]["ProvisionedThroughput"][
+            "ReadCapacityUnits"])
+
+    dynamodb.update_table(TableName="sessions", ProvisionedThroughput={
+        "ReadCapacityUnits": 20, "WriteCapacityUnits": 100})
+    assert capacity() == 20
+    assert wait_until(lambda: capacity() == 100, timeout=15)
+    changed = [e for e in lab.timeline()["events"] if e["kind"] == "autoscaling-capacity-changed"]
+    assert changed[0]["resource"] == "table/sessions" and changed[0]["detail"]["capacity"] == 100
+    dynamodb.get_waiter("table_exists").wait(TableName="sessions", WaiterConfig=WAIT)
+    without_auto_scaling(lab)
+    dynamodb.update_table(TableName="sessions", ProvisionedThroughput={
+        "ReadCapacityUnits": 20, "WriteCapacityUnits": 100})
+    time.sleep(8)  # past the next evaluation
+    assert capacity() == 20
 
 
 def test_on_demand_maximum_is_kept_and_enforced(start_lab) -> None:

@@ -22,11 +22,13 @@ QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
 """No pause after the refused action: nothing is there to observe."""
 
 REFUSALS = {
-    "az-outage": ("ec2:TerminateInstances", "UnauthorizedOperation"),
-    "rds-failover": ("rds:FailoverDBCluster", "AccessDenied"),
-    "dynamodb-throttle": ("dynamodb:UpdateTable", "AccessDeniedException"),
-    "ecs-scale-to-zero": ("ecs:UpdateService", "AccessDeniedException"),
+    "az-outage": ("ec2:TerminateInstances", "UnauthorizedOperation", []),
+    "rds-failover": ("rds:FailoverDBCluster", "AccessDenied", []),
+    "dynamodb-throttle": ("dynamodb:UpdateTable", "AccessDeniedException", ["hold_scaling"]),
+    "ecs-scale-to-zero": ("ecs:UpdateService", "AccessDeniedException", []),
 }
+"""Experiment -> (the action denied, AWS's code, the preparations made before it: the throttle
+first holds the table's auto scaling, which its rollback restores)."""
 
 
 def ledger_entries(directory: Path) -> list[dict[str, Any]]:
@@ -41,7 +43,7 @@ def lab_status(lab: RunningLab) -> dict[str, Any]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", sorted(REFUSALS))
 def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_path: Path) -> None:
-    action, code = REFUSALS[name]
+    action, code, prepared = REFUSALS[name]
     lab = start_lab()
     assert lab.deny(action) == [action]
     status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
@@ -51,14 +53,14 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
 
     entries = ledger_entries(tmp_path / "ledgers")
     intents = [e for e in entries if e["kind"] == "intent"]
-    assert len(intents) == 1, entries
-    outcomes = [e for e in entries if e.get("seq") == intents[0]["seq"] and e["kind"] != "intent"]
+    assert [e["operation"] for e in intents[:-1]] == prepared, entries
+    outcomes = [e for e in entries if e.get("seq") == intents[-1]["seq"] and e["kind"] != "intent"]
     assert [e["kind"] for e in outcomes] == ["failed"], entries
     assert code in outcomes[0]["error"]
 
     ext = extension(journal)
     assert ext["fault_started_at"] is None
-    assert ext["targets"] == []
+    assert [t.split(":")[-1].strip() for t in ext["targets"]] == prepared
     assert ext["recovery"]["detect_seconds"] is None and ext["recovery"]["recover_seconds"] is None
     assert ext["verdict"]["passed"] is False
     assert any(r.startswith("method activity failed") and code in r

@@ -9,6 +9,7 @@ read from Chaos Toolkit's AWS configuration keys.
 
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -150,9 +151,8 @@ def aws_client(
     """Build a boto3 client for ``service`` from the session :func:`session_key` names.
 
     ``AWS_ENDPOINT_URL`` (or ``configuration["aws_endpoint_url"]``) redirects
-    every call, e.g. to the lab. ``retries=False``: each call is made once - for a call
-    whose refusal botocore would retry although no retry can lift it (DynamoDB's
-    ``LimitExceededException`` on a capacity decrease is in its throttling codes).
+    every call, e.g. to the lab. ``retries=False``: each call is made once, for
+    :func:`call_retrying_transient` to retry only what a retry can lift.
     """
     key = session_key(configuration, secrets)
     config = DEFAULT_CONFIG if retries else SINGLE_ATTEMPT
@@ -202,6 +202,28 @@ def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
         return dict(getattr(client, operation)(**kwargs))
     except (ClientError, BotoCoreError) as exc:
         raise _translated(operation, exc) from exc
+
+
+TRANSIENT_ATTEMPTS = 6
+"""Attempts of :func:`call_retrying_transient`, as many as the factory's clients make."""
+
+
+def call_retrying_transient(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+    """:func:`call` on a client built with ``retries=False``, made again only after a transient
+    error (:data:`TRANSIENT_ERROR_CODES`, or no answer at all): up to 6 attempts, exponential
+    backoff with full jitter (0.2 s, doubling, at most 5 s). So a refusal botocore would retry
+    although no retry lifts it - DynamoDB's LimitExceededException on a capacity decrease, one
+    of botocore's throttling codes - reaches the caller at once, and throttling does not."""
+    for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+        try:
+            return call(client, operation, **kwargs)
+        except AWSError as exc:
+            unanswered = exc.code is None and exc.status is None
+            if (exc.code not in TRANSIENT_ERROR_CODES and not unanswered) \
+                    or attempt == TRANSIENT_ATTEMPTS:
+                raise
+        time.sleep(random.uniform(0, min(5.0, 0.1 * 2 ** attempt)))
+    raise AssertionError("unreachable")
 
 
 NEW_RESOURCE_WAIT_SECONDS = 30.0

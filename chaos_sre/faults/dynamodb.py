@@ -14,8 +14,8 @@ Before the UpdateTable call the table's exact settings are written to the run
 ledger; `restore_table` (or any replay of the ledger) puts them back. AWS
 limits capacity decreases, for the table and for each GSI apart (4 a UTC day,
 then one per hour without decreases, 27 at most): a run that would exceed them
-is refused with that reason before any change, the UpdateTable is made once
-(botocore would retry LimitExceededException), and restoring is an increase,
+is refused with that reason before any change, the UpdateTable is not retried
+on LimitExceededException (botocore would retry it), and restoring is an increase,
 which is never limited. Updates are
 asynchronous: both the throttle and the restore wait until the table is
 `ACTIVE` again.
@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chaos_sre import values
-from chaos_sre.aws import aws_client, call, paginate, tag_dict, wait
+from chaos_sre.aws import aws_client, call, call_retrying_transient, paginate, tag_dict, wait
 from chaos_sre.aws.client import configured_region
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
@@ -229,7 +229,7 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
            Permission("application-autoscaling:DescribeScalableTargets")],
     permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*"),
                  Permission("application-autoscaling:RegisterScalableTarget")],
-    inverses=["restore_table_capacity"],
+    inverses=["restore_table_capacity", "restore_table_scaling"],
 )
 def throttle_table(
     table_name: str,
@@ -256,13 +256,13 @@ def throttle_table(
     (its billing mode is never switched). The exact previous settings go to the
     run ledger first; `restore_table` puts them back. A lowered capacity under
     DynamoDB auto scaling has its scalable target's min lowered and scaling
-    suspended right after, so it is not raised back during the hold; the
-    restore registers it again exactly as it was. Waits (up to
+    suspended first, so it is not raised back during the hold; the restore
+    registers it again exactly as it was. Waits (up to
     `wait_timeout_seconds`) for the table to be `ACTIVE` before and after.
     A global table (replicas in other Regions, which the change reaches) is
     refused unless `allow_global_table` is true. Refused when AWS's limits on
     capacity decreases (per table and per GSI)
-    would block it; the UpdateTable is made once, not retried. With
+    would block it; a LimitExceededException is not retried. With
     `dry_run` the plan is printed and nothing changes. Returns the settings
     before and after, and the consumption (units/s) each fraction was taken of.
     """
@@ -298,28 +298,31 @@ def throttle_table(
         return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
                 "consumption": consumption, "suspended_scaling": scaling}
     ledger = current_ledger(configuration or {})
-    try:
-        with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
-                             {"op": "restore_table_capacity", "table_name": table_name,
-                              "settings": before, "scaling": scaling,
-                              "timeout_seconds": timeout}) as mutation:
-            # The capacity first: when AWS refuses it, nothing has changed. Right after, each
-            # lowered capacity's scalable target gets the new value in its min and every scaling
-            # suspended, so auto scaling does not raise it back during the hold.
-            call(aws_client("dynamodb", configuration, secrets, retries=False), "update_table",
-                 **request)
-            mutation.applied()
-            mutation.outcome = after
+    if scaling:
+        # Auto scaling first: each lowered capacity's scalable target gets the new value as its
+        # min and every scaling suspended, so no policy raises the capacity back mid-hold (the
+        # capacity is still inside the widened min/max, so nothing moves yet).
+        with ledger.mutation(f"dynamodb:table/{table_name}", "hold_scaling", {"scaling": scaling},
+                             {"op": "restore_table_scaling", "scaling": scaling},
+                             effect=False) as holding:
             for hold in scaling:
                 register(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"],
                          widened(hold["target"], hold["units"]))
+                holding.applied()
+    try:
+        with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
+                             {"op": "restore_table_capacity", "table_name": table_name,
+                              "settings": before, "timeout_seconds": timeout}) as mutation:
+            call_retrying_transient(aws_client("dynamodb", configuration, secrets, retries=False),
+                                    "update_table", **request)
+            mutation.outcome = after
     except AWSError as exc:
         if exc.code == "LimitExceededException":
             raise AWSError(
                 f"AWS refused to lower the capacity of table {table_name}: DynamoDB allows "
                 f"{DECREASES_AT_ANY_TIME} decreases a UTC day for the table and for each GSI, "
-                f"then one per hour without decreases ({DECREASES_PER_DAY} at most); nothing "
-                f"was changed ({exc})",
+                f"then one per hour without decreases ({DECREASES_PER_DAY} at most); its "
+                f"capacity was not changed ({exc})",
                 code=exc.code, operation="update_table", status=exc.status) from exc
         raise
     _wait_active(dynamodb, table_name, timeout, poll)
@@ -333,30 +336,35 @@ restore_table = restore_run
 
 @inverse("restore_table_capacity")
 def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings) -> str:
-    """Put the table's (and GSIs') capacity back, wait until ACTIVE, then register each scalable
-    target the throttle held with exactly its recorded min, max and suspended state."""
     dynamodb = aws_client("dynamodb", configuration, secrets)
     name, wanted = op["table_name"], op["settings"]
     timeout = float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS))
     _wait_active(dynamodb, name, timeout, 1)
     current = settings_of(describe_table(dynamodb, name))
+    if current == wanted:
+        return f"table {name} already has its settings"
     if current["billing_mode"] != wanted["billing_mode"]:
         raise ValidationError(f"table {name} is {current['billing_mode']} now, it was "
                               f"{wanted['billing_mode']}: restore its billing mode by hand")
-    done = []
-    if current != wanted:
-        call(dynamodb, "update_table", **_update_request(name, current, wanted))
-        _wait_active(dynamodb, name, timeout, 1)
-        done.append(f"table {name} restored to {wanted['table']}" + (
-            f", GSIs {wanted['indexes']}" if wanted["indexes"] else ""))
+    call(dynamodb, "update_table", **_update_request(name, current, wanted))
+    _wait_active(dynamodb, name, timeout, 1)
+    return f"table {name} restored to {wanted['table']}" + (
+        f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")
+
+
+@inverse("restore_table_scaling")
+def _restore_scaling(op: Operation, configuration: Settings, secrets: Settings) -> str:
+    """Register each scalable target the throttle held with exactly its recorded min, max and
+    suspended state (after the capacity is back: the ledger replays newest first)."""
     autoscaling = aws_client("application-autoscaling", configuration, secrets)
-    for held in op.get("scaling") or []:
-        now = scalable_target(autoscaling, NAMESPACE, held["resource_id"], held["dimension"])
-        if now != held["target"]:
-            register(autoscaling, NAMESPACE, held["resource_id"], held["dimension"], held["target"])
-            done.append(f"auto scaling of {held['resource_id']} {held['dimension']} back to "
-                        f"{held['target']['min']}-{held['target']['max']}")
-    return "; ".join(done) or f"table {name} already has its settings"
+    restored = []
+    for hold in op["scaling"]:
+        if scalable_target(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"]) \
+                != hold["target"]:
+            register(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"], hold["target"])
+            restored.append(f"{hold['resource_id']} {hold['dimension']}")
+    return (f"auto scaling of {', '.join(restored)} as it was" if restored
+            else "auto scaling already as it was")
 
 
 THROTTLE_METRICS = ("ReadThrottleEvents", "WriteThrottleEvents")
