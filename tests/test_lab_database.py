@@ -144,6 +144,8 @@ def test_rds_proxy_makes_the_application_wait_instead_of_fail(start_lab) -> None
                                           TargetDBInstanceIdentifier="orders-2")
     seen = watch(lab, "/checkout", cluster_view, lambda v: v["status"] == "available", timeout=30)
     assert {s for _, s, _ in seen} == {200}
-    assert max(latency for _, _, latency in seen) > 0.2  # held by the proxy, not failed
+    # held by the proxy, not failed: the hold is 1.02 s (34 % of the 3 s failover), a served
+    # request takes 3 ms; a poll lands anywhere in the hold, so it may wait only its last part
+    assert max(latency for _, _, latency in seen) > 0.05
     assert seen[-1][0]["writer"] == "orders-2"
     assert "500-database-unavailable" not in lab.timeline()["requests"]["by_cause"]
