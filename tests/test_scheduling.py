@@ -22,8 +22,10 @@ from conftest import CLI, ROOT
 SCHEDULING = ROOT / "docs" / "scheduling"
 AWS_FILES = SCHEDULING / "aws"
 BOTOCORE_SERVICE = {"elasticloadbalancing": "elbv2"}
-PERMISSION_ONLY_ACTIONS = {"iam:PassRole"}
-"""IAM actions that authorise part of another call and are no API operation themselves."""
+PERMISSION_ONLY_ACTIONS = {"iam:PassRole", "elasticfilesystem:ClientMount",
+                           "elasticfilesystem:ClientWrite"}
+"""IAM actions that authorise part of another call (passing a role, an NFS mount) and are no API
+operation themselves."""
 ENVIRONMENT_OF_THE_RUNNER = {"CHAOS_SRE_GUARDRAILS", "CHAOS_SRE_HISTORY", "CHAOS_SRE_LEDGER_DIR",
                              "AWS_REGION", "AWS_DEFAULT_REGION"}
 
@@ -69,6 +71,8 @@ def variables_the_experiments_read() -> set[str]:
 @pytest.mark.parametrize("service, operation, name", [
     ("ecs", "RegisterTaskDefinition", "task-definition.json"),
     ("scheduler", "CreateSchedule", "schedule.json"),
+    ("efs", "CreateAccessPoint", "efs-access-point.json"),
+    ("ecs", "RunTask", "run-rollback-task.json"),
 ])
 def test_aws_files_are_valid_api_requests(service: str, operation: str, name: str) -> None:
     shape = botocore.session.get_session().get_service_model(service) \
@@ -78,7 +82,8 @@ def test_aws_files_are_valid_api_requests(service: str, operation: str, name: st
 
 
 @pytest.mark.parametrize("name", ["runner-policy.json", "scheduler-policy.json",
-                                  "runner-trust-policy.json", "scheduler-trust-policy.json"])
+                                  "runner-trust-policy.json", "scheduler-trust-policy.json",
+                                  "runner-efs-policy.json", "execution-role-policy.json"])
 def test_iam_policies_name_real_actions(name: str) -> None:
     document = load_json(name)
     assert document["Version"] == "2012-10-17"
@@ -95,6 +100,42 @@ def test_runner_policy_grants_every_permission_docs_safety_lists() -> None:
     assert len(documented) > 20
     assert documented <= policy_actions("runner-policy.json"), \
         documented - policy_actions("runner-policy.json")
+
+
+def test_the_fargate_task_can_write_its_logs_and_its_runs_volume_as_the_image_user() -> None:
+    """Issue 19 item 11: awslogs-create-group needs logs:CreateLogGroup, which the managed
+    AmazonECSTaskExecutionRolePolicy lacks
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html); an EFS
+    volume with IAM authorization needs elasticfilesystem:ClientMount and ClientWrite for the
+    task role (https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html); the
+    image runs as uid 10001, which a fresh file system's root does not let write, so the volume
+    goes through an access point with that POSIX user; and Fargate's stopTimeout is at most
+    120 s, shorter than some restores, so a rollback task finishes what a stop interrupted."""
+    task = load_json("task-definition.json")
+    container = task["containerDefinitions"][0]
+    logs = container["logConfiguration"]["options"]
+    execution = load_json("execution-role-policy.json")["Statement"]
+    if logs.get("awslogs-create-group") == "true":
+        assert any("logs:CreateLogGroup" in s["Action"] and s["Resource"].split(":log-group:")[1]
+                   .startswith(logs["awslogs-group"]) for s in execution)
+    volume = next(v for v in task["volumes"] if v["name"] == container["mountPoints"][0]["sourceVolume"])
+    efs = volume["efsVolumeConfiguration"]
+    assert efs["authorizationConfig"]["iam"] == "ENABLED" and efs["transitEncryption"] == "ENABLED"
+    access_point = load_json("efs-access-point.json")
+    user = dict(dockerfile_instructions())["USER"]
+    assert access_point["FileSystemId"] == efs["fileSystemId"]
+    assert str(access_point["PosixUser"]["Uid"]) == user
+    assert str(access_point["RootDirectory"]["CreationInfo"]["OwnerUid"]) == user
+    mount = load_json("runner-efs-policy.json")["Statement"][0]
+    assert set(mount["Action"]) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
+    assert mount["Resource"].endswith(f"file-system/{efs['fileSystemId']}")
+    assert mount["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"].endswith(
+        f"access-point/{efs['authorizationConfig']['accessPointId']}")
+    assert container["stopTimeout"] == 120  # Fargate's maximum
+    rollback = load_json("run-rollback-task.json")
+    assert rollback["taskDefinition"] == task["family"]
+    assert rollback["overrides"]["containerOverrides"] == [
+        {"name": container["name"], "command": ["rollback", "--last"]}]
 
 
 def test_every_scheduler_runs_the_image_default_game_day() -> None:
