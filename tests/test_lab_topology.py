@@ -184,6 +184,10 @@ def test_az_probes(shared_lab: RunningLab) -> None:
     config = {"aws_region": "us-east-1", "aws_endpoint_url": shared_lab.env["AWS_ENDPOINT_URL"]}
     per_az = {"us-east-1a": 2, "us-east-1b": 2, "us-east-1c": 2}
     assert healthy_targets_per_az("web", config) == per_az
+    # Issue 19 item 13: IP targets (the api service's tasks) were described as instances; they
+    # are placed by the subnet holding their address (target type "ip",
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-type)
+    assert healthy_targets_per_az("api", config) == {"us-east-1a": 1, "us-east-1b": 1, "us-east-1c": 1}
     assert instances_per_az("web", config) == per_az
     assert asg_at_desired_capacity("web", config) is True
     instance = shared_lab.web_instances("running")[0]

@@ -1,5 +1,6 @@
 """Probes on the AWS state of a service's web tier (read only, paginated)."""
 
+import ipaddress
 import time
 from typing import Any
 
@@ -7,7 +8,7 @@ from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import AWSError
 from chaos_sre.permissions import requires
 from chaos_sre.services.autoscaling import auto_scaling_group
-from chaos_sre.services.elb import target_group_arn
+from chaos_sre.services.elb import target_group, target_group_arn
 
 __all__ = [
     "asg_at_desired_capacity",
@@ -85,21 +86,35 @@ def instances_per_az(
 
 
 @requires("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
-          "ec2:DescribeInstances")
+          "ec2:DescribeInstances", "ec2:DescribeSubnets")
 def healthy_targets_per_az(
     target_group_name: str,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> dict[str, int]:
-    """Healthy targets of a target group per Availability Zone, e.g. `{"us-east-1a": 2, ...}`."""
+    """Healthy targets of a target group per Availability Zone, e.g. `{"us-east-1a": 2, ...}`.
+
+    Instance targets are placed by DescribeInstances; IP targets (ECS tasks on awsvpc, for
+    instance) by the subnet of the target group's VPC whose CIDR holds the address."""
     client = aws_client("elbv2", configuration, secrets)
-    arn = target_group_arn(client, target_group_name)
+    group = target_group(client, target_group_name)
     healthy = [t["Target"]["Id"] for t in
-               call(client, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
+               call(client, "describe_target_health",
+                    TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
                if t["TargetHealth"]["State"] == "healthy"]
     if not healthy:
         return {}
     ec2 = aws_client("ec2", configuration, secrets)
+    kind = group.get("TargetType", "instance")
+    if kind == "ip":
+        subnets = [(ipaddress.ip_network(s["CidrBlock"]), s["AvailabilityZone"])
+                   for s in paginate(ec2, "describe_subnets", "Subnets",
+                                     Filters=[{"Name": "vpc-id", "Values": [group["VpcId"]]}])]
+        return _count_by_zone([zone for address in healthy for network, zone in subnets
+                               if ipaddress.ip_address(address) in network])
+    if kind != "instance":
+        raise AWSError(f"target group {target_group_name} has {kind} targets, which have no "
+                       "Availability Zone to count by")
     return _count_by_zone([i["Placement"]["AvailabilityZone"]
                            for r in paginate(ec2, "describe_instances", "Reservations",
                                              InstanceIds=healthy)

@@ -20,8 +20,13 @@ def resource_tags(client: Any, arns: list[str]) -> dict[str, dict[str, str]]:
     return tags
 
 
-def target_group_arn(client: Any, name: str) -> str:
+def target_group(client: Any, name: str) -> dict[str, Any]:
+    """DescribeTargetGroups' description of the target group ``name``."""
     groups = list(paginate(client, "describe_target_groups", "TargetGroups", Names=[name]))
     if not groups:
         raise AWSError(f"target group {name!r} not found")
-    return str(groups[0]["TargetGroupArn"])
+    return dict(groups[0])
+
+
+def target_group_arn(client: Any, name: str) -> str:
+    return str(target_group(client, name)["TargetGroupArn"])
