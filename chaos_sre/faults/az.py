@@ -202,9 +202,11 @@ def _scoped_vpc(ec2: Any, vpc_id: str | None, groups: list[dict[str, Any]],
                 balancers: list[dict[str, Any]]) -> str:
     """The one VPC a blackhole may touch: ``vpc_id``, else the VPC of the named ASGs and load
     balancers; refused when they are in several, or in another than ``vpc_id``, or none is named."""
-    subnets = subnet_vpcs(ec2, [s for g in groups for s in g["VPCZoneIdentifier"].split(",") if s])
-    owners = {f"Auto Scaling group {g['AutoScalingGroupName']}": {
-        subnets[s] for s in g["VPCZoneIdentifier"].split(",") if s} for g in groups}
+    group_subnets = {g["AutoScalingGroupName"]: [s for s in g["VPCZoneIdentifier"].split(",") if s]
+                     for g in groups}
+    vpc_of = subnet_vpcs(ec2, [s for subnets in group_subnets.values() for s in subnets])
+    owners = {f"Auto Scaling group {name}": {vpc_of[s] for s in subnets}
+              for name, subnets in group_subnets.items()}
     owners.update({f"load balancer {b['LoadBalancerName']}": {b["VpcId"]} for b in balancers})
     named = set().union(*owners.values()) if owners else set()
     if vpc_id:
