@@ -274,6 +274,48 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
     assert network_state(lab) == before and balancer_subnets() == lb_before
 
 
+def test_blackhole_leaves_network_and_gateway_load_balancers_their_subnets(
+        start_lab, tmp_path: Path, monkeypatch) -> None:
+    """Issue 19 item 2: removing a subnet from a Network Load Balancer deletes that node's network
+    interface, and a subnet added back gets a new one ("Update the Availability Zones for your
+    Network Load Balancer",
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html): an
+    internet-facing NLB's restore by subnet IDs lost the AZ's Elastic IP, and a Gateway Load
+    Balancer refuses to drop a subnet ("include all subnets that were enabled previously",
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetSubnets.html). The
+    lab keeps each NLB node's address and refuses a GWLB's removal, as AWS does; the blackhole
+    removes the AZ's subnet from Application Load Balancers only (the network ACL cuts the other
+    nodes off) and says in its plan which it left."""
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, ec2, elbv2 = settings(lab), lab.client("ec2"), lab.client("elbv2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]]
+    mappings = [{"SubnetId": subnet, "AllocationId": ec2.allocate_address(Domain="vpc")["AllocationId"]}
+                for subnet in subnets]
+    elbv2.create_load_balancer(Name="edge", Type="network", Scheme="internet-facing",
+                               SubnetMappings=mappings)
+    elbv2.create_load_balancer(Name="inspection", Type="gateway", Subnets=subnets)
+
+    def zones() -> dict[str, Any]:
+        return {b["LoadBalancerName"]: sorted(b["AvailabilityZones"], key=lambda z: z["SubnetId"])
+                for b in elbv2.describe_load_balancers(
+                    Names=["web", "edge", "inspection"])["LoadBalancers"]}
+
+    before = zones()
+    assert {a["AllocationId"] for z in before["edge"] for a in z["LoadBalancerAddresses"]} == \
+        {m["AllocationId"] for m in mappings}
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                  load_balancer_names="web,edge,inspection", configuration=config)
+    during = zones()
+    assert len(during["web"]) == 2
+    assert during["edge"] == before["edge"] and during["inspection"] == before["inspection"]
+    assert sorted(plan["load_balancers_left_as_they_are"]) == ["edge", "inspection"]
+    az_faults.restore_az(config)
+    assert zones() == before
+
+
 def test_blackhole_suspends_az_rebalance_restores_only_what_it_removed_and_waits_for_balance(
         start_lab, tmp_path: Path, monkeypatch) -> None:
     """Issue 19 item 3: changing an Auto Scaling group's subnets starts AZ rebalancing

@@ -292,8 +292,10 @@ def blackhole_az(
     deny-all network ACL; they are removed from the `asg_names` Auto Scaling
     groups so nothing relaunches there (unless that would leave a group without
     subnets; the group's AZRebalance is suspended first, so the change does not
-    churn its instances, and resumed last) and, optionally, from the `load_balancer_names` load balancers
-    (unless that would leave fewer than two AZs). The VPC is `vpc_id`, else the
+    churn its instances, and resumed last) and, optionally, from the `load_balancer_names`
+    Application Load Balancers (unless that would leave fewer than two AZs; a Network or
+    Gateway Load Balancer keeps its subnets, whose nodes the ACL cuts off: removing one would
+    delete the node's network interface with its Elastic IP). The VPC is `vpc_id`, else the
     one the named groups and load balancers are in; with neither the fault is
     refused, as it is when a chosen subnet holds the runner's own network
     interface (it could not roll back). Every change is recorded with its
@@ -319,6 +321,9 @@ def blackhole_az(
     _refuse_runner_subnets(ec2, plan["vpc_id"], subnet_ids)
     plan["subnet_ids"] = sorted(subnet_ids)
     _enforce_on_network(configuration, secrets, az, subnets, groups, balancers, elbv2)
+    shrinkable, plan["load_balancers_left_as_they_are"] = _balancers_to_shrink(balancers, subnet_ids)
+    for name, why in plan["load_balancers_left_as_they_are"].items():
+        logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")
     if dry_run:
         logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
         return {"dry_run": True, **plan}
@@ -344,15 +349,7 @@ def blackhole_az(
                               "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
             call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,
                  VPCZoneIdentifier=",".join(remaining))
-    for balancer in balancers:
-        current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
-        remaining = [s for s in current if s not in subnet_ids]
-        if remaining == current:
-            continue
-        if len(remaining) < 2:
-            logger.warning(f"chaos-sre: load balancer {balancer['LoadBalancerName']} needs two AZs; "
-                           "leaving its subnets as they are")
-            continue
+    for balancer, current, remaining in shrinkable:
         with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
                              {"subnets": current},
                              {"op": "restore_lb_subnets",
@@ -360,6 +357,35 @@ def blackhole_az(
             call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
     return {"dry_run": False, **plan, "network_acl_ids": [deny_acl]}
+
+
+def _balancers_to_shrink(balancers: list[dict[str, Any]], subnet_ids: set[str]) -> tuple[
+        list[tuple[dict[str, Any], list[str], list[str]]], dict[str, str]]:
+    """The load balancers to remove the AZ's subnets from, each with its subnets now and after,
+    and why the others are left as they are.
+
+    Only Application Load Balancers lose subnets. Removing a subnet from a Network Load Balancer
+    deletes that node's network interface with its Elastic IP or private address, and a
+    Gateway Load Balancer refuses it ("Update the Availability Zones for your Network Load
+    Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html);
+    the deny-all network ACL cuts their nodes in the AZ off all the same.
+    """
+    shrink, left = [], {}
+    for balancer in balancers:
+        name = balancer["LoadBalancerName"]
+        current = [z["SubnetId"] for z in balancer["AvailabilityZones"]]
+        remaining = [s for s in current if s not in subnet_ids]
+        if remaining == current:
+            continue
+        if balancer.get("Type", "application") != "application":
+            left[name] = (f"a {balancer['Type']} load balancer's node in the AZ is cut off by the "
+                          "network ACL; removing its subnet would delete the node's network "
+                          "interface and its addresses")
+        elif len(remaining) < 2:
+            left[name] = "an Application Load Balancer needs two AZs"
+        else:
+            shrink.append((balancer, current, remaining))
+    return shrink, left
 
 
 def _groups_to_shrink(groups: list[dict[str, Any]], subnet_ids: set[str],
