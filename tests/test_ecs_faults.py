@@ -145,6 +145,42 @@ def test_set_desired_count_holds_against_auto_scaling_and_restores_exactly(
     assert described(lab) == before
 
 
+def test_the_restore_waits_for_healthy_targets_in_every_target_group(
+        start_lab, own_ledger: Path) -> None:
+    """Issue 19 item 13: an ECS service registers every task with each of its target groups
+    ("Use load balancing to distribute Amazon ECS service traffic", several target groups per
+    service: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/register-multiple-targetgroups.html),
+    and each group runs its own health checks. The restore summed healthy targets over the groups,
+    so it declared a two-task service healthy once one group had both tasks healthy and the other,
+    with a slower health check, had none. It now waits for each group."""
+    lab = start_lab()
+    config, ecs, elbv2 = settings(lab), lab.client("ecs"), lab.client("elbv2")
+    api = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    fast = api["loadBalancers"][0]["targetGroupArn"]
+    vpc = elbv2.describe_target_groups(TargetGroupArns=[fast])["TargetGroups"][0]["VpcId"]
+    slow = elbv2.create_target_group(
+        Name="api-admin", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip",
+        HealthCheckPath="/api/health", HealthCheckIntervalSeconds=60, HealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    ecs.create_service(
+        cluster=CLUSTER, serviceName="api-two", taskDefinition=api["taskDefinition"], desiredCount=2,
+        launchType="FARGATE", networkConfiguration=api["networkConfiguration"],
+        loadBalancers=[{"targetGroupArn": arn, "containerName": SERVICE, "containerPort": 8080}
+                       for arn in (fast, slow)])
+
+    def healthy(arn: str) -> int:
+        return sum(1 for d in elbv2.describe_target_health(TargetGroupArn=arn)[
+            "TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy")
+
+    assert wait_until(lambda: healthy(slow) == 2, timeout=30)
+    ecs_faults.scale_service_to_zero(cluster=CLUSTER, service="api-two", configuration=config)
+    assert wait_until(lambda: ecs_probes.task_counts(CLUSTER, "api-two", config)["running"] == 0,
+                      timeout=30)
+    ecs_faults.restore_service(configuration=config)
+    assert healthy(slow) == 2, "the restore ended before the slower target group was healthy"
+    assert ecs_probes.service_healthy_targets(CLUSTER, "api-two", config) == 2
+
+
 def test_a_crashed_run_is_restored_from_its_ledger_file(start_lab, own_ledger: Path) -> None:
     lab = start_lab()
     config = settings(lab)

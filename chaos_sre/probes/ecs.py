@@ -49,7 +49,8 @@ def service_is_stable(cluster: str, service: str, configuration: dict[str, Any] 
 @requires("ecs:DescribeServices", "elasticloadbalancing:DescribeTargetHealth")
 def service_healthy_targets(cluster: str, service: str, configuration: dict[str, Any] | None = None,
                          secrets: dict[str, Any] | None = None) -> int:
-    """Healthy targets in the target groups of the service's load balancers."""
+    """The service's healthy targets: with several target groups, the fewest healthy in any one
+    (each group serves its own listener or path; 0 for a service without a load balancer)."""
     description = describe_service(aws_client("ecs", configuration, secrets), cluster, service)
     return count_healthy_targets(aws_client("elbv2", configuration, secrets), description)
 

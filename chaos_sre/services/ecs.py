@@ -1,8 +1,9 @@
 """ECS services as faults and probes read them: descriptions, scaling targets, healthy targets.
 
 "Stable" is what the boto3 `services_stable` waiter checks: one deployment, and
-as many running tasks as desired. Healthy targets are counted over the target
-groups the service registers its tasks with (DescribeTargetHealth).
+as many running tasks as desired. Healthy targets are counted in each target
+group the service registers its tasks with (DescribeTargetHealth); the service
+has the fewest of any group.
 """
 
 import math
@@ -55,22 +56,34 @@ def is_stable(description: dict[str, Any]) -> bool:
         and description.get("runningCount") == description.get("desiredCount")
 
 
-def count_healthy_targets(elbv2: Any, description: dict[str, Any]) -> int:
-    """Healthy targets over the target groups of a described service."""
-    healthy = 0
+def healthy_targets_per_group(elbv2: Any, description: dict[str, Any]) -> dict[str, int]:
+    """Healthy targets in each target group of a described service (by target group ARN)."""
+    healthy: dict[str, int] = {}
     for balancer in description.get("loadBalancers") or []:
         arn = balancer.get("targetGroupArn")
-        if not arn:
+        if not arn or arn in healthy:
             continue
         answer = call(elbv2, "describe_target_health", TargetGroupArn=arn)
-        healthy += sum(1 for d in answer.get("TargetHealthDescriptions", [])
-                       if d["TargetHealth"]["State"] == "healthy")
+        healthy[arn] = sum(1 for d in answer.get("TargetHealthDescriptions", [])
+                           if d["TargetHealth"]["State"] == "healthy")
     return healthy
+
+
+def count_healthy_targets(elbv2: Any, description: dict[str, Any]) -> int:
+    """The service's healthy targets: the fewest in any of its target groups.
+
+    A service registered with several target groups (a listener each, or a path each) registers
+    every task in each, and each group serves its own traffic: the service is as healthy as its
+    least healthy group, not as the sum over the groups (which reached the task count with half
+    the tasks healthy in two groups).
+    """
+    return min(healthy_targets_per_group(elbv2, description).values(), default=0)
 
 
 def wait_healthy(ecs: Any, elbv2: Any, cluster: str, service: str, *, timeout_seconds: float,
                  poll_seconds: float) -> int:
-    """Wait until the service has as many healthy targets as desired tasks; return that count."""
+    """Wait until each target group of the service has as many healthy targets as desired tasks;
+    return the fewest healthy in any group."""
     deadline = time.monotonic() + timeout_seconds
     for _ in range(max(1, math.ceil(timeout_seconds / poll_seconds)) + 1):
         description = describe_service(ecs, cluster, service)
