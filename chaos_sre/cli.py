@@ -26,10 +26,10 @@ from chaos_sre.lab.core.settings import (
     PROFILE_DESCRIPTIONS,
     Profile,
     parse_api_fault_rate,
-    parse_time_scale,
     profile_named,
 )
 from chaos_sre.lab.core.state import live_state
+from chaos_sre.timescale import parse_time_scale
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_PORT = 5566

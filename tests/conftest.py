@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import requests
 from botocore.config import Config
 
 from chaos_sre.lab.core import forkserver
+from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
 
 # Nothing in the suite may reach real AWS: fake credentials, no instance metadata.
 os.environ.update(
@@ -123,22 +124,42 @@ def parse_exports(stdout: str) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def lab_time_scale(lab: RunningLab) -> Iterator[None]:
+    """This process plays AWS seconds at ``lab``'s time scale while the block runs, as a process
+    started with the lab's environment does: faults and probes called in the test itself then
+    wait, hold and read CloudWatch on the lab's clock (chaos_sre.timescale)."""
+    before = os.environ.get(TIME_SCALE)
+    os.environ[TIME_SCALE] = lab.env[TIME_SCALE]
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(TIME_SCALE, None)
+        else:
+            os.environ[TIME_SCALE] = before
+
+
 @pytest.fixture
 def start_lab(tmp_path: Path) -> Iterator[Callable[..., RunningLab]]:
-    """Start labs (``start_lab("--profile", "fragile")``); all are stopped afterwards."""
+    """Start labs (``start_lab("--profile", "fragile")``); all are stopped afterwards. The test
+    runs at the time scale of the last lab it started (:func:`lab_time_scale`)."""
     started: list[Path] = []
 
-    def _start(*args: str) -> RunningLab:
-        lab_dir = tmp_path / f"lab{len(started)}"
-        result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
-                         *args, lab_dir=lab_dir)
-        assert result.returncode == 0, result.stderr
-        started.append(lab_dir)
-        return RunningLab(lab_dir, parse_exports(result.stdout))
+    with ExitStack() as scales:
+        def _start(*args: str) -> RunningLab:
+            lab_dir = tmp_path / f"lab{len(started)}"
+            result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
+                             *args, lab_dir=lab_dir)
+            assert result.returncode == 0, result.stderr
+            started.append(lab_dir)
+            lab = RunningLab(lab_dir, parse_exports(result.stdout))
+            scales.enter_context(lab_time_scale(lab))
+            return lab
 
-    yield _start
-    for lab_dir in started:
-        run_cli("lab", "down", lab_dir=lab_dir)
+        yield _start
+        for lab_dir in started:
+            run_cli("lab", "down", lab_dir=lab_dir)
 
 
 @contextmanager
@@ -148,8 +169,10 @@ def lab_for_module(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iter
     result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0", *args,
                      lab_dir=lab_dir)
     assert result.returncode == 0, result.stderr
+    lab = RunningLab(lab_dir, parse_exports(result.stdout))
     try:
-        yield RunningLab(lab_dir, parse_exports(result.stdout))
+        with lab_time_scale(lab):
+            yield lab
     finally:
         run_cli("lab", "down", lab_dir=lab_dir)
 

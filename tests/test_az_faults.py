@@ -201,7 +201,7 @@ def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: P
     lab = start_lab()
     before = network_state(lab)
     status, journal, stderr = run_chaos(lab, BLACKHOLE, tmp_path,
-                                        env={"CHAOS_SRE_HOLD_SECONDS": "8"})
+                                        env={"CHAOS_SRE_HOLD_SECONDS": "80"})
     assert status == 0, stderr[-3000:]
     assert extension(journal)["verdict"]["passed"] is True
     assert [f["kind"] for f in lab.timeline()["faults"]] == ["subnet-unreachable"]
@@ -218,7 +218,7 @@ def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: P
 def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp_path: Path) -> None:
     lab = start_lab("--profile", "fragile")
     before = network_state(lab)
-    status, journal, _ = run_chaos(lab, BLACKHOLE, tmp_path, env={"CHAOS_SRE_HOLD_SECONDS": "8"})
+    status, journal, _ = run_chaos(lab, BLACKHOLE, tmp_path, env={"CHAOS_SRE_HOLD_SECONDS": "80"})
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("error budget" in r or "did not recover" in r for r in reasons), reasons

@@ -50,7 +50,7 @@ def start_run(lab: RunningLab, experiment: str, tmp_path: Path, **env: str) -> s
         [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path",
          str(tmp_path / "journal.json"), str(ROOT / "experiments" / f"{experiment}.json")],
         env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
-             "CHAOS_SRE_HOLD_SECONDS": "30", **env},
+             "CHAOS_SRE_HOLD_SECONDS": "300", **env},
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
@@ -139,11 +139,12 @@ def test_an_interruption_inside_an_action_skips_its_pause_and_rolls_back_at_once
     """Chaos Toolkit sleeps an activity's ``pauses.after`` in a ``finally`` (chaostoolkit-lib
     1.44, chaoslib/activity.py ``execute_activity``: its ``interrupted`` flag is never set), so an
     interruption that lands inside the action itself, not its pause, used to wait out the whole
-    pause with the fault in place. The action here blocks for 3 s, its pause is 60 s; the signal
-    comes 1 s into the action: the rollback must start within a few seconds, not after 60."""
+    pause with the fault in place. The action here blocks for 3 s, its pause is 600 AWS seconds
+    (60 s at the lab's time scale 0.1); the signal comes 1 s into the action: the rollback must
+    start within a few seconds, not after 60."""
     from test_control import experiment  # the control's test experiment shape
 
-    blocking = {"type": "action", "name": "slow-action", "pauses": {"after": 60},
+    blocking = {"type": "action", "name": "slow-action", "pauses": {"after": 600},
                 "provider": {"type": "process", "path": "sleep", "arguments": "3"}}
     marker = tmp_path / "rolled-back"
     rollback = {"type": "action", "name": "note-rollback",
@@ -166,4 +167,4 @@ def test_an_interruption_inside_an_action_skips_its_pause_and_rolls_back_at_once
     assert wait_until(marker.exists, timeout=30, interval=0.05), console.read_text()
     assert time.monotonic() - interrupted_at < 10, "the rollback waited out the action's pause"
     assert runner.wait(timeout=60) != 0
-    assert "Pausing after activity for 60s" in console.read_text()
+    assert "Pausing after activity for 60.0s" in console.read_text()  # 600 AWS s, played

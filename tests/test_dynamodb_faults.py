@@ -2,11 +2,13 @@
 probes and the shipped experiment on both profiles."""
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from conftest import ROOT, RunningLab, extension, run_chaos
 
 from chaos_sre.errors import AWSError, ValidationError
@@ -58,8 +60,8 @@ def test_refusals_name_the_problem_and_change_nothing(shared_lab: RunningLab, ow
          {"read_fraction": "half"}),
         ("unknown GSI by-nothing", {"read_units": 5, "indexes": ["by-nothing"]}),
         ("read target 500 is not below the current ReadCapacityUnits 100", {"read_units": 500}),
-        ("consumed no read capacity in the last 60 s", {"read_fraction": 0.5,
-                                                        "consumption_window_seconds": 60}),
+        ("consumed no read capacity in the minutes CloudWatch published of the last 60 s",
+         {"read_fraction": 0.5, "consumption_window_seconds": 60}),
     ]
     for message, arguments in refusals:
         with pytest.raises(ValidationError, match=message):
@@ -93,23 +95,44 @@ def test_provisioned_table_with_gsi_is_throttled_and_restored_exactly(start_lab,
     assert dynamodb_faults.restore_table(configuration=config) == []  # twice is harmless
 
 
-def test_fraction_comes_from_the_consumption_cloudwatch_saw(start_lab, own_ledger: Path) -> None:
+def test_fraction_comes_from_the_minutes_cloudwatch_published(start_lab, own_ledger: Path) -> None:
+    """Issue 19 item 6: consumption was read with a 1 s period, but DynamoDB publishes one-minute
+    datapoints ("CloudWatch aggregates the following DynamoDB metrics at one-minute intervals",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html) and a
+    standard-resolution metric's period "must be a multiple of 60"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html):
+    the 3 s window always found nothing, and a longer one read unpublished minutes as idle. The lab
+    publishes one datapoint a (scaled) minute and refuses other periods, as AWS does; the fault
+    reads 60 s periods and takes the rate over the minutes CloudWatch has published, so a window
+    longer than the traffic is not diluted by the minutes without datapoints."""
     lab = start_lab()
     config = settings(lab)
+    cloudwatch = lab.client("cloudwatch", retries=False)
+    now = datetime.now(UTC)
+    with pytest.raises(ClientError, match="multiple of 60"):
+        cloudwatch.get_metric_statistics(
+            Namespace="AWS/DynamoDB", MetricName="ConsumedReadCapacityUnits",
+            Dimensions=[{"Name": "TableName", "Value": "sessions"}],
+            StartTime=now - timedelta(minutes=5), EndTime=now, Period=1, Statistics=["Sum"])
     session = requests.Session()
-    deadline = time.monotonic() + 6  # both 3 s windows below lie inside the traffic
-    while time.monotonic() < deadline:  # about 40 requests/s of /session
+    minute = 60 * float(lab.env["CHAOS_SRE_TIME_SCALE"])
+    deadline, sent = time.monotonic() + 2.2 * minute, 0  # a whole minute of traffic is published
+    while time.monotonic() < deadline:  # up to 40 requests/s of /session
         assert session.get(f"{lab.target_url}/session", timeout=5).status_code == 200
+        sent += 1
         time.sleep(0.02)
-    measured = dynamodb_probes.consumed_capacity("sessions", window_seconds=3, configuration=config)
+    measured = dynamodb_probes.consumed_capacity("sessions", window_seconds=600, configuration=config)
     result = dynamodb_faults.throttle_table("sessions", read_fraction=0.5, indexes="none",
-                                            consumption_window_seconds=3, poll_seconds=0.2,
+                                            consumption_window_seconds=600, poll_seconds=0.2,
                                             configuration=config)
     target = result["after"]["table"]["ReadCapacityUnits"]
     basis = result["consumption"]["table:read"]
     assert target == max(1, int(basis * 0.5))
-    assert measured["read_units_per_second"] > 10
-    assert basis == pytest.approx(measured["read_units_per_second"], rel=0.5)  # a second later
+    assert 60 <= measured["published_seconds"] <= 180
+    assert measured["window_seconds"] == 600
+    diluted = sent / (600 * minute / 60)  # the traffic spread over the ten minutes asked
+    assert measured["read_units_per_second"] > 2 * diluted, (sent, measured)
+    assert basis == pytest.approx(measured["read_units_per_second"], rel=0.5)
     assert result["after"]["table"]["WriteCapacityUnits"] == 100  # writes untouched
     assert result["after"]["indexes"] == result["before"]["indexes"]  # indexes="none"
 
@@ -262,7 +285,7 @@ def test_experiment_on_an_on_demand_table_restores_exactly(start_lab, tmp_path: 
     status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
         "CHAOS_SRE_TABLE": "carts", "CHAOS_SRE_SLO": "probes/cart.yaml",
         "CHAOS_SRE_READ_FRACTION": "0.9", "CHAOS_SRE_WRITE_FRACTION": "0.9",
-        "CHAOS_SRE_HOLD_SECONDS": "5"})
+        "CHAOS_SRE_HOLD_SECONDS": "50"})
     assert status == 0, stderr[-3000:]
     capped = journal["run"][0]["output"]["after"]["table"]
     assert 0 < capped["MaxReadRequestUnits"] < 50 and 0 < capped["MaxWriteRequestUnits"] < 50

@@ -209,7 +209,7 @@ def test_sigterm_rolls_the_running_experiment_back_and_ends_the_game_day(
     plan = write_plan(tmp_path / "plan.yaml", {
         "title": "terminated", "cool_down_seconds": 0,
         "experiments": [{"path": str(EXPERIMENTS / "ecs-scale-to-zero.json"),
-                         "environment": {"CHAOS_SRE_HOLD_SECONDS": "60"}},
+                         "environment": {"CHAOS_SRE_HOLD_SECONDS": "600"}},
                         str(EXPERIMENTS / "az-outage.json")]})
     ledgers = tmp_path / "ledgers"
     with lab_for_module(tmp_path_factory) as lab:

@@ -28,7 +28,7 @@ def metric_sum(lab: RunningLab, metric: str, dimensions: dict[str, str]) -> floa
     points = lab.client("cloudwatch").get_metric_statistics(
         Namespace="AWS/DynamoDB", MetricName=metric,
         Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-        StartTime=now - timedelta(minutes=5), EndTime=now, Period=1, Statistics=["Sum"])
+        StartTime=now - timedelta(minutes=5), EndTime=now, Period=60, Statistics=["Sum"])
     return sum(p["Sum"] for p in points["Datapoints"])
 
 

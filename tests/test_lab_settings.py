@@ -3,8 +3,9 @@
 import pytest
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.core.settings import parse_time_scale, profile_named
+from chaos_sre.lab.core.settings import profile_named
 from chaos_sre.lab.core.timeline import FALLBACK, OK, Timeline
+from chaos_sre.timescale import parse_time_scale
 
 
 @pytest.mark.parametrize("value", ["0.1", "1", "10", 0.05])

@@ -13,8 +13,10 @@ def test_up_prints_the_exports_that_point_clients_at_the_lab(shared_lab: Running
     assert set(shared_lab.env) == {
         "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
         "AWS_DEFAULT_REGION", "CHAOS_SRE_TARGET_URL", "ECS_CONTAINER_METADATA_URI_V4",
+        "CHAOS_SRE_TIME_SCALE",
     }
     assert shared_lab.env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert shared_lab.env["CHAOS_SRE_TIME_SCALE"] == "0.1"  # experiments' AWS seconds, played
     assert shared_lab.env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert shared_lab.target_url.startswith("http://127.0.0.1:")
 

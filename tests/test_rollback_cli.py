@@ -38,7 +38,7 @@ def test_a_killed_run_is_restored_by_rollback_last(start_lab, tmp_path: Path) ->
         [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path",
          str(tmp_path / "journal.json"), str(EXPERIMENT)],
         env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(ledgers),
-             "CHAOS_SRE_HOLD_SECONDS": "60"},
+             "CHAOS_SRE_HOLD_SECONDS": "600"},
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         assert wait_until(lambda: mutation_done(ledgers), timeout=60, interval=0.1)

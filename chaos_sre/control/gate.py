@@ -17,7 +17,8 @@ logger = logging.getLogger("chaostoolkit")
 def refusal(run: ControlRun) -> str | None:
     """Why the fault must not be injected, or None. Waits out the rest of the baseline first."""
     waited_from = run.record.sampler_started_at or time.time()
-    remaining = run.settings.baseline_seconds + run.slo.timeout_seconds - (time.time() - waited_from)
+    remaining = run.settings.wall(run.settings.baseline_seconds) + run.slo.timeout_seconds \
+        - (time.time() - waited_from)
     if remaining > 0:
         time.sleep(remaining)
     samples = read_samples(run.samples_path)

@@ -20,6 +20,7 @@ from chaos_sre.activities import activities as experiment_activities
 from chaos_sre.activities import check_activity
 from chaos_sre.control import activities, gate, invocation, outcome
 from chaos_sre.control.failsafe import guarded
+from chaos_sre.control.pauses import play_pauses, restore_pauses
 from chaos_sre.control.sampling import start_sampling, stop_sampling
 from chaos_sre.control.settings import check_rollback_strategy, control_settings
 from chaos_sre.control.settle import settle
@@ -149,9 +150,13 @@ def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
 def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] | None = None,
                             configuration: dict[str, Any] | None = None,
                             secrets: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    """Mark the fault's start at the method's first action (and plan it in a dry run)."""
+    """Play the activity's pauses at the lab's time scale; mark the fault's start at the
+    method's first action (and plan it in a dry run)."""
     run = _run
-    if run is None or not run.in_method:
+    if run is None:
+        return
+    play_pauses(context, run.settings.time_scale, configuration, secrets)
+    if not run.in_method:
         return
     dry = (experiment or {}).get("dry")
     if context.get("type") == "action" and dry in (Dry.ACTIONS, Dry.ACTIVITIES):
@@ -164,7 +169,9 @@ def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] 
 @after_the_fault
 def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None = None,
                            **kwargs: Any) -> None:
-    """Record failed method actions and chaos-sre probes, and what rollbacks report."""
+    """Put back the pauses the activity stated; record failed method actions and chaos-sre
+    probes, and what rollbacks report."""
+    restore_pauses(context, state)
     run = _run
     if run is None or state is None:
         return

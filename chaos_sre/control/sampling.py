@@ -32,13 +32,17 @@ def start_sampling(run: ControlRun, on_stop: Callable[[str], None]) -> None:
         samples_path=run.samples_path, slo=run.slo, rate=run.settings.rate,
         budget_allowance=run.settings.budget_allowance,
         burn_rate_stop=run.settings.burn_rate_stop,
-        burn_window_seconds=run.settings.burn_window_seconds,
+        burn_window_seconds=run.settings.wall(run.settings.burn_window_seconds),
         on_stop=on_stop, traffic=traffic_model(run.slo, run.settings, run.record),
     )
     run.monitor.start()
     logger.info(f"chaos-sre: sampling {run.target_url} at {run.settings.rate:g} req/s "
                 f"against SLO {run.slo.name} ({run.slo.target * 100:g} % over "
                 f"{run.slo.window_seconds / 86400:g} d); samples: {run.samples_path}")
+    if run.settings.time_scale != 1:
+        logger.info(f"chaos-sre: lab time scale {run.settings.time_scale:g}: the experiment's "
+                    f"times are AWS seconds, each played in {run.settings.time_scale:g} s, and "
+                    "the verdict reports AWS seconds")
 
 
 def sampler_alive(run: ControlRun) -> bool:

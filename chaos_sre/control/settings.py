@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos_sre import values
+from chaos_sre import timescale, values
 from chaos_sre.errors import ValidationError
 from chaos_sre.slo import math as slo_math
 from chaos_sre.slo.definition import SLODefinition, load_slo
@@ -18,6 +18,9 @@ from chaos_sre.slo.verdict import RunSettings
 
 MAX_RATE = 2000.0
 MAX_WINDOW_SECONDS = 3600.0
+"""The longest a widened window may sample (wall seconds)."""
+MAX_SECONDS = 86400.0
+"""The longest baseline, hold or window an experiment may state (AWS seconds)."""
 FROM_CLOUDWATCH = "cloudwatch"
 
 
@@ -75,6 +78,7 @@ def _checked_settings(
     restore_rto_seconds: float | None = None,
     window_traffic_rate: float | str | None = None,
     run_traffic_rate: float | None = None,
+    time_scale: float | None = None,
     *,
     configuration: dict[str, Any] | None = None,
     experiment_file: Path | None = None,
@@ -82,25 +86,28 @@ def _checked_settings(
     sub = lambda value: substitute_reference(value, configuration)  # noqa: E731
     definition = load_slo(located(str(sub(slo)), experiment_file))
     checked_rate = _number("rate", sub(rate), low=0, high=MAX_RATE)
+    scale = timescale.time_scale() if time_scale is None \
+        else _number("time_scale", sub(time_scale), low=0, high=timescale.MAX_TIME_SCALE)
     stop = _optional_number("burn_rate_stop", sub(burn_rate_stop), low=0, high=1e9)
     recovery_window, recovery_note = expressive_window(
         "recovery_window_seconds",
-        _number("recovery_window_seconds", sub(recovery_window_seconds), low=0, high=3600),
+        _number("recovery_window_seconds", sub(recovery_window_seconds), low=0, high=MAX_SECONDS),
         checked_rate, slo_math.samples_to_express(definition.target),
-        f"to express {definition.target * 100:g} % (one bad sample allowed)")
+        f"to express {definition.target * 100:g} % (one bad sample allowed)", scale)
     burn_window, burn_note = expressive_window(
         "burn_window_seconds",
-        _number("burn_window_seconds", sub(burn_window_seconds), low=0, high=3600),
+        _number("burn_window_seconds", sub(burn_window_seconds), low=0, high=MAX_SECONDS),
         checked_rate, burn_samples(definition.target, stop),
-        f"so that one bad sample alone never exceeds the {stop or 0:g}x burn-rate stop")
+        f"so that one bad sample alone never exceeds the {stop or 0:g}x burn-rate stop", scale)
     traffic = sub(window_traffic_rate)
     from_cloudwatch = traffic == FROM_CLOUDWATCH
     run_settings = RunSettings(
         budget_allowance=_number("budget_allowance", sub(budget_allowance), low=0, high=1),
         rto_seconds=_number("rto_seconds", sub(rto_seconds), low=0, high=86400),
         rate=checked_rate,
-        baseline_seconds=_number("baseline_seconds", sub(baseline_seconds), low=0, high=3600),
-        hold_seconds=_number("hold_seconds", sub(hold_seconds), low=0, high=3600),
+        baseline_seconds=_number("baseline_seconds", sub(baseline_seconds), low=0,
+                                 high=MAX_SECONDS),
+        hold_seconds=_number("hold_seconds", sub(hold_seconds), low=0, high=MAX_SECONDS),
         recovery_window_seconds=recovery_window,
         burn_rate_stop=stop,
         burn_window_seconds=burn_window,
@@ -111,6 +118,7 @@ def _checked_settings(
         run_traffic_rate=_optional_number("run_traffic_rate", sub(run_traffic_rate),
                                           low=0, high=1e9),
         adjustments=tuple(n for n in (recovery_note, burn_note) if n),
+        time_scale=scale,
     )
     if from_cloudwatch and not definition.load_balancer:
         raise ValidationError("chaos-sre control: window_traffic_rate cloudwatch reads the SLO's "
@@ -132,19 +140,22 @@ def burn_samples(target: float, burn_rate_stop: float | None) -> int:
 
 
 def expressive_window(name: str, asked: float, rate: float, samples: int,
-                      purpose: str) -> tuple[float, str | None]:
-    """The window ``name`` widened until it holds ``samples`` samples at ``rate`` (and a note
-    saying so), or as asked when it does; a window beyond an hour is refused instead."""
-    needed = samples / rate
-    if asked >= needed:
+                      purpose: str, scale: float = 1.0) -> tuple[float, str | None]:
+    """The window ``name`` (AWS seconds, played in ``scale`` wall seconds each) widened until it
+    holds ``samples`` samples at ``rate`` wall req/s (and a note saying so), or as asked when it
+    does; a window that would need more than an hour of sampling is refused instead."""
+    needed_wall = samples / rate
+    if asked * scale >= needed_wall:
         return asked, None
-    if needed > MAX_WINDOW_SECONDS:
+    if needed_wall > MAX_WINDOW_SECONDS:
         raise ValidationError(
-            f"chaos-sre control: at {rate:g} req/s, {name} would have to last {needed:g} s to hold "
-            f"the {samples} samples needed {purpose}: raise rate")
+            f"chaos-sre control: at {rate:g} req/s, {name} would have to last {needed_wall:g} s "
+            f"to hold the {samples} samples needed {purpose}: raise rate")
+    needed = needed_wall / scale
+    played = "" if scale == 1 else f" (played in {asked * scale:g} s at lab time scale {scale:g})"
     return needed, (f"{name} widened from {asked:g} s to {needed:g} s: at {rate:g} req/s "
-                    f"{asked:g} s holds {int(asked * rate)} samples, and {samples} are needed "
-                    f"{purpose}")
+                    f"{asked:g} s{played} holds {int(asked * scale * rate)} samples, and {samples} "
+                    f"are needed {purpose}")
 
 
 def control_settings(arguments: dict[str, Any], configuration: dict[str, Any] | None = None,

@@ -23,6 +23,7 @@ from chaos_sre.safety.runner import runner_network_interfaces
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
 from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances, subnet_vpcs
 from chaos_sre.services.elb import resource_tags
+from chaos_sre.timescale import wall_seconds
 
 __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 
@@ -511,7 +512,7 @@ def _resume_az_rebalance(op: Operation, configuration: Settings, secrets: Settin
     call(autoscaling, "resume_processes", AutoScalingGroupName=op["asg"],
          ScalingProcesses=[AZ_REBALANCE])
     timeout = float(op.get("timeout_seconds", REBALANCE_TIMEOUT_SECONDS))
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wall_seconds(timeout)
     while True:
         unbalanced = imbalance(auto_scaling_group(autoscaling, op["asg"]))
         if unbalanced is None:
@@ -543,7 +544,7 @@ def _start_instances(op: Operation, configuration: Settings, secrets: Settings) 
     if stopped:
         call(ec2, "start_instances", InstanceIds=stopped)
     timeout = float(op.get("timeout_seconds", START_TIMEOUT_SECONDS))
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wall_seconds(timeout)
     while True:
         states = {i["InstanceId"]: i for i in _instances(ec2, ids)}
         failed = {i: s for i, s in states.items()

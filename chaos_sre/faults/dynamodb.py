@@ -37,7 +37,8 @@ from chaos_sre.safety.guardrails import Target, enforce
 from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.application_autoscaling import register, scalable_target, widened
-from chaos_sre.services.dynamodb import describe_table, metric_sum, settings_of
+from chaos_sre.services.dynamodb import MINUTE_SECONDS, describe_table, metric_minutes, settings_of
+from chaos_sre.timescale import aws_seconds, wall_seconds
 
 __all__ = ["restore_table", "throttle_table"]
 
@@ -112,17 +113,20 @@ def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], part
                 dimensions = {"TableName": table_name}
                 if part is not None:
                     dimensions["GlobalSecondaryIndexName"] = part
-                rate = metric_sum(cloudwatch, metric, dimensions, window) / window
+                published = metric_minutes(cloudwatch, metric, dimensions, window)
+                rate = published.per_second()
                 consumption[f"{part or 'table'}:{direction}"] = round(rate, 3)
                 if rate <= 0 and part is not None:
-                    logger.info(f"chaos-sre: {where} consumed no {direction} capacity in the last "
-                                f"{window:g} s; its {direction} capacity is left as it is")
+                    logger.info(f"chaos-sre: {where} consumed no {direction} capacity in the "
+                                f"minutes CloudWatch published of the last {window:g} s; its "
+                                f"{direction} capacity is left as it is")
                     continue
                 if rate <= 0:
                     raise ValidationError(
-                        f"{where} consumed no {direction} capacity in the last {window:g} s "
-                        f"(CloudWatch {metric}): nothing to take a fraction of; give "
-                        f"{direction}_units instead")
+                        f"{where} consumed no {direction} capacity in the minutes CloudWatch "
+                        f"published of the last {window:g} s ({metric}, one datapoint a minute, "
+                        f"{published.seconds:g} s published): nothing to take a fraction of; give "
+                        f"{direction}_units, or a longer consumption_window_seconds")
                 target = max(1, math.floor(rate * value))
             if current[key] != -1 and target >= current[key]:
                 raise ValidationError(f"{where}: {direction} target {target} is not below the "
@@ -274,7 +278,7 @@ def throttle_table(
     dynamodb = aws_client("dynamodb", configuration, secrets)
     table = describe_table(dynamodb, table_name)
     if table["TableStatus"] != "ACTIVE":
-        _wait_active(dynamodb, table_name, timeout, poll)
+        _wait_active(dynamodb, table_name, wall_seconds(timeout), poll)
         table = describe_table(dynamodb, table_name)
     before = settings_of(table)
     parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
@@ -325,7 +329,7 @@ def throttle_table(
                 f"capacity was not changed ({exc})",
                 code=exc.code, operation="update_table", status=exc.status) from exc
         raise
-    _wait_active(dynamodb, table_name, timeout, poll)
+    _wait_active(dynamodb, table_name, wall_seconds(timeout), poll)
     logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
     return {"dry_run": False, "table_name": table_name, "before": before, "after": after,
             "consumption": consumption, "suspended_scaling": scaling}
@@ -338,7 +342,7 @@ restore_table = restore_run
 def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings) -> str:
     dynamodb = aws_client("dynamodb", configuration, secrets)
     name, wanted = op["table_name"], op["settings"]
-    timeout = float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS))
+    timeout = wall_seconds(float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS)))
     _wait_active(dynamodb, name, timeout, 1)
     current = settings_of(describe_table(dynamodb, name))
     if current == wanted:
@@ -389,9 +393,10 @@ def _throttled(intent: Operation, outcome: Any, configuration: Settings,
     """Once the service settled, CloudWatch saw the table throttle requests since the capacity
     was lowered (burst capacity may absorb the first seconds of the hold, or all of it)."""
     table_name = str(intent["resource"]).split("/", 1)[1]
-    window = max(1.0, time.time() - float(intent["at"]))
+    # the minute the capacity was lowered in, and every complete one since
+    window = aws_seconds(max(0.0, time.time() - float(intent["at"]))) + MINUTE_SECONDS
     cloudwatch = aws_client("cloudwatch", configuration, secrets)
-    throttled = sum(metric_sum(cloudwatch, metric, {"TableName": table_name}, window)
+    throttled = sum(metric_minutes(cloudwatch, metric, {"TableName": table_name}, window).total
                     for metric in THROTTLE_METRICS)
     if throttled <= 0:
         return ("CloudWatch shows no throttled request since the capacity was lowered: burst "

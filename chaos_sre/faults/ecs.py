@@ -39,6 +39,7 @@ from chaos_sre.services.ecs import (
     tags_of,
     wait_healthy,
 )
+from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.values import positive_seconds
 
 __all__ = ["restore_service", "scale_service_to_zero", "set_desired_count"]
@@ -165,7 +166,7 @@ def restore_service(configuration: dict[str, Any] | None = None,
     ECS services get their count and scaling back and are waited for until
     stable and healthy. Returns what was restored and, when an ECS service was among it,
     `restore_to_healthy_seconds`: from the first restoring call until every
-    restored service was stable with all its targets healthy. The chaos-sre
+    restored service was stable with all its targets healthy (AWS seconds). The chaos-sre
     control reports it in the verdict and compares it with its
     `restore_rto_seconds`.
     """
@@ -174,7 +175,7 @@ def restore_service(configuration: dict[str, Any] | None = None,
     restored = restore_run(configuration, secrets)
     result: dict[str, Any] = {"restored": restored}
     if restores_ecs:
-        result["restore_to_healthy_seconds"] = round(time.monotonic() - started, 3)
+        result["restore_to_healthy_seconds"] = round(aws_seconds(time.monotonic() - started), 3)
     return result
 
 
@@ -183,7 +184,7 @@ def _restore_ecs_service(op: Operation, configuration: Settings, secrets: Settin
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
     cluster, service, wanted = op["cluster"], op["service"], op["settings"]
-    timeout = float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS))
+    timeout = wall_seconds(float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS)))
     current = settings_of(ecs, scaling, cluster, service)
     if current["desired_count"] != wanted["desired_count"]:
         call(ecs, "update_service", cluster=cluster, service=service,

@@ -44,6 +44,7 @@ from chaos_sre.services.rds import (
     wait_available,
     writer_of,
 )
+from chaos_sre.timescale import wall_seconds
 
 __all__ = ["failover", "restore_database"]
 
@@ -215,7 +216,7 @@ restore_database = restore_run
 def _await_available(op: Operation, configuration: Settings, secrets: Settings) -> str:
     rds = aws_client("rds", configuration, secrets)
     identifier = op["identifier"]
-    timeout = float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS))
+    timeout = wall_seconds(float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS)))
     wait_available(rds, op["kind"], identifier, timeout_seconds=timeout, poll_seconds=1)
     if op["kind"] == "cluster":
         writers = [m for m in describe_cluster(rds, identifier)["members"] if m["writer"]]

@@ -3,7 +3,8 @@
 A plan is a YAML (or JSON) file::
 
     title: Staging game day
-    cool_down_seconds: 30          # pause between two experiments
+    cool_down_seconds: 30          # pause between two experiments (AWS seconds, like every
+                                   # time in chaos-sre: played at the lab's time scale)
     stop:
       on_failure: true             # stop at the first failed verdict
       max_budget_spent: 0.02       # stop once the summed budget spent reaches 2 % of the window's

@@ -29,6 +29,7 @@ from chaos_sre.gameday.plan import Plan, Step
 from chaos_sre.report.figures import percent, seconds
 from chaos_sre.report.model import RunReport, load_run
 from chaos_sre.safety.validate import validate_experiment
+from chaos_sre.timescale import wall_seconds
 
 Echo = Callable[[str], None]
 _running: list["subprocess.Popen[bytes]"] = []
@@ -189,7 +190,7 @@ def _run_steps(plan: Plan, echo: Echo, sleep: Callable[[float], None]) -> Outcom
         if index and plan.cool_down_seconds:
             echo(f"cooling down for {plan.cool_down_seconds:g} s")
             try:
-                sleep(plan.cool_down_seconds)
+                sleep(wall_seconds(plan.cool_down_seconds))
             except KeyboardInterrupt:
                 outcome.stop_reason = "interrupted (Ctrl-C or SIGTERM) during the cool-down"
                 outcome.skipped.append(step.name)

@@ -9,6 +9,7 @@ from chaos_sre.errors import AWSError
 from chaos_sre.permissions import requires
 from chaos_sre.services.autoscaling import auto_scaling_group
 from chaos_sre.services.elb import target_group, target_group_arn
+from chaos_sre.timescale import wall_seconds
 
 __all__ = [
     "asg_at_desired_capacity",
@@ -62,7 +63,7 @@ def wait_for_healthy_targets(
     `{"type": "range", "range": [6, 1000]}` fails when the tier did not heal
     in time.
     """
-    deadline = time.monotonic() + min(timeout_seconds, MAX_WAIT_SECONDS)
+    deadline = time.monotonic() + min(wall_seconds(timeout_seconds), MAX_WAIT_SECONDS)
     healthy = healthy_target_count(target_group_name, configuration, secrets)
     while healthy < count and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)

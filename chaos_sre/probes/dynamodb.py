@@ -1,7 +1,8 @@
 """DynamoDB probes: a table's capacity settings, status, consumed capacity and throttling.
 
-Consumption and throttling come from CloudWatch (namespace `AWS/DynamoDB`),
-summed over the last `window_seconds` and, for consumption, divided by them.
+Consumption and throttling come from CloudWatch (namespace `AWS/DynamoDB`): one-minute
+datapoints over the last `window_seconds` (AWS seconds, whole minutes), and for consumption
+divided by the minutes CloudWatch has published (chaos_sre.services.dynamodb).
 """
 
 import time
@@ -9,7 +10,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client
 from chaos_sre.permissions import requires
-from chaos_sre.services.dynamodb import describe_table, metric_sum, settings_of
+from chaos_sre.services.dynamodb import describe_table, metric_minutes, settings_of, whole_minutes
 
 __all__ = ["capacity_settings", "consumed_capacity", "table_status", "throttled_requests"]
 
@@ -34,19 +35,21 @@ def table_status(table_name: str, configuration: dict[str, Any] | None = None,
 def consumed_capacity(table_name: str, window_seconds: float = 300, index_name: str | None = None,
                       configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, float]:
-    """Average read and write units consumed per second over the last `window_seconds`
-    (CloudWatch `ConsumedRead/WriteCapacityUnits`), for the table or its GSI `index_name`."""
+    """Average read and write units consumed per second (CloudWatch
+    `ConsumedRead/WriteCapacityUnits`), for the table or its GSI `index_name`, over the minutes
+    CloudWatch has published of the last `window_seconds` (whole minutes: DynamoDB publishes one
+    datapoint a minute); `published_seconds` says how much of the window that was."""
     cloudwatch = aws_client("cloudwatch", configuration, secrets)
     dimensions = {"TableName": table_name}
     if index_name:
         dimensions["GlobalSecondaryIndexName"] = index_name
-    window = float(window_seconds)
+    reads = metric_minutes(cloudwatch, "ConsumedReadCapacityUnits", dimensions, window_seconds)
+    writes = metric_minutes(cloudwatch, "ConsumedWriteCapacityUnits", dimensions, window_seconds)
     return {
-        "read_units_per_second": round(metric_sum(
-            cloudwatch, "ConsumedReadCapacityUnits", dimensions, window) / window, 3),
-        "write_units_per_second": round(metric_sum(
-            cloudwatch, "ConsumedWriteCapacityUnits", dimensions, window) / window, 3),
-        "window_seconds": window,
+        "read_units_per_second": round(reads.per_second(), 3),
+        "write_units_per_second": round(writes.per_second(), 3),
+        "window_seconds": whole_minutes(window_seconds),
+        "published_seconds": max(reads.seconds, writes.seconds),
         "measured_at": time.time(),
     }
 
@@ -55,10 +58,10 @@ def consumed_capacity(table_name: str, window_seconds: float = 300, index_name: 
 def throttled_requests(table_name: str, window_seconds: float = 300,
                        configuration: dict[str, Any] | None = None,
                        secrets: dict[str, Any] | None = None) -> int:
-    """Requests to the table throttled over the last `window_seconds` (CloudWatch
-    `ThrottledRequests`, GetItem and PutItem)."""
+    """Requests to the table throttled in the minutes CloudWatch has published of the last
+    `window_seconds` (`ThrottledRequests`, GetItem and PutItem; whole minutes)."""
     cloudwatch = aws_client("cloudwatch", configuration, secrets)
     return int(sum(
-        metric_sum(cloudwatch, "ThrottledRequests", {"TableName": table_name, "Operation": op},
-                   window_seconds)
+        metric_minutes(cloudwatch, "ThrottledRequests", {"TableName": table_name, "Operation": op},
+                       window_seconds).total
         for op in ("GetItem", "PutItem")))

@@ -11,6 +11,7 @@ from typing import Any
 from chaos_sre.aws import aws_client, wait
 from chaos_sre.permissions import requires
 from chaos_sre.services.ecs import count_healthy_targets, describe_service, is_stable, settings_of
+from chaos_sre.timescale import wall_seconds
 from chaos_sre.values import positive_seconds
 
 __all__ = [
@@ -73,6 +74,6 @@ def wait_until_stable(cluster: str, service: str, timeout_seconds: float = 600,
     poll = positive_seconds("poll_seconds", poll_seconds)
     ecs = aws_client("ecs", configuration, secrets)
     describe_service(ecs, cluster, service)
-    wait(ecs, "services_stable", timeout_seconds=timeout, poll_seconds=poll,
+    wait(ecs, "services_stable", timeout_seconds=wall_seconds(timeout), poll_seconds=poll,
          cluster=cluster, services=[service])
     return task_counts(cluster, service, configuration, secrets)

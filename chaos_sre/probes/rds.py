@@ -14,6 +14,7 @@ from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.rds import AVAILABLE, recorded_writer
 from chaos_sre.permissions import requires
 from chaos_sre.services.rds import database_target, describe_cluster, wait_available, writer_of
+from chaos_sre.timescale import aws_seconds, wall_seconds
 
 __all__ = ["database_status", "wait_for_failover", "writer", "writer_availability_zone"]
 
@@ -112,7 +113,7 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
     old_writer = previous_writer or before.get("instance")
     old_zone = previous_availability_zone or before.get("availability_zone")
     started = time.monotonic()
-    deadline = started + float(timeout_seconds)
+    deadline = started + wall_seconds(float(timeout_seconds))
     _wait_until_begun(rds, kind, identifier, old_writer, old_zone, deadline, float(poll_seconds))
     wait_available(rds, kind, identifier, timeout_seconds=max(float(poll_seconds),
                                                               deadline - time.monotonic()),
@@ -130,4 +131,4 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
         changed = True
     return {"writer": now["instance"], "availability_zone": now["availability_zone"],
             "previous_writer": old_writer, "previous_availability_zone": old_zone,
-            "changed": changed, "waited_seconds": round(time.monotonic() - started, 3)}
+            "changed": changed, "waited_seconds": round(aws_seconds(time.monotonic() - started), 3)}

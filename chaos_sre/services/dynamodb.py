@@ -1,13 +1,25 @@
 """DynamoDB tables as faults and probes read them: capacity settings and CloudWatch sums.
 
-Consumption and throttling come from CloudWatch (namespace `AWS/DynamoDB`).
+Consumption and throttling come from CloudWatch (namespace `AWS/DynamoDB`), which DynamoDB
+publishes as one-minute datapoints ("DynamoDB metrics and dimensions": "CloudWatch aggregates
+the following DynamoDB metrics at one-minute intervals",
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html), and
+which a standard-resolution metric answers only for periods that are multiples of 60 (Period,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html).
+So a window is read in whole minutes, with a 60 s period, up to the start of the current minute
+(its datapoint is not complete), and a rate is taken over the minutes CloudWatch has published -
+from the first to the last datapoint - never over minutes it has not published yet.
 """
 
-from datetime import UTC, datetime, timedelta
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from chaos_sre.aws import call
 from chaos_sre.errors import ValidationError
+from chaos_sre.timescale import aws_seconds, wall_seconds
 
 NAMESPACE = "AWS/DynamoDB"
 
@@ -15,8 +27,9 @@ NAMESPACE = "AWS/DynamoDB"
 UNLIMITED = -1
 
 
-PUBLISH_LAG_SECONDS = 1.0
-"""The last second is left out of every window: its datapoint may not be published yet."""
+MINUTE_SECONDS = 60.0
+"""DynamoDB's CloudWatch period (AWS seconds): one datapoint a minute."""
+MAX_WINDOW_SECONDS = 86400.0
 
 
 def describe_table(dynamodb: Any, table_name: str) -> dict[str, Any]:
@@ -47,15 +60,48 @@ def settings_of(table: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def metric_sum(cloudwatch: Any, metric: str, dimensions: dict[str, str],
-               window_seconds: float) -> float:
-    """Sum of a DynamoDB metric over the ``window_seconds`` that ended a second ago."""
-    if not 1 <= float(window_seconds) <= 86400:
-        raise ValidationError(f"window_seconds must be between 1 and 86400, got {window_seconds!r}")
-    end = datetime.now(UTC) - timedelta(seconds=PUBLISH_LAG_SECONDS)
-    start = end - timedelta(seconds=float(window_seconds))
-    period = 1 if float(window_seconds) <= 1440 else 60
+@dataclass(frozen=True)
+class MetricMinutes:
+    """A DynamoDB metric's published one-minute datapoints over a window."""
+
+    total: float
+    """The sum of the datapoints."""
+    seconds: float
+    """AWS seconds the published minutes span, from the first datapoint's minute to the end of
+    the last one's (0 with none)."""
+    wall_seconds: float
+    """The same span on this clock (the lab's, at its time scale)."""
+
+    def per_second(self) -> float:
+        """The sum per second of the published span (per wall second: the unit of request and
+        capacity rates), 0 with no datapoint."""
+        return self.total / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+
+def whole_minutes(window_seconds: float) -> float:
+    """``window_seconds`` (AWS seconds) rounded up to whole minutes; refused outside 1 s - 1 day."""
+    window = float(window_seconds)
+    if not 1 <= window <= MAX_WINDOW_SECONDS:
+        raise ValidationError(f"window_seconds must be between 1 and {MAX_WINDOW_SECONDS:g}, "
+                              f"got {window_seconds!r}")
+    return math.ceil(window / MINUTE_SECONDS) * MINUTE_SECONDS
+
+
+def metric_minutes(cloudwatch: Any, metric: str, dimensions: dict[str, str],
+                   window_seconds: float) -> MetricMinutes:
+    """A DynamoDB metric's one-minute datapoints over the last ``window_seconds`` (AWS seconds,
+    rounded up to whole minutes) that ended with the last complete minute."""
+    minute = wall_seconds(MINUTE_SECONDS)
+    end = math.floor(time.time() / minute) * minute
+    start = end - wall_seconds(whole_minutes(window_seconds))
     answer = call(cloudwatch, "get_metric_statistics", Namespace=NAMESPACE, MetricName=metric,
                   Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-                  StartTime=start, EndTime=end, Period=period, Statistics=["Sum"])
-    return float(sum(point["Sum"] for point in answer.get("Datapoints", [])))
+                  StartTime=datetime.fromtimestamp(start, UTC),
+                  EndTime=datetime.fromtimestamp(end, UTC), Period=int(MINUTE_SECONDS),
+                  Statistics=["Sum"])
+    points = answer.get("Datapoints", [])
+    if not points:
+        return MetricMinutes(0.0, 0.0, 0.0)
+    stamps = [point["Timestamp"].timestamp() for point in points]
+    span = max(stamps) - min(stamps) + minute
+    return MetricMinutes(float(sum(point["Sum"] for point in points)), aws_seconds(span), span)

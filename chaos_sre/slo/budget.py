@@ -32,6 +32,9 @@ class TrafficModel:
     """The service's average requests per second over the SLO window (None: unknown)."""
     run_rate: float | None = None
     """The users' requests per second during the run (None: the window's average)."""
+    time_scale: float = 1.0
+    """Wall seconds per AWS second: the run's timestamps are wall seconds, the window and the
+    traffic rates are AWS's (chaos_sre.timescale)."""
 
     @property
     def known(self) -> bool:
@@ -41,7 +44,7 @@ class TrafficModel:
     def assumed(self, bad: int, total: int, fault_at: float, last_at: float) -> float:
         """The spend if the run's traffic equals the window's average (the default model)."""
         return slo_math.spent_since_fault(bad, total, fault_at, last_at, self.sampler_rate,
-                                          self.window_seconds, self.target)
+                                          self.window_seconds * self.time_scale, self.target)
 
     def _budget_requests(self) -> float:
         assert self.window_rate is not None
@@ -60,8 +63,8 @@ class TrafficModel:
             return share
         users = self.window_rate if self.run_rate is None else self.run_rate
         assert users is not None
-        users_bad = bad / total * users * slo_math.run_duration(fault_at, last_at,
-                                                              self.sampler_rate)
+        users_bad = bad / total * users * slo_math.run_duration(
+            fault_at, last_at, self.sampler_rate) / self.time_scale
         return users_bad / self._budget_requests() + share
 
     def spent(self, bad: int, total: int, fault_at: float, last_at: float) -> float:

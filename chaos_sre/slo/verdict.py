@@ -50,6 +50,17 @@ class RunSettings:
     """The users' req/s during the run (default: the window's average)."""
     adjustments: tuple[str, ...] = ()
     """What the control changed in the arguments it was given, and why (a widened window)."""
+    time_scale: float = 1.0
+    """Wall seconds per AWS second (chaos_sre.timescale): every duration above is in AWS
+    seconds, the samples' clock is the wall clock, and the rates are per wall second."""
+
+    def wall(self, aws: float) -> float:
+        """``aws`` AWS seconds on the samples' clock."""
+        return aws * self.time_scale
+
+    def aws(self, wall: float) -> float:
+        """A span measured on the samples' clock, in AWS seconds."""
+        return wall / self.time_scale
 
 
 @dataclass
@@ -66,7 +77,8 @@ class RunRecord:
     failed_actions: list[str] = field(default_factory=list)
     failed_rollbacks: list[str] = field(default_factory=list)
     restore_to_healthy_seconds: float | None = None
-    """Reported by a rollback (e.g. ECS restore_service): restore call -> healthy again."""
+    """Reported by a rollback (e.g. ECS restore_service): restore call -> healthy again, in AWS
+    seconds (a span the rollback measured, converted by it)."""
     refused: str | None = None
     interrupted: bool = False
     """Ctrl-C or SIGTERM ended the run (not chaos-sre's own stop condition)."""
@@ -134,12 +146,16 @@ def completed_before(sample: Sample, moment: float, timeout: float) -> bool:
     return sample.sent + timeout < moment
 
 
+def _in_aws(settings: RunSettings, wall: float | None) -> float | None:
+    return None if wall is None else settings.aws(wall)
+
+
 def traffic_model(slo: SLODefinition, settings: RunSettings, record: RunRecord) -> TrafficModel:
     """The budget's traffic model for this run (docs/slo.md, "Budget spent")."""
     window_rate = (record.window_traffic_rate if record.window_traffic_rate is not None
                    else settings.window_traffic_rate)
     return TrafficModel(slo.window_seconds, slo.target, settings.rate, window_rate,
-                        settings.run_traffic_rate)
+                        settings.run_traffic_rate, time_scale=settings.time_scale)
 
 
 def _evidence(found: _Findings, samples: Sequence[Sample], settings: RunSettings,
@@ -212,9 +228,10 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         weighted = model.weighted(bad, len(span), fault_at, last_at)
         sampler_share = model.sampler_share(bad)
         consumed = model.spent(bad, len(span), fault_at, last_at)
-        detect = slo_math.time_to_detect(span, fault_at)
-        recover = slo_math.time_to_recover(span, fault_at, target,
-                                           settings.recovery_window_seconds, settings.hold_seconds)
+        detect = _in_aws(settings, slo_math.time_to_detect(span, fault_at))
+        recover = _in_aws(settings, slo_math.time_to_recover(
+            span, fault_at, target, settings.wall(settings.recovery_window_seconds),
+            settings.wall(settings.hold_seconds)))
         if consumed > settings.budget_allowance:
             found.failures.append(f"spent {_pct(consumed)} of the error budget, more than the "
                                   f"{_pct(settings.budget_allowance)} allowed")
@@ -256,7 +273,7 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
                                else f" (restore RTO {settings.restore_rto_seconds:g} s)"))
 
     short_window = settings.burn_window_seconds
-    worst = slo_math.worst_error_rate(span, short_window) if span else 0.0
+    worst = slo_math.worst_error_rate(span, settings.wall(short_window)) if span else 0.0
     status = found.status()
     return {
         "name": "chaos_sre",
@@ -281,6 +298,7 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
             "short_window_seconds": short_window,
         },
         "worst_error_rate": worst,
+        "time_scale": settings.time_scale,
         "fault_started_at": fault_at,
         "samples_path": samples_path,
         "sampling": sampling,

@@ -1,22 +1,43 @@
-"""moto patches of CloudWatch: GetMetricStatistics matches a metric's whole dimension set, as AWS
-does (moto: any metric that has the given dimensions, so a table's query also summed its GSIs)."""
+"""moto patches of CloudWatch GetMetricStatistics, as AWS answers it for AWS's own metrics.
+
+* It matches a metric's whole dimension set, as AWS does (moto: any metric that has the given
+  dimensions, so a table's query also summed its GSIs).
+* AWS services publish standard-resolution metrics (DynamoDB and Application Load Balancer
+  metrics: one datapoint a minute), whose ``Period`` "must be a multiple of 60"
+  (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html):
+  another period is refused with ``InvalidParameterValue`` (moto: any period, so a one-second
+  window summed datapoints AWS never publishes).
+* The period is in AWS seconds, played at the lab's time scale like every AWS duration: at
+  ``--time-scale 0.1`` a 60 s period groups the datapoints of six wall seconds, one lab minute.
+"""
 
 import threading
 from typing import Any
 
 from moto.cloudwatch import models as cloudwatch_models
+from moto.cloudwatch.exceptions import InvalidParameterValue
 
-from chaos_sre.lab.core.patches import original, replaces
+from chaos_sre.lab.core.patches import hooks, original, replaces
+
+STANDARD_RESOLUTION_SECONDS = 60
+AWS_NAMESPACE_PREFIX = "AWS/"
 
 _exact_dimensions = threading.local()
 
 
 @replaces(cloudwatch_models.CloudWatchBackend, "get_metric_statistics")
-def _get_metric_statistics(self: Any, *args: Any, **kwargs: Any) -> Any:
-    """GetMetricStatistics matches the whole dimension set, as AWS does (moto: any superset)."""
+def _get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: Any,
+                           end_time: Any, period: int, *args: Any, **kwargs: Any) -> Any:
+    """GetMetricStatistics with AWS's period rule, the lab's time scale and exact dimensions."""
+    if namespace.startswith(AWS_NAMESPACE_PREFIX) and int(period) % STANDARD_RESOLUTION_SECONDS:
+        raise InvalidParameterValue(
+            f"The parameter Period must be a multiple of {STANDARD_RESOLUTION_SECONDS} for "
+            f"metric {metric_name}, published at standard resolution.")
+    played = int(period) * hooks().context.time_scale
     _exact_dimensions.on = True
     try:
-        return original(cloudwatch_models.CloudWatchBackend, "get_metric_statistics")(self, *args, **kwargs)
+        return original(cloudwatch_models.CloudWatchBackend, "get_metric_statistics")(
+            self, namespace, metric_name, start_time, end_time, played, *args, **kwargs)
     finally:
         _exact_dimensions.on = False
 

@@ -8,7 +8,6 @@ multiplies each by the time scale, so ``--time-scale 0.1`` plays an AWS minute
 in six seconds. docs/lab.md lists each value with its source.
 """
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,7 +17,6 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 AVAILABILITY_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 DEFAULT_TIME_SCALE = 0.1
-MAX_TIME_SCALE = 10.0
 
 
 PROFILE_DESCRIPTIONS = {
@@ -92,14 +90,3 @@ def parse_api_fault_rate(value: str | float) -> float:
     return rate
 
 
-def parse_time_scale(value: str | float) -> float:
-    """Parse a ``--time-scale`` value: a finite number in (0, 10]."""
-    try:
-        scale = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"time scale must be a number, got {value!r}") from None
-    if not math.isfinite(scale) or scale <= 0 or scale > MAX_TIME_SCALE:
-        raise ValidationError(
-            f"time scale must be greater than 0 and at most {MAX_TIME_SCALE:g}, got {value!r}"
-        )
-    return scale
