@@ -33,7 +33,8 @@ from chaos_sre.slo.samples import read_samples
 def crossing_moment(samples_path: Path, extension: dict) -> float:
     """When the answer that took the budget spent over the allowance arrived (epoch s)."""
     slo, fault = extension["slo"], extension["fault_started_at"]
-    per_bad = 1 / extension["sampling"]["rate"] / slo["window_seconds"] / (1 - slo["target"])
+    scale = float(extension.get("time_scale", 1.0))  # budget in AWS seconds, samples wall-clock
+    per_bad = 1 / extension["sampling"]["rate"] / scale / slo["window_seconds"] / (1 - slo["target"])
     allowance = extension["budget"]["allowed_fraction"]
     threshold = slo.get("latency_threshold_seconds")
     spent = 0.0

@@ -155,7 +155,7 @@ def lab_client(lab: dict[str, str], service: str) -> Any:
 
 
 def shell_action(name: str, script: str) -> dict[str, Any]:
-    return {"type": "action", "name": name, "pauses": {"after": 4},
+    return {"type": "action", "name": name, "pauses": {"after": 40},  # AWS seconds
             "provider": {"type": "process", "path": "sh", "arguments": ["-c", script]}}
 
 
@@ -163,7 +163,7 @@ def scaler_action(lab: dict[str, str]) -> dict[str, Any]:
     """chaostoolkit-aws puts the ECS service's desired count back, as a scaler would."""
     ecs = lab_client(lab, "ecs")
     service = ecs.describe_services(cluster="staging", services=["api"])["services"][0]
-    return {"type": "action", "name": "a-scaler-puts-the-count-back", "pauses": {"after": 1},
+    return {"type": "action", "name": "a-scaler-puts-the-count-back", "pauses": {"after": 10},
             "provider": {"type": "python", "module": "chaosaws.ecs.actions",
                          "func": "update_desired_count",
                          "arguments": {"cluster": "staging", "service": "api",

@@ -73,6 +73,13 @@ class RunReport:
         return float(value) if isinstance(value, int | float) else None
 
     @property
+    def time_scale(self) -> float:
+        """Wall seconds per AWS second of the run (its journal's times are AWS seconds, its
+        samples' and phases' timestamps wall-clock): 1 against AWS and in older journals."""
+        value = (self.extension or {}).get("time_scale")
+        return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+
+    @property
     def fault_started_at(self) -> float | None:
         value = (self.extension or {}).get("fault_started_at")
         return float(value) if isinstance(value, int | float) else None
@@ -98,7 +105,7 @@ class RunReport:
         recover = self.number("recovery", "recover_seconds")
         detect = self.number("recovery", "detect_seconds")
         if fault is not None and recover is not None and detect is not None:
-            found.append(Marker("recovered", fault + recover))
+            found.append(Marker("recovered", fault + recover * self.time_scale))
         return sorted(found, key=lambda m: m.at)
 
 

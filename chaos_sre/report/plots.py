@@ -31,7 +31,8 @@ def timeline_of(run: RunReport) -> Timeline | None:
     rate = (extension.get("sampling") or {}).get("rate") or 1.0
     return build(run.samples, fault_at=run.fault_started_at, rate=float(rate),
                  target=run.target if run.target is not None else 1.0,
-                 window_seconds=run.number("slo", "window_seconds") or 30 * 86400.0,
+                 window_seconds=(run.number("slo", "window_seconds") or 30 * 86400.0)
+                 * run.time_scale,
                  latency_threshold=run.number("slo", "latency_threshold_seconds"))
 
 
@@ -87,7 +88,9 @@ def timeline_svg(run: RunReport, figure_id: str) -> str | None:
                            label=f"allowance {allowed * 100:g} %")
         budget.set_ylabel("budget spent (% of window)")
         origin_label = "fault injection" if run.fault_started_at is not None else "first sample"
-        budget.set_xlabel(f"seconds from the {origin_label}")
+        scaled = "" if run.time_scale == 1 else \
+            f" (wall clock at lab time scale {run.time_scale:g}: x {1 / run.time_scale:g} for AWS seconds)"
+        budget.set_xlabel(f"seconds from the {origin_label}{scaled}")
 
         for marker in run.markers():
             color, style = MARKER_STYLES.get(marker.label, ("#7f7f7f", "-"))
