@@ -99,6 +99,42 @@ def test_a_daemon_service_is_refused_before_anything_changes(start_lab, own_ledg
     assert ledger_entries(own_ledger) == []
 
 
+def test_a_service_on_a_managed_ec2_capacity_provider_is_refused_unless_allowed(
+        start_lab, own_ledger: Path) -> None:
+    """Issue 19 item 13: managed scaling sizes an EC2 capacity provider's Auto Scaling group to
+    the tasks placed on it ("Amazon ECS capacity provider managed scaling",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/asg-capacity-providers-managed-scaling.html):
+    scaled to zero, a service on one lets the group terminate its instances, and the restore
+    waits for new ones - a run that churns the cluster's instances and times the launch, not the
+    service. The fault refuses such a service (its own strategy, or the cluster's default) before
+    recording anything, unless allow_capacity_scale_in says to go ahead, and names the group."""
+    lab = start_lab()
+    ecs, autoscaling = lab.client("ecs"), lab.client("autoscaling")
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])[
+        "AutoScalingGroups"][0]
+    ecs.create_capacity_provider(name="web-capacity", autoScalingGroupProvider={
+        "autoScalingGroupArn": group["AutoScalingGroupARN"],
+        "managedScaling": {"status": "ENABLED", "targetCapacity": 100}})
+    ecs.create_cluster(clusterName="ec2", capacityProviders=["web-capacity"],
+                       defaultCapacityProviderStrategy=[{"capacityProvider": "web-capacity",
+                                                         "weight": 1}])
+    api = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    ecs.create_service(cluster="ec2", serviceName="worker", taskDefinition=api["taskDefinition"],
+                       desiredCount=2, networkConfiguration=api["networkConfiguration"])
+    config = settings(lab)
+    with pytest.raises(ValidationError) as caught:
+        ecs_faults.scale_service_to_zero(cluster="ec2", service="worker", configuration=config)
+    assert "runs on EC2 capacity provider web-capacity (Auto Scaling group web) with managed " \
+        "scaling" in str(caught.value)
+    assert ledger_entries(own_ledger) == []
+    allowed = ecs_faults.scale_service_to_zero(cluster="ec2", service="worker", dry_run=True,
+                                               allow_capacity_scale_in=True, configuration=config)
+    assert allowed["managed_capacity_providers"] == {"web-capacity": group["AutoScalingGroupARN"]}
+    fargate = ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE, dry_run=True,
+                                               configuration=config)
+    assert "managed_capacity_providers" not in fargate
+
+
 def test_probes_report_counts_stability_targets_and_scaling(shared_lab: RunningLab) -> None:
     config = settings(shared_lab)
     args = {"cluster": CLUSTER, "service": SERVICE, "configuration": config}

@@ -33,6 +33,7 @@ from chaos_sre.services.ecs import (
     DESIRED_COUNT,
     NAMESPACE,
     describe_service,
+    managed_scaling_groups,
     resource_id,
     scalable_target,
     settings_of,
@@ -48,7 +49,8 @@ logger = logging.getLogger("chaostoolkit")
 DEFAULT_RESTORE_TIMEOUT_SECONDS = 900.0
 RESTORE_OP = "restore_ecs_service"
 SCALES_SERVICE = fault(
-    reads=[Permission("ecs:DescribeServices"),
+    reads=[Permission("ecs:DescribeServices"), Permission("ecs:DescribeClusters"),
+           Permission("ecs:DescribeCapacityProviders"),
            Permission("application-autoscaling:DescribeScalableTargets"),
            Permission("elasticloadbalancing:DescribeTargetHealth")],
     permissions=[Permission("ecs:UpdateService", "arn:aws:ecs:*:*:service/*/*"),
@@ -81,6 +83,7 @@ def set_desired_count(
     service: str,
     desired_count: int,
     restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    allow_capacity_scale_in: bool = False,
     dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
@@ -93,9 +96,13 @@ def set_desired_count(
     include `desired_count` and its dynamic and scheduled scaling suspended
     (RegisterScalableTarget). A refused UpdateService changes nothing.
     `restore_service` puts everything back and waits (up to
-    `restore_timeout_seconds`) for the service to be stable and healthy. With
+    `restore_timeout_seconds`) for the service to be stable and healthy. A
+    service on an EC2 capacity provider with managed scaling is refused when the
+    count goes down, unless `allow_capacity_scale_in` is true: managed scaling
+    shrinks the provider's Auto Scaling group with the tasks (terminating
+    instances), and the restore must then wait for instances to launch. With
     `dry_run` the plan is printed and nothing changes. Returns the settings
-    before and after.
+    before and after (and the managed capacity providers, when allowed).
     """
     count = _count(desired_count)
     timeout = positive_seconds("restore_timeout_seconds", restore_timeout_seconds)
@@ -116,6 +123,16 @@ def set_desired_count(
     stretched = None if target is None else widened(target, count)
     after = {"desired_count": count, "scalable_target": stretched}
     summary = {"cluster": cluster, "service": service, "before": before, "after": after}
+    managed = managed_scaling_groups(ecs, cluster, description) if count < current_count else {}
+    if managed and not allow_capacity_scale_in:
+        providers = ", ".join(f"{name} (Auto Scaling group {arn.rsplit('/', 1)[-1]})"
+                              for name, arn in sorted(managed.items()))
+        raise ValidationError(
+            f"ECS service {service} in cluster {cluster} runs on EC2 capacity provider {providers} "
+            "with managed scaling, which terminates the group's instances as the tasks go and makes "
+            "the restore wait for new ones: set allow_capacity_scale_in to accept that")
+    if managed:
+        summary["managed_capacity_providers"] = managed
     enforce(configuration, secrets,
             [Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
             [Share(f"ECS service {cluster}/{service}",
@@ -149,13 +166,17 @@ def scale_service_to_zero(
     cluster: str,
     service: str,
     restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    allow_capacity_scale_in: bool = False,
     dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Scale an ECS service to zero tasks (`set_desired_count` with 0; auto scaling suspended)."""
+    """Scale an ECS service to zero tasks (`set_desired_count` with 0; auto scaling suspended;
+    a service on an EC2 capacity provider with managed scaling only with
+    `allow_capacity_scale_in`)."""
     return set_desired_count(cluster, service, 0, restore_timeout_seconds=restore_timeout_seconds,
-                             dry_run=dry_run, configuration=configuration, secrets=secrets)
+                             allow_capacity_scale_in=allow_capacity_scale_in, dry_run=dry_run,
+                             configuration=configuration, secrets=secrets)
 
 
 @requires()  # its inverses use the permissions their faults declare

@@ -16,6 +16,7 @@ from chaos_sre.services import application_autoscaling
 
 DESIRED_COUNT = "ecs:service:DesiredCount"
 NAMESPACE = "ecs"
+FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
 
 
 def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
@@ -26,6 +27,32 @@ def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
         raise AWSError(f"ECS service {service} not found (or not ACTIVE) in cluster {cluster}",
                        code="ServiceNotFoundException", operation="describe_services")
     return found[0]
+
+
+def managed_scaling_groups(ecs: Any, cluster: str, description: dict[str, Any]) -> dict[str, str]:
+    """The EC2 capacity providers a described service runs on whose managed scaling is on, with
+    their Auto Scaling group ARN: ``{provider name: group ARN}``.
+
+    The service's own capacity provider strategy, else (without a launch type) the cluster's
+    default one. Managed scaling sizes the group to the tasks placed on it ("Amazon ECS capacity
+    provider managed scaling",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/asg-capacity-providers-managed-scaling.html),
+    so the group shrinks when the service's tasks go.
+    """
+    strategy = description.get("capacityProviderStrategy") or []
+    if not strategy and not description.get("launchType"):
+        clusters = call(ecs, "describe_clusters", clusters=[cluster]).get("clusters") or []
+        strategy = (clusters[0].get("defaultCapacityProviderStrategy") or []) if clusters else []
+    names = sorted({str(s["capacityProvider"]) for s in strategy} - FARGATE_PROVIDERS)
+    if not names:
+        return {}
+    providers = call(ecs, "describe_capacity_providers", capacityProviders=names)
+    found = {}
+    for provider in providers.get("capacityProviders") or []:
+        group = provider.get("autoScalingGroupProvider") or {}
+        if (group.get("managedScaling") or {}).get("status") == "ENABLED":
+            found[str(provider["name"])] = str(group.get("autoScalingGroupArn", ""))
+    return found
 
 
 def tags_of(description: dict[str, Any]) -> dict[str, str]:

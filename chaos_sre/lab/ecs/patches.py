@@ -8,6 +8,11 @@ UpdateService refuses a desired count for a service using the DAEMON
 scheduling strategy, which runs one task per container instance and has no desired count to
 set (moto: sets it); AWS answers InvalidParameterException
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html#service_scheduler_daemon).
+CreateService without a launch type uses the cluster's default capacity provider strategy
+when it has one ("If no capacityProviderStrategy or launchType is specified, the
+defaultCapacityProviderStrategy for the cluster is used",
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html), and
+DescribeServices shows that strategy and no launch type (moto: launch type EC2).
 """
 
 from typing import Any, Protocol, cast
@@ -24,6 +29,10 @@ class ServiceHooks(Protocol):
     def service_updated(self, service: Any, previous_desired: int) -> None:
         """UpdateService was applied to ``service`` (desired count was ``previous_desired``)."""
 
+
+
+LAUNCH_TYPE_ARGUMENT = 5
+"""Where moto's CreateService passes ``launch_type`` among the arguments after the count."""
 
 
 def _lab() -> ServiceHooks:
@@ -55,3 +64,19 @@ def _ecs_list_tasks(self: Any, cluster_str: str | None = None, container_instanc
         group = f"service:{service_name.split('/')[-1]}"
         tasks = [t for t in tasks if t.group == group]
     return list(tasks)
+
+
+@replaces(ecs_models.EC2ContainerServiceBackend, "create_service")
+def _create_service(self: Any, cluster_str: str, service_name: str, desired_count: int,
+                    *args: Any, **kwargs: Any) -> Any:
+    """CreateService, taking the cluster's default capacity provider strategy when no launch
+    type is given."""
+    service = original(ecs_models.EC2ContainerServiceBackend, "create_service")(
+        self, cluster_str, service_name, desired_count, *args, **kwargs)
+    launch_type = kwargs.get("launch_type", args[LAUNCH_TYPE_ARGUMENT] if len(args) > LAUNCH_TYPE_ARGUMENT
+                             else None)
+    default = self._get_cluster(cluster_str).default_capacity_provider_strategy
+    if launch_type is None and default:
+        service.launch_type = None
+        service.capacity_provider_strategy = list(default)
+    return service
