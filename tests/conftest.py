@@ -390,13 +390,14 @@ def with_secrets(experiment: Path) -> dict[str, Any]:
     return document
 
 
-def then_save_lab_json(command: str, route: str, out: Path) -> str:
-    """A shell line for `lab exec`: run ``command``, save the lab's ``route`` (JSON) to ``out``
+def then_save_lab_json(command: str, *saves: tuple[str, Path]) -> str:
+    """A shell line for `lab exec`: run ``command``, save each lab ``route`` (JSON) to its file
     while the lab still runs, exit with the command's status."""
-    fetch = shlex.join([sys.executable, "-c", "import os, sys, urllib.request; print(urllib."
-                        "request.urlopen(os.environ['CHAOS_SRE_TARGET_URL'] + sys.argv[1], "
-                        "timeout=10).read().decode())", route])
-    return f"{command}; status=$?; {fetch} > {shlex.quote(str(out))}; exit $status"
+    fetches = [shlex.join([sys.executable, "-c", "import os, sys, urllib.request; print(urllib."
+                           "request.urlopen(os.environ['CHAOS_SRE_TARGET_URL'] + sys.argv[1], "
+                           "timeout=10).read().decode())", route]) + f" > {shlex.quote(str(out))}"
+               for route, out in saves]
+    return f"{command}; status=$?; {'; '.join(fetches)}; exit $status"
 
 
 def inner_pytest_environment(**extra: str) -> dict[str, str]:
@@ -432,6 +433,11 @@ class ShippedRuns:
         return [(float(at), str(name)) for at, name in
                 json.loads((self.journals.parent / "api-calls.json").read_text())]
 
+    def mutations(self) -> list[dict[str, Any]]:
+        """Every mutating AWS API call the runs made, with the resources it named (the lab's
+        `/__lab/mutations`)."""
+        return list(json.loads((self.journals.parent / "mutations.json").read_text()))
+
     def files(self, name: str) -> list[Path]:
         """Every file the run of ``name`` wrote: journal, samples, chaos log, console, ledger."""
         written = [p for p in self.journals.iterdir() if p.name.startswith(f"{name}.")]
@@ -455,7 +461,8 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
          str(directory / "journals"), "-v"])
     result = subprocess.run(
         [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
-         then_save_lab_json(plugin_run, "/__lab/api-calls", directory / "api-calls.json")],
+         then_save_lab_json(plugin_run, ("/__lab/api-calls", directory / "api-calls.json"),
+                            ("/__lab/mutations", directory / "mutations.json"))],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
         env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),

@@ -118,7 +118,7 @@ def test_workflow_game_day_runs_under_the_lab(tmp_path: Path) -> None:
     lab_part, game_day = local(steps["Game day against the lab"]).split(" -- ", 1)
     assert lab_part.endswith("chaos-sre lab exec") and str(plan_path) in game_day
     inner = tmp_path / "inner.sh"
-    inner.write_text(then_save_lab_json(game_day, "/__lab/status", tmp_path / "status.json") + "\n")
+    inner.write_text(then_save_lab_json(game_day, ("/__lab/status", tmp_path / "status.json")) + "\n")
     env = {**os.environ, "CHAOS_SRE_LAB_DIR": str(tmp_path / "lab"),
            "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
            "CHAOS_SRE_HISTORY": str(tmp_path / "history.sqlite"),

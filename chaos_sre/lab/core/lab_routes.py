@@ -2,7 +2,8 @@
 
 ``/__lab/timeline`` (GET, DELETE to reset) and ``/__lab/status`` expose the
 lab's ground truth; ``/__lab/api-calls`` lists callers' API calls with their
-time; ``/__lab/iam/denied`` (GET, PUT ``?actions=a,b``, DELETE) sets the API
+time; ``/__lab/mutations`` their mutating calls with the resources each named
+(:mod:`chaos_sre.lab.core.mutations`); ``/__lab/iam/denied`` (GET, PUT ``?actions=a,b``, DELETE) sets the API
 actions the lab denies (:mod:`chaos_sre.lab.core.access_denied`);
 ``/__lab/ecs-metadata`` answers as the ECS task metadata endpoint (version 4) of a container
 does, for the lab's runner (its network interface is in subnet ``runner-us-east-1c``): the lab
@@ -37,12 +38,14 @@ class LabApi:
 
     def __init__(self, *, timeline: Timeline, status: Callable[[], dict[str, Any]], info: dict[str, Any],
                  denials: AccessDenials | None = None,
-                 api_calls: Callable[[], list[tuple[float, str]]] | None = None) -> None:
+                 api_calls: Callable[[], list[tuple[float, str]]] | None = None,
+                 mutations: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         self.timeline = timeline
         self._status = status
         self._info = info
         self._denials = denials
         self._api_calls = api_calls
+        self._mutations = mutations
 
     async def handle(self, request: web.Request) -> web.Response:
         status, body = self.answer(request.method, request.path, request.query_string)
@@ -59,6 +62,8 @@ class LabApi:
             return 200, json.dumps({**self._info, **self._status()}).encode()
         if route == "/__lab/api-calls" and method == "GET" and self._api_calls is not None:
             return 200, json.dumps(self._api_calls()).encode()
+        if route == "/__lab/mutations" and method == "GET" and self._mutations is not None:
+            return 200, json.dumps(self._mutations()).encode()
         if route == RUNNER_METADATA_PATH and method == "GET":
             return 200, json.dumps(RUNNER_CONTAINER).encode()
         if route == f"{RUNNER_METADATA_PATH}/task" and method == "GET":

@@ -126,6 +126,7 @@ class Lab:
             status=self._status,
             denials=self._moto.denials if self._moto is not None else None,
             api_calls=self._moto.calls.calls if self._moto is not None else None,
+            mutations=self._moto.calls.mutations if self._moto is not None else None,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
                   "rds_proxy": self.profile.rds_proxy},
         )
