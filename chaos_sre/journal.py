@@ -67,6 +67,11 @@ def outcome(journal: dict[str, Any]) -> str:
     return f"ENDED - status {status}"
 
 
+def duration_aws(duration: Any, scale: float) -> str:
+    """A run's wall-clock duration in AWS seconds, for the time scale line."""
+    return f"{duration / scale:.0f} AWS s" if isinstance(duration, int | float) else "unknown"
+
+
 def summary(path: str | Path) -> str:
     """Title, outcome, duration and path of the journal at ``path``."""
     journal = load(path)
@@ -90,6 +95,10 @@ def summary(path: str | Path) -> str:
         lines.append(f"budget:     spent {budget['consumed_fraction'] * 100:.3g} % of the SLO "
                      f"window's error budget (allowed {budget['allowed_fraction'] * 100:.3g} %)")
         lines.append(f"samples:    {extension['samples_path']}")
+        scale = extension.get("time_scale")
+        if isinstance(scale, int | float) and scale != 1:
+            lines.append(f"time scale: {scale:g} (the lab's): recovery and RTOs are AWS seconds, "
+                         f"the duration wall-clock seconds ({duration_aws(duration, scale)})")
     lines.append(f"journal:    {Path(path).resolve()}")
     return "\n".join(lines)
 
