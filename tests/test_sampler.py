@@ -105,3 +105,16 @@ def test_a_blackholed_endpoint_does_not_thin_the_sample(start_lab, tmp_path: Pat
     assert len(inside) == pytest.approx(expected, rel=0.02)
     outcomes = Counter(s.outcome for s in inside)
     assert outcomes["timeout"] >= 0.95 * len(inside)
+
+
+def test_the_sampler_asks_to_run_ahead_of_the_runner_where_allowed() -> None:
+    """A sampler starved by a busy runner leaves gaps the verdict calls INCONCLUSIVE; it asks for
+    a higher scheduling priority, which only a privileged user gets (CAP_SYS_NICE): either the
+    priority rose by PRIORITY_BOOST or it is unchanged and raise_priority says so."""
+    probe = ("import os; from chaos_sre.slo import sampler; before = os.getpriority(os.PRIO_PROCESS, 0);"
+             " raised = sampler.raise_priority(); after = os.getpriority(os.PRIO_PROCESS, 0);"
+             " print(raised, before - after, sampler.PRIORITY_BOOST)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, timeout=60)
+    raised, change, boost = result.stdout.split()
+    assert (raised, int(change)) in (("True", int(boost)), ("False", 0)), result.stdout
