@@ -22,11 +22,14 @@ count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
   and of each GSI, and the ``OnDemandThroughput`` the lab keeps.
 * **Auto scaling.** RegisterScalableTarget (namespace ``dynamodb``) moves the
   table's or GSI's capacity into the new min/max at once; every evaluation period
-  (60 s, time-scaled), a target tracking policy raises the capacity to the
-  minimum, and to what keeps the demand at its target utilization (up to the
-  maximum), unless ``DynamicScalingOutSuspended``; ``DynamicScalingInSuspended``
-  keeps a capacity above the maximum. Scale-in on low utilization (AWS: after
-  15 minutes) is not simulated.
+  (one minute, time-scaled), a target tracking policy raises the capacity to the
+  minimum and, unless ``DynamicScalingOutSuspended``, once the *consumed*
+  capacity stayed above the target utilization for 2 consecutive minutes, to
+  what keeps the last minute's consumption at the target (up to the maximum).
+  Throttled calls consume nothing, so retries of throttled calls never scale a
+  table out (AWS: "Managing throughput capacity automatically with DynamoDB auto
+  scaling"). ``DynamicScalingInSuspended`` keeps a capacity above the maximum.
+  Scale-in on low utilization (AWS: after 15 minutes) is not simulated.
 * **Global tables.** UpdateTable's ``ReplicaUpdates`` (version 2019.11.21) create
   and delete replicas in other Regions (moto: ignored); DescribeTable lists them
   under ``Replicas``. A capacity change of a table with replicas reaches every
@@ -56,6 +59,8 @@ from chaos_sre.lab.dynamodb.settings import AUTOSCALING_TARGET_UTILIZATION, TIMI
 STEADY_UNITS_PER_SECOND = 50.0
 """Read and write units per second the application's users spend on each table."""
 DEMAND_WINDOW_SECONDS = 1.0
+SCALE_OUT_MINUTES = 2
+"""Consecutive minutes above the target utilization before target tracking scales out."""
 DECREASES_AT_ANY_TIME = 4
 DECREASES_PER_DAY = 27
 AWS_HOUR = 3600.0
@@ -85,6 +90,8 @@ class _Pool:
     burst: float = 0.0
     updated: float = field(default_factory=time.monotonic)
     recent: deque[float] = field(default_factory=deque)
+    consumed: float = 0.0
+    """Units served since the pool was created (throttled calls consume none)."""
 
     def demand(self, now: float) -> float:
         """Units per second asked for: the steady users' demand, or more when requests exceed it."""
@@ -147,11 +154,11 @@ class Capacity:
             for pool in self._pools.values():
                 pool.updated = now
 
-    def demand(self, table: str, index: str | None, direction: str) -> float:
-        """Units per second a table's (or GSI's) reads or writes ask for now."""
+    def consumed(self, table: str, index: str | None, direction: str) -> float:
+        """Units a table's (or GSI's) reads or writes consumed since its pool was created."""
         with self._lock:
             pool = self._pools.get((table, index, direction))
-            return pool.demand(time.monotonic()) if pool is not None else 0.0
+            return pool.consumed if pool is not None else 0.0
 
     def forget(self, table: str) -> None:
         """Drop a deleted table's pools."""
@@ -181,6 +188,7 @@ class Capacity:
             if blamed is None or roll >= worst:
                 metric = "ConsumedReadCapacityUnits" if direction == READ else "ConsumedWriteCapacityUnits"
                 for key in involved:
+                    self._pools[key].consumed += 1
                     self._count((key[0], key[1], metric), 1)
                 return None
             event = "ReadThrottleEvents" if direction == READ else "WriteThrottleEvents"
@@ -212,6 +220,33 @@ class TableState:
     applied: dict[str | None, CapacitySettings] = field(default_factory=dict)
     replicas: list[str] = field(default_factory=list)
     """Regions of the global table's other replicas."""
+
+
+@dataclass
+class ConsumedMinutes:
+    """A scalable target's consumption, one evaluation period (a scaled minute) at a time, as
+    its target tracking alarm sees it."""
+
+    total: float | None = None
+    at: float = 0.0
+    minutes: deque[tuple[float, float]] = field(
+        default_factory=lambda: deque(maxlen=SCALE_OUT_MINUTES))
+    """The last minutes: (units consumed per second, provisioned capacity)."""
+
+    def close(self, total: float, now: float, capacity: float) -> None:
+        """End the current minute at ``total`` units consumed so far, under ``capacity``."""
+        previous, started = self.total, self.at
+        self.total, self.at = total, now
+        if previous is not None and now > started:
+            self.minutes.append(((total - previous) / (now - started), capacity))
+
+    def scale_out(self, utilization: float) -> int:
+        """The capacity that brings the last minute's consumption to ``utilization`` percent,
+        once each of the last ``SCALE_OUT_MINUTES`` minutes consumed above it; else 0."""
+        if len(self.minutes) < SCALE_OUT_MINUTES or any(
+                rate * 100 <= utilization * capacity for rate, capacity in self.minutes):
+            return 0
+        return math.ceil(self.minutes[-1][0] * 100 / utilization)
 
 
 class ResourceInUse(ResourceInUseException):
@@ -275,6 +310,7 @@ class DynamoDBDynamics:
         self.capacity = Capacity(burst_seconds=scaled(timings.dynamodb_burst_seconds))
         self._tables: dict[str, TableState] = {}
         self._next_scaling = 0.0
+        self._minutes: dict[tuple[str, str | None, str], ConsumedMinutes] = {}
 
     def resume(self) -> None:
         """The lab starts serving: the capacity pools count time from now."""
@@ -360,7 +396,8 @@ class DynamoDBDynamics:
 
     def _autoscale(self, target: Any, *, reason: str, by_policy: bool) -> None:
         """Bring a scalable table's or GSI's capacity into min/max; ``by_policy``: as its target
-        tracking policy would (respecting suspension), also up to the demand's needs."""
+        tracking policy would (respecting suspension), also up to what the consumption needs
+        after 2 consecutive minutes above the target utilization."""
         part = _scaled_part(target)
         table = self._backend().tables.get(part[0]) if part else None
         if part is None or table is None or (table.billing_mode or "PROVISIONED") == "PAY_PER_REQUEST":
@@ -379,11 +416,12 @@ class DynamoDBDynamics:
             policy = self._policy(target)
             if policy is None:
                 return
+            minutes = self._minutes.setdefault(part, ConsumedMinutes())
+            minutes.close(self.capacity.consumed(*part), time.monotonic(), current)
             wanted = current
             if not suspended.get("DynamicScalingOutSuspended"):
                 utilization = float(policy.get("TargetValue", AUTOSCALING_TARGET_UTILIZATION))
-                needed = math.ceil(self.capacity.demand(name, index, direction) * 100 / utilization)
-                wanted = min(max(current, low, needed), high)
+                wanted = max(current, min(max(low, minutes.scale_out(utilization)), high))
             if current > high and not suspended.get("DynamicScalingInSuspended"):
                 wanted = high
         if wanted == current:
