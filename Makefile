@@ -76,7 +76,7 @@ test-fast: $(STAMP) lint
 # Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).
 # Regenerate what docs derive from the code's declarations (tests/test_iam.py checks they are current).
 docs: $(STAMP)
-	$(BIN)/chaos-sre iam policy --region eu-west-1 experiments/*.json > docs/scheduling/aws/runner-policy.json
+	$(BIN)/chaos-sre iam policy --region eu-west-1 --target-tag env=staging experiments/*.json > docs/scheduling/aws/runner-policy.json
 	$(BIN)/python -m chaos_sre.iam docs/safety.md experiments/*.json
 
 bench-peers: .venv-bench/bin/locust

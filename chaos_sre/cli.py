@@ -214,15 +214,20 @@ def iam() -> None:
               "(aws:RequestedRegion).")
 @click.option("--format", "output", type=click.Choice(["json", "markdown"]), default="json",
               show_default=True, help="An IAM policy document, or a table per activity.")
+@click.option("--target-tag", "target_tags", multiple=True, metavar="KEY=VALUE",
+              help="Allow changes only to targets carrying this tag (aws:ResourceTag); "
+              "repeatable. Use the guardrails' required_tags, e.g. env=staging.")
 @click.argument("experiments", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_one_line_errors
-def iam_policy(region: str | None, output: str, experiments: tuple[Path, ...]) -> None:
+def iam_policy(region: str | None, output: str, target_tags: tuple[str, ...],
+               experiments: tuple[Path, ...]) -> None:
     """Print the least-privilege IAM policy for running EXPERIMENTS, from what each fault,
     probe and the control declare. Activities of other extensions that declare nothing are
     named on stderr."""
-    from chaos_sre.iam import render
+    from chaos_sre.iam import parse_target_tags, render
 
-    text, notes = render(experiments, region=region, output=output)
+    text, notes = render(experiments, region=region, output=output,
+                         target_tags=parse_target_tags(target_tags))
     click.echo(text, nl=False)
     for note in notes:
         click.echo(f"note: {note}", err=True)

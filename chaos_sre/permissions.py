@@ -6,7 +6,7 @@ reads these declarations, so a new AWS call is covered by the generated policy
 as soon as its function declares it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,6 +22,20 @@ class Permission:
     resource: str = "*"
     condition: tuple[tuple[str, str, str], ...] = ()
     """(operator, key, value) triples, e.g. ``("StringEquals", "ec2:CreateAction", "CreateNetworkAcl")``."""
+    targets: bool = False
+    """The resource is one of the experiment's targets: ``chaos-sre iam policy --target-tag K=V``
+    limits it to resources carrying those tags (``aws:ResourceTag/K``)."""
+    when: str | None = None
+    """Needed only when the activity is given this argument (``stop``, ``load_balancer_names``):
+    the policy for an experiment that does not pass it leaves the permission out."""
+
+    def needed_with(self, arguments: Mapping[str, Any]) -> bool:
+        """Whether an activity called with ``arguments`` needs this permission: always, or when
+        its ``when`` argument is given a value (a ``${...}`` reference counts: it may be one)."""
+        if self.when is None:
+            return True
+        value = arguments.get(self.when)
+        return value not in (None, False, "", [], {}, "false", "False")
 
 
 def requires(*actions: str | Permission) -> Callable[[F], F]:

@@ -6,6 +6,7 @@ per test session (:func:`shipped_runs`), also across parallel workers. docs/test
 """
 
 import fcntl
+import functools
 import json
 import os
 import shlex
@@ -73,14 +74,15 @@ class RunningLab:
     def target_url(self) -> str:
         return self.env["CHAOS_SRE_TARGET_URL"]
 
-    def client(self, service: str, *, retries: bool = True) -> Any:
+    def client(self, service: str, *, retries: bool = True, access_key: str | None = None) -> Any:
         """A boto3 client for the lab; it retries hard, so tests read through injected API faults
-        (``retries=False``: one attempt, for a test that expects an error botocore would retry)."""
+        (``retries=False``: one attempt, for a test that expects an error botocore would retry).
+        ``access_key``: sign as that caller (:data:`RUNNER_KEY`: held to the runner policy)."""
         return boto3.client(
             service,
             endpoint_url=self.env["AWS_ENDPOINT_URL"],
             region_name=self.env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_access_key_id=access_key or self.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
             config=TEST_CLIENT_CONFIG if retries else NO_RETRIES,
         )
@@ -92,6 +94,20 @@ class RunningLab:
         """The IAM action of every API call callers made to the lab, oldest first."""
         calls = requests.get(f"{self.target_url}/__lab/api-calls", timeout=5).json()
         return [str(action) for _, action in calls]
+
+    def attach_policy(self, document: dict[str, Any] | None, principal: str) -> None:
+        """Hold callers signing with access key ``principal`` to the IAM policy ``document``
+        (None: detach it) - the lab's `/__lab/iam/policy`."""
+        url = f"{self.target_url}/__lab/iam/policy"
+        response = (requests.put(url, params={"principal": principal}, json=document, timeout=5)
+                    if document is not None else
+                    requests.delete(url, params={"principal": principal}, timeout=5))
+        assert response.status_code == 200, response.text
+
+    def iam_requests(self, principal: str) -> list[dict[str, Any]]:
+        """The IAM requests the lab evaluated for ``principal`` (`/__lab/iam/requests`)."""
+        response = requests.get(f"{self.target_url}/__lab/iam/requests", timeout=5)
+        return list(response.json()["requests"].get(principal, []))
 
     def deny(self, *actions: str) -> list[str]:
         """Make the lab deny these IAM actions to callers (none: allow everything again)."""
@@ -154,6 +170,7 @@ def start_lab(tmp_path: Path) -> Iterator[Callable[..., RunningLab]]:
             assert result.returncode == 0, result.stderr
             started.append(lab_dir)
             lab = RunningLab(lab_dir, parse_exports(result.stdout))
+            lab.attach_policy(runner_policy(), RUNNER_KEY)
             scales.enter_context(lab_time_scale(lab))
             return lab
 
@@ -170,6 +187,7 @@ def lab_for_module(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iter
                      lab_dir=lab_dir)
     assert result.returncode == 0, result.stderr
     lab = RunningLab(lab_dir, parse_exports(result.stdout))
+    lab.attach_policy(runner_policy(), RUNNER_KEY)
     try:
         with lab_time_scale(lab):
             yield lab
@@ -258,11 +276,52 @@ its capacity;
 lab-smoke's change is chaostoolkit-aws's own, outside chaos-sre's ledger."""
 
 
+RUNNER_KEY = "chaos-runner"
+"""The access key `chaos run` signs with in tests (:func:`run_chaos`). Every lab a test starts
+holds it to :func:`runner_policy` and nothing more, as a staging account holds a runner's role;
+the test's own calls (seeding, asserting) sign with the lab's key, which no policy limits."""
+
+
+@functools.cache
+def runner_policy() -> dict[str, Any]:
+    """The generated least-privilege policy for every shipped experiment, targets tagged
+    ``env=staging`` (``chaos-sre iam policy --region us-east-1 --target-tag env=staging``)."""
+    from chaos_sre import iam
+
+    text, _ = iam.render(sorted((ROOT / "experiments").glob("*.json")), region="us-east-1",
+                         output="json", target_tags={"env": "staging"})
+    return dict(json.loads(text))
+
+
+def runner_policy_without(action: str, resource: str = "") -> tuple[dict[str, Any], str]:
+    """:func:`runner_policy` with the one statement granting ``action`` (on a resource containing
+    ``resource``) taken out, and its Sid."""
+    policy = runner_policy()
+    granting = [s for s in policy["Statement"] if action in s["Action"]
+                and resource in json.dumps(s["Resource"])]
+    assert len(granting) == 1, f"{action} is granted by {len(granting)} statements"
+    return ({**policy, "Statement": [s for s in policy["Statement"] if s is not granting[0]]},
+            str(granting[0]["Sid"]))
+
+
+def denied_without_each_statement(policy: dict[str, Any],
+                                  made: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """For each statement of ``policy`` (by Sid), the actions of the IAM requests ``made``
+    (`/__lab/iam/requests`) the policy without that statement denies."""
+    from chaos_sre.lab.core.iam_evaluation import allows, request_from_json
+
+    requests_made = [request_from_json(r) for r in made]
+    statements = policy["Statement"]
+    return {str(statement["Sid"]): sorted({
+        r.action for r in requests_made if not allows([s for s in statements if s is not statement], r)})
+        for statement in statements}
+
+
 def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
               env: dict[str, str] | None = None,
               cwd: Path | None = None) -> tuple[int, dict[str, Any], str]:
     """`chaos run` an experiment (a dict, or a shipped file run from the repository root unless
-    ``cwd`` says where)."""
+    ``cwd`` says where), signed with :data:`RUNNER_KEY`: only the runner policy is allowed."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     if isinstance(document, Path):
         path, cwd = document, cwd or ROOT
@@ -273,8 +332,8 @@ def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
     result = subprocess.run(
         [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path", str(journal),
          str(path)],
-        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
-             **(env or {})},
+        env={**os.environ, **lab.env, "AWS_ACCESS_KEY_ID": RUNNER_KEY,
+             "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"), **(env or {})},
         capture_output=True, text=True, timeout=300, check=False, cwd=cwd,
     )
     outcome = json.loads(journal.read_text()) if journal.exists() else {}
@@ -412,7 +471,9 @@ class ShippedRuns:
 
     ``chaos-sre lab exec -- env <canary credentials> pytest --chaos-experiments DIR`` where DIR
     holds each shipped experiment with canary secrets declared (:func:`with_secrets`) and the
-    game-day plan (which the plugin must not collect). Tests that only read a run's results -
+    game-day plan (which the plugin must not collect); the lab holds the canary access key to
+    :func:`runner_policy` alone. ``--noconftest``: this file would put the lab's own credentials
+    in place of the canary ones in that pytest. Tests that only read a run's results -
     journal, samples, chaos log, console output, ledger, history, the plugin's own output - read
     these instead of running the experiment again.
     """
@@ -438,6 +499,13 @@ class ShippedRuns:
         `/__lab/mutations`)."""
         return list(json.loads((self.journals.parent / "mutations.json").read_text()))
 
+    def iam(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The policies the lab held callers to during the runs (by access key), and the IAM
+        requests it evaluated against them (by access key; `/__lab/iam/requests`)."""
+        root = self.journals.parent
+        return (json.loads((root / "iam-policy.json").read_text())["policies"],
+                json.loads((root / "iam-requests.json").read_text())["requests"])
+
     def files(self, name: str) -> list[Path]:
         """Every file the run of ``name`` wrote: journal, samples, chaos log, console, ledger."""
         written = [p for p in self.journals.iterdir() if p.name.startswith(f"{name}.")]
@@ -457,12 +525,22 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
                           f"AWS_SESSION_TOKEN={CANARY_TOKEN}"]
     plugin_run = shlex.join(
         ["env", *canary_credentials, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+         "--noconftest",
          "--chaos-experiments", str(experiments), "--chaos-journal-dir",
          str(directory / "journals"), "-v"])
+    policy = directory / "runner-policy.json"
+    policy.write_text(json.dumps(runner_policy()))
+    attach = shlex.join([sys.executable, "-c", "import os, sys, urllib.request; urllib.request."
+                         "urlopen(urllib.request.Request(os.environ['CHAOS_SRE_TARGET_URL'] + "
+                         "'/__lab/iam/policy?principal=' + sys.argv[1], open(sys.argv[2], 'rb')"
+                         ".read(), method='PUT'), timeout=10)", CANARY_KEY_ID, str(policy)])
     result = subprocess.run(
         [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
-         then_save_lab_json(plugin_run, ("/__lab/api-calls", directory / "api-calls.json"),
-                            ("/__lab/mutations", directory / "mutations.json"))],
+         attach + " || exit 1; " + then_save_lab_json(
+             plugin_run, ("/__lab/api-calls", directory / "api-calls.json"),
+             ("/__lab/mutations", directory / "mutations.json"),
+             ("/__lab/iam/policy", directory / "iam-policy.json"),
+             ("/__lab/iam/requests", directory / "iam-requests.json"))],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
         env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),

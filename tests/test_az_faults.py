@@ -11,8 +11,19 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import CHAOS, ROOT, RunningLab, extension, refused_then_failed, run_chaos, wait_until
+from conftest import (
+    CHAOS,
+    ROOT,
+    RUNNER_KEY,
+    RunningLab,
+    extension,
+    refused_then_failed,
+    run_chaos,
+    runner_policy,
+    wait_until,
+)
 
+from chaos_sre import iam
 from chaos_sre.errors import RollbackError, ValidationError
 from chaos_sre.faults import az as az_faults
 from chaos_sre.safety.ledger import Ledger
@@ -20,6 +31,20 @@ from chaos_sre.services.autoscaling import imbalance
 
 OUTAGE = ROOT / "experiments" / "az-outage.json"
 BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
+
+
+def stop_mode_policy() -> dict[str, Any]:
+    """`chaos-sre iam policy --target-tag env=staging` for an experiment that stops instances
+    (``stop: true``): the shipped experiments terminate, so their policy grants no start."""
+    document = {"method": [{"type": "action", "name": "stop-one-az", "provider": {
+        "type": "python", "module": "chaos_sre.faults.az", "func": "terminate_az_instances",
+        "arguments": {"az": "us-east-1b", "stop": True}}}]}
+    policy = iam.policy(iam.needs_of([document]), "us-east-1", {"env": "staging"})
+    granted = {a for s in policy["Statement"] for a in s["Action"]}
+    assert {"ec2:StartInstances", "kms:CreateGrant"} <= granted
+    assert not {"ec2:StartInstances", "kms:CreateGrant"} & {
+        a for s in runner_policy()["Statement"] for a in s["Action"]}
+    return policy
 
 
 def settings(lab: RunningLab) -> dict[str, Any]:
@@ -106,8 +131,12 @@ def test_stop_mode_restore_waits_for_running_and_fails_when_the_kms_grant_is_mis
     the instance goes from pending back to stopped, StateReason Client.InternalError (AWS
     re:Post, https://repost.aws/knowledge-center/kms-iam-ec2-permission), as the lab's does. The
     restore waits for running and fails, naming the instance; it stays pending, and once the
-    grant is allowed the next rollback starts it."""
+    grant is allowed the next rollback starts it. The fault runs as the runner held to the
+    policy generated for a stop-mode experiment: taking out its kms:CreateGrant statement is
+    what stops the start."""
     lab = start_lab()
+    lab.attach_policy(stop_mode_policy(), RUNNER_KEY)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", RUNNER_KEY)
     monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
     monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
     config, ec2 = settings(lab), lab.client("ec2")
@@ -119,7 +148,8 @@ def test_stop_mode_restore_waits_for_running_and_fails_when_the_kms_grant_is_mis
         ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
         BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {
             "VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "app", "Value": "batch"}]}],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [
+            {"Key": "app", "Value": "batch"}, {"Key": "env", "Value": "staging"}]}],
     )["Instances"][0]["InstanceId"]
 
     def state() -> str:
@@ -130,11 +160,13 @@ def test_stop_mode_restore_waits_for_running_and_fails_when_the_kms_grant_is_mis
     az_faults.terminate_az_instances("us-east-1b", tags="app=batch", stop=True,
                                      allow_total_outage=True, configuration=config)
     assert wait_until(lambda: state() == "stopped", timeout=30)
-    lab.deny("kms:CreateGrant")
+    policy = stop_mode_policy()
+    lab.attach_policy({**policy, "Statement": [
+        s for s in policy["Statement"] if "kms:CreateGrant" not in s["Action"]]}, RUNNER_KEY)
     with pytest.raises(RollbackError, match=f"{instance}: Client.InternalError"):
         az_faults.restore_az(config)
     assert state() == "stopped"
-    lab.deny()
+    lab.attach_policy(policy, RUNNER_KEY)
     assert az_faults.restore_az(config) == [f"started ['{instance}']"]
     assert state() == "running"
 

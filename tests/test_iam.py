@@ -1,13 +1,24 @@
 """`chaos-sre iam policy`: the least-privilege policy from what faults, probes and the control
-declare; the docs generated from it are current, and every AWS call each shipped experiment made
-in the lab is one its declarations grant."""
+declare; the docs generated from it are current, every AWS call each shipped experiment made in
+the lab is one its declarations grant, the shipped runs were held to the generated policy alone
+(the lab evaluates it: chaos_sre.lab.core.iam_evaluation), and each of its statements is needed
+by a call those runs made."""
 
 import json
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHIPPED_EXPERIMENTS, ShippedRuns, run_cli
+from conftest import (
+    CANARY_KEY_ID,
+    ROOT,
+    RUNNER_KEY,
+    SHIPPED_EXPERIMENTS,
+    ShippedRuns,
+    denied_without_each_statement,
+    run_cli,
+    runner_policy,
+)
 
 from chaos_sre import iam
 
@@ -17,18 +28,19 @@ EXPERIMENTS = sorted((ROOT / "experiments").glob("*.json"))
 def test_the_runner_policy_and_the_safety_table_are_generated_and_current() -> None:
     """docs/scheduling/aws/runner-policy.json and docs/safety.md's table come from the
     declarations (`make docs`); a declaration changed without regenerating them fails here."""
-    policy, notes = iam.render(EXPERIMENTS, region="eu-west-1", output="json")
+    policy, notes = iam.render(EXPERIMENTS, region="eu-west-1", output="json",
+                               target_tags={"env": "staging"})
     assert json.loads(policy) == json.loads(
         (ROOT / "docs" / "scheduling" / "aws" / "runner-policy.json").read_text())
-    assert notes == ["chaosaws.ec2.actions.terminate_instances declares no permissions: grant "
-                     "what it calls yourself"]
+    assert notes == []
     table, _ = iam.render(EXPERIMENTS, region=None, output="markdown")
     page = (ROOT / "docs" / "safety.md").read_text()
     assert iam.with_table(page, table) == page
 
 
 def test_mutations_are_scoped_and_limited_to_the_region() -> None:
-    document = json.loads(iam.render(EXPERIMENTS, region="eu-west-1", output="json")[0])
+    document = json.loads(iam.render(EXPERIMENTS, region="eu-west-1", output="json",
+                                     target_tags={"env": "staging"})[0])
     reads, *mutations = document["Statement"]
     assert reads["Resource"] == "*" and all(
         a.split(":")[1].startswith(("Describe", "Get", "List")) for a in reads["Action"])
@@ -38,6 +50,18 @@ def test_mutations_are_scoped_and_limited_to_the_region() -> None:
         "aws:ResourceTag/chaos-sre:fault"] == "deny-all"
     assert all(s["Condition"]["StringEquals"]["aws:RequestedRegion"] == "eu-west-1"
                for s in mutations)
+    for target_action in ("ec2:TerminateInstances", "dynamodb:UpdateTable", "ecs:UpdateService",
+                          "rds:FailoverDBCluster", "autoscaling:UpdateAutoScalingGroup"):
+        assert scoped[target_action]["Condition"]["StringEquals"]["aws:ResourceTag/env"] == "staging"
+    tagging = [s for s in mutations if "ec2:CreateTags" in s["Action"]]
+    assert tagging and all(s["Action"] == ["ec2:CreateTags"] and s["Condition"]["StringEquals"][
+        "ec2:CreateAction"] == "CreateNetworkAcl" for s in tagging), "tags only what it creates"
+
+
+def test_target_tags_must_be_key_value_pairs(tmp_path: Path) -> None:
+    assert iam.parse_target_tags(["env=staging", " team = sre "]) == {"env": "staging", "team": "sre"}
+    result = run_cli("iam", "policy", "--target-tag", "staging", str(EXPERIMENTS[0]), lab_dir=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("error: --target-tag wants KEY=VALUE")
 
 
 def test_the_command_prints_one_experiments_policy_and_refuses_bad_files(tmp_path: Path) -> None:
@@ -70,3 +94,79 @@ def test_each_experiments_recorded_calls_are_within_its_declared_policy(
                                    output="json")[0])
     granted = {a for statement in policy["Statement"] for a in statement["Action"]}
     assert made <= granted, sorted(made - granted)
+
+
+PROVEN_ELSEWHERE = {
+    ("rds:RebootDBInstance",): "test_rds_faults.py::test_experiment_on_a_multi_az_instance "
+                               "(rds-failover.json on a Multi-AZ instance: CHAOS_SRE_DB_INSTANCE)",
+}
+"""Statements the shipped runs with their default configuration do not use, and the test whose
+run under the runner policy shows each is needed."""
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("shipped-runs")
+def test_the_shipped_runs_were_held_to_the_generated_policy_alone(shipped_runs: ShippedRuns) -> None:
+    """Every shipped experiment ran as a caller the lab held to `chaos-sre iam policy
+    --target-tag env=staging` and nothing else, and nothing it asked for was denied."""
+    policies, evaluated = shipped_runs.iam()
+    assert policies == {CANARY_KEY_ID: runner_policy()}
+    assert shipped_runs.returncode == 0, shipped_runs.stdout[-3000:]
+    requests = evaluated[CANARY_KEY_ID]
+    assert [r for r in requests if not r["allowed"]] == []
+    mutated = {r["action"] for r in requests if r["resources"][0]["arn"] != "*"}
+    assert {"ec2:TerminateInstances", "ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation",
+            "rds:FailoverDBCluster", "dynamodb:UpdateTable", "ecs:UpdateService"} <= mutated
+    assert all(r["resources"][0]["tags"].get("env") == "staging" for r in requests
+               if r["action"] in ("ec2:TerminateInstances", "dynamodb:UpdateTable",
+                                  "ecs:UpdateService", "rds:FailoverDBCluster"))
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("shipped-runs")
+def test_removing_any_statement_denies_a_call_the_shipped_runs_made(shipped_runs: ShippedRuns) -> None:
+    """Each statement of the generated policy is needed: replayed against the policy without it,
+    some IAM request the shipped runs made (action, resources and their tags, request tags) is
+    denied - the call the lab would have answered with AccessDenied. The runs that show such a
+    denial reported are in test_refused_mutations.py; what only other arguments need (stop mode's
+    kms:CreateGrant, load_balancer_names' SetSubnets) is not in this policy at all."""
+    policy = runner_policy()
+    needed = denied_without_each_statement(policy, shipped_runs.iam()[1][CANARY_KEY_ID])
+    for statement in policy["Statement"]:
+        if tuple(statement["Action"]) in PROVEN_ELSEWHERE:
+            assert needed[statement["Sid"]] == [], statement
+            continue
+        denied = needed[statement["Sid"]]
+        assert denied, f"{statement['Sid']} ({', '.join(statement['Action'])}) is not needed"
+        assert set(denied) <= set(statement["Action"]) or statement["Resource"] == "*", denied
+
+
+def test_the_runner_may_not_touch_untagged_resources_or_rewrite_tags(start_lab) -> None:
+    """Signed as the runner, held to the generated policy (as a staging account's role would
+    hold it): terminating an instance without the target tag env=staging is UnauthorizedOperation
+    (EC2 API Reference, "Unauthorized operation") and changes nothing; tagging it so is refused
+    too, so the runner cannot make a resource a target; a tagged instance is terminated."""
+    lab = start_lab()
+    ec2, runner = lab.client("ec2"), lab.client("ec2", retries=False, access_key=RUNNER_KEY)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["web-us-east-1b"]}])[
+        "Subnets"][0]["SubnetId"]
+
+    def launch(tags: dict[str, str]) -> str:
+        return str(ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
+                                     TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+        )["Instances"][0]["InstanceId"])
+
+    untagged, tagged = launch({"app": "batch"}), launch({"app": "batch", "env": "staging"})
+    for attempt in (lambda: runner.terminate_instances(InstanceIds=[untagged]),
+                    lambda: runner.terminate_instances(InstanceIds=[untagged, tagged]),
+                    lambda: runner.create_tags(Resources=[untagged],
+                                               Tags=[{"Key": "env", "Value": "staging"}])):
+        with pytest.raises(runner.exceptions.ClientError, match="UnauthorizedOperation"):
+            attempt()
+    states = {i["InstanceId"]: i["State"]["Name"] for r in ec2.describe_instances(
+        InstanceIds=[untagged, tagged])["Reservations"] for i in r["Instances"]}
+    assert set(states.values()) <= {"pending", "running"}, states
+    assert runner.terminate_instances(InstanceIds=[tagged])["TerminatingInstances"]
+    assert runner.describe_instances(InstanceIds=[untagged])["Reservations"]

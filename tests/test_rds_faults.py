@@ -5,7 +5,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, RunningLab, extension, refused_then_failed, run_chaos
+from conftest import (
+    ROOT,
+    RUNNER_KEY,
+    RunningLab,
+    denied_without_each_statement,
+    extension,
+    refused_then_failed,
+    run_chaos,
+    runner_policy,
+)
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import rds as rds_faults
@@ -152,12 +161,20 @@ def test_experiment_passes_on_resilient_and_the_writer_changes_az(start_lab, tmp
 
 @pytest.mark.e2e
 def test_experiment_on_a_multi_az_instance(start_lab, tmp_path: Path) -> None:
+    """The run holds the runner policy alone (conftest.run_chaos); its RebootDBInstance
+    statement, which the shipped runs on Aurora never use, is the one its reboot needs."""
     lab = start_lab()
     status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
         "CHAOS_SRE_DB_CLUSTER": "", "CHAOS_SRE_DB_INSTANCE": "accounts",
         "CHAOS_SRE_SLO": "probes/account.yaml"})
     assert status == 0, stderr[-3000:]
     assert extension(journal)["verdict"]["passed"] is True
+    made = lab.iam_requests(RUNNER_KEY)
+    assert made and all(r["allowed"] for r in made)
+    policy = runner_policy()
+    needed = denied_without_each_statement(policy, made)
+    reboot = next(s["Sid"] for s in policy["Statement"] if "rds:RebootDBInstance" in s["Action"])
+    assert needed[reboot] == ["rds:RebootDBInstance"]
     assert rds_probes.writer_availability_zone(db_instance_identifier="accounts",
                                                configuration=settings(lab)) == "us-east-1b"
 

@@ -8,6 +8,10 @@ DynamoDB"; Amazon ECS API Reference, "Common Errors"), RDS HTTP 403 ``AccessDeni
 denies a chosen action the same way (chaos_sre/lab/core/access_denied.py). For each fault family's
 shipped experiment a refused mutation must leave a ``failed`` ledger entry, no fault start, no
 changed target, a FAILED verdict carrying AWS's error, and nothing for ``chaos-sre rollback``.
+
+The runs sign as the runner (conftest.RUNNER_KEY), which the lab holds to the generated
+least-privilege policy (`chaos-sre iam policy --target-tag env=staging`) with the statement
+granting the refused action taken out: removing that statement is what makes the call fail.
 """
 
 import json
@@ -16,7 +20,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ROOT, RunningLab, extension, run_chaos, run_cli
+from conftest import ROOT, RUNNER_KEY, RunningLab, extension, run_chaos, run_cli, runner_policy_without
 
 QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
 """No pause after the refused action: nothing is there to observe."""
@@ -45,7 +49,8 @@ def lab_status(lab: RunningLab) -> dict[str, Any]:
 def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_path: Path) -> None:
     action, code, prepared = REFUSALS[name]
     lab = start_lab()
-    assert lab.deny(action) == [action]
+    policy, removed = runner_policy_without(action)
+    lab.attach_policy(policy, RUNNER_KEY)
     status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
                                         env=QUICK, cwd=tmp_path)  # its SLO file found from it
     assert status != 0, stderr[-2000:]
@@ -63,8 +68,8 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
     assert [t.split(":")[-1].strip() for t in ext["targets"]] == prepared
     assert ext["recovery"]["detect_seconds"] is None and ext["recovery"]["recover_seconds"] is None
     assert ext["verdict"]["passed"] is False
-    assert any(r.startswith("method activity failed") and code in r
-               for r in ext["verdict"]["reasons"]), ext["verdict"]["reasons"]
+    assert any(r.startswith("method activity failed") and code in r and action in r
+               for r in ext["verdict"]["reasons"]), (removed, ext["verdict"]["reasons"])
     assert lab.timeline()["faults"] == []
 
     rollback = run_cli("rollback", "--last", lab_dir=lab.lab_dir,
@@ -81,7 +86,8 @@ def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
     was never cut off: no fault start, the rollback deletes the unused ACL it created and
     resumes AZRebalance."""
     lab = start_lab()
-    lab.deny("ec2:ReplaceNetworkAclAssociation")
+    lab.attach_policy(runner_policy_without("ec2:ReplaceNetworkAclAssociation",
+                                            ":subnet/")[0], RUNNER_KEY)
     ec2 = lab.client("ec2")
     acls_before = {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]}
     status, journal, _ = run_chaos(lab, ROOT / "experiments" / "az-blackhole.json", tmp_path,
@@ -89,7 +95,8 @@ def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
     assert status != 0
     ext = extension(journal)
     assert ext["fault_started_at"] is None
-    assert any("UnauthorizedOperation" in r for r in ext["verdict"]["reasons"])
+    assert any("UnauthorizedOperation" in r and "ec2:ReplaceNetworkAclAssociation" in r
+               for r in ext["verdict"]["reasons"]), ext["verdict"]["reasons"]
     assert [t.split(":")[-1].strip() for t in ext["targets"]] == ["suspend_processes",
                                                                    "create_network_acl"]
     kinds = {e["operation"]: e["kind"] for e in ledger_entries(tmp_path / "ledgers")

@@ -30,6 +30,18 @@ __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 logger = logging.getLogger("chaostoolkit")
 TERMINATE_BATCH = 1000
 RUN_TAG = "chaos-sre:fault"
+INSTANCES = "arn:aws:ec2:*:*:instance/*"
+NETWORK_ACLS = "arn:aws:ec2:*:*:network-acl/*"
+GROUPS = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
+DENY_ACL_REQUESTED = (("StringEquals", f"aws:RequestTag/{RUN_TAG}", "deny-all"),)
+"""The deny-all ACL is created with its tag (as AWS FIS's network policy does: create and tag
+only ACLs that carry the tool's tag)."""
+DENY_ACL = (("StringEquals", f"aws:ResourceTag/{RUN_TAG}", "deny-all"),)
+"""Entries are added to, and deletes made of, only ACLs that carry the tool's tag."""
+KMS_GRANT_FOR_EC2 = (("Bool", "kms:GrantIsForAWSResource", "true"),)
+"""Stop mode's restore starts instances; EC2 creates a grant on a customer managed key of their
+EBS volumes on the caller's behalf, which needs kms:CreateGrant for an AWS resource
+(https://repost.aws/knowledge-center/kms-iam-ec2-permission)."""
 RUN_ID_TAG = "chaos-sre:run"
 """Tags the deny-all network ACLs a run creates with the run (its ledger's name), so its rollback
 deletes those and no other run's."""
@@ -90,9 +102,11 @@ def select_targets(ids: list[str], mode: str, count: int | None, percent: float 
 
 @fault(
     reads=[Permission("ec2:DescribeInstances"), Permission("autoscaling:DescribeAutoScalingGroups")],
-    permissions=[Permission("ec2:TerminateInstances", "arn:aws:ec2:*:*:instance/*"),
-                 Permission("ec2:StopInstances", "arn:aws:ec2:*:*:instance/*"),
-                 Permission("ec2:StartInstances", "arn:aws:ec2:*:*:instance/*")],
+    permissions=[Permission("ec2:TerminateInstances", INSTANCES, targets=True),
+                 Permission("ec2:StopInstances", INSTANCES, targets=True, when="stop"),
+                 Permission("ec2:StartInstances", INSTANCES, targets=True, when="stop"),
+                 Permission("kms:CreateGrant", "arn:aws:kms:*:*:key/*", KMS_GRANT_FOR_EC2,
+                            when="stop")],
     inverses=["start_instances"],
 )
 def terminate_az_instances(
@@ -260,20 +274,22 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
            Permission("autoscaling:DescribeAutoScalingGroups"),
            Permission("elasticloadbalancing:DescribeLoadBalancers"),
            Permission("elasticloadbalancing:DescribeTags")],
-    permissions=[Permission("ec2:CreateNetworkAcl"), Permission("ec2:CreateNetworkAclEntry"),
-                 Permission("ec2:CreateTags", "arn:aws:ec2:*:*:network-acl/*",
-                            (("StringEquals", "ec2:CreateAction", "CreateNetworkAcl"),)),
-                 Permission("ec2:ReplaceNetworkAclAssociation"),
-                 Permission("ec2:DeleteNetworkAcl", "arn:aws:ec2:*:*:network-acl/*",
-                            (("StringEquals", f"aws:ResourceTag/{RUN_TAG}", "deny-all"),)),
-                 Permission("autoscaling:UpdateAutoScalingGroup",
-                            "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
-                 Permission("autoscaling:SuspendProcesses",
-                            "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
-                 Permission("autoscaling:ResumeProcesses",
-                            "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"),
+    permissions=[Permission("ec2:CreateNetworkAcl", NETWORK_ACLS, DENY_ACL_REQUESTED),
+                 Permission("ec2:CreateNetworkAcl", "arn:aws:ec2:*:*:vpc/*", targets=True),
+                 Permission("ec2:CreateTags", NETWORK_ACLS,
+                            (("StringEquals", "ec2:CreateAction", "CreateNetworkAcl"),
+                             *DENY_ACL_REQUESTED)),
+                 Permission("ec2:CreateNetworkAclEntry", NETWORK_ACLS, DENY_ACL),
+                 Permission("ec2:DeleteNetworkAcl", NETWORK_ACLS, DENY_ACL),
+                 Permission("ec2:ReplaceNetworkAclAssociation", NETWORK_ACLS),
+                 Permission("ec2:ReplaceNetworkAclAssociation", "arn:aws:ec2:*:*:subnet/*",
+                            targets=True),
+                 Permission("autoscaling:UpdateAutoScalingGroup", GROUPS, targets=True),
+                 Permission("autoscaling:SuspendProcesses", GROUPS, targets=True),
+                 Permission("autoscaling:ResumeProcesses", GROUPS, targets=True),
                  Permission("elasticloadbalancing:SetSubnets",
-                            "arn:aws:elasticloadbalancing:*:*:loadbalancer/*")],
+                            "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*", targets=True,
+                            when="load_balancer_names")],
     inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
               "resume_az_rebalance", "restore_lb_subnets"],
 )

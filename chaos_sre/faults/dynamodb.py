@@ -231,7 +231,7 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
     reads=[Permission("dynamodb:DescribeTable"), Permission("dynamodb:ListTagsOfResource"),
            Permission("cloudwatch:GetMetricStatistics"),
            Permission("application-autoscaling:DescribeScalableTargets")],
-    permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*"),
+    permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*", targets=True),
                  Permission("application-autoscaling:RegisterScalableTarget")],
     inverses=["restore_table_capacity", "restore_table_scaling"],
 )

@@ -53,7 +53,7 @@ SCALES_SERVICE = fault(
            Permission("ecs:DescribeCapacityProviders"),
            Permission("application-autoscaling:DescribeScalableTargets"),
            Permission("elasticloadbalancing:DescribeTargetHealth")],
-    permissions=[Permission("ecs:UpdateService", "arn:aws:ecs:*:*:service/*/*"),
+    permissions=[Permission("ecs:UpdateService", "arn:aws:ecs:*:*:service/*/*", targets=True),
                  Permission("application-autoscaling:RegisterScalableTarget")],
     inverses=[RESTORE_OP],
 )

@@ -137,8 +137,8 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
 
 @fault(
     reads=[Permission("rds:DescribeDBClusters"), Permission("rds:DescribeDBInstances")],
-    permissions=[Permission("rds:FailoverDBCluster", "arn:aws:rds:*:*:cluster:*"),
-                 Permission("rds:RebootDBInstance", "arn:aws:rds:*:*:db:*")],
+    permissions=[Permission("rds:FailoverDBCluster", "arn:aws:rds:*:*:cluster:*", targets=True),
+                 Permission("rds:RebootDBInstance", "arn:aws:rds:*:*:db:*", targets=True)],
     inverses=["await_database_available"],
 )
 def failover(

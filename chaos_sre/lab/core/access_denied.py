@@ -6,7 +6,18 @@ role) meet it too. ``PUT $CHAOS_SRE_TARGET_URL/__lab/iam/denied?actions=ec2:Term
 denies those IAM actions to every caller but the lab itself, ``GET`` lists them
 and ``DELETE`` allows everything again; `/__lab/status` shows them under
 ``denied_actions``. A denied call never reaches moto, so nothing changes, and
-it is answered with the error AWS returns for an action no policy allows:
+it is answered with the error AWS returns for an action no policy allows.
+
+``PUT $CHAOS_SRE_TARGET_URL/__lab/iam/policy?principal=KEY`` with an IAM policy document as its
+body attaches that document to the caller signing with access key id KEY (without ``principal``:
+every caller but the lab that has no document of its own): from then on its call is served only
+when the document allows it - its action, the ARNs and tags of the resources it acts on, the tags it creates and its
+Region (:mod:`chaos_sre.lab.core.iam_evaluation`, :mod:`chaos_sre.lab.core.iam_requests`) - the
+way a runner's role with only that policy is treated by AWS. ``GET`` shows the attached documents
+by principal and ``DELETE`` (same ``principal``) detaches it. ``GET /__lab/iam/requests`` lists,
+by principal, every distinct IAM request evaluated against an attached document (action, Region,
+resources with their tags, request tags, context) and whether it was allowed, so a test can
+replay a run's requests against a policy with a statement taken out. The errors:
 
 * EC2: HTTP 403 ``UnauthorizedOperation`` ("You are not authorized to perform
   this operation", Amazon EC2 API Reference, *Troubleshooting API request
@@ -23,12 +34,13 @@ the instance goes from ``pending`` to ``stopped``. While a call is served, :func
 tells a service's patches whether its caller holds such a permission.
 """
 
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.core.api_calls import iam_action
+from chaos_sre.lab.core.api_calls import iam_action, request_body
 from chaos_sre.lab.core.api_faults import (
     INTERNAL_ACCESS_KEY,
     access_key,
@@ -36,14 +48,31 @@ from chaos_sre.lab.core.api_faults import (
     signing_service,
     wire_error,
 )
+from chaos_sre.lab.core.iam_evaluation import ANY_RESOURCE, Request, Resource, allows, validate
+from chaos_sre.lab.core.iam_requests import requests_of
+from chaos_sre.lab.core.mutations import json_params, query_params
 
 LAB_CALLER = "arn:aws:iam::123456789012:user/lab"
+EVERY_CALLER = "*"
 _serving = threading.local()
 
 
-def caller_may(action: str) -> bool:
-    """Whether the caller of the API call being served holds ``action`` (always, outside one)."""
-    return action not in getattr(_serving, "denied", frozenset())
+def _always(action: str, resource: str = ANY_RESOURCE) -> bool:
+    return True
+
+
+def caller_may(action: str, resource: str = ANY_RESOURCE) -> bool:
+    """Whether the caller of the API call being served holds ``action`` on the ``resource`` ARN
+    (always, outside one)."""
+    may: Callable[[str, str], bool] = getattr(_serving, "may", _always)
+    return may(action, resource)
+
+
+def signing_region(environ: dict[str, Any]) -> str:
+    """The Region from the SigV4 ``Authorization`` header's credential scope."""
+    _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
+    parts = credential.split(",", 1)[0].split("/")
+    return parts[2] if len(parts) >= 5 else ""
 
 
 def parse_actions(text: str) -> set[str]:
@@ -70,12 +99,16 @@ def denial(protocol: str, action: str) -> tuple[str, list[tuple[str, str]], byte
 
 
 class AccessDenials:
-    """WSGI middleware: answer the denied IAM actions with AWS's access-denied error."""
+    """WSGI middleware: answer denied IAM actions, and calls the attached policy does not allow,
+    with AWS's access-denied error."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
         self._denied: set[str] = set()
+        self._documents: dict[str, dict[str, Any]] = {}
+        self._statements: dict[str, list[dict[str, Any]]] = {}
+        self._requests: dict[str, dict[str, bool]] = {}
 
     def deny(self, actions: set[str]) -> None:
         """Deny exactly ``actions`` from now on (an empty set allows everything)."""
@@ -86,18 +119,75 @@ class AccessDenials:
         with self._lock:
             return sorted(self._denied)
 
+    def attach(self, document: dict[str, Any] | None, principal: str = EVERY_CALLER) -> None:
+        """Evaluate the calls of ``principal`` (an access key id; ``*``: every caller without a
+        policy of its own) against ``document`` from now on (None: detach it). A document the
+        lab cannot evaluate is refused (ValidationError)."""
+        statements = None if document is None else validate(document)
+        with self._lock:
+            if document is None or statements is None:
+                self._documents.pop(principal, None)
+                self._statements.pop(principal, None)
+            else:
+                self._documents[principal], self._statements[principal] = document, statements
+
+    def attached(self) -> dict[str, dict[str, Any]]:
+        """The attached documents by principal."""
+        with self._lock:
+            return dict(self._documents)
+
+    def requests(self) -> dict[str, list[dict[str, Any]]]:
+        """Every distinct request evaluated for each principal, with ``allowed``."""
+        with self._lock:
+            return {principal: [{**json.loads(r), "allowed": a} for r, a in sorted(seen.items())]
+                    for principal, seen in self._requests.items()}
+
+    def _evaluate(self, principal: str, statements: list[dict[str, Any]], request: Request) -> bool:
+        allowed = allows(statements, request)
+        with self._lock:
+            self._requests.setdefault(principal, {})[
+                json.dumps(request.as_json(), sort_keys=True)] = allowed
+        return allowed
+
+    def _refused(self, environ: dict[str, Any], action: str, denied: set[str], principal: str,
+                 statements: list[dict[str, Any]] | None,
+                 ) -> tuple[str | None, Callable[[str, str], bool]]:
+        """The IAM action refused to this call (None: none), and what its caller may do meanwhile."""
+        if action in denied:
+            return action, _always
+        if statements is None:
+            return None, lambda other, _resource=ANY_RESOURCE: other not in denied
+        body = request_body(environ)
+        params = json_params(body) if environ.get("HTTP_X_AMZ_TARGET") else query_params(body)
+        region = signing_region(environ)
+        for request in requests_of(action, params, region):
+            if not self._evaluate(principal, statements, request):
+                return request.action, _always
+
+        def may(other: str, resource: str = ANY_RESOURCE) -> bool:
+            """A permission AWS checks for the caller as the call proceeds (kms:CreateGrant for
+            an AWS service: kms:GrantIsForAWSResource is true)."""
+            return other not in denied and self._evaluate(principal, statements, Request(
+                other, region, (Resource(resource),),
+                context={"kms:GrantIsForAWSResource": "true"}))
+        return None, may
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        key = access_key(environ)
         with self._lock:
             denied = self._denied
-        if not denied or access_key(environ) == INTERNAL_ACCESS_KEY:
+            statements = self._statements.get(key, self._statements.get(EVERY_CALLER))
+        action = iam_action(environ) if (denied or statements is not None) \
+            and key != INTERNAL_ACCESS_KEY else None
+        if action is None:
             return self._app(environ, start_response)
-        action = iam_action(environ)
-        if action not in denied:
-            _serving.denied = frozenset(denied)
+        refused, may = self._refused(environ, action, denied, key, statements)
+        if refused is None:
+            _serving.may = may
             try:
                 return self._app(environ, start_response)
             finally:
-                _serving.denied = frozenset()
-        status, headers, body = denial(protocol_of(environ, signing_service(environ)), action)
+                _serving.may = _always
+        status, headers, body = denial(protocol_of(environ, signing_service(environ)), refused)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]

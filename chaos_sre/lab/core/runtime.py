@@ -148,8 +148,9 @@ class Lab:
         faults = self._moto.faults.status() if self._moto is not None else {}
         calls = self._moto.calls.counts() if self._moto is not None else {}
         denied = self._moto.denials.denied() if self._moto is not None else []
+        policies = sorted(self._moto.denials.attached()) if self._moto is not None else []
         return {**self.dynamics.status(), "api_faults": faults, "api_calls": calls,
-                "denied_actions": denied}
+                "denied_actions": denied, "iam_policies": policies}
 
     @property
     def endpoint_port(self) -> int:

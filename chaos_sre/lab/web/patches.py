@@ -45,6 +45,8 @@ from moto.elbv2.exceptions import ELBClientError
 
 from chaos_sre.lab.core.access_denied import caller_may
 from chaos_sre.lab.core.patches import hooks, original, replaces
+from chaos_sre.lab.core.settings import ACCOUNT_ID
+from chaos_sre.lab.web.simulation import customer_managed_keys
 
 ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
 
@@ -89,10 +91,12 @@ def _run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
 @replaces(InstanceBackend, "start_instances")
 def _start_instances(self: Any, instance_ids: list[str]) -> Any:
     started = original(InstanceBackend, "start_instances")(self, instance_ids)
-    may_grant = caller_may("kms:CreateGrant")
     for instance, previous in started:
         if previous.name == "stopped":
-            _lab().instance_started(instance, may_grant)
+            region = instance.ec2_backend.region_name
+            keys = [k if k.startswith("arn:") else f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{k}"
+                    for k in customer_managed_keys(instance)]
+            _lab().instance_started(instance, all(caller_may("kms:CreateGrant", k) for k in keys))
     return started
 
 
