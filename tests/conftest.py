@@ -346,6 +346,14 @@ def extension(journal: dict[str, Any]) -> dict[str, Any]:
     return found[0]
 
 
+def ran_within_the_runner_policy(lab: RunningLab) -> None:
+    """The runs made as the runner asked the lab for nothing the runner policy denies: a failed
+    verdict is the service's, not a missing permission's."""
+    made = lab.iam_requests(RUNNER_KEY)
+    assert made, "no call was made as the runner"
+    assert [r for r in made if not r["allowed"]] == []
+
+
 def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, refusal: str,
                         allow: dict[str, str]) -> list[str]:
     """Run ``experiment`` on a fragile lab twice: refused before any fault, then (with ``allow``)
@@ -361,6 +369,7 @@ def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, re
     reasons = extension(journal)["verdict"]["reasons"]
     assert any(("of the error budget" in r and "more than" in r)
                or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
+    ran_within_the_runner_policy(lab)
     return list(reasons)
 
 

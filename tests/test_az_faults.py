@@ -17,6 +17,7 @@ from conftest import (
     RUNNER_KEY,
     RunningLab,
     extension,
+    ran_within_the_runner_policy,
     refused_then_failed,
     run_chaos,
     runner_policy,
@@ -261,6 +262,7 @@ def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("error budget" in r or "did not recover" in r for r in reasons), reasons
     assert network_state(lab) == before
+    ran_within_the_runner_policy(lab)
     # The budget runs out with the AZ still cut off: the stop ends the method or the
     # after-method check (whose probe would wait 120 s for targets that cannot heal).
     assert journal["status"] == "interrupted" and extension(journal)["stopped"] is not None

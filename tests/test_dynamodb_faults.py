@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ROOT, RunningLab, extension, run_chaos
+from conftest import ROOT, RunningLab, extension, ran_within_the_runner_policy, run_chaos
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import dynamodb as dynamodb_faults
@@ -302,3 +302,4 @@ def test_experiment_fails_on_fragile_with_a_reason_and_still_restores(start_lab,
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
     assert described(lab, "sessions") == before
+    ran_within_the_runner_policy(lab)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT, RunningLab, extension, run_chaos, wait_until
+from conftest import ROOT, RunningLab, extension, ran_within_the_runner_policy, run_chaos, wait_until
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import ecs as ecs_faults
@@ -281,3 +281,4 @@ def test_experiment_fails_on_fragile_with_reasons_and_still_restores(start_lab,
     assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
     assert any("to be healthy again, more than the restore RTO" in r for r in reasons), reasons
     assert described(lab) == before == {"desired": 1, "scaling": []}
+    ran_within_the_runner_policy(lab)
