@@ -10,7 +10,10 @@ service is adding a folder:
   (:mod:`chaos_sre.lab.web.endpoint`);
 * ``metrics``    - a publisher of its CloudWatch metrics (:mod:`chaos_sre.lab.core.dynamics`);
 * ``settings``   - its part of each lab profile and its AWS timings
-  (:mod:`chaos_sre.lab.core.settings`).
+  (:mod:`chaos_sre.lab.core.settings`);
+* ``calls``      - what its mutating API actions act on: ``MUTATED``, the resources each names
+  in the run ledger's names (:mod:`chaos_sre.lab.core.mutations`), and ``IAM_RESOURCES``, their
+  ARNs and tags as IAM evaluates them (:mod:`chaos_sre.lab.core.iam_requests`).
 """
 
 import importlib
