@@ -123,6 +123,18 @@ def test_evidence_problems_fail_or_leave_the_verdict_inconclusive() -> None:
     assert not any("the method ran no action" in r for r in nothing["reasons"])
 
 
+def test_a_steady_state_probe_that_errored_is_named_in_the_verdict() -> None:
+    """A probe refused by AWS (the runner's role lacks a read) fails the steady state; the
+    verdict says which probe and AWS's error, not only that the hypothesis did not hold."""
+    denied = RunRecord(steady_state_before=False, steady_state_failures=[
+        "targets-healthy: An error occurred (AccessDenied) when calling the DescribeTargetHealth "
+        "operation: User is not authorized to perform: elasticloadbalancing:DescribeTargetHealth"])
+    verdict = judge([], SLO, settings(), denied, "s.jsonl")["verdict"]
+    assert verdict["status"] == "failed"
+    assert any(r.startswith("the steady-state hypothesis did not hold before the fault; probe "
+                            "targets-healthy: An error occurred (AccessDenied)") for r in verdict["reasons"])
+
+
 def test_a_request_the_fault_broke_does_not_fail_the_baseline() -> None:
     samples = series(50, 65, lambda at: False, start=-5)
     broken = Sample(4.96, 4.96, None, "timeout")  # sent 40 ms before the fault, broken by it

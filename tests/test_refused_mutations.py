@@ -20,7 +20,16 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ROOT, RUNNER_KEY, RunningLab, extension, run_chaos, run_cli, runner_policy_without
+from conftest import (
+    ROOT,
+    RUNNER_KEY,
+    RunningLab,
+    extension,
+    run_chaos,
+    run_cli,
+    runner_policy,
+    runner_policy_without,
+)
 
 QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
 """No pause after the refused action: nothing is there to observe."""
@@ -107,6 +116,61 @@ def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
     group = lab.client("autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
     assert group["SuspendedProcesses"] == []
+
+
+MULTI_AZ_INSTANCE = {"CHAOS_SRE_DB_CLUSTER": "", "CHAOS_SRE_DB_INSTANCE": "accounts",
+                     "CHAOS_SRE_SLO": "probes/account.yaml"}
+EXERCISED_BY = {
+    "application-autoscaling:RegisterScalableTarget": ("dynamodb-throttle", {}),
+    "autoscaling:": ("az-blackhole", {}),
+    "dynamodb:UpdateTable": ("dynamodb-throttle", {}),
+    "ec2:TerminateInstances": ("az-outage", {}),
+    "ec2:": ("az-blackhole", {}),
+    "ecs:UpdateService": ("ecs-scale-to-zero", {}),
+    "rds:FailoverDBCluster": ("rds-failover", {}),
+    "rds:RebootDBInstance": ("rds-failover", MULTI_AZ_INSTANCE),
+}
+"""The shipped experiment (and configuration) whose run needs each action, by action or prefix."""
+SHOWN_ABOVE = {*(runner_policy_without(action)[1] for action, _, _ in REFUSALS.values()),
+               runner_policy_without("ec2:ReplaceNetworkAclAssociation", ":subnet/")[1]}
+"""The statements the tests above take out."""
+
+
+def _statements() -> list[dict[str, Any]]:
+    return [s for s in runner_policy()["Statement"] if s["Sid"] not in SHOWN_ABOVE]
+
+
+def _run_for(statement: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    if statement["Sid"] == "ResolveTargetsAndMeasure":
+        return "az-outage", {}
+    action = statement["Action"][0]
+    return next(run for key, run in sorted(EXERCISED_BY.items(), key=lambda kv: -len(kv[0]))
+                if action.startswith(key))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("statement", _statements(), ids=lambda s: s["Sid"])
+def test_without_any_statement_of_the_runner_policy_a_run_reports_the_denied_call(
+        statement: dict[str, Any], start_lab, tmp_path: Path) -> None:
+    """The generated policy with one statement taken out (those the tests above take out
+    included): the run that needs it fails, its verdict names the call AWS refused and AWS's
+    access-denied code, and nothing the run changed is left changed."""
+    name, env = _run_for(statement)
+    lab = start_lab()
+    before = lab.timeline()["faults"]
+    lab.attach_policy({**runner_policy(), "Statement": [
+        s for s in runner_policy()["Statement"] if s is not statement]}, RUNNER_KEY)
+    status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
+                                        env={**QUICK, **env})
+    assert status != 0, stderr[-2000:]
+    denied = [r for r in lab.iam_requests(RUNNER_KEY) if not r["allowed"]]
+    assert denied and {r["action"] for r in denied} <= set(statement["Action"]), denied
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is False
+    reasons = " ".join(ext["verdict"]["reasons"])
+    assert any(code in reasons for code in ("UnauthorizedOperation", "AccessDenied")), reasons
+    assert any(r["action"] in reasons for r in denied), reasons
+    assert lab.timeline()["faults"] == before
 
 
 def test_the_lab_denies_in_each_protocols_own_error(start_lab) -> None:

@@ -131,6 +131,10 @@ def after_hypothesis_control(context: dict[str, Any], state: dict[str, Any] | No
         run.record.steady_state_after = met
     elif not run.in_method:
         run.record.steady_state_before = met
+        run.record.steady_state_failures = [
+            activities.failure_message(probe.get("activity") or {}, probe)
+            for probe in state.get("probes") or []
+            if isinstance(probe, dict) and probe.get("status") == "failed"]
 
 
 @before_the_fault

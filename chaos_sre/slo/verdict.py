@@ -74,6 +74,9 @@ class RunRecord:
     ended_at: float | None = None
     steady_state_before: bool | None = None
     steady_state_after: bool | None = None
+    steady_state_failures: list[str] = field(default_factory=list)
+    """``<probe>: <error>`` of each steady-state probe that failed (an error, not a tolerance
+    missed) before the fault: an AccessDenied there is named in the verdict."""
     failed_actions: list[str] = field(default_factory=list)
     failed_rollbacks: list[str] = field(default_factory=list)
     restore_to_healthy_seconds: float | None = None
@@ -200,7 +203,8 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
     if record.refused:
         found.failures.append(record.refused)
     if record.steady_state_before is False:
-        found.failures.append("the steady-state hypothesis did not hold before the fault")
+        found.failures.append("the steady-state hypothesis did not hold before the fault"
+                              + "".join(f"; probe {f}" for f in record.steady_state_failures))
     elif baseline_sli is not None and baseline_sli < target and not record.refused:
         found.failures.append(f"the SLI before the fault was {_pct(baseline_sli)}, below the "
                               f"{_pct(target)} objective")
