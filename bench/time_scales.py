@@ -5,7 +5,9 @@ time scale and the control converts. This runs every shipped experiment, unchang
 resilient and the fragile lab at each time scale asked (default 0.1, the lab's default, and 1.0,
 AWS's own speed) and reports each run's verdict, budget spent and recovery time in AWS seconds,
 with the wall time the run took. Issue 19's target: the same verdict at every scale, on both
-profiles (resilient PASSED, fragile FAILED).
+profiles (resilient PASSED, fragile FAILED). Each run signs as a runner the lab holds to the
+least-privilege policy generated for the shipped experiments (`chaos-sre iam policy --target-tag
+env=staging`) and nothing more; a call that policy denied is reported beside the verdict.
 
     .venv/bin/python bench/time_scales.py [--scales 0.1,1.0] [--jobs 3] [--experiment NAME]
         [--out FILE]
@@ -21,8 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from common import machine, table
 from lab_process import THIS_CHECKOUT, chaos_run, running_lab
+
+from chaos_sre import iam
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "rds-failover", "dynamodb-throttle",
                "ecs-scale-to-zero")
@@ -30,6 +35,15 @@ PROFILES = ("resilient", "fragile")
 EXPECTED = {"resilient": "passed", "fragile": "failed"}
 RUN_TIMEOUT_AWS_SECONDS = 3000.0
 """The longest an experiment may take, in AWS seconds (scaled per run)."""
+RUNNER_KEY = "bench-runner"
+"""The access key the runs sign with; the lab holds it to :func:`runner_policy`."""
+
+
+def runner_policy() -> dict[str, Any]:
+    """The generated least-privilege policy for every shipped experiment."""
+    text, _ = iam.render([THIS_CHECKOUT.root / "experiments" / f"{e}.json" for e in EXPERIMENTS],
+                         region="us-east-1", output="json", target_tags={"env": "staging"})
+    return dict(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class Run:
     budget: float | None
     recover: float | None
     wall_seconds: float
+    denied: tuple[str, ...] = ()
+    """IAM actions the runner policy denied during the run."""
 
 
 def one_run(experiment: str, profile: str, scale: float) -> Run:
@@ -50,21 +66,28 @@ def one_run(experiment: str, profile: str, scale: float) -> Run:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-scale-{experiment}-"))
     started = time.monotonic()
     with running_lab("--profile", profile, "--time-scale", f"{scale:g}") as lab:
-        result = chaos_run(THIS_CHECKOUT, lab, Path("experiments") / f"{experiment}.json", folder,
+        policy_url = f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/iam/policy"
+        requests.put(policy_url, params={"principal": RUNNER_KEY}, json=runner_policy(),
+                     timeout=10).raise_for_status()
+        result = chaos_run(THIS_CHECKOUT, {**lab, "AWS_ACCESS_KEY_ID": RUNNER_KEY},
+                           Path("experiments") / f"{experiment}.json", folder,
                            timeout=max(300.0, RUN_TIMEOUT_AWS_SECONDS * scale))
+        evaluated = requests.get(f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/iam/requests",
+                                 timeout=10).json()["requests"].get(RUNNER_KEY, [])
+    denied = tuple(sorted({r["action"] for r in evaluated if not r["allowed"]}))
     wall = time.monotonic() - started
     journal_path = folder / "journal.json"
     if not journal_path.exists():
         return Run(experiment, profile, scale, f"no journal (exit {result.returncode})", None,
-                   None, wall)
+                   None, wall, denied)
     journal: dict[str, Any] = json.loads(journal_path.read_text())
     found = [e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"]
     if not found:
-        return Run(experiment, profile, scale, "no verdict", None, None, wall)
+        return Run(experiment, profile, scale, "no verdict", None, None, wall, denied)
     extension = found[0]
     return Run(experiment, profile, scale, str(extension["verdict"]["status"]),
                extension["budget"]["consumed_fraction"], extension["recovery"]["recover_seconds"],
-               wall)
+               wall, denied)
 
 
 def _cell(run: Run | None) -> str:
@@ -72,7 +95,9 @@ def _cell(run: Run | None) -> str:
         return "-"
     budget = "-" if run.budget is None else f"{run.budget * 100:.3g} %"
     recover = "-" if run.recover is None else f"{run.recover:.0f} s"
-    return f"{run.status.upper()}, budget {budget}, recover {recover} ({run.wall_seconds:.0f} s wall)"
+    denied = f", DENIED {', '.join(run.denied)}" if run.denied else ""
+    return (f"{run.status.upper()}, budget {budget}, recover {recover} "
+            f"({run.wall_seconds:.0f} s wall){denied}")
 
 
 def main() -> int:
@@ -97,7 +122,8 @@ def main() -> int:
         for profile in PROFILES:
             found = [runs.get((experiment, profile, s)) for s in scales]
             statuses = {r.status for r in found if r is not None}
-            same = statuses == {EXPECTED[profile]}
+            same = statuses == {EXPECTED[profile]} and not any(r is not None and r.denied
+                                                               for r in found)
             agreeing += same
             rows.append([experiment, profile, *(_cell(r) for r in found),
                          "yes" if same else "NO"])
