@@ -41,9 +41,8 @@ RUNNER_KEY = "bench-runner"
 
 def runner_policy() -> dict[str, Any]:
     """The generated least-privilege policy for every shipped experiment."""
-    text, _ = iam.render([THIS_CHECKOUT.root / "experiments" / f"{e}.json" for e in EXPERIMENTS],
-                         region="us-east-1", output="json", target_tags={"env": "staging"})
-    return dict(json.loads(text))
+    return iam.policy_for([THIS_CHECKOUT.root / "experiments" / f"{e}.json" for e in EXPERIMENTS],
+                          region="us-east-1", target_tags={"env": "staging"})
 
 
 @dataclass(frozen=True)

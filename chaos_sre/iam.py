@@ -169,6 +169,12 @@ def load_experiments(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return documents
 
 
+def policy_for(paths: Iterable[Path], *, region: str | None,
+               target_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The policy document for running the experiments at ``paths`` (see :func:`policy`)."""
+    return policy(needs_of(load_experiments(paths)), region, target_tags)
+
+
 def render(paths: Iterable[Path], *, region: str | None, output: str,
            target_tags: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
     """The policy (``json``) or permission table (``markdown``) for the experiments at ``paths``,

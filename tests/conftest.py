@@ -288,9 +288,13 @@ def runner_policy() -> dict[str, Any]:
     ``env=staging`` (``chaos-sre iam policy --region us-east-1 --target-tag env=staging``)."""
     from chaos_sre import iam
 
-    text, _ = iam.render(sorted((ROOT / "experiments").glob("*.json")), region="us-east-1",
-                         output="json", target_tags={"env": "staging"})
-    return dict(json.loads(text))
+    return iam.policy_for(sorted((ROOT / "experiments").glob("*.json")), region="us-east-1",
+                          target_tags={"env": "staging"})
+
+
+def without_statement(policy: dict[str, Any], statement: dict[str, Any]) -> dict[str, Any]:
+    """``policy`` with ``statement`` taken out."""
+    return {**policy, "Statement": [s for s in policy["Statement"] if s is not statement]}
 
 
 def runner_policy_without(action: str, resource: str = "") -> tuple[dict[str, Any], str]:
@@ -300,8 +304,7 @@ def runner_policy_without(action: str, resource: str = "") -> tuple[dict[str, An
     granting = [s for s in policy["Statement"] if action in s["Action"]
                 and resource in json.dumps(s["Resource"])]
     assert len(granting) == 1, f"{action} is granted by {len(granting)} statements"
-    return ({**policy, "Statement": [s for s in policy["Statement"] if s is not granting[0]]},
-            str(granting[0]["Sid"]))
+    return without_statement(policy, granting[0]), str(granting[0]["Sid"])
 
 
 def denied_without_each_statement(policy: dict[str, Any],
@@ -311,10 +314,10 @@ def denied_without_each_statement(policy: dict[str, Any],
     from chaos_sre.lab.core.iam_evaluation import allows, request_from_json
 
     requests_made = [request_from_json(r) for r in made]
-    statements = policy["Statement"]
     return {str(statement["Sid"]): sorted({
-        r.action for r in requests_made if not allows([s for s in statements if s is not statement], r)})
-        for statement in statements}
+        r.action for r in requests_made
+        if not allows(without_statement(policy, statement)["Statement"], r)})
+        for statement in policy["Statement"]}
 
 
 def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,

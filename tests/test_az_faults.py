@@ -22,6 +22,7 @@ from conftest import (
     run_chaos,
     runner_policy,
     wait_until,
+    without_statement,
 )
 
 from chaos_sre import iam
@@ -162,8 +163,8 @@ def test_stop_mode_restore_waits_for_running_and_fails_when_the_kms_grant_is_mis
                                      allow_total_outage=True, configuration=config)
     assert wait_until(lambda: state() == "stopped", timeout=30)
     policy = stop_mode_policy()
-    lab.attach_policy({**policy, "Statement": [
-        s for s in policy["Statement"] if "kms:CreateGrant" not in s["Action"]]}, RUNNER_KEY)
+    grant = next(s for s in policy["Statement"] if "kms:CreateGrant" in s["Action"])
+    lab.attach_policy(without_statement(policy, grant), RUNNER_KEY)
     with pytest.raises(RollbackError, match=f"{instance}: Client.InternalError"):
         az_faults.restore_az(config)
     assert state() == "stopped"

@@ -29,6 +29,7 @@ from conftest import (
     run_cli,
     runner_policy,
     runner_policy_without,
+    without_statement,
 )
 
 QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
@@ -158,8 +159,7 @@ def test_without_any_statement_of_the_runner_policy_a_run_reports_the_denied_cal
     name, env = _run_for(statement)
     lab = start_lab()
     before = lab.timeline()["faults"]
-    lab.attach_policy({**runner_policy(), "Statement": [
-        s for s in runner_policy()["Statement"] if s is not statement]}, RUNNER_KEY)
+    lab.attach_policy(without_statement(runner_policy(), statement), RUNNER_KEY)
     status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
                                         env={**QUICK, **env})
     assert status != 0, stderr[-2000:]

@@ -40,17 +40,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.core.api_calls import iam_action, request_body
+from chaos_sre.lab.core.api_calls import iam_action, request_params
 from chaos_sre.lab.core.api_faults import (
     INTERNAL_ACCESS_KEY,
     access_key,
     protocol_of,
+    signing_region,
     signing_service,
     wire_error,
 )
 from chaos_sre.lab.core.iam_evaluation import ANY_RESOURCE, Request, Resource, allows, validate
 from chaos_sre.lab.core.iam_requests import requests_of
-from chaos_sre.lab.core.mutations import json_params, query_params
 
 LAB_CALLER = "arn:aws:iam::123456789012:user/lab"
 EVERY_CALLER = "*"
@@ -66,13 +66,6 @@ def caller_may(action: str, resource: str = ANY_RESOURCE) -> bool:
     (always, outside one)."""
     may: Callable[[str, str], bool] = getattr(_serving, "may", _always)
     return may(action, resource)
-
-
-def signing_region(environ: dict[str, Any]) -> str:
-    """The Region from the SigV4 ``Authorization`` header's credential scope."""
-    _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
-    parts = credential.split(",", 1)[0].split("/")
-    return parts[2] if len(parts) >= 5 else ""
 
 
 def parse_actions(text: str) -> set[str]:
@@ -128,8 +121,8 @@ class AccessDenials:
             if document is None or statements is None:
                 self._documents.pop(principal, None)
                 self._statements.pop(principal, None)
-            else:
-                self._documents[principal], self._statements[principal] = document, statements
+                return
+            self._documents[principal], self._statements[principal] = document, statements
 
     def attached(self) -> dict[str, dict[str, Any]]:
         """The attached documents by principal."""
@@ -157,10 +150,8 @@ class AccessDenials:
             return action, _always
         if statements is None:
             return None, lambda other, _resource=ANY_RESOURCE: other not in denied
-        body = request_body(environ)
-        params = json_params(body) if environ.get("HTTP_X_AMZ_TARGET") else query_params(body)
         region = signing_region(environ)
-        for request in requests_of(action, params, region):
+        for request in requests_of(action, lambda: request_params(environ), region):
             if not self._evaluate(principal, statements, request):
                 return request.action, _always
 

@@ -30,6 +30,13 @@ def request_body(environ: dict[str, Any]) -> bytes:
     return bytes(body)
 
 
+def request_params(environ: dict[str, Any]) -> mutations.Params:
+    """A request's parameters: its JSON body (JSON protocols) or its form (query protocols)."""
+    body = request_body(environ)
+    return mutations.json_params(body) if environ.get("HTTP_X_AMZ_TARGET") \
+        else mutations.query_params(body)
+
+
 def _form_action(environ: dict[str, Any]) -> str | None:
     """The ``Action`` of a query-protocol request, leaving the body readable for moto."""
     body = request_body(environ)
@@ -90,9 +97,7 @@ class ApiCallLog:
         """The ground truth of a mutating call: when, what action, which resources it named."""
         if not mutations.is_mutation(name.split(":", 1)[1]):
             return None
-        body = request_body(environ)
-        params = mutations.json_params(body) if environ.get("HTTP_X_AMZ_TARGET") \
-            else mutations.query_params(body)
+        params = request_params(environ)
         return {"at": at, "action": name,
                 "resources": mutations.mutated_resources(name, params, self._subnet_of)}
 

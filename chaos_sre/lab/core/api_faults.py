@@ -31,17 +31,27 @@ THROTTLE, INTERNAL, UNAVAILABLE = "throttle", "internal", "unavailable"
 KINDS = (THROTTLE, INTERNAL, UNAVAILABLE)
 
 
+def _credential(environ: dict[str, Any]) -> list[str]:
+    """The SigV4 ``Authorization`` header's credential: key id, date, Region, service, ``aws4_request``."""
+    _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
+    return credential.split(",", 1)[0].split("/")
+
+
 def signing_service(environ: dict[str, Any]) -> str:
     """The signing service name from the SigV4 ``Authorization`` header (``ec2``, ``ecs``...)."""
-    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
-    _, _, credential = authorization.partition("Credential=")
-    parts = credential.split(",", 1)[0].split("/")
+    parts = _credential(environ)
     return parts[3] if len(parts) >= 5 else ""
 
 
+def signing_region(environ: dict[str, Any]) -> str:
+    """The Region from the SigV4 ``Authorization`` header's credential scope."""
+    parts = _credential(environ)
+    return parts[2] if len(parts) >= 5 else ""
+
+
 def access_key(environ: dict[str, Any]) -> str:
-    _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
-    return credential.split("/", 1)[0]
+    """The access key id the request was signed with."""
+    return _credential(environ)[0]
 
 
 def protocol_of(environ: dict[str, Any], service: str) -> str:

@@ -13,19 +13,13 @@ https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-taggin
 """
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from chaos_sre.lab.core.iam_evaluation import Request, Resource
 from chaos_sre.lab.core.mutations import Params, is_mutation, one
 
 ResourcesOf = Callable[[str, Params], list[Resource]]
 """(Region, the call's parameters) -> the resources the call acts on."""
-
-
-def tag_pairs(items: Iterable[Mapping[str, Any]], key: str = "Key", value: str = "Value") -> dict[str, str]:
-    """``[{"Key": "env", "Value": "staging"}]`` as ``{"env": "staging"}``."""
-    return {str(i[key]): str(i[value]) for i in items if key in i}
 
 
 def _query_tag_specifications(params: Params) -> dict[str, str]:
@@ -43,10 +37,12 @@ def _resources_of() -> dict[str, ResourcesOf]:
             for action, resources in getattr(module, "IAM_RESOURCES", {}).items()}
 
 
-def requests_of(action: str, params: Params, region: str) -> list[Request]:
-    """The IAM requests one API call makes: itself, and ec2:CreateTags when it tags what it creates."""
+def requests_of(action: str, params_of: Callable[[], Params], region: str) -> list[Request]:
+    """The IAM requests one API call makes: itself, and ec2:CreateTags when it tags what it
+    creates. ``params_of`` reads the call's parameters, which only a mutation needs."""
     if not is_mutation(action.split(":", 1)[1]):
         return [Request(action, region)]
+    params = params_of()
     resources = _resources_of().get(action, lambda _r, _p: [Resource()])(region, params)
     if action == "ec2:CreateTags":
         tags = {one(params, k): one(params, k[:-4] + ".Value") for k in params

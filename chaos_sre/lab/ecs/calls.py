@@ -2,9 +2,10 @@
 ledger's names (``MUTATED``) and by its long-format ARN (``service/CLUSTER/NAME``) and tags for IAM
 (``IAM_RESOURCES``; :mod:`chaos_sre.lab.core.mutations`, :mod:`chaos_sre.lab.core.iam_requests`)."""
 
+from chaos_sre.aws.client import tag_dict
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.iam_evaluation import Resource
-from chaos_sre.lab.core.iam_requests import ResourcesOf, tag_pairs
+from chaos_sre.lab.core.iam_requests import ResourcesOf
 from chaos_sre.lab.core.mutations import Extractor, Params, one
 from chaos_sre.lab.core.settings import ACCOUNT_ID
 
@@ -18,7 +19,7 @@ def _names(params: Params) -> tuple[str, str]:
 def _service(region: str, params: Params) -> list[Resource]:
     cluster, name = _names(params)
     service = moto_backend("ecs").services.get(f"{cluster}:{name}")
-    tags = tag_pairs(service.tags, "key", "value") if service is not None else {}
+    tags = tag_dict(service.tags, "key", "value") if service is not None else {}
     return [Resource(f"arn:aws:ecs:{region}:{ACCOUNT_ID}:service/{cluster}/{name}", tags)]
 
 

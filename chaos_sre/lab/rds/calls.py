@@ -2,9 +2,10 @@
 DB instance of RebootDBInstance, in the run ledger's names (``MUTATED``) and by ARN and tags for
 IAM (``IAM_RESOURCES``; :mod:`chaos_sre.lab.core.mutations`, :mod:`chaos_sre.lab.core.iam_requests`)."""
 
+from chaos_sre.aws.client import tag_dict
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.iam_evaluation import Resource
-from chaos_sre.lab.core.iam_requests import ResourcesOf, tag_pairs
+from chaos_sre.lab.core.iam_requests import ResourcesOf
 from chaos_sre.lab.core.mutations import Extractor, Params, one
 from chaos_sre.lab.core.settings import ACCOUNT_ID
 
@@ -13,14 +14,14 @@ def _cluster(region: str, params: Params) -> list[Resource]:
     name = one(params, "DBClusterIdentifier")
     cluster = moto_backend("rds").clusters.get(name)
     return [Resource(f"arn:aws:rds:{region}:{ACCOUNT_ID}:cluster:{name}",
-                     tag_pairs(cluster.tags) if cluster is not None else {})]
+                     tag_dict(cluster.tags) if cluster is not None else {})]
 
 
 def _instance(region: str, params: Params) -> list[Resource]:
     name = one(params, "DBInstanceIdentifier")
     database = moto_backend("rds").databases.get(name)
     return [Resource(f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{name}",
-                     tag_pairs(database.tags) if database is not None else {})]
+                     tag_dict(database.tags) if database is not None else {})]
 
 
 MUTATED: dict[str, Extractor] = {

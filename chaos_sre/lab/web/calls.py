@@ -8,9 +8,10 @@ defined by Amazon EC2" and "by Amazon EC2 Auto Scaling").
 
 from collections.abc import Callable
 
+from chaos_sre.aws.client import tag_dict
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.iam_evaluation import Resource
-from chaos_sre.lab.core.iam_requests import ResourcesOf, tag_pairs
+from chaos_sre.lab.core.iam_requests import ResourcesOf
 from chaos_sre.lab.core.mutations import Extractor, Params, members, one
 from chaos_sre.lab.core.settings import ACCOUNT_ID
 
@@ -78,7 +79,7 @@ def _group(region: str, params: Params) -> list[Resource]:
     if group is None:
         return [Resource(f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:*:"
                          f"autoScalingGroupName/{name}")]
-    return [Resource(group.arn, tag_pairs(group.tags))]
+    return [Resource(group.arn, tag_dict(group.tags))]
 
 
 IAM_RESOURCES: dict[str, ResourcesOf] = {
