@@ -329,6 +329,10 @@ def lab_status() -> None:
         click.echo(f"  target group {name}: {counts}")
     if detail["unreachable_subnets"]:
         click.echo(f"  unreachable subnets: {', '.join(detail['unreachable_subnets'])}")
+    for name, nodes in sorted(detail.get("load_balancer_nodes", {}).items()):
+        shown = ", ".join(n["availability_zone"] + ("" if n["answers"] else " (cut off)")
+                          + (" (leaving DNS)" if n["leaving"] else "") for n in nodes)
+        click.echo(f"  load balancer {name} nodes in DNS: {shown or 'none'}")
     for name, db in sorted(detail.get("databases", {}).items()):
         standby = db.get("standby_availability_zone")
         click.echo(f"  database {name}: {db['status']}, writer {db['writer']} in "

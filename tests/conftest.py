@@ -267,7 +267,7 @@ def history_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 4, "rds-failover": 1, "dynamodb-throttle": 2,
+MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 5, "rds-failover": 1, "dynamodb-throttle": 2,
                   "ecs-scale-to-zero": 1, "lab-smoke": 0}
 """Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
 suspends the ASG's AZRebalance, creates a deny-all network ACL, re-associates the AZ's subnet,

@@ -8,8 +8,10 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from conftest import (
     CHAOS,
@@ -20,6 +22,7 @@ from conftest import (
     ran_within_the_runner_policy,
     refused_then_failed,
     run_chaos,
+    run_cli,
     runner_policy,
     wait_until,
     without_statement,
@@ -28,8 +31,11 @@ from conftest import (
 from chaos_sre import iam
 from chaos_sre.errors import RollbackError, ValidationError
 from chaos_sre.faults import az as az_faults
+from chaos_sre.lab.web.endpoint import CAUSE_NODE_CUT_OFF
+from chaos_sre.lab.web.nodes import DNS_TTL_SECONDS
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.services.autoscaling import imbalance
+from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
 
 OUTAGE = ROOT / "experiments" / "az-outage.json"
 BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
@@ -313,6 +319,77 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
     assert len(az_faults.restore_az(config)) == 5
     assert az_faults.restore_az(config) == []
     assert network_state(lab) == before and balancer_subnets() == lb_before
+
+
+def lab_nodes(lab: RunningLab) -> dict[str, dict[str, Any]]:
+    """AZ -> the web ALB's node there that DNS lists (`/__lab/status`)."""
+    status = requests.get(f"{lab.target_url}/__lab/status", timeout=5).json()
+    return {n["availability_zone"]: n for n in status["load_balancer_nodes"]["web"]}
+
+
+def unanswered(lab: RunningLab, requests_sent: int) -> int:
+    """How many of ``requests_sent`` requests to the endpoint got no answer within 0.5 s."""
+    lost = 0
+    for _ in range(requests_sent):
+        try:
+            assert requests.get(f"{lab.target_url}/", timeout=0.5).status_code == 200
+        except (requests.Timeout, requests.ConnectionError):
+            lost += 1
+    return lost
+
+
+def healthy_targets_in(lab: RunningLab, zone: str) -> int:
+    """How many of target group ``web``'s healthy targets are in ``zone``."""
+    elbv2 = lab.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
+    healthy = [t["Target"]["Id"] for t in elbv2.describe_target_health(
+        TargetGroupArn=arn)["TargetHealthDescriptions"] if t["TargetHealth"]["State"] == "healthy"]
+    return sum(1 for i in lab.web_instances() if i["InstanceId"] in healthy
+               and i["Placement"]["AvailabilityZone"] == zone)
+
+
+def test_a_cut_off_load_balancer_node_answers_nothing_until_dns_drops_it(
+        start_lab, tmp_path: Path, monkeypatch) -> None:
+    """An ALB has a node in each of its subnets, and its subnet's network ACL must let clients in
+    ("Troubleshoot your Application Load Balancers": "the network ACL for the subnet must allow
+    traffic from the clients"); with cross-zone load balancing the node stays in DNS while any AZ
+    has a healthy target (AWS re:Post, "elb-dns-cross-zone-balance-configuration"). So a
+    blackhole that leaves the ALB its subnet leaves every third client hanging for the whole
+    cut, which the lab did not show (its endpoint answered from every AZ). Taken out of the
+    load balancer first, the node leaves DNS one TTL (60 s) later, and the restore gives the
+    subnet back only after its network ACL, so the node answers as soon as it is listed."""
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, ttl = settings(lab), DNS_TTL_SECONDS * float(lab.env[TIME_SCALE])
+    vpc = lab.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["web"]}])[
+        "Vpcs"][0]["VpcId"]
+    assert all(node["answers"] for node in lab_nodes(lab).values())
+
+    az_faults.blackhole_az("us-east-1a", tags="app=web", vpc_id=vpc, configuration=config)
+    assert wait_until(lambda: not lab_nodes(lab)["us-east-1a"]["answers"], 10)
+    assert wait_until(lambda: healthy_targets_in(lab, "us-east-1a") == 0, 20)
+    assert unanswered(lab, 9) == 3
+    time.sleep(ttl + 1)
+    assert lab_nodes(lab)["us-east-1a"] == {"subnet_id": ANY, "availability_zone": "us-east-1a",
+                                            "answers": False, "leaving": False}
+    assert "load balancer web nodes in DNS: us-east-1a (cut off), us-east-1b, us-east-1c" in \
+        run_cli("lab", "status", lab_dir=lab.lab_dir).stdout
+    assert unanswered(lab, 9) == 3
+    az_faults.restore_az(config)
+    assert wait_until(lambda: all(node["answers"] for node in lab_nodes(lab).values()), 10)
+
+    az_faults.blackhole_az("us-east-1a", tags="app=web", load_balancer_names="web",
+                           configuration=config)
+    assert wait_until(lambda: lab_nodes(lab)["us-east-1a"]["leaving"], 10)
+    assert wait_until(lambda: "us-east-1a" not in lab_nodes(lab), ttl + 5)
+    assert wait_until(lambda: healthy_targets_in(lab, "us-east-1a") == 0, 20)
+    assert unanswered(lab, 9) == 0
+    restored = az_faults.restore_az(config)
+    assert " back on acl-" in restored[0] and restored[-1].startswith("load balancer subnets back")
+    assert wait_until(lambda: lab_nodes(lab).get("us-east-1a", {}).get("answers"), 10)
+    assert unanswered(lab, 9) == 0
+    assert lab.timeline()["requests"]["by_cause"][CAUSE_NODE_CUT_OFF] == 6
 
 
 def test_blackhole_leaves_network_and_gateway_load_balancers_their_subnets(

@@ -116,10 +116,12 @@ def test_the_shipped_runs_were_held_to_the_generated_policy_alone(shipped_runs: 
     assert [r for r in requests if not r["allowed"]] == []
     mutated = {r["action"] for r in requests if r["resources"][0]["arn"] != "*"}
     assert {"ec2:TerminateInstances", "ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation",
-            "rds:FailoverDBCluster", "dynamodb:UpdateTable", "ecs:UpdateService"} <= mutated
+            "rds:FailoverDBCluster", "dynamodb:UpdateTable", "ecs:UpdateService",
+            "elasticloadbalancing:SetSubnets"} <= mutated
     assert all(r["resources"][0]["tags"].get("env") == "staging" for r in requests
                if r["action"] in ("ec2:TerminateInstances", "dynamodb:UpdateTable",
-                                  "ecs:UpdateService", "rds:FailoverDBCluster"))
+                                  "ecs:UpdateService", "rds:FailoverDBCluster",
+                                  "elasticloadbalancing:SetSubnets"))
 
 
 @pytest.mark.e2e
@@ -129,7 +131,7 @@ def test_removing_any_statement_denies_a_call_the_shipped_runs_made(shipped_runs
     some IAM request the shipped runs made (action, resources and their tags, request tags) is
     denied - the call the lab would have answered with AccessDenied. The runs that show such a
     denial reported are in test_refused_mutations.py; what only other arguments need (stop mode's
-    kms:CreateGrant, load_balancer_names' SetSubnets) is not in this policy at all."""
+    StartInstances and kms:CreateGrant) is not in this policy at all."""
     policy = runner_policy()
     needed = denied_without_each_statement(policy, shipped_runs.iam()[1][CANARY_KEY_ID])
     for statement in policy["Statement"]:

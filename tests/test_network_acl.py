@@ -1,6 +1,7 @@
-"""Network ACL evaluation (pure): which rules let the load balancer reach a subnet."""
+"""Network ACL evaluation (pure): which rules let the load balancer reach a subnet, and clients a
+load balancer node."""
 
-from chaos_sre.lab.web.network import AclRule, lb_can_reach
+from chaos_sre.lab.web.network import AclRule, clients_can_reach, lb_can_reach
 
 VPC = "10.0.0.0/16"
 
@@ -60,3 +61,16 @@ def test_deny_for_the_vpc_cidr_only() -> None:
     assert not lb_can_reach(rules, lb_cidr=VPC, target_port=80)
     rules = ALLOW_ALL + (AclRule(10, False, "-1", False, "192.168.0.0/16"),)
     assert lb_can_reach(rules, lb_cidr=VPC, target_port=80)
+
+
+def test_clients_reach_a_node_only_through_rules_that_hold_their_address() -> None:
+    """A load balancer node's subnet ACL must let internet clients in on the listener port and
+    their ephemeral ports out ("Troubleshoot your Application Load Balancers"): allowing the VPC
+    alone, or denying everything, keeps them out."""
+    vpc_only = _rules(AclRule(100, False, "-1", True, VPC), AclRule(100, True, "-1", True, VPC))
+    deny_all = _rules(AclRule(1, False, "-1", False, "0.0.0.0/0"),
+                      AclRule(1, True, "-1", False, "0.0.0.0/0"))
+    assert clients_can_reach(ALLOW_ALL, listener_port=80)
+    assert not clients_can_reach(vpc_only, listener_port=80)
+    assert lb_can_reach(vpc_only, lb_cidr=VPC, target_port=80)
+    assert not clients_can_reach(deny_all, listener_port=80)

@@ -89,31 +89,39 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
 
 
 @pytest.mark.e2e
-def test_a_refused_subnet_cut_leaves_no_fault_and_removes_the_prepared_acl(
+def test_a_refused_subnet_cut_restores_the_load_balancer_and_removes_the_prepared_acl(
         start_lab, tmp_path: Path) -> None:
-    """The blackhole first suspends the ASG's AZRebalance and creates its deny-all network ACL
-    (harmless while no subnet uses it); when AWS then refuses ReplaceNetworkAclAssociation the AZ
-    was never cut off: no fault start, the rollback deletes the unused ACL it created and
-    resumes AZRebalance."""
+    """The blackhole first suspends the ASG's AZRebalance, takes the AZ's subnet out of the ALB
+    (so its node leaves DNS) and creates its deny-all network ACL (harmless while no subnet uses
+    it); when AWS then refuses ReplaceNetworkAclAssociation the AZ was never cut off, but the
+    load balancer change was a fault that started: the rollback gives the ALB its subnet back,
+    deletes the unused ACL it created and resumes AZRebalance."""
     lab = start_lab()
     lab.attach_policy(runner_policy_without("ec2:ReplaceNetworkAclAssociation",
                                             ":subnet/")[0], RUNNER_KEY)
-    ec2 = lab.client("ec2")
-    acls_before = {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]}
+    ec2, elbv2 = lab.client("ec2"), lab.client("elbv2")
+
+    def balancer_subnets() -> list[str]:
+        return sorted(z["SubnetId"] for z in elbv2.describe_load_balancers(
+            Names=["web"])["LoadBalancers"][0]["AvailabilityZones"])
+
+    acls_before, subnets_before = ({a["NetworkAclId"] for a in ec2.describe_network_acls()[
+        "NetworkAcls"]}, balancer_subnets())
     status, journal, _ = run_chaos(lab, ROOT / "experiments" / "az-blackhole.json", tmp_path,
                                    env=QUICK)
     assert status != 0
     ext = extension(journal)
-    assert ext["fault_started_at"] is None
+    assert ext["fault_started_at"] is not None
     assert any("UnauthorizedOperation" in r and "ec2:ReplaceNetworkAclAssociation" in r
                for r in ext["verdict"]["reasons"]), ext["verdict"]["reasons"]
-    assert [t.split(":")[-1].strip() for t in ext["targets"]] == ["suspend_processes",
-                                                                   "create_network_acl"]
+    assert [t.split(":")[-1].strip() for t in ext["targets"]] == [
+        "suspend_processes", "set_subnets", "create_network_acl"]
     kinds = {e["operation"]: e["kind"] for e in ledger_entries(tmp_path / "ledgers")
              if e["kind"] == "intent"}
-    assert set(kinds) == {"suspend_processes", "create_network_acl",
+    assert set(kinds) == {"suspend_processes", "set_subnets", "create_network_acl",
                           "replace_network_acl_association"}
     assert {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]} == acls_before
+    assert balancer_subnets() == subnets_before and len(subnets_before) == 3
     group = lab.client("autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
     assert group["SuspendedProcesses"] == []
@@ -127,6 +135,7 @@ EXERCISED_BY = {
     "dynamodb:UpdateTable": ("dynamodb-throttle", {}),
     "ec2:TerminateInstances": ("az-outage", {}),
     "ec2:": ("az-blackhole", {}),
+    "elasticloadbalancing:SetSubnets": ("az-blackhole", {}),
     "ecs:UpdateService": ("ecs-scale-to-zero", {}),
     "rds:FailoverDBCluster": ("rds-failover", {}),
     "rds:RebootDBInstance": ("rds-failover", MULTI_AZ_INSTANCE),

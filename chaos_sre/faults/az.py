@@ -315,9 +315,12 @@ def blackhole_az(
     delete the node's network interface with its Elastic IP). The VPC is `vpc_id`, else the
     one the named groups and load balancers are in; with neither the fault is
     refused, as it is when a chosen subnet holds the runner's own network
-    interface (it could not roll back). Every change is recorded with its
-    inverse first; `restore_az` undoes them. With `dry_run` the plan is
-    printed only.
+    interface (it could not roll back). An ALB's node in the AZ stays in DNS
+    while the subnet is the load balancer's, answering nothing once the ACL
+    cuts it off: its subnet is removed before the cut and given back after
+    the network is restored, so clients leave it one DNS TTL (60 s) after the
+    cut starts. Every change is recorded with its inverse first; `restore_az`
+    undoes them, newest first. With `dry_run` the plan is printed only.
     """
     tag_map = _tags(tags)
     ec2 = aws_client("ec2", configuration, secrets)
@@ -348,6 +351,12 @@ def blackhole_az(
     shrunk = _groups_to_shrink(groups, subnet_ids, az)
     for group, _ in shrunk:
         _suspend_az_rebalance(autoscaling, ledger, group)
+    for balancer, current, remaining in shrinkable:
+        with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
+                             {"subnets": current},
+                             {"op": "restore_lb_subnets",
+                              "load_balancer_arn": balancer["LoadBalancerArn"], "subnets": current}):
+            call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
     deny_acl = _create_deny_acl(ec2, ledger, plan["vpc_id"], az)
     for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
         original, association = acl_of(ec2, subnet["SubnetId"])
@@ -366,12 +375,6 @@ def blackhole_az(
                               "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
             call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,
                  VPCZoneIdentifier=",".join(remaining))
-    for balancer, current, remaining in shrinkable:
-        with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
-                             {"subnets": current},
-                             {"op": "restore_lb_subnets",
-                              "load_balancer_arn": balancer["LoadBalancerArn"], "subnets": current}):
-            call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
     return {"dry_run": False, **plan, "network_acl_ids": [deny_acl]}
 

@@ -26,7 +26,14 @@ from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.state import LabState
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.core.topology import seed
-from chaos_sre.lab.web.endpoint import LoadBalancer, application, bound_port, dependencies, serve
+from chaos_sre.lab.web.endpoint import (
+    LOAD_BALANCER_NAME,
+    LoadBalancer,
+    application,
+    bound_port,
+    dependencies,
+    serve,
+)
 
 
 def _bind_error(what: str, port: int, exc: OSError) -> LabError:
@@ -119,7 +126,10 @@ class Lab:
 
     def _start_endpoint(self) -> None:
         service = self.dynamics.service
-        balancer = LoadBalancer(routes=service("web").routing_table, timeline=self.timeline,
+        web_tier = service("web")
+        balancer = LoadBalancer(routes=web_tier.routing_table,
+                                nodes=lambda: web_tier.load_balancer_nodes(LOAD_BALANCER_NAME),
+                                timeline=self.timeline,
                                 calls=dependencies(self.dynamics.context, service))
         lab_api = LabApi(
             timeline=self.timeline,

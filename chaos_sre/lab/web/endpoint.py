@@ -1,6 +1,10 @@
 """The lab's load balancer endpoint (``CHAOS_SRE_TARGET_URL``), served by aiohttp.web.
 
-It plays the ALB in front of the web tier. Each request goes round-robin to the
+It plays the ALB in front of the web tier. Each request first reaches one of the ALB's
+nodes, round-robin over those DNS lists (:mod:`chaos_sre.lab.web.nodes`): a node whose
+subnet's network ACL keeps clients out answers nothing - the client waits until it gives
+up (the lab drops the connection after the ALB's 60 s idle timeout). A node that answers
+sends the request round-robin to the
 targets the simulated load balancer considers healthy (all registered targets
 when none is: ALB fail-open), and gets what a real ALB would return from that
 target:
@@ -39,6 +43,7 @@ from chaos_sre.lab.core.timeline import OK, Timeline
 from chaos_sre.lab.core.topology import API_ROUTE, ECS_SERVICE
 from chaos_sre.lab.web.adversity import ALB_IDLE_TIMEOUT_SECONDS, Adversity
 from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVING, UNREACHABLE, Dependency, Failure, Fallback
+from chaos_sre.lab.web.nodes import Node
 from chaos_sre.lab.web.settings import TIMINGS
 from chaos_sre.lab.web.simulation import RoutingTable
 
@@ -48,6 +53,11 @@ CAUSE_DEAD = "502-target-down"
 CAUSE_BOOTING = "502-target-booting"
 CAUSE_UNREACHABLE = "timeout-target-unreachable"
 CAUSE_NO_TARGETS = "503-no-targets"
+CAUSE_NODE_CUT_OFF = "timeout-load-balancer-node-cut-off"
+LOAD_BALANCER_NAME = "web"
+"""The Application Load Balancer the endpoint plays."""
+NO_ANSWER = None
+"""What :meth:`LoadBalancer.answer` gives for a request no one answers: the connection is dropped."""
 SHUTDOWN_SECONDS = 0.5
 """How long stopping the lab waits for requests in flight (hung ones are cut off)."""
 
@@ -61,9 +71,11 @@ def dependencies(context: Any, service: Callable[[str], Any]) -> list[Dependency
 class LoadBalancer:
     """Routes requests over the web tier's routing tables and records their outcomes."""
 
-    def __init__(self, *, routes: Callable[[str], RoutingTable], timeline: Timeline,
-                 calls: list[Dependency]) -> None:
+    def __init__(self, *, routes: Callable[[str], RoutingTable], nodes: Callable[[], tuple[Node, ...]],
+                 timeline: Timeline, calls: list[Dependency]) -> None:
         self._routes = routes
+        self._nodes = nodes
+        self._node_counter = itertools.count()
         self.timeline = timeline
         self.calls = calls
         self.adversity = Adversity(timeline.first_fault_since)
@@ -88,8 +100,20 @@ class LoadBalancer:
         target = table.targets[next(counter) % len(table.targets)]
         return target.condition, target
 
-    async def answer(self, path: str) -> web.Response:
-        """What the load balancer (and the application behind it) answers for ``path``."""
+    def node(self) -> Node | None:
+        """The node the next client connects to: round-robin over the nodes DNS lists (None: the
+        load balancer has none, as before the lab's first tick)."""
+        nodes = self._nodes()
+        return nodes[next(self._node_counter) % len(nodes)] if nodes else None
+
+    async def answer(self, path: str) -> web.Response | None:
+        """What the load balancer (and the application behind it) answers for ``path``;
+        :data:`NO_ANSWER` when the client's node is cut off."""
+        node = self.node()
+        if node is not None and not node.answers:
+            self.timeline.request(CAUSE_NODE_CUT_OFF)
+            await asyncio.sleep(ALB_IDLE_TIMEOUT_SECONDS)
+            return NO_ANSWER
         rule = self.adversity.effect()
         if rule is not None and rule.effect == "error":
             return self._fail(rule.status, b'{"error": "lab adversity"}', f"adversity-{rule.status}")
@@ -141,7 +165,12 @@ def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> we
 
 
 async def _balanced(request: web.Request) -> web.Response:
-    return await request.app[BALANCER].answer(request.raw_path)
+    response = await request.app[BALANCER].answer(request.raw_path)
+    if response is NO_ANSWER:
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=504)
+    return response
 
 
 async def _adversity(request: web.Request) -> web.Response:

@@ -15,6 +15,9 @@ from functools import lru_cache
 TCP = "6"
 ALL_PROTOCOLS = "-1"
 EPHEMERAL_PORTS = (1024, 65535)
+INTERNET_CLIENT = "203.0.113.10/32"
+"""Where the lab's clients come from, as a network ACL sees them: one internet address (TEST-NET-3,
+RFC 5737), so a rule matches clients only if its CIDR holds that address, as it would for a real one."""
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,9 @@ def lb_can_reach(rules: tuple[AclRule, ...], *, lb_cidr: str, target_port: int) 
     inbound = _first_match_allows(rules, False, lb_cidr, (target_port, target_port))
     outbound = _first_match_allows(rules, True, lb_cidr, EPHEMERAL_PORTS)
     return inbound and outbound
+
+
+def clients_can_reach(rules: tuple[AclRule, ...], *, listener_port: int) -> bool:
+    """True when a subnet with these ACL rules lets an internet client reach a load balancer node
+    in it: ``listener_port`` in from the client, the client's ephemeral ports out."""
+    return lb_can_reach(rules, lb_cidr=INTERNET_CLIENT, target_port=listener_port)

@@ -19,8 +19,12 @@ AWS does, scaled by the lab's time scale:
   include (launch first, then retire); suspended processes
   (``HealthCheck``/``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
   ``Terminate``) are respected;
-* network ACLs decide which subnets the load balancer can reach; a new one is
-  "not found" by calls naming it for a moment (EC2 eventual consistency);
+* network ACLs decide which subnets the load balancer can reach, and which of its
+  nodes clients can reach; a new one is "not found" by calls naming it for a moment
+  (EC2 eventual consistency);
+* each Application Load Balancer has a node per subnet, listed in DNS while the
+  subnet is the load balancer's and for one DNS TTL after it leaves
+  (:mod:`chaos_sre.lab.web.nodes`);
 * IP targets (ECS tasks) are asked of the service that runs them
   (:meth:`~chaos_sre.lab.core.simulation.Services.target_condition`).
 
@@ -39,7 +43,8 @@ from moto.ec2.models.instances import StateReason
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.simulation import BOOTING, DEAD, SERVING, UNREACHABLE, SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
-from chaos_sre.lab.web.network import AclRule, lb_can_reach
+from chaos_sre.lab.web.network import AclRule, clients_can_reach, lb_can_reach
+from chaos_sre.lab.web.nodes import DNS_TTL_SECONDS, Node, NodeDirectory
 from chaos_sre.lab.web.settings import TIMINGS, WebTimings
 
 TICK_ORDER = 20
@@ -122,6 +127,9 @@ class WebTier:
     _lives: dict[str, InstanceLife] = field(default_factory=dict)
     _health: dict[tuple[str, str], TargetHealthState] = field(default_factory=dict)
     _reachable: dict[str, bool] = field(default_factory=dict)
+    _clients_reach: dict[str, bool] = field(default_factory=dict)
+    _directories: dict[str, NodeDirectory] = field(default_factory=dict)
+    _nodes: dict[str, tuple[Node, ...]] = field(default_factory=dict)
     _routes: dict[str, RoutingTable] = field(default_factory=dict)
     _instances: dict[str, Any] = field(default_factory=dict)
     _new_acls: dict[str, float] = field(default_factory=dict)
@@ -206,6 +214,10 @@ class WebTier:
         """The latest routing table of a target group (lock-free read)."""
         return self._routes.get(target_group_name, RoutingTable())
 
+    def load_balancer_nodes(self, name: str) -> tuple[Node, ...]:
+        """The nodes of load balancer ``name`` that DNS gives clients now (lock-free read)."""
+        return self._nodes.get(name, ())
+
     def status(self) -> dict[str, Any]:
         """A summary of instances per AZ and target health, for `lab status`."""
         backends = self._backends()
@@ -235,6 +247,10 @@ class WebTier:
             "auto_scaling_groups": groups,
             "target_health": target_groups,
             "unreachable_subnets": sorted(s for s, ok in self._reachable.items() if not ok),
+            "load_balancer_nodes": {
+                name: [{"subnet_id": n.subnet_id, "availability_zone": n.availability_zone,
+                        "answers": n.answers, "leaving": n.leaving} for n in nodes]
+                for name, nodes in sorted(self._nodes.items())},
         }
 
     def tick(self, now: float) -> None:
@@ -250,6 +266,7 @@ class WebTier:
             self._next_sweep = now + period * random.uniform(0.5, 1.5)
             self._asg_sweep(backends, now)
         self._publish_routes(backends)
+        self._publish_nodes(backends, now)
 
     # -- network --------------------------------------------------------------
     def _evaluate_network(self, ec2: Any) -> None:
@@ -279,6 +296,7 @@ class WebTier:
                     for e in acl.network_acl_entries
                 )
                 reachable = lb_can_reach(rules, lb_cidr=vpc.cidr_block, target_port=80)
+                self._clients_reach[subnet.id] = clients_can_reach(rules, listener_port=80)
                 previous = self._reachable.get(subnet.id)
                 self._reachable[subnet.id] = reachable
                 if previous is not None and previous != reachable:
@@ -534,6 +552,23 @@ class WebTier:
                 fail_open=fail_open,
             )
         self._routes = routes
+
+    def _publish_nodes(self, backends: _Backends, now: float) -> None:
+        """Each Application Load Balancer's nodes in DNS; a node leaving DNS is an event."""
+        nodes: dict[str, tuple[Node, ...]] = {}
+        for balancer in list(backends.elbv2.load_balancers.values()):
+            if balancer.type != "application":
+                continue
+            directory = self._directories.setdefault(balancer.name, NodeDirectory())
+            listed = directory.update(
+                now, {s.id: s.availability_zone for s in balancer.subnets},
+                lambda subnet: self._clients_reach.get(subnet, True),
+                self.scaled(DNS_TTL_SECONDS))
+            for gone in {n.subnet_id for n in self._nodes.get(balancer.name, ())} - {
+                    n.subnet_id for n in listed}:
+                self.timeline.event("load-balancer-node-unlisted", gone, load_balancer=balancer.name)
+            nodes[balancer.name] = listed
+        self._nodes = nodes
 
     def _route_target(self, target_id: str, now: float) -> RouteTarget:
         """Where a target is and what a request finds there (one look per target)."""
