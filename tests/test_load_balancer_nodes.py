@@ -1,5 +1,8 @@
-"""Which of an Application Load Balancer's nodes DNS gives clients, over time (pure)."""
+"""Which of an Application Load Balancer's nodes DNS gives clients, over time, and what its metrics
+count of the requests a cut-off node never took (pure)."""
 
+from chaos_sre.lab.web.endpoint import CAUSE_NODE_CUT_OFF
+from chaos_sre.lab.web.metrics import NEVER_REACHED, alb_counts
 from chaos_sre.lab.web.nodes import Node, NodeDirectory
 
 SUBNETS = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-c": "us-east-1c"}
@@ -46,3 +49,14 @@ def test_a_subnet_given_back_lists_its_node_at_once() -> None:
     directory.update(3.0, remaining, reachable, TTL)
     assert len(directory.update(3.0 + TTL, remaining, reachable, TTL)) == 2
     assert [n.subnet_id for n in directory.update(20.0, SUBNETS, reachable, TTL)] == sorted(SUBNETS)
+
+
+def test_requests_a_cut_off_node_never_took_are_in_none_of_the_load_balancers_metrics() -> None:
+    """ALB metrics count what the load balancer saw ("CloudWatch metrics for your Application
+    Load Balancer"): a request whose node a network ACL cut off never reached it, so CloudWatch
+    (and so the budget gate's traffic weights) sees no request and no error for it."""
+    counts = alb_counts({"ok": 90, "timeout-load-balancer-node-cut-off": 30,
+                         "timeout-target-unreachable": 5, "502-target-down": 2})
+    assert counts == {"RequestCount": 97, "HTTPCode_ELB_503_Count": 0, "HTTPCode_ELB_5XX_Count": 2,
+                      "HTTPCode_ELB_4XX_Count": 5, "HTTPCode_Target_5XX_Count": 0}
+    assert CAUSE_NODE_CUT_OFF in NEVER_REACHED

@@ -36,12 +36,16 @@ NO_TARGET = frozenset({"503-no-targets"})
 ELB_5XX = frozenset({"502-target-down", "502-target-booting", *NO_TARGET})
 CLIENT_GAVE_UP = frozenset({"timeout-target-unreachable"})
 """A 460 in the ALB's access log: the client closed the connection before the 10 s 504."""
+NEVER_REACHED = frozenset({"timeout-load-balancer-node-cut-off"})
+"""Requests a network ACL kept from the load balancer's node: the ALB never saw them, so they are
+in none of its metrics."""
 
 
 def alb_counts(causes: dict[str, int]) -> dict[str, float]:
     """The ALB metrics of one period's requests, by what each request met (timeline causes)."""
-    total = sum(causes.values())
-    failed = sum(n for cause, n in causes.items() if not is_good(cause))
+    seen = {cause: n for cause, n in causes.items() if cause not in NEVER_REACHED}
+    total = sum(seen.values())
+    failed = sum(n for cause, n in seen.items() if not is_good(cause))
     no_target = sum(causes.get(cause, 0) for cause in NO_TARGET)
     elb_5xx = sum(causes.get(cause, 0) for cause in ELB_5XX)
     gave_up = sum(causes.get(cause, 0) for cause in CLIENT_GAVE_UP)
