@@ -510,7 +510,10 @@ def test_blackhole_stays_in_one_vpc_and_refuses_the_runners_own_subnet(
     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html) and refuses a
     subnet holding the runner's network interface, found from the ECS task metadata endpoint
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4.html)
-    and DescribeNetworkInterfaces."""
+    and DescribeNetworkInterfaces. A load balancer name that does not exist (az-blackhole names
+    ALB `web` by default) is one line before any change: DescribeLoadBalancers answers
+    LoadBalancerNotFound when any name it is given does not exist (API reference), which the lab
+    does too (moto only for the first name)."""
     config, ec2 = settings(shared_lab), shared_lab.client("ec2")
     monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4",
                        shared_lab.env["ECS_CONTAINER_METADATA_URI_V4"])
@@ -530,6 +533,10 @@ def test_blackhole_stays_in_one_vpc_and_refuses_the_runners_own_subnet(
     with pytest.raises(ValidationError, match="Auto Scaling group web not in"):
         az_faults.blackhole_az("us-east-1c", tags="env=staging", asg_names="web",
                                vpc_id=vpc("shared"), dry_run=True, configuration=config)
+    with pytest.raises(ValidationError, match="load_balancer_names: web, edge - at least one is "
+                                              "not a load balancer"):
+        az_faults.blackhole_az("us-east-1c", tags="app=web", asg_names="web",
+                               load_balancer_names="web,edge", dry_run=True, configuration=config)
     plan = az_faults.blackhole_az("us-east-1c", tags="app=web", asg_names="web", dry_run=True,
                                   configuration=config)
     assert plan["vpc_id"] == vpc("web") and plan["subnet_ids"] == [subnet("web-us-east-1c")]

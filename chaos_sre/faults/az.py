@@ -330,9 +330,7 @@ def blackhole_az(
     groups = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
                            AutoScalingGroupNames=plan["asg_names"])) if plan["asg_names"] else []
     elbv2 = aws_client("elbv2", configuration, secrets)
-    balancers = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers",
-                              Names=plan["load_balancer_names"])) \
-        if plan["load_balancer_names"] else []
+    balancers = _named_balancers(elbv2, plan["load_balancer_names"])
     plan["vpc_id"] = _scoped_vpc(ec2, vpc_id, groups, balancers)
     subnets = az_subnets(ec2, az, plan["vpc_id"], tag_map)
     if not subnets:
@@ -377,6 +375,21 @@ def blackhole_az(
                  VPCZoneIdentifier=",".join(remaining))
     logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
     return {"dry_run": False, **plan, "network_acl_ids": [deny_acl]}
+
+
+def _named_balancers(elbv2: Any, names: list[str]) -> list[dict[str, Any]]:
+    """The load balancers ``names`` (none: []); a name AWS does not know is a one-line error."""
+    if not names:
+        return []
+    try:
+        return list(paginate(elbv2, "describe_load_balancers", "LoadBalancers", Names=names))
+    except AWSError as error:
+        if error.code != "LoadBalancerNotFound":
+            raise
+        raise ValidationError(f"load_balancer_names: {', '.join(names)} - at least one is not a "
+                              "load balancer of this account and Region (LoadBalancerNotFound); "
+                              "name the service's ALB, or pass \"\" to leave load balancers as "
+                              "they are") from error
 
 
 def _balancers_to_shrink(balancers: list[dict[str, Any]], subnet_ids: set[str]) -> tuple[

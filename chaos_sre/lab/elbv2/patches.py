@@ -16,6 +16,10 @@ and SetSubnets as each load balancer type takes it.
   (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetSubnets.html): the
   lab refuses a removal with ``InvalidConfigurationRequest`` (moto: accepted).
 
+* DescribeLoadBalancers answers ``LoadBalancerNotFound`` ("The specified load balancer does not
+  exist", API reference) when any load balancer it names does not exist (moto: only when the
+  first one does not).
+
 Application Load Balancers keep moto's behaviour (their node addresses are not in the API).
 """
 
@@ -24,7 +28,7 @@ import random
 from typing import Any
 
 from moto.elbv2 import models as elbv2_models
-from moto.elbv2.exceptions import ELBClientError
+from moto.elbv2.exceptions import ELBClientError, LoadBalancerNotFoundError
 
 from chaos_sre.lab.core.patches import original, replaces
 
@@ -125,3 +129,12 @@ def _set_subnets(self: Any, arn: str, subnets: list[str],
             addresses[subnet.id] = _new_address(self, balancer, subnet, requested[subnet.id])
     balancer.subnets = chosen
     return list(balancer.availability_zones)
+
+
+@replaces(elbv2_models.ELBv2Backend, "describe_load_balancers")
+def _describe_load_balancers(self: Any, arns: list[str] | None, names: list[str] | None) -> list[Any]:
+    """DescribeLoadBalancers, refusing a call that names any load balancer that does not exist."""
+    known = self.load_balancers.values()
+    if set(arns or ()) - {b.arn for b in known} or set(names or ()) - {b.name for b in known}:
+        raise LoadBalancerNotFoundError()
+    return list(original(elbv2_models.ELBv2Backend, "describe_load_balancers")(self, arns, names))
