@@ -46,7 +46,7 @@ from chaos_sre.aws.client import aws_client
 EXPERIMENTS = ("az-outage", "az-blackhole", "ecs-scale-to-zero", "rds-failover",
                "dynamodb-throttle")
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
-SAMPLER = "chaos_sre.slo.sampler.*{samples}"
+SAMPLER = "[c]haos_sre.slo.sampler.*{samples}"
 BREAKERS = {
     "sampler killed": f"pkill -KILL -f '{SAMPLER}'",
     "sampler stalled": f"(pkill -STOP -f '{SAMPLER}'; sleep 6; pkill -CONT -f '{SAMPLER}') "

@@ -84,10 +84,10 @@ def test_an_outage_that_begins_after_the_rollbacks_is_observed(start_lab, tmp_pa
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(("case", "script", "reasons"), [
-    ("sampler killed", "pkill -KILL -f 'chaos_sre.slo.sampler.*{samples}'",
+    ("sampler killed", "pkill -KILL -f '[c]haos_sre.slo.sampler.*{samples}'",
      ("the sampler exited (code -9) before the run ended", "no SLI sample arrived for")),
-    ("sampler stalled", "(pkill -STOP -f 'chaos_sre.slo.sampler.*{samples}'; sleep 6; "
-                        "pkill -CONT -f 'chaos_sre.slo.sampler.*{samples}') >/dev/null 2>&1 &",
+    ("sampler stalled", "(pkill -STOP -f '[c]haos_sre.slo.sampler.*{samples}'; sleep 6; "
+                        "pkill -CONT -f '[c]haos_sre.slo.sampler.*{samples}') >/dev/null 2>&1 &",
      ("no SLI sample arrived for", "no request was sent for")),
     ("torn sample line", "printf 'torn{{\\n' >> {samples}", ("is not a sample",)),
     ("samples file removed", "rm {samples}",
