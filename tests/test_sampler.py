@@ -16,10 +16,23 @@ from chaos_sre.slo.samples import Sample, read_samples
 
 
 def run_sampler(url: str, out: Path, *, rate: float, timeout: float = 1.0,
-                paths: str = "/:1") -> subprocess.Popen[bytes]:
+                paths: str = "/:1", processes: int = 0) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "chaos_sre.slo.sampler", "--url", url,
                              "--rate", str(rate), "--timeout", str(timeout), "--paths", paths,
-                             "--out", str(out), "--max-seconds", "120"])
+                             "--out", str(out), "--max-seconds", "120",
+                             "--processes", str(processes)])
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -118,3 +131,47 @@ def test_the_sampler_asks_to_run_ahead_of_the_runner_where_allowed() -> None:
                             check=True, timeout=60)
     raised, change, boost = result.stdout.split()
     assert (raised, int(change)) in (("True", int(boost)), ("False", 0)), result.stdout
+
+
+def test_processes_share_one_schedule_and_write_one_sample_file(shared_lab: RunningLab,
+                                                                 tmp_path: Path) -> None:
+    """Three processes take every third request each, from one start: the file holds every
+    request of the schedule exactly once, as one process would have written it."""
+    out = tmp_path / "samples.jsonl"
+    process = run_sampler(shared_lab.target_url, out, rate=300, processes=3)
+    assert wait_until(lambda: len(children_of(process.pid)) == 2, timeout=10)
+    time.sleep(2)
+    stop(process)
+    samples = read_samples(out)
+    origin = min(s.scheduled for s in samples)
+    slots = sorted(round((s.scheduled - origin) * 300) for s in samples)
+    assert len(slots) >= 500
+    assert slots == list(range(len(slots))), "every request of the schedule once, none twice"
+    assert {s.outcome for s in samples} == {"2xx"}
+    assert not children_of(process.pid)
+
+
+def test_forked_processes_stop_when_the_sampler_is_killed(shared_lab: RunningLab,
+                                                          tmp_path: Path) -> None:
+    process = run_sampler(shared_lab.target_url, tmp_path / "samples.jsonl", rate=100, processes=2)
+    assert wait_until(lambda: children_of(process.pid), timeout=10)
+    children = children_of(process.pid)
+    process.kill()
+    process.wait(timeout=10)
+    assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children),
+                      timeout=10), "a forked sampler outlived its parent"
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--url", "localhost:8080"], "must be http:// or https://"),
+    (["--url", "http://127.0.0.1:1", "--rate", "0"], "rate must be in"),
+    (["--url", "http://127.0.0.1:1", "--rate", "30000", "--processes", "1"], "pass --processes 6"),
+    (["--url", "http://127.0.0.1:1", "--paths", "/:x"], "PATH:WEIGHT"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, arguments: list[str],
+                                           message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "chaos_sre.slo.sampler", "--out",
+                             str(tmp_path / "s.jsonl"), *arguments],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr

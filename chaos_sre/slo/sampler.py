@@ -2,38 +2,64 @@
 
 Requests leave on a fixed schedule - request *i* is due at ``start + i / rate``
 - whatever the endpoint does: a request that hangs or fails never delays the
-next one, so an outage never thins the sample (no coordinated omission). Each
-request is an asyncio task on one aiohttp session; the scheduler only creates
-tasks, so thousands may be in flight while the endpoint hangs.
+next one, so an outage never thins the sample (no coordinated omission). One
+timer callback sends every request that is due and sets itself for the next;
+each request is a callback on a kept-alive connection of
+:mod:`chaos_sre.slo.http_client` (a new connection when all are busy), so
+thousands may be in flight while the endpoint hangs. The event loop is uvloop
+where it is installed.
 
 It runs as its own process (``python -m chaos_sre.slo.sampler``), so the Chaos
 Toolkit run in the parent never competes with it for the interpreter, and
 writes one JSON line per finished request (see :mod:`chaos_sre.slo.samples`),
-flushed every 100 ms; where allowed, it runs ahead of the runner's other processes
-(:func:`raise_priority`). It stops on SIGTERM or SIGINT (first sending every
-request already due, so a stall of its own never leaves a hole in the
-schedule, then waiting for in-flight requests up to their timeout), when its
-parent process exits (checked every second), or after ``--max-seconds`` (0:
-no limit, as the chaos-sre control runs it - it stops the sampler itself, and
-the verdict checks the samples cover the run).
+appended every 100 ms in one write, so the live monitor reads complete lines
+within its interval. Where allowed, it runs ahead of the runner's other
+processes (:func:`raise_priority`).
+
+For rates one core cannot keep, ``--processes N`` (default: one per
+``PROCESS_RATE`` requests a second) forks N samplers that share the schedule:
+process *k* sends the requests *i* with ``i % N == k``, from the same start, and
+all append whole lines to the same file, so the samples are those of one
+sampler and every check that reads them (coverage, the monitor, the verdict)
+is unchanged.
+
+It stops on SIGTERM or SIGINT (first sending every request already due, so a
+stall of its own never leaves a hole in the schedule, then waiting for
+in-flight requests up to their timeout), when its parent process exits
+(checked every second), or after ``--max-seconds`` (0: no limit, as the
+chaos-sre control runs it - it stops the sampler itself, and the verdict
+checks the samples cover the run).
 """
 
 import argparse
 import asyncio
+import json
+import math
 import os
+import resource
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import IO
+from dataclasses import dataclass
 
-import aiohttp
-
-from chaos_sre.slo.samples import Sample, outcome_of_status, to_line
+from chaos_sre.errors import ValidationError
+from chaos_sre.slo.http_client import Endpoint, Pool
+from chaos_sre.slo.samples import format_line
 
 FLUSH_SECONDS = 0.1
-MAX_RATE = 5000.0
+MAX_RATE = 100_000.0
+PROCESS_RATE = 5000.0
+"""Requests a second one sampler process is given when ``--processes`` is not set."""
+MAX_PROCESS_RATE = 10_000.0
+"""More than this per process and the schedule slips on a 2.5 GHz core (docs/performance.md)."""
 PARENT_CHECK_SECONDS = 1.0
+TIMER_RESOLUTION = 0.001
+"""Event loops wait in whole milliseconds (epoll, libuv): a shorter timer fires at once, and
+waiting for the next request less than this ahead would spin. Requests due within it leave
+together at the next tick, none early."""
+START_DELAY_SECONDS = 0.05
+"""From the schedule's start being fixed to its first request."""
 PRIORITY_BOOST = 10
 """Nice levels the sampler asks for above its parent, where the OS allows it."""
 
@@ -52,93 +78,157 @@ def weighted_cycle(paths: Sequence[tuple[str, int]]) -> list[str]:
     return order
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Which requests of the schedule one process sends: those with ``i % count == index``."""
+
+    index: int = 0
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        """``K/N``: the K-th (from 0) of N processes."""
+        index, _, count = text.partition("/")
+        try:
+            shard = cls(int(index), int(count))
+        except ValueError:
+            raise ValidationError(f"--shard must be K/N, not {text!r}") from None
+        if not 0 <= shard.index < shard.count:
+            raise ValidationError(f"--shard must be K/N with 0 <= K < N, not {text!r}")
+        return shard
+
+
 class Sampler:
-    """Sends GETs to ``base_url`` + path at ``rate`` per second, open loop."""
+    """Sends GETs to ``base_url`` + path at ``rate`` per second, open loop, and appends one
+    sample line per request to the file open as ``out_fd`` (O_APPEND)."""
 
     def __init__(self, base_url: str, *, rate: float, timeout: float,
-                 paths: Sequence[tuple[str, int]], out: IO[str]) -> None:
-        self.base_url = base_url.rstrip("/")
+                 paths: Sequence[tuple[str, int]], out_fd: int, shard: Shard = Shard()) -> None:
+        self.endpoint = Endpoint.parse(base_url)
         self.rate = rate
         self.timeout = timeout
         self.cycle = weighted_cycle(paths)
-        self.out = out
+        self.payloads = {path: self.endpoint.request(path) for path in set(self.cycle)}
+        self.path_json = {path: json.dumps(path) for path in set(self.cycle)}
+        self.out_fd = out_fd
+        self.shard = shard
         self.pending: list[str] = []
-        self.in_flight: set[asyncio.Task[None]] = set()
+        self.requests: dict[int, tuple[float, float, str]] = {}
+        """In flight: slot -> (scheduled epoch, sent epoch, path)."""
         self.stopping = asyncio.Event()
+        self.drained = asyncio.Event()
+        self._pool: Pool | None = None
+        self._epoch = 0.0
+        """Epoch seconds minus perf_counter seconds: a clock that does not jump, read as epoch."""
+        self._start = 0.0
+        self._next = shard.index
+        self._deadline = math.inf
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._interval = shard.count / rate
+        """Between two requests of this process."""
+        self._parent = 0
+        self._next_housekeeping = 0.0
+        self._next_parent_check = 0.0
 
-    async def _one(self, session: aiohttp.ClientSession, scheduled: float, path: str) -> None:
-        sent = time.time()
-        started = time.perf_counter()
-        status: int | None = None
-        latency: float | None = None
-        try:
-            async with session.get(self.base_url + path, allow_redirects=False) as response:
-                await response.read()
-                status = response.status
-                latency = time.perf_counter() - started
-                outcome = outcome_of_status(status)
-        except TimeoutError:
-            outcome = "timeout"
-        except aiohttp.ClientError:
-            outcome = "connection-error"
-        self.pending.append(to_line(Sample(scheduled, sent, latency, outcome, status, path)))
+    def _scheduled(self, slot: int) -> float:
+        """Epoch time request ``slot`` is due."""
+        return self._start + slot / self.rate
 
-    def _flush(self) -> None:
-        if self.pending:
-            lines, self.pending = self.pending, []
-            self.out.write("\n".join(lines) + "\n")
-            self.out.flush()
+    def _send_due(self, until: float) -> None:
+        """Send every request of this shard due up to ``until`` (epoch seconds)."""
+        assert self._pool is not None
+        step, cycle, length = self.shard.count, self.cycle, len(self.cycle)
+        slot = self._next
+        scheduled = self._scheduled(slot)
+        while scheduled <= until and scheduled < self._deadline:
+            path = cycle[slot % length]
+            self.requests[slot] = (scheduled, self._epoch + time.perf_counter(), path)
+            self._pool.get(slot, self.payloads[path])
+            slot += step
+            scheduled = self._scheduled(slot)
+        self._next = slot
 
-    async def _flusher(self) -> None:
-        while not self.stopping.is_set():
-            await asyncio.sleep(FLUSH_SECONDS)
-            self._flush()
+    def _tick(self) -> None:
+        """Send what is due, keep house when it is (nearly) time, and set the one timer: for the
+        next request, or for the next housekeeping when that comes first (below 10 req/s).
+        Housekeeping rides on a request's tick up to one interval early: a wake-up of its own
+        would cost about as much as a request."""
+        self._timer = None
+        if self.stopping.is_set():
+            return
+        assert self._loop is not None
+        now = self._epoch + time.perf_counter()
+        self._send_due(now)
+        if now + self._interval >= self._next_housekeeping:
+            self._housekeeping()
+        due = self._scheduled(self._next)
+        if due >= self._deadline:
+            self.stopping.set()
+            return
+        wait = min(due, self._next_housekeeping) - (self._epoch + time.perf_counter())
+        self._timer = self._loop.call_later(max(wait, TIMER_RESOLUTION), self._tick)
 
-    async def run(self, max_seconds: float) -> None:
-        """Sample until stopped, the parent exits, or ``max_seconds`` (0: no limit) passed."""
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        loop = asyncio.get_running_loop()
-        parent = os.getppid()
-        flusher = asyncio.create_task(self._flusher())
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-            start = time.time() + 0.05
-            deadline = start + max_seconds if max_seconds > 0 else float("inf")
-            index = 0
-            parent_checked = start
+    def _done(self, slot: int, status: int | None, latency: float | None, outcome: str) -> None:
+        scheduled, sent, path = self.requests.pop(slot)
+        self.pending.append(format_line(scheduled, sent, latency, outcome, status,
+                                        self.path_json[path]))
+        if not self.requests and self.stopping.is_set():
+            self.drained.set()
 
-            def send(scheduled: float) -> None:
-                nonlocal index
-                path = self.cycle[index % len(self.cycle)]
-                task = loop.create_task(self._one(session, scheduled, path))
-                self.in_flight.add(task)
-                task.add_done_callback(self.in_flight.discard)
-                index += 1
+    def flush(self) -> None:
+        """Append the finished samples as whole lines, in one write where the OS allows."""
+        if not self.pending:
+            return
+        lines, self.pending = self.pending, []
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        while data:
+            written = os.write(self.out_fd, data)
+            data = data[written:]
 
-            while not self.stopping.is_set():
-                scheduled = start + index / self.rate
-                if scheduled >= deadline:
-                    break
-                delay = scheduled - time.time()
-                if delay > 0:
-                    try:
-                        await asyncio.wait_for(self.stopping.wait(), delay)
-                        break
-                    except TimeoutError:
-                        pass
-                send(scheduled)
-                if scheduled - parent_checked >= PARENT_CHECK_SECONDS:
-                    parent_checked = scheduled
-                    if os.getppid() != parent:
-                        break
-            stopped_at = min(time.time(), deadline)
-            while start + index / self.rate < stopped_at:
-                send(start + index / self.rate)
-            if self.in_flight:
-                await asyncio.wait(set(self.in_flight), timeout=self.timeout + 1)
-        self.stopping.set()
-        await flusher
-        self._flush()
+    def _housekeeping(self) -> None:
+        """Append the finished samples, time out late requests, and stop when the parent process
+        is gone (every PARENT_CHECK_SECONDS)."""
+        assert self._pool is not None
+        self.flush()
+        self._pool.expire()
+        now = self._epoch + time.perf_counter()
+        self._next_housekeeping = now + FLUSH_SECONDS
+        if now >= self._next_parent_check:
+            self._next_parent_check = now + PARENT_CHECK_SECONDS
+            if os.getppid() != self._parent:
+                self.stopping.set()
+
+    async def run(self, max_seconds: float, start: float | None = None) -> None:
+        """Sample until stopped, the parent exits, or ``max_seconds`` (0: no limit) passed.
+
+        ``start`` (epoch seconds) is the schedule's origin that the processes of one sampler
+        share; by default a moment from now.
+        """
+        self._loop = loop = asyncio.get_running_loop()
+        self._parent = os.getppid()
+        self._epoch = time.time() - time.perf_counter()
+        self._start = start if start is not None else time.time() + START_DELAY_SECONDS
+        self._deadline = self._start + max_seconds if max_seconds > 0 else math.inf
+        self._next_housekeeping = time.time() + FLUSH_SECONDS
+        self._next_parent_check = time.time() + PARENT_CHECK_SECONDS
+        self._pool = Pool(self.endpoint, timeout=self.timeout, done=self._done, loop=loop)
+        first = min(self._scheduled(self._next), self._next_housekeeping)
+        self._timer = loop.call_later(max(0.0, first - time.time()), self._tick)
+        await self.stopping.wait()
+        if self._timer is not None:
+            self._timer.cancel()
+        # Every request already due is sent: a stall of the sampler's own leaves no hole.
+        self._send_due(self._epoch + time.perf_counter())
+        drain_until = time.perf_counter() + self.timeout + 1
+        while self.requests and time.perf_counter() < drain_until:
+            self._housekeeping()
+            try:
+                await asyncio.wait_for(self.drained.wait(), FLUSH_SECONDS)
+            except TimeoutError:
+                pass
+        self._pool.close()
+        self.flush()
 
 
 def parse_paths(text: str) -> list[tuple[str, int]]:
@@ -148,6 +238,9 @@ def parse_paths(text: str) -> list[tuple[str, int]]:
         path, _, weight = item.strip().rpartition(":")
         if not path:
             path, weight = weight, "1"
+        if not weight.isdigit() or int(weight) < 1:
+            raise ValidationError(f"--paths takes PATH:WEIGHT items with whole weights >= 1, "
+                                  f"not {item.strip()!r}")
         paths.append((path if path.startswith("/") else "/" + path, int(weight)))
     return paths
 
@@ -165,6 +258,97 @@ def raise_priority() -> bool:
     return True
 
 
+def raise_open_files_limit() -> None:
+    """Allow as many connections as the hard limit permits: while the endpoint hangs, every
+    request of the timeout holds its own (1000 req/s with a 2 s timeout: 2000)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def processes_for(rate: float, asked: int) -> int:
+    """How many processes share the schedule: ``asked``, or with 0 one per PROCESS_RATE."""
+    return asked if asked > 0 else max(1, math.ceil(rate / PROCESS_RATE))
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (a third of asyncio's cost per request), else
+    asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def run_process(args: argparse.Namespace, shard: Shard, start: float, out_fd: int,
+                children: Sequence[int] = ()) -> None:
+    """One sampler process: its shard of the schedule until it is told to stop; a stop signal
+    is passed on at once to the ``children`` sharing the schedule."""
+    sampler = Sampler(args.url, rate=args.rate, timeout=args.timeout,
+                      paths=parse_paths(args.paths), out_fd=out_fd, shard=shard)
+
+    def stop(signum: int) -> None:
+        sampler.stopping.set()
+        for pid in children:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    async def _main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop, signum)
+        await sampler.run(args.max_seconds, start=start)
+
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(_main())
+
+
+def fork_shards(args: argparse.Namespace, count: int, start: float, out_fd: int) -> list[int]:
+    """Fork processes 1..count-1 of the sampler (this one is 0); their process ids."""
+    children = []
+    for index in range(1, count):
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                run_process(args, Shard(index, count), start, out_fd)
+                status = 0
+            finally:  # a forked process never returns into its parent's code
+                os._exit(status)
+        children.append(pid)
+    return children
+
+
+def stop_children(children: Sequence[int], timeout: float) -> int:
+    """SIGTERM the forked processes, wait for them (``timeout``, then SIGKILL); worst exit code."""
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    worst, deadline = 0, time.monotonic() + timeout
+    for pid in children:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                worst = max(worst, os.waitstatus_to_exitcode(status) != 0)
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                worst = 1
+                break
+            time.sleep(0.02)
+    return worst
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos_sre.slo.sampler",
                                      description="Open-loop SLI sampler.")
@@ -175,23 +359,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--max-seconds", type=float, default=7200.0,
                         help="stop after this many seconds (0: no limit); default 7200")
+    parser.add_argument("--processes", type=int, default=0,
+                        help=f"processes sharing the schedule (default: one per {PROCESS_RATE:g} req/s)")
     args = parser.parse_args(argv)
     if not 0 < args.rate <= MAX_RATE:
         print(f"error: rate must be in (0, {MAX_RATE:g}]", file=sys.stderr)
         return 2
+    if args.processes < 0:
+        print("error: --processes must be 0 (automatic) or more", file=sys.stderr)
+        return 2
+    count = processes_for(args.rate, args.processes)
+    if args.rate / count > MAX_PROCESS_RATE:
+        print(f"error: {args.rate:g} req/s over {count} process(es) is more than "
+              f"{MAX_PROCESS_RATE:g} req/s each: pass --processes {math.ceil(args.rate / PROCESS_RATE)}",
+              file=sys.stderr)
+        return 2
+    try:
+        Endpoint.parse(args.url)
+        parse_paths(args.paths)
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     raise_priority()
-    with open(args.out, "a", encoding="utf-8") as out:
-        sampler = Sampler(args.url, rate=args.rate, timeout=args.timeout,
-                          paths=parse_paths(args.paths), out=out)
-
-        async def _main() -> None:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, sampler.stopping.set)
-            await sampler.run(args.max_seconds)
-
-        asyncio.run(_main())
-    return 0
+    raise_open_files_limit()
+    out_fd = os.open(args.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    start = time.time() + START_DELAY_SECONDS * count
+    children = fork_shards(args, count, start, out_fd) if count > 1 else []
+    try:
+        run_process(args, Shard(0, count), start, out_fd, children)
+    finally:
+        worst = stop_children(children, args.timeout + 5) if children else 0
+        os.close(out_fd)
+    return worst
 
 
 if __name__ == "__main__":

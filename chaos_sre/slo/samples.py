@@ -8,7 +8,7 @@ refused requests have no latency (``null``) and no status.
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from chaos_sre.errors import ValidationError
@@ -42,9 +42,20 @@ def outcome_of_status(status: int) -> str:
     return f"{min(max(status // 100, 2), 5)}xx"
 
 
+def format_line(scheduled: float, sent: float, latency: float | None, outcome: str,
+                status: int | None, path_json: str) -> str:
+    """One JSON line (without its newline) from a sample's fields, ``path_json`` already encoded
+    (``json.dumps(path)``): the sampler writes thousands a second, and this costs a tenth of
+    building a Sample and encoding it with :mod:`json`. ``outcome`` is one of OUTCOMES."""
+    return (f'{{"scheduled":{scheduled!r},"sent":{sent!r},'
+            f'"latency":{"null" if latency is None else repr(latency)},"outcome":"{outcome}",'
+            f'"status":{"null" if status is None else status},"path":{path_json}}}')
+
+
 def to_line(sample: Sample) -> str:
     """One JSON line for ``sample``."""
-    return json.dumps(asdict(sample), separators=(",", ":"))
+    return format_line(sample.scheduled, sample.sent, sample.latency, sample.outcome,
+                       sample.status, json.dumps(sample.path))
 
 
 @dataclass
