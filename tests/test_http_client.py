@@ -2,8 +2,8 @@
 and every failure classified as the SLI counts it. In process, against a real loopback server."""
 
 import asyncio
-import itertools
 import datetime
+import itertools
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
