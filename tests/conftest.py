@@ -30,6 +30,8 @@ from botocore.config import Config
 from chaos_sre.lab.core import forkserver
 from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
 
+pytest_plugins = ["budgets"]  # each file's test time against docs/testing.md, "Budgets"
+
 # Nothing in the suite may reach real AWS: fake credentials, no instance metadata.
 os.environ.update(
     AWS_ACCESS_KEY_ID="lab",

@@ -1,0 +1,40 @@
+"""The test-time budgets of docs/testing.md: every file has one, and an overrun names its file."""
+
+from pathlib import Path
+
+from budgets import DOCUMENT, WALL, overruns, read_budgets
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_every_test_file_and_both_sessions_have_a_budget() -> None:
+    budgets = read_budgets(DOCUMENT.read_text(encoding="utf-8"))
+    files = {f"tests/{path.name}" for path in TESTS.glob("test_*.py")}
+    assert files <= {name for name, kind in budgets if kind == "parallel"}
+    assert {(WALL, "parallel"), (WALL, "serial")} <= set(budgets)
+    assert budgets[(WALL, "parallel")] + budgets[(WALL, "serial")] <= 8 * 60 + 45
+
+
+def test_an_overrun_names_the_file_and_a_missing_row_asks_for_one() -> None:
+    budgets = read_budgets("""
+<!-- budgets: start -->
+| file | session | budget (s) | measured (s) |
+|---|---|---|---|
+| (session wall time) | parallel | 100 | 80 |
+| `tests/test_a.py` | parallel | 30 | 20 |
+| `tests/test_b.py` | serial | 10 | 5 |
+<!-- budgets: end -->
+""")
+    assert budgets == {(WALL, "parallel"): 100, ("tests/test_a.py", "parallel"): 30,
+                       ("tests/test_b.py", "serial"): 10}
+    assert overruns({"tests/test_a.py": 29.0}, 99.0, "parallel", budgets) == []
+    found = overruns({"tests/test_a.py": 31.0, "tests/test_c.py": 2.0}, 101.0, "parallel",
+                     budgets)
+    assert found == [
+        'tests/test_a.py took 31 s of test time in the parallel session, over its budget of 30 s '
+        '(docs/testing.md, "Budgets")',
+        "tests/test_c.py has no parallel budget in docs/testing.md (took 2 s of test time): "
+        "add its row",
+        'the parallel session took 101 s of wall time, over its budget of 100 s '
+        '(docs/testing.md, "Budgets")']
+    assert overruns({"tests/test_b.py": 4.0}, 500.0, "serial", budgets) == []
