@@ -110,12 +110,19 @@ def require(name: str, hint: str) -> str:
     return found
 
 
-def rate_arguments(description: str) -> argparse.Namespace:
-    """``--rates`` (comma-separated req/s), ``--seconds`` per run and ``--runs``; rates parsed."""
+def rate_arguments(description: str,
+                   extra: Sequence[tuple[str, str, str | None]] = ()) -> argparse.Namespace:
+    """``--rates`` (comma-separated req/s), ``--seconds`` per run and ``--runs``; rates parsed.
+    ``extra``: (option, help, default) more options, a flag where the default is None."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rates", default="50,200,1000")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=3)
+    for option, help_text, default in extra:
+        if default is None:
+            parser.add_argument(option, action="store_true", help=help_text)
+        else:
+            parser.add_argument(option, default=default, help=help_text)
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",")]
     return args
@@ -158,6 +165,7 @@ class HttpServer:
             command += ["--blackhole-at", repr(blackhole_at),
                         "--blackhole-seconds", repr(blackhole_seconds)]
         self._process = subprocess.Popen(command)
+        self.pid = self._process.pid
         self.arrivals: list[float] = []
         self.url = ""
 

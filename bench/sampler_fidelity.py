@@ -16,6 +16,11 @@ median of ``--runs`` runs of ``--seconds`` seconds, with the range. Loopback onl
 
     make bench-peers            # Locust in .venv-bench (wrk: apt-get install wrk)
     .venv/bin/python bench/sampler_fidelity.py [--rates 50,200,1000] [--seconds 5] [--runs 3]
+        [--scale 5000:1,20000:4] [--scale-only]
+
+The sampler and Locust run in turn, run by run. The scale-out table runs the sampler alone at
+each RATE with PROCESSES processes against the static server, with the cores the sampler's
+processes and the server used (what limits a rate the machine cannot keep).
 """
 
 import math
@@ -48,14 +53,20 @@ WARM_UP_SECONDS = 1.5
 """Start-up (imports, spawning users) is left out of rates, lags and CPU."""
 
 
-def run_sampler(url: str, rate: float, seconds: float) -> dict[str, float]:
+def run_sampler(url: str, rate: float, seconds: float, processes: int = 0,
+                server_pid: int | None = None) -> dict[str, float]:
+    """One run of the sampler (``processes``: its --processes, 0 for its default); with
+    ``server_pid``, the endpoint's own CPU over the same window too."""
     out = Path(tempfile.mkdtemp(prefix="bench-sampler-")) / "samples.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "chaos_sre.slo.sampler", "--url", url,
-                                "--rate", repr(rate), "--timeout", "2", "--out", str(out)])
+                                "--rate", repr(rate), "--timeout", "2", "--out", str(out),
+                                "--processes", str(processes)])
     time.sleep(WARM_UP_SECONDS)
     cpu_start, started = cpu_seconds(process.pid), time.time()
+    server_start = cpu_seconds(server_pid) if server_pid else 0.0
     time.sleep(seconds)
     cpu_end, ended = cpu_seconds(process.pid), time.time()
+    server_cpu = (cpu_seconds(server_pid) - server_start) / seconds if server_pid else 0.0
     process.send_signal(signal.SIGTERM)
     wait_with_cpu(process, timeout=30)
     samples = [s for s in read_samples(out) if started <= s.scheduled < ended]
@@ -65,6 +76,7 @@ def run_sampler(url: str, rate: float, seconds: float) -> dict[str, float]:
     return {"achieved": (len(samples) - 1) / span, "lag_p50": percentile(lags, 50),
             "lag_p99": percentile(lags, 99),
             "cpu_per_1000": (cpu_end - cpu_start) / len(samples) * 1000,
+            "cpu_cores": (cpu_end - cpu_start) / seconds, "server_cores": server_cpu,
             "good": sum(s.good() for s in samples) / len(samples)}
 
 
@@ -107,36 +119,71 @@ def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, float]:
     return {"achieved": rate, "cpu_per_1000": cpu / (rate * seconds) * 1000}
 
 
+def summary_row(endpoint: str, tool: str, rate: str, target: float,
+                results: list[dict[str, float]]) -> tuple[str, ...]:
+    """One table row: medians [min, max] over runs."""
+    achieved = [r["achieved"] for r in results]
+    error = [abs(a - target) / target * 100 for a in achieved]
+    lag = ((median_spread([r["lag_p50"] for r in results]),
+            median_spread([r["lag_p99"] for r in results]))
+           if "lag_p50" in results[0] else ("-", "-"))
+    return (endpoint, tool, rate, median_spread(achieved, 1), median_spread(error, 2), *lag,
+            median_spread([r["cpu_per_1000"] for r in results], 3),
+            median_spread([r["good"] * 100 for r in results], 1))
+
+
+def scale_out(url: str, server_pid: int, rates: list[tuple[float, int]], seconds: float,
+              runs: int) -> list[tuple[str, ...]]:
+    """The sampler alone at rates one process (or several) must keep, against the static
+    server; the cores it and the server used say what limited it."""
+    rows = []
+    for rate, processes in rates:
+        results = [run_sampler(url, rate, seconds, processes, server_pid) for _ in range(runs)]
+        rows.append((*summary_row("static", f"chaos-sre sampler, {processes} process(es)",
+                                  f"{rate:g}", rate, results),
+                     median_spread([r["cpu_cores"] for r in results], 2),
+                     median_spread([r["server_cores"] for r in results], 2)))
+        print(f"scale {rate:g} x{processes}: {rows[-1][3]} req/s", file=sys.stderr)
+    return rows
+
+
 def main() -> int:
-    args = rate_arguments(__doc__.splitlines()[0])
+    args = rate_arguments(__doc__.splitlines()[0], extra=[
+        ("--scale", "RATE:PROCESSES,... for the scale-out table (empty: none)", "5000:1,20000:4"),
+        ("--scale-only", "only the scale-out table", None)])
     locust = require("locust", "make bench-peers")
     wrk = require("wrk", "apt-get install wrk")
     rates = args.rates
     rows = []
     with running_lab() as lab, HttpServer() as static:
-        for endpoint, url in (("lab", lab["CHAOS_SRE_TARGET_URL"]), ("static", static.url)):
+        endpoints = () if args.scale_only else (("lab", lab["CHAOS_SRE_TARGET_URL"]),
+                                                ("static", static.url))
+        for endpoint, url in endpoints:
             for rate in rates:
-                sampler = [run_sampler(url, rate, args.seconds) for _ in range(args.runs)]
-                peers = [run_locust(locust, url, rate, args.seconds) for _ in range(args.runs)]
+                # In turn, run by run, so that a slower minute of the machine weighs on both.
+                sampler, peers = [], []
+                for _ in range(args.runs):
+                    sampler.append(run_sampler(url, rate, args.seconds))
+                    peers.append(run_locust(locust, url, rate, args.seconds))
                 for tool, results in (("chaos-sre sampler", sampler), ("Locust FastHttpUser", peers)):
-                    achieved = [r["achieved"] for r in results]
-                    error = [abs(a - rate) / rate * 100 for a in achieved]
-                    lag = ((median_spread([r["lag_p50"] for r in results]),
-                            median_spread([r["lag_p99"] for r in results]))
-                           if "lag_p50" in results[0] else ("-", "-"))
-                    rows.append((endpoint, tool, f"{rate:g}", median_spread(achieved, 1),
-                                 median_spread(error, 2), *lag,
-                                 median_spread([r["cpu_per_1000"] for r in results], 3),
-                                 median_spread([r["good"] * 100 for r in results], 1)))
+                    rows.append(summary_row(endpoint, tool, f"{rate:g}", rate, results))
                     print(f"{endpoint} {tool} {rate:g}: {rows[-1][3]} req/s", file=sys.stderr)
             ceiling = [run_wrk(wrk, url, args.seconds) for _ in range(args.runs)]
             rows.append((endpoint, "wrk -t1 -c16 (ceiling)", "max",
                          median_spread([r["achieved"] for r in ceiling], 0), "-", "-", "-",
                          median_spread([r["cpu_per_1000"] for r in ceiling], 3), "-"))
+        scale = [(float(rate), int(processes)) for rate, _, processes in
+                 (item.partition(":") for item in args.scale.split(",") if item)]
+        scaled = scale_out(static.url, static.pid, scale, args.seconds, args.runs)
+    header = ("endpoint", "tool", "target req/s", "achieved req/s", "rate error %",
+              "lag p50 ms", "lag p99 ms", "CPU s / 1000 req", "good %")
     print(f"Machine: {machine()}. {args.runs} runs of {args.seconds:g} s per cell; "
           "median [min, max].\n")
-    print(table(("endpoint", "tool", "target req/s", "achieved req/s", "rate error %",
-                 "lag p50 ms", "lag p99 ms", "CPU s / 1000 req", "good %"), rows))
+    if rows:
+        print(table(header, rows))
+    if scaled:
+        print()
+        print(table((*header, "sampler cores", "server cores"), scaled))
     return 0
 
 

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos_sre.errors import ValidationError
+from chaos_sre.eventloop import new_event_loop
 from chaos_sre.slo.http_client import Endpoint, Pool
 from chaos_sre.slo.samples import format_line
 
@@ -272,17 +273,6 @@ def raise_open_files_limit() -> None:
 def processes_for(rate: float, asked: int) -> int:
     """How many processes share the schedule: ``asked``, or with 0 one per PROCESS_RATE."""
     return asked if asked > 0 else max(1, math.ceil(rate / PROCESS_RATE))
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop where it is installed (a third of asyncio's cost per request), else
-    asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
 
 
 def run_process(args: argparse.Namespace, shard: Shard, start: float, out_fd: int,

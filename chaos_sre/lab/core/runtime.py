@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from chaos_sre.errors import LabError
+from chaos_sre.eventloop import new_event_loop
 from chaos_sre.lab.core.dynamics import Dynamics, Publisher
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.lab_routes import LabApi
@@ -140,7 +141,7 @@ class Lab:
             info={"profile": self.profile.name, "time_scale": self.time_scale,
                   "rds_proxy": self.profile.rds_proxy},
         )
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         try:
             self._server = loop.run_until_complete(
                 serve(application(balancer, lab_api), self.host, self._endpoint_port))
