@@ -268,9 +268,6 @@ class Connection(asyncio.Protocol):
         if complete:
             self._answered(reuse=self.reader.keep_alive)
 
-    def eof_received(self) -> bool | None:
-        return None
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self.pool.forget(self)
