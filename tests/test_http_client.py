@@ -118,16 +118,23 @@ async def read_request(reader: asyncio.StreamReader) -> bool:
     return request.startswith(b"GET / HTTP/1.1\r\n")
 
 
-def test_answers_reuse_one_kept_alive_connection() -> None:
-    connections = []
+async def answer_ok(writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await writer.drain()
 
+
+def kept_alive(connections: list[asyncio.StreamWriter]) -> Handler:
+    """A server that answers every request on its connection, recording each connection."""
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(writer)
         while await read_request(reader):
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            await writer.drain()
+            await answer_ok(writer)
+    return handler
 
-    results, pool = asyncio.run(exchange(handler, 5, gap=0.02))
+
+def test_answers_reuse_one_kept_alive_connection() -> None:
+    connections: list[asyncio.StreamWriter] = []
+    results, pool = asyncio.run(exchange(kept_alive(connections), 5, gap=0.02))
     assert results == [(token, 200, True, "2xx") for token in range(5)]
     assert len(connections) == 1
     assert not pool.open and not pool.idle
@@ -135,14 +142,16 @@ def test_answers_reuse_one_kept_alive_connection() -> None:
 
 def test_a_kept_alive_connection_the_server_closed_is_retried_once_on_a_new_one() -> None:
     """The server answers one request per connection and then closes it without saying so:
-    the next request meets a closed connection before any byte of an answer, and is sent again."""
+    the next request meets a closed connection before any byte of an answer, and is sent again.
+    An ALB closes a client connection idle for its idle timeout, 60 s by default, whatever the
+    client is about to send (Application Load Balancer guide, "Edit attributes for your
+    Application Load Balancer", Connection idle timeout)."""
     connections = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(writer)
         if await read_request(reader):
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            await writer.drain()
+            await answer_ok(writer)
         await asyncio.sleep(0.01)
         writer.transport.abort()
 
@@ -222,11 +231,7 @@ def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 def test_https_verifies_the_certificate(tmp_path: Path) -> None:
     """An ALB listener in staging is HTTPS: answers come through TLS to a host whose certificate
     the client trusts; a certificate it does not trust is a connection error, never an answer."""
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await read_request(reader):
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            await writer.drain()
-
+    handler = kept_alive([])
     server, client = self_signed(tmp_path)
     url = "https://localhost:{port}"
     results, _ = asyncio.run(exchange(handler, 3, gap=0.02, url=url, server_tls=server,

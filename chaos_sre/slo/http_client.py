@@ -8,8 +8,8 @@ reused, the latency, and one outcome: the status class, ``timeout`` (no complete
 within the timeout, connecting included) or ``connection-error`` (refused, reset, closed
 before a complete answer, or an answer that is not HTTP). HTTPS verifies the certificate
 as any client would. Each request is an asyncio protocol callback and an entry in a heap of
-deadlines, not a coroutine, a task, a timer and a response object: about a tenth of the CPU of a general-purpose
-client per request (docs/performance.md, "Where the sampler's time goes").
+deadlines, not a coroutine, a task, a timer and a response object (docs/performance.md,
+"Where the sampler's time goes": the sampler's profiled time per request fell eightfold).
 
 A request that meets a kept-alive connection the server has just closed - before any byte of
 an answer came back - is sent once more on a new connection within the same timeout, as
@@ -278,7 +278,7 @@ class Connection(asyncio.Protocol):
         elif self.reused and not self.answered:
             token, payload = self.token, self.payload
             self.token = None
-            self.pool.retry(token, payload, self.started, self.deadline)
+            self.pool.send_on_new_connection(token, payload, self.started, self.deadline)
         else:
             self._finish(None, "connection-error", reuse=False)
 
@@ -293,17 +293,18 @@ class Connection(asyncio.Protocol):
             self._finish(None, "timeout", reuse=False)
 
     def _answered(self, *, reuse: bool) -> None:
-        status = self.reader.status or 0
-        if time.perf_counter() > self.deadline:  # complete, but after the timeout
+        status, now = self.reader.status or 0, time.perf_counter()
+        if now > self.deadline:  # complete, but after the timeout
             self._finish(None, "timeout", reuse=reuse)
         else:
-            self._finish(status, outcome_of_status(status), reuse=reuse)
+            self._finish(status, outcome_of_status(status), reuse=reuse, latency=now - self.started)
 
-    def _finish(self, status: int | None, outcome: str, *, reuse: bool) -> None:
-        token, started = self.token, self.started
+    def _finish(self, status: int | None, outcome: str, *, reuse: bool,
+                latency: float | None = None) -> None:
+        """End the request: ``status`` and ``latency`` for an answer, None for a failure."""
+        token = self.token
         assert token is not None
         self.token, self.payload = None, b""
-        latency = time.perf_counter() - started if status is not None else None
         if reuse and self.transport is not None and not self.transport.is_closing():
             self.pool.idle.append(self)
         else:
@@ -358,7 +359,7 @@ class Pool:
             if connection.transport is not None and not connection.transport.is_closing():
                 connection.start(token, payload, started, deadline)
                 return
-        self._connect(token, payload, started, deadline)
+        self.send_on_new_connection(token, payload, started, deadline)
 
     def expire(self) -> None:
         """Time out every request whose deadline has passed."""
@@ -369,10 +370,6 @@ class Pool:
         while deadlines and deadlines[0][0] <= now:
             _, _, token, connection = heapq.heappop(deadlines)
             connection.timed_out(token)
-
-    def retry(self, token: int, payload: bytes, started: float, deadline: float) -> None:
-        """Send a request again on a new connection, within its first deadline."""
-        self._connect(token, payload, started, deadline)
 
     def forget(self, connection: Connection) -> None:
         self.open.discard(connection)
@@ -386,7 +383,9 @@ class Pool:
         if self._lookup is not None:
             self._lookup.cancel()
 
-    def _connect(self, token: int, payload: bytes, started: float, deadline: float) -> None:
+    def send_on_new_connection(self, token: int, payload: bytes, started: float,
+                               deadline: float) -> None:
+        """Open a connection and send on it once connected (a retry keeps its first deadline)."""
         connection = Connection(self)
         self.open.add(connection)
         connection.start(token, payload, started, deadline)

@@ -53,7 +53,8 @@ MAX_RATE = 100_000.0
 PROCESS_RATE = 5000.0
 """Requests a second one sampler process is given when ``--processes`` is not set."""
 MAX_PROCESS_RATE = 10_000.0
-"""More than this per process and the schedule slips on a 2.5 GHz core (docs/performance.md)."""
+"""The most one process is given: twice the measured 5000 req/s (0.18 of a core, lag p99 1.5 ms;
+docs/performance.md), so a slower runner keeps its schedule too."""
 PARENT_CHECK_SECONDS = 1.0
 TIMER_RESOLUTION = 0.001
 """Event loops wait in whole milliseconds (epoll, libuv): a shorter timer fires at once, and
@@ -85,18 +86,6 @@ class Shard:
 
     index: int = 0
     count: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> "Shard":
-        """``K/N``: the K-th (from 0) of N processes."""
-        index, _, count = text.partition("/")
-        try:
-            shard = cls(int(index), int(count))
-        except ValueError:
-            raise ValidationError(f"--shard must be K/N, not {text!r}") from None
-        if not 0 <= shard.index < shard.count:
-            raise ValidationError(f"--shard must be K/N with 0 <= K < N, not {text!r}")
-        return shard
 
 
 class Sampler:

@@ -60,6 +60,10 @@ NO_ANSWER = None
 """What :meth:`LoadBalancer.answer` gives for a request no one answers: the connection is dropped."""
 SHUTDOWN_SECONDS = 0.5
 """How long stopping the lab waits for requests in flight (hung ones are cut off)."""
+IDLE_TIMEOUT_SECONDS = 60.0
+"""An ALB closes a client connection with no data sent or received for its connection idle
+timeout, 60 s by default (Application Load Balancer guide, "Edit attributes": Connection idle
+timeout); aiohttp's own default is 75 s. Wall seconds: HTTP is not played at the time scale."""
 
 
 def dependencies(context: Any, service: Callable[[str], Any]) -> list[Dependency]:
@@ -192,10 +196,11 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Start serving ``app`` on ``host:port`` (port 0 picks a free one); stop with ``cleanup()``.
 
     A client that gives up cancels its request (``handler_cancellation``), as a
-    closed connection does on an ALB; no access log is written.
+    closed connection does on an ALB; a client connection idle for IDLE_TIMEOUT_SECONDS is
+    closed, as an ALB closes it; no access log is written.
     """
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                           shutdown_timeout=SHUTDOWN_SECONDS)
+                           shutdown_timeout=SHUTDOWN_SECONDS, keepalive_timeout=IDLE_TIMEOUT_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()
