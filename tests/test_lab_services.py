@@ -48,3 +48,20 @@ def test_the_lab_core_imports_no_service_package() -> None:
                 if parts[:2] == ["chaos_sre", "lab"] and len(parts) > 2 and parts[2] in SERVICES:
                     named.add((path.name, name))
     assert named == CORE_MAY_IMPORT
+
+
+def test_a_backend_found_before_is_reused_until_moto_drops_its_account() -> None:
+    """moto's ``/moto-api/reset`` drops every account's backends (BackendDict.reset); the
+    simulations must then read the new ones, not keep ticking over the old."""
+    from moto.backends import get_backend
+
+    from chaos_sre.lab.core.backends import moto_backend
+
+    account = "210987654321"  # an account no other test reads
+    first = moto_backend("ec2", account=account)
+    assert moto_backend("ec2", account=account) is first
+    assert moto_backend("ec2", account=account, region="eu-west-1") is not first
+    get_backend("ec2").pop(account)
+    second = moto_backend("ec2", account=account)
+    assert second is not first
+    assert second is get_backend("ec2")[account]["us-east-1"]

@@ -133,6 +133,10 @@ class WebTier:
     _routes: dict[str, RoutingTable] = field(default_factory=dict)
     _instances: dict[str, Any] = field(default_factory=dict)
     _new_acls: dict[str, float] = field(default_factory=dict)
+    _acl_verdicts: dict[str, tuple[tuple[Any, ...], str, bool, bool]] = field(default_factory=dict)
+    """Network ACL id -> (its entries, the VPC's CIDR, load balancer reaches targets, clients reach
+    the listener), reused while the entries are the same objects: EC2 replaces an entry rather
+    than changing it (moto too), and the tick runs 50 times a second."""
     _next_sweep: float = 0.0
 
     # -- helpers -----------------------------------------------------------
@@ -283,20 +287,7 @@ class WebTier:
                 vpc = ec2.vpcs.get(subnet.vpc_id)
                 if acl is None or vpc is None:
                     continue
-                rules = tuple(
-                    AclRule(
-                        rule_number=int(e.rule_number),
-                        egress=str(e.egress).lower() == "true",
-                        protocol=str(e.protocol),
-                        allow=str(e.rule_action).lower() == "allow",
-                        cidr_block=e.cidr_block,
-                        port_from=int(e.port_range_from) if e.port_range_from else None,
-                        port_to=int(e.port_range_to) if e.port_range_to else None,
-                    )
-                    for e in acl.network_acl_entries
-                )
-                reachable = lb_can_reach(rules, lb_cidr=vpc.cidr_block, target_port=80)
-                self._clients_reach[subnet.id] = clients_can_reach(rules, listener_port=80)
+                reachable, self._clients_reach[subnet.id] = self._verdicts(acl, vpc.cidr_block)
                 previous = self._reachable.get(subnet.id)
                 self._reachable[subnet.id] = reachable
                 if previous is not None and previous != reachable:
@@ -306,6 +297,31 @@ class WebTier:
                         availability_zone=subnet.availability_zone,
                         network_acl=acl.id,
                     )
+
+    def _verdicts(self, acl: Any, lb_cidr: str) -> tuple[bool, bool]:
+        """Whether the load balancer reaches targets and clients reach the listener through
+        ``acl``, computed again only when its entries or the VPC's CIDR changed."""
+        entries = tuple(acl.network_acl_entries)
+        cached = self._acl_verdicts.get(acl.id)
+        if cached is not None and cached[1] == lb_cidr and len(cached[0]) == len(entries) \
+                and all(a is b for a, b in zip(cached[0], entries, strict=True)):
+            return cached[2], cached[3]
+        rules = tuple(
+            AclRule(
+                rule_number=int(e.rule_number),
+                egress=str(e.egress).lower() == "true",
+                protocol=str(e.protocol),
+                allow=str(e.rule_action).lower() == "allow",
+                cidr_block=e.cidr_block,
+                port_from=int(e.port_range_from) if e.port_range_from else None,
+                port_to=int(e.port_range_to) if e.port_range_to else None,
+            )
+            for e in entries
+        )
+        reachable = lb_can_reach(rules, lb_cidr=lb_cidr, target_port=80)
+        clients = clients_can_reach(rules, listener_port=80)
+        self._acl_verdicts[acl.id] = (entries, lb_cidr, reachable, clients)
+        return reachable, clients
 
     def instance_started(self, instance: Any, caller_may_grant: bool) -> None:
         """StartInstances: ``pending`` for the EC2 pending time (moto: ``running`` at once), then
