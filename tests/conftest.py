@@ -16,9 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -378,6 +380,13 @@ def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, re
     return list(reasons)
 
 
+def _capacity(table_or_index: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Provisioned read and write capacity and on-demand maximums, as DescribeTable shows them."""
+    throughput = table_or_index.get("ProvisionedThroughput", {})
+    return (throughput.get("ReadCapacityUnits"), throughput.get("WriteCapacityUnits"),
+            table_or_index.get("OnDemandThroughput"))
+
+
 def account_snapshot(lab: RunningLab) -> dict[str, Any]:
     """Everything the experiments change and must restore, through plain (retrying) boto3."""
     ec2, elbv2 = lab.client("ec2"), lab.client("elbv2")
@@ -401,9 +410,10 @@ def account_snapshot(lab: RunningLab) -> dict[str, Any]:
                               sorted(p["ProcessName"] for p in group["SuspendedProcesses"])),
         "lb_subnets": sorted(z["SubnetId"] for z in balancer["AvailabilityZones"]),
         "healthy_web_targets": sorted(lab.target_states()),
-        "tables": {n: (t["TableStatus"], t.get("ProvisionedThroughput", {}).get("ReadCapacityUnits"),
-                       t.get("ProvisionedThroughput", {}).get("WriteCapacityUnits"),
-                       t.get("OnDemandThroughput")) for n, t in tables.items()},
+        "tables": {n: (t["TableStatus"], t.get("BillingModeSummary", {}).get("BillingMode"),
+                       *_capacity(t),
+                       sorted((i["IndexName"], *_capacity(i)) for i in t.get("GlobalSecondaryIndexes", [])))
+                   for n, t in tables.items()},
         "ecs": (service["desiredCount"],
                 [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in scaling]),
         "databases": sorted((d["DBInstanceIdentifier"], d["DBInstanceStatus"]) for d in databases),
@@ -480,6 +490,15 @@ def inner_pytest_environment(**extra: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class RunTruth:
+    """The lab's ground truth of one shipped run: the faults it observed (``/__lab/timeline``'s
+    ``faults``) and the requests it answered, by cause."""
+
+    faults: list[dict[str, Any]]
+    causes: Counter[str]
+
+
+@dataclass(frozen=True)
 class ShippedRuns:
     """Every shipped experiment run once on a resilient lab, as the pytest plugin runs them.
 
@@ -520,6 +539,20 @@ class ShippedRuns:
         return (json.loads((root / "iam-policy.json").read_text())["policies"],
                 json.loads((root / "iam-requests.json").read_text())["requests"])
 
+    def lab_truth(self, name: str) -> "RunTruth":
+        """What the lab recorded while the run of ``name`` lasted: from its start to the next
+        run's (the runs share one lab, one after the other; `/__lab/timeline`)."""
+        starts = sorted(datetime.fromisoformat(self.journal(n)["start"]).timestamp()
+                        for n in SHIPPED_EXPERIMENTS)
+        begin = datetime.fromisoformat(self.journal(name)["start"]).timestamp()
+        end = next((at for at in starts if at > begin), float("inf"))
+        timeline = json.loads((self.journals.parent / "timeline.json").read_text())
+        causes: Counter[str] = Counter()
+        for second in timeline["series"]:
+            if begin <= second["second"] + 1 and second["second"] < end:
+                causes.update(second["causes"])
+        return RunTruth([f for f in timeline["faults"] if begin <= f["at"] < end], causes)
+
     def files(self, name: str) -> list[Path]:
         """Every file the run of ``name`` wrote: journal, samples, chaos log, console, ledger."""
         written = [p for p in self.journals.iterdir() if p.name.startswith(f"{name}.")]
@@ -554,7 +587,8 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
              plugin_run, ("/__lab/api-calls", directory / "api-calls.json"),
              ("/__lab/mutations", directory / "mutations.json"),
              ("/__lab/iam/policy", directory / "iam-policy.json"),
-             ("/__lab/iam/requests", directory / "iam-requests.json"))],
+             ("/__lab/iam/requests", directory / "iam-requests.json"),
+             ("/__lab/timeline", directory / "timeline.json"))],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
         env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),
