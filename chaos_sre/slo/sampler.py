@@ -57,11 +57,13 @@ MAX_PROCESS_RATE = 10_000.0
 docs/performance.md), so a slower runner keeps its schedule too."""
 PARENT_CHECK_SECONDS = 1.0
 TIMER_RESOLUTION = 0.001
-"""Event loops wait in whole milliseconds (epoll, libuv): the tick's timer is set for the first
-whole millisecond of the loop's clock at or after the next request is due. A timer rounded to
-the nearest millisecond fires up to one early, and each early tick is a wake-up that sends
-nothing (about a third of all ticks at 50 req/s, measured). Requests due within one
-millisecond leave together at the next tick, none early."""
+"""Event loops wait in whole milliseconds (epoll, libuv), so a timer wakes the sampler up to a
+millisecond before or after the moment it was set for. A wait of a millisecond or more is set
+for the whole millisecond at or before the next request and the rest is slept precisely
+(``time.sleep``, under a millisecond) when the tick comes early: a tick that sent nothing and
+set its timer again cost a whole wake-up (a third of all ticks at 50 req/s, measured), and a
+timer rounded up costs a millisecond of lag. Requests due within one millisecond of a tick
+leave together at the next one, none early."""
 START_DELAY_SECONDS = 0.05
 """From the schedule's start being fixed to its first request."""
 PRIORITY_BOOST = 10
@@ -116,6 +118,8 @@ class Sampler:
         self._start = 0.0
         self._next = shard.index
         self._deadline = math.inf
+        self._wake = 0.0
+        """When the tick's timer is for (epoch seconds); 0 when it need not be met precisely."""
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._interval = shard.count / rate
@@ -152,6 +156,10 @@ class Sampler:
             return
         assert self._loop is not None
         now = self._epoch + time.monotonic()
+        early = self._wake - now
+        if 0 < early <= 2 * TIMER_RESOLUTION:
+            time.sleep(early)
+            now = self._epoch + time.monotonic()
         self._send_due(now)
         if now + self._interval >= self._next_housekeeping:
             self._housekeeping()
@@ -159,9 +167,14 @@ class Sampler:
         if due >= self._deadline:
             self.stopping.set()
             return
-        wake = min(due, self._next_housekeeping) - self._epoch
-        self._timer = self._loop.call_at(math.ceil(wake / TIMER_RESOLUTION) * TIMER_RESOLUTION,
-                                         self._tick)
+        self._wake = min(due, self._next_housekeeping)
+        wake = self._wake - self._epoch
+        if wake - time.monotonic() >= TIMER_RESOLUTION / 2:
+            when = math.floor(wake / TIMER_RESOLUTION) * TIMER_RESOLUTION
+        else:  # due within a millisecond: at the next one, with whatever else is due then
+            when = math.ceil(wake / TIMER_RESOLUTION) * TIMER_RESOLUTION
+            self._wake = 0.0
+        self._timer = self._loop.call_at(when, self._tick)
 
     def _done(self, slot: int, status: int | None, latency: float | None, outcome: str) -> None:
         scheduled, sent, path = self.requests.pop(slot)
