@@ -12,7 +12,8 @@ def test_every_test_file_and_both_sessions_have_a_budget() -> None:
     files = {f"tests/{path.name}" for path in TESTS.glob("test_*.py")}
     assert files <= {name for name, kind in budgets if kind == "parallel"}
     assert {(WALL, "parallel"), (WALL, "serial")} <= set(budgets)
-    assert budgets[(WALL, "parallel")] + budgets[(WALL, "serial")] <= 8 * 60 + 45
+    # The two sessions' wall budgets are the 8 minutes of tests the suite must stay under.
+    assert budgets[(WALL, "parallel")] + budgets[(WALL, "serial")] <= 8 * 60
 
 
 def test_an_overrun_names_the_file_and_a_missing_row_asks_for_one() -> None:
