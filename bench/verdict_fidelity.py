@@ -26,6 +26,7 @@ the corpus, false FAIL at most 2 %.
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -217,11 +218,21 @@ def run_case(case: Case) -> Result:
 
 
 def run_all(cases: list[Case], jobs: int) -> Iterator[Result]:
-    """Run the cases ``jobs`` at a time; results as they finish."""
+    """Run the cases ``jobs`` at a time; results as they finish. Each lab variant is started
+    once first (its lab server seeds it), so the timed runs all fork a seeded lab; a case whose
+    lab does not start is a result with status ``error`` (its command's last output), not the
+    end of the corpus."""
+    for profile in sorted({case.profile for case in cases}):
+        with running_lab("--profile", profile):
+            pass
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_case, case) for case in cases]
+        futures = {pool.submit(run_case, case): case for case in cases}
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except subprocess.CalledProcessError as error:
+                yield Result(futures[future], error.returncode, "error",
+                             [f"{' '.join(error.cmd[-6:])}: {str(error.stderr).strip()[-300:]}"], 0.0)
 
 
 def summary(results: list[Result]) -> str:
