@@ -1,6 +1,8 @@
 """The open-loop sampler against the lab: rate, sample records, and no thinning under outage."""
 
+import asyncio
 import itertools
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import RunningLab, wait_until
 
-from chaos_sre.slo.sampler import parse_paths, weighted_cycle
+from chaos_sre.eventloop import new_event_loop
+from chaos_sre.slo.sampler import Sampler, parse_paths, weighted_cycle
 from chaos_sre.slo.samples import Sample, read_samples
 
 
@@ -182,12 +185,6 @@ def test_every_tick_sends_and_none_sends_early(tmp_path: Path) -> None:
     used to send nothing and set its timer again (a third of all ticks at 50 req/s). Now an
     early tick sleeps the rest (under a millisecond) and sends: every tick sends a request, no
     request leaves before its scheduled time, and the schedule is whole."""
-    import asyncio
-    import os
-
-    from chaos_sre.eventloop import new_event_loop
-    from chaos_sre.slo.sampler import Sampler
-
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while (await reader.readuntil(b"\r\n\r\n")).startswith(b"GET "):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

@@ -231,8 +231,8 @@ class Sampler:
             self._timer.cancel()
         # Every request already due is sent: a stall of the sampler's own leaves no hole.
         self._send_due(self._epoch + time.monotonic())
-        drain_until = time.perf_counter() + self.timeout + 1
-        while self.requests and time.perf_counter() < drain_until:
+        drain_until = time.monotonic() + self.timeout + 1
+        while self.requests and time.monotonic() < drain_until:
             self._housekeeping()
             try:
                 await asyncio.wait_for(self.drained.wait(), FLUSH_SECONDS)
