@@ -30,8 +30,14 @@ from chaos_sre.lab.core.settings import (
 )
 from chaos_sre.lab.core.state import live_state
 from chaos_sre.timescale import parse_time_scale
+from chaos_sre.verdicts import Status
 
 F = TypeVar("F", bound=Callable[..., Any])
+FAIL_ON = {"never": frozenset(),
+           "failed": frozenset({Status.FAILED}),
+           "inconclusive": frozenset({Status.FAILED, Status.INCONCLUSIVE}),
+           "not-passed": frozenset(set(Status) - {Status.PASSED})}
+"""``chaos-sre report --fail-on``: the verdicts that make it exit 1."""
 DEFAULT_API_PORT = 5566
 DEFAULT_ENDPOINT_PORT = 5580
 STATUS_NOT_RUNNING = 3
@@ -108,8 +114,13 @@ def validate(offline: bool, files: tuple[Path, ...]) -> None:
               help="Write the report here ('-' for standard output). Default: html beside the "
               "first journal (JOURNAL.html), md and junit to standard output.")
 @click.option("--title", help="The report's title (default: the experiment's, or 'N chaos-sre runs').")
+@click.option("--fail-on", "fail_on", type=click.Choice(list(FAIL_ON)), default="never",
+              show_default=True, help="Exit 1 when a run's verdict is FAILED (failed), FAILED or "
+              "INCONCLUSIVE (inconclusive), or anything but PASSED (not-passed: dry runs too); "
+              "the report is written first.")
 @_one_line_errors
-def report(journals: tuple[Path, ...], fmt: str, output: Path | None, title: str | None) -> None:
+def report(journals: tuple[Path, ...], fmt: str, output: Path | None, title: str | None,
+           fail_on: str) -> None:
     """Turn run journals into a report; several journals make one report that compares them.
 
     The HTML report shows the verdict and its reasons, the SLI timeline
@@ -117,14 +128,24 @@ def report(journals: tuple[Path, ...], fmt: str, output: Path | None, title: str
     allowance, markers for fault, stop, rollback and recovery), the activities,
     the targets touched and the configuration with secrets redacted. It reads
     the SLI samples recorded beside each journal.
+
+    Exit status: 0 when the report was written (whatever the verdicts, unless
+    --fail-on says otherwise); 1 when --fail-on matched a run's verdict; 2 when
+    a journal cannot be read or its chaos-sre verdict is torn (one line names it).
     """
-    text = report_formats.render_journals(list(journals), fmt, title)
+    runs = [report_formats.load_run(path) for path in journals]
+    text = report_formats.render(runs, fmt, title)
     destination = output if output is not None else report_formats.default_output(journals[0], fmt)
     if destination is None or str(destination) == "-":
         click.echo(text, nl=False)
-        return
-    report_formats.write(destination, text)
-    click.echo(f"{fmt} report of {len(journals)} run(s): {destination}")
+    else:
+        report_formats.write(destination, text)
+        click.echo(f"{fmt} report of {len(journals)} run(s): {destination}")
+    matched = [run for run in runs if run.verdict.status in FAIL_ON[fail_on]]
+    if matched:
+        click.echo(f"--fail-on {fail_on}: " + "; ".join(f"{run.title}: {run.label}"
+                                                        for run in matched), err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -180,7 +201,7 @@ def history_command(name: str | None, run_count: int, fail_on_regression: bool,
     """Per-experiment trends from the local run history: verdicts, recovery time, regressions.
 
     Every run with the chaos-sre control adds a row. A regression is a last run
-    that failed after a passing one, or whose recovery took more than 1.5 x the
+    that did not pass after a passing one, or whose recovery took more than 1.5 x the
     median of the runs before it (and at least 1 s more).
     """
     from chaos_sre import history as run_history

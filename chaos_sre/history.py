@@ -5,8 +5,11 @@ time, verdict, time to detect and recover, budget spent), whoever started it:
 ``chaos run``, a game day or the pytest plugin. ``chaos-sre history`` shows
 each experiment's trend and flags a regression: the last recovery took more
 than 1.5 times the median of the runs before it (and at least 1 s more), or
-the last run failed after a passing one. The file is ``$CHAOS_SRE_HISTORY``,
+the last run did not pass after a passing one. The file is ``$CHAOS_SRE_HISTORY``,
 default ``runs/history.sqlite``; keep it on a volume for scheduled runs.
+
+Verdicts are read as everywhere else (:mod:`chaos_sre.verdicts`): a row keeps the
+run's status (PASSED, FAILED, INCONCLUSIVE); a dry run never becomes a row.
 """
 
 import os
@@ -21,6 +24,7 @@ from typing import Any
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.report.figures import percent, seconds
+from chaos_sre.verdicts import Status, parse
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -33,7 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
     rto_seconds REAL,
     budget_spent REAL,
     budget_allowed REAL,
-    journal TEXT
+    journal TEXT,
+    status TEXT
 )
 """
 REGRESSION_FACTOR = 1.5
@@ -47,13 +52,17 @@ class Run:
 
     experiment: str
     started_at: float
-    passed: bool
+    status: Status
     detect_seconds: float | None
     recover_seconds: float | None
     rto_seconds: float | None
     budget_spent: float | None
     budget_allowed: float | None
     journal: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,7 @@ class Trend:
             return None
         earlier = self.runs[:-1]
         if not self.last.passed and earlier[-1].passed:
-            return "the last run failed after a passing one"
+            return f"the last run was {self.last.status.label} after a passing one"
         before = [run.recover_seconds for run in earlier if run.recover_seconds is not None]
         last = self.last.recover_seconds
         if last is None or not before:
@@ -118,6 +127,9 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
     try:
         with connection:
             connection.execute(SCHEMA)
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+            if "status" not in columns:  # a history written before runs kept their status
+                connection.execute("ALTER TABLE runs ADD COLUMN status TEXT")
             yield connection
     except sqlite3.DatabaseError as exc:
         raise ValidationError(f"the run history {path} is not usable: {exc}") from None
@@ -126,26 +138,31 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
 
 
 def append(run: Run, path: Path | None = None) -> Path:
-    """Add one run to the history; return the file."""
+    """Add one run to the history; return the file. A dry run is refused (it judged nothing)."""
+    if run.status is Status.DRY_RUN:
+        raise ValidationError("a dry run is not added to the run history: it injected nothing")
     path = path or history_path()
     with _connect(path, create=True) as connection:
         connection.execute(
             "INSERT INTO runs (experiment, started_at, passed, detect_seconds, recover_seconds, "
-            "rto_seconds, budget_spent, budget_allowed, journal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "rto_seconds, budget_spent, budget_allowed, journal, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run.experiment, run.started_at, int(run.passed), run.detect_seconds,
-             run.recover_seconds, run.rto_seconds, run.budget_spent, run.budget_allowed, run.journal))
+             run.recover_seconds, run.rto_seconds, run.budget_spent, run.budget_allowed,
+             run.journal, run.status.value))
     return path
 
 
 def run_of(title: str, extension: dict[str, Any], journal: str | None,
            started_at: float | None = None) -> Run:
-    """The history row of a judged run, from its ``chaos_sre`` journal extension."""
+    """The history row of a judged run, from its ``chaos_sre`` journal extension (a one-line
+    ValidationError when its verdict cannot be read)."""
     recovery = extension.get("recovery") or {}
     budget = extension.get("budget") or {}
     sampling = extension.get("sampling") or {}
     return Run(experiment=title,
                started_at=started_at or sampling.get("started_at") or time.time(),
-               passed=bool((extension.get("verdict") or {}).get("passed")),
+               status=parse(extension.get("verdict"), f"the verdict of {title}").status,
                detect_seconds=recovery.get("detect_seconds"),
                recover_seconds=recovery.get("recover_seconds"),
                rto_seconds=recovery.get("rto_seconds"),
@@ -160,19 +177,30 @@ def trends(path: Path | None = None, experiment: str | None = None) -> list[Tren
     with _connect(path, create=False) as connection:
         rows = connection.execute(
             "SELECT experiment, started_at, passed, detect_seconds, recover_seconds, rto_seconds, "
-            "budget_spent, budget_allowed, journal FROM runs ORDER BY started_at, id").fetchall()
+            "budget_spent, budget_allowed, journal, status FROM runs ORDER BY started_at, id"
+        ).fetchall()
     by_experiment: dict[str, list[Run]] = {}
     for row in rows:
-        run = Run(row[0], row[1], bool(row[2]), *row[3:])
+        run = Run(row[0], row[1], _status(row[9], row[2]), *row[3:9])
         if experiment is None or experiment.lower() in run.experiment.lower():
             by_experiment.setdefault(run.experiment, []).append(run)
     return [Trend(name, runs) for name, runs in sorted(by_experiment.items())]
 
 
+def _status(stored: str | None, passed: int) -> Status:
+    """A row's status; rows written before the column existed have only ``passed``."""
+    if stored is None:
+        return Status.PASSED if passed else Status.FAILED
+    try:
+        return Status(stored)
+    except ValueError:
+        raise ValidationError(f"the run history holds an unknown verdict status {stored!r}") from None
+
+
 def trend_table(trends: list[Trend]) -> list[str]:
     """One line per experiment: runs, passes, last verdict, recovery last / median, trend bars."""
     width = max(len("experiment"), *(len(t.experiment) for t in trends))
-    lines = [f"{'experiment':<{width}}  runs  passed  last    recover (last / median)  "
+    lines = [f"{'experiment':<{width}}  runs  passed  last          recover (last / median)  "
              "trend (recovery, oldest -> newest)"]
     for trend in trends:
         known = [r.recover_seconds for r in trend.runs if r.recover_seconds is not None]
@@ -180,7 +208,7 @@ def trend_table(trends: list[Trend]) -> list[str]:
                    f"{seconds(statistics.median(known) if known else None)}")
         passed = f"{sum(r.passed for r in trend.runs)}/{len(trend.runs)}"
         lines.append(f"{trend.experiment:<{width}}  {len(trend.runs):>4}  {passed:>6}  "
-                     f"{'PASSED' if trend.last.passed else 'FAILED':<6}  {recover:<23}  "
+                     f"{trend.last.status.label:<12}  {recover:<23}  "
                      f"{trend.sparkline()}")
     return lines
 
@@ -188,11 +216,11 @@ def trend_table(trends: list[Trend]) -> list[str]:
 def run_table(trend: Trend, count: int) -> list[str]:
     """The experiment's last ``count`` runs, one line each."""
     lines = [f"{trend.experiment}: last {min(count, len(trend.runs))} run(s)",
-             "started (UTC)        verdict  detect     recover    RTO     budget spent"]
+             "started (UTC)        verdict       detect     recover    RTO     budget spent"]
     for run in trend.runs[-count:]:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(run.started_at))
         rto = "-" if run.rto_seconds is None else f"{run.rto_seconds:g} s"
-        lines.append(f"{started}  {'PASSED' if run.passed else 'FAILED':<7}  "
+        lines.append(f"{started}  {run.status.label:<12}  "
                      f"{seconds(run.detect_seconds):<9}  {seconds(run.recover_seconds):<9}  "
                      f"{rto:<6}  {percent(run.budget_spent)}")
     return lines

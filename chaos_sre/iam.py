@@ -26,8 +26,8 @@ from chaos_sre.activities import activities
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import registry
-from chaos_sre.journal import CONTROL_MODULE
 from chaos_sre.permissions import Permission, declared
+from chaos_sre.verdicts import CONTROL_MODULE
 
 CONTROL_FUNCTION = "configure_control"
 GUARDRAIL_READS = (Permission("sts:GetCallerIdentity"),)

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.slo.verdict import label
-
-CONTROL_MODULE = "chaos_sre.control"
+from chaos_sre.verdicts import chaos_sre_extension, journal_verdict
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -28,43 +26,10 @@ def load(path: str | Path) -> dict[str, Any]:
     return journal
 
 
-def chaos_sre_extension(journal: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``chaos_sre`` entry of a journal's extensions, if the run had the control."""
-    for entry in journal.get("extensions") or []:
-        if isinstance(entry, dict) and entry.get("name") == "chaos_sre":
-            return entry
-    return None
-
-
-def declares_control(journal: dict[str, Any]) -> bool:
-    """Whether the journal's experiment runs the chaos-sre control."""
-    controls = (journal.get("experiment") or {}).get("controls") or []
-    return any(isinstance(c, dict) and (c.get("provider") or {}).get("module") == CONTROL_MODULE
-               for c in controls)
-
-
-def outcome(journal: dict[str, Any]) -> str:
-    """A short sentence saying how the run ended.
-
-    A run whose experiment declares the chaos-sre control is never PASSED without the
-    control's verdict: a journal without one says the run was not judged.
-    """
-    extension = chaos_sre_extension(journal)
-    if extension is not None:
-        verdict = extension["verdict"]
-        return label(verdict) + " - " + "; ".join(verdict["reasons"])
-    if declares_control(journal):
-        return (f"INCONCLUSIVE - the experiment declares the chaos-sre control, but the journal "
-                f"holds no chaos-sre verdict (status {journal.get('status')}): the run was not "
-                "judged; the log says why")
-    status = journal.get("status")
-    if status == "completed" and not journal.get("deviated"):
-        return "PASSED - the steady state held before and after the fault"
-    if journal.get("deviated"):
-        return "FAILED - the steady state deviated after the fault"
-    if status == "failed":
-        return "FAILED - the steady state did not hold before the fault, or an activity failed"
-    return f"ENDED - status {status}"
+def outcome(journal: dict[str, Any], where: str = "the journal") -> str:
+    """The run's verdict on one line, ``LABEL - reasons`` (:func:`chaos_sre.verdicts.journal_verdict`:
+    a journal without a chaos-sre verdict is never PASSED; a torn one raises)."""
+    return journal_verdict(journal, where).text()
 
 
 def duration_aws(duration: Any, scale: float) -> str:
@@ -77,11 +42,11 @@ def summary(path: str | Path) -> str:
     journal = load(path)
     title = journal.get("experiment", {}).get("title", "(untitled)")
     duration = journal.get("duration")
-    lines = [f"experiment: {title}", f"outcome:    {outcome(journal)}"]
+    lines = [f"experiment: {title}", f"outcome:    {outcome(journal, str(path))}"]
     if isinstance(duration, int | float):
         lines.append(f"duration:   {duration:.1f} s (status {journal.get('status')})")
     extension = chaos_sre_extension(journal)
-    if extension is not None:
+    if extension is not None and "recovery" in extension and "budget" in extension:
         recovery, budget = extension["recovery"], extension["budget"]
         seconds = lambda value: "-" if value is None else f"{value:.2f} s"  # noqa: E731
         lines.append(f"recovery:   detected after {seconds(recovery['detect_seconds'])}, "

@@ -7,8 +7,9 @@ For teams whose CI already runs pytest::
 
 Each experiment file (JSON or YAML with a ``method``; other files, such as a
 game-day plan, are left alone) becomes one test item that runs ``chaos run``
-with the current environment. It passes when the run's verdict passes (an
-experiment without the chaos-sre control: when Chaos Toolkit's run did); a
+with the current environment. It passes only when the run's verdict PASSED and
+``chaos run`` exited 0 (the verdict read as everywhere, :mod:`chaos_sre.verdicts`:
+a run without the chaos-sre control, a dry run, a torn verdict never pass); a
 failure shows the run's summary (verdict reasons, recovery, budget, where the
 journal is). Beside each journal go the run's samples, its Chaos Toolkit log
 (``NAME.log``) and its console output (``NAME.console.log``). Given with no
@@ -27,7 +28,7 @@ EXPERIMENT_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 class ExperimentFailed(Exception):
-    """The experiment's verdict failed (or the run left no journal)."""
+    """The experiment's verdict did not pass (or the run left no readable journal)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -104,12 +105,13 @@ class ExperimentItem(pytest.Item):
         super().__init__(**kwargs)
         self.experiment = experiment
         self.journal_dir = journal_dir
+        self.label = "NOT RUN"
 
     def runtest(self) -> None:
         from chaos_sre.errors import ChaosSreError
         from chaos_sre.gameday.runner import chaos_command
         from chaos_sre.journal import summary
-        from chaos_sre.report.model import load_run
+        from chaos_sre.report.model import load_run_or_unreadable
 
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         journal = self.journal_dir / f"{self.experiment.stem}.json"
@@ -120,19 +122,21 @@ class ExperimentItem(pytest.Item):
             stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
         console = self.journal_dir / f"{self.experiment.stem}.console.log"
         console.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+        run = load_run_or_unreadable(self.experiment.stem, journal, completed.returncode)
+        self.label = run.label
+        if run.passed:
+            return
         try:
-            run = load_run(journal)
+            shown = summary(journal)
         except ChaosSreError:
             tail = "\n".join(completed.stdout.splitlines()[-15:] + completed.stderr.splitlines()[-5:])
-            raise ExperimentFailed(f"chaos run exited {completed.returncode} without a journal; "
-                                   f"last output:\n{tail}") from None
-        if not run.passed:
-            raise ExperimentFailed(summary(journal))
+            shown = f"last output:\n{tail}"
+        raise ExperimentFailed(run.verdict.text() + "\n" + shown)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:
         if isinstance(excinfo.value, ExperimentFailed):
-            return f"{self.nodeid.split('::')[0]}: verdict FAILED\n{excinfo.value}"
+            return f"{self.nodeid.split('::')[0]}: verdict {self.label}\n{excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

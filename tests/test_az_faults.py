@@ -1,9 +1,7 @@
 """AZ faults: selection, batching, refusals, dry run, exact rollback, and the shipped experiments."""
 
 import json
-import os
 import socket
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,7 +12,6 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import (
-    CHAOS,
     ROOT,
     RUNNER_KEY,
     RunningLab,
@@ -289,24 +286,6 @@ def test_blackhole_experiment_fails_on_fragile_and_still_restores(start_lab, tmp
     assert journal["status"] == "interrupted" and extension(journal)["stopped"] is not None
     assert (journal.get("steady_states") or {}).get("after") is None
     assert any(r.startswith("stopped during the") for r in reasons), reasons
-
-
-@pytest.mark.e2e
-def test_chaos_dry_run_resolves_and_prints_targets_without_changing_anything(start_lab,
-                                                                             tmp_path: Path) -> None:
-    lab = start_lab()
-    journal = tmp_path / "journal.json"
-    result = subprocess.run(
-        [CHAOS, "--log-file", str(tmp_path / "log"), "run", "--dry=actions",
-         "--journal-path", str(journal), str(OUTAGE)],
-        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")},
-        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "chaos-sre dry run: would terminate 2 instance(s) in us-east-1a" in result.stderr
-    assert lab.timeline()["faults"] == []
-    assert len(lab.web_instances("running")) == 6
-    assert "dry run: targets resolved, no fault was injected" in \
-        extension(json.loads(journal.read_text()))["verdict"]["reasons"]
 
 
 def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(

@@ -131,7 +131,8 @@ def test_workflow_game_day_runs_under_the_lab(tmp_path: Path) -> None:
     for index, step in enumerate(plan, start=1):
         assert f"[{index}/{len(plan)}] {step.name}: PASSED in " in result.stdout
     assert result.stdout.count(f"cooling down for {shipped['cool_down_seconds']} s") == len(plan) - 1
-    assert f"game day PASSED: {len(plan)} of {len(plan)} run(s) passed" in result.stdout
+    assert f"game day PASSED: {len(plan)} of {len(plan)} planned run(s) passed " \
+           f"({len(plan)} passed)" in result.stdout
     folder = results_folder(tmp_path / "gameday")
     assert len(list(folder.glob("0*.json"))) == len(plan)
     suite = ET.parse(folder / "report.junit.xml").getroot()
@@ -152,7 +153,8 @@ def test_workflow_game_day_runs_under_the_lab(tmp_path: Path) -> None:
                               text=True, timeout=60, check=False, env=env)
         assert step.returncode == 0, (name, step.stdout, step.stderr)
     summary = (tmp_path / "summary.md").read_text()
-    assert f"chaos-sre game day: {len(plan)} of {len(plan)} passed" in summary
+    assert summary.startswith(f"### ✅ PASSED: chaos-sre game day: {len(plan)} of {len(plan)} "
+                              "planned run(s) passed")
 
 
 @pytest.fixture(scope="module")
@@ -173,14 +175,19 @@ def test_stop_rule_stops_at_the_first_failed_verdict(fragile_lab: RunningLab, tm
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     assert "[1/2] ecs-scale-to-zero: FAILED in " in result.stdout
     assert "stopping the game day: The web tier survives its ECS api service being scaled to " \
-           "zero failed (stopped during the method" in result.stdout
+           "zero did not pass: FAILED (stopped during the method" in result.stdout
     assert "[2/2]" not in result.stdout and "not run: az-outage" in result.stdout
     folder = results_folder(tmp_path / "out")
     assert not list(folder.glob("02-*"))
     summary = (folder / "report.md").read_text()
-    assert "stopped early:" in summary and "not run: az-outage" in summary
+    assert summary.startswith("### ❌ FAILED: stop on failure: 0 of 2 planned run(s) passed")
+    assert "stopped early:" in summary and "| az-outage | NOT RUN |" in summary
     suite = ET.parse(folder / "report.junit.xml").getroot()
-    assert suite.get("tests") == "1" and suite.get("failures") == "1"
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert suite.get("skipped") == "1"
+    skipped = suite.find("testsuite/testcase[@name='az-outage']/skipped")
+    assert skipped is not None and skipped.get("message", "").startswith(
+        "the game day stopped: The web tier survives")
     assert fragile_lab.client("ecs").describe_services(
         cluster="staging", services=["api"])["services"][0]["desiredCount"] == 1
 
@@ -200,7 +207,7 @@ def test_stop_rule_stops_when_the_summed_budget_reaches_the_limit(tmp_path_facto
     assert "[1/2] az-outage: PASSED in " in result.stdout
     assert "stopping the game day: the summed budget spent" in result.stdout
     assert "reached the limit of 0.001 %" in result.stdout and "[2/2]" not in result.stdout
-    assert "game day FAILED: 1 of 1 run(s) passed" in result.stdout
+    assert "game day FAILED: 1 of 2 planned run(s) passed (1 passed)" in result.stdout
 
 
 @pytest.mark.e2e

@@ -38,7 +38,9 @@ def test_summary_with_the_verdict(tmp_path: Path) -> None:
 
 
 def test_summary_without_the_control(tmp_path: Path) -> None:
-    assert "PASSED - the steady state held" in summary(_journal(tmp_path))
+    """A journal no chaos-sre control judged is never PASSED, even with no hypothesis."""
+    assert "outcome:    INCONCLUSIVE - the run had no chaos-sre control: nothing judged it by " \
+        "an SLO" in summary(_journal(tmp_path))
 
 
 def test_bad_journals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,6 +24,7 @@ from conftest import CLI, ROOT, extension, lab_for_module, run_chaos, run_cli
 from PIL import Image
 
 from chaos_sre import history
+from chaos_sre.verdicts import Status
 
 pytestmark = pytest.mark.xdist_group("reports")  # one worker makes the module's two runs
 
@@ -136,7 +137,7 @@ def test_markdown_report_is_a_short_summary(runs: Runs) -> None:
     assert any(line.startswith(f"| {PASSED_TITLE} | PASSED | ") for line in lines)
     assert any(line.startswith("- recovered in ") for line in lines)
     both = report(str(runs.passed), str(runs.failed), "--format", "md")
-    assert both.stdout.splitlines()[0] == "### ❌ chaos-sre runs: 1 of 2 passed"
+    assert both.stdout.splitlines()[0] == "### ❌ FAILED: chaos-sre runs: 1 of 2 planned run(s) passed"
     assert f"| {FAILED_TITLE} | **FAILED** |" in both.stdout
     assert f"- {FAILED_TITLE}: stopped during the method" in both.stdout
     assert len(both.stdout.splitlines()) < 15
@@ -214,8 +215,8 @@ def test_history_records_each_run_and_flags_a_regression(runs: Runs) -> None:
 
 
 def test_history_trend_rules() -> None:
-    def run(recover: float | None, passed: bool = True) -> history.Run:
-        return history.Run("x", 0.0, passed, 0.1, recover, 10.0, 0.0, 0.01)
+    def run(recover: float | None, status: Status = Status.PASSED) -> history.Run:
+        return history.Run("x", 0.0, status, 0.1, recover, 10.0, 0.0, 0.01)
 
     assert history.Trend("x", [run(1.0)]).regression() is None
     assert history.Trend("x", [run(1.0), run(1.2), run(1.4)]).regression() is None
@@ -223,8 +224,10 @@ def test_history_trend_rules() -> None:
     assert "more than 1.5 x the median" in history.Trend(
         "x", [run(1.0), run(1.2), run(3.0)]).regression()
     assert history.Trend("x", [run(0.1), run(0.2)]).regression() is None  # < 1 s slower
-    assert history.Trend("x", [run(1.0), run(None, passed=False)]).regression() == \
-        "the last run failed after a passing one"
+    assert history.Trend("x", [run(1.0), run(None, Status.FAILED)]).regression() == \
+        "the last run was FAILED after a passing one"
+    assert history.Trend("x", [run(1.0), run(None, Status.INCONCLUSIVE)]).regression() == \
+        "the last run was INCONCLUSIVE after a passing one"
     assert history.Trend("x", [run(1.0), run(2.0), run(4.0)]).sparkline() == "▃▅█"
 
 
@@ -235,12 +238,13 @@ def test_history_without_a_file_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_a_history_that_cannot_be_written_never_fails_the_run(
-        runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_a_history_that_cannot_be_written_is_an_error_the_control_names(
+        runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control records it and the verdict fails naming it (tests/test_one_verdict.py)."""
     from chaos_sre.control import outcome
+    from chaos_sre.errors import ValidationError
 
     monkeypatch.setenv("CHAOS_SRE_HISTORY", str(tmp_path))  # a folder, not a database
     journal = json.loads(runs.passed.read_text())
-    outcome.record_history(journal, extension(journal), runs.passed)
-    assert "the run was not added to the history: cannot open the run history" in caplog.text
+    with pytest.raises(ValidationError, match="cannot open the run history"):
+        outcome.record_history(journal, extension(journal), runs.passed)

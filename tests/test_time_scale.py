@@ -31,7 +31,8 @@ def run_at(scale: float, outage_aws_seconds: float) -> dict[str, object]:
     samples = series(RATE, end + wall_seconds(40, scale), lambda at: fault <= at < outage_end,
                      start=-wall_seconds(20, scale))
     record = RunRecord(sampler_started_at=-wall_seconds(20, scale), fault_started_at=fault,
-                       sampler_stopped_at=end + wall_seconds(20, scale), sampler_exit_code=0)
+                       sampler_stopped_at=end + wall_seconds(20, scale), sampler_exit_code=0,
+                       effects_checked=1)
     return judge(samples, SLO, dataclasses.replace(AWS, time_scale=scale), record, "s.jsonl")
 
 

@@ -8,7 +8,9 @@ from chaoslib import substitute
 
 from chaos_sre import interrupts
 from chaos_sre.control.state import ControlRun
-from chaos_sre.faults.effects import LIVE, missing_effects
+from chaos_sre.errors import AWSError
+from chaos_sre.faults import foreign  # noqa: F401  (registers the other extensions' checks)
+from chaos_sre.faults.effects import LIVE, missing_effects, output_check_of
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.faults.registry import is_fault_module
 from chaos_sre.safety.ledger import current_ledger, run_ledger
@@ -16,22 +18,28 @@ from chaos_sre.safety.ledger import current_ledger, run_ledger
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Failed|Exception|Violation): )+")
 
 
-def plan_dry_run(context: dict[str, Any], configuration: dict[str, Any] | None,
+def plan_dry_run(run: ControlRun, context: dict[str, Any], configuration: dict[str, Any] | None,
                  secrets: dict[str, Any] | None) -> None:
-    """Under `chaos run --dry=actions`, resolve and print a chaos-sre fault's targets."""
+    """Under `chaos run --dry=actions|activities`, resolve and print a chaos-sre fault's targets;
+    the plan goes into the verdict. Another extension's action is named without a plan."""
+    run.record.dry_run = True
     provider = context.get("provider") or {}
     fault = find_fault(str(provider.get("module", "")), str(provider.get("func", "")))
+    name = str(context.get("name"))
     if fault is None or "dry_run" not in fault.model.model_fields:
+        run.record.dry_run_plan.append({"activity": name, "plan": "not planned: not a chaos-sre "
+                                        "fault, so chaos-sre cannot resolve its targets"})
         return
     arguments = substitute(dict(provider.get("arguments") or {}), configuration, secrets)
     arguments.update(dry_run=True, configuration=configuration, secrets=secrets)
-    fault.function(**arguments)
+    run.record.dry_run_plan.append({"activity": name, "plan": fault.function(**arguments)})
 
 
 def fault_started(run: ControlRun, context: dict[str, Any]) -> None:
     """The method's first action starts the fault's clock and the stop condition."""
     if run.record.fault_started_at is None and context.get("type") == "action":
         run.record.fault_started_at = time.time()
+        run.clock_activity = str(context.get("name"))
         interrupts.arm_stop()
         if run.monitor is not None:
             run.monitor.fault_started(run.record.fault_started_at)
@@ -45,16 +53,38 @@ def failure_message(context: dict[str, Any], state: dict[str, Any]) -> str:
 
 def method_activity_ended(run: ControlRun, context: dict[str, Any], state: dict[str, Any]) -> None:
     """Record a failed method action (or chaos-sre probe); a failed fault that changed nothing
-    withdraws the fault's start."""
-    module = str((context.get("provider") or {}).get("module", ""))
-    counted = context.get("type") == "action" or module.startswith("chaos_sre.")
-    if not counted or state.get("status") != "failed":
+    withdraws the fault's start, and so does a fault that ran as a dry run (``dry_run``
+    argument): the run becomes a dry run with that fault's plan. Another extension's action
+    that succeeded is kept for its effect check."""
+    provider = context.get("provider") or {}
+    module = str(provider.get("module", ""))
+    is_action = context.get("type") == "action"
+    output = state.get("output")
+    if state.get("status") != "failed":
+        if is_action and isinstance(output, dict) and output.get("dry_run") is True \
+                and is_fault_module(module):
+            run.record.dry_run = True
+            run.record.dry_run_plan.append({"activity": str(context.get("name")), "plan": output})
+            ledger = run_ledger()
+            if run.clock_activity == context.get("name") and (ledger is None
+                                                               or not ledger.injected()):
+                _withdraw_fault_start(run)
+        elif is_action and not is_fault_module(module):
+            run.other_faults.append((module, str(provider.get("func", "")),
+                                     str(context.get("name")), output))
+        return
+    if not (is_action or module.startswith("chaos_sre.")):
         return
     run.record.failed_actions.append(failure_message(context, state))
     if injected_nothing(context):
-        run.record.fault_started_at = None
-        if run.monitor is not None:
-            run.monitor.fault_withdrawn()
+        _withdraw_fault_start(run)
+
+
+def _withdraw_fault_start(run: ControlRun) -> None:
+    run.record.fault_started_at = None
+    run.clock_activity = None
+    if run.monitor is not None:
+        run.monitor.fault_withdrawn()
 
 
 def rollback_ended(run: ControlRun, context: dict[str, Any], state: dict[str, Any]) -> None:
@@ -87,5 +117,17 @@ def verify_effect(run: ControlRun, phase: str = LIVE) -> None:
     if record.fault_started_at is None or record.stopped or record.dry_run or record.failed_actions:
         return
     missing, checked = missing_effects(run_ledger(), run.configuration, run.secrets, phase)
+    if phase == LIVE:
+        for module, func, name, output in run.other_faults:
+            check = output_check_of(module, func)
+            if check is None:
+                continue
+            checked += 1
+            try:
+                problem = check(output, run.configuration, run.secrets)
+            except AWSError as exc:
+                problem = f"cannot tell whether it took effect: {exc}"
+            if problem:
+                missing.append(f"{name} ({module}.{func}): {problem}")
     record.no_effect.extend(missing)
     record.effects_checked = (record.effects_checked or 0) + checked

@@ -13,16 +13,18 @@ from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
+from chaoslib.settings import get_loaded_settings
 from chaoslib.types import Dry
 
 from chaos_sre import interrupts
 from chaos_sre.activities import activities as experiment_activities
 from chaos_sre.activities import check_activity
 from chaos_sre.control import activities, gate, invocation, outcome
-from chaos_sre.control.failsafe import guarded
+from chaos_sre.control.failsafe import describe, guarded
+from chaos_sre.control.flags import check_flags, effective_flags
 from chaos_sre.control.pauses import play_pauses, restore_pauses
 from chaos_sre.control.sampling import start_sampling, stop_sampling
-from chaos_sre.control.settings import check_rollback_strategy, control_settings
+from chaos_sre.control.settings import control_settings
 from chaos_sre.control.settle import settle
 from chaos_sre.control.state import ControlRun
 from chaos_sre.errors import ChaosSreError
@@ -73,27 +75,44 @@ def configure_control(
     global _run, _config_error
     _run, _config_error = None, None
     try:
-        checked = control_settings(
+        _run = _configured(
             {"slo": slo, "target_url": target_url, "budget_allowance": budget_allowance,
-             "rto_seconds": rto_seconds, **options}, configuration,
-            experiment_file=invocation.experiment_file())
-        if experiment is not None:
-            check_rollback_strategy(experiment,
-                                    invocation.chaos_run_parameter("rollback_strategy"))
-            for where, activity in experiment_activities(experiment):
-                check_activity(activity, configuration or {}, where)
+             "rto_seconds": rto_seconds, **options}, configuration, secrets, experiment)
     except ChaosSreError as exc:
         _config_error = str(exc)
-        logger.error(f"chaos-sre: {exc}")
+    except Exception as exc:  # Chaos Toolkit would drop the control and run unjudged (failsafe)
+        _config_error = f"the control failed: {describe('configure_control', exc)}"
+    if _config_error is not None:
+        logger.error(f"chaos-sre: {_config_error}")
         return
+    assert _run is not None
+    for note in _run.settings.adjustments:
+        logger.warning(f"chaos-sre: {note}")
+
+
+def _configured(arguments: dict[str, Any], configuration: dict[str, Any] | None,
+                secrets: dict[str, Any] | None,
+                experiment: dict[str, Any] | None) -> ControlRun:
+    """The run the control's checked ``arguments`` describe; Chaos Toolkit's flags and the
+    experiment's chaos-sre activities checked (:mod:`chaos_sre.control.flags`)."""
+    checked = control_settings(arguments, configuration,
+                               experiment_file=invocation.experiment_file())
+    dry_run = False
+    if experiment is not None:
+        flags = effective_flags(experiment, invocation.chaos_run_parameters(),
+                                get_loaded_settings())
+        check_flags(flags)
+        dry_run = flags.dry_run
+        for where, activity in experiment_activities(experiment):
+            check_activity(activity, configuration or {}, where)
     path = Path(checked.samples_path) if checked.samples_path \
         else invocation.samples_path_for(invocation.journal_path())
-    _run = ControlRun(checked.slo, checked.run, checked.target_url, path,
-                      budget_gate=checked.budget_gate,
-                      window_traffic_from_cloudwatch=checked.window_traffic_from_cloudwatch,
-                      configuration=configuration, secrets=secrets)
-    for note in checked.run.adjustments:
-        logger.warning(f"chaos-sre: {note}")
+    run = ControlRun(checked.slo, checked.run, checked.target_url, path,
+                     budget_gate=checked.budget_gate,
+                     window_traffic_from_cloudwatch=checked.window_traffic_from_cloudwatch,
+                     configuration=configuration, secrets=secrets)
+    run.record.dry_run = dry_run
+    return run
 
 
 def _require_run() -> ControlRun:
@@ -164,8 +183,7 @@ def before_activity_control(context: dict[str, Any], experiment: dict[str, Any] 
         return
     dry = (experiment or {}).get("dry")
     if context.get("type") == "action" and dry in (Dry.ACTIONS, Dry.ACTIVITIES):
-        run.record.dry_run = True
-        activities.plan_dry_run(context, configuration, secrets)
+        activities.plan_dry_run(run, context, configuration, secrets)
         return
     activities.fault_started(run, context)
 
@@ -216,15 +234,21 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     """Let the service settle, stop sampling, judge the run, fail the run unless it passed.
 
     Whatever happened, inline secret values are blanked in the journal's copy of the
-    experiment, the sampler is stopped and a verdict is written: an error on the way is
-    recorded and fails it.
+    experiment, the sampler is stopped and a verdict is written: an error on the way - also
+    in what follows the verdict (the targets, the history row) - is recorded and fails it.
+    A run the control refused before it started gets an INCONCLUSIVE verdict naming why.
     """
     if state is not None:
-        redact_secrets(state.get("experiment"))
+        after_the_fault(redact_secrets)(state.get("experiment"))
     run = _run
-    if run is None or state is None:
+    if state is None:
+        return
+    if run is None:
+        state.setdefault("extensions", []).append(outcome.not_judged(
+            _config_error or "the control is not configured"))
         return
     run.record.rollbacks_ended_at = time.time()
+    run.record.chaos_status = state.get("status")
     run.record.interrupted = state.get("status") == "interrupted" and not run.record.stopped
     try:
         if not run.record.interrupted:
@@ -233,14 +257,17 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     finally:
         after_the_fault(stop_sampling)(run)
     run.record.ended_at = time.time()
-    extension = _judged(run)
-    after_the_fault(outcome.note_targets)(extension)
+    targets = after_the_fault(outcome.run_targets)() or {}
+    extension = {**_judged(run), **targets}
+    if not run.record.dry_run:
+        errors = len(run.record.control_errors)
+        after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
+        if len(run.record.control_errors) > errors:  # the row was not written: judge again
+            extension = {**_judged(run), **targets}
     state.setdefault("extensions", []).append(extension)
     outcome.log_verdict(extension)
     if not extension["verdict"]["passed"] and state.get("status") == "completed":
         state["status"] = "failed"
-    if not run.record.dry_run:
-        after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
 
 
 def _judged(run: ControlRun) -> dict[str, Any]:

@@ -17,6 +17,12 @@ def chaos_run_parameter(name: str) -> Any:
     return None if context is None else context.params.get(name)
 
 
+def chaos_run_parameters() -> dict[str, Any]:
+    """Every parameter of the running ``chaos run`` command (empty outside ``chaos run``)."""
+    context = click.get_current_context(silent=True)
+    return {} if context is None else dict(context.params)
+
+
 def journal_path() -> Path:
     """The journal path of the running `chaos run` (its --journal-path, or ./journal.json)."""
     return Path(chaos_run_parameter("journal_path") or "journal.json")

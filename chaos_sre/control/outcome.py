@@ -5,22 +5,22 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre import history
-from chaos_sre.errors import ValidationError
 from chaos_sre.safety.ledger import run_ledger
-from chaos_sre.slo.verdict import label
+from chaos_sre.verdicts import Status, Verdict, parse
 
 logger = logging.getLogger("chaostoolkit")
 
 
 def log_verdict(extension: dict[str, Any]) -> None:
     """The verdict's reasons, then one summary line (budget, detect, recover)."""
-    verdict = extension["verdict"]
-    for reason in verdict["reasons"]:
-        (logger.info if verdict["passed"] else logger.error)(f"chaos-sre: {reason}")
+    verdict = parse(extension["verdict"], "the chaos-sre verdict")
+    for reason in verdict.reasons:
+        (logger.info if verdict.passed or verdict.status is Status.DRY_RUN
+         else logger.error)(f"chaos-sre: {reason}")
     recovery = extension["recovery"]
     logger.info(
         "chaos-sre: verdict %s - budget spent %.3g %% of %.3g %% allowed, detect %s, recover %s",
-        label(verdict),
+        verdict.label,
         extension["budget"]["consumed_fraction"] * 100,
         extension["budget"]["allowed_fraction"] * 100,
         "-" if recovery["detect_seconds"] is None else f"{recovery['detect_seconds']:.2f} s",
@@ -28,24 +28,26 @@ def log_verdict(extension: dict[str, Any]) -> None:
     )
 
 
-def note_targets(extension: dict[str, Any]) -> None:
-    """Add the run's ledger and the resources its faults changed to the journal extension."""
+def not_judged(reason: str) -> dict[str, Any]:
+    """The ``chaos_sre`` extension of a run the control refused before it started: INCONCLUSIVE,
+    nothing sampled, nothing injected."""
+    verdict = Verdict(Status.INCONCLUSIVE, (f"not judged, nothing was sampled or injected: "
+                                            f"{reason}",))
+    return {"name": "chaos_sre", "verdict": verdict.as_dict(), "refused_before_start": reason}
+
+
+def run_targets() -> dict[str, Any]:
+    """The run's ledger and the resources its faults changed, for the journal extension
+    (nothing when no fault opened a ledger); an unreadable ledger raises."""
     ledger = run_ledger()
     if ledger is None:
-        return
-    extension["ledger_path"] = str(ledger.path)
-    try:
-        extension["targets"] = ledger.targets()
-    except ValidationError as exc:
-        logger.error(f"chaos-sre: {exc}")
+        return {}
+    return {"ledger_path": str(ledger.path), "targets": ledger.targets()}
 
 
 def record_history(state: dict[str, Any], extension: dict[str, Any], journal: Path) -> None:
-    """Append the run's key figures to the local history (a problem there never fails the run)."""
+    """Append the run's key figures to the local history (a ValidationError when it cannot:
+    the control records it and the verdict fails, naming it)."""
     title = str((state.get("experiment") or {}).get("title") or "(untitled)")
-    try:
-        path = history.append(history.run_of(title, extension, str(journal.resolve())))
-    except ValidationError as exc:
-        logger.error(f"chaos-sre: the run was not added to the history: {exc}")
-        return
+    path = history.append(history.run_of(title, extension, str(journal.resolve())))
     logger.info(f"chaos-sre: added to the run history {path} (chaos-sre history)")

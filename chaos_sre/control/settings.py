@@ -182,23 +182,3 @@ def substitute_reference(value: Any, configuration: dict[str, Any] | None) -> An
     if name is not None and configuration and configuration.get(name) is not None:
         return configuration[name]
     return value
-
-
-def check_rollback_strategy(experiment: dict[str, Any], override: str | None = None) -> None:
-    """Refuse a run whose rollbacks might not play: the control needs strategy ``always``.
-
-    Chaos Toolkit plays rollbacks on an interruption only under ``always`` (``default``
-    skips them when the run is interrupted or the steady state deviated), and the
-    control's own stop interrupts the run. ``override`` is ``chaos run
-    --rollback-strategy`` when given (``default`` means the experiment's own).
-    """
-    runtime = experiment.get("runtime")
-    rollbacks = runtime.get("rollbacks") if isinstance(runtime, dict) else None
-    declared = rollbacks.get("strategy", "default") if isinstance(rollbacks, dict) else "default"
-    strategy = override if override not in (None, "default") else declared
-    if strategy != "always":
-        given = (f"chaos run --rollback-strategy {override}" if strategy == override
-                 else f"runtime.rollbacks.strategy {declared!r}")
-        raise ValidationError(
-            f"chaos-sre control: the rollbacks must always play (the control's stop interrupts the "
-            f"run), got {given}: set \"runtime\": {{\"rollbacks\": {{\"strategy\": \"always\"}}}}")

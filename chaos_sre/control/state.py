@@ -27,3 +27,8 @@ class ControlRun:
     secrets: dict[str, Any] | None = None
     in_method: bool = False
     method_done: bool = False
+    clock_activity: str | None = None
+    """The method action that started the fault's clock (a dry run of it withdraws it)."""
+    other_faults: list[tuple[str, str, str, Any]] = field(default_factory=list)
+    """(module, function, activity name, output) of each method action of another extension
+    that succeeded: their effect is checked from their output."""

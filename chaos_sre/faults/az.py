@@ -21,7 +21,13 @@ from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger,
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.safety.runner import runner_network_interfaces
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
-from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances, subnet_vpcs
+from chaos_sre.services.ec2 import (
+    acl_of,
+    az_subnets,
+    service_instances,
+    still_running,
+    subnet_vpcs,
+)
 from chaos_sre.services.elb import resource_tags
 from chaos_sre.timescale import wall_seconds
 
@@ -605,15 +611,7 @@ def _instances_not_running(intent: Operation, outcome: Any, configuration: Setti
                            secrets: Settings) -> str | None:
     """The instances the fault took are no longer running (or are gone)."""
     ids = list(intent["pre_state"]["instance_ids"])
-    ec2 = aws_client("ec2", configuration, secrets)
-    try:
-        reservations = list(paginate(ec2, "describe_instances", "Reservations", InstanceIds=ids))
-    except AWSError as exc:
-        if exc.code == "InvalidInstanceID.NotFound":
-            return None
-        raise
-    running = sorted(i["InstanceId"] for r in reservations for i in r["Instances"]
-                     if i["State"]["Name"] in ("pending", "running"))
+    running = still_running(aws_client("ec2", configuration, secrets), ids)
     if running:
         return f"{len(running)} of the {len(ids)} instances it took still run ({', '.join(running)})"
     return None

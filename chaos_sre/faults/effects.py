@@ -15,10 +15,12 @@ live (before the rollbacks), over every intent of the run that acts on the
 service and was not refused. A check registered with ``settled=True`` runs once
 the service has settled instead, for evidence that shows late: a throttle that
 burst capacity first absorbs, or CloudWatch datapoints published after the hold.
-A run whose checks say "no effect", or whose chaos-sre faults recorded no
-operation any check covers, gets an INCONCLUSIVE verdict. Actions that are not
-chaos-sre faults (chaostoolkit-aws's, say) record nothing in the ledger: their
-effect is not verified, and the journal says so.
+A run whose checks say "no effect", or whose faults recorded no operation any
+check covers, gets an INCONCLUSIVE verdict. Actions that are not chaos-sre faults
+(chaostoolkit-aws's, say) record nothing in the ledger: chaos-sre verifies the
+ones it knows from what they return (:func:`output_check`, in
+:mod:`chaos_sre.faults.foreign`); a run whose only faults are others leaves the
+verdict INCONCLUSIVE, because nothing showed the fault took effect.
 """
 
 from collections.abc import Callable
@@ -31,8 +33,12 @@ EffectCheck = Callable[[dict[str, Any], Any, dict[str, Any] | None, dict[str, An
                        str | None]
 """(intent entry, its ``done`` outcome, configuration, secrets) -> None, or why no effect."""
 
+OutputCheck = Callable[[Any, dict[str, Any] | None, dict[str, Any] | None], str | None]
+"""(an action's output, configuration, secrets) -> None, or why it shows no effect."""
+
 LIVE, SETTLED = "live", "settled"
 _CHECKS: dict[tuple[str, str], EffectCheck] = {}
+_OUTPUT_CHECKS: dict[tuple[str, str], OutputCheck] = {}
 
 
 def effect_check(*operations: str, settled: bool = False) -> Callable[[EffectCheck], EffectCheck]:
@@ -43,6 +49,20 @@ def effect_check(*operations: str, settled: bool = False) -> Callable[[EffectChe
             _CHECKS[(operation, SETTLED if settled else LIVE)] = check
         return check
     return register
+
+
+def output_check(module: str, func: str) -> Callable[[OutputCheck], OutputCheck]:
+    """Register the check telling, from its output, whether another extension's action
+    ``module.func`` took effect (run while the fault is live)."""
+    def register(check: OutputCheck) -> OutputCheck:
+        _OUTPUT_CHECKS[(module, func)] = check
+        return check
+    return register
+
+
+def output_check_of(module: str, func: str) -> OutputCheck | None:
+    """The registered check of another extension's action, if chaos-sre knows one."""
+    return _OUTPUT_CHECKS.get((module, func))
 
 
 def _done(ledger: Ledger) -> list[tuple[dict[str, Any], Any]]:

@@ -24,12 +24,13 @@ from types import FrameType
 
 from chaos_sre import report
 from chaos_sre.documents import read_document
-from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.errors import ValidationError
 from chaos_sre.gameday.plan import Plan, Step
 from chaos_sre.report.figures import percent, seconds
-from chaos_sre.report.model import RunReport, load_run
+from chaos_sre.report.model import RunReport, load_run_or_unreadable
 from chaos_sre.safety.validate import validate_experiment
 from chaos_sre.timescale import wall_seconds
+from chaos_sre.verdicts import declares_control, summary_line
 
 Echo = Callable[[str], None]
 _running: list["subprocess.Popen[bytes]"] = []
@@ -49,12 +50,14 @@ class Outcome:
 
     directory: Path
     runs: list[RunReport] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(step name, why it did not run) of each planned experiment that did not run."""
     stop_reason: str | None = None
     reports: dict[str, Path] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
+        """Every planned experiment ran and PASSED: the game day's exit code is 0 only then."""
         return bool(self.runs) and all(run.passed for run in self.runs) and not self.skipped
 
     @property
@@ -88,9 +91,14 @@ def _environment(extra: dict[str, str]) -> Iterator[None]:
 
 
 def preflight(plan: Plan) -> None:
-    """Validate every experiment of the plan offline, with its overrides (nothing runs)."""
+    """Validate every experiment of the plan offline, with its overrides (nothing runs); each
+    must declare the chaos-sre control, whose verdict judges it."""
     for step in plan.steps:
         experiment = read_document(step.path)
+        if isinstance(experiment, dict) and not declares_control({"experiment": experiment}):
+            raise ValidationError(f"{plan.source}: {step.name} ({step.path.name}) declares no "
+                                  "chaos-sre control: a game day judges each run by its SLO "
+                                  "verdict, and nothing would judge this one")
         if isinstance(experiment, dict) and step.configuration:
             experiment = {**experiment, "configuration": {
                 **(experiment.get("configuration") or {}), **step.configuration}}
@@ -131,7 +139,7 @@ def _run_step(plan: Plan, step: Step, index: int, directory: Path, echo: Echo) -
 
 
 def _result_line(run: RunReport, total_spent: float) -> str:
-    return (f"{'PASSED' if run.passed else 'FAILED'} in {run.duration_seconds or 0:.1f} s, "
+    return (f"{run.label} in {run.duration_seconds or 0:.1f} s, "
             f"recover {seconds(run.number('recovery', 'recover_seconds'))}, budget spent "
             f"{percent(run.number('budget', 'consumed_fraction'))} (game day so far "
             f"{percent(total_spent)})")
@@ -140,30 +148,19 @@ def _result_line(run: RunReport, total_spent: float) -> str:
 def _stop_reason(plan: Plan, outcome: Outcome) -> str | None:
     last = outcome.runs[-1]
     if plan.stop_on_failure and not last.passed:
-        return f"{last.title} failed ({'; '.join(last.reasons)})"
+        return f"{last.title} did not pass: {last.label} ({'; '.join(last.reasons)})"
     if plan.max_budget_spent is not None and outcome.budget_spent >= plan.max_budget_spent:
         return (f"the summed budget spent {outcome.budget_spent * 100:.3g} % reached the limit "
                 f"of {plan.max_budget_spent * 100:.3g} %")
     return None
 
 
-def _failed_run(title: str, journal: Path, status: int) -> RunReport:
-    return RunReport(journal_path=journal, title=title, status="no journal", outcome="FAILED",
-                     passed=False, reasons=[f"chaos run exited {status} without writing a journal"],
-                     started="", duration_seconds=None, extension=None,
-                     samples_note="no journal, so no samples")
-
-
 def write_reports(plan: Plan, outcome: Outcome) -> None:
     """The combined HTML, Markdown and JUnit reports in the game day's folder."""
-    notes = []
-    if outcome.stop_reason:
-        notes.append(f"stopped early: {outcome.stop_reason}")
-    if outcome.skipped:
-        notes.append("not run: " + ", ".join(outcome.skipped))
+    notes = [f"stopped early: {outcome.stop_reason}"] if outcome.stop_reason else []
     for fmt in ("html", "md", "junit"):
         path = outcome.directory / f"report{report.SUFFIXES[fmt]}"
-        report.write(path, report.render(outcome.runs, fmt, plan.title, notes))
+        report.write(path, report.render(outcome.runs, fmt, plan.title, notes, outcome.skipped))
         outcome.reports[fmt] = path
 
 
@@ -185,7 +182,7 @@ def _run_steps(plan: Plan, echo: Echo, sleep: Callable[[float], None]) -> Outcom
     echo(f"game day {plan.title!r}: {total} experiment(s), results in {directory}")
     for index, step in enumerate(plan.steps):
         if outcome.stop_reason:
-            outcome.skipped.append(step.name)
+            outcome.skipped.append((step.name, f"the game day stopped: {outcome.stop_reason}"))
             continue
         if index and plan.cool_down_seconds:
             echo(f"cooling down for {plan.cool_down_seconds:g} s")
@@ -193,14 +190,11 @@ def _run_steps(plan: Plan, echo: Echo, sleep: Callable[[float], None]) -> Outcom
                 sleep(wall_seconds(plan.cool_down_seconds))
             except KeyboardInterrupt:
                 outcome.stop_reason = "interrupted (Ctrl-C or SIGTERM) during the cool-down"
-                outcome.skipped.append(step.name)
+                outcome.skipped.append((step.name, f"the game day stopped: {outcome.stop_reason}"))
                 continue
         echo(f"[{index + 1}/{total}] {step.name}: chaos run {step.path}")
         journal, status, interrupted = _run_step(plan, step, index, directory, echo)
-        try:
-            run = load_run(journal)
-        except ChaosSreError:
-            run = _failed_run(step.name, journal, status)
+        run = load_run_or_unreadable(step.name, journal, status)
         outcome.runs.append(run)
         echo(f"[{index + 1}/{total}] {step.name}: {_result_line(run, outcome.budget_spent)}")
         outcome.stop_reason = ("interrupted (Ctrl-C or SIGTERM)" if interrupted
@@ -214,11 +208,12 @@ def _run_steps(plan: Plan, echo: Echo, sleep: Callable[[float], None]) -> Outcom
 def describe(outcome: Outcome) -> list[str]:
     """The closing lines of a game day: verdicts, budget, where the reports are."""
     passed = sum(run.passed for run in outcome.runs)
-    lines = [f"game day {'PASSED' if outcome.passed else 'FAILED'}: {passed} of "
-             f"{len(outcome.runs)} run(s) passed, budget spent {outcome.budget_spent * 100:.3g} % "
-             "in total"]
+    planned = len(outcome.runs) + len(outcome.skipped)
+    lines = [f"game day {'PASSED' if outcome.passed else 'FAILED'}: {passed} of {planned} "
+             f"planned run(s) passed ({summary_line([run.verdict for run in outcome.runs])}), "
+             f"budget spent {outcome.budget_spent * 100:.3g} % in total"]
     if outcome.skipped:
-        lines.append(f"not run: {', '.join(outcome.skipped)}")
+        lines.append(f"not run: {', '.join(name for name, _ in outcome.skipped)}")
     lines.extend(f"{fmt} report: {path}" for fmt, path in outcome.reports.items())
     return lines
 

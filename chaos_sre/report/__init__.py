@@ -15,13 +15,14 @@ SUFFIXES = {"html": ".html", "md": ".md", "junit": ".junit.xml"}
 
 
 def render(runs: list[RunReport], fmt: str, title: str | None = None,
-           notes: list[str] | None = None) -> str:
-    """``runs`` in format ``fmt`` (html, md or junit); ``notes`` are shown under the title."""
+           notes: list[str] | None = None, skipped: list[tuple[str, str]] | None = None) -> str:
+    """``runs`` in format ``fmt`` (html, md or junit); ``notes`` are shown under the title,
+    ``skipped`` (name, reason) are the planned runs that did not happen."""
     if fmt not in FORMATS:
         raise ValidationError(f"unknown report format {fmt!r} (use html, md or junit)")
     if not runs:
         raise ValidationError("a report needs at least one journal")
-    return FORMATS[fmt](runs, title, notes or [])
+    return FORMATS[fmt](runs, title, notes or [], skipped or [])
 
 
 def render_journals(paths: list[str | Path], fmt: str, title: str | None = None) -> str:

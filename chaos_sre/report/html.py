@@ -21,6 +21,7 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; mar
 h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; margin-top: 2.5rem; } h3 { font-size: 1.05rem; }
 .banner { border-radius: 6px; padding: 0.8rem 1rem; color: #fff; }
 .banner.passed { background: #1a7f37; } .banner.failed { background: #cf222e; }
+.banner.inconclusive { background: #9a6700; } .banner.dry-run { background: #57606a; }
 .banner strong { font-size: 1.2rem; } .banner ul { margin: 0.4rem 0 0 0; }
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
@@ -32,10 +33,6 @@ figure { margin: 1rem 0; } figure svg { width: 100%; height: auto; }
 """
 
 
-def _verdict_word(run: RunReport) -> str:
-    return "PASSED" if run.passed else "FAILED"
-
-
 def _comparison(runs: list[RunReport]) -> str:
     rows = []
     for index, run in enumerate(runs):
@@ -43,7 +40,7 @@ def _comparison(runs: list[RunReport]) -> str:
                         for value in figures.key_figures(run).values())
         verdict_class = "ok" if run.passed else "bad"
         rows.append(f'<tr><td><a href="#run-{index}">{escape(run.title)}</a></td>'
-                    f'<td class="{verdict_class}">{_verdict_word(run)}</td>{cells}</tr>')
+                    f'<td class="{verdict_class}">{run.label}</td>{cells}</tr>')
     header = "".join(f"<th>{escape(name)}</th>" for name in figures.KEY_FIGURE_NAMES)
     return (f"<h2>Comparison</h2><table><tr><th>experiment</th><th>verdict</th>{header}</tr>"
             + "".join(rows) + "</table>")
@@ -68,7 +65,7 @@ def _activities(run: RunReport) -> str:
 
 
 def _run_section(run: RunReport, index: int) -> str:
-    status = "passed" if run.passed else "failed"
+    status = run.verdict.status.value
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in run.reasons)
     numbers = "".join(f"<tr><th>{escape(name)}</th><td class=\"num\">{escape(value)}</td></tr>"
                       for name, value in figures.key_figures(run).items())
@@ -87,7 +84,7 @@ def _run_section(run: RunReport, index: int) -> str:
     return f"""
 <section id="run-{index}">
 <h2>{escape(run.title)}</h2>
-<div class="banner {status}"><strong>{_verdict_word(run)}</strong>
+<div class="banner {status}"><strong>{run.label}</strong>
 <ul>{reasons}</ul></div>
 <h3>Key numbers</h3>
 <table>{numbers}
@@ -104,9 +101,12 @@ def _run_section(run: RunReport, index: int) -> str:
 </section>"""
 
 
-def render(runs: list[RunReport], title: str | None = None, notes: list[str] | None = None) -> str:
-    """The whole HTML page for ``runs`` (at least one), with ``notes`` under the title."""
+def render(runs: list[RunReport], title: str | None = None, notes: list[str] | None = None,
+           skipped: list[tuple[str, str]] | None = None) -> str:
+    """The whole HTML page for ``runs`` (at least one), with ``notes`` under the title and a
+    line per ``skipped`` (name, reason) planned run that did not happen."""
     passed = sum(run.passed for run in runs)
+    notes = [*(notes or []), *(f"not run: {name}: {reason}" for name, reason in skipped or [])]
     heading = title or (runs[0].title if len(runs) == 1 else f"{len(runs)} chaos-sre runs")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = (f"<p>{passed} of {len(runs)} runs passed · generated {generated} by chaos-sre</p>"

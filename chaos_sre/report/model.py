@@ -15,9 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.journal import chaos_sre_extension, load, outcome
+from chaos_sre.journal import load
 from chaos_sre.safety.secrets import REDACTED, redact_secrets
 from chaos_sre.slo.samples import Sample, read_samples
+from chaos_sre.verdicts import (
+    Status,
+    Verdict,
+    VerdictError,
+    chaos_sre_extension,
+    journal_verdict,
+    with_exit_code,
+)
 
 SECRET_NAME = re.compile(r"secret|password|token|credential|private_key|access_key", re.IGNORECASE)
 
@@ -49,10 +57,10 @@ class RunReport:
 
     journal_path: Path
     title: str
-    status: str
-    outcome: str
-    passed: bool
-    reasons: list[str]
+    chaos_status: str
+    """The journal's own status (Chaos Toolkit's)."""
+    verdict: Verdict
+    """The run's verdict, read as every consumer reads it (:mod:`chaos_sre.verdicts`)."""
     started: str
     duration_seconds: float | None
     extension: dict[str, Any] | None
@@ -61,6 +69,19 @@ class RunReport:
     activities: list[Activity] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     configuration: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    @property
+    def label(self) -> str:
+        """PASSED, FAILED, INCONCLUSIVE or DRY-RUN."""
+        return self.verdict.label
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(self.verdict.reasons)
 
     @property
     def has_verdict(self) -> bool:
@@ -197,24 +218,21 @@ def _samples(journal_path: Path, extension: dict[str, Any] | None) -> tuple[list
     return [], f"the SLI samples ({recorded}) are not beside the journal: no timeline"
 
 
-def load_run(path: str | Path) -> RunReport:
-    """Read one journal (one-line ValidationError when it is not a journal)."""
+def load_run(path: str | Path, exit_code: int | None = None) -> RunReport:
+    """Read one journal (one-line ValidationError when it is not a journal, VerdictError when
+    its chaos-sre verdict is torn); ``exit_code`` is that of the ``chaos run`` that wrote it,
+    when known (a PASSED verdict it did not exit 0 for is FAILED)."""
     journal_path = Path(path)
     journal = load(journal_path)
     extension = chaos_sre_extension(journal)
-    verdict = (extension or {}).get("verdict") or {}
-    text = outcome(journal)
-    passed = bool(verdict["passed"]) if "passed" in verdict else text.startswith("PASSED")
-    reasons = [str(r) for r in verdict.get("reasons") or []] or [text.split(" - ", 1)[-1]]
+    verdict = with_exit_code(journal_verdict(journal, str(journal_path)), exit_code)
     samples, note = _samples(journal_path, extension)
     duration = journal.get("duration")
     return RunReport(
         journal_path=journal_path,
         title=str((journal.get("experiment") or {}).get("title") or "(untitled)"),
-        status=str(journal.get("status")),
-        outcome=text,
-        passed=passed,
-        reasons=reasons,
+        chaos_status=str(journal.get("status")),
+        verdict=verdict,
         started=str(journal.get("start", "")),
         duration_seconds=float(duration) if isinstance(duration, int | float) else None,
         extension=extension,
@@ -224,3 +242,23 @@ def load_run(path: str | Path) -> RunReport:
         targets=_targets(extension),
         configuration=redacted_configuration(journal),
     )
+
+
+def unreadable_run(title: str, journal_path: Path, reason: str, *,
+                   status: Status = Status.INCONCLUSIVE) -> RunReport:
+    """A run whose journal or verdict cannot be read: never PASSED, ``reason`` says why."""
+    return RunReport(journal_path=journal_path, title=title, chaos_status="unknown",
+                     verdict=Verdict(status, (reason,)), started="", duration_seconds=None,
+                     extension=None, samples_note="the journal could not be read: no samples")
+
+
+def load_run_or_unreadable(title: str, path: Path, exit_code: int | None) -> RunReport:
+    """:func:`load_run`, or (for a game day or the pytest plugin, which go on) a FAILED run when
+    ``chaos run`` left no readable journal and an INCONCLUSIVE one when its verdict is torn."""
+    try:
+        return load_run(path, exit_code)
+    except VerdictError as exc:
+        return unreadable_run(title, path, str(exc))
+    except ValidationError as exc:
+        return unreadable_run(title, path, f"chaos run exited {exit_code} without a readable "
+                              f"journal: {exc}", status=Status.FAILED)

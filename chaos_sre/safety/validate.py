@@ -33,13 +33,14 @@ from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
 from chaos_sre.activities import FALSE, TRUE, activities, check_activity, substituted
-from chaos_sre.control.settings import check_rollback_strategy, control_settings
+from chaos_sre.control.flags import check_flags, effective_flags
+from chaos_sre.control.settings import control_settings
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.faults.registry import find as find_fault
-from chaos_sre.journal import CONTROL_MODULE
 from chaos_sre.safety.guardrails import load as load_guardrails
 from chaos_sre.slo.definition import load_slo
+from chaos_sre.verdicts import CONTROL_MODULE
 
 
 def validate_file(path: str | Path, *, offline: bool = True) -> str:
@@ -82,7 +83,7 @@ def validate_experiment(experiment: Any, source: str) -> None:
                            f"{source}: controls[{index}]",
                            Path(source) if Path(source).is_file() else None)
             try:
-                check_rollback_strategy(experiment)
+                check_flags(effective_flags(experiment))
             except ValidationError as exc:
                 raise ValidationError(f"{source}: {exc}") from None
     try:

@@ -4,7 +4,7 @@ VPC and ACL."""
 from typing import Any
 
 from chaos_sre.aws import paginate, tag_dict
-from chaos_sre.errors import ValidationError
+from chaos_sre.errors import AWSError, ValidationError
 
 
 def service_instances(ec2: Any, autoscaling: Any, tags: dict[str, str],
@@ -52,3 +52,16 @@ def acl_of(ec2: Any, subnet_id: str) -> tuple[str, str]:
             if association["SubnetId"] == subnet_id:
                 return acl["NetworkAclId"], association["NetworkAclAssociationId"]
     raise ValidationError(f"subnet {subnet_id} has no network ACL association")
+
+
+def still_running(ec2: Any, instance_ids: list[str]) -> list[str]:
+    """Which of ``instance_ids`` are pending or running (sorted); gone ones are not."""
+    try:
+        reservations = list(paginate(ec2, "describe_instances", "Reservations",
+                                     InstanceIds=instance_ids))
+    except AWSError as exc:
+        if exc.code == "InvalidInstanceID.NotFound":
+            return []
+        raise
+    return sorted(i["InstanceId"] for r in reservations for i in r["Instances"]
+                  if i["State"]["Name"] in ("pending", "running"))

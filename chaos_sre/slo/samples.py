@@ -7,9 +7,11 @@ refused requests have no latency (``null``) and no status.
 """
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chaos_sre.errors import ValidationError
 
@@ -78,16 +80,28 @@ class SampleFile:
         return found
 
 
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a sample can hold")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def parse_sample(line: str, number: int) -> Sample:
-    """One sample line, or a one-line ValidationError naming the line."""
+    """One sample line, or a one-line ValidationError naming the line. Times and the latency
+    must be finite numbers (``NaN``, ``Infinity`` or ``1e999`` would break the gap scan)."""
     try:
-        fields = json.loads(line)
+        fields = json.loads(line, parse_constant=_no_constant)
         sample = Sample(**fields)
-    except (json.JSONDecodeError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise ValidationError(f"sample line {number} is not a sample: {exc}") from None
-    if sample.outcome not in OUTCOMES or not isinstance(sample.scheduled, int | float) \
-            or not isinstance(sample.sent, int | float):
+    if sample.outcome not in OUTCOMES:
         raise ValidationError(f"sample line {number} is not a sample: outcome {sample.outcome!r}")
+    if not (_finite(sample.scheduled) and _finite(sample.sent)
+            and (sample.latency is None or (_finite(sample.latency) and sample.latency >= 0))):
+        raise ValidationError(f"sample line {number} is not a sample: scheduled, sent and latency "
+                              "must be finite numbers (latency null or >= 0)")
     return sample
 
 

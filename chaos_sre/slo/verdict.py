@@ -10,12 +10,17 @@ Pure: it takes the samples, the SLO, the run's settings and what happened
   after, an action or rollback failed, the sampler died, or the control itself
   failed;
 * **inconclusive** when evidence is missing: no sample, samples that do not cover
-  the run, unreadable sample lines, a fault that had no effect;
-* **passed** only when neither applies.
+  the run, unreadable sample lines, a fault that had no effect or whose effect nothing
+  verified, a method that was partly a dry run;
+* **dry-run** when the method was a dry run (``chaos run --dry=actions|activities`` or a
+  fault's ``dry_run``): the plan is in the verdict, nothing was injected;
+* **passed** only when none applies.
 
-``verdict.passed`` is true only for ``passed``; ``chaos run`` fails otherwise.
+The verdict object is :class:`chaos_sre.verdicts.Verdict`; ``verdict.passed`` is true only
+for ``passed``, and ``chaos run`` fails otherwise.
 """
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,8 +31,7 @@ from chaos_sre.slo.budget import TrafficModel
 from chaos_sre.slo.coverage import coverage, coverage_problems
 from chaos_sre.slo.definition import SLODefinition
 from chaos_sre.slo.samples import Sample
-
-PASSED, FAILED, INCONCLUSIVE = "passed", "failed", "inconclusive"
+from chaos_sre.verdicts import Status, Verdict
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class RunRecord:
     """Ctrl-C or SIGTERM ended the run (not chaos-sre's own stop condition)."""
     stopped: dict[str, Any] | None = None
     dry_run: bool = False
+    """The method was a dry run (``chaos run --dry=actions|activities`` or a fault's dry_run)."""
+    dry_run_plan: list[dict[str, Any]] = field(default_factory=list)
+    """``{"activity": name, "plan": what the fault would do}`` of each fault a dry run planned."""
+    chaos_status: str | None = None
+    """The journal's status when the control judged the run (Chaos Toolkit's own outcome)."""
     rollbacks_ended_at: float | None = None
     sampler_stopped_at: float | None = None
     """When the control told the sampler to stop (the end of its schedule)."""
@@ -100,19 +109,13 @@ class RunRecord:
     no_effect: list[str] = field(default_factory=list)
     """Faults whose family found no effect on the service (the verdict is inconclusive)."""
     effects_checked: int | None = None
-    """How many of the run's ledger operations a fault family verified (None: not checked)."""
+    """How many of the run's changes a fault family verified (None: not checked)."""
     window_traffic_rate: float | None = None
     """The window's average req/s read at run time (CloudWatch), overriding the settings'."""
 
 
 def _pct(value: float) -> str:
     return f"{value * 100:.3g} %"
-
-
-def label(verdict: dict[str, Any]) -> str:
-    """PASSED, FAILED or INCONCLUSIVE for a journal's ``verdict`` (older journals: by ``passed``)."""
-    status = verdict.get("status") or (PASSED if verdict.get("passed") else FAILED)
-    return str(status).upper()
 
 
 def _summary(samples: Sequence[Sample], points: Sequence[slo_math.Point]) -> dict[str, Any]:
@@ -132,12 +135,13 @@ class _Findings:
     failures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     passes: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
-    def status(self) -> str:
-        return FAILED if self.failures else INCONCLUSIVE if self.missing else PASSED
-
-    def reasons(self) -> list[str]:
-        return self.failures + self.missing if self.failures or self.missing else self.passes
+    def verdict(self) -> Verdict:
+        if self.failures or self.missing:
+            status = Status.FAILED if self.failures else Status.INCONCLUSIVE
+            return Verdict(status, tuple(self.failures + self.missing))
+        return Verdict(Status.DRY_RUN if self.dry_run else Status.PASSED, tuple(self.passes))
 
 
 def completed_before(sample: Sample, moment: float, timeout: float) -> bool:
@@ -147,6 +151,13 @@ def completed_before(sample: Sample, moment: float, timeout: float) -> bool:
     if sample.latency is not None:
         return sample.sent + sample.latency < moment
     return sample.sent + timeout < moment
+
+
+def _plan_text(plan: Any, limit: int = 240) -> str:
+    """A fault's dry-run plan on one line (its ``dry_run`` flag left out), cut at ``limit``."""
+    shown = {k: v for k, v in plan.items() if k != "dry_run"} if isinstance(plan, dict) else plan
+    text = json.dumps(shown, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _in_aws(settings: RunSettings, wall: float | None) -> float | None:
@@ -218,6 +229,13 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         found.failures.append("the run was interrupted (Ctrl-C or SIGTERM) before it finished; if "
                               "its rollbacks did not complete, restore with: chaos-sre rollback --last")
     found.missing.extend(f"the fault had no effect: {n}" for n in record.no_effect)
+    if record.dry_run and fault_at is not None:
+        found.missing.append("part of the method was a dry run and part of it really ran: the "
+                             "verdict cannot say which fault the service met")
+    elif fault_at is not None and not record.effects_checked and not record.no_effect \
+            and not (record.stopped or record.failed_actions or record.interrupted):
+        found.missing.append("nothing verified that the fault took effect: no fault of the method "
+                             "reported a change whose effect a chaos-sre check covers")
 
     model = traffic_model(slo, settings, record)
     detect = recover = None
@@ -258,7 +276,10 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
                                 if detect is not None else
                                 "no bad sample after the fault: the SLI never dropped")
     elif record.dry_run:
+        found.dry_run = True
         found.passes.append("dry run: targets resolved, no fault was injected")
+        found.passes.extend(f"{step['activity']} would: {_plan_text(step['plan'])}"
+                            for step in record.dry_run_plan)
     elif points and not record.refused and record.steady_state_before is not False \
             and not record.failed_actions:
         found.failures.append("no fault was injected: the method ran no action")
@@ -276,12 +297,14 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
                             + ("" if settings.restore_rto_seconds is None
                                else f" (restore RTO {settings.restore_rto_seconds:g} s)"))
 
+    if record.chaos_status not in (None, "completed") and not found.failures:
+        found.failures.append(f"Chaos Toolkit ended the run with status {record.chaos_status}")
+
     short_window = settings.burn_window_seconds
     worst = slo_math.worst_error_rate(span, settings.wall(short_window)) if span else 0.0
-    status = found.status()
     return {
         "name": "chaos_sre",
-        "verdict": {"passed": status == PASSED, "status": status, "reasons": found.reasons()},
+        "verdict": found.verdict().as_dict(),
         "slo": {"name": slo.name, "source": slo.source, "target": target,
                 "window_seconds": slo.window_seconds,
                 "latency_threshold_seconds": slo.latency_threshold_seconds},
@@ -314,6 +337,7 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
         "fault_effect": {"checked": record.effects_checked, "missing": list(record.no_effect),
                          "verified": bool(record.effects_checked) and not record.no_effect},
         "control_errors": list(record.control_errors),
+        "dry_run": {"plan": list(record.dry_run_plan)} if record.dry_run else None,
         "phases": {"method_ended_at": record.method_ended_at,
                    "rollbacks_started_at": record.rollbacks_started_at,
                    "rollbacks_ended_at": record.rollbacks_ended_at,
