@@ -97,12 +97,13 @@ def running_lab(*args: str, checkout: Checkout = THIS_CHECKOUT) -> Iterator[dict
 
 
 def chaos_run(checkout: Checkout, lab: dict[str, str], experiment: Path | str, folder: Path,
-              timeout: float = 300) -> "subprocess.CompletedProcess[str]":
-    """`chaos run` of ``experiment`` (relative to the checkout) against ``lab``; the journal is
-    ``folder/journal.json``, ledgers and history stay in ``folder``."""
+              timeout: float = 300, flags: tuple[str, ...] = ()) -> "subprocess.CompletedProcess[str]":
+    """`chaos run FLAGS` of ``experiment`` (relative to the checkout) against ``lab`` (whose
+    exports may carry more environment); the journal is ``folder/journal.json``, ledgers and
+    history stay in ``folder``."""
     return subprocess.run(
-        [checkout.chaos, "--log-file", str(folder / "chaos.log"), "run", "--journal-path",
-         str(folder / "journal.json"), str(experiment)],
+        [checkout.chaos, "--log-file", str(folder / "chaos.log"), "run", *flags,
+         "--journal-path", str(folder / "journal.json"), str(experiment)],
         cwd=checkout.root, env={**checkout.env(), **lab,
                                 "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
                                 "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},

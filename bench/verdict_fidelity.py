@@ -14,17 +14,32 @@ one known situation:
 * ``sampler killed`` / ``sampler stalled`` / ``samples torn`` / ``samples removed``: a method
   action right after the fault breaks the observation: the run was not observed, truth not PASS;
 * ``no effect``: ECS's desired count is put back at once (as a scaler would): the service never
-  met the fault, truth not PASS.
+  met the fault, truth not PASS;
+* ``samples NaN``: a sample line with ``NaN`` times lands in the samples file during the fault:
+  the observation cannot be trusted, truth not PASS;
+* ``dry run``: ``chaos run --dry=actions`` or ``--dry=activities``, or the experiments'
+  ``CHAOS_SRE_DRY_RUN=true``: nothing was injected, truth not PASS;
+* ``flag``: a Chaos Toolkit flag that would make the verdict untrustworthy (``--dry=probes``,
+  ``--dry=pause``, a hypothesis strategy other than default, a rollback strategy other than
+  always), truth not PASS;
+* ``journal``: after the runs, journals derived from each experiment's first PASSED run - a
+  torn verdict, a string ``"false"``, no verdict, a newer verdict version, a Chaos Toolkit status
+  of failed, aborted or interrupted, a deviated run, a foreign journal (no control), a journal
+  that declares the control but holds no verdict, a PASSED journal whose `chaos run` exited 1:
+  truth not PASS.
 
-A false PASS is a run that passed (verdict PASSED or exit status 0) whose truth is not PASS; a
-false FAIL is a run whose truth is PASS that did not pass. Targets (issue 18): no false PASS in
-the corpus, false FAIL at most 2 %.
+Every run's journal is read by every consumer (bench/consumers.py: `chaos run`'s exit code, the
+journal's outcome, each report format, `chaos-sre report --fail-on not-passed`, the game day,
+the pytest plugin, the history). A false PASS is a run whose truth is not PASS that any consumer
+read as PASSED; a false FAIL is a run whose truth is PASS that did not pass (verdict and exit
+code). Targets (issue 18): no false PASS in the corpus, false FAIL at most 2 %.
 
     .venv/bin/python bench/verdict_fidelity.py [--reps 1] [--jobs 2] [--only TEXT]
         [--experiment NAME] [--out FILE]
 """
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -40,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT, machine, table
+from consumers import passed_by, readings
 from lab_process import THIS_CHECKOUT, chaos_run, running_lab
 
 from chaos_sre.aws.client import aws_client
@@ -54,6 +70,8 @@ BREAKERS = {
                        ">/dev/null 2>&1 &",
     "samples torn": "printf 'torn{{\\n' >> {samples}",
     "samples removed": "rm {samples}",
+    "samples NaN": "printf '{{\"scheduled\": NaN, \"sent\": NaN, \"latency\": 0.001, "
+                   "\"outcome\": \"2xx\", \"status\": 200, \"path\": \"/\"}}\\n' >> {samples}",
 }
 """Shell scripts of the method actions that break the observation (``{samples}``: its file)."""
 
@@ -71,19 +89,28 @@ class Case:
     breaker: str | None = None
     """A key of BREAKERS, or ``scaler`` (ECS's desired count put back)."""
     az: str | None = None
+    flags: tuple[str, ...] = ()
+    """`chaos run` flags."""
+    environment: tuple[tuple[str, str], ...] = ()
+    """More environment for `chaos run` (``CHAOS_SRE_DRY_RUN``)."""
 
 
 @dataclass
 class Result:
     case: Case
-    exit: int
+    exit: int | None
+    """`chaos run`'s exit code (None: a derived journal, no run of its own)."""
     status: str
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    readings: dict[str, str] = field(default_factory=dict)
+    """What each consumer read in the run's journal (bench/consumers.py)."""
+    journal: str | None = None
 
     @property
     def passed(self) -> bool:
-        return self.exit == 0 or self.status == "passed"
+        """Any consumer read PASSED (or the run exited 0, or its verdict says passed)."""
+        return self.exit == 0 or self.status == "passed" or bool(passed_by(self.readings))
 
     @property
     def telling_reason(self) -> str:
@@ -91,7 +118,7 @@ class Result:
         positive finding (time to recover)."""
         if not self.reasons:
             return ""
-        return self.reasons[-1] if self.status == "passed" else self.reasons[0]
+        return self.reasons[-1] if self.status in ("passed", "dry-run") else self.reasons[0]
 
     @property
     def false_pass(self) -> bool:
@@ -109,13 +136,14 @@ def corpus(reps: int) -> list[Case]:
     cases: list[Case] = []
 
     def add(count: int, situation: str, truth: str, experiment: str, profile: str = "resilient",
-            adversity: dict[str, Any] | None = None, breaker: str | None = None) -> None:
+            adversity: dict[str, Any] | None = None, breaker: str | None = None,
+            flags: tuple[str, ...] = (), environment: tuple[tuple[str, str], ...] = ()) -> None:
         for _ in range(count * reps):
             index = len(cases)
             cases.append(Case(situation, truth, experiment, profile,
                               {**adversity, "seed": index} if adversity else None, breaker,
                               AZS[index % 3] if experiment.startswith("az-")
-                              and profile == "resilient" else None))
+                              and profile == "resilient" else None, flags, environment))
 
     for experiment in EXPERIMENTS:
         add(8, "resilient", "pass", experiment)
@@ -144,7 +172,27 @@ def corpus(reps: int) -> list[Case]:
         for experiment in experiments:
             add(1, breaker, "not pass", experiment, breaker=breaker)
     add(8, "no effect (ECS count put back)", "not pass", "ecs-scale-to-zero", breaker="scaler")
+    for experiment in ("az-outage", "ecs-scale-to-zero"):
+        add(1, "samples NaN", "not pass", experiment, breaker="samples NaN")
+    for experiment in EXPERIMENTS:
+        for dry in ("actions", "activities"):
+            add(1, f"dry run (--dry={dry})", "not pass", experiment, flags=(f"--dry={dry}",))
+        add(1, "dry run (CHAOS_SRE_DRY_RUN=true)", "not pass", experiment,
+            environment=(("CHAOS_SRE_DRY_RUN", "true"),))
+        for flags in REFUSED_FLAGS:
+            add(1, f"flag {' '.join(flags)}", "not pass", experiment, flags=flags)
     return cases
+
+
+STATUSES = ("passed", "failed", "inconclusive", "dry-run")
+REFUSED_FLAGS = (("--dry=probes",), ("--dry=pause",),
+                 ("--hypothesis-strategy", "before-method-only"),
+                 ("--hypothesis-strategy", "after-method-only"),
+                 ("--hypothesis-strategy", "during-method-only"),
+                 ("--hypothesis-strategy", "continuously", "--fail-fast"),
+                 ("--rollback-strategy", "default"), ("--rollback-strategy", "never"),
+                 ("--rollback-strategy", "deviated"))
+"""Flags whose runs the verdict could not be trusted under (docs/slo.md, "Chaos Toolkit flags")."""
 
 
 def lab_client(lab: dict[str, str], service: str) -> Any:
@@ -206,15 +254,89 @@ def run_case(case: Case) -> Result:
             set_adversity(lab, case.adversity)
         if case.az is not None:
             lab = {**lab, "CHAOS_SRE_AZ": case.az}
-        result = chaos_run(THIS_CHECKOUT, lab, experiment_for(case, lab, folder), folder)
+        result = chaos_run(THIS_CHECKOUT, {**lab, **dict(case.environment)},
+                           experiment_for(case, lab, folder), folder, flags=case.flags)
     journal_path = folder / "journal.json"
     journal = json.loads(journal_path.read_text()) if journal_path.exists() else {}
-    extension: dict[str, Any] = next((e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"),
-                     {})
+    extension: dict[str, Any] = next((e for e in journal.get("extensions", [])
+                                      if e.get("name") == "chaos_sre"), {})
     verdict = extension.get("verdict") or {}
     return Result(case, result.returncode, str(verdict.get("status", "no verdict")),
                   list(verdict.get("reasons", [])) or [result.stderr.strip()[-300:]],
-                  time.monotonic() - started)
+                  time.monotonic() - started, readings(journal_path, result.returncode),
+                  str(journal_path) if journal_path.exists() else None)
+
+
+def _torn(journal: dict[str, Any], change: Any) -> dict[str, Any]:
+    """``journal`` with its chaos-sre extension's verdict replaced (``None``: removed)."""
+    derived = copy.deepcopy(journal)
+    extension = next(e for e in derived["extensions"] if e.get("name") == "chaos_sre")
+    if change is None:
+        del extension["verdict"]
+    else:
+        extension["verdict"] = change
+    return derived
+
+
+def _status(journal: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(journal), **changes}
+
+
+def _foreign(journal: dict[str, Any], *, declared: bool) -> dict[str, Any]:
+    derived = copy.deepcopy(journal)
+    derived["extensions"] = [e for e in derived.get("extensions", []) if e.get("name") != "chaos_sre"]
+    if not declared:
+        derived["experiment"].pop("controls", None)
+    return derived
+
+
+DERIVED: dict[str, Any] = {
+    "torn: passed but inconclusive": lambda j: _torn(j, {"passed": True, "status": "inconclusive",
+                                                         "reasons": []}),
+    "torn: passed is the string false": lambda j: _torn(j, {"passed": "false", "status": "passed",
+                                                            "reasons": []}),
+    "torn: no verdict": lambda j: _torn(j, None),
+    "torn: newer verdict version": lambda j: _torn(j, {"version": 99, "passed": True,
+                                                       "status": "passed", "reasons": []}),
+    "Chaos Toolkit status failed": lambda j: _status(j, status="failed"),
+    "Chaos Toolkit status aborted": lambda j: _status(j, status="aborted"),
+    "Chaos Toolkit status interrupted": lambda j: _status(j, status="interrupted"),
+    "deviated": lambda j: _status(j, deviated=True),
+    "foreign (no control)": lambda j: _foreign(j, declared=False),
+    "control declared, no verdict": lambda j: _foreign(j, declared=True),
+}
+"""Journals derived from a PASSED one, each of which no consumer may read as PASSED."""
+
+
+def derived_results(results: list[Result]) -> list[Result]:
+    """Each DERIVED journal of each experiment's first PASSED run (read without an exit code:
+    no `chaos run` made it), and that run's journal read with a `chaos run` exit code of 1, each
+    read by every consumer."""
+    sources: dict[str, Result] = {}
+    for result in results:
+        if result.status == "passed" and result.journal and result.case.flags == () \
+                and result.case.experiment not in sources:
+            sources[result.case.experiment] = result
+    derived: list[Result] = []
+    for experiment, source in sorted(sources.items()):
+        journal = json.loads(Path(str(source.journal)).read_text())
+        folder = Path(tempfile.mkdtemp(prefix="bench-fidelity-journals-"))
+        variants = {name: make(journal) for name, make in DERIVED.items()}
+        exit_codes: dict[str, int | None] = {**{n: None for n in variants},
+                                             "PASSED journal, chaos run exited 1": 1}
+        for name, exit_code in exit_codes.items():
+            document = variants.get(name, journal)
+            path = folder / f"{len(derived)}.json"
+            path.write_text(json.dumps(document))
+            extension: dict[str, Any] = next((e for e in document.get("extensions", [])
+                                              if e.get("name") == "chaos_sre"), {})
+            found = extension.get("verdict")
+            verdict: dict[str, Any] = found if isinstance(found, dict) else {}
+            derived.append(Result(Case(f"journal: {name}", "not pass", experiment), exit_code,
+                                  str(verdict.get("status", "no verdict")),
+                                  [str(r) for r in verdict.get("reasons") or []][:3], 0.0,
+                                  readings(path, exit_code), str(path)))
+    return derived
 
 
 def run_all(cases: list[Case], jobs: int) -> Iterator[Result]:
@@ -244,18 +366,18 @@ def summary(results: list[Result]) -> str:
         counts[result.status] += 1
         counts["false PASS"] += result.false_pass
         counts["false FAIL"] += result.false_fail
-    lines = [(situation, experiment, truth, c["runs"], c["passed"], c["failed"],
-              c["inconclusive"], c["false PASS"], c["false FAIL"])
+    lines: list[tuple[object, ...]] = [(situation, experiment, truth, c["runs"], c["passed"], c["failed"],
+              c["inconclusive"], c["dry-run"], c["runs"] - sum(c[s] for s in STATUSES),
+              c["false PASS"], c["false FAIL"])
              for (situation, experiment, truth), c in rows.items()]
     total = len(results)
     truly_passing = sum(r.case.truth == "pass" for r in results)
     false_pass = sum(r.false_pass for r in results)
     false_fail = sum(r.false_fail for r in results)
-    lines.append(("**all**", "", "", total, sum(r.status == "passed" for r in results),
-                  sum(r.status == "failed" for r in results),
-                  sum(r.status == "inconclusive" for r in results), false_pass, false_fail))
+    lines.append(("**all**", "", "", total, *(sum(r.status == s for r in results) for s in STATUSES),
+                  sum(r.status not in STATUSES for r in results), false_pass, false_fail))
     text = table(("situation", "experiment", "truth", "runs", "PASSED", "FAILED", "INCONCLUSIVE",
-                  "false PASS", "false FAIL"), lines)
+                  "DRY-RUN", "unreadable", "false PASS", "false FAIL"), lines)
     text += (f"\n\nFalse PASS: {false_pass} of {total - truly_passing} runs whose truth is not "
              f"PASS (target 0). False FAIL: {false_fail} of {truly_passing} runs whose truth is "
              f"PASS ({false_fail / max(truly_passing, 1):.1%}; {false_fail / max(total, 1):.1%} of "
@@ -264,7 +386,8 @@ def summary(results: list[Result]) -> str:
     if wrong:
         text += "\n\nWrong verdicts:\n" + "\n".join(
             f"- {r.case.situation}, {r.case.experiment} ({r.case.az or r.case.profile}): "
-            f"{r.status}, exit {r.exit}: {'; '.join(r.reasons)[:400]}" for r in wrong)
+            f"{r.status}, exit {r.exit}, read PASSED by {', '.join(passed_by(r.readings)) or '-'}: "
+            f"{'; '.join(r.reasons)[:400]}" for r in wrong)
     return text
 
 
@@ -275,6 +398,8 @@ def main() -> int:
     parser.add_argument("--only", help="only situations containing this text")
     parser.add_argument("--experiment", choices=EXPERIMENTS, help="only runs of this experiment")
     parser.add_argument("--out", type=Path, help="also write every run's result here (JSON)")
+    parser.add_argument("--no-derived", action="store_true",
+                        help="do not derive torn and foreign journals from the PASSED runs")
     args = parser.parse_args()
     cases = [c for c in corpus(args.reps) if (not args.only or args.only in c.situation)
              and (not args.experiment or c.experiment == args.experiment)]
@@ -289,6 +414,10 @@ def main() -> int:
               f"{result.case.situation}, {result.case.experiment}: {result.status} "
               f"(exit {result.exit}, {result.seconds:.0f} s){flag}: "
               f"{result.telling_reason[:160]}", file=sys.stderr, flush=True)
+    if not args.no_derived:
+        derived = derived_results(results)
+        results.extend(derived)
+        print(f"{len(derived)} derived journals read by every consumer", file=sys.stderr)
     if args.out:
         args.out.write_text(json.dumps([{**asdict(r), "passed": r.passed} for r in results],
                                        indent=1))

@@ -130,8 +130,10 @@ class ExperimentItem(pytest.Item):
             shown = summary(journal)
         except ChaosSreError:
             tail = "\n".join(completed.stdout.splitlines()[-15:] + completed.stderr.splitlines()[-5:])
-            shown = f"last output:\n{tail}"
-        raise ExperimentFailed(run.verdict.text() + "\n" + shown)
+            shown = f"{run.verdict.text()}\nlast output:\n{tail}"
+        else:  # the summary's outcome is the journal's; the run's may add chaos run's exit code
+            shown = shown if run.verdict.text() in shown else f"{run.verdict.text()}\n{shown}"
+        raise ExperimentFailed(shown)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:

@@ -31,7 +31,7 @@ from chaos_sre.gameday.runner import Outcome, write_reports
 from chaos_sre.journal import outcome
 from chaos_sre.report import render
 from chaos_sre.report.model import load_run, load_run_or_unreadable
-from chaos_sre.safety.validate import resolved_configuration
+from chaos_sre.safety.validate import resolved_configuration, validate_experiment
 from chaos_sre.slo.definition import load_slo
 from chaos_sre.slo.samples import Sample, read_sample_file, to_line
 from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
@@ -438,6 +438,9 @@ def test_every_flag_with_every_shipped_method_gets_the_tabled_answer(
                 check_flags(effective_flags(experiment, cli))
             reason = str(refused.value)
             assert "\n" not in reason and ("refused" in reason or "must always play" in reason)
+            if flag.startswith("`runtime."):  # the experiment's own: validate refuses it too
+                with pytest.raises(ValidationError, match="refused|must always play"):
+                    validate_experiment(experiment, f"{name}.json")
         status, code = expected_verdict(cell, reason)
         assert code == (0 if cell == "judged" else 1)
         assert status is {"refused": Status.INCONCLUSIVE, "dry-run": Status.DRY_RUN,
@@ -460,3 +463,32 @@ def test_the_flags_resolve_as_chaos_run_does() -> None:
     with pytest.raises(ValidationError, match="got 'default' from chaos run --rollback-strategy"):
         check_flags(flags)
     check_flags(effective_flags(always, {"rollback_strategy": None}))
+
+
+def test_an_unexpected_error_while_configuring_is_a_refused_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chaos Toolkit drops a control whose configure_control raises (chaoslib.control logs it
+    at debug level): the run would go on unjudged and exit 0. The control now keeps the error
+    and the run's verdict names it."""
+    monkeypatch.setattr(hooks, "_run", None)
+    hooks.configure_control(slo=str(ROOT / "probes" / "web.yaml"), target_url="http://127.0.0.1:1",
+                            budget_allowance=0.01, rto_seconds=30,
+                            experiment=["not", "an", "experiment"])
+    state: dict[str, Any] = {"status": "interrupted", "experiment": {"title": "t"}}
+    hooks.after_experiment_control({}, state=state)
+    verdict = journal_verdict(state)
+    assert verdict.status is Status.INCONCLUSIVE
+    assert verdict.reasons[0].startswith("not judged, nothing was sampled or injected: the control "
+                                         "failed: configure_control: AttributeError")
+
+
+def test_a_game_day_refuses_an_experiment_nothing_would_judge(tmp_path: Path) -> None:
+    from chaos_sre.gameday.runner import preflight
+
+    document = json.loads((ROOT / "experiments" / "az-outage.json").read_text())
+    document.pop("controls")
+    path = tmp_path / "unjudged.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValidationError, match=r"unjudged \(unjudged.json\) declares no chaos-sre "
+                                              "control: a game day judges each run by its SLO"):
+        preflight(Plan(tmp_path / "plan.yaml", "t", [Step("unjudged", path)]))

@@ -248,3 +248,35 @@ def test_a_history_that_cannot_be_written_is_an_error_the_control_names(
     journal = json.loads(runs.passed.read_text())
     with pytest.raises(ValidationError, match="cannot open the run history"):
         outcome.record_history(journal, extension(journal), runs.passed)
+
+
+@pytest.mark.e2e
+def test_a_report_speaks_aws_seconds_and_names_its_run_once(runs: Runs) -> None:
+    """The `make demo` run is played at the lab's time scale 0.1. At 18db4a1 its HTML report
+    gave detect and recover in AWS seconds but the duration and activities in wall seconds, drew
+    the timeline in wall seconds ("x 10 for AWS seconds") and titled the run twice."""
+    from html import escape
+
+    from chaos_sre.report import figures, load_run, render
+    from chaos_sre.report.plots import timeline_figure, timeline_of
+
+    run = load_run(runs.passed)
+    assert run.time_scale == 0.1 and run.duration_seconds is not None
+    assert figures.key_figures(run)["duration"] == f"{run.duration_seconds / 0.1:.2f} s"
+    page = render([run], "html")
+    assert page.count(escape(PASSED_TITLE)) == 2  # <title> and <h1>
+    assert "every time on this page is in AWS seconds; the run took " \
+           f"{run.duration_seconds:.1f} s of wall-clock time" in page
+    timeline = timeline_of(run)
+    assert timeline is not None
+    figure = timeline_figure(run, timeline, "run0")
+    axis = figure.axes[2]
+    assert axis.get_xlabel() == "AWS seconds from the fault injection (played in the lab at " \
+                                "time scale 0.1)"
+    recovered = [line for line in axis.get_lines() if line.get_gid() == "run0-marker-recovered-2"]
+    recover = run.number("recovery", "recover_seconds")
+    assert recover is not None and len(recovered) == 1
+    assert abs(recovered[0].get_xdata()[0] - recover) < 1e-6
+    availability = next(line for line in figure.axes[0].get_lines()
+                        if line.get_gid() == "run0-availability")
+    assert max(availability.get_xdata()) > run.duration_seconds  # AWS seconds, not wall

@@ -17,7 +17,8 @@ def percent(fraction: float | None) -> str:
 
 
 def key_figures(run: RunReport) -> dict[str, str]:
-    """Time to detect, time to recover, RTO, budget spent and allowed, duration.
+    """Time to detect, time to recover, RTO, budget spent and allowed, duration: every time in
+    AWS seconds (the lab's runs are played at its time scale; the duration is converted).
 
     A run whose SLI never dropped after the fault has nothing to recover from:
     its time to recover reads "not needed".
@@ -31,5 +32,5 @@ def key_figures(run: RunReport) -> dict[str, str]:
         "RTO": "-" if rto is None else f"{rto:g} s",
         "budget spent": percent(run.number("budget", "consumed_fraction")),
         "budget allowed": percent(run.number("budget", "allowed_fraction")),
-        "duration": seconds(run.duration_seconds),
+        "duration": seconds(run.aws_seconds(run.duration_seconds)),
     }

@@ -47,14 +47,15 @@ def _comparison(runs: list[RunReport]) -> str:
 
 
 def _activities(run: RunReport) -> str:
+    """The activities, their start (from the first) and duration in AWS seconds."""
     if not run.activities:
         return '<p class="note">no activity was recorded</p>'
     origin = min((a.started_at for a in run.activities if a.started_at is not None), default=None)
     rows = []
     for activity in run.activities:
         start = "-" if activity.started_at is None or origin is None \
-            else f"+{activity.started_at - origin:.2f} s"
-        duration = "-" if activity.duration_seconds is None else f"{activity.duration_seconds:.2f} s"
+            else f"+{run.aws_seconds(activity.started_at - origin):.2f} s"
+        duration = figures.seconds(run.aws_seconds(activity.duration_seconds))
         outcome_class = "ok" if activity.status == "succeeded" else "bad"
         outcome = escape(activity.status) + (f": {escape(activity.error)}" if activity.error else "")
         rows.append(f"<tr><td>{escape(activity.phase)}</td><td>{escape(activity.name)}</td>"
@@ -64,7 +65,17 @@ def _activities(run: RunReport) -> str:
             "<th>duration</th><th>outcome</th></tr>" + "".join(rows) + "</table>")
 
 
-def _run_section(run: RunReport, index: int) -> str:
+def _time_scale_row(run: RunReport) -> str:
+    """Where the lab's wall clock helps: the time scale, and how long the run took on it."""
+    if run.time_scale == 1:
+        return ""
+    wall = "" if run.duration_seconds is None else \
+        f"; the run took {run.duration_seconds:.1f} s of wall-clock time"
+    return (f"<tr><th>time scale</th><td>{run.time_scale:g} (the lab's): every time on this page "
+            f"is in AWS seconds{wall}</td></tr>")
+
+
+def _run_section(run: RunReport, index: int, heading: bool = True) -> str:
     status = run.verdict.status.value
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in run.reasons)
     numbers = "".join(f"<tr><th>{escape(name)}</th><td class=\"num\">{escape(value)}</td></tr>"
@@ -74,21 +85,21 @@ def _run_section(run: RunReport, index: int) -> str:
         missing = ""
     except MissingExtra as exc:
         svg, missing = None, f"SLI timeline not drawn: {exc}"
-    plot = (f'<figure class="timeline">{svg}<figcaption>SLI timeline: availability and p99 '
-            "latency with the SLO, error budget spent against the allowance; vertical lines mark "
-            "the fault injection, stop, rollback and recovery.</figcaption></figure>"
+    plot = (f'<figure class="timeline">{svg}<figcaption>SLI timeline in AWS seconds: availability '
+            "and p99 latency with the SLO, error budget spent against the allowance; vertical "
+            "lines mark the fault injection, stop, rollback and recovery.</figcaption></figure>"
             if svg else f'<p class="note">{escape(missing or run.samples_note or "no SLI samples")}</p>')
     targets = ("<ul>" + "".join(f"<li><code>{escape(t)}</code></li>" for t in run.targets) + "</ul>"
                if run.targets else '<p class="note">no chaos-sre fault recorded a target</p>')
     configuration = escape(json.dumps(run.configuration, indent=2, sort_keys=True, default=str))
     return f"""
 <section id="run-{index}">
-<h2>{escape(run.title)}</h2>
+{f"<h2>{escape(run.title)}</h2>" if heading else ""}
 <div class="banner {status}"><strong>{run.label}</strong>
 <ul>{reasons}</ul></div>
 <h3>Key numbers</h3>
 <table>{numbers}
-<tr><th>started</th><td>{escape(run.started)}</td></tr>
+<tr><th>started</th><td>{escape(run.started)}</td></tr>{_time_scale_row(run)}
 <tr><th>journal</th><td><code>{escape(str(run.journal_path))}</code></td></tr></table>
 <h3>Timeline</h3>
 {plot}
@@ -111,7 +122,8 @@ def render(runs: list[RunReport], title: str | None = None, notes: list[str] | N
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = (f"<p>{passed} of {len(runs)} runs passed · generated {generated} by chaos-sre</p>"
                if len(runs) > 1 else f"<p>generated {generated} by chaos-sre</p>")
-    sections = "".join(_run_section(run, index) for index, run in enumerate(runs))
+    single = len(runs) == 1 and heading == runs[0].title  # the page's title already names it
+    sections = "".join(_run_section(run, index, not single) for index, run in enumerate(runs))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -100,6 +100,10 @@ class RunReport:
         value = (self.extension or {}).get("time_scale")
         return float(value) if isinstance(value, int | float) and value > 0 else 1.0
 
+    def aws_seconds(self, wall: float | None) -> float | None:
+        """A span of the run's wall clock in AWS seconds (None stays None)."""
+        return None if wall is None else wall / self.time_scale
+
     @property
     def fault_started_at(self) -> float | None:
         value = (self.extension or {}).get("fault_started_at")
