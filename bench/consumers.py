@@ -18,9 +18,10 @@ from chaos_sre.errors import ChaosSreError
 from chaos_sre.journal import load, outcome
 from chaos_sre.report import load_run, render
 from chaos_sre.report.model import load_run_or_unreadable
-from chaos_sre.verdicts import chaos_sre_extension
 
 PASSED = "PASSED"
+KNOWS_EXIT_CODE = ("chaos run exit code", "game day", "pytest plugin")
+"""The consumers that read a journal beside the exit code of the `chaos run` that wrote it."""
 
 
 def _report_labels(path: Path) -> dict[str, str]:
@@ -58,14 +59,10 @@ def readings(path: Path, exit_code: int | None) -> dict[str, str]:
     found["report --fail-on not-passed"] = PASSED if cli.exit_code == 0 else f"exit {cli.exit_code}"
     for consumer in ("game day", "pytest plugin"):  # both read it with the exit code
         found[consumer] = load_run_or_unreadable(path.stem, path, exit_code).label
-    extension = chaos_sre_extension(journal)
-    if extension is None:
-        found["history"] = "no row"
-    else:
-        try:
-            found["history"] = PASSED if history.run_of("t", extension, None).passed else "not passed"
-        except ChaosSreError as exc:
-            found["history"] = f"error: {exc}"
+    try:
+        found["history"] = history.run_of(journal).status.label
+    except ChaosSreError as exc:
+        found["history"] = f"no row: {exc}"
     return found
 
 

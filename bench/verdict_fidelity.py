@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT, machine, table
-from consumers import passed_by, readings
+from consumers import KNOWS_EXIT_CODE, passed_by, readings
 from lab_process import THIS_CHECKOUT, chaos_run, running_lab
 
 from chaos_sre.aws.client import aws_client
@@ -185,6 +185,7 @@ def corpus(reps: int) -> list[Case]:
 
 
 STATUSES = ("passed", "failed", "inconclusive", "dry-run")
+LABELS = {status.upper() for status in STATUSES}
 REFUSED_FLAGS = (("--dry=probes",), ("--dry=pause",),
                  ("--hypothesis-strategy", "before-method-only"),
                  ("--hypothesis-strategy", "after-method-only"),
@@ -328,14 +329,13 @@ def derived_results(results: list[Result]) -> list[Result]:
             document = variants.get(name, journal)
             path = folder / f"{len(derived)}.json"
             path.write_text(json.dumps(document))
-            extension: dict[str, Any] = next((e for e in document.get("extensions", [])
-                                              if e.get("name") == "chaos_sre"), {})
-            found = extension.get("verdict")
-            verdict: dict[str, Any] = found if isinstance(found, dict) else {}
+            found = readings(path, exit_code)
+            if exit_code is not None:  # the journal alone says PASSED: only these can know
+                found = {k: v for k, v in found.items() if k in KNOWS_EXIT_CODE}
+            model = found.get("game day", "")  # the verdict model's reading, exit code and all
             derived.append(Result(Case(f"journal: {name}", "not pass", experiment), exit_code,
-                                  str(verdict.get("status", "no verdict")),
-                                  [str(r) for r in verdict.get("reasons") or []][:3], 0.0,
-                                  readings(path, exit_code), str(path)))
+                                  model.lower() if model in LABELS else "unreadable",
+                                  [f"{k}: {v}" for k, v in found.items()], 0.0, found, str(path)))
     return derived
 
 
@@ -355,6 +355,19 @@ def run_all(cases: list[Case], jobs: int) -> Iterator[Result]:
             except subprocess.CalledProcessError as error:
                 yield Result(futures[future], error.returncode, "error",
                              [f"{' '.join(error.cmd[-6:])}: {str(error.stderr).strip()[-300:]}"], 0.0)
+
+
+def reread(path: Path) -> Iterator[Result]:
+    """The lab runs of an earlier ``--out`` file, their journals read again by every consumer."""
+    for saved in json.loads(path.read_text()):
+        if str(saved["case"]["situation"]).startswith("journal: "):
+            continue  # derived again afterwards
+        case = Case(**{**saved["case"], "flags": tuple(saved["case"]["flags"]),
+                       "environment": tuple(map(tuple, saved["case"]["environment"]))})
+        journal = saved.get("journal")
+        found = readings(Path(journal), saved["exit"]) if journal else {}
+        yield Result(case, saved["exit"], saved["status"], saved["reasons"], saved["seconds"],
+                     found, journal)
 
 
 def summary(results: list[Result]) -> str:
@@ -400,6 +413,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write every run's result here (JSON)")
     parser.add_argument("--no-derived", action="store_true",
                         help="do not derive torn and foreign journals from the PASSED runs")
+    parser.add_argument("--reread", type=Path, metavar="FILE",
+                        help="run nothing: read again the journals of an earlier --out FILE with "
+                             "every consumer (their journals must still exist), then derive")
     args = parser.parse_args()
     cases = [c for c in corpus(args.reps) if (not args.only or args.only in c.situation)
              and (not args.experiment or c.experiment == args.experiment)]
@@ -407,7 +423,7 @@ def main() -> int:
         parser.error("no run of the corpus matches --only and --experiment")
     started = time.monotonic()
     results: list[Result] = []
-    for result in run_all(cases, args.jobs):
+    for result in (reread(args.reread) if args.reread else run_all(cases, args.jobs)):
         results.append(result)
         flag = " FALSE PASS" if result.false_pass else " FALSE FAIL" if result.false_fail else ""
         print(f"[{len(results)}/{len(cases)} {time.monotonic() - started:.0f} s] "

@@ -24,7 +24,7 @@ from typing import Any
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.report.figures import percent, seconds
-from chaos_sre.verdicts import Status, parse
+from chaos_sre.verdicts import Status, chaos_sre_extension, journal_verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -153,22 +153,29 @@ def append(run: Run, path: Path | None = None) -> Path:
     return path
 
 
-def run_of(title: str, extension: dict[str, Any], journal: str | None,
+def run_of(journal: dict[str, Any], path: str | None = None, *,
            started_at: float | None = None) -> Run:
-    """The history row of a judged run, from its ``chaos_sre`` journal extension (a one-line
-    ValidationError when its verdict cannot be read)."""
+    """The history row of a judged run, from its journal: the status as every consumer reads
+    it (:func:`chaos_sre.verdicts.journal_verdict`, Chaos Toolkit's own status included), the
+    figures from its ``chaos_sre`` extension. A one-line ValidationError when the journal holds
+    no readable chaos-sre verdict."""
+    title = str((journal.get("experiment") or {}).get("title") or "(untitled)")
+    extension = chaos_sre_extension(journal)
+    if extension is None:
+        raise ValidationError(f"{title}: the run has no chaos-sre verdict, so no history row")
+    status = journal_verdict(journal, f"the verdict of {title}").status
     recovery = extension.get("recovery") or {}
     budget = extension.get("budget") or {}
     sampling = extension.get("sampling") or {}
     return Run(experiment=title,
                started_at=started_at or sampling.get("started_at") or time.time(),
-               status=parse(extension.get("verdict"), f"the verdict of {title}").status,
+               status=status,
                detect_seconds=recovery.get("detect_seconds"),
                recover_seconds=recovery.get("recover_seconds"),
                rto_seconds=recovery.get("rto_seconds"),
                budget_spent=budget.get("consumed_fraction"),
                budget_allowed=budget.get("allowed_fraction"),
-               journal=journal)
+               journal=path)
 
 
 def trends(path: Path | None = None, experiment: str | None = None) -> list[Trend]:

@@ -14,7 +14,8 @@ history, the pytest plugin, every report format - reads a journal through
   that is not a boolean or disagrees with ``status``, a newer version) is a one-line
   :class:`VerdictError`, never a pass;
 * the journal's own status is part of the verdict: a verdict that passed in a run Chaos
-  Toolkit ended ``failed``, ``aborted`` or ``interrupted``, or that deviated, is FAILED;
+  Toolkit ended ``failed``, ``aborted`` or ``interrupted``, or that deviated, is FAILED (the
+  control marks the run of every other verdict ``failed`` itself, so ``chaos run`` exits 1);
 * a journal without the chaos-sre verdict was not judged by an SLO: INCONCLUSIVE when Chaos
   Toolkit's run completed (also when its experiment declares the control), FAILED when it did not;
 * a dry run is DRY-RUN: no fault was injected, so it neither passes nor counts in the history.
@@ -163,7 +164,7 @@ def journal_verdict(journal: dict[str, Any], where: str = "the journal") -> Verd
             return Verdict(Status.FAILED, (ended, judged))
         return Verdict(Status.INCONCLUSIVE, (judged,))
     verdict = parse(extension.get("verdict"), where)
-    if ended and verdict.status in (Status.PASSED, Status.DRY_RUN):
+    if ended and verdict.passed:  # (the control itself ends every other verdict's run failed)
         return verdict.failed_because(ended)
     return verdict
 

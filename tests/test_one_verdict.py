@@ -119,8 +119,7 @@ def test_a_fault_that_ran_as_a_dry_run_makes_the_run_a_dry_run(tmp_path: Path,
     assert any(r.startswith('terminate-az-instances would: {"action": "terminate"')
                for r in verdict.reasons), verdict.reasons
     with pytest.raises(ValidationError, match="a dry run is not added to the run history"):
-        history.append(history.run_of("t", {"verdict": verdict.as_dict()}, None),
-                       tmp_path / "h.sqlite")
+        history.append(history.run_of(journal_with(verdict.as_dict())), tmp_path / "h.sqlite")
 
 
 def test_a_live_fault_clock_with_nothing_verified_is_inconclusive() -> None:
@@ -146,7 +145,9 @@ def test_a_dry_run_is_dry_run_for_every_consumer(tmp_path: Path) -> None:
                              dry_run_plan=[{"activity": "a", "plan": {"dry_run": True, "n": 2}}]),
                       "s.jsonl")
     assert extension["verdict"]["status"] == "dry-run" and extension["dry_run"]["plan"]
-    path = write(tmp_path, "dry", {**journal_with(None), "extensions": [extension]})
+    # the control marks the run failed (chaos run exits 1), as for every verdict but PASSED
+    path = write(tmp_path, "dry", {**journal_with(None, status="failed"),
+                                   "extensions": [extension]})
     assert_every_consumer_reads(path, Status.DRY_RUN)
 
 
@@ -169,6 +170,12 @@ def assert_every_consumer_reads(path: Path, expected: Status, *, exit_code_of_ru
     cli = CliRunner().invoke(chaos_sre_cli, ["report", str(path), "--format", "md",
                                              "--fail-on", "not-passed"])
     assert cli.exit_code == (0 if expected is Status.PASSED else 1), cli.output
+    try:
+        row = history.run_of(journal)
+    except ValidationError:
+        assert expected is not Status.PASSED  # no row (no chaos-sre verdict): nothing passes
+    else:
+        assert row.status is expected
 
 
 @pytest.mark.parametrize("status", ["failed", "aborted", "interrupted"])
@@ -238,7 +245,7 @@ def test_a_torn_verdict_is_a_one_line_error_never_a_pass(tmp_path: Path,
     game_day = load_run_or_unreadable("step", path, 0)
     assert game_day.verdict.status is Status.INCONCLUSIVE and not game_day.passed
     with pytest.raises(ValidationError):
-        history.run_of("t", {"verdict": torn}, None)
+        history.run_of(journal_with(torn))
 
 
 def test_an_older_verdict_reads_by_its_passed() -> None:
@@ -265,7 +272,7 @@ def test_the_history_keeps_each_runs_status(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     for status in ("passed", "inconclusive"):
         verdict = {"version": 2, "status": status, "passed": status == "passed", "reasons": []}
-        history.append(history.run_of("t", {"verdict": verdict}, None, started_at=1.0), db)
+        history.append(history.run_of(journal_with(verdict), started_at=1.0), db)
     runs = history.trends(db)[0].runs
     assert [r.status for r in runs] == [Status.PASSED, Status.INCONCLUSIVE]
     assert "INCONCLUSIVE" in history.trend_table(history.trends(db))[1]

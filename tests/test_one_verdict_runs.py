@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from conftest import CHAOS, ROOT, RUNNER_KEY, RunningLab, extension
 
+from chaos_sre.journal import outcome
+
 pytestmark = pytest.mark.e2e
 
 
@@ -49,6 +51,7 @@ def test_chaos_run_dry_actions_is_a_dry_run_with_its_plan(shared_lab: RunningLab
     assert [step["activity"] for step in plan] == ["terminate-az-instances"]
     assert len(plan[0]["plan"]["instance_ids"]) == 2
     assert "chaos-sre: verdict DRY-RUN" in stderr
+    assert journal["status"] == "failed" and outcome(journal).startswith("DRY-RUN - ")
     unchanged(shared_lab, tmp_path)
 
 
@@ -86,6 +89,7 @@ def test_a_flag_the_verdict_cannot_trust_is_refused_before_anything_runs(
     assert status == 1 and verdict["status"] == "inconclusive", verdict
     assert verdict["reasons"][0].startswith("not judged, nothing was sampled or injected: ")
     assert refusal in verdict["reasons"][0] and refusal in stderr
+    assert outcome(journal).startswith("INCONCLUSIVE - not judged")
     assert not (tmp_path / "journal.samples.jsonl").exists()
     assert journal.get("run") in (None, [])
     unchanged(shared_lab, tmp_path)

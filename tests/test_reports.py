@@ -204,9 +204,10 @@ def test_history_records_each_run_and_flags_a_regression(runs: Runs) -> None:
                      lab_dir=runs.directory)
     assert f"{passed['recovery']['recover_seconds']:.2f} s" in detail.stdout
     assert FAILED_TITLE not in detail.stdout
-    slower = history.run_of(PASSED_TITLE, {**passed, "recovery": {
-        **passed["recovery"], "recover_seconds": passed["recovery"]["recover_seconds"] * 3 + 2}},
-        journal=None, started_at=passed["sampling"]["started_at"] + 3600)
+    journal = json.loads(runs.passed.read_text())
+    journal["extensions"] = [{**passed, "recovery": {
+        **passed["recovery"], "recover_seconds": passed["recovery"]["recover_seconds"] * 3 + 2}}]
+    slower = history.run_of(journal, started_at=passed["sampling"]["started_at"] + 3600)
     history.append(slower, runs.history)
     flagged = run_cli("history", "--db", str(runs.history), "--fail-on-regression",
                       lab_dir=runs.directory)

@@ -52,32 +52,39 @@ def failure_message(context: dict[str, Any], state: dict[str, Any]) -> str:
 
 
 def method_activity_ended(run: ControlRun, context: dict[str, Any], state: dict[str, Any]) -> None:
-    """Record a failed method action (or chaos-sre probe); a failed fault that changed nothing
-    withdraws the fault's start, and so does a fault that ran as a dry run (``dry_run``
-    argument): the run becomes a dry run with that fault's plan. Another extension's action
-    that succeeded is kept for its effect check."""
-    provider = context.get("provider") or {}
-    module = str(provider.get("module", ""))
-    is_action = context.get("type") == "action"
-    output = state.get("output")
-    if state.get("status") != "failed":
-        if is_action and isinstance(output, dict) and output.get("dry_run") is True \
-                and is_fault_module(module):
-            run.record.dry_run = True
-            run.record.dry_run_plan.append({"activity": str(context.get("name")), "plan": output})
-            ledger = run_ledger()
-            if run.clock_activity == context.get("name") and (ledger is None
-                                                               or not ledger.injected()):
-                _withdraw_fault_start(run)
-        elif is_action and not is_fault_module(module):
-            run.other_faults.append((module, str(provider.get("func", "")),
-                                     str(context.get("name")), output))
-        return
-    if not (is_action or module.startswith("chaos_sre.")):
+    """Record a failed method action (or chaos-sre probe), or what a successful action says."""
+    if state.get("status") == "failed":
+        _method_activity_failed(run, context, state)
+    elif context.get("type") == "action":
+        _method_action_succeeded(run, context, state.get("output"))
+
+
+def _method_activity_failed(run: ControlRun, context: dict[str, Any],
+                            state: dict[str, Any]) -> None:
+    """A failed action (or chaos-sre probe) fails the verdict; a failed fault that changed
+    nothing withdraws the fault's start."""
+    module = str((context.get("provider") or {}).get("module", ""))
+    if context.get("type") != "action" and not module.startswith("chaos_sre."):
         return
     run.record.failed_actions.append(failure_message(context, state))
     if injected_nothing(context):
         _withdraw_fault_start(run)
+
+
+def _method_action_succeeded(run: ControlRun, context: dict[str, Any], output: Any) -> None:
+    """A chaos-sre fault that ran as a dry run (its ``dry_run`` argument) makes the run a dry
+    run with its plan, and withdraws the fault's start if it started it and nothing was
+    injected; another extension's action is kept for its effect check."""
+    provider = context.get("provider") or {}
+    module, name = str(provider.get("module", "")), str(context.get("name"))
+    if not is_fault_module(module):
+        run.other_faults.append((module, str(provider.get("func", "")), name, output))
+    elif isinstance(output, dict) and output.get("dry_run") is True:
+        run.record.dry_run = True
+        run.record.dry_run_plan.append({"activity": name, "plan": output})
+        ledger = run_ledger()
+        if run.clock_activity == name and (ledger is None or not ledger.injected()):
+            _withdraw_fault_start(run)
 
 
 def _withdraw_fault_start(run: ControlRun) -> None:

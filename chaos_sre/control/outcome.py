@@ -48,6 +48,6 @@ def run_targets() -> dict[str, Any]:
 def record_history(state: dict[str, Any], extension: dict[str, Any], journal: Path) -> None:
     """Append the run's key figures to the local history (a ValidationError when it cannot:
     the control records it and the verdict fails, naming it)."""
-    title = str((state.get("experiment") or {}).get("title") or "(untitled)")
-    path = history.append(history.run_of(title, extension, str(journal.resolve())))
+    judged = {**state, "extensions": [*(state.get("extensions") or []), extension]}
+    path = history.append(history.run_of(judged, str(journal.resolve())))
     logger.info(f"chaos-sre: added to the run history {path} (chaos-sre history)")
