@@ -32,20 +32,21 @@ def outcome(journal: dict[str, Any], where: str = "the journal") -> str:
     return journal_verdict(journal, where).text()
 
 
-def duration_aws(duration: Any, scale: float) -> str:
-    """A run's wall-clock duration in AWS seconds, for the time scale line."""
-    return f"{duration / scale:.0f} AWS s" if isinstance(duration, int | float) else "unknown"
-
-
 def summary(path: str | Path) -> str:
-    """Title, outcome, duration and path of the journal at ``path``."""
+    """Title, outcome, duration and path of the journal at ``path``: every time in AWS seconds
+    (a lab run's wall-clock duration named beside it)."""
     journal = load(path)
     title = journal.get("experiment", {}).get("title", "(untitled)")
     duration = journal.get("duration")
+    extension = chaos_sre_extension(journal)
+    found = (extension or {}).get("time_scale")
+    scale = float(found) if isinstance(found, int | float) and found > 0 else 1.0
+    scaled = scale != 1
     lines = [f"experiment: {title}", f"outcome:    {outcome(journal, str(path))}"]
     if isinstance(duration, int | float):
-        lines.append(f"duration:   {duration:.1f} s (status {journal.get('status')})")
-    extension = chaos_sre_extension(journal)
+        wall = f"{duration:.1f} s on the lab's wall clock, " if scaled else ""
+        lines.append(f"duration:   {duration / scale:.1f} s ({wall}status "
+                     f"{journal.get('status')})")
     if extension is not None and "recovery" in extension and "budget" in extension:
         recovery, budget = extension["recovery"], extension["budget"]
         seconds = lambda value: "-" if value is None else f"{value:.2f} s"  # noqa: E731
@@ -60,10 +61,8 @@ def summary(path: str | Path) -> str:
         lines.append(f"budget:     spent {budget['consumed_fraction'] * 100:.3g} % of the SLO "
                      f"window's error budget (allowed {budget['allowed_fraction'] * 100:.3g} %)")
         lines.append(f"samples:    {extension['samples_path']}")
-        scale = extension.get("time_scale")
-        if isinstance(scale, int | float) and scale != 1:
-            lines.append(f"time scale: {scale:g} (the lab's): recovery and RTOs are AWS seconds, "
-                         f"the duration wall-clock seconds ({duration_aws(duration, scale)})")
+        if scaled:
+            lines.append(f"time scale: {scale:g} (the lab's): every time above is in AWS seconds")
     lines.append(f"journal:    {Path(path).resolve()}")
     return "\n".join(lines)
 

@@ -33,8 +33,8 @@ def test_summary_with_the_verdict(tmp_path: Path) -> None:
     assert "restore:    healthy 3.97 s after the restore (restore RTO 10 s)" in text
     assert "time scale:" not in text  # against AWS (or an older journal): nothing to say
     text = summary(_journal(tmp_path, extensions=[{**extension, "time_scale": 0.1}]))
-    assert "time scale: 0.1 (the lab's): recovery and RTOs are AWS seconds, the duration " \
-        "wall-clock seconds (123 AWS s)" in text
+    assert "duration:   123.4 s (12.3 s on the lab's wall clock, status completed)" in text
+    assert "time scale: 0.1 (the lab's): every time above is in AWS seconds" in text
 
 
 def test_summary_without_the_control(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.secrets import redact_secrets
 from chaos_sre.slo.samples import read_sample_file
 from chaos_sre.slo.verdict import judge, traffic_model
-from chaos_sre.verdicts import parse
+from chaos_sre.verdicts import exit_code, parse
 
 logger = logging.getLogger("chaostoolkit")
 
@@ -267,7 +267,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
             extension = {**_judged(run), **targets}
     state.setdefault("extensions", []).append(extension)
     outcome.log_verdict(extension)
-    if not parse(extension["verdict"]).passed and state.get("status") == "completed":
+    if exit_code(parse(extension["verdict"])) and state.get("status") == "completed":
         state["status"] = "failed"  # chaos run exits 1 for every verdict but PASSED
 
 
