@@ -191,6 +191,14 @@ def test_a_passed_verdict_in_a_run_that_did_not_complete_is_failed(tmp_path: Pat
         f"Chaos Toolkit ended the run with status {status} (not completed)"
 
 
+def test_the_control_fails_a_run_chaos_toolkit_did_not_complete() -> None:
+    """The control's own verdict: an `aborted` run (a method that raised) never PASSES."""
+    for status in ("aborted", "failed"):
+        verdict = verdict_of(record(chaos_status=status))
+        assert verdict["status"] == "failed"
+        assert verdict["reasons"] == [f"Chaos Toolkit ended the run with status {status}"]
+
+
 def test_a_deviated_run_is_never_passed(tmp_path: Path) -> None:
     passed = {"version": 2, "status": "passed", "passed": True, "reasons": ["ok"]}
     path = write(tmp_path, "deviated", {**journal_with(passed), "deviated": True})
