@@ -153,12 +153,24 @@ def set_desired_count(
         mutation.outcome = after
         if stretched is not None:
             _register(scaling, cluster, service, stretched)
+            _hold_the_count(ecs, cluster, service, count)
     logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
                 f"{current_count} -> {count}"
                 + ("" if stretched is None or target is None else
                    f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
                    f"{stretched['min']}-{stretched['max']}"))
     return {"dry_run": False, **summary}
+
+
+def _hold_the_count(ecs: Any, cluster: str, service: str, count: int) -> None:
+    """Set the count again if Application Auto Scaling moved it back into the old min/max while
+    RegisterScalableTarget was on its way (a scaling policy evaluated in between: a retried call
+    makes that window seconds long); with the minimum lowered and scaling suspended it stays."""
+    moved = int(describe_service(ecs, cluster, service)["desiredCount"])
+    if moved != count:
+        logger.warning(f"chaos-sre: Application Auto Scaling moved ECS service {cluster}/{service} "
+                       f"back to {moved} before its minimum was lowered: setting {count} again")
+        call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
 
 
 @SCALES_SERVICE
