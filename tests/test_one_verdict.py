@@ -357,6 +357,24 @@ def test_an_error_after_the_verdict_fails_it(tmp_path: Path, monkeypatch: pytest
                                                       "record_history")
 
 
+def test_a_verdict_judged_again_reads_the_samples_once(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the history row fails the verdict is judged again: a torn sample line is one missing
+    piece of evidence, named once (a second read of the file named it twice)."""
+    observed = tmp_path / "s.jsonl"
+    observed.write_text("".join(to_line(s) + "\n" for s in samples(60)) + "torn{\n")
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setenv("CHAOS_SRE_HISTORY", str(tmp_path / "folder"))
+    monkeypatch.setattr(hooks, "_run", ControlRun(SLO, SETTINGS, "http://127.0.0.1:1", observed,
+                                                  record=record()))
+    state: dict[str, Any] = {"status": "completed", "experiment": {"title": "t"}}
+    hooks.after_experiment_control({}, state=state)
+    reasons = state["extensions"][0]["verdict"]["reasons"]
+    assert reasons[0].startswith("the chaos-sre control failed: record_history")
+    assert sum("line(s) of the samples file are not samples" in r for r in reasons) == 1, reasons
+
+
 def test_a_run_refused_before_it_started_says_why() -> None:
     journal = {"status": "interrupted", "experiment": {"title": "t"},
                "extensions": [not_judged("chaos-sre control: chaos run --dry=pause is refused")]}

@@ -32,7 +32,7 @@ from chaos_sre.faults.effects import SETTLED
 from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
 from chaos_sre.safety.secrets import redact_secrets
-from chaos_sre.slo.samples import read_sample_file
+from chaos_sre.slo.samples import Sample, read_sample_file
 from chaos_sre.slo.verdict import judge, traffic_model
 from chaos_sre.verdicts import exit_code, parse
 
@@ -259,34 +259,36 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
         after_the_fault(stop_sampling)(run)
     run.record.ended_at = time.time()
     targets = after_the_fault(outcome.run_targets)() or {}
-    extension = {**_judged(run), **targets}
+    samples = after_the_fault(observed_samples)(run) or []
+    extension = {**_judged(run, samples), **targets}
     if not run.record.dry_run:
         errors = len(run.record.control_errors)
         after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
         if len(run.record.control_errors) > errors:  # the row was not written: judge again
-            extension = {**_judged(run), **targets}
+            extension = {**_judged(run, samples), **targets}
     state.setdefault("extensions", []).append(extension)
     outcome.log_verdict(extension)
     if exit_code(parse(extension["verdict"])) and state.get("status") == "completed":
         state["status"] = "failed"  # chaos run exits 1 for every verdict but PASSED
 
 
-def _judged(run: ControlRun) -> dict[str, Any]:
-    """The run's verdict; if reading or judging the samples fails, a FAILED one naming why."""
-    extension = after_the_fault(judging_the_samples)(run)
+def _judged(run: ControlRun, samples: list[Sample]) -> dict[str, Any]:
+    """The run's verdict by ``samples``; if judging fails, a FAILED one naming why."""
+    extension = after_the_fault(judge)(samples, run.slo, run.settings, run.record,
+                                       str(run.samples_path))
     if extension is None:
         return judge([], run.slo, run.settings, run.record, str(run.samples_path))
-    return extension
+    return dict(extension)
 
 
-def judging_the_samples(run: ControlRun) -> dict[str, Any]:
-    """Read the samples file, note what in it is not evidence, and judge the run by it."""
+def observed_samples(run: ControlRun) -> list[Sample]:
+    """Read the samples file (once) and note what in it is not evidence."""
     found = read_sample_file(run.samples_path)
     run.record.sample_problems.extend(found.problems())
     if run.monitor is not None and run.monitor.malformed and not found.malformed:
         run.record.sample_problems.append(f"the monitor read a line that is not a sample: "
                                           f"{run.monitor.malformed[0]}")
-    return judge(found.samples, run.slo, run.settings, run.record, str(run.samples_path))
+    return found.samples
 
 
 def cleanup_control() -> None:
