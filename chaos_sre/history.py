@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import ValidationError
+from chaos_sre.journal import title_of
 from chaos_sre.report.figures import percent, seconds
-from chaos_sre.verdicts import Status, chaos_sre_extension, journal_verdict
+from chaos_sre.verdicts import Status, chaos_sre_extension, journal_verdict, parse
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -159,7 +160,7 @@ def run_of(journal: dict[str, Any], path: str | None = None, *,
     it (:func:`chaos_sre.verdicts.journal_verdict`, Chaos Toolkit's own status included), the
     figures from its ``chaos_sre`` extension. A one-line ValidationError when the journal holds
     no readable chaos-sre verdict."""
-    title = str((journal.get("experiment") or {}).get("title") or "(untitled)")
+    title = title_of(journal)
     extension = chaos_sre_extension(journal)
     if extension is None:
         raise ValidationError(f"{title}: the run has no chaos-sre verdict, so no history row")
@@ -188,20 +189,12 @@ def trends(path: Path | None = None, experiment: str | None = None) -> list[Tren
         ).fetchall()
     by_experiment: dict[str, list[Run]] = {}
     for row in rows:
-        run = Run(row[0], row[1], _status(row[9], row[2]), *row[3:9])
+        # rows written before the status column have only ``passed``: read as a version 1 verdict
+        status = parse({"passed": bool(row[2]), "status": row[9]}, f"the run history {path}").status
+        run = Run(row[0], row[1], status, *row[3:9])
         if experiment is None or experiment.lower() in run.experiment.lower():
             by_experiment.setdefault(run.experiment, []).append(run)
     return [Trend(name, runs) for name, runs in sorted(by_experiment.items())]
-
-
-def _status(stored: str | None, passed: int) -> Status:
-    """A row's status; rows written before the column existed have only ``passed``."""
-    if stored is None:
-        return Status.PASSED if passed else Status.FAILED
-    try:
-        return Status(stored)
-    except ValueError:
-        raise ValidationError(f"the run history holds an unknown verdict status {stored!r}") from None
 
 
 def trend_table(trends: list[Trend]) -> list[str]:

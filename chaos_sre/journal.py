@@ -32,15 +32,26 @@ def outcome(journal: dict[str, Any], where: str = "the journal") -> str:
     return journal_verdict(journal, where).text()
 
 
+def title_of(journal: dict[str, Any]) -> str:
+    """The experiment's title, ``(untitled)`` without one."""
+    return str((journal.get("experiment") or {}).get("title") or "(untitled)")
+
+
+def time_scale_of(extension: dict[str, Any] | None) -> float:
+    """Wall seconds per AWS second of a run (its journal's times are AWS seconds, its samples'
+    and phases' timestamps wall-clock): 1 against AWS and in older journals."""
+    value = (extension or {}).get("time_scale")
+    return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+
+
 def summary(path: str | Path) -> str:
     """Title, outcome, duration and path of the journal at ``path``: every time in AWS seconds
     (a lab run's wall-clock duration named beside it)."""
     journal = load(path)
-    title = journal.get("experiment", {}).get("title", "(untitled)")
+    title = title_of(journal)
     duration = journal.get("duration")
     extension = chaos_sre_extension(journal)
-    found = (extension or {}).get("time_scale")
-    scale = float(found) if isinstance(found, int | float) and found > 0 else 1.0
+    scale = time_scale_of(extension)
     scaled = scale != 1
     lines = [f"experiment: {title}", f"outcome:    {outcome(journal, str(path))}"]
     if isinstance(duration, int | float):

@@ -8,9 +8,8 @@ from chaoslib import substitute
 
 from chaos_sre import interrupts
 from chaos_sre.control.state import ControlRun
-from chaos_sre.errors import AWSError
 from chaos_sre.faults import foreign  # noqa: F401  (registers the other extensions' checks)
-from chaos_sre.faults.effects import LIVE, missing_effects, output_check_of
+from chaos_sre.faults.effects import LIVE, missing_effects, missing_output_effects
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.faults.registry import is_fault_module
 from chaos_sre.safety.ledger import current_ledger, run_ledger
@@ -125,16 +124,7 @@ def verify_effect(run: ControlRun, phase: str = LIVE) -> None:
         return
     missing, checked = missing_effects(run_ledger(), run.configuration, run.secrets, phase)
     if phase == LIVE:
-        for module, func, name, output in run.other_faults:
-            check = output_check_of(module, func)
-            if check is None:
-                continue
-            checked += 1
-            try:
-                problem = check(output, run.configuration, run.secrets)
-            except AWSError as exc:
-                problem = f"cannot tell whether it took effect: {exc}"
-            if problem:
-                missing.append(f"{name} ({module}.{func}): {problem}")
+        others, counted = missing_output_effects(run.other_faults, run.configuration, run.secrets)
+        missing, checked = missing + others, checked + counted
     record.no_effect.extend(missing)
     record.effects_checked = (record.effects_checked or 0) + checked

@@ -72,36 +72,37 @@ def _strategy(runtime: Any, kind: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _resolved(kind: str, parameter: str, cli: Mapping[str, Any], experiment_runtime: Any,
+              settings_runtime: Any) -> tuple[str, str]:
+    """(strategy, where it came from) of ``kind`` as ``chaos run`` resolves it: its flag, else
+    the experiment's runtime (which, when present, replaces the settings' defaults included),
+    else the settings file's, else Chaos Toolkit's default."""
+    given = cli.get(parameter)
+    if given is not None:
+        return str(given), f"chaos run --{parameter.replace('_', '-')}"
+    if experiment_runtime:
+        declared = _strategy(experiment_runtime, kind)
+        if declared is None:
+            return DEFAULT, f"Chaos Toolkit's default (the experiment's runtime sets no {kind} strategy)"
+        return declared, f"the experiment's runtime.{kind}.strategy"
+    declared = _strategy(settings_runtime, kind)
+    if declared is not None:
+        return declared, "the Chaos Toolkit settings' runtime"
+    return DEFAULT, "Chaos Toolkit's default"
+
+
 def effective_flags(experiment: Mapping[str, Any], cli: Mapping[str, Any] | None = None,
                     settings: Mapping[str, Any] | None = None) -> RunFlags:
     """The flags a run uses: ``cli`` (``chaos run``'s parameters) over the experiment's
-    ``runtime`` over the Chaos Toolkit ``settings`` file's, as ``chaos run`` resolves them (an
-    experiment ``runtime`` replaces both of the settings' strategies, defaults included)."""
-    cli = cli or {}
-    strategies: dict[str, tuple[str, str]] = {}
-    settings_runtime = (settings or {}).get("runtime")
-    experiment_runtime = experiment.get("runtime")
-    for kind, parameter in (("hypothesis", "hypothesis_strategy"),
-                            ("rollbacks", "rollback_strategy")):
-        value, source = _strategy(settings_runtime, kind), "the Chaos Toolkit settings' runtime"
-        if value is None:
-            value, source = DEFAULT, "Chaos Toolkit's default"
-        if experiment_runtime:
-            declared = _strategy(experiment_runtime, kind)
-            value, source = (declared, f"the experiment's runtime.{kind}.strategy") \
-                if declared is not None else (DEFAULT, f"Chaos Toolkit's default (the experiment's "
-                                                       f"runtime sets no {kind} strategy)")
-        given = cli.get(parameter)
-        if given is not None:
-            value, source = str(given), f"chaos run --{parameter.replace('_', '-')}"
-        strategies[kind] = (value, source)
+    ``runtime`` over the Chaos Toolkit ``settings`` file's, as ``chaos run`` resolves them."""
+    sources = (cli or {}, experiment.get("runtime"), (settings or {}).get("runtime"))
+    hypothesis, hypothesis_from = _resolved("hypothesis", "hypothesis_strategy", *sources)
+    rollbacks, rollbacks_from = _resolved("rollbacks", "rollback_strategy", *sources)
     dry = experiment.get("dry")
-    dry_value = getattr(dry, "value", dry)
+    dry_value = getattr(dry, "value", dry)  # chaos run sets chaoslib's Dry enum
     return RunFlags(dry=None if dry_value in (None, "") else str(dry_value),
-                    hypothesis_strategy=strategies["hypothesis"][0],
-                    hypothesis_from=strategies["hypothesis"][1],
-                    rollback_strategy=strategies["rollbacks"][0],
-                    rollback_from=strategies["rollbacks"][1])
+                    hypothesis_strategy=hypothesis, hypothesis_from=hypothesis_from,
+                    rollback_strategy=rollbacks, rollback_from=rollbacks_from)
 
 
 def check_flags(flags: RunFlags) -> None:

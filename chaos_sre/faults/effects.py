@@ -23,7 +23,7 @@ ones it knows from what they return (:func:`output_check`, in
 verdict INCONCLUSIVE, because nothing showed the fault took effect.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chaos_sre.errors import AWSError
@@ -60,17 +60,39 @@ def output_check(module: str, func: str) -> Callable[[OutputCheck], OutputCheck]
     return register
 
 
-def output_check_of(module: str, func: str) -> OutputCheck | None:
-    """The registered check of another extension's action, if chaos-sre knows one."""
-    return _OUTPUT_CHECKS.get((module, func))
-
-
 def _done(ledger: Ledger) -> list[tuple[dict[str, Any], Any]]:
     """(intent, outcome) of every intent acting on the service that was done (not refused)."""
     entries = ledger.entries()
     outcomes = {e["seq"]: e.get("outcome") for e in entries if e["kind"] == "done"}
     return [(e, outcomes[e["seq"]]) for e in entries
             if e["kind"] == "intent" and e.get("effect", True) and e["seq"] in outcomes]
+
+
+def _asked(check: Callable[..., str | None], *arguments: Any) -> str | None:
+    """A check's answer; an AWS error on the way is an answer too (the effect is unknown)."""
+    try:
+        return check(*arguments)
+    except AWSError as exc:
+        return f"cannot tell whether it took effect: {exc}"
+
+
+def missing_output_effects(actions: Iterable[tuple[str, str, str, Any]],
+                           configuration: dict[str, Any] | None,
+                           secrets: dict[str, Any] | None) -> tuple[list[str], int]:
+    """(what shows no effect, how many were checked) for other extensions' actions, each
+    ``(module, function, activity name, output)``, by their :func:`output_check`; an action
+    chaos-sre knows no check for is not counted."""
+    missing: list[str] = []
+    checked = 0
+    for module, func, name, output in actions:
+        check = _OUTPUT_CHECKS.get((module, func))
+        if check is None:
+            continue
+        checked += 1
+        problem = _asked(check, output, configuration, secrets)
+        if problem:
+            missing.append(f"{name} ({module}.{func}): {problem}")
+    return missing, checked
 
 
 def missing_effects(ledger: Ledger | None, configuration: dict[str, Any] | None,
@@ -91,10 +113,7 @@ def missing_effects(ledger: Ledger | None, configuration: dict[str, Any] | None,
         if check is None:
             continue
         checked += 1
-        try:
-            problem = check(intent, outcome, configuration, secrets)
-        except AWSError as exc:
-            problem = f"cannot tell whether it took effect: {exc}"
+        problem = _asked(check, intent, outcome, configuration, secrets)
         if problem:
             missing.append(f"{intent['resource']}: {problem}")
     if phase == LIVE and done and not checked:

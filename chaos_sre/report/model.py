@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.journal import load
+from chaos_sre.journal import load, time_scale_of, title_of
 from chaos_sre.safety.secrets import REDACTED, redact_secrets
 from chaos_sre.slo.samples import Sample, read_samples
 from chaos_sre.verdicts import (
@@ -95,10 +95,8 @@ class RunReport:
 
     @property
     def time_scale(self) -> float:
-        """Wall seconds per AWS second of the run (its journal's times are AWS seconds, its
-        samples' and phases' timestamps wall-clock): 1 against AWS and in older journals."""
-        value = (self.extension or {}).get("time_scale")
-        return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+        """Wall seconds per AWS second of the run (:func:`chaos_sre.journal.time_scale_of`)."""
+        return time_scale_of(self.extension)
 
     def aws_seconds(self, wall: float | None) -> float | None:
         """A span of the run's wall clock in AWS seconds (None stays None)."""
@@ -234,7 +232,7 @@ def load_run(path: str | Path, exit_code: int | None = None) -> RunReport:
     duration = journal.get("duration")
     return RunReport(
         journal_path=journal_path,
-        title=str((journal.get("experiment") or {}).get("title") or "(untitled)"),
+        title=title_of(journal),
         chaos_status=str(journal.get("status")),
         verdict=verdict,
         started=str(journal.get("start", "")),

@@ -38,7 +38,8 @@ def timeline_of(run: RunReport) -> Timeline | None:
                  target=run.target if run.target is not None else 1.0,
                  window_seconds=(run.number("slo", "window_seconds") or 30 * 86400.0)
                  * run.time_scale,
-                 latency_threshold=run.number("slo", "latency_threshold_seconds"))
+                 latency_threshold=run.number("slo", "latency_threshold_seconds"),
+                 time_scale=run.time_scale)
 
 
 def timeline_svg(run: RunReport, figure_id: str) -> str | None:
@@ -69,8 +70,8 @@ def timeline_figure(run: RunReport, timeline: Timeline, figure_id: str) -> "Figu
 
     figure = Figure(figsize=(11, 7.2), layout="constrained")
     availability, latency, budget = figure.subplots(3, 1, sharex=True)
-    starts = [t / run.time_scale for t in timeline.starts]
-    per_bin = f"per {timeline.bin_seconds / run.time_scale:.3g} s"
+    starts = timeline.starts  # AWS seconds
+    per_bin = f"per {timeline.bin_seconds:.3g} s"
     percent = [None if v is None else v * 100 for v in timeline.availability]
     availability.step(starts, percent, where="post", color="#1f77b4",
                       gid=f"{figure_id}-availability", label=f"good requests {per_bin}")
@@ -91,8 +92,7 @@ def timeline_figure(run: RunReport, timeline: Timeline, figure_id: str) -> "Figu
     latency.set_ylabel("p99 latency (ms)")
 
     allowed = run.number("budget", "allowed_fraction")
-    budget.plot([t / run.time_scale for t in timeline.budget_times],
-                [v * 100 for v in timeline.budget_spent],
+    budget.plot(timeline.budget_times, [v * 100 for v in timeline.budget_spent],
                 color="#d62728", label="error budget spent", gid=f"{figure_id}-budget")
     if allowed is not None:
         budget.axhline(allowed * 100, color="#444", linestyle="--", linewidth=1,
@@ -107,8 +107,7 @@ def timeline_figure(run: RunReport, timeline: Timeline, figure_id: str) -> "Figu
         color, style = MARKER_STYLES.get(marker.label, ("#7f7f7f", "-"))
         slug = marker.label.replace(" ", "-")
         for panel, axis in enumerate((availability, latency, budget)):
-            axis.axvline((marker.at - timeline.origin) / run.time_scale, color=color,
-                         linestyle=style,
+            axis.axvline(timeline.position(marker.at), color=color, linestyle=style,
                          linewidth=1.3, label=marker.label if axis is availability else None,
                          gid=f"{figure_id}-marker-{slug}-{panel}")
     for axis in (availability, latency, budget):
