@@ -5,9 +5,14 @@ value, so every caller reports the same way.
 """
 
 import math
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
 
 from chaos_sre.errors import ValidationError
+
+PositiveSeconds = Annotated[float, pydantic.Field(gt=0, allow_inf_nan=False)]
+"""An argument model's finite number of seconds greater than 0."""
 
 
 def number(what: str, value: Any) -> float:

@@ -7,9 +7,10 @@ rollback find it with no edit to chaos-sre.
 
 from typing import Any
 
-from chaos_sre.aws import aws_client, call, paginate
-from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
+from chaos_sre.aws import aws_client, call, paginate, tag_dict
+from chaos_sre.faults.effects import effect_check
+from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
 
 __all__ = ["label_instances"]
 
@@ -19,25 +20,29 @@ INSTANCES = "arn:aws:ec2:*:*:instance/*"
 
 @fault(reads=[Permission("ec2:DescribeInstances")],
        permissions=[Permission("ec2:CreateTags", INSTANCES), Permission("ec2:DeleteTags", INSTANCES)],
-       inverses=["remove_sample_label"])
-def label_instances(az: str, label: str = "chaos", dry_run: bool = False,
+       inverses=["remove_sample_label"], effects=["label"])
+def label_instances(az: str, label: str = "chaos",
                     configuration: dict[str, Any] | None = None,
-                    secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+                    secrets: dict[str, Any] | None = None) -> Plan:
     """Tag the running instances of one AZ with `chaos-sre-sample=<label>`; the rollback
     removes the tag."""
     ec2 = aws_client("ec2", configuration, secrets)
-    ids = sorted(i["InstanceId"]
-                 for r in paginate(ec2, "describe_instances", "Reservations", Filters=[
+    instances = [i for r in paginate(ec2, "describe_instances", "Reservations", Filters=[
                      {"Name": "availability-zone", "Values": [az]},
                      {"Name": "instance-state-name", "Values": ["running"]}])
-                 for i in r["Instances"])
-    if dry_run:
-        return {"dry_run": True, "instance_ids": ids}
-    with current_ledger(configuration or {}).mutation(
-            "ec2:instances", "label", {"instance_ids": ids},
-            {"op": "remove_sample_label", "instance_ids": ids}):
-        call(ec2, "create_tags", Resources=ids, Tags=[{"Key": LABEL_KEY, "Value": label}])
-    return {"dry_run": False, "instance_ids": ids}
+                 for i in r["Instances"]]
+    ids = sorted(i["InstanceId"] for i in instances)
+
+    def apply(ledger: Ledger) -> None:
+        with ledger.mutation("ec2:instances", "label", {"instance_ids": ids},
+                             {"op": "remove_sample_label", "instance_ids": ids}) as mutation:
+            call(ec2, "create_tags", Resources=ids, Tags=[{"Key": LABEL_KEY, "Value": label}])
+            mutation.outcome = {"label": label}
+
+    return Plan(targets=[Target(f"ec2:instance/{i['InstanceId']}", tag_dict(i.get("Tags")), az)
+                         for i in instances],
+                summary={"instance_ids": ids}, apply=apply,
+                action=f"tag {len(ids)} instance(s) in {az} with {LABEL_KEY}={label}")
 
 
 @inverse("remove_sample_label")
@@ -45,3 +50,14 @@ def _remove_label(op: Operation, configuration: Settings, secrets: Settings) -> 
     call(aws_client("ec2", configuration, secrets), "delete_tags", Resources=op["instance_ids"],
          Tags=[{"Key": LABEL_KEY}])
     return f"removed tag {LABEL_KEY} from {len(op['instance_ids'])} instance(s)"
+
+
+@effect_check("label")
+def _labelled(intent: Operation, outcome: Any, configuration: Settings, secrets: Settings) -> str | None:
+    """Every labelled instance still carries the label."""
+    ids = intent["pre_state"]["instance_ids"]
+    tagged = {i["InstanceId"] for r in paginate(
+        aws_client("ec2", configuration, secrets), "describe_instances", "Reservations",
+        Filters=[{"Name": f"tag:{LABEL_KEY}", "Values": [outcome["label"]]}]) for i in r["Instances"]}
+    missing = sorted(set(ids) - tagged)
+    return f"{', '.join(missing)} lost the label" if missing else None

@@ -3,8 +3,10 @@ and the runtime, and fault families from other packages found through the `chaos
 entry-point group by discovery, validation, `chaos-sre iam policy` and rollback alike
 (tests/fault_plugin_sample.py is such a family)."""
 
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +181,79 @@ def test_a_third_party_fault_is_rolled_back_after_a_crash(start_lab, tmp_path: P
     assert restored.returncode == 0, restored.stderr
     assert "removed tag chaos-sre-sample from 2 instance(s)" in restored.stdout
     assert labelled() == []
+
+
+INCOMPLETE = {
+    "permissions": ("permissions=[]", "declares no permissions"),
+    "inverse": ("inverses=[]", "declares no inverses"),
+    "inverse registration": ('inverses=["undo_nothing"]',
+                             "names inverse 'undo_nothing', which no @inverse('undo_nothing')"),
+    "effect check": ("effects=[]", "declares no effect check"),
+    "effect check registration": ('effects=["other"]',
+                                  "declares effect 'other', which no @effect_check('other')"),
+}
+"""Each part a fault must declare: (the declaration that lacks it, the refusal)."""
+FAULT_MODULE = '''
+from chaos_sre.faults.effects import effect_check
+from chaos_sre.faults.registry import Permission, Plan, fault
+from chaos_sre.safety.ledger import inverse
+
+__all__ = ["nudge"]
+
+
+@fault(**{{"permissions": [Permission("ec2:CreateTags")], "inverses": ["undo_nudge"],
+          "effects": ["nudge"], **dict({lacking})}})
+def nudge(az: str, configuration=None, secrets=None) -> Plan:
+    """Nothing."""
+    return Plan(targets=[], apply=lambda ledger: None)
+
+
+@inverse("undo_nudge")
+def _undo(op, configuration, secrets) -> str:
+    return "undone"
+
+
+@effect_check("nudge")
+def _nudged(intent, outcome, configuration, secrets):
+    return None
+'''
+
+
+def register_fault_module(module: str, source: str, where: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Install ``source`` as fault module ``module`` of the registry, as an entry point would."""
+    (where / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(where))
+    shipped = registry.fault_modules()
+    monkeypatch.setattr(registry, "fault_modules", lambda: (*shipped, module))
+    monkeypatch.setattr(registry, "_FAULTS", dict(registry._FAULTS))
+
+
+@pytest.mark.parametrize("part", sorted(INCOMPLETE))
+def test_a_fault_that_lacks_a_part_is_refused_at_import(
+        part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an effect check every run of the fault would be INCONCLUSIVE, without permissions
+    `chaos-sre iam policy` would leave its calls out, without an inverse nothing restores it: the
+    registry refuses the module when it loads it, and the action when it is first called."""
+    declaration, refusal = INCOMPLETE[part]
+    module = f"incomplete_{part.replace(' ', '_')}"
+    register_fault_module(module, FAULT_MODULE.format(lacking=declaration), tmp_path, monkeypatch)
+    expected = "^" + re.escape(f"fault {module}.nudge {refusal}")
+    with pytest.raises(ChaosSreError, match=expected) as refused:
+        registry.load()
+    assert "\n" not in str(refused.value)
+    imported = __import__(module)
+    with pytest.raises(ChaosSreError, match=expected):
+        imported.nudge(az="us-east-1a", dry_run=True, configuration={})
+
+
+def test_a_complete_fault_is_driven_by_the_framework(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control passes the fault's plan through the guardrails and answers a dry run without
+    calling its apply; the action's signature gains dry_run for `chaos discover`."""
+    register_fault_module("complete_fault", FAULT_MODULE.format(lacking="()"), tmp_path, monkeypatch)
+    found = registry.load()[("complete_fault", "nudge")]
+    assert list(inspect.signature(found.function).parameters) == [
+        "az", "dry_run", "configuration", "secrets"]
+    assert found.function(az="us-east-1a", dry_run=True, configuration={}) == {"dry_run": True}
+    with pytest.raises(ChaosSreError, match=r"^nudge: argument az: expected str, got 5$"):
+        found.function(az=5, dry_run=True)

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,25 @@ def test_rollback_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     torn.write_text('{"kind": "context"}\nnot json\n')
     not_entries = tmp_path / "list.jsonl"
     not_entries.write_text("[1, 2]\n")
+    no_kind, bad_seq, newer = (tmp_path / f"{name}.jsonl" for name in ("no-kind", "bad-seq", "newer"))
+    no_kind.write_text('{"seq": 1}\n')
+    bad_seq.write_text('{"kind": "done", "seq": "first"}\n')
+    newer.write_text('{"kind": "header", "format": 9, "written_by": "chaos-sre 9.0"}\n')
+    no_kind, bad_seq, newer = (tmp_path / f"{name}.jsonl" for name in ("no-kind", "bad-seq", "newer"))
+    no_kind.write_text('{"seq": 1}\n')
+    bad_seq.write_text('{"kind": "done", "seq": "first"}\n')
+    newer.write_text('{"kind": "header", "format": 9, "written_by": "chaos-sre 9.0"}\n')
     cases = [
         ((), "say which run to roll back: --last or --ledger PATH"),
         (("--last", "--ledger", str(torn)), "say which run to roll back"),
         (("--last",), f"no run ledger in {tmp_path / 'empty'}"),
         (("--ledger", str(tmp_path / "missing.jsonl")), "no ledger at"),
-        (("--ledger", str(torn)), "line 2 is not a ledger entry"),
-        (("--ledger", str(not_entries)), "line 1 is not a ledger entry (no kind)"),
+        (("--ledger", str(torn)), "line 2: not a ledger entry (not JSON: Expecting value)"),
+        (("--ledger", str(not_entries)), "line 1: not a ledger entry (expected a JSON object)"),
+        (("--ledger", str(no_kind)), "line 1: not a ledger entry (no kind)"),
+        (("--ledger", str(bad_seq)), "line 1: seq: input should be a valid integer"),
+        (("--ledger", str(newer)), "is ledger format 9 (chaos-sre 9.0); this chaos-sre 0.1.0 "
+                                   "reads formats 1 to 2: roll back with the version that wrote it"),
     ]
     for args, message in cases:
         result = run_cli("rollback", *args, lab_dir=tmp_path / "lab",
@@ -119,3 +132,72 @@ def test_an_inverse_is_repeated_after_a_transient_aws_error_and_never_after_a_re
     assert "restored 1 other change" in str(raised.value)
     assert calls == ["flaky", "flaky", "flaky", "refused"]
     assert [e["resource"] for e in ledger.pending()] == ["test:refused"]
+
+
+OLD_LEDGER = ROOT / "tests" / "fixtures" / "ledger-18db4a1.jsonl"
+"""A ledger chaos-sre wrote at 18db4a1 (format 1, no header): az-blackhole, ECS scale to zero,
+DynamoDB throttle and Aurora failover against its lab, then killed. The lab's resource ids,
+its endpoint and the run's name are placeholders (``<subnet-a>``) that the test fills in."""
+FAULTS_THEN_CRASH = """
+import os
+from chaos_sre.faults.az import blackhole_az
+from chaos_sre.faults.dynamodb import throttle_table
+from chaos_sre.faults.ecs import set_desired_count
+from chaos_sre.faults.rds import failover
+blackhole_az(az="us-east-1a", tags="app=web,env=staging", asg_names="web",
+             load_balancer_names="web", configuration={})
+set_desired_count("staging", "api", 0, restore_timeout_seconds=120, configuration={})
+throttle_table("sessions", read_units=1, write_units=1, configuration={})
+failover(db_cluster_identifier="orders", configuration={})
+os._exit(9)
+"""
+
+
+@pytest.mark.e2e
+def test_a_ledger_written_by_an_older_version_still_rolls_back(start_lab, tmp_path: Path) -> None:
+    """The four fault families change the lab as 18db4a1's did and the runner dies; the ledger
+    18db4a1 wrote for those changes (its ids filled in with this lab's) is replayed by this
+    version's `chaos-sre rollback --ledger` and every change is undone."""
+    from conftest import account_snapshot
+    from test_crash_safety import settles_to
+
+    from chaos_sre.safety.ledger import Ledger
+
+    lab = start_lab()
+    ec2 = lab.client("ec2")
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    subnets = ec2.describe_subnets(SubnetIds=group["VPCZoneIdentifier"].split(","))["Subnets"]
+    by_zone = {s["AvailabilityZone"][-1]: s["SubnetId"] for s in subnets}
+    acl_a = next(acl["NetworkAclId"] for acl in ec2.describe_network_acls()["NetworkAcls"]
+                 for a in acl["Associations"] if a["SubnetId"] == by_zone["a"])
+    before = account_snapshot(lab)
+
+    now = tmp_path / "now"
+    crashed = subprocess.run([sys.executable, "-c", FAULTS_THEN_CRASH], capture_output=True,
+                             text=True, timeout=300, check=False,
+                             env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(now)})
+    assert crashed.returncode == 9, crashed.stderr[-2000:]
+    assert account_snapshot(lab) != before
+    run = next(now.glob("*.jsonl")).stem
+    deny = next(acl["NetworkAclId"] for acl in ec2.describe_network_acls()["NetworkAcls"]
+                if {"Key": "chaos-sre:run", "Value": run} in acl.get("Tags", []))
+    filled = OLD_LEDGER.read_text()
+    for placeholder, value in {
+            "<subnet-a>": by_zone["a"], "<subnet-b>": by_zone["b"], "<subnet-c>": by_zone["c"],
+            "<vpc>": subnets[0]["VpcId"], "<acl-a>": acl_a, "<deny-acl>": deny, "<run>": run,
+            "<endpoint>": lab.env["AWS_ENDPOINT_URL"],
+            "<load-balancer-arn>": lab.client("elbv2").describe_load_balancers(
+                Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]}.items():
+        filled = filled.replace(placeholder, value)
+    old = tmp_path / "ledger-18db4a1.jsonl"
+    old.write_text(filled)
+    assert Ledger(old).format() == 1 and len(Ledger(old).pending()) == 9
+
+    shell = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    result = subprocess.run([*CLI, "rollback", "--ledger", str(old)], env=shell,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "9 change(s) restored" in result.stdout
+    assert settles_to(lab, before)
+    assert Ledger(old).pending() == []

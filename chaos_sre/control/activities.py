@@ -25,7 +25,7 @@ def plan_dry_run(run: ControlRun, context: dict[str, Any], configuration: dict[s
     provider = context.get("provider") or {}
     fault = find_fault(str(provider.get("module", "")), str(provider.get("func", "")))
     name = str(context.get("name"))
-    if fault is None or "dry_run" not in fault.model.model_fields:
+    if fault is None:
         run.record.dry_run_plan.append({"activity": name, "plan": "not planned: not a chaos-sre "
                                         "fault, so chaos-sre cannot resolve its targets"})
         return

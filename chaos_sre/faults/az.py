@@ -10,14 +10,13 @@ import logging
 import math
 import random
 import time
-from typing import Any
+from typing import Any, Literal
 
 from chaos_sre.aws import aws_client, call, call_on_new, paginate, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
+from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
+from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.safety.runner import runner_network_interfaces
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
@@ -64,6 +63,7 @@ START_POLL_SECONDS = 1.0
 REPLACES_STOPPED = ("HealthCheck", "ReplaceUnhealthy")
 """Auto Scaling processes that replace a stopped instance (it fails the EC2 health check)."""
 MODES = ("all", "count", "percent")
+Mode = Literal["all", "count", "percent"]
 
 
 def _tags(tags: dict[str, str] | str | None) -> dict[str, str]:
@@ -114,21 +114,21 @@ def select_targets(ids: list[str], mode: str, count: int | None, percent: float 
                  Permission("kms:CreateGrant", "arn:aws:kms:*:*:key/*", KMS_GRANT_FOR_EC2,
                             when="stop")],
     inverses=["start_instances"],
+    effects=["terminate", "stop"],
 )
 def terminate_az_instances(
     az: str,
     tags: dict[str, str] | str | None = None,
     asg_names: list[str] | str | None = None,
-    mode: str = "all",
+    mode: Mode = "all",
     count: int | None = None,
     percent: float | None = None,
     seed: int | None = None,
     stop: bool = False,
     allow_total_outage: bool = False,
-    dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Terminate (or stop, with `stop: true`) the running instances of one Availability Zone.
 
     Stop mode is refused for instances of an Auto Scaling group that replaces
@@ -159,24 +159,26 @@ def terminate_az_instances(
     if stop:
         _refuse_stopping_replaced_instances(aws_client("autoscaling", configuration, secrets),
                                             service, set(targets))
-    _enforce_on_instances(configuration, secrets, service, set(targets))
-    if dry_run:
-        logger.info(f"chaos-sre dry run: would {verb} {len(targets)} instance(s) in {az}: "
-                    f"{', '.join(targets)}")
-        return {"dry_run": True, "action": verb, "availability_zone": az, "instance_ids": targets,
-                "calls": 0}
-    ledger = current_ledger(configuration or {})
-    calls = 0
-    for first in range(0, len(targets), TERMINATE_BATCH):
-        batch = targets[first:first + TERMINATE_BATCH]
-        undo = {"op": "start_instances", "instance_ids": batch} if stop else None
-        with ledger.mutation("ec2:instances", verb, {"instance_ids": batch, "state": "running",
-                                                     "availability_zone": az}, undo):
-            call(ec2, "stop_instances" if stop else "terminate_instances", InstanceIds=batch)
-        calls += 1
-    logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
-    return {"dry_run": False, "action": verb, "availability_zone": az, "instance_ids": targets,
-            "calls": calls}
+
+    def apply(ledger: Ledger) -> dict[str, Any]:
+        calls = 0
+        for first in range(0, len(targets), TERMINATE_BATCH):
+            batch = targets[first:first + TERMINATE_BATCH]
+            undo = {"op": "start_instances", "instance_ids": batch} if stop else None
+            with ledger.mutation("ec2:instances", verb, {"instance_ids": batch, "state": "running",
+                                                         "availability_zone": az}, undo):
+                call(ec2, "stop_instances" if stop else "terminate_instances", InstanceIds=batch)
+            calls += 1
+        logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
+        return {"calls": calls}
+
+    chosen = set(targets)
+    return Plan(targets=[Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in service
+                         if i["id"] in chosen],
+                shares=_shares(service, chosen), apply=apply,
+                summary={"action": verb, "availability_zone": az, "instance_ids": targets,
+                         "calls": 0},
+                action=f"{verb} {len(targets)} instance(s) in {az}: {', '.join(targets)}")
 
 
 def _refuse_stopping_replaced_instances(autoscaling: Any, service: list[dict[str, Any]],
@@ -209,14 +211,6 @@ def _shares(service: list[dict[str, Any]], chosen: set[str]) -> list[Share]:
             counts[1] += 1
     return [Share(f"Auto Scaling group {g}", n, total) for g, (n, total) in sorted(totals.items())
             if n]
-
-
-def _enforce_on_instances(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
-                          service: list[dict[str, Any]], chosen: set[str]) -> None:
-    enforce(configuration, secrets,
-            [Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in service
-             if i["id"] in chosen],
-            _shares(service, chosen))
 
 
 def _scoped_vpc(ec2: Any, vpc_id: str | None, groups: list[dict[str, Any]],
@@ -258,10 +252,10 @@ def _refuse_runner_subnets(ec2: Any, vpc_id: str, subnet_ids: set[str]) -> None:
                               "or run from another subnet")
 
 
-def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str, Any] | None,
-                        az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
-                        balancers: list[dict[str, Any]], elbv2: Any) -> None:
-    """Guardrails over what a blackhole touches: the AZ's subnets, the ASGs and load balancers."""
+def _network_targets(az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
+                     balancers: list[dict[str, Any]], elbv2: Any) -> tuple[list[Target], list[Share]]:
+    """What a blackhole touches, for the guardrails: the AZ's subnets, the ASGs and load
+    balancers, and the share of each group's instances in the AZ."""
     targets = [Target(f"ec2:subnet/{s['SubnetId']}", tag_dict(s.get("Tags")), az) for s in subnets]
     targets += [Target(f"autoscaling:{g['AutoScalingGroupName']}", tag_dict(g.get("Tags")))
                 for g in groups]
@@ -271,7 +265,7 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
     shares = [Share(f"Auto Scaling group {g['AutoScalingGroupName']}",
                     sum(1 for i in g["Instances"] if i["AvailabilityZone"] == az), len(g["Instances"]))
               for g in groups if g["Instances"]]
-    enforce(configuration, secrets, targets, shares)
+    return targets, shares
 
 
 @fault(
@@ -298,6 +292,7 @@ def _enforce_on_network(configuration: dict[str, Any] | None, secrets: dict[str,
                             when="load_balancer_names")],
     inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
               "resume_az_rebalance", "restore_lb_subnets"],
+    effects=["replace_network_acl_association"],
 )
 def blackhole_az(
     az: str,
@@ -305,10 +300,9 @@ def blackhole_az(
     asg_names: list[str] | str | None = None,
     load_balancer_names: list[str] | str | None = None,
     vpc_id: str | None = None,
-    dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Cut one Availability Zone off the network, as far as the AWS APIs allow.
 
     The AZ's subnets in one VPC (chosen by `tags`) are associated with a new
@@ -344,43 +338,46 @@ def blackhole_az(
     subnet_ids = {s["SubnetId"] for s in subnets}
     _refuse_runner_subnets(ec2, plan["vpc_id"], subnet_ids)
     plan["subnet_ids"] = sorted(subnet_ids)
-    _enforce_on_network(configuration, secrets, az, subnets, groups, balancers, elbv2)
     shrinkable, plan["load_balancers_left_as_they_are"] = _balancers_to_shrink(balancers, subnet_ids)
     for name, why in plan["load_balancers_left_as_they_are"].items():
         logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")
-    if dry_run:
-        logger.info(f"chaos-sre dry run: would blackhole {az}: {plan}")
-        return {"dry_run": True, **plan}
-    ledger = current_ledger(configuration or {})
-    shrunk = _groups_to_shrink(groups, subnet_ids, az)
-    for group, _ in shrunk:
-        _suspend_az_rebalance(autoscaling, ledger, group)
-    for balancer, current, remaining in shrinkable:
-        with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
-                             {"subnets": current},
-                             {"op": "restore_lb_subnets",
-                              "load_balancer_arn": balancer["LoadBalancerArn"], "subnets": current}):
-            call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"], Subnets=remaining)
-    deny_acl = _create_deny_acl(ec2, ledger, plan["vpc_id"], az)
-    for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
-        original, association = acl_of(ec2, subnet["SubnetId"])
-        with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}", "replace_network_acl_association",
-                             {"network_acl_id": original},
-                             {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
-                              "network_acl_id": original}):
-            call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
-                        AssociationId=association, NetworkAclId=deny_acl)
-    for group, remaining in shrunk:
-        name = group["AutoScalingGroupName"]
-        removed = sorted(set(group["VPCZoneIdentifier"].split(",")) - set(remaining) - {""})
-        with ledger.mutation(f"autoscaling:{name}", "update_subnets",
-                             {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
-                             {"op": "restore_asg_subnets", "asg": name, "removed": removed,
-                              "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
-            call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,
-                 VPCZoneIdentifier=",".join(remaining))
-    logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
-    return {"dry_run": False, **plan, "network_acl_ids": [deny_acl]}
+
+    def apply(ledger: Ledger) -> dict[str, Any]:
+        shrunk = _groups_to_shrink(groups, subnet_ids, az)
+        for group, _ in shrunk:
+            _suspend_az_rebalance(autoscaling, ledger, group)
+        for balancer, current, remaining in shrinkable:
+            with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
+                                 {"subnets": current},
+                                 {"op": "restore_lb_subnets",
+                                  "load_balancer_arn": balancer["LoadBalancerArn"],
+                                  "subnets": current}):
+                call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"],
+                     Subnets=remaining)
+        deny_acl = _create_deny_acl(ec2, ledger, plan["vpc_id"], az)
+        for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
+            original, association = acl_of(ec2, subnet["SubnetId"])
+            with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}",
+                                 "replace_network_acl_association", {"network_acl_id": original},
+                                 {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
+                                  "network_acl_id": original}):
+                call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
+                            AssociationId=association, NetworkAclId=deny_acl)
+        for group, remaining in shrunk:
+            name = group["AutoScalingGroupName"]
+            removed = sorted(set(group["VPCZoneIdentifier"].split(",")) - set(remaining) - {""})
+            with ledger.mutation(f"autoscaling:{name}", "update_subnets",
+                                 {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
+                                 {"op": "restore_asg_subnets", "asg": name, "removed": removed,
+                                  "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
+                call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,
+                     VPCZoneIdentifier=",".join(remaining))
+        logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
+        return {"network_acl_ids": [deny_acl]}
+
+    targets, shares = _network_targets(az, subnets, groups, balancers, elbv2)
+    return Plan(targets=targets, shares=shares, summary=plan, apply=apply,
+                action=f"blackhole {az}: {plan}")
 
 
 def _named_balancers(elbv2: Any, names: list[str]) -> list[dict[str, Any]]:

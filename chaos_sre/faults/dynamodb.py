@@ -32,13 +32,13 @@ from chaos_sre.aws import aws_client, call, call_retrying_transient, paginate, t
 from chaos_sre.aws.client import configured_region
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
+from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.application_autoscaling import register, scalable_target, widened
 from chaos_sre.services.dynamodb import MINUTE_SECONDS, describe_table, metric_minutes, settings_of
 from chaos_sre.timescale import aws_seconds, wall_seconds
+from chaos_sre.values import PositiveSeconds
 
 __all__ = ["restore_table", "throttle_table"]
 
@@ -234,6 +234,7 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
     permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*", targets=True),
                  Permission("application-autoscaling:RegisterScalableTarget")],
     inverses=["restore_table_capacity", "restore_table_scaling"],
+    effects=["throttle"],
 )
 def throttle_table(
     table_name: str,
@@ -242,14 +243,13 @@ def throttle_table(
     read_units: int | None = None,
     write_units: int | None = None,
     indexes: list[str] | str | None = "all",
-    consumption_window_seconds: float = 300,
+    consumption_window_seconds: PositiveSeconds = 300,
     allow_global_table: bool = False,
-    wait_timeout_seconds: float = DEFAULT_WAIT_SECONDS,
-    poll_seconds: float = 1,
-    dry_run: bool = False,
+    wait_timeout_seconds: PositiveSeconds = DEFAULT_WAIT_SECONDS,
+    poll_seconds: PositiveSeconds = 1,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Throttle a DynamoDB table: lower its capacity (provisioned) or cap it (on-demand).
 
     Give `read_fraction`/`write_fraction` (0-1, of the average consumption over
@@ -271,9 +271,8 @@ def throttle_table(
     before and after, and the consumption (units/s) each fraction was taken of.
     """
     targets = _direction_targets(read_fraction, write_fraction, read_units, write_units)
-    timeout = values.number("wait_timeout_seconds", wait_timeout_seconds)
-    poll = values.number("poll_seconds", poll_seconds)
-    if not 0 < poll <= timeout:
+    timeout, poll = wait_timeout_seconds, poll_seconds
+    if not poll <= timeout:
         raise ValidationError("throttle_table needs 0 < poll_seconds <= wait_timeout_seconds")
     dynamodb = aws_client("dynamodb", configuration, secrets)
     table = describe_table(dynamodb, table_name)
@@ -284,55 +283,55 @@ def throttle_table(
     parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
     consumption: dict[str, float] = {}
     after = _new_settings(aws_client("cloudwatch", configuration, secrets), table_name, before,
-                          parts, targets, values.number("consumption_window_seconds",
-                                                  consumption_window_seconds), consumption)
+                          parts, targets, consumption_window_seconds, consumption)
     if before["billing_mode"] != ON_DEMAND:
         _refuse_past_decrease_limits(table, before, after)
     request = _update_request(table_name, before, after)
     tags = tag_dict(list(paginate(dynamodb, "list_tags_of_resource", "Tags",
                                   ResourceArn=table["TableArn"])))
     replicas = _other_replica_regions(table, configuration, allow_global_table)
-    enforce(configuration, secrets, [Target(f"dynamodb:table/{table_name}", tags, regions=replicas)])
     autoscaling = aws_client("application-autoscaling", configuration, secrets)
     scaling = _scaling_to_hold(autoscaling, table_name, before, after)
-    if dry_run:
-        held = ", ".join(f"{h['resource_id']} {h['dimension']}" for h in scaling)
-        logger.info(f"chaos-sre dry run: would update table {table_name}: {request}"
-                    + (f"; suspend auto scaling of {held}" if held else ""))
-        return {"dry_run": True, "table_name": table_name, "before": before, "after": after,
-                "consumption": consumption, "suspended_scaling": scaling}
-    ledger = current_ledger(configuration or {})
-    if scaling:
-        # Auto scaling first: each lowered capacity's scalable target gets the new value as its
-        # min and every scaling suspended, so no policy raises the capacity back mid-hold (the
-        # capacity is still inside the widened min/max, so nothing moves yet).
-        with ledger.mutation(f"dynamodb:table/{table_name}", "hold_scaling", {"scaling": scaling},
-                             {"op": "restore_table_scaling", "scaling": scaling},
-                             effect=False) as holding:
-            for hold in scaling:
-                register(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"],
-                         widened(hold["target"], hold["units"]))
-                holding.applied()
-    try:
-        with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
-                             {"op": "restore_table_capacity", "table_name": table_name,
-                              "settings": before, "timeout_seconds": timeout}) as mutation:
-            call_retrying_transient(aws_client("dynamodb", configuration, secrets, retries=False),
-                                    "update_table", **request)
-            mutation.outcome = after
-    except AWSError as exc:
-        if exc.code == "LimitExceededException":
-            raise AWSError(
-                f"AWS refused to lower the capacity of table {table_name}: DynamoDB allows "
-                f"{DECREASES_AT_ANY_TIME} decreases a UTC day for the table and for each GSI, "
-                f"then one per hour without decreases ({DECREASES_PER_DAY} at most); its "
-                f"capacity was not changed ({exc})",
-                code=exc.code, operation="update_table", status=exc.status) from exc
-        raise
-    _wait_active(dynamodb, table_name, wall_seconds(timeout), poll)
-    logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
-    return {"dry_run": False, "table_name": table_name, "before": before, "after": after,
-            "consumption": consumption, "suspended_scaling": scaling}
+
+    def apply(ledger: Ledger) -> None:
+        if scaling:
+            # Auto scaling first: each lowered capacity's scalable target gets the new value as
+            # its min and every scaling suspended, so no policy raises the capacity back mid-hold
+            # (the capacity is still inside the widened min/max, so nothing moves yet).
+            with ledger.mutation(f"dynamodb:table/{table_name}", "hold_scaling",
+                                 {"scaling": scaling},
+                                 {"op": "restore_table_scaling", "scaling": scaling},
+                                 effect=False) as holding:
+                for hold in scaling:
+                    register(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"],
+                             widened(hold["target"], hold["units"]))
+                    holding.applied()
+        try:
+            with ledger.mutation(f"dynamodb:table/{table_name}", "throttle", before,
+                                 {"op": "restore_table_capacity", "table_name": table_name,
+                                  "settings": before, "timeout_seconds": timeout}) as mutation:
+                call_retrying_transient(aws_client("dynamodb", configuration, secrets,
+                                                   retries=False), "update_table", **request)
+                mutation.outcome = after
+        except AWSError as exc:
+            if exc.code == "LimitExceededException":
+                raise AWSError(
+                    f"AWS refused to lower the capacity of table {table_name}: DynamoDB allows "
+                    f"{DECREASES_AT_ANY_TIME} decreases a UTC day for the table and for each GSI, "
+                    f"then one per hour without decreases ({DECREASES_PER_DAY} at most); its "
+                    f"capacity was not changed ({exc})",
+                    code=exc.code, operation="update_table", status=exc.status) from exc
+            raise
+        _wait_active(dynamodb, table_name, wall_seconds(timeout), poll)
+        logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
+
+    held = ", ".join(f"{h['resource_id']} {h['dimension']}" for h in scaling)
+    return Plan(targets=[Target(f"dynamodb:table/{table_name}", tags, regions=replicas)],
+                summary={"table_name": table_name, "before": before, "after": after,
+                         "consumption": consumption, "suspended_scaling": scaling},
+                apply=apply,
+                action=f"update table {table_name}: {request}"
+                + (f"; suspend auto scaling of {held}" if held else ""))
 
 
 restore_table = restore_run

@@ -18,15 +18,16 @@ it replaced.)
 
 import logging
 import time
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
 
 from chaos_sre.aws import aws_client, call, wait
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, fault
+from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
 from chaos_sre.permissions import requires
-from chaos_sre.safety.guardrails import Share, Target, enforce
-from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
+from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.application_autoscaling import register, widened
 from chaos_sre.services.ecs import (
@@ -41,7 +42,7 @@ from chaos_sre.services.ecs import (
     wait_healthy,
 )
 from chaos_sre.timescale import aws_seconds, wall_seconds
-from chaos_sre.values import positive_seconds
+from chaos_sre.values import PositiveSeconds
 
 __all__ = ["restore_service", "scale_service_to_zero", "set_desired_count"]
 
@@ -56,21 +57,12 @@ SCALES_SERVICE = fault(
     permissions=[Permission("ecs:UpdateService", "arn:aws:ecs:*:*:service/*/*", targets=True),
                  Permission("application-autoscaling:RegisterScalableTarget")],
     inverses=[RESTORE_OP],
+    effects=["set-desired-count"],
 )
 """The declaration both ECS faults share (they change the same things)."""
 MAX_DESIRED_COUNT = 5000
+DesiredCount = Annotated[int, pydantic.Field(ge=0, le=MAX_DESIRED_COUNT)]
 RESTORE_POLL_SECONDS = 0.5
-
-
-def _count(value: Any) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"desired_count must be a whole number, got {value!r}") from None
-    if number != int(number) or not 0 <= number <= MAX_DESIRED_COUNT:
-        raise ValidationError(f"desired_count must be a whole number from 0 to {MAX_DESIRED_COUNT}, "
-                              f"got {value!r}")
-    return int(number)
 
 
 def _register(scaling: Any, cluster: str, service: str, target: dict[str, Any]) -> None:
@@ -81,13 +73,12 @@ def _register(scaling: Any, cluster: str, service: str, target: dict[str, Any]) 
 def set_desired_count(
     cluster: str,
     service: str,
-    desired_count: int,
-    restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    desired_count: DesiredCount,
+    restore_timeout_seconds: PositiveSeconds = DEFAULT_RESTORE_TIMEOUT_SECONDS,
     allow_capacity_scale_in: bool = False,
-    dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Set an ECS service's desired count, keeping Application Auto Scaling from undoing it.
 
     The previous desired count and the scalable target's min, max and
@@ -104,8 +95,13 @@ def set_desired_count(
     `dry_run` the plan is printed and nothing changes. Returns the settings
     before and after (and the managed capacity providers, when allowed).
     """
-    count = _count(desired_count)
-    timeout = positive_seconds("restore_timeout_seconds", restore_timeout_seconds)
+    return _desired_count_plan(cluster, service, desired_count, restore_timeout_seconds,
+                               allow_capacity_scale_in, configuration, secrets)
+
+
+def _desired_count_plan(cluster: str, service: str, count: int, timeout: float,
+                        allow_capacity_scale_in: bool, configuration: dict[str, Any] | None,
+                        secrets: dict[str, Any] | None) -> Plan:
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
     description = describe_service(ecs, cluster, service)
@@ -133,33 +129,31 @@ def set_desired_count(
             "the restore wait for new ones: set allow_capacity_scale_in to accept that")
     if managed:
         summary["managed_capacity_providers"] = managed
-    enforce(configuration, secrets,
-            [Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
-            [Share(f"ECS service {cluster}/{service}",
-                   max(0, current_count - count), current_count)])
-    if dry_run:
-        logger.info(f"chaos-sre dry run: would set ECS service {cluster}/{service} from {before} "
-                    f"to {after}")
-        return {"dry_run": True, **summary}
-    ledger = current_ledger(configuration or {})
-    with ledger.mutation(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
-                         {"op": RESTORE_OP, "cluster": cluster, "service": service,
-                          "settings": before, "timeout_seconds": timeout}) as mutation:
-        # The count first: when AWS refuses it (no ecs:UpdateService), nothing has changed.
-        # RegisterScalableTarget right after lowers the minimum to the new count (so AWS does not
-        # move the count back into min/max) and suspends dynamic scaling.
-        call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
-        mutation.applied()
-        mutation.outcome = after
-        if stretched is not None:
-            _register(scaling, cluster, service, stretched)
-            _hold_the_count(ecs, cluster, service, count)
-    logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
-                f"{current_count} -> {count}"
-                + ("" if stretched is None or target is None else
-                   f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
-                   f"{stretched['min']}-{stretched['max']}"))
-    return {"dry_run": False, **summary}
+
+    def apply(ledger: Ledger) -> None:
+        with ledger.mutation(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
+                             {"op": RESTORE_OP, "cluster": cluster, "service": service,
+                              "settings": before, "timeout_seconds": timeout}) as mutation:
+            # The count first: when AWS refuses it (no ecs:UpdateService), nothing has changed.
+            # RegisterScalableTarget right after lowers the minimum to the new count (so AWS does
+            # not move the count back into min/max) and suspends dynamic scaling.
+            call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
+            mutation.applied()
+            mutation.outcome = after
+            if stretched is not None:
+                _register(scaling, cluster, service, stretched)
+                _hold_the_count(ecs, cluster, service, count)
+        logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
+                    f"{current_count} -> {count}"
+                    + ("" if stretched is None or target is None else
+                       f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
+                       f"{stretched['min']}-{stretched['max']}"))
+
+    return Plan(targets=[Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
+                shares=[Share(f"ECS service {cluster}/{service}",
+                              max(0, current_count - count), current_count)],
+                summary=summary, apply=apply,
+                action=f"set ECS service {cluster}/{service} from {before} to {after}")
 
 
 def _hold_the_count(ecs: Any, cluster: str, service: str, count: int) -> None:
@@ -177,18 +171,16 @@ def _hold_the_count(ecs: Any, cluster: str, service: str, count: int) -> None:
 def scale_service_to_zero(
     cluster: str,
     service: str,
-    restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
+    restore_timeout_seconds: PositiveSeconds = DEFAULT_RESTORE_TIMEOUT_SECONDS,
     allow_capacity_scale_in: bool = False,
-    dry_run: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Scale an ECS service to zero tasks (`set_desired_count` with 0; auto scaling suspended;
     a service on an EC2 capacity provider with managed scaling only with
     `allow_capacity_scale_in`)."""
-    return set_desired_count(cluster, service, 0, restore_timeout_seconds=restore_timeout_seconds,
-                             allow_capacity_scale_in=allow_capacity_scale_in, dry_run=dry_run,
-                             configuration=configuration, secrets=secrets)
+    return _desired_count_plan(cluster, service, 0, restore_timeout_seconds,
+                               allow_capacity_scale_in, configuration, secrets)
 
 
 @requires()  # its inverses use the permissions their faults declare

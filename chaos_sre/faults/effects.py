@@ -51,6 +51,11 @@ def effect_check(*operations: str, settled: bool = False) -> Callable[[EffectChe
     return register
 
 
+def is_checked(operation: str) -> bool:
+    """Whether an effect check runs for ledger ``operation`` while the fault is live."""
+    return (operation, LIVE) in _CHECKS
+
+
 def output_check(module: str, func: str) -> Callable[[OutputCheck], OutputCheck]:
     """Register the check telling, from its output, whether another extension's action
     ``module.func`` took effect (run while the fault is live)."""

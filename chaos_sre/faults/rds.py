@@ -30,9 +30,8 @@ from typing import Any
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, fault
-from chaos_sre.safety.guardrails import Target, enforce
-from chaos_sre.safety.ledger import Operation, Settings, current_ledger, inverse
+from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.rds import (
     database_target,
@@ -45,6 +44,7 @@ from chaos_sre.services.rds import (
     writer_of,
 )
 from chaos_sre.timescale import wall_seconds
+from chaos_sre.values import PositiveSeconds
 
 __all__ = ["failover", "restore_database"]
 
@@ -140,17 +140,17 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
     permissions=[Permission("rds:FailoverDBCluster", "arn:aws:rds:*:*:cluster:*", targets=True),
                  Permission("rds:RebootDBInstance", "arn:aws:rds:*:*:db:*", targets=True)],
     inverses=["await_database_available"],
+    effects=["aurora-failover", "multi-az-failover", "reboot"],
 )
 def failover(
     db_cluster_identifier: str | None = None,
     db_instance_identifier: str | None = None,
     target_instance: str | None = None,
     allow_reboot: bool = False,
-    restore_timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS,
-    dry_run: bool = False,
+    restore_timeout_seconds: PositiveSeconds = DEFAULT_RESTORE_TIMEOUT_SECONDS,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """Force a failover of an Aurora cluster or a Multi-AZ RDS instance.
 
     Name exactly one of `db_cluster_identifier` (Aurora: FailoverDBCluster to
@@ -166,40 +166,39 @@ def failover(
     Returns the kind of fault and the writer before and (expected) after.
     """
     kind, identifier = database_target(db_cluster_identifier, db_instance_identifier)
-    if float(restore_timeout_seconds) <= 0:
-        raise ValidationError("restore_timeout_seconds must be greater than 0")
     rds = aws_client("rds", configuration, secrets)
     if kind == "cluster":
         plan = _cluster_plan(rds, identifier, target_instance or None, bool(allow_reboot))
     else:
         plan = _instance_plan(rds, identifier, bool(allow_reboot))
     target = plan.get("target") or plan["before"]
-    enforce(configuration, secrets, [Target(
-        ledger_resource(kind, identifier), plan["tags"], plan["before"]["availability_zone"])])
     summary = {
         "database": identifier, "kind": plan["kind"],
         "from_writer": plan["before"]["instance"],
         "from_availability_zone": plan["before"]["availability_zone"],
         "to_writer": target["instance"], "to_availability_zone": target["availability_zone"],
     }
-    if dry_run:
-        logger.info(f"chaos-sre dry run: would {plan['kind']} {identifier}: {_move(summary)}")
-        return {"dry_run": True, **summary}
-    ledger = current_ledger(configuration or {})
-    with ledger.mutation(
-        ledger_resource(kind, identifier), plan["kind"],
-        {**plan["before"], "kind": plan["kind"], "status": AVAILABLE},
-        {"op": "await_database_available", "kind": kind, "identifier": identifier,
-         "timeout_seconds": float(restore_timeout_seconds)},
-    ):
-        if plan["kind"] == "aurora-failover":  # no target named: RDS picks the standby
-            named = {"TargetDBInstanceIdentifier": target["instance"]} if target["instance"] else {}
-            call(rds, "failover_db_cluster", DBClusterIdentifier=identifier, **named)
-        else:
-            call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
-                 ForceFailover=plan["kind"] == "multi-az-failover")
-    logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: {_move(summary)}")
-    return {"dry_run": False, **summary}
+
+    def apply(ledger: Ledger) -> None:
+        with ledger.mutation(
+            ledger_resource(kind, identifier), plan["kind"],
+            {**plan["before"], "kind": plan["kind"], "status": AVAILABLE},
+            {"op": "await_database_available", "kind": kind, "identifier": identifier,
+             "timeout_seconds": float(restore_timeout_seconds)},
+        ):
+            if plan["kind"] == "aurora-failover":  # no target named: RDS picks the standby
+                named = {"TargetDBInstanceIdentifier": target["instance"]} if target["instance"] \
+                    else {}
+                call(rds, "failover_db_cluster", DBClusterIdentifier=identifier, **named)
+            else:
+                call(rds, "reboot_db_instance", DBInstanceIdentifier=plan["reboot"],
+                     ForceFailover=plan["kind"] == "multi-az-failover")
+        logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: {_move(summary)}")
+
+    return Plan(targets=[Target(ledger_resource(kind, identifier), plan["tags"],
+                                plan["before"]["availability_zone"])],
+                summary=summary, apply=apply,
+                action=f"{plan['kind']} {identifier}: {_move(summary)}")
 
 
 def _move(summary: dict[str, Any]) -> str:

@@ -1,112 +1,209 @@
-"""The fault registry: every fault declared once, found by discovery, validation, the control,
-rollback and ``chaos-sre iam policy`` alike.
+"""The fault registry: every fault declared once and driven by the framework - validation,
+guardrails, dry run, ledger and effect verification in one place.
 
-A fault is a Chaos Toolkit action decorated with :func:`fault`::
+A fault is written as its plan: a function that resolves what it would change with read-only
+calls and returns a :class:`Plan` - the targets (for the guardrails), the shares of groups it
+takes (blast radius), a summary (what a dry run prints and the result carries) and ``apply``,
+the mutations, each inside ``ledger.mutation``::
 
     @fault(permissions=[Permission("ec2:TerminateInstances", "arn:aws:ec2:*:*:instance/*")],
-           reads=[Permission("ec2:DescribeInstances")], inverses=("start_instances",))
-    def terminate_az_instances(az: str, ..., dry_run: bool = False,
-                               configuration=None, secrets=None) -> dict: ...
+           reads=[Permission("ec2:DescribeInstances")], inverses=["start_instances"],
+           effects=["terminate"])
+    def terminate_az_instances(az: str, mode: Literal["all", "count"] = "all", ...,
+                               configuration=None, secrets=None) -> Plan: ...
 
-The function's signature is its argument model: :func:`fault` builds a pydantic
-model from the type hints and defaults, and every call - from ``chaos run``, a
-game day or ``chaos-sre validate`` - goes through it, so the runtime and the
-validator accept exactly the same values, coerced the same way ("3" becomes 3,
-"true" becomes True), and a bad one is a one-line :class:`ArgumentError`
-naming the argument. The signature and docstring are also what
-``chaos discover`` shows.
+:func:`fault` turns it into the Chaos Toolkit action: the same signature with ``dry_run: bool
+= False`` added, the same docstring (what ``chaos discover`` shows), returning a dict. Every
+call - from ``chaos run``, a game day, ``chaos-sre validate`` - goes:
 
-Fault modules are found through the ``chaos_sre.faults`` entry-point group, so
-another package adds a fault family with one module and one line of its own
-packaging metadata::
+1. the argument model, built from the signature's type hints and defaults (pydantic: ``Literal``
+   and ``Annotated[int, Field(ge=0)]`` say what is allowed; "3" becomes 3, "true" True); a bad
+   value is a one-line :class:`ArgumentError` naming the argument;
+2. the plan (read only);
+3. the guardrails (:func:`chaos_sre.safety.guardrails.enforce`) over its targets and shares;
+4. with ``dry_run``: a log line and ``{"dry_run": True, **summary}``, nothing changed;
+5. ``apply(ledger)`` with the run ledger, each mutation's inverse fsynced before it.
+
+The control then runs the effect checks of the ledger operations the fault recorded
+(:mod:`chaos_sre.faults.effects`). A fault must declare every part: the IAM ``permissions`` it
+mutates with, its ``inverses`` (each registered with :func:`chaos_sre.safety.ledger.inverse`)
+and the ``effects`` - the ledger operations whose :func:`~chaos_sre.faults.effects.effect_check`
+tells whether it took effect. A module whose fault lacks one is refused when it is imported
+through the registry (and the fault when it is first called), in one line naming the part.
+
+Fault modules are found through the ``chaos_sre.faults`` entry-point group, so another package
+adds a fault family with one module and one line of its own packaging metadata::
 
     [project.entry-points."chaos_sre.faults"]
     lambda = "mypackage.lambda_faults"
-
-Importing a module registers its faults (:func:`fault`) and the inverse
-operations its ledger entries name (:func:`chaos_sre.safety.ledger.inverse`).
 """
 
 import functools
 import importlib
 import inspect
+import logging
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any
 
 import pydantic
 
 from chaos_sre.errors import ArgumentError, ValidationError
+from chaos_sre.faults import effects
 from chaos_sre.permissions import Permission
+from chaos_sre.safety import ledger as ledgers
+from chaos_sre.safety.guardrails import Share, Target, enforce
 
-__all__ = ["Fault", "Permission", "fault", "fault_modules", "find", "load"]
+__all__ = ["Fault", "Permission", "Plan", "Share", "Target", "fault", "fault_modules", "find", "load"]
 
+logger = logging.getLogger("chaostoolkit")
 ENTRY_POINT_GROUP = "chaos_sre.faults"
 INJECTED = ("configuration", "secrets")
+"""Arguments Chaos Toolkit passes itself; never part of a fault's argument model."""
+DRY_RUN = "dry_run"
+"""The argument the framework adds to every fault: plan, check the guardrails, change nothing."""
 TYPE_ERRORS = ("_type", "_parsing", "_from_float", "_from_datetime")
 """pydantic error types that mean "not a value of that type" (said as "expected TYPE")."""
-"""Arguments Chaos Toolkit passes itself; never part of a fault's argument model."""
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+@dataclass(frozen=True)
+class Plan:
+    """What a fault would change, found with read-only calls; the registry does the rest."""
+
+    targets: Sequence[Target]
+    """Every resource it changes, for the guardrails."""
+    apply: Callable[[ledgers.Ledger], Mapping[str, Any] | None]
+    """The mutations, each inside ``ledger.mutation``; returns what to add to the result."""
+    shares: Sequence[Share] = ()
+    """How much of each group it takes (blast radius)."""
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    """What it would do: a dry run's output, and the start of the fault's result."""
+    action: str = ""
+    """One line for the dry-run log: ``terminate 2 instance(s) in us-east-1a: i-1, i-2``."""
+
+
+PlanFunction = Callable[..., Plan]
 
 
 @dataclass(frozen=True)
 class Fault:
-    """A registered fault: its action function, argument model and IAM permissions."""
+    """A registered fault: its action function, argument model and declared parts."""
 
     name: str
     module: str
-    function: Callable[..., Any]
+    function: Callable[..., dict[str, Any]]
+    """The Chaos Toolkit action (arguments checked, plan, guardrails, dry run, apply)."""
     model: type[pydantic.BaseModel]
     permissions: tuple[Permission, ...]
     """What it mutates with (and what its inverses restore with)."""
     reads: tuple[Permission, ...] = ()
     """What it resolves its targets with (read-only calls; also a dry run's and validate's)."""
-    inverses: tuple[str, ...] = field(default=())
+    inverses: tuple[str, ...] = ()
     """The inverse operations its ledger intents name."""
+    effects: tuple[str, ...] = ()
+    """The ledger operations whose effect checks tell whether it took effect."""
 
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` checked and coerced by the argument model (one-line ArgumentError
         ``argument NAME: ...``)."""
         return checked_arguments(self.model, values)
 
+    def incomplete(self) -> str | None:
+        """The first part the declaration lacks, as the end of a sentence; None when whole."""
+        if not self.permissions:
+            return "declares no permissions (the IAM actions it mutates with)"
+        if not self.inverses:
+            return "declares no inverses (the ledger operations that undo it)"
+        unknown = [name for name in self.inverses if not ledgers.is_registered(name)]
+        if unknown:
+            return (f"names inverse {unknown[0]!r}, which no @inverse({unknown[0]!r}) in its module "
+                    "registers")
+        if not self.effects:
+            return ("declares no effect check (effects: the ledger operations whose "
+                    "@effect_check tells whether it took effect)")
+        unchecked = [op for op in self.effects if not effects.is_checked(op)]
+        if unchecked:
+            return (f"declares effect {unchecked[0]!r}, which no @effect_check({unchecked[0]!r}) in "
+                    "its module checks")
+        return None
+
 
 _FAULTS: dict[tuple[str, str], Fault] = {}
+_VERIFIED: set[tuple[str, str]] = set()
 
 
 def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = (),
-          inverses: Iterable[str] = ()) -> Callable[[F], F]:
-    """Declare a fault: register it and check every call's arguments against its signature."""
-    def register(function: F) -> F:
-        model = argument_model(function)
-        signature = inspect.signature(function)
+          inverses: Iterable[str] = (), effects: Iterable[str] = ()
+          ) -> Callable[[PlanFunction], Callable[..., dict[str, Any]]]:
+    """Declare a fault from its plan function: register it and return its Chaos Toolkit action
+    (the module doc says what each call goes through)."""
+    def register(plan: PlanFunction) -> Callable[..., dict[str, Any]]:
+        key = (plan.__module__, plan.__name__)
+        signature = public_signature(plan)
+        model = argument_model(plan, signature)
 
-        @functools.wraps(function)
-        def checked(*args: Any, **kwargs: Any) -> Any:
+        @functools.wraps(plan)
+        def action(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            _verify(_FAULTS[key])
             bound = signature.bind_partial(*args, **kwargs)
             domain = {k: v for k, v in bound.arguments.items() if k not in INJECTED}
             injected = {k: v for k, v in bound.arguments.items() if k in INJECTED}
             try:
                 arguments = checked_arguments(model, domain)
             except ArgumentError as exc:
-                raise ArgumentError(f"{function.__name__}: {exc}") from None
-            return function(**arguments, **injected)
+                raise ArgumentError(f"{plan.__name__}: {exc}") from None
+            dry_run = bool(arguments.pop(DRY_RUN))
+            return drive(plan(**arguments, **injected), dry_run, injected.get("configuration"),
+                         injected.get("secrets"))
 
-        _FAULTS[(function.__module__, function.__name__)] = Fault(
-            name=function.__name__, module=function.__module__, function=checked, model=model,
-            permissions=tuple(permissions), reads=tuple(reads), inverses=tuple(inverses))
-        return typing.cast(F, checked)
+        action.__signature__ = signature  # type: ignore[attr-defined]
+        action.__annotations__ = {**plan.__annotations__, DRY_RUN: bool, "return": dict[str, Any]}
+        del action.__wrapped__  # type: ignore[attr-defined]  # discovery reads the action itself
+        _FAULTS[key] = Fault(
+            name=plan.__name__, module=plan.__module__, function=action, model=model,
+            permissions=tuple(permissions), reads=tuple(reads), inverses=tuple(inverses),
+            effects=tuple(effects))
+        return action
     return register
 
 
-def argument_model(function: Callable[..., Any]) -> type[pydantic.BaseModel]:
-    """A pydantic model of ``function``'s domain arguments (its type hints and defaults)."""
-    hints = typing.get_type_hints(function, include_extras=True)
+def drive(plan: Plan, dry_run: bool, configuration: dict[str, Any] | None,
+          secrets: dict[str, Any] | None) -> dict[str, Any]:
+    """Guardrails over the plan, then the dry run's answer, or its mutations in the run ledger."""
+    if not isinstance(plan, Plan):
+        raise TypeError(f"a fault's plan function must return a Plan, not {type(plan).__name__}")
+    enforce(configuration, secrets, plan.targets, plan.shares)
+    if dry_run:
+        logger.info(f"chaos-sre dry run: would {plan.action or dict(plan.summary)}")
+        return {"dry_run": True, **plan.summary}
+    applied = plan.apply(ledgers.current_ledger(configuration or {}))
+    return {"dry_run": False, **plan.summary, **(applied or {})}
+
+
+def public_signature(plan: PlanFunction) -> inspect.Signature:
+    """The plan function's signature with ``dry_run: bool = False`` before the injected
+    arguments, returning a dict: the Chaos Toolkit action's."""
+    parameters = list(inspect.signature(plan).parameters.values())
+    if DRY_RUN in {p.name for p in parameters}:
+        raise TypeError(f"{plan.__module__}.{plan.__name__}: the framework adds {DRY_RUN}; the "
+                        "plan function does not take it")
+    at = next((i for i, p in enumerate(parameters) if p.name in INJECTED), len(parameters))
+    dry_run = inspect.Parameter(DRY_RUN, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False,
+                                annotation=bool)
+    return inspect.Signature([*parameters[:at], dry_run, *parameters[at:]],
+                             return_annotation=dict[str, Any])
+
+
+def argument_model(function: Callable[..., Any],
+                   signature: inspect.Signature | None = None) -> type[pydantic.BaseModel]:
+    """A pydantic model of ``function``'s domain arguments (its type hints and defaults; those of
+    ``signature`` when given)."""
+    hints = {**typing.get_type_hints(function, include_extras=True), DRY_RUN: bool}
     fields: dict[str, Any] = {}
-    for parameter in inspect.signature(function).parameters.values():
+    for parameter in (signature or inspect.signature(function)).parameters.values():
         if parameter.name in INJECTED:
             continue
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
@@ -161,12 +258,32 @@ def fault_modules() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def _verify(found: Fault) -> None:
+    """Refuse a fault whose declaration lacks a part (once per fault)."""
+    key = (found.module, found.name)
+    if key in _VERIFIED:
+        return
+    problem = found.incomplete()
+    if problem:
+        raise ValidationError(f"fault {found.module}.{found.name} {problem}")
+    _VERIFIED.add(key)
+
+
+def _imported(module: str) -> None:
+    """Import a fault module and refuse it when one of its faults lacks a part."""
+    importlib.import_module(module)
+    for (owner, _), found in list(_FAULTS.items()):
+        if owner == module:
+            _verify(found)
+
+
 def load() -> dict[tuple[str, str], Fault]:
     """Import every fault module (registering its faults and inverses); the faults by (module,
-    name). A module that cannot be imported is a one-line ValidationError naming it."""
+    name). A module that cannot be imported, or whose fault lacks a part, is a one-line
+    ValidationError naming it."""
     for module in fault_modules():
         try:
-            importlib.import_module(module)
+            _imported(module)
         except ImportError as exc:
             raise ValidationError(f"fault module {module} (entry point group "
                                   f"{ENTRY_POINT_GROUP}) cannot be imported: {exc}") from None
@@ -174,11 +291,12 @@ def load() -> dict[tuple[str, str], Fault]:
 
 
 def find(module: str, name: str) -> Fault | None:
-    """The registered fault ``module.name``, or None when that is not a fault."""
+    """The registered fault ``module.name``, or None when that is not a fault (a fault that
+    lacks a part is a one-line ValidationError)."""
     if module not in fault_modules() and (module, name) not in _FAULTS:
         return None
     try:
-        importlib.import_module(module)
+        _imported(module)
     except ImportError:
         return None
     return _FAULTS.get((module, name))

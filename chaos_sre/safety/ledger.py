@@ -17,6 +17,12 @@ functions fault modules register with :func:`inverse`. Before its first intent
 a run writes a ``context`` entry with the AWS region and endpoint it used (no
 credentials), so ``chaos-sre rollback`` in another shell, after a crash,
 restores in the same place.
+
+The file's format is versioned. Format 2 (this one) opens with a ``header`` entry naming it;
+a file without a header is format 1 (written before the header existed: the same entries).
+Each line is checked against the schema of its ``kind`` (:data:`ENTRY`) when it is read, so a
+ledger from an older chaos-sre rolls back with this one, and a damaged or newer one is a
+one-line error naming the file and line, never a half-played replay.
 """
 
 import json
@@ -25,8 +31,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import pydantic
+
+from chaos_sre import __version__
 from chaos_sre.aws.client import TRANSIENT_ERROR_CODES, configured_endpoint, configured_region
 from chaos_sre.errors import AWSError, ChaosSreError, RollbackError, ValidationError
 
@@ -47,6 +56,93 @@ def inverse(name: str) -> Callable[[InverseFunc], InverseFunc]:
     return register
 
 
+FORMAT = 2
+"""The ledger format this version writes; it reads every format up to it."""
+
+
+class _Entry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="allow")
+    at: float | None = None
+
+
+class HeaderEntry(_Entry):
+    """The first line of a format-2 ledger."""
+
+    kind: Literal["header"]
+    format: int
+    written_by: str = ""
+
+
+class ContextEntry(_Entry):
+    """Where the intents after it went: region, endpoint, profile, role (never credentials)."""
+
+    kind: Literal["context"]
+    aws_region: str | None = None
+    aws_endpoint_url: str | None = None
+
+
+class InverseOperation(pydantic.BaseModel):
+    """An inverse as recorded: the registered operation's name and its arguments."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+    op: str
+
+
+class IntentEntry(_Entry):
+    """A mutation about to be made: what, its exact pre-state and how to undo it."""
+
+    kind: Literal["intent"]
+    seq: int
+    resource: str
+    operation: str
+    pre_state: Any = None
+    inverse: InverseOperation | None = None
+    effect: bool = True
+
+
+class DoneEntry(_Entry):
+    kind: Literal["done"]
+    seq: int
+    outcome: Any = None
+
+
+class FailedEntry(_Entry):
+    kind: Literal["failed"]
+    seq: int
+    error: str = ""
+
+
+class RevertedEntry(_Entry):
+    kind: Literal["reverted"]
+    seq: int
+    outcome: Any = None
+
+
+ENTRY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Annotated[
+    HeaderEntry | ContextEntry | IntentEntry | DoneEntry | FailedEntry | RevertedEntry,
+    pydantic.Field(discriminator="kind")])
+"""One ledger line, by its ``kind`` (the same in formats 1 and 2)."""
+
+
+def _entry_problem(exc: pydantic.ValidationError) -> str:
+    """A schema error as the end of a one-line message: where in the entry, what was expected."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "union_tag_invalid":
+        return f"unknown kind {first['input'].get('kind')!r}" if isinstance(first["input"], dict) \
+            else "not a ledger entry"
+    if first["type"] == "union_tag_not_found":
+        return "not a ledger entry (no kind)"
+    where = ".".join(str(part) for part in first["loc"][1:])
+    if not where:
+        return "not a ledger entry (expected a JSON object)"
+    return f"{where}: {first['msg'][0].lower()}{first['msg'][1:]}"
+
+
+def is_registered(name: str) -> bool:
+    """Whether a function performs the inverse operation ``name``."""
+    return name in _INVERSES
+
+
 def ledger_dir() -> Path:
     return Path(os.environ.get("CHAOS_SRE_LEDGER_DIR") or Path("runs") / "ledgers")
 
@@ -61,6 +157,9 @@ class Ledger:
     def _append(self, entry: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
+            if handle.tell() == 0:
+                handle.write(json.dumps({"kind": "header", "format": FORMAT, "at": time.time(),
+                                         "written_by": f"chaos-sre {__version__}"}) + "\n")
             handle.write(json.dumps(entry, default=str) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -78,13 +177,38 @@ class Ledger:
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValidationError(f"{self.path} line {number} is not a ledger entry: "
-                                      f"{exc.msg}") from None
-            if not isinstance(entry, dict) or "kind" not in entry:
-                raise ValidationError(f"{self.path} line {number} is not a ledger entry "
-                                      "(no kind)")
+                raise ValidationError(f"{self.path} line {number}: not a ledger entry (not JSON: "
+                                      f"{exc.msg})") from None
+            try:
+                ENTRY.validate_python(entry)
+            except pydantic.ValidationError as exc:
+                raise ValidationError(f"{self.path} line {number}: {_entry_problem(exc)}") from None
+            if entry["kind"] == "header":
+                if number != 1:
+                    raise ValidationError(f"{self.path} line {number}: a header after line 1")
+                if entry["format"] > FORMAT:
+                    raise ValidationError(
+                        f"{self.path} is ledger format {entry['format']} "
+                        f"({entry.get('written_by') or 'a newer chaos-sre'}); this chaos-sre "
+                        f"{__version__} reads formats 1 to {FORMAT}: roll back with the version "
+                        "that wrote it")
+                continue
             entries.append(entry)
         return entries
+
+    def format(self) -> int:
+        """The file's format: its header's, 1 for a file written before headers."""
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                first = handle.readline()
+        except FileNotFoundError:
+            return FORMAT
+        try:
+            header = json.loads(first)
+        except json.JSONDecodeError:
+            return 1
+        return int(header["format"]) if isinstance(header, dict) and header.get("kind") == "header" \
+            else 1
 
     def note_context(self, configuration: dict[str, Any] | None) -> None:
         """Record where the run's mutations go - region, endpoint, profile, role - (once, or when it changes)."""

@@ -101,8 +101,6 @@ def resolve_targets(experiment: dict[str, Any], source: str) -> int:
         fault = find_fault(str(provider.get("module", "")), str(provider.get("func")))
         if not where.startswith("method") or fault is None:
             continue
-        if "dry_run" not in fault.model.model_fields:
-            continue
         function = fault.function
         arguments = {name: substituted(value, configuration, where)
                      for name, value in (provider.get("arguments") or {}).items()}
