@@ -266,7 +266,10 @@ def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: P
     ledger = Ledger(next((tmp_path / "ledgers").glob("run-*.jsonl")))
     assert ledger.pending() == []
     entries = [json.loads(line) for line in ledger.path.read_text().splitlines()]
-    assert {e["kind"] for e in entries} == {"context", "intent", "done", "reverted"}
+    assert {e["kind"] for e in entries} == {"header", "context", "intent", "done", "reverted"}
+    assert entries[0] == {"kind": "header", "format": 2, "at": entries[0]["at"],
+                          "written_by": "chaos-sre 0.1.0"}
+    entries = entries[1:]
     assert entries[0] == {"kind": "context", "at": entries[0]["at"], "aws_region": "us-east-1",
                           "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
 
