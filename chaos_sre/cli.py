@@ -21,9 +21,11 @@ from chaos_sre import __version__, extras
 from chaos_sre import report as report_formats
 from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.lab.core import control
+from chaos_sre.lab.core.plugin import service_lines
+from chaos_sre.lab.core.services import lab_services
 from chaos_sre.lab.core.settings import (
     DEFAULT_TIME_SCALE,
-    PROFILE_DESCRIPTIONS,
+    PROFILES,
     Profile,
     parse_api_fault_rate,
     profile_named,
@@ -267,7 +269,7 @@ def lab() -> None:
 def _lab_options(func: F) -> F:
     options = [
         click.option("--profile", default="resilient", show_default=True,
-                     help=f"Lab profile: {', '.join(sorted(PROFILE_DESCRIPTIONS))}."),
+                     help=f"Lab profile: {', '.join(sorted(PROFILES))}."),
         click.option("--rds-proxy", is_flag=True,
                      help="Put RDS Proxy between the application and the Aurora cluster."),
         click.option("--api-fault-rate", default="0", show_default=True,
@@ -342,44 +344,12 @@ def lab_status() -> None:
     except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
         click.echo(f"  (status endpoint not answering: {exc})")
         return
-    for zone, states in sorted(detail["instances_by_az"].items()):
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-        click.echo(f"  {zone}: {counts}")
-    for name, states in sorted(detail["target_health"].items()):
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no targets"
-        click.echo(f"  target group {name}: {counts}")
-    if detail["unreachable_subnets"]:
-        click.echo(f"  unreachable subnets: {', '.join(detail['unreachable_subnets'])}")
-    for name, nodes in sorted(detail.get("load_balancer_nodes", {}).items()):
-        shown = ", ".join(n["availability_zone"] + ("" if n["answers"] else " (cut off)")
-                          + (" (leaving DNS)" if n["leaving"] else "") for n in nodes)
-        click.echo(f"  load balancer {name} nodes in DNS: {shown or 'none'}")
-    for name, db in sorted(detail.get("databases", {}).items()):
-        standby = db.get("standby_availability_zone")
-        click.echo(f"  database {name}: {db['status']}, writer {db['writer']} in "
-                   f"{db['availability_zone']}" + (f", standby in {standby}" if standby else "")
-                   + (" (through RDS Proxy)" if db.get("rds_proxy") else ""))
-    for name, table in sorted(detail.get("dynamodb_tables", {}).items()):
-        if table["billing_mode"] == "PAY_PER_REQUEST":
-            shape = f"on-demand, reads {_maximum(table['read'])}, writes {_maximum(table['write'])}"
-        else:
-            shape = f"provisioned {table['read']} RCU / {table['write']} WCU"
-        click.echo(f"  table {name}: {table['status']}, {shape}")
-    for name, service in sorted(detail.get("ecs_services", {}).items()):
-        target = service.get("scalable_target")
-        scaling = "no auto scaling" if target is None else (
-            f"auto scaling {target['min']}-{target['max']}"
-            + (" (suspended)" if any(target.get("suspended", {}).values()) else ""))
-        click.echo(f"  ecs service {name}: {service['running']}/{service['desired']} tasks running, "
-                   f"{service['pending']} pending, {scaling}")
+    for line in service_lines(lab_services(), detail):
+        click.echo(f"  {line}")
     faults = detail.get("api_faults") or {}
     if faults.get("rate"):
         click.echo(f"  API faults: rate {faults['rate']:g}, {sum(faults['injected'].values())} of "
                    f"{faults['calls']} calls failed")
-
-
-def _maximum(units: int) -> str:
-    return "no maximum" if units == -1 else f"at most {units}"
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True})

@@ -30,6 +30,7 @@ import requests
 from botocore.config import Config
 
 from chaos_sre.lab.core import forkserver
+from chaos_sre.lab.core.services import lab_services
 from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
 
 pytest_plugins = ["budgets"]  # each file's test time against docs/testing.md, "Budgets"
@@ -291,12 +292,15 @@ the test's own calls (seeding, asserting) sign with the lab's key, which no poli
 
 @functools.cache
 def runner_policy() -> dict[str, Any]:
-    """The generated least-privilege policy for every shipped experiment, targets tagged
-    ``env=staging`` (``chaos-sre iam policy --region us-east-1 --target-tag env=staging``)."""
+    """The generated least-privilege policy for every shipped experiment (and each installed lab
+    service's experiment), targets tagged ``env=staging`` (``chaos-sre iam policy --region
+    us-east-1 --target-tag env=staging``)."""
     from chaos_sre import iam
 
-    return iam.policy_for(sorted((ROOT / "experiments").glob("*.json")), region="us-east-1",
-                          target_tags={"env": "staging"})
+    experiments = {*(ROOT / "experiments").glob("*.json"),
+                   *(ROOT / s.refused_mutation.experiment for s in lab_services()
+                     if s.refused_mutation is not None)}
+    return iam.policy_for(sorted(experiments), region="us-east-1", target_tags={"env": "staging"})
 
 
 def without_statement(policy: dict[str, Any], statement: dict[str, Any]) -> dict[str, Any]:
@@ -383,46 +387,11 @@ def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, re
     return list(reasons)
 
 
-def _capacity(table_or_index: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """Provisioned read and write capacity and on-demand maximums, as DescribeTable shows them."""
-    throughput = table_or_index.get("ProvisionedThroughput", {})
-    return (throughput.get("ReadCapacityUnits"), throughput.get("WriteCapacityUnits"),
-            table_or_index.get("OnDemandThroughput"))
-
-
 def account_snapshot(lab: RunningLab) -> dict[str, Any]:
-    """Everything the experiments change and must restore, through plain (retrying) boto3."""
-    ec2, elbv2 = lab.client("ec2"), lab.client("elbv2")
-    subnets = {s["SubnetId"] for s in ec2.describe_subnets(
-        Filters=[{"Name": "tag:app", "Values": ["web"]}])["Subnets"]}
-    acls = {a["SubnetId"]: acl["NetworkAclId"] for acl in ec2.describe_network_acls()["NetworkAcls"]
-            for a in acl["Associations"] if a["SubnetId"] in subnets}
-    group = lab.client("autoscaling").describe_auto_scaling_groups(
-        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
-    balancer = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]
-    tables = {name: lab.client("dynamodb").describe_table(TableName=name)["Table"]
-              for name in ("sessions", "carts")}
-    service = lab.client("ecs").describe_services(cluster="staging", services=["api"])["services"][0]
-    scaling = lab.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="ecs")["ScalableTargets"]
-    databases = lab.client("rds").describe_db_instances()["DBInstances"]
-    table_scaling = lab.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="dynamodb")["ScalableTargets"]
-    return {
-        "acls": acls, "asg": (group["DesiredCapacity"], sorted(group["VPCZoneIdentifier"].split(",")),
-                              sorted(p["ProcessName"] for p in group["SuspendedProcesses"])),
-        "lb_subnets": sorted(z["SubnetId"] for z in balancer["AvailabilityZones"]),
-        "healthy_web_targets": sorted(lab.target_states()),
-        "tables": {n: (t["TableStatus"], t.get("BillingModeSummary", {}).get("BillingMode"),
-                       *_capacity(t),
-                       sorted((i["IndexName"], *_capacity(i)) for i in t.get("GlobalSecondaryIndexes", [])))
-                   for n, t in tables.items()},
-        "ecs": (service["desiredCount"],
-                [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in scaling]),
-        "databases": sorted((d["DBInstanceIdentifier"], d["DBInstanceStatus"]) for d in databases),
-        "table_scaling": sorted((t["ResourceId"], t["ScalableDimension"], t["MinCapacity"],
-                                 t["MaxCapacity"], str(t.get("SuspendedState"))) for t in table_scaling),
-    }
+    """Everything the experiments change and must restore, through plain (retrying) boto3: each
+    lab service's part (its plugin object's ``snapshot``)."""
+    return {service.name: service.snapshot(lab.client) for service in lab_services()
+            if service.snapshot is not None}
 
 
 def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str,

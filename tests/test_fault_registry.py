@@ -201,19 +201,19 @@ from chaos_sre.safety.ledger import inverse
 __all__ = ["nudge"]
 
 
-@fault(**{{"permissions": [Permission("ec2:CreateTags")], "inverses": ["undo_nudge"],
-          "effects": ["nudge"], **dict({lacking})}})
+@fault(**{{"permissions": [Permission("ec2:CreateTags")], "inverses": ["undo_{module}"],
+          "effects": ["{module}"], **dict({lacking})}})
 def nudge(az: str, configuration=None, secrets=None) -> Plan:
     """Nothing."""
     return Plan(targets=[], apply=lambda ledger: None)
 
 
-@inverse("undo_nudge")
+@inverse("undo_{module}")
 def _undo(op, configuration, secrets) -> str:
     return "undone"
 
 
-@effect_check("nudge")
+@effect_check("{module}")
 def _nudged(intent, outcome, configuration, secrets):
     return None
 '''
@@ -236,7 +236,8 @@ def test_a_fault_that_lacks_a_part_is_refused_at_import(
     registry refuses the module when it loads it, and the action when it is first called."""
     declaration, refusal = INCOMPLETE[part]
     module = f"incomplete_{part.replace(' ', '_')}"
-    register_fault_module(module, FAULT_MODULE.format(lacking=declaration), tmp_path, monkeypatch)
+    register_fault_module(module, FAULT_MODULE.format(lacking=declaration, module=module), tmp_path,
+                          monkeypatch)
     expected = "^" + re.escape(f"fault {module}.nudge {refusal}")
     with pytest.raises(ChaosSreError, match=expected) as refused:
         registry.load()
@@ -250,10 +251,26 @@ def test_a_complete_fault_is_driven_by_the_framework(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The control passes the fault's plan through the guardrails and answers a dry run without
     calling its apply; the action's signature gains dry_run for `chaos discover`."""
-    register_fault_module("complete_fault", FAULT_MODULE.format(lacking="()"), tmp_path, monkeypatch)
+    register_fault_module("complete_fault", FAULT_MODULE.format(lacking="()", module="complete"),
+                          tmp_path, monkeypatch)
     found = registry.load()[("complete_fault", "nudge")]
     assert list(inspect.signature(found.function).parameters) == [
         "az", "dry_run", "configuration", "secrets"]
     assert found.function(az="us-east-1a", dry_run=True, configuration={}) == {"dry_run": True}
     with pytest.raises(ChaosSreError, match=r"^nudge: argument az: expected str, got 5$"):
         found.function(az=5, dry_run=True)
+
+
+def test_two_modules_cannot_claim_one_ledger_operation(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Effect checks and inverses are found by the operation names the ledger records, across
+    every installed package: a second module registering a name another already has would
+    silently take over its check (a Lambda "throttle" judging DynamoDB throttles), so it is
+    refused when it is imported."""
+    register_fault_module("claims_throttle", FAULT_MODULE.format(lacking="()", module="x").replace(
+        '@effect_check("x")', '@effect_check("throttle")').replace(
+        '"effects": ["x"]', '"effects": ["throttle"]'), tmp_path, monkeypatch)
+    with pytest.raises(ChaosSreError, match=r"^ledger operation 'throttle' has an effect check in "
+                       r"chaos_sre.faults.dynamodb already; claims_throttle must name its "
+                       r"operations otherwise$"):
+        registry.load()

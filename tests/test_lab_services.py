@@ -28,9 +28,9 @@ def test_simulations_and_seeds_run_in_their_declared_order() -> None:
 
 
 def test_a_profile_has_one_part_per_service_with_settings() -> None:
-    from chaos_sre.lab.core.settings import PROFILE_DESCRIPTIONS, profile_named
+    from chaos_sre.lab.core.settings import PROFILES, profile_named
 
-    for name in PROFILE_DESCRIPTIONS:
+    for name in PROFILES:
         profile = profile_named(name)
         assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "rds", "web"]
     assert profile_named("resilient").with_rds_proxy(True).part("rds").rds_proxy is True

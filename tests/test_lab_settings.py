@@ -32,7 +32,7 @@ def test_profiles() -> None:
 
 def test_timeline_counts_failures_and_impact_window() -> None:
     clock = iter([100.0, 101.0, 102.5, 103.0, 104.0, 104.5]).__next__
-    timeline = Timeline(clock=clock)  # reads 100.0 at construction
+    timeline = Timeline(clock=clock, fault_kinds=frozenset({"instance-terminated"}))  # reads 100.0
     timeline.request(OK)  # 101.0
     timeline.request("502-target-down")  # 102.5
     timeline.event("instance-terminated", "i-1", availability_zone="us-east-1a")  # 103.0

@@ -32,17 +32,21 @@ from conftest import (
     without_statement,
 )
 
+from chaos_sre.lab.core.plugin import RefusedMutation
+from chaos_sre.lab.core.services import lab_services
+
 QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
 """No pause after the refused action: nothing is there to observe."""
 
-REFUSALS = {
-    "az-outage": ("ec2:TerminateInstances", "UnauthorizedOperation", []),
-    "rds-failover": ("rds:FailoverDBCluster", "AccessDenied", []),
-    "dynamodb-throttle": ("dynamodb:UpdateTable", "AccessDeniedException", ["hold_scaling"]),
-    "ecs-scale-to-zero": ("ecs:UpdateService", "AccessDeniedException", []),
-}
-"""Experiment -> (the action denied, AWS's code, the preparations made before it: the throttle
-first holds the table's auto scaling, which its rollback restores)."""
+def refusals() -> dict[str, RefusedMutation]:
+    """Lab service -> its shipped experiment, the action denied, AWS's code and the preparations
+    made before it (the throttle first holds the table's auto scaling, which its rollback
+    restores): each installed lab service's plugin object says its part."""
+    return {service.name: service.refused_mutation for service in lab_services()
+            if service.refused_mutation is not None}
+
+
+REFUSALS = refusals()
 
 
 def ledger_entries(directory: Path) -> list[dict[str, Any]]:
@@ -57,11 +61,12 @@ def lab_status(lab: RunningLab) -> dict[str, Any]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", sorted(REFUSALS))
 def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_path: Path) -> None:
-    action, code, prepared = REFUSALS[name]
+    refusal = refusals()[name]
+    action, code, prepared = refusal.action, refusal.code, list(refusal.prepared)
     lab = start_lab()
     policy, removed = runner_policy_without(action)
     lab.attach_policy(policy, RUNNER_KEY)
-    status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
+    status, journal, stderr = run_chaos(lab, ROOT / refusal.experiment, tmp_path,
                                         env=QUICK, cwd=tmp_path)  # its SLO file found from it
     assert status != 0, stderr[-2000:]
     assert lab_status(lab)["api_calls"].get(action, 0) >= 1  # the call was made, and refused
@@ -141,7 +146,7 @@ EXERCISED_BY = {
     "rds:RebootDBInstance": ("rds-failover", MULTI_AZ_INSTANCE),
 }
 """The shipped experiment (and configuration) whose run needs each action, by action or prefix."""
-SHOWN_ABOVE = {*(runner_policy_without(action)[1] for action, _, _ in REFUSALS.values()),
+SHOWN_ABOVE = {*(runner_policy_without(r.action)[1] for r in REFUSALS.values()),
                runner_policy_without("ec2:ReplaceNetworkAclAssociation", ":subnet/")[1]}
 """The statements the tests above take out."""
 

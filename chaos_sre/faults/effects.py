@@ -26,7 +26,7 @@ verdict INCONCLUSIVE, because nothing showed the fault took effect.
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from chaos_sre.errors import AWSError
+from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.safety.ledger import Ledger
 
 EffectCheck = Callable[[dict[str, Any], Any, dict[str, Any] | None, dict[str, Any] | None],
@@ -46,7 +46,13 @@ def effect_check(*operations: str, settled: bool = False) -> Callable[[EffectChe
     is live, or with ``settled`` once the service has settled)."""
     def register(check: EffectCheck) -> EffectCheck:
         for operation in operations:
-            _CHECKS[(operation, SETTLED if settled else LIVE)] = check
+            key = (operation, SETTLED if settled else LIVE)
+            known = _CHECKS.get(key)
+            if known is not None and known.__module__ != check.__module__:
+                raise ValidationError(
+                    f"ledger operation {operation!r} has an effect check in {known.__module__} "
+                    f"already; {check.__module__} must name its operations otherwise")
+            _CHECKS[key] = check
         return check
     return register
 

@@ -51,6 +51,10 @@ _current: "Ledger | None" = None
 def inverse(name: str) -> Callable[[InverseFunc], InverseFunc]:
     """Register the function that performs the inverse operation ``name``."""
     def register(func: InverseFunc) -> InverseFunc:
+        known = _INVERSES.get(name)
+        if known is not None and known.__module__ != func.__module__:
+            raise ValidationError(f"inverse operation {name!r} is registered by {known.__module__} "
+                                  f"already; {func.__module__} must name its inverses otherwise")
         _INVERSES[name] = func
         return func
     return register

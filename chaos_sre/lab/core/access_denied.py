@@ -25,7 +25,9 @@ replay a run's requests against a policy with a statement taken out. The errors:
 * the other query services (RDS, Auto Scaling, ELBv2, CloudWatch): HTTP 403
   ``AccessDenied``;
 * JSON services (DynamoDB, ECS, Application Auto Scaling): HTTP 400
-  ``AccessDeniedException`` (DynamoDB Developer Guide, *Error handling*).
+  ``AccessDeniedException`` (DynamoDB Developer Guide, *Error handling*);
+* REST JSON services (Lambda, EKS): HTTP 403 ``AccessDeniedException``; REST XML (S3): HTTP 403
+  ``AccessDenied``.
 
 Some calls need a permission beyond their own action, which AWS checks on the caller's behalf
 and which fails later, not as an error of the call: StartInstances of an instance whose EBS
@@ -40,17 +42,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.core.api_calls import iam_action, request_params
-from chaos_sre.lab.core.api_faults import (
-    INTERNAL_ACCESS_KEY,
-    access_key,
-    protocol_of,
-    signing_region,
-    signing_service,
-    wire_error,
-)
+from chaos_sre.lab.core.api_faults import EC2, JSON, REST_JSON, wire_error
 from chaos_sre.lab.core.iam_evaluation import ANY_RESOURCE, Request, Resource, allows, validate
 from chaos_sre.lab.core.iam_requests import requests_of
+from chaos_sre.lab.core.wsgi import ApiRequest, access_key, named, signing_region
 
 LAB_CALLER = "arn:aws:iam::123456789012:user/lab"
 EVERY_CALLER = "*"
@@ -80,14 +75,16 @@ def parse_actions(text: str) -> set[str]:
 
 def denial(protocol: str, action: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """(status line, headers, body) of AWS's answer to ``action`` when no policy allows it."""
-    if protocol == "ec2":
+    if protocol == EC2:
         return wire_error(protocol, "403 Forbidden", "UnauthorizedOperation",
                           "You are not authorized to perform this operation. User: "
                           f"{LAB_CALLER} is not authorized to perform: {action}", True)
     message = (f"User: {LAB_CALLER} is not authorized to perform: {action} because no "
                "identity-based policy allows the action")
-    if protocol == "json":
+    if protocol == JSON:
         return wire_error(protocol, "400 Bad Request", "AccessDeniedException", message, True)
+    if protocol == REST_JSON:
+        return wire_error(protocol, "403 Forbidden", "AccessDeniedException", message, True)
     return wire_error(protocol, "403 Forbidden", "AccessDenied", message, True)
 
 
@@ -142,16 +139,16 @@ class AccessDenials:
                 json.dumps(request.as_json(), sort_keys=True)] = allowed
         return allowed
 
-    def _refused(self, environ: dict[str, Any], action: str, denied: set[str], principal: str,
+    def _refused(self, call: ApiRequest, region: str, denied: set[str], principal: str,
                  statements: list[dict[str, Any]] | None,
                  ) -> tuple[str | None, Callable[[str, str], bool]]:
         """The IAM action refused to this call (None: none), and what its caller may do meanwhile."""
+        action = call.iam_action
         if action in denied:
             return action, _always
         if statements is None:
             return None, lambda other, _resource=ANY_RESOURCE: other not in denied
-        region = signing_region(environ)
-        for request in requests_of(action, lambda: request_params(environ), region):
+        for request in requests_of(action, lambda: call.params, region):
             if not self._evaluate(principal, statements, request):
                 return request.action, _always
 
@@ -164,21 +161,22 @@ class AccessDenials:
         return None, may
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        call = named(environ)
+        if call is None:
+            return self._app(environ, start_response)
         key = access_key(environ)
         with self._lock:
             denied = self._denied
             statements = self._statements.get(key, self._statements.get(EVERY_CALLER))
-        action = iam_action(environ) if (denied or statements is not None) \
-            and key != INTERNAL_ACCESS_KEY else None
-        if action is None:
+        if not denied and statements is None:
             return self._app(environ, start_response)
-        refused, may = self._refused(environ, action, denied, key, statements)
+        refused, may = self._refused(call, signing_region(environ), denied, key, statements)
         if refused is None:
             _serving.may = may
             try:
                 return self._app(environ, start_response)
             finally:
                 _serving.may = _always
-        status, headers, body = denial(protocol_of(environ, signing_service(environ)), refused)
+        status, headers, body = denial(call.protocol, refused)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]

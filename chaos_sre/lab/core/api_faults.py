@@ -8,12 +8,13 @@ service's protocol:
 
 * throttling: HTTP 400 ``RequestLimitExceeded`` (EC2), ``Throttling`` (query
   services: Auto Scaling, ELBv2, RDS, STS), ``ThrottlingException`` (JSON
-  services: DynamoDB, ECS, Application Auto Scaling);
+  services: DynamoDB, ECS, Application Auto Scaling), HTTP 429 ``TooManyRequestsException``
+  (REST JSON services: Lambda, EKS), HTTP 503 ``SlowDown`` (REST XML: S3);
 * ``InternalError`` / ``InternalFailure``: HTTP 500;
 * ``ServiceUnavailable``: HTTP 503.
 
-Calls made with the lab's internal key (:data:`INTERNAL_ACCESS_KEY`: seeding
-and the lab's own metric publishers) are never faulted, nor are requests in a
+Calls made with the lab's internal key (:data:`~chaos_sre.lab.core.wsgi.INTERNAL_ACCESS_KEY`:
+seeding and the lab's own metric publishers) are never faulted, nor are requests in a
 protocol whose error format the injector does not write (CloudWatch's CBOR:
 those get only the 503, which carries no body).
 """
@@ -26,42 +27,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
-INTERNAL_ACCESS_KEY = "lab-internal"
+from chaos_sre.lab.core.wsgi import named
+
 THROTTLE, INTERNAL, UNAVAILABLE = "throttle", "internal", "unavailable"
 KINDS = (THROTTLE, INTERNAL, UNAVAILABLE)
-
-
-def _credential(environ: dict[str, Any]) -> list[str]:
-    """The SigV4 ``Authorization`` header's credential: key id, date, Region, service, ``aws4_request``."""
-    _, _, credential = str(environ.get("HTTP_AUTHORIZATION", "")).partition("Credential=")
-    return credential.split(",", 1)[0].split("/")
-
-
-def signing_service(environ: dict[str, Any]) -> str:
-    """The signing service name from the SigV4 ``Authorization`` header (``ec2``, ``ecs``...)."""
-    parts = _credential(environ)
-    return parts[3] if len(parts) >= 5 else ""
-
-
-def signing_region(environ: dict[str, Any]) -> str:
-    """The Region from the SigV4 ``Authorization`` header's credential scope."""
-    parts = _credential(environ)
-    return parts[2] if len(parts) >= 5 else ""
-
-
-def access_key(environ: dict[str, Any]) -> str:
-    """The access key id the request was signed with."""
-    return _credential(environ)[0]
-
-
-def protocol_of(environ: dict[str, Any], service: str) -> str:
-    """The wire protocol of a request: ``cbor``, ``json``, ``ec2`` or ``query``."""
-    content_type = str(environ.get("CONTENT_TYPE", ""))
-    if "cbor" in content_type or environ.get("HTTP_SMITHY_PROTOCOL"):
-        return "cbor"
-    if environ.get("HTTP_X_AMZ_TARGET") or "json" in content_type:
-        return "json"
-    return "ec2" if service == "ec2" else "query"
+CBOR, JSON, EC2, QUERY, REST_JSON, REST_XML = ("smithy-rpc-v2-cbor", "json", "ec2", "query",
+                                               "rest-json", "rest-xml")
 
 
 def wire_error(protocol: str, status: str, code: str, message: str,
@@ -72,14 +43,22 @@ def wire_error(protocol: str, status: str, code: str, message: str,
     CBOR answers carry no body (the lab does not write CBOR).
     """
     request_id = str(uuid.uuid4())
-    if protocol == "cbor":
+    if protocol == CBOR:
         return status, [("x-amzn-RequestId", request_id)], b""
-    if protocol == "json":
+    if protocol == JSON:
         body = json.dumps({"__type": code, "message": message}).encode()
         return status, [("Content-Type", "application/x-amz-json-1.1"),
                         ("x-amzn-RequestId", request_id)], body
+    if protocol == REST_JSON:
+        body = json.dumps({"Type": "User" if sender else "Service", "message": message}).encode()
+        return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
+                        ("x-amzn-RequestId", request_id)], body
     text = escape(message)
-    if protocol == "ec2":
+    if protocol == REST_XML:
+        body = (f"<Error><Code>{code}</Code><Message>{text}</Message>"
+                f"<RequestId>{request_id}</RequestId></Error>").encode()
+        return status, [("Content-Type", "application/xml")], body
+    if protocol == EC2:
         body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{text}</Message>"
                 f"</Error></Errors><RequestID>{request_id}</RequestID></Response>").encode()
         return status, [("Content-Type", "text/xml")], body
@@ -89,22 +68,32 @@ def wire_error(protocol: str, status: str, code: str, message: str,
     return status, [("Content-Type", "text/xml")], body
 
 
+THROTTLE_ANSWERS = {REST_JSON: ("429 Too Many Requests", "TooManyRequestsException"),
+                   REST_XML: ("503 Slow Down", "SlowDown")}
+"""How REST services throttle (Lambda: 429 TooManyRequestsException; S3: 503 SlowDown)."""
+
+
 def error_response(protocol: str, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """(status line, headers, body) of an injected AWS error of ``kind``."""
-    if protocol == "cbor":
+    if protocol == CBOR:
         return wire_error(protocol, "503 Service Unavailable", "ServiceUnavailable", "", False)
+    message = "Injected by the chaos-sre lab (--api-fault-rate)"
+    if kind == THROTTLE and protocol in THROTTLE_ANSWERS:
+        status, code = THROTTLE_ANSWERS[protocol]
+        return wire_error(protocol, status, code, message, True)
     status = {THROTTLE: "400 Bad Request", INTERNAL: "500 Internal Server Error",
               UNAVAILABLE: "503 Service Unavailable"}[kind]
     codes = {
-        "json": {THROTTLE: "ThrottlingException", INTERNAL: "InternalFailure",
-                 UNAVAILABLE: "ServiceUnavailable"},
-        "ec2": {THROTTLE: "RequestLimitExceeded", INTERNAL: "InternalError",
-                UNAVAILABLE: "Unavailable"},
-        "query": {THROTTLE: "Throttling", INTERNAL: "InternalFailure",
-                  UNAVAILABLE: "ServiceUnavailable"},
+        JSON: {THROTTLE: "ThrottlingException", INTERNAL: "InternalFailure",
+               UNAVAILABLE: "ServiceUnavailable"},
+        EC2: {THROTTLE: "RequestLimitExceeded", INTERNAL: "InternalError",
+              UNAVAILABLE: "Unavailable"},
+        QUERY: {THROTTLE: "Throttling", INTERNAL: "InternalFailure",
+                UNAVAILABLE: "ServiceUnavailable"},
+        REST_JSON: {INTERNAL: "ServiceException", UNAVAILABLE: "ServiceUnavailable"},
+        REST_XML: {INTERNAL: "InternalError", UNAVAILABLE: "ServiceUnavailable"},
     }[protocol]
-    return wire_error(protocol, status, codes[kind],
-                      "Injected by the chaos-sre lab (--api-fault-rate)", kind == THROTTLE)
+    return wire_error(protocol, status, codes[kind], message, kind == THROTTLE)
 
 
 class ApiFaultInjector:
@@ -120,17 +109,17 @@ class ApiFaultInjector:
         self.injected: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if self.rate <= 0 or access_key(environ) == INTERNAL_ACCESS_KEY:
+        request = named(environ)
+        if self.rate <= 0 or request is None:
             return self._app(environ, start_response)
-        service = signing_service(environ)
         with self._lock:
             self.calls += 1
             roll, kind = self._rng.random(), self._rng.choice(KINDS)
         if roll >= self.rate:
             return self._app(environ, start_response)
-        status, headers, body = error_response(protocol_of(environ, service), kind)
+        status, headers, body = error_response(request.protocol, kind)
         with self._lock:
-            key = f"{service or 'unknown'}:{status.split()[0]}"
+            key = f"{request.signing_name}:{status.split()[0]}"
             self.injected[key] = self.injected.get(key, 0) + 1
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]

@@ -27,6 +27,7 @@ code. ``CHAOS_SRE_LAB_SERVER=off`` starts every lab from scratch instead.
 import argparse
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import LabError
+from chaos_sre.lab.core.plugin import ENTRY_POINT_GROUP
 from chaos_sre.lab.core.settings import Profile, profile_named
 from chaos_sre.lab.core.state import last_line, pid_alive
 
@@ -71,16 +73,32 @@ def server_dir() -> Path:
 
 
 def code_fingerprint() -> str:
-    """A hash of what a forked lab runs: the package's files, the interpreter, moto's version."""
+    """A hash of what a forked lab runs: the package's files, the lab services registered (and
+    the files of those from other packages), the interpreter, moto's version."""
     digest = hashlib.sha256(sys.executable.encode())
     try:
         digest.update(metadata.version("moto").encode())
     except metadata.PackageNotFoundError:
         digest.update(b"no moto")
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        info = path.stat()
-        digest.update(f"{path.relative_to(PACKAGE_DIR)}:{info.st_mtime_ns}:{info.st_size}".encode())
+    for directory in (PACKAGE_DIR, *_plugin_dirs(digest)):
+        for path in sorted(directory.rglob("*.py")):
+            info = path.stat()
+            digest.update(f"{path}:{info.st_mtime_ns}:{info.st_size}".encode())
     return digest.hexdigest()
+
+
+def _plugin_dirs(digest: Any) -> list[Path]:
+    """The directories of lab services registered from outside chaos-sre (each entry point goes
+    into ``digest``), without importing them."""
+    directories = []
+    for entry in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        digest.update(f"{entry.name}={entry.value}".encode())
+        top = entry.value.split(":", 1)[0].split(".", 1)[0]
+        found = importlib.util.find_spec(top)
+        origin = Path(found.origin).parent if found is not None and found.origin else None
+        if origin is not None and origin != PACKAGE_DIR:
+            directories.append(origin)
+    return directories
 
 
 @dataclass(frozen=True)

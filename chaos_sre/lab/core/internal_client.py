@@ -9,8 +9,8 @@ from functools import cache
 
 import boto3
 
-from chaos_sre.lab.core.api_faults import INTERNAL_ACCESS_KEY
 from chaos_sre.lab.core.settings import REGION
+from chaos_sre.lab.core.wsgi import INTERNAL_ACCESS_KEY
 
 
 @cache

@@ -21,6 +21,7 @@ from chaos_sre.lab.core.access_denied import AccessDenials
 from chaos_sre.lab.core.api_calls import ApiCallLog
 from chaos_sre.lab.core.api_faults import ApiFaultInjector
 from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.operations import NameRequests
 
 
 class _Serialized:
@@ -53,7 +54,8 @@ class MotoServer:
             _Serialized(DomainDispatcherApplication(create_backend_app), lock), api_fault_rate)
         self.denials = AccessDenials(self.faults)
         self.calls = ApiCallLog(self.denials, subnet_of=subnet_of_association)
-        app = self.calls
+        self.names = NameRequests(self.calls)
+        app = self.names
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )

@@ -19,10 +19,12 @@ from typing import Any
 
 from chaos_sre.errors import LabError
 from chaos_sre.eventloop import new_event_loop
+from chaos_sre.lab.core import operations
 from chaos_sre.lab.core.dynamics import Dynamics, Publisher
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.lab_routes import LabApi
 from chaos_sre.lab.core.moto_server import MotoServer
+from chaos_sre.lab.core.services import botocore_services, lab_services
 from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.state import LabState
 from chaos_sre.lab.core.timeline import Timeline
@@ -61,7 +63,8 @@ class Lab:
         self._api_port = api_port
         self._endpoint_port = endpoint_port
         self.lock = threading.RLock()
-        self.timeline = Timeline()
+        self.timeline = Timeline(fault_kinds=frozenset(
+            kind for service in lab_services() for kind in service.fault_kinds))
         self.dynamics = Dynamics(
             profile=profile, time_scale=time_scale, timeline=self.timeline, lock=self.lock
         )
@@ -91,8 +94,9 @@ class Lab:
         self.dynamics.start()
         try:
             seed(seeding_url, self.profile)
-            for service in ("cloudwatch", "elbv2"):  # the publishers' models, read once
-                internal_session().client(service, endpoint_url=seeding_url)
+            for name in botocore_services():  # the models, read once, before the lab forks
+                internal_session().client(name, endpoint_url=seeding_url)
+            operations.preload(botocore_services())
             self.dynamics.tick()
             self.dynamics.warm = False
             self.dynamics.tick()
@@ -127,7 +131,7 @@ class Lab:
 
     def _start_endpoint(self) -> None:
         service = self.dynamics.service
-        web_tier = service("web")
+        web_tier = service(next(s.name for s in lab_services() if s.serves_endpoint))
         balancer = LoadBalancer(routes=web_tier.routing_table,
                                 nodes=lambda: web_tier.load_balancer_nodes(LOAD_BALANCER_NAME),
                                 timeline=self.timeline,
@@ -155,13 +159,15 @@ class Lab:
         self._loop_thread.start()
 
     def _status(self) -> dict[str, Any]:
-        """What `/__lab/status` shows: the dynamics' summary, injected API faults, callers' API calls."""
+        """What `/__lab/status` shows: the dynamics' summary, injected API faults, callers' API calls
+        and the requests refused because they named no AWS operation."""
         faults = self._moto.faults.status() if self._moto is not None else {}
         calls = self._moto.calls.counts() if self._moto is not None else {}
         denied = self._moto.denials.denied() if self._moto is not None else []
         policies = sorted(self._moto.denials.attached()) if self._moto is not None else []
+        unnamed = dict(self._moto.names.refused) if self._moto is not None else {}
         return {**self.dynamics.status(), "api_faults": faults, "api_calls": calls,
-                "denied_actions": denied, "iam_policies": policies}
+                "denied_actions": denied, "iam_policies": policies, "unnamed_requests": unnamed}
 
     @property
     def endpoint_port(self) -> int:

@@ -1,35 +1,52 @@
-"""Finding the lab's services: every package of :mod:`chaos_sre.lab` but ``core`` is one.
+"""Finding the lab's services: every :class:`~chaos_sre.lab.core.plugin.LabService` registered
+in the ``chaos_sre.lab_services`` entry-point group, chaos-sre's own and other packages'.
 
-A service package may hold any of these modules, each found here, so adding a
-service is adding a folder:
-
-* ``patches``    - moto methods it takes over (:mod:`chaos_sre.lab.core.patches`);
-* ``simulation`` - its behaviour over time (:mod:`chaos_sre.lab.core.simulation`);
-* ``seed``       - the resources it creates in the account (:mod:`chaos_sre.lab.core.topology`);
-* ``routes``     - what the application behind the load balancer needs of it per request
-  (:mod:`chaos_sre.lab.web.endpoint`);
-* ``metrics``    - a publisher of its CloudWatch metrics (:mod:`chaos_sre.lab.core.dynamics`);
-* ``settings``   - its part of each lab profile and its AWS timings
-  (:mod:`chaos_sre.lab.core.settings`);
-* ``calls``      - what its mutating API actions act on: ``MUTATED``, the resources each names
-  in the run ledger's names (:mod:`chaos_sre.lab.core.mutations`), and ``IAM_RESOURCES``, their
-  ARNs and tags as IAM evaluates them (:mod:`chaos_sre.lab.core.iam_requests`).
+Adding a service is adding a folder and one entry point: nothing here or elsewhere in the core
+names it (:mod:`chaos_sre.lab.core.plugin` says what the folder holds).
 """
 
+import functools
 import importlib
 import importlib.util
-import pkgutil
+from importlib.metadata import entry_points
 from types import ModuleType
+
+from chaos_sre.errors import LabError
+from chaos_sre.lab.core.plugin import ENTRY_POINT_GROUP, LabService
+
+
+@functools.cache
+def lab_services() -> tuple[LabService, ...]:
+    """Every registered lab service, by name; a broken registration is a one-line LabError."""
+    found: dict[str, LabService] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            service = entry.load()
+        except (ImportError, AttributeError) as exc:
+            raise LabError(f"lab service {entry.name} ({entry.value}, entry point group "
+                           f"{ENTRY_POINT_GROUP}) cannot be loaded: {exc}") from None
+        if not isinstance(service, LabService):
+            raise LabError(f"lab service {entry.name} ({entry.value}) is not a LabService")
+        found.setdefault(service.name, service)
+    return tuple(found[name] for name in sorted(found))
+
+
+def service_named(name: str) -> LabService:
+    """The registered lab service ``name``."""
+    return next(s for s in lab_services() if s.name == name)
 
 
 def service_modules(module: str, order: str | None = None) -> list[tuple[str, ModuleType]]:
     """(service name, its module ``module``) for every lab service that has one; sorted by the
     modules' integer attribute ``order`` when given, else by service name."""
-    import chaos_sre.lab as lab
-
     found = []
-    for info in pkgutil.iter_modules(lab.__path__):
-        name = f"{lab.__name__}.{info.name}.{module}"
-        if info.ispkg and info.name != "core" and importlib.util.find_spec(name) is not None:
-            found.append((info.name, importlib.import_module(name)))
+    for service in lab_services():
+        name = f"{service.package}.{module}"
+        if importlib.util.find_spec(name) is not None:
+            found.append((service.name, importlib.import_module(name)))
     return sorted(found, key=lambda item: (int(getattr(item[1], order)) if order else 0, item[0]))
+
+
+def botocore_services() -> tuple[str, ...]:
+    """The botocore services the lab's services answer."""
+    return tuple(sorted({name for s in lab_services() for name in s.botocore_services}))

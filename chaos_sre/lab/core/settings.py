@@ -19,15 +19,9 @@ AVAILABILITY_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 DEFAULT_TIME_SCALE = 0.1
 
 
-PROFILE_DESCRIPTIONS = {
-    "resilient": "web tier spread 2/2/2 over three AZs, ELB health checks, baked AMI; "
-                 "Aurora reader and RDS standby in other AZs; DynamoDB at 2x load, SDK retries; "
-                 "ECS api 3 tasks with auto scaling 3-9, web pages fall back when it is down",
-    "fragile": "web tier in one AZ, EC2-only health checks, slow boot; "
-               "single-instance Aurora, single-AZ RDS, long DNS caching; DynamoDB at 1.1x load, "
-               "no retries; ECS api 1 slow-starting task, web pages fail when it is down",
-}
-"""The lab's profiles: the same resource names, different weaknesses."""
+PROFILES = ("resilient", "fragile")
+"""The lab's profiles: the same resource names, different weaknesses (each lab service says its
+part of each, in its plugin object and its ``settings`` module)."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +63,14 @@ class Profile:
 def profile_named(name: str) -> Profile:
     """Return the profile called ``name`` (its parts from every lab service's ``settings``
     module) or raise a one-line ValidationError."""
-    if name not in PROFILE_DESCRIPTIONS:
-        known = ", ".join(sorted(PROFILE_DESCRIPTIONS))
+    if name not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
         raise ValidationError(f"unknown lab profile {name!r} (choose one of: {known})")
-    from chaos_sre.lab.core.services import service_modules  # the services' settings import this
+    from chaos_sre.lab.core.services import lab_services, service_modules  # they import this
 
-    return Profile(name=name, description=PROFILE_DESCRIPTIONS[name],
+    described = sorted((s for s in lab_services() if name in s.profile_descriptions),
+                       key=lambda s: (s.order, s.name))
+    return Profile(name=name, description="; ".join(s.profile_descriptions[name] for s in described),
                    parts=tuple((service, module.PROFILES[name])
                                for service, module in service_modules("settings")))
 

@@ -36,14 +36,11 @@ class LabEvent:
 class Timeline:
     """Thread-safe recorder of lab events and request outcomes."""
 
-    FAULT_KINDS = frozenset(
-        {"instance-terminated", "instance-stopped", "subnet-unreachable",
-         "db-failover-started", "db-reboot-started", "dynamodb-capacity-decreased",
-         "ecs-desired-count-decreased"}
-    )
-
-    def __init__(self, *, clock: Any = time.time) -> None:
+    def __init__(self, *, clock: Any = time.time, fault_kinds: frozenset[str] = frozenset()) -> None:
         self._clock = clock
+        self.fault_kinds = fault_kinds
+        """Event kinds that are faults (each lab service's ``fault_kinds``), listed under
+        ``faults``."""
         self._lock = threading.Lock()
         self._reset_locked()
 
@@ -89,7 +86,7 @@ class Timeline:
         """When the first fault the lab observed at or after ``moment`` happened (None: none yet)."""
         with self._lock:
             return next((e.at for e in self._events
-                         if e.kind in self.FAULT_KINDS and e.at >= moment), None)
+                         if e.kind in self.fault_kinds and e.at >= moment), None)
 
     def snapshot(self) -> dict[str, Any]:
         """The timeline as a JSON-ready dict."""
@@ -106,7 +103,7 @@ class Timeline:
         ok = causes.pop(OK, 0) + sum(degraded.values())
         return {
             "since": since,
-            "faults": [e for e in events if e["kind"] in self.FAULT_KINDS],
+            "faults": [e for e in events if e["kind"] in self.fault_kinds],
             "events": events,
             "requests": {"total": total, "ok": ok, "failed": total - ok, "by_cause": causes,
                          "degraded": degraded},
