@@ -14,8 +14,9 @@ from typing import Any
 
 from chaos_sre import values
 from chaos_sre.errors import ValidationError
-from chaos_sre.faults.registry import INJECTED, described
+from chaos_sre.faults.registry import INJECTED
 from chaos_sre.faults.registry import find as find_fault
+from chaos_sre.validation import described
 
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 

@@ -173,7 +173,7 @@ def test_bad_control_arguments_stop_before_anything(start_lab, tmp_path: Path) -
     lab = start_lab()
     status, _, stderr = run_chaos(lab, experiment([TERMINATE_AZ], rate="fast"), tmp_path)
     assert status != 0
-    assert "chaos-sre control: rate must be a number, got 'fast'" in stderr
+    assert "chaos-sre control: argument rate: expected a number, got 'fast'" in stderr
     assert lab.timeline()["faults"] == []
 
 

@@ -56,7 +56,7 @@ def test_refusals_name_the_problem_and_change_nothing(shared_lab: RunningLab, ow
         ("give read_fraction or read_units, not both", {"read_fraction": 0.5, "read_units": 3}),
         ("read_fraction must be between 0 and 1", {"read_fraction": 1.5}),
         ("write_units must be a whole number of at least 1", {"write_units": 0}),
-        ("throttle_table: argument read_fraction: expected float or null, got 'half'",
+        ("throttle_table: argument read_fraction: expected a number or null, got 'half'",
          {"read_fraction": "half"}),
         ("unknown GSI by-nothing", {"read_units": 5, "indexes": ["by-nothing"]}),
         ("read target 500 is not below the current ReadCapacityUnits 100", {"read_units": 500}),

@@ -59,14 +59,14 @@ def test_bad_arguments_and_missing_services_are_one_line_errors(shared_lab: Runn
     config = settings(shared_lab)
     before = described(shared_lab)
     refusals = [
-        (ValidationError, "set_desired_count: argument desired_count: expected int, got 'many'",
+        (ValidationError, "set_desired_count: argument desired_count: expected a whole number, got 'many'",
          {"service": SERVICE, "desired_count": "many"}),
-        (ValidationError, "argument desired_count: input should be greater than or equal to 0, got -1",
+        (ValidationError, "argument desired_count: expected at least 0, got -1",
          {"service": SERVICE, "desired_count": -1}),
         (ValidationError, "got 2.5", {"service": SERVICE, "desired_count": 2.5}),
         (ValidationError, "already has desired count 3: nothing would change",
          {"service": SERVICE, "desired_count": 3}),
-        (ValidationError, "argument restore_timeout_seconds: input should be greater than 0, got 0",
+        (ValidationError, "argument restore_timeout_seconds: expected more than 0, got 0",
          {"service": SERVICE, "desired_count": 1, "restore_timeout_seconds": 0}),
         (AWSError, "ECS service nope not found (or not ACTIVE) in cluster staging",
          {"service": "nope", "desired_count": 1}),

@@ -54,14 +54,14 @@ def test_arguments_are_coerced_once_and_bad_ones_are_one_line_errors(
     ValueError; the argument model now coerces it for both, and refuses "3.5" for both."""
     fault = FAULTS[("chaos_sre.faults.az", "terminate_az_instances")]
     assert fault.arguments({"az": "us-east-1a", "count": "3.0", "stop": "yes"})["count"] == 3
-    with pytest.raises(ArgumentError, match=r"^argument count: expected int or null, got '3.5'$"):
+    with pytest.raises(ArgumentError, match=r"^argument count: expected a whole number or null, got '3.5'$"):
         fault.arguments({"az": "us-east-1a", "count": "3.5"})
     with pytest.raises(ArgumentError, match=r"^argument az is required$"):
         fault.arguments({})
-    with pytest.raises(ArgumentError, match=r"^unknown argument 'zone' \(it takes: az, tags"):
+    with pytest.raises(ArgumentError, match=r"^unknown argument 'zone' \(known: az, tags"):
         fault.arguments({"az": "us-east-1a", "zone": "us-east-1b"})
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    with pytest.raises(ArgumentError, match=r"^terminate_az_instances: argument az: expected str"):
+    with pytest.raises(ArgumentError, match=r"^terminate_az_instances: argument az: expected a string"):
         fault.function(az=5, tags="app=web")
 
 
@@ -146,7 +146,7 @@ def test_a_third_party_fault_is_discovered_validated_and_in_the_policy(tmp_path:
     refused = run_cli("validate", "--offline", str(bad), lab_dir=tmp_path, env=env)
     assert refused.returncode == 2
     assert refused.stderr.strip() == (f"error: {bad}: method[0] (label) argument az: expected "
-                                      "str, got 5")
+                                      "a string, got 5")
     policy = run_cli("iam", "policy", str(good), lab_dir=tmp_path, env=env)
     assert policy.returncode == 0, policy.stderr
     statements = json.loads(policy.stdout)["Statement"]
@@ -257,7 +257,7 @@ def test_a_complete_fault_is_driven_by_the_framework(
     assert list(inspect.signature(found.function).parameters) == [
         "az", "dry_run", "configuration", "secrets"]
     assert found.function(az="us-east-1a", dry_run=True, configuration={}) == {"dry_run": True}
-    with pytest.raises(ChaosSreError, match=r"^nudge: argument az: expected str, got 5$"):
+    with pytest.raises(ChaosSreError, match=r"^nudge: argument az: expected a string, got 5$"):
         found.function(az=5, dry_run=True)
 
 

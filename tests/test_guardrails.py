@@ -110,16 +110,16 @@ def test_a_guardrails_file_applies_with_the_configuration(shared_lab: RunningLab
 
 
 @pytest.mark.parametrize("rules, message", [
-    ({"allow_accounts": ["1"]}, "unknown guardrail 'allow_accounts' (known: allowed_accounts,"),
-    ({"allowed_accounts": {"a": 1}}, "guardrail allowed_accounts must be a list of strings"),
-    ({"required_tags": "env"}, "guardrail required_tags must look like key=value,key=value"),
-    ({"protected_tags": ["env=prod"]}, "guardrail protected_tags must map tag keys to values"),
-    ({"max_percent": 150}, "guardrail max_percent must be between 0 and 100, got 150"),
-    ({"max_percent": "half"}, "guardrail max_percent must be a number, got 'half'"),
-    ({"max_availability_zones": 1.5}, "guardrail max_availability_zones must be a whole number"),
-    ({"max_availability_zones": True}, "guardrail max_availability_zones must be a number"),
+    ({"allow_accounts": ["1"]}, "configuration guardrails: unknown key 'allow_accounts' (known: allowed_accounts,"),
+    ({"allowed_accounts": {"a": 1}}, "configuration guardrails: allowed_accounts: expected a list, got {'a': 1}"),
+    ({"required_tags": "env"}, "required_tags: expected tags as key=value,key=value or a mapping, got 'env'"),
+    ({"protected_tags": ["env=prod"]}, "protected_tags: expected a mapping, got ['env=prod']"),
+    ({"max_percent": 150}, "max_percent: expected at most 100, got 150"),
+    ({"max_percent": "half"}, "max_percent: expected a number or null, got 'half'"),
+    ({"max_availability_zones": 1.5}, "max_availability_zones: expected a whole number or null, got 1.5"),
+    ({"max_availability_zones": True}, "max_availability_zones: expected a number, not true or false, got True"),
     ("not json", "configuration guardrails is not a JSON object"),
-    (["max_percent"], "guardrails must be an object of rules"),
+    (["max_percent"], "configuration guardrails: expected a mapping, got ['max_percent']"),
 ])
 def test_bad_rules_are_one_line_errors(rules: Any, message: str) -> None:
     with pytest.raises(ValidationError) as caught:

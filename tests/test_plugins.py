@@ -76,7 +76,7 @@ def test_discovery_validation_and_the_policy_find_the_plugin(installed: dict[str
     refused = run_cli("validate", "--offline", str(tmp_path / "bad.json"), lab_dir=tmp_path)
     assert (refused.returncode, refused.stderr.strip()) == (2, (
         f"error: {tmp_path / 'bad.json'}: method[0] (throttle-function) argument "
-        "reserved_concurrency_limit: input should be greater than or equal to 0, got -1"))
+        "reserved_concurrency_limit: expected at least 0, got -1"))
 
     policy = run_cli("iam", "policy", str(EXPERIMENT), lab_dir=tmp_path)
     assert policy.returncode == 0, policy.stderr

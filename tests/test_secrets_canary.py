@@ -52,7 +52,7 @@ def test_a_run_that_never_starts_keeps_its_secrets_out_of_the_journal(start_lab,
            "CHAOS_SRE_RTO_SECONDS": "-1",
            "CHAOS_SRE_SLO": str(ROOT / "probes" / "web.yaml")}
     status, journal, stderr = run_chaos(lab, document, tmp_path / "run", env=env)
-    assert status != 0 and "rto_seconds must be in" in stderr
+    assert status != 0 and "argument rto_seconds: expected more than 0, got -1" in stderr
     text = (tmp_path / "run" / "journal.json").read_text()
     assert CANARY_INLINE not in text and "***redacted by chaos-sre***" in text
     assert journal["experiment"]["secrets"]["aws"]["aws_secret_access_key"] == {

@@ -1,8 +1,11 @@
-"""`chaos-sre validate` and its fuzzing: 1300 generated experiments and SLO files, over 1000 of
-them malformed - each refused in one line naming the file, never a traceback, never an AWS call."""
+"""`chaos-sre validate` and its fuzzing: 2200 generated experiments, SLO files, game-day plans,
+guardrails files and control settings, over 1500 of them malformed - each refused in one line
+naming the file and the path to the value and what was expected, never a traceback, never an
+AWS call."""
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +17,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaos_sre.errors import ChaosSreError
+from chaos_sre.gameday.plan import load_plan
+from chaos_sre.safety import guardrails
 from chaos_sre.safety.validate import validate_file
 
 EXPERIMENTS = {p.name: json.loads(p.read_text()) for p in sorted((ROOT / "experiments").glob("*.json"))}
 SLOS = {p.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "probes").glob("*.yaml"))}
+PLANS = {p.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "experiments").glob("gameday*.yaml"))}
+GUARDRAILS = {"all": {"allowed_accounts": ["123456789012"], "allowed_regions": "us-east-1,eu-west-1",
+                      "required_tags": {"env": "staging"}, "protected_tags": "app=data",
+                      "max_availability_zones": 1, "max_percent": 50}}
+CONTROLS = {name: {"controls": [c for c in document["controls"]]} for name, document in EXPERIMENTS.items()
+            if document.get("controls")}
+"""The control's arguments of each shipped experiment (in their experiment, for the file name)."""
 OUTCOMES: dict[str, int] = {"valid": 0, "refused": 0}
+MODEL_LINE = r"(: expected .+, got .+| is required|unknown (key|argument) .+)$"
+"""How the one validation layer ends a line (chaos_sre/validation.py): what was expected."""
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
@@ -116,12 +130,72 @@ def test_fuzzed_slo_files_and_garbage_never_crash(document: Any, text: str | Non
     check(path)
 
 
+def refused_in_one_line(check: Any, source: str) -> str | None:
+    """None when ``check()`` accepts its input, else its one-line refusal (which must begin with
+    ``source``: the file, and then the path to the value)."""
+    try:
+        check()
+    except ChaosSreError as exc:
+        message = str(exc)
+        assert "\n" not in message and message.startswith(source) and "Traceback" not in message, \
+            message
+        return message
+    return None
+
+
+@pytest.mark.xdist_group("fuzz")
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(document=st.one_of(malformed(PLANS), values))
+def test_fuzzed_game_day_plans_are_refused_in_one_line(document: Any, tmp_path: Path) -> None:
+    """Every bad value of a plan: one line naming the plan file, the path to the value and what
+    was expected (or the experiment file it names that is not there)."""
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(document))
+    message = refused_in_one_line(lambda: load_plan(path), f"{path}: ")
+    OUTCOMES["refused" if message else "valid"] += 1
+    if message and "no experiment file at" not in message:
+        assert re.search(MODEL_LINE, message), message
+
+
+@pytest.mark.xdist_group("fuzz")
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(document=st.one_of(malformed(GUARDRAILS), values))
+def test_fuzzed_guardrails_files_are_refused_in_one_line(document: Any, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "guardrails.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv(guardrails.SETTINGS_ENV, str(path))
+    message = refused_in_one_line(lambda: guardrails.load(None), f"guardrails file {path}: ")
+    OUTCOMES["refused" if message else "valid"] += 1
+    if message:
+        assert re.search(MODEL_LINE, message), message
+
+
+@pytest.mark.xdist_group("fuzz")
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(document=malformed(CONTROLS))
+def test_fuzzed_control_settings_are_refused_in_one_line(document: Any, tmp_path: Path) -> None:
+    """The control's arguments, fuzzed inside a shipped experiment: validate names the file and
+    the control, then the argument and what was expected."""
+    experiment = json.loads(json.dumps(EXPERIMENTS["az-outage.json"]))
+    experiment["controls"] = document.get("controls") if isinstance(document, dict) else document
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment, allow_nan=True))
+    message = refused_in_one_line(lambda: validate_file(path), f"{path}: ")
+    OUTCOMES["refused" if message else "valid"] += 1
+    if message and ": chaos-sre control: argument " in message:
+        assert re.search(MODEL_LINE, message), message
+
+
 @pytest.mark.xdist_group("fuzz")
 def test_the_fuzzing_mostly_made_bad_input_and_no_ledger(tmp_path: Path) -> None:
     total = OUTCOMES["valid"] + OUTCOMES["refused"]
     if total == 0:
         pytest.skip("run with the fuzz tests")
-    assert OUTCOMES["refused"] >= 1000, OUTCOMES  # 1000+ bad inputs, each refused in one line
+    assert OUTCOMES["refused"] >= 1500, OUTCOMES  # 1500+ bad inputs, each refused in one line
     assert OUTCOMES["refused"] / total > 0.5, OUTCOMES
     print(f"fuzzed inputs: {total}, refused in one line: {OUTCOMES['refused']}")
     assert not (tmp_path / "ledgers").exists()
@@ -142,7 +216,7 @@ def test_validate_command_names_file_field_and_problem(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "az-outage.json: valid experiment" in result.stdout
     assert result.stderr.strip() == (f"error: {bad}: method[0] (scale-service-to-zero) argument "
-                                     "cluster: expected str, got 5")
+                                     "cluster: expected a string, got 5")
 
 
 def test_chaos_run_refuses_a_bad_chaos_sre_argument_before_anything(start_lab,
@@ -153,7 +227,7 @@ def test_chaos_run_refuses_a_bad_chaos_sre_argument_before_anything(start_lab,
     document["controls"][0]["provider"]["arguments"]["slo"] = str(ROOT / "probes" / "web.yaml")
     status, journal, stderr = run_chaos(lab, document, tmp_path)
     assert status != 0
-    assert ("method[0] (scale-service-to-zero) argument restore_timeout_seconds: expected float, "
+    assert ("method[0] (scale-service-to-zero) argument restore_timeout_seconds: expected a number, "
             "got 'soon'") in stderr
     assert lab.timeline()["faults"] == []
     assert not (tmp_path / "ledgers").exists()

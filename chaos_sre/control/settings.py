@@ -4,17 +4,19 @@ Used by the control when a run starts and by ``chaos-sre validate`` before one;
 neither imports the other.
 """
 
-import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import pydantic
 
 from chaos_sre import timescale, values
 from chaos_sre.errors import ValidationError
 from chaos_sre.slo import math as slo_math
 from chaos_sre.slo.definition import SLODefinition, load_slo
 from chaos_sre.slo.verdict import RunSettings
+from chaos_sre.validation import STRICT, Number, problem
 
 MAX_RATE = 2000.0
 MAX_WINDOW_SECONDS = 3600.0
@@ -38,15 +40,35 @@ def located(path: str, experiment_file: Path | None) -> str:
     return path
 
 
-def _number(name: str, value: Any, *, low: float, high: float) -> float:
-    number = values.number(f"chaos-sre control: {name}", value)
-    if not math.isfinite(number) or not low < number <= high:
-        raise ValidationError(f"chaos-sre control: {name} must be in ({low:g}, {high:g}], got {value!r}")
-    return number
+Fraction = Annotated[Number, pydantic.Field(gt=0, le=1)]
+Seconds = Annotated[Number, pydantic.Field(gt=0, le=MAX_SECONDS)]
+"""AWS seconds of a baseline, hold or window."""
+DaySeconds = Annotated[Number, pydantic.Field(gt=0, le=86400)]
+Rate = Annotated[Number, pydantic.Field(gt=0, le=MAX_RATE)]
+Positive = Annotated[Number, pydantic.Field(gt=0, le=1e9)]
+TimeScale = Annotated[Number, pydantic.Field(gt=0, le=timescale.MAX_TIME_SCALE)]
 
 
-def _optional_number(name: str, value: Any, *, low: float, high: float) -> float | None:
-    return None if value is None else _number(name, value, low=low, high=high)
+class ControlArguments(pydantic.BaseModel):
+    """The control's arguments as an experiment declares them (``${name}`` references resolved)."""
+
+    model_config = STRICT
+    slo: str
+    target_url: str
+    budget_allowance: Fraction
+    rto_seconds: DaySeconds
+    rate: Rate = 50.0
+    baseline_seconds: Seconds = 3.0
+    hold_seconds: Seconds = 3.0
+    recovery_window_seconds: Seconds = 2.0
+    burn_rate_stop: Positive | None = None
+    burn_window_seconds: Seconds = 5.0
+    samples_path: str | None = None
+    budget_gate: bool = True
+    restore_rto_seconds: DaySeconds | None = None
+    window_traffic_rate: Positive | Literal["cloudwatch"] | None = None
+    run_traffic_rate: Positive | None = None
+    time_scale: TimeScale | None = None
 
 
 @dataclass(frozen=True)
@@ -62,61 +84,27 @@ class ControlSettings:
     """Read the window's average request rate from CloudWatch RequestCount at the gate."""
 
 
-def _checked_settings(
-    slo: str,
-    target_url: str,
-    budget_allowance: float,
-    rto_seconds: float,
-    rate: float = 50.0,
-    baseline_seconds: float = 3.0,
-    hold_seconds: float = 3.0,
-    recovery_window_seconds: float = 2.0,
-    burn_rate_stop: float | None = None,
-    burn_window_seconds: float = 5.0,
-    samples_path: str | None = None,
-    budget_gate: bool = True,
-    restore_rto_seconds: float | None = None,
-    window_traffic_rate: float | str | None = None,
-    run_traffic_rate: float | None = None,
-    time_scale: float | None = None,
-    *,
-    configuration: dict[str, Any] | None = None,
-    experiment_file: Path | None = None,
-) -> ControlSettings:
-    sub = lambda value: substitute_reference(value, configuration)  # noqa: E731
-    definition = load_slo(located(str(sub(slo)), experiment_file))
-    checked_rate = _number("rate", sub(rate), low=0, high=MAX_RATE)
-    scale = timescale.time_scale() if time_scale is None \
-        else _number("time_scale", sub(time_scale), low=0, high=timescale.MAX_TIME_SCALE)
-    stop = _optional_number("burn_rate_stop", sub(burn_rate_stop), low=0, high=1e9)
+def _checked_settings(given: ControlArguments, experiment_file: Path | None) -> ControlSettings:
+    definition = load_slo(located(given.slo, experiment_file))
+    scale = timescale.time_scale() if given.time_scale is None else given.time_scale
+    stop = given.burn_rate_stop
     recovery_window, recovery_note = expressive_window(
-        "recovery_window_seconds",
-        _number("recovery_window_seconds", sub(recovery_window_seconds), low=0, high=MAX_SECONDS),
-        checked_rate, slo_math.samples_to_express(definition.target),
+        "recovery_window_seconds", given.recovery_window_seconds, given.rate,
+        slo_math.samples_to_express(definition.target),
         f"to express {definition.target * 100:g} % (one bad sample allowed)", scale)
     burn_window, burn_note = expressive_window(
-        "burn_window_seconds",
-        _number("burn_window_seconds", sub(burn_window_seconds), low=0, high=MAX_SECONDS),
-        checked_rate, burn_samples(definition.target, stop),
+        "burn_window_seconds", given.burn_window_seconds, given.rate,
+        burn_samples(definition.target, stop),
         f"so that one bad sample alone never exceeds the {stop or 0:g}x burn-rate stop", scale)
-    traffic = sub(window_traffic_rate)
-    from_cloudwatch = traffic == FROM_CLOUDWATCH
+    from_cloudwatch = given.window_traffic_rate == FROM_CLOUDWATCH
     run_settings = RunSettings(
-        budget_allowance=_number("budget_allowance", sub(budget_allowance), low=0, high=1),
-        rto_seconds=_number("rto_seconds", sub(rto_seconds), low=0, high=86400),
-        rate=checked_rate,
-        baseline_seconds=_number("baseline_seconds", sub(baseline_seconds), low=0,
-                                 high=MAX_SECONDS),
-        hold_seconds=_number("hold_seconds", sub(hold_seconds), low=0, high=MAX_SECONDS),
-        recovery_window_seconds=recovery_window,
-        burn_rate_stop=stop,
-        burn_window_seconds=burn_window,
-        restore_rto_seconds=_optional_number("restore_rto_seconds", sub(restore_rto_seconds),
-                                             low=0, high=86400),
-        window_traffic_rate=None if from_cloudwatch else _optional_number(
-            "window_traffic_rate", traffic, low=0, high=1e9),
-        run_traffic_rate=_optional_number("run_traffic_rate", sub(run_traffic_rate),
-                                          low=0, high=1e9),
+        budget_allowance=given.budget_allowance, rto_seconds=given.rto_seconds, rate=given.rate,
+        baseline_seconds=given.baseline_seconds, hold_seconds=given.hold_seconds,
+        recovery_window_seconds=recovery_window, burn_rate_stop=stop,
+        burn_window_seconds=burn_window, restore_rto_seconds=given.restore_rto_seconds,
+        window_traffic_rate=None if isinstance(given.window_traffic_rate, str)
+        else given.window_traffic_rate,
+        run_traffic_rate=given.run_traffic_rate,
         adjustments=tuple(n for n in (recovery_note, burn_note) if n),
         time_scale=scale,
     )
@@ -124,12 +112,11 @@ def _checked_settings(
         raise ValidationError("chaos-sre control: window_traffic_rate cloudwatch reads the SLO's "
                               f"load balancer, and SLO {definition.name} names none "
                               "(total.metricSource.spec.loadBalancer)")
-    url = str(sub(target_url))
-    if not url.startswith(("http://", "https://")):
-        raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, got {url!r}")
-    return ControlSettings(definition, run_settings, url,
-                           str(sub(samples_path)) if samples_path else None,
-                           bool(sub(budget_gate)), from_cloudwatch)
+    if not given.target_url.startswith(("http://", "https://")):
+        raise ValidationError(f"chaos-sre control: target_url must be an http(s) URL, "
+                              f"got {given.target_url!r}")
+    return ControlSettings(definition, run_settings, given.target_url, given.samples_path,
+                           given.budget_gate, from_cloudwatch)
 
 
 def burn_samples(target: float, burn_rate_stop: float | None) -> int:
@@ -161,19 +148,15 @@ def expressive_window(name: str, asked: float, rate: float, samples: int,
 def control_settings(arguments: dict[str, Any], configuration: dict[str, Any] | None = None,
                      *, experiment_file: Path | None = None) -> ControlSettings:
     """Check the control's ``arguments`` as an experiment declares them (``${name}`` resolved;
-    a relative SLO path found as :func:`located` says, from ``experiment_file``)."""
-    parameters = inspect.signature(_checked_settings).parameters
-    known = [name for name in parameters if name not in ("configuration", "experiment_file")]
-    unknown = sorted(str(key) for key in set(arguments) - set(known))
-    if unknown:
-        raise ValidationError(f"chaos-sre control: unknown argument {unknown[0]!r} "
-                              f"(it takes: {', '.join(known)})")
-    missing = [name for name in known if parameters[name].default is inspect.Parameter.empty
-               and name not in arguments]
-    if missing:
-        raise ValidationError(f"chaos-sre control: argument {missing[0]} is required")
-    return _checked_settings(**arguments, configuration=configuration,
-                             experiment_file=experiment_file)
+    a relative SLO path found as :func:`located` says, from ``experiment_file``); a bad one is
+    a one-line ValidationError ``chaos-sre control: argument NAME: ...``."""
+    resolved = {key: substitute_reference(value, configuration) for key, value in arguments.items()}
+    try:
+        given = ControlArguments.model_validate(resolved)
+    except pydantic.ValidationError as exc:
+        raise ValidationError("chaos-sre control: " + problem(ControlArguments, exc, resolved,
+                                                              label="argument")) from None
+    return _checked_settings(given, experiment_file)
 
 
 def substitute_reference(value: Any, configuration: dict[str, Any] | None) -> Any:

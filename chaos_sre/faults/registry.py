@@ -42,7 +42,6 @@ import functools
 import importlib
 import inspect
 import logging
-import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from chaos_sre.faults import effects
 from chaos_sre.permissions import Permission
 from chaos_sre.safety import ledger as ledgers
 from chaos_sre.safety.guardrails import Share, Target, enforce
+from chaos_sre.validation import STRICT, problem
 
 __all__ = ["Fault", "Permission", "Plan", "Share", "Target", "fault", "fault_modules", "find", "load"]
 
@@ -65,8 +65,6 @@ INJECTED = ("configuration", "secrets")
 """Arguments Chaos Toolkit passes itself; never part of a fault's argument model."""
 DRY_RUN = "dry_run"
 """The argument the framework adds to every fault: plan, check the guardrails, change nothing."""
-TYPE_ERRORS = ("_type", "_parsing", "_from_float", "_from_datetime")
-"""pydantic error types that mean "not a value of that type" (said as "expected TYPE")."""
 
 
 @dataclass(frozen=True)
@@ -208,47 +206,17 @@ def argument_model(function: Callable[..., Any],
             continue
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[parameter.name] = (hints.get(parameter.name, Any), default)
-    config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-    return pydantic.create_model(f"{function.__name__}_arguments", __config__=config, **fields)
+    return pydantic.create_model(f"{function.__name__}_arguments", __config__=STRICT, **fields)
 
 
 def checked_arguments(model: type[pydantic.BaseModel], values: dict[str, Any]) -> dict[str, Any]:
-    """Validate and coerce ``values`` with ``model``; the first problem as a one-line error."""
+    """Validate and coerce ``values`` with ``model``; the first problem as a one-line error
+    (:func:`chaos_sre.validation.problem`: ``argument count: expected ..., got ...``)."""
     try:
         parsed = model.model_validate(values)
     except pydantic.ValidationError as exc:
-        raise ArgumentError(_first_problem(model, exc)) from None
+        raise ArgumentError(problem(model, exc, values, label="argument")) from None
     return {key: getattr(parsed, key) for key in model.model_fields}
-
-
-def _first_problem(model: type[pydantic.BaseModel], exc: pydantic.ValidationError) -> str:
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    argument = str(first["loc"][0]) if first["loc"] else "?"
-    if first["type"] == "extra_forbidden":
-        known = ", ".join(model.model_fields)
-        return f"unknown argument {argument!r} (it takes: {known})"
-    if first["type"] == "missing":
-        return f"argument {argument} is required"
-    shown = repr(first.get("input"))
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    about_it = [e for e in errors if e["loc"] and str(e["loc"][0]) == argument]
-    wrong_type = len(about_it) > 1 or str(first["type"]).endswith(TYPE_ERRORS)
-    if wrong_type and argument in model.model_fields:  # (several: one per member of a union)
-        expected = described(model.model_fields[argument].annotation)
-        return f"argument {argument}: expected {expected}, got {shown}"
-    return f"argument {argument}: {first['msg'][0].lower()}{first['msg'][1:]}, got {shown}"
-
-
-def described(annotation: Any) -> str:
-    """``dict[str, str] or str or null``: a type hint as the one-line errors name it."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return " or ".join(described(option) for option in typing.get_args(annotation))
-    if annotation is type(None):
-        return "null"
-    if typing.get_origin(annotation):
-        return str(annotation).replace("typing.", "")
-    return str(getattr(annotation, "__name__", annotation))
 
 
 @functools.cache

@@ -19,15 +19,44 @@ Every mistake in a plan is one line naming the file and the field.
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_sre import values
+import pydantic
+
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
+from chaos_sre.validation import STRICT, Number, checked
 
-PLAN_KEYS = {"title", "cool_down_seconds", "stop", "output", "experiments"}
-STOP_KEYS = {"on_failure", "max_budget_spent"}
-STEP_KEYS = {"path", "name", "environment", "configuration"}
+Scalar = str | int | float | bool
+
+
+class StepModel(pydantic.BaseModel):
+    """One entry of ``experiments`` (a bare string is its ``path``)."""
+
+    model_config = STRICT
+    path: Annotated[str, pydantic.Field(min_length=1)]
+    name: str | None = None
+    environment: dict[str, Scalar] = {}
+    configuration: dict[str, Any] = {}
+
+
+class StopModel(pydantic.BaseModel):
+    model_config = STRICT
+    on_failure: pydantic.StrictBool = True
+    max_budget_spent: Annotated[Number, pydantic.Field(gt=0, le=1)] | None = None
+
+
+class PlanModel(pydantic.BaseModel):
+    """A game-day plan file, as its author writes it."""
+
+    model_config = STRICT
+    title: str | None = None
+    cool_down_seconds: Annotated[Number, pydantic.Field(ge=0, le=3600)] = 0.0
+    stop: StopModel = StopModel()
+    output: str | None = None
+    experiments: Annotated[list[Annotated[StepModel, pydantic.BeforeValidator(
+        lambda entry: {"path": entry} if isinstance(entry, str) else entry)]],
+        pydantic.Field(min_length=1)]
 
 
 @dataclass(frozen=True)
@@ -54,57 +83,22 @@ class Plan:
     output: Path = Path("runs") / "gameday"
 
 
-def _unknown(where: str, given: dict[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ValidationError(f"{where}: unknown key {', '.join(unknown)} "
-                              f"(known: {', '.join(sorted(known))})")
-
-
-def _step(source: Path, index: int, entry: Any) -> Step:
-    where = f"{source}: experiments[{index}]"
-    if isinstance(entry, str):
-        entry = {"path": entry}
-    entry = values.mapping(where, entry)
-    _unknown(where, entry, STEP_KEYS)
-    if not isinstance(entry.get("path"), str) or not entry["path"]:
-        raise ValidationError(f"{where}: path (the experiment file) is required")
-    path = (source.parent / entry["path"]).resolve()
+def _step(source: Path, index: int, entry: StepModel) -> Step:
+    path = (source.parent / entry.path).resolve()
     if not path.is_file():
-        raise ValidationError(f"{where}: no experiment file at {path}")
-    environment = values.mapping(f"{where}.environment", entry.get("environment"))
-    configuration = values.mapping(f"{where}.configuration", entry.get("configuration"))
-    name = entry.get("name") or path.stem
-    return Step(str(name), path, {str(k): str(v) for k, v in environment.items()}, configuration)
+        raise ValidationError(f"{source}: experiments[{index}].path: no experiment file at {path}")
+    return Step(entry.name or path.stem, path,
+                {str(k): str(v) for k, v in entry.environment.items()}, entry.configuration)
 
 
 def parse_plan(source: Path, document: Any) -> Plan:
     """Check a plan document read from ``source``."""
-    document = values.mapping(str(source), document)
-    _unknown(str(source), document, PLAN_KEYS)
-    experiments = document.get("experiments")
-    if not isinstance(experiments, list) or not experiments:
-        raise ValidationError(f"{source}: experiments must list at least one experiment")
-    steps = [_step(source, index, entry) for index, entry in enumerate(experiments)]
-    cool_down = values.number(f"{source}: cool_down_seconds", document.get("cool_down_seconds", 0))
-    if not 0 <= cool_down <= 3600:
-        raise ValidationError(f"{source}: cool_down_seconds must be between 0 and 3600, "
-                              f"got {cool_down:g}")
-    stop = values.mapping(f"{source}: stop", document.get("stop"))
-    _unknown(f"{source}: stop", stop, STOP_KEYS)
-    on_failure = stop.get("on_failure", True)
-    if not isinstance(on_failure, bool):
-        raise ValidationError(f"{source}: stop.on_failure must be true or false, got {on_failure!r}")
-    limit = stop.get("max_budget_spent")
-    if limit is not None:
-        limit = values.number(f"{source}: stop.max_budget_spent", limit)
-        if not 0 < limit <= 1:
-            raise ValidationError(f"{source}: stop.max_budget_spent is a fraction of the window's "
-                                  f"error budget, in (0, 1], got {limit:g}")
-    output = document.get("output") or str(Path("runs") / "gameday")
-    return Plan(source=source, title=str(document.get("title") or source.stem), steps=steps,
-                cool_down_seconds=cool_down, stop_on_failure=on_failure, max_budget_spent=limit,
-                output=Path(str(output)))
+    model = checked(PlanModel, document, str(source))
+    return Plan(source=source, title=model.title or source.stem,
+                steps=[_step(source, index, entry) for index, entry in enumerate(model.experiments)],
+                cool_down_seconds=model.cool_down_seconds, stop_on_failure=model.stop.on_failure,
+                max_budget_spent=model.stop.max_budget_spent,
+                output=Path(model.output or str(Path("runs") / "gameday")))
 
 
 def load_plan(path: str | Path) -> Plan:

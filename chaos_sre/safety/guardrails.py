@@ -22,13 +22,15 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_sre import values
+import pydantic
+
 from chaos_sre.aws import aws_client, call
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.safety.ledger import aws_context
+from chaos_sre.validation import STRICT, Number, WholeNumber, checked
 
 RULES = ("allowed_accounts", "allowed_regions", "required_tags", "protected_tags",
          "max_availability_zones", "max_percent")
@@ -72,59 +74,49 @@ class Guardrails:
     max_percent: float | None = None
 
 
-def _strings(source: str, rule: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise ValidationError(f"{source}: guardrail {rule} must be a list of strings, got {value!r}")
-    return tuple(str(v).strip() for v in value)
+def _comma_list(value: Any) -> Any:
+    """``"a,b"`` as ``["a", "b"]`` (a rule may list its values in one string)."""
+    return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
 
-def _tag_map(source: str, rule: str, value: Any) -> dict[str, str]:
-    if isinstance(value, str):
-        pairs = [item.partition("=") for item in value.split(",") if item.strip()]
-        if any(not sep or not key.strip() for key, sep, _ in pairs):
-            raise ValidationError(f"{source}: guardrail {rule} must look like key=value,key=value, "
-                                  f"got {value!r}")
-        return {key.strip(): val.strip() for key, _, val in pairs}
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise ValidationError(f"{source}: guardrail {rule} must map tag keys to values, "
-                              f"got {value!r}")
-    return {k: str(v) for k, v in value.items()}
+def _tag_pairs(value: Any) -> Any:
+    """``"k=v,k2=v2"`` as a mapping (a rule may write its tags in one string)."""
+    if not isinstance(value, str):
+        return value
+    pairs = [item.partition("=") for item in value.split(",") if item.strip()]
+    if any(not sep or not key.strip() for key, sep, _ in pairs):
+        raise ValueError("expected tags as key=value,key=value or a mapping")
+    return {key.strip(): val.strip() for key, _, val in pairs}
 
 
-def _number(source: str, rule: str, value: Any, *, low: float, high: float) -> float:
-    if isinstance(value, bool):
-        raise ValidationError(f"{source}: guardrail {rule} must be a number, got {value!r}")
-    number = values.number(f"{source}: guardrail {rule}", value)
-    if not low <= number <= high:
-        raise ValidationError(f"{source}: guardrail {rule} must be between {low:g} and {high:g}, "
-                              f"got {value!r}")
-    return number
+Names = Annotated[list[str | int], pydantic.BeforeValidator(_comma_list)]
+Tags = Annotated[dict[str, str | int | float | bool], pydantic.BeforeValidator(_tag_pairs)]
+
+
+class Rules(pydantic.BaseModel):
+    """One source's rules, as its author writes them (the module docstring lists them)."""
+
+    model_config = STRICT
+    allowed_accounts: Names = []
+    allowed_regions: Names = []
+    required_tags: Tags = {}
+    protected_tags: Tags = {}
+    max_availability_zones: Annotated[WholeNumber, pydantic.Field(ge=1, le=100)] | None = None
+    max_percent: Annotated[Number, pydantic.Field(ge=0, le=100)] | None = None
 
 
 def parse(source: str, rules: Any) -> Guardrails:
-    """Check one source's rules and return them (bad rules are one-line ValidationErrors)."""
-    if not isinstance(rules, dict):
-        raise ValidationError(f"{source}: guardrails must be an object of rules, got {rules!r}")
-    unknown = sorted(set(rules) - set(RULES))
-    if unknown:
-        raise ValidationError(f"{source}: unknown guardrail {unknown[0]!r} (known: {', '.join(RULES)})")
-    zones = rules.get("max_availability_zones")
-    percent = rules.get("max_percent")
-    if zones is not None and _number(source, "max_availability_zones", zones, low=1, high=100) \
-            != int(float(zones)):
-        raise ValidationError(f"{source}: guardrail max_availability_zones must be a whole number, "
-                              f"got {zones!r}")
+    """Check one source's rules and return them (bad rules are one-line ValidationErrors:
+    ``SOURCE: RULE: expected ..., got ...``)."""
+    model = checked(Rules, rules, source)
     return Guardrails(
         source=source,
-        allowed_accounts=_strings(source, "allowed_accounts", rules.get("allowed_accounts", [])),
-        allowed_regions=_strings(source, "allowed_regions", rules.get("allowed_regions", [])),
-        required_tags=_tag_map(source, "required_tags", rules.get("required_tags", {})),
-        protected_tags=_tag_map(source, "protected_tags", rules.get("protected_tags", {})),
-        max_availability_zones=None if zones is None else int(float(zones)),
-        max_percent=None if percent is None else _number(source, "max_percent", percent,
-                                                         low=0, high=100),
+        allowed_accounts=tuple(str(v).strip() for v in model.allowed_accounts),
+        allowed_regions=tuple(str(v).strip() for v in model.allowed_regions),
+        required_tags={k: str(v) for k, v in model.required_tags.items()},
+        protected_tags={k: str(v) for k, v in model.protected_tags.items()},
+        max_availability_zones=model.max_availability_zones,
+        max_percent=model.max_percent,
     )
 
 
