@@ -305,7 +305,7 @@ def runner_policy() -> dict[str, Any]:
 
 def without_statement(policy: dict[str, Any], statement: dict[str, Any]) -> dict[str, Any]:
     """``policy`` with ``statement`` taken out."""
-    return {**policy, "Statement": [s for s in policy["Statement"] if s is not statement]}
+    return {**policy, "Statement": [s for s in policy["Statement"] if s != statement]}
 
 
 def runner_policy_without(action: str, resource: str = "") -> tuple[dict[str, Any], str]:
