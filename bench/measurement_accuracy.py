@@ -20,20 +20,19 @@ import argparse
 import json
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 from common import machine, median_spread, percentile, table
 from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
+
+from chaos_sre.lab.client import LabClient
 
 
 def one_run(profile: str, checkout: Checkout) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-accuracy-"))
     with running_lab("--profile", profile, checkout=checkout) as lab:
         result = chaos_run(checkout, lab, "experiments/az-outage.json", folder)
-        with urllib.request.urlopen(f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/timeline",
-                                    timeout=10) as response:
-            truth = json.load(response)
+        truth = LabClient(lab["CHAOS_SRE_TARGET_URL"]).timeline()
     journal = json.loads((folder / "journal.json").read_text())
     extension = next(e for e in journal["extensions"] if e["name"] == "chaos_sre")
     fault = extension["fault_started_at"]

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 from common import machine, table
 from lab_process import THIS_CHECKOUT, chaos_run, running_lab
 
 from chaos_sre import iam
+from chaos_sre.lab.client import LabClient
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "rds-failover", "dynamodb-throttle",
                "ecs-scale-to-zero")
@@ -65,14 +65,12 @@ def one_run(experiment: str, profile: str, scale: float) -> Run:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-scale-{experiment}-"))
     started = time.monotonic()
     with running_lab("--profile", profile, "--time-scale", f"{scale:g}") as lab:
-        policy_url = f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/iam/policy"
-        requests.put(policy_url, params={"principal": RUNNER_KEY}, json=runner_policy(),
-                     timeout=10).raise_for_status()
+        client = LabClient(lab["CHAOS_SRE_TARGET_URL"])
+        client.attach_policy(runner_policy(), RUNNER_KEY)
         result = chaos_run(THIS_CHECKOUT, {**lab, "AWS_ACCESS_KEY_ID": RUNNER_KEY},
                            Path("experiments") / f"{experiment}.json", folder,
                            timeout=max(300.0, RUN_TIMEOUT_AWS_SECONDS * scale))
-        evaluated = requests.get(f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/iam/requests",
-                                 timeout=10).json()["requests"].get(RUNNER_KEY, [])
+        evaluated = client.iam_requests(RUNNER_KEY)
     denied = tuple(sorted({r["action"] for r in evaluated if not r["allowed"]}))
     wall = time.monotonic() - started
     journal_path = folder / "journal.json"

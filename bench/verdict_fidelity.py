@@ -45,8 +45,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -59,6 +57,7 @@ from consumers import KNOWS_EXIT_CODE, passed_by, readings
 from lab_process import THIS_CHECKOUT, chaos_run, running_lab
 
 from chaos_sre.aws.client import aws_client
+from chaos_sre.lab.client import LabClient
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "ecs-scale-to-zero", "rds-failover",
                "dynamodb-throttle")
@@ -240,11 +239,7 @@ def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
 
 
 def set_adversity(lab: dict[str, str], rule: dict[str, Any]) -> None:
-    query = urllib.parse.urlencode(rule)
-    request = urllib.request.Request(f"{lab['CHAOS_SRE_TARGET_URL']}/__lab/adversity?{query}",
-                                     method="PUT")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    LabClient(lab["CHAOS_SRE_TARGET_URL"]).set_adversity(rule)
 
 
 def run_case(case: Case) -> Result:

@@ -5,11 +5,8 @@ a non-zero exit status (2 for bad input and lab start/stop problems).
 """
 
 import dataclasses
-import json
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -19,7 +16,8 @@ import click
 
 from chaos_sre import __version__, extras
 from chaos_sre import report as report_formats
-from chaos_sre.errors import ChaosSreError, ValidationError
+from chaos_sre.errors import ChaosSreError, LabError, ValidationError
+from chaos_sre.lab.client import LabClient
 from chaos_sre.lab.core import control
 from chaos_sre.lab.core.plugin import service_lines
 from chaos_sre.lab.core.services import lab_services
@@ -291,7 +289,7 @@ def _lab_options(func: F) -> F:
 
 def _profile(name: str, rds_proxy: bool, api_fault_rate: str) -> Profile:
     chosen = profile_named(name).with_api_fault_rate(parse_api_fault_rate(api_fault_rate))
-    return chosen.with_rds_proxy(True) if rds_proxy else chosen
+    return chosen.with_option("rds-proxy") if rds_proxy else chosen
 
 
 @lab.command("up")
@@ -339,9 +337,8 @@ def lab_status() -> None:
     click.echo(f"  AWS API:   {state.aws_url}")
     click.echo(f"  endpoint:  {state.target_url}")
     try:
-        with urllib.request.urlopen(f"{state.target_url}/__lab/status", timeout=5) as response:
-            detail = json.load(response)
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
+        detail = LabClient(state.target_url, timeout=5).status()
+    except LabError as exc:
         click.echo(f"  (status endpoint not answering: {exc})")
         return
     for line in service_lines(lab_services(), detail):

@@ -158,7 +158,8 @@ def problem(model: type[pydantic.BaseModel], exc: pydantic.ValidationError, data
     where = f"{named(parts)}: " if parts else ""
     given = _shown(first.get("input"))
     if kind in CONSTRAINTS:
-        return f"{where}expected {CONSTRAINTS[kind].format(**first.get('ctx', {}))}, got {given}"
+        limits = {k: f"{v:g}" if isinstance(v, float) else v for k, v in first.get("ctx", {}).items()}
+        return f"{where}expected {CONSTRAINTS[kind].format(**limits)}, got {given}"
     same_value = len({tuple(e["loc"][:len(parts)]) for e in errors}) == 1 < len(errors)
     if annotation is not None and (kind.endswith(TYPE_ERRORS) or kind == "model_type" or same_value):
         return f"{where}expected {described(annotation)}, got {given}"

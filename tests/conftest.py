@@ -26,9 +26,9 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from botocore.config import Config
 
+from chaos_sre.lab.client import LabClient
 from chaos_sre.lab.core import forkserver
 from chaos_sre.lab.core.services import lab_services
 from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
@@ -92,35 +92,30 @@ class RunningLab:
             config=TEST_CLIENT_CONFIG if retries else NO_RETRIES,
         )
 
+    @property
+    def api(self) -> LabClient:
+        """The lab's own API (`/__lab/...`)."""
+        return LabClient(self.target_url)
+
     def timeline(self) -> dict[str, Any]:
-        return requests.get(f"{self.target_url}/__lab/timeline", timeout=5).json()
+        return self.api.timeline()
 
     def api_calls(self) -> list[str]:
         """The IAM action of every API call callers made to the lab, oldest first."""
-        calls = requests.get(f"{self.target_url}/__lab/api-calls", timeout=5).json()
-        return [str(action) for _, action in calls]
+        return [action for _, action in self.api.api_calls()]
 
     def attach_policy(self, document: dict[str, Any] | None, principal: str) -> None:
         """Hold callers signing with access key ``principal`` to the IAM policy ``document``
         (None: detach it) - the lab's `/__lab/iam/policy`."""
-        url = f"{self.target_url}/__lab/iam/policy"
-        response = (requests.put(url, params={"principal": principal}, json=document, timeout=5)
-                    if document is not None else
-                    requests.delete(url, params={"principal": principal}, timeout=5))
-        assert response.status_code == 200, response.text
+        self.api.attach_policy(document, principal)
 
     def iam_requests(self, principal: str) -> list[dict[str, Any]]:
         """The IAM requests the lab evaluated for ``principal`` (`/__lab/iam/requests`)."""
-        response = requests.get(f"{self.target_url}/__lab/iam/requests", timeout=5)
-        return list(response.json()["requests"].get(principal, []))
+        return self.api.iam_requests(principal)
 
     def deny(self, *actions: str) -> list[str]:
         """Make the lab deny these IAM actions to callers (none: allow everything again)."""
-        url = f"{self.target_url}/__lab/iam/denied"
-        response = (requests.put(url, params={"actions": ",".join(actions)}, timeout=5)
-                    if actions else requests.delete(url, timeout=5))
-        response.raise_for_status()
-        return list(response.json()["denied_actions"])
+        return self.api.deny(*actions)
 
     def web_instances(self, *states: str) -> list[dict[str, Any]]:
         filters = [{"Name": "tag:app", "Values": ["web"]}]
@@ -134,6 +129,18 @@ class RunningLab:
         arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
         health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
         return sorted(t["TargetHealth"]["State"] for t in health)
+
+
+def publish_balancer_metric(lab: "RunningLab", metric: str, value: float,
+                            seconds_ago: float = 7200) -> None:
+    """Publish a datapoint of load balancer ``web``'s CloudWatch ``metric`` (AWS/ApplicationELB),
+    as the load balancer would have ``seconds_ago``."""
+    elbv2 = lab.client("elbv2")
+    arn = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
+    dimension = [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/", 1)[1]}]
+    lab.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+        {"MetricName": metric, "Dimensions": dimension, "Value": value, "Unit": "Count",
+         "Timestamp": time.time() - seconds_ago}])
 
 
 def parse_exports(stdout: str) -> dict[str, str]:
@@ -448,11 +455,9 @@ def with_secrets(experiment: Path) -> dict[str, Any]:
 def then_save_lab_json(command: str, *saves: tuple[str, Path]) -> str:
     """A shell line for `lab exec`: run ``command``, save each lab ``route`` (JSON) to its file
     while the lab still runs, exit with the command's status."""
-    fetches = [shlex.join([sys.executable, "-c", "import os, sys, urllib.request; print(urllib."
-                           "request.urlopen(os.environ['CHAOS_SRE_TARGET_URL'] + sys.argv[1], "
-                           "timeout=10).read().decode())", route]) + f" > {shlex.quote(str(out))}"
-               for route, out in saves]
-    return f"{command}; status=$?; {'; '.join(fetches)}; exit $status"
+    save = shlex.join([sys.executable, "-m", "chaos_sre.lab.client", "save",
+                       *[part for route, out in saves for part in (route, str(out))]])
+    return f"{command}; status=$?; {save}; exit $status"
 
 
 def inner_pytest_environment(**extra: str) -> dict[str, str]:
@@ -549,10 +554,8 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
          str(directory / "journals"), "-v"])
     policy = directory / "runner-policy.json"
     policy.write_text(json.dumps(runner_policy()))
-    attach = shlex.join([sys.executable, "-c", "import os, sys, urllib.request; urllib.request."
-                         "urlopen(urllib.request.Request(os.environ['CHAOS_SRE_TARGET_URL'] + "
-                         "'/__lab/iam/policy?principal=' + sys.argv[1], open(sys.argv[2], 'rb')"
-                         ".read(), method='PUT'), timeout=10)", CANARY_KEY_ID, str(policy)])
+    attach = shlex.join([sys.executable, "-m", "chaos_sre.lab.client", "attach-policy",
+                         CANARY_KEY_ID, str(policy)])
     result = subprocess.run(
         [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
          attach + " || exit 1; " + then_save_lab_json(

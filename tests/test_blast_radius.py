@@ -16,6 +16,7 @@ import pytest
 from conftest import SHIPPED_EXPERIMENTS, ShippedRuns, extension
 
 from chaos_sre.lab.core import mutations
+from chaos_sre.lab.web import calls as web_calls
 
 CHAOS_SRE_FAULTS = [name for name in SHIPPED_EXPERIMENTS if name != "lab-smoke"]
 """lab-smoke's fault is chaostoolkit-aws's `terminate_instances`, which keeps no ledger: there is
@@ -64,21 +65,22 @@ def test_a_run_mutates_only_what_its_ledger_planned(shipped_runs: ShippedRuns, n
     assert touched & plan, f"{name}: the lab saw no change to any planned resource {sorted(plan)}"
 
 
-def test_the_lab_names_what_each_mutating_call_touched_and_flags_what_it_cannot() -> None:
+def test_the_lab_names_what_each_mutating_call_touched_and_flags_what_it_cannot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The ground truth's own names: query and JSON parameters, an association's subnet, a GSI's
     scalable target under its table; an action the lab has no names for is ``?``, which no plan
     holds - it can only fail the comparison above, never pass it unseen."""
-    subnet_of = {"aclassoc-1": "subnet-9"}.get
+    monkeypatch.setattr(web_calls, "subnet_of_association", {"aclassoc-1": "subnet-9"}.get)
     query = mutations.query_params(b"Action=ReplaceNetworkAclAssociation&AssociationId=aclassoc-1"
                                    b"&NetworkAclId=acl-2")
-    assert mutations.mutated_resources("ec2:ReplaceNetworkAclAssociation", query, subnet_of) == \
+    assert mutations.mutated_resources("ec2:ReplaceNetworkAclAssociation", query) == \
         ["ec2:subnet/subnet-9"]
     target = mutations.json_params(b'{"ResourceId": "table/sessions/index/by-user"}')
-    assert mutations.mutated_resources("application-autoscaling:RegisterScalableTarget", target,
-                                       subnet_of) == ["dynamodb:table/sessions"]
+    assert mutations.mutated_resources("application-autoscaling:RegisterScalableTarget", target) == \
+        ["dynamodb:table/sessions"]
     balancer = mutations.query_params(
         b"LoadBalancerArn=arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/abc")
-    assert mutations.mutated_resources("elasticloadbalancing:SetSubnets", balancer, subnet_of) == \
+    assert mutations.mutated_resources("elasticloadbalancing:SetSubnets", balancer) == \
         ["elbv2:web"]
-    assert mutations.mutated_resources("ec2:DeleteVpc", {}, subnet_of) == [mutations.UNKNOWN]
+    assert mutations.mutated_resources("ec2:DeleteVpc", {}) == [mutations.UNKNOWN]
     assert not mutations.is_mutation("DescribeInstances") and mutations.is_mutation("CreateTags")

@@ -1,12 +1,11 @@
 """The chaos-sre control in real `chaos run`s against the lab: verdicts, stops, exit codes."""
 
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import extension, run_chaos
+from conftest import extension, publish_balancer_metric, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 200.0
@@ -180,12 +179,7 @@ def test_bad_control_arguments_stop_before_anything(start_lab, tmp_path: Path) -
 @pytest.mark.e2e
 def test_an_exhausted_error_budget_refuses_to_inject(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
-    elbv2, cloudwatch = lab.client("elbv2"), lab.client("cloudwatch")
-    arn = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
-    dimension = [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/", 1)[1]}]
-    cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
-        {"MetricName": "HTTPCode_ELB_5XX_Count", "Dimensions": dimension, "Value": 200000.0,
-         "Unit": "Count", "Timestamp": time.time() - 7200}])
+    publish_balancer_metric(lab, "HTTPCode_ELB_5XX_Count", 200000.0)
     status, journal, _ = run_chaos(lab, experiment([TERMINATE_AZ], steady=[HEALTHY]), tmp_path)
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]

@@ -7,14 +7,13 @@ actions of the experiment itself play the sampler or samples file that breaks.
 
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import yaml
-from conftest import extension, run_chaos
+from conftest import extension, publish_balancer_metric, run_chaos
 from test_control import COUNT_PER_AZ, HEALTHY, TERMINATE_AZ, experiment
 
 from chaos_sre.journal import outcome
@@ -166,12 +165,7 @@ def test_the_budget_gate_reads_the_load_balancer_as_aws_counts_it(start_lab, tmp
                                                    slo=str(per_path)), tmp_path / "per-path")
     assert status != 0
     assert any("covers /checkout only" in r for r in verdict_of(journal)["reasons"])
-    elbv2, cloudwatch = lab.client("elbv2"), lab.client("cloudwatch")
-    arn = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
-    dimension = [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/", 1)[1]}]
-    cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
-        {"MetricName": "HTTPCode_ELB_4XX_Count", "Dimensions": dimension, "Value": 200000.0,
-         "Unit": "Count", "Timestamp": time.time() - 7200}])
+    publish_balancer_metric(lab, "HTTPCode_ELB_4XX_Count", 200000.0)
     status, journal, _ = run_chaos(lab, experiment([TERMINATE_AZ], steady=[HEALTHY]),
                                    tmp_path / "gave-up")
     assert status != 0

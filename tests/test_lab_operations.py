@@ -13,8 +13,11 @@ import botocore.serialize
 import botocore.session
 import pytest
 
+from chaos_sre.lab.core import operations
 from chaos_sre.lab.core.operations import NameRequests, UnnamedRequest, name_request
+from chaos_sre.lab.core.services import botocore_services
 
+operations.preload(botocore_services())  # as the lab does before it serves
 SESSION = botocore.session.get_session()
 CREDENTIALS = botocore.credentials.Credentials("AKIDEXAMPLE", "secret")
 SERVICES = ("ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "dynamodb", "ecs", "rds",

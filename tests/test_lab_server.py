@@ -82,7 +82,7 @@ def test_socket_names_depend_on_the_variant_and_the_code(tmp_path: Path,
     assert resilient.socket_path() != forkserver.Variant.of(profile_named("fragile"), 0.1).socket_path()
     assert resilient.socket_path() != forkserver.Variant.of(profile_named("resilient"), 0.2).socket_path()
     assert resilient.socket_path() != forkserver.Variant.of(
-        profile_named("resilient").with_rds_proxy(True), 0.1).socket_path()
+        profile_named("resilient").with_option("rds-proxy"), 0.1).socket_path()
     assert resilient.socket_path() == forkserver.Variant.of(
         profile_named("resilient").with_api_fault_rate(0.2), 0.1).socket_path()  # set per lab
     package = tmp_path / "chaos_sre"

@@ -1,23 +1,30 @@
-"""The lab is a core and one folder per AWS service: the core finds each service's modules
-(patches, simulation, seed, routes, metrics, settings) by name and names no service itself, so adding a
-service (Lambda, S3, EKS) is adding a folder (docs/contributing.md)."""
+"""The lab is a core and one folder per service: each service's plugin object is registered by an
+entry point and the core finds its modules (patches, simulation, seed, routes, metrics, settings,
+calls) through it, and names no service itself - neither by import nor in a string - so adding a
+service (Lambda, S3, EKS) is adding a folder (docs/contributing.md; tests/plugins is one)."""
 
 import ast
+import re
 from pathlib import Path
 
-from chaos_sre.lab.core.services import service_modules
+from chaos_sre.lab.core.services import lab_services, service_modules
 
 LAB = Path(__file__).resolve().parent.parent / "chaos_sre" / "lab"
 SERVICES = sorted(p.name for p in LAB.iterdir() if (p / "__init__.py").is_file() and p.name != "core")
-# The web tier's endpoint is what a lab serves (CHAOS_SRE_TARGET_URL): the runtime starts it.
-CORE_MAY_IMPORT = {("runtime.py", "chaos_sre.lab.web.endpoint")}
+WIRE_PROTOCOLS = {("api_faults.py", "ec2"), ("operations.py", "ec2")}
+"""Strings the core may hold that are also a service's name: ``ec2`` is the name of a wire
+protocol in botocore's models (as ``query`` and ``json`` are)."""
 
 
-def test_each_kind_of_service_module_is_found_in_every_folder_that_has_one() -> None:
+def test_every_folder_is_a_registered_lab_service() -> None:
+    registered = {s.package: s for s in lab_services()}
+    assert {f"chaos_sre.lab.{name}" for name in SERVICES} <= set(registered)
     for kind in ("patches", "simulation", "seed", "routes", "metrics", "settings"):
-        expected = [name for name in SERVICES if (LAB / name / f"{kind}.py").is_file()]
-        assert sorted(name for name, _module in service_modules(kind)) == expected, kind
+        expected = [registered[f"chaos_sre.lab.{name}"].name for name in SERVICES
+                    if (LAB / name / f"{kind}.py").is_file()]
+        assert sorted(name for name, _module in service_modules(kind)) == sorted(expected), kind
     assert {"web", "rds", "dynamodb", "ecs", "cloudwatch"} <= set(SERVICES)
+    assert [s.name for s in lab_services() if s.endpoint] == ["web"]
 
 
 def test_simulations_and_seeds_run_in_their_declared_order() -> None:
@@ -33,21 +40,41 @@ def test_a_profile_has_one_part_per_service_with_settings() -> None:
     for name in PROFILES:
         profile = profile_named(name)
         assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "rds", "web"]
-    assert profile_named("resilient").with_rds_proxy(True).part("rds").rds_proxy is True
-    assert profile_named("resilient").rds_proxy is False
+    assert profile_named("resilient").with_option("rds-proxy").part("rds").rds_proxy is True
+    assert profile_named("resilient").with_option("rds-proxy").options() == ("rds-proxy",)
+    assert profile_named("resilient").options() == ()
 
 
-def test_the_lab_core_imports_no_service_package() -> None:
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string constant of a module but its docstrings (prose may give examples)."""
+    prose = {id(node.body[0].value) for node in ast.walk(tree)
+             if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+             and node.body and isinstance(node.body[0], ast.Expr)}
+    prose |= {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    return [(node.lineno, node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant)
+            and isinstance(node.value, str) and id(node) not in prose]
+
+
+def test_the_lab_core_names_no_service() -> None:
+    """No import of a service's package and no string that is a service's name, one of the AWS
+    services it answers, or an IAM action of one (``ec2:CreateTags``): what is particular to a
+    service is in its folder and its plugin object."""
+    packages = {s.package for s in lab_services()}
+    names = {s.name for s in lab_services()} | {b for s in lab_services() for b in s.botocore_services}
     named = set()
     for path in sorted((LAB / "core").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
             module = node.module if isinstance(node, ast.ImportFrom) else None
-            modules = [module] if module else [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            for name in modules:
-                parts = name.split(".")
-                if parts[:2] == ["chaos_sre", "lab"] and len(parts) > 2 and parts[2] in SERVICES:
-                    named.add((path.name, name))
-    assert named == CORE_MAY_IMPORT
+            modules = [module] if module else [a.name for a in node.names] \
+                if isinstance(node, ast.Import) else []
+            named |= {(path.name, name) for name in modules
+                      if any(name == p or name.startswith(p + ".") for p in packages)}
+        for line, text in _strings(tree):
+            words = set(re.findall(r"^[a-z0-9-]+(?=:)|^[a-z0-9-]+$", text))
+            named |= {(path.name, f"line {line}: {text!r}") for word in words & names
+                      if (path.name, text) not in WIRE_PROTOCOLS}
+    assert named == set()
 
 
 def test_a_backend_found_before_is_reused_until_moto_drops_its_account() -> None:

@@ -100,10 +100,15 @@ def test_the_plugin_runs_is_judged_rolled_back_and_seen_by_the_lab(
     before = account_snapshot(lab)
     assert before["lambda_sample"] is None
 
-    code, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path / "dry",
-                                      env={**QUICK, "CHAOS_SRE_DRY_RUN": "true"})
-    assert extension(journal)["verdict"]["status"] == "dry-run", stderr[-2000:]
+    dry = subprocess.run(
+        [sys.executable, "-c", "import json; from lambda_sample.faults import throttle_function; "
+         "print(json.dumps(throttle_function(function_name='worker', dry_run=True)))"],
+        env={**installed, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "dry")},
+        capture_output=True, text=True, timeout=120, check=False)
+    assert json.loads(dry.stdout.splitlines()[-1]) == {
+        "dry_run": True, "function_name": "worker", "before": None, "after": 0}, dry.stderr
     assert lab.timeline()["faults"] == [] and account_snapshot(lab) == before
+    assert not (tmp_path / "dry").exists()  # a dry run writes no ledger
 
     code, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path / "run", env=QUICK)
     verdict = extension(journal)["verdict"]

@@ -105,10 +105,11 @@ def test_an_inverse_is_repeated_after_a_transient_aws_error_and_never_after_a_re
     mode stops retrying once its retry quota is spent (https://docs.aws.amazon.com/sdkref/latest/
     guide/feature-retry-behavior.html), so a throttling or 5xx answer can reach the inverse.
     Inverses restore recorded state, so running one again is safe; a refusal is not retried."""
+    from chaos_sre import waiting
     from chaos_sre.errors import AWSError, RollbackError
     from chaos_sre.safety import ledger as ledger_module
 
-    monkeypatch.setattr(ledger_module, "INVERSE_BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(waiting, "MAX_BACKOFF_SECONDS", 0.01)
     answers: dict[str, list[Exception | str]] = {
         "flaky": [AWSError("x failed: ServiceUnavailable", code="ServiceUnavailable"),
                   AWSError("x failed: Throttling", code="Throttling"), "restored flaky"],

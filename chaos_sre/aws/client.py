@@ -9,9 +9,7 @@ read from Chaos Toolkit's AWS configuration keys.
 
 import math
 import os
-import random
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound, WaiterError
 
 from chaos_sre.errors import AWSError
+from chaos_sre.waiting import retry
 
 DEFAULT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
@@ -208,22 +207,19 @@ TRANSIENT_ATTEMPTS = 6
 """Attempts of :func:`call_retrying_transient`, as many as the factory's clients make."""
 
 
+def transient(error: AWSError) -> bool:
+    """Whether an error may pass if the call is made again: throttling, a 5xx, no answer."""
+    return error.code in TRANSIENT_ERROR_CODES or (error.code is None and error.status is None)
+
+
 def call_retrying_transient(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
     """:func:`call` on a client built with ``retries=False``, made again only after a transient
-    error (:data:`TRANSIENT_ERROR_CODES`, or no answer at all): up to 6 attempts, exponential
-    backoff with full jitter (0.2 s, doubling, at most 5 s). So a refusal botocore would retry
-    although no retry lifts it - DynamoDB's LimitExceededException on a capacity decrease, one
-    of botocore's throttling codes - reaches the caller at once, and throttling does not."""
-    for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
-        try:
-            return call(client, operation, **kwargs)
-        except AWSError as exc:
-            unanswered = exc.code is None and exc.status is None
-            if (exc.code not in TRANSIENT_ERROR_CODES and not unanswered) \
-                    or attempt == TRANSIENT_ATTEMPTS:
-                raise
-        time.sleep(random.uniform(0, min(5.0, 0.1 * 2 ** attempt)))
-    raise AssertionError("unreachable")
+    error (:func:`transient`): up to 6 attempts, with chaos-sre's one backoff
+    (:func:`chaos_sre.waiting.retry`). So a refusal botocore would retry although no retry lifts
+    it - DynamoDB's LimitExceededException on a capacity decrease, one of botocore's throttling
+    codes - reaches the caller at once, and throttling does not."""
+    return retry(lambda: call(client, operation, **kwargs), retryable=transient,
+                 attempts=TRANSIENT_ATTEMPTS)
 
 
 NEW_RESOURCE_WAIT_SECONDS = 30.0
@@ -236,17 +232,9 @@ def call_on_new(client: Any, operation: str, *, not_found: str,
     naming it can answer ``not_found`` (e.g. ``InvalidNetworkAclID.NotFound``) for a while,
     and botocore's retries do not cover that code ("Eventual consistency in the Amazon EC2
     API", https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). Retried
-    with backoff (0.1 s doubling to 2 s) for at most ``within_seconds``."""
-    deadline = time.monotonic() + within_seconds
-    pause = 0.1
-    while True:
-        try:
-            return call(client, operation, **kwargs)
-        except AWSError as exc:
-            if exc.code != not_found or time.monotonic() + pause > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 2.0)
+    (:func:`chaos_sre.waiting.retry`) for at most ``within_seconds``."""
+    return retry(lambda: call(client, operation, **kwargs),
+                 retryable=lambda error: error.code == not_found, within_seconds=within_seconds)
 
 
 def wait(client: Any, waiter_name: str, *, timeout_seconds: float, poll_seconds: float,

@@ -9,7 +9,6 @@ balancer subnets exactly as they were.
 import logging
 import math
 import random
-import time
 from typing import Any, Literal
 
 from chaos_sre.aws import aws_client, call, call_on_new, paginate, tag_dict
@@ -28,7 +27,7 @@ from chaos_sre.services.ec2 import (
     subnet_vpcs,
 )
 from chaos_sre.services.elb import resource_tags
-from chaos_sre.timescale import wall_seconds
+from chaos_sre.waiting import poll
 
 __all__ = ["blackhole_az", "restore_az", "terminate_az_instances"]
 
@@ -56,10 +55,12 @@ ASG_TAG = "aws:autoscaling:groupName"
 AZ_REBALANCE = "AZRebalance"
 REBALANCE_TIMEOUT_SECONDS = 600.0
 """How long the resume of AZRebalance waits for the group to be balanced again."""
-REBALANCE_POLL_SECONDS = 1.0
+REBALANCE_POLL_SECONDS = 10.0
+"""AWS seconds between two looks at the group's balance (1 s in the lab at its time scale 0.1)."""
 START_TIMEOUT_SECONDS = 300.0
 """How long the stop mode's restore waits for the instances it started to run."""
-START_POLL_SECONDS = 1.0
+START_POLL_SECONDS = 5.0
+"""AWS seconds between two looks at the started instances."""
 REPLACES_STOPPED = ("HealthCheck", "ReplaceUnhealthy")
 """Auto Scaling processes that replace a stopped instance (it fails the EC2 health check)."""
 MODES = ("all", "count", "percent")
@@ -546,16 +547,14 @@ def _resume_az_rebalance(op: Operation, configuration: Settings, secrets: Settin
     autoscaling = aws_client("autoscaling", configuration, secrets)
     call(autoscaling, "resume_processes", AutoScalingGroupName=op["asg"],
          ScalingProcesses=[AZ_REBALANCE])
-    timeout = float(op.get("timeout_seconds", REBALANCE_TIMEOUT_SECONDS))
-    deadline = time.monotonic() + wall_seconds(timeout)
-    while True:
+    def check() -> tuple[bool, str | None]:
         unbalanced = imbalance(auto_scaling_group(autoscaling, op["asg"]))
-        if unbalanced is None:
-            return f"ASG {op['asg']}: AZRebalance resumed, the group is balanced"
-        if time.monotonic() >= deadline:
-            raise AWSError(f"ASG {op['asg']}: AZRebalance resumed, but the group is not balanced "
-                           f"after {timeout:g} s ({unbalanced})")
-        time.sleep(REBALANCE_POLL_SECONDS)
+        return unbalanced is None, unbalanced
+
+    poll(check, what=f"ASG {op['asg']} balanced across its AZs again (AZRebalance resumed)",
+         timeout_seconds=float(op.get("timeout_seconds", REBALANCE_TIMEOUT_SECONDS)),
+         interval_seconds=REBALANCE_POLL_SECONDS)
+    return f"ASG {op['asg']}: AZRebalance resumed, the group is balanced"
 
 
 @inverse("restore_lb_subnets")
@@ -578,9 +577,7 @@ def _start_instances(op: Operation, configuration: Settings, secrets: Settings) 
     stopped = [i["InstanceId"] for i in _instances(ec2, ids) if i["State"]["Name"] == "stopped"]
     if stopped:
         call(ec2, "start_instances", InstanceIds=stopped)
-    timeout = float(op.get("timeout_seconds", START_TIMEOUT_SECONDS))
-    deadline = time.monotonic() + wall_seconds(timeout)
-    while True:
+    def check() -> tuple[bool, list[str]]:
         states = {i["InstanceId"]: i for i in _instances(ec2, ids)}
         failed = {i: s for i, s in states.items()
                   if i in stopped and s["State"]["Name"] == "stopped" and s.get("StateReason")}
@@ -590,12 +587,12 @@ def _start_instances(op: Operation, configuration: Settings, secrets: Settings) 
             raise AWSError(f"instances went from pending back to stopped ({reasons}): with "
                            "encrypted EBS volumes the runner needs kms:CreateGrant on their KMS key")
         waiting = sorted(i for i, s in states.items() if s["State"]["Name"] != "running")
-        if not waiting:
-            return f"started {stopped}" if stopped else f"{', '.join(ids)} already running"
-        if time.monotonic() >= deadline:
-            raise AWSError(f"instances {', '.join(waiting)} not running {timeout:g} s after "
-                           "StartInstances")
-        time.sleep(START_POLL_SECONDS)
+        return not waiting, waiting
+
+    poll(check, what="instances running after StartInstances",
+         timeout_seconds=float(op.get("timeout_seconds", START_TIMEOUT_SECONDS)),
+         interval_seconds=START_POLL_SECONDS, describe=lambda waiting: f"not yet: {', '.join(waiting)}")
+    return f"started {stopped}" if stopped else f"{', '.join(ids)} already running"
 
 
 def _instances(ec2: Any, ids: list[str]) -> list[dict[str, Any]]:

@@ -1,7 +1,6 @@
 """Probes on the AWS state of a service's web tier (read only, paginated)."""
 
 import ipaddress
-import time
 from typing import Any
 
 from chaos_sre.aws import aws_client, call, paginate
@@ -10,6 +9,7 @@ from chaos_sre.permissions import requires
 from chaos_sre.services.autoscaling import auto_scaling_group
 from chaos_sre.services.elb import target_group, target_group_arn
 from chaos_sre.timescale import wall_seconds
+from chaos_sre.waiting import WaitTimeout, poll
 
 __all__ = [
     "asg_at_desired_capacity",
@@ -63,12 +63,16 @@ def wait_for_healthy_targets(
     `{"type": "range", "range": [6, 1000]}` fails when the tier did not heal
     in time.
     """
-    deadline = time.monotonic() + min(wall_seconds(timeout_seconds), MAX_WAIT_SECONDS)
-    healthy = healthy_target_count(target_group_name, configuration, secrets)
-    while healthy < count and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
+    def check() -> tuple[bool, int]:
         healthy = healthy_target_count(target_group_name, configuration, secrets)
-    return healthy
+        return healthy >= count, healthy
+
+    try:
+        return poll(check, what=f"{count} healthy targets in {target_group_name}",
+                    timeout_seconds=min(wall_seconds(timeout_seconds), MAX_WAIT_SECONDS),
+                    interval_seconds=POLL_SECONDS, aws_time=False)
+    except WaitTimeout:
+        return healthy_target_count(target_group_name, configuration, secrets)
 
 
 @requires("autoscaling:DescribeAutoScalingGroups")

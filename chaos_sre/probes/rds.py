@@ -15,6 +15,7 @@ from chaos_sre.faults.rds import AVAILABLE, recorded_writer
 from chaos_sre.permissions import requires
 from chaos_sre.services.rds import database_target, describe_cluster, wait_available, writer_of
 from chaos_sre.timescale import aws_seconds, wall_seconds
+from chaos_sre.waiting import WaitTimeout, poll
 
 __all__ = ["database_status", "wait_for_failover", "writer", "writer_availability_zone"]
 
@@ -68,15 +69,15 @@ def _wait_until_begun(rds: Any, kind: str, identifier: str, old_writer: str | No
     writer before to compare with, nothing is awaited."""
     if old_writer is None and old_zone is None:
         return
-    while True:
-        begun, now = _shows_the_failover(rds, kind, identifier, old_writer, old_zone)
-        if begun:
-            return
-        if time.monotonic() + poll_seconds > deadline:
-            raise AWSError(f"{identifier} still shows no failover: available, writer "
-                           f"{now['instance']} in {now['availability_zone']}",
-                           operation="wait_for_failover")
-        time.sleep(poll_seconds)
+    try:
+        poll(lambda: _shows_the_failover(rds, kind, identifier, old_writer, old_zone),
+             what=f"{identifier} failing over", timeout_seconds=max(0.0, deadline - time.monotonic()),
+             interval_seconds=poll_seconds, aws_time=False)
+    except WaitTimeout:
+        now = writer_of(rds, kind, identifier)
+        raise AWSError(f"{identifier} still shows no failover: available, writer "
+                       f"{now['instance']} in {now['availability_zone']}",
+                       operation="wait_for_failover") from None
 
 
 @requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")

@@ -38,6 +38,7 @@ import pydantic
 from chaos_sre import __version__
 from chaos_sre.aws.client import TRANSIENT_ERROR_CODES, configured_endpoint, configured_region
 from chaos_sre.errors import AWSError, ChaosSreError, RollbackError, ValidationError
+from chaos_sre.waiting import retry
 
 Operation = dict[str, Any]
 """A recorded inverse operation: ``{"op": name, ...the arguments its intent recorded}``."""
@@ -369,23 +370,18 @@ def run_ledger() -> Ledger | None:
     return _current
 
 
-INVERSE_ATTEMPTS = 4
-INVERSE_BACKOFF_SECONDS = 1.0
+INVERSE_ATTEMPTS = 6
 
 
 def _with_retries(func: Callable[..., str], op: dict[str, Any], where: dict[str, Any] | None,
                   secrets: dict[str, Any] | None) -> str:
     """Run an inverse, again after a transient AWS error (throttling, 5xx) that outlasted the
-    SDK's own retries: inverses restore recorded state, so repeating one is safe, and a restore
-    must not give up on one bad second of the API."""
-    for attempt in range(1, INVERSE_ATTEMPTS + 1):
-        try:
-            return func(op, where, secrets)
-        except AWSError as exc:
-            if exc.code not in TRANSIENT_ERROR_CODES or attempt == INVERSE_ATTEMPTS:
-                raise
-            time.sleep(INVERSE_BACKOFF_SECONDS * attempt)
-    raise AssertionError("unreachable")
+    SDK's own retries (:func:`chaos_sre.waiting.retry`, up to 6 attempts): inverses restore
+    recorded state, so repeating one is safe, and a restore must not give up on one bad second
+    of the API."""
+    return retry(lambda: func(op, where, secrets),
+                 retryable=lambda error: error.code in TRANSIENT_ERROR_CODES,
+                 attempts=INVERSE_ATTEMPTS)
 
 
 def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,

@@ -6,13 +6,12 @@ group the service registers its tasks with (DescribeTargetHealth); the service
 has the fewest of any group.
 """
 
-import math
-import time
 from typing import Any
 
 from chaos_sre.aws import call, tag_dict
 from chaos_sre.errors import AWSError
 from chaos_sre.services import application_autoscaling
+from chaos_sre.waiting import poll
 
 DESIRED_COUNT = "ecs:service:DesiredCount"
 NAMESPACE = "ecs"
@@ -109,19 +108,16 @@ def count_healthy_targets(elbv2: Any, description: dict[str, Any]) -> int:
 
 def wait_healthy(ecs: Any, elbv2: Any, cluster: str, service: str, *, timeout_seconds: float,
                  poll_seconds: float) -> int:
-    """Wait until each target group of the service has as many healthy targets as desired tasks;
-    return the fewest healthy in any group."""
-    deadline = time.monotonic() + timeout_seconds
-    for _ in range(max(1, math.ceil(timeout_seconds / poll_seconds)) + 1):
+    """Wait (wall seconds) until each target group of the service has as many healthy targets as
+    desired tasks; return the fewest healthy in any group."""
+    def check() -> tuple[bool, tuple[int, int]]:
         description = describe_service(ecs, cluster, service)
         desired = int(description["desiredCount"])
         healthy = count_healthy_targets(elbv2, description) if description.get("loadBalancers") \
             else desired
-        if healthy >= desired:
-            return healthy
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(poll_seconds)
-    raise AWSError(f"ECS service {service} in cluster {cluster} did not have {desired} healthy "
-                   f"targets within {timeout_seconds:g} s (it has {healthy})",
-                   operation="describe_target_health")
+        return healthy >= desired, (healthy, desired)
+
+    healthy, _ = poll(check, what=f"ECS service {service} in cluster {cluster} with every target "
+                      "healthy", timeout_seconds=timeout_seconds, interval_seconds=poll_seconds,
+                      describe=lambda seen: f"{seen[0]} of {seen[1]} healthy", aws_time=False)
+    return healthy

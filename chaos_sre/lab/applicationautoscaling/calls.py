@@ -18,5 +18,5 @@ def _scaled_resource(resource_id: str) -> list[str]:
 
 MUTATED: dict[str, Extractor] = {
     "application-autoscaling:RegisterScalableTarget":
-        lambda p, _: _scaled_resource(one(p, "ResourceId")),
+        lambda p: _scaled_resource(one(p, "ResourceId")),
 }

@@ -23,10 +23,8 @@ class ApiCallLog:
     MAX_CALLS = 500_000
     """The newest calls kept with their time (a day of a busy game day)."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]],
-                 subnet_of: Callable[[str], str | None] = lambda association: None) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
-        self._subnet_of = subnet_of
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
         self._calls: deque[tuple[float, str]] = deque(maxlen=self.MAX_CALLS)
@@ -50,7 +48,7 @@ class ApiCallLog:
             return None
         name = request.iam_action
         return {"at": at, "action": name,
-                "resources": mutations.mutated_resources(name, request.params, self._subnet_of)}
+                "resources": mutations.mutated_resources(name, request.params)}
 
     def mutations(self) -> list[dict[str, Any]]:
         """Every kept mutating call (chaos_sre.lab.core.mutations), oldest first."""

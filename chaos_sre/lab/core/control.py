@@ -87,8 +87,7 @@ def start_detached(
         "--profile", profile.name, "--time-scale", repr(time_scale),
         "--host", host, "--api-port", str(api_port), "--endpoint-port", str(endpoint_port),
     ]
-    if profile.rds_proxy:
-        command.append("--rds-proxy")
+    command += [f"--{option}" for option in profile.options()]
     if profile.api_fault_rate:
         command += ["--api-fault-rate", repr(profile.api_fault_rate)]
     with open(log, "wb") as out:

@@ -106,20 +106,24 @@ class Variant:
     """What a lab server seeds: everything about a lab that its account depends on."""
 
     profile: str
-    rds_proxy: bool
+    options: tuple[str, ...]
+    """The lab services' variant options switched on (``rds-proxy``)."""
     time_scale: float
 
     @classmethod
     def of(cls, profile: Profile, time_scale: float) -> "Variant":
-        return cls(profile.name, profile.rds_proxy, time_scale)
+        return cls(profile.name, profile.options(), time_scale)
 
     def profile_settings(self) -> Profile:
-        return profile_named(self.profile).with_rds_proxy(self.rds_proxy)
+        profile = profile_named(self.profile)
+        for option in self.options:
+            profile = profile.with_option(option)
+        return profile
 
     def arguments(self) -> list[str]:
         """This variant as the server's command-line arguments."""
         flags = ["--profile", self.profile, "--time-scale", repr(self.time_scale)]
-        return flags + (["--rds-proxy"] if self.rds_proxy else [])
+        return flags + [argument for option in self.options for argument in ("--option", option)]
 
     def socket_path(self) -> Path:
         key = hashlib.sha256(f"{code_fingerprint()}:{self}".encode()).hexdigest()[:16]
@@ -348,11 +352,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--socket", required=True, type=Path)
     parser.add_argument("--profile", required=True)
     parser.add_argument("--time-scale", required=True, type=float)
-    parser.add_argument("--rds-proxy", action="store_true")
+    parser.add_argument("--option", action="append", default=[])
     parser.add_argument("--idle-seconds", type=float, default=float(
         os.environ.get("CHAOS_SRE_LAB_SERVER_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)))
     args = parser.parse_args(argv)
-    serve(Variant(args.profile, args.rds_proxy, args.time_scale), args.socket, args.idle_seconds)
+    serve(Variant(args.profile, tuple(args.option), args.time_scale), args.socket, args.idle_seconds)
 
 
 if __name__ == "__main__":

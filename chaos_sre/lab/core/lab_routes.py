@@ -7,14 +7,13 @@ time; ``/__lab/mutations`` their mutating calls with the resources each named
 actions the lab denies and ``/__lab/iam/policy`` (GET, PUT with a policy document as the body,
 DELETE) the policy a caller holds, ``/__lab/iam/requests`` (GET) the IAM requests evaluated
 against it (:mod:`chaos_sre.lab.core.access_denied`);
-``/__lab/ecs-metadata`` answers as the ECS task metadata endpoint (version 4) of a container
-does, for the lab's runner (its network interface is in subnet ``runner-us-east-1c``): the lab
-exports it as ``ECS_CONTAINER_METADATA_URI_V4``, as ECS does in a Fargate task. Any other
-``/__lab/`` path answers 404.
+the lab services' own paths (their plugin objects' ``endpoint_routes``: the web tier's
+``/__lab/ecs-metadata``, its runner's ECS task metadata) answer GET with their documents. Any
+other ``/__lab/`` path answers 404.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,16 +22,8 @@ from aiohttp import web
 from chaos_sre.errors import ValidationError
 from chaos_sre.lab.core.access_denied import EVERY_CALLER, AccessDenials, parse_actions
 from chaos_sre.lab.core.timeline import Timeline
-from chaos_sre.lab.core.topology import RUNNER_ADDRESS, RUNNER_CIDR, RUNNER_METADATA_PATH, RUNNER_ZONE
 
 LAB_PREFIX = "/__lab/"
-RUNNER_CONTAINER = {
-    "Name": "chaos-sre-runner",
-    "Labels": {"com.amazonaws.ecs.container-name": "chaos-sre-runner"},
-    "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": [RUNNER_ADDRESS],
-                  "IPv4SubnetCIDRBlock": RUNNER_CIDR}],
-}
-"""The runner's container metadata, shaped as ECS answers it (only the fields the lab needs)."""
 
 
 class LabApi:
@@ -41,8 +32,10 @@ class LabApi:
     def __init__(self, *, timeline: Timeline, status: Callable[[], dict[str, Any]], info: dict[str, Any],
                  denials: AccessDenials | None = None,
                  api_calls: Callable[[], list[tuple[float, str]]] | None = None,
-                 mutations: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+                 mutations: Callable[[], list[dict[str, Any]]] | None = None,
+                 routes: Mapping[str, Callable[[], Any]] | None = None) -> None:
         self.timeline = timeline
+        self._routes = dict(routes or {})
         self._status = status
         self._info = info
         self._denials = denials
@@ -67,11 +60,8 @@ class LabApi:
             return 200, json.dumps(self._api_calls()).encode()
         if route == "/__lab/mutations" and method == "GET" and self._mutations is not None:
             return 200, json.dumps(self._mutations()).encode()
-        if route == RUNNER_METADATA_PATH and method == "GET":
-            return 200, json.dumps(RUNNER_CONTAINER).encode()
-        if route == f"{RUNNER_METADATA_PATH}/task" and method == "GET":
-            return 200, json.dumps({"AvailabilityZone": RUNNER_ZONE,
-                                    "Containers": [RUNNER_CONTAINER]}).encode()
+        if route in self._routes and method == "GET":
+            return 200, json.dumps(self._routes[route]()).encode()
         if route == "/__lab/iam/denied" and self._denials is not None:
             return self._denied_actions(self._denials, method, query)
         if route == "/__lab/iam/policy" and self._denials is not None:

@@ -20,7 +20,6 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from chaos_sre.lab.core.access_denied import AccessDenials
 from chaos_sre.lab.core.api_calls import ApiCallLog
 from chaos_sre.lab.core.api_faults import ApiFaultInjector
-from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.operations import NameRequests
 
 
@@ -36,15 +35,6 @@ class _Serialized:
             return list(self._app(environ, start_response))
 
 
-def subnet_of_association(association_id: str) -> str | None:
-    """The subnet of a network ACL association, as the lab's EC2 knows it (None if unknown)."""
-    for acl in list(moto_backend("ec2").network_acls.values()):
-        association = acl._associations.get(association_id)
-        if association is not None:
-            return str(association.subnet_id)
-    return None
-
-
 class MotoServer:
     """moto's WSGI application served on ``host:port`` from a daemon thread."""
 
@@ -53,7 +43,7 @@ class MotoServer:
         self.faults = ApiFaultInjector(
             _Serialized(DomainDispatcherApplication(create_backend_app), lock), api_fault_rate)
         self.denials = AccessDenials(self.faults)
-        self.calls = ApiCallLog(self.denials, subnet_of=subnet_of_association)
+        self.calls = ApiCallLog(self.denials)
         self.names = NameRequests(self.calls)
         app = self.names
         self._server: BaseWSGIServer = make_server(

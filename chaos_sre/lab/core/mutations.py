@@ -57,20 +57,21 @@ def one(params: Params, key: str) -> str:
     return "" if value is None else str(value)
 
 
-Extractor = Callable[[Params, Callable[[str], str | None]], list[str]]
+Extractor = Callable[[Params], list[str]]
+"""The resources a mutating call names, from its parameters."""
 
 
 @functools.cache
 def _extractors() -> dict[str, Extractor]:
     """Every lab service's ``calls.MUTATED``: the resources each mutating action names, from its
-    parameters (and, for a network ACL association, the subnet the lab knows it by)."""
+    parameters."""
     from chaos_sre.lab.core.services import service_modules
 
     return {action: extract for _, module in service_modules("calls")
             for action, extract in getattr(module, "MUTATED", {}).items()}
 
 
-def mutated_resources(action: str, params: Params, subnet_of: Callable[[str], str | None]) -> list[str]:
+def mutated_resources(action: str, params: Params) -> list[str]:
     """The resources a mutating call of ``action`` (IAM name) named, ``[?]`` when unknown."""
     extract = _extractors().get(action)
-    return extract(params, subnet_of) if extract else [UNKNOWN]
+    return extract(params) if extract else [UNKNOWN]

@@ -199,8 +199,15 @@ def _query_form(environ: Mapping[str, Any], body: bytes) -> dict[str, list[str]]
 
 
 def _candidates(signing_name: str) -> Iterator[_Service]:
-    for name in services_signing_as(signing_name):
+    """The services signing as ``signing_name``: the lab's own first; only when the caller asks
+    for more, every other one in botocore's models (an ELB Classic call, say)."""
+    first = services_signing_as(signing_name)
+    for name in first:
         yield _service(name)
+    if signing_name in _declared:
+        for name in _signing_index().get(signing_name, ()):
+            if name not in first:
+                yield _service(name)
 
 
 def _named_by_target(environ: Mapping[str, Any], signing: str, body: bytes) -> ApiRequest:
@@ -223,7 +230,12 @@ def _named_by_cbor_path(path: str, signing: str) -> ApiRequest:
 def _named_by_action(form: dict[str, list[str]], signing: str) -> ApiRequest:
     operation = form["Action"][0]
     version = (form.get("Version") or [""])[0]
-    services = [s for s in _candidates(signing) if operation in s.operations]
+    services = []
+    for candidate in _candidates(signing):
+        if operation in candidate.operations:
+            services.append(candidate)
+            if candidate.api_version == version:
+                break
     chosen = [s for s in services if s.api_version == version] or services
     if not chosen:
         raise UnnamedRequest(f"no {signing} operation is named Action={operation}")

@@ -18,8 +18,9 @@ a :class:`LabService` named ``SERVICE`` and any of these modules, each found by 
 The plugin object says the rest: the botocore services it answers (their models are read
 before the lab serves, and name its requests), its part of each profile's description, the
 fault events it records on the ground-truth timeline, its lines in ``chaos-sre lab status``,
-its part of the account snapshot that tests compare before and after a run, and the
-shipped experiment whose mutation the refused-mutation test denies. Lab services are
+its part of the account snapshot that tests compare before and after a run, the shipped
+experiment whose mutation the refused-mutation test denies, and any path it answers on the
+lab's endpoint (with the variable ``lab up`` exports for it). Lab services are
 registered in the ``chaos_sre.lab_services`` entry-point group, chaos-sre's own and other
 packages' alike::
 
@@ -66,13 +67,22 @@ class LabService:
     """Per profile, its part of the profile's one-line description."""
     fault_kinds: tuple[str, ...] = ()
     """Timeline event kinds that are faults (``ecs-desired-count-decreased``)."""
-    serves_endpoint: bool = False
-    """It is the application behind the load balancer endpoint (exactly one service is)."""
+    endpoint: str = ""
+    """``module:function`` making the endpoint the lab serves (``CHAOS_SRE_TARGET_URL``) when
+    this is the application behind it (exactly one service is): ``function(context, service,
+    timeline, lab_api)`` returns what starts serving it on a host and port."""
     status_lines: Callable[[Mapping[str, Any]], list[str]] | None = None
     """Its lines in ``chaos-sre lab status``, from ``/__lab/status``."""
     snapshot: Callable[[Clients], Any] | None = None
     """What its part of the account looks like, for comparing before and after a run."""
     refused_mutation: RefusedMutation | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    """Lab variants it offers (``lab up --rds-proxy``): option name -> the field of its profile
+    part the option switches on."""
+    endpoint_routes: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    """GET paths under ``/__lab/`` it answers on the endpoint, each with its JSON document."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables ``lab up`` exports, each a path on the endpoint (exported as its URL)."""
 
 
 def service_lines(services: Iterable[LabService], status: Mapping[str, Any]) -> list[str]:

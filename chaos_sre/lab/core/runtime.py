@@ -13,6 +13,7 @@ so a process can prepare once and fork a copy per lab
 import asyncio
 import errno
 import gc
+import importlib
 import threading
 import time
 from typing import Any
@@ -29,14 +30,6 @@ from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.state import LabState
 from chaos_sre.lab.core.timeline import Timeline
 from chaos_sre.lab.core.topology import seed
-from chaos_sre.lab.web.endpoint import (
-    LOAD_BALANCER_NAME,
-    LoadBalancer,
-    application,
-    bound_port,
-    dependencies,
-    serve,
-)
 
 
 def _bind_error(what: str, port: int, exc: OSError) -> LabError:
@@ -130,12 +123,6 @@ class Lab:
         self.started_at = time.time()
 
     def _start_endpoint(self) -> None:
-        service = self.dynamics.service
-        web_tier = service(next(s.name for s in lab_services() if s.serves_endpoint))
-        balancer = LoadBalancer(routes=web_tier.routing_table,
-                                nodes=lambda: web_tier.load_balancer_nodes(LOAD_BALANCER_NAME),
-                                timeline=self.timeline,
-                                calls=dependencies(self.dynamics.context, service))
         lab_api = LabApi(
             timeline=self.timeline,
             status=self._status,
@@ -143,12 +130,16 @@ class Lab:
             api_calls=self._moto.calls.calls if self._moto is not None else None,
             mutations=self._moto.calls.mutations if self._moto is not None else None,
             info={"profile": self.profile.name, "time_scale": self.time_scale,
-                  "rds_proxy": self.profile.rds_proxy},
+                  "options": list(self.profile.options())},
+            routes={path: answer for s in lab_services() for path, answer in s.endpoint_routes.items()},
         )
+        front = next(s for s in lab_services() if s.endpoint)
+        module, _, name = front.endpoint.partition(":")
+        start = getattr(importlib.import_module(module), name)(
+            self.dynamics.context, self.dynamics.service, self.timeline, lab_api)
         loop = new_event_loop()
         try:
-            self._server = loop.run_until_complete(
-                serve(application(balancer, lab_api), self.host, self._endpoint_port))
+            self._server = loop.run_until_complete(start(self.host, self._endpoint_port))
         except OSError as exc:
             loop.close()
             if self._moto is not None:
@@ -171,7 +162,7 @@ class Lab:
 
     @property
     def endpoint_port(self) -> int:
-        return bound_port(self._server)
+        return int(self._server.addresses[0][1])
 
     @property
     def api_port(self) -> int:

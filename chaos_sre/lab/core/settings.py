@@ -36,7 +36,7 @@ class Profile:
     """Share of AWS API calls the lab answers with a throttling or server error."""
 
     def part(self, service: str) -> Any:
-        """Lab service ``service``'s part of the profile (e.g. ``part("rds").rds_proxy``)."""
+        """Lab service ``service``'s part of the profile (e.g. ``part("dynamodb")``)."""
         return dict(self.parts)[service]
 
     def with_part(self, service: str, **changes: Any) -> "Profile":
@@ -49,15 +49,24 @@ class Profile:
         """This profile with ``rate`` of the API calls failing (see chaos_sre.lab.core.api_faults)."""
         return replace(self, api_fault_rate=rate)
 
-    def with_rds_proxy(self, enabled: bool) -> "Profile":
-        """This profile with the RDS Proxy in front of the Aurora cluster switched on or off
-        (a lab variant: ``lab up --rds-proxy``)."""
-        return self.with_part("rds", rds_proxy=enabled)
+    def with_option(self, option: str) -> "Profile":
+        """This profile with a lab service's variant ``option`` switched on (``rds-proxy``:
+        RDS Proxy in front of the Aurora cluster; ``lab up --rds-proxy``)."""
+        from chaos_sre.lab.core.services import lab_services
 
-    @property
-    def rds_proxy(self) -> bool:
-        """Whether this variant puts RDS Proxy in front of the Aurora cluster."""
-        return bool(getattr(dict(self.parts).get("rds"), "rds_proxy", False))
+        for service in lab_services():
+            if option in service.options:
+                return self.with_part(service.name, **{service.options[option]: True})
+        known = sorted(o for s in lab_services() for o in s.options)
+        raise ValidationError(f"unknown lab option {option!r} (known: {', '.join(known)})")
+
+    def options(self) -> tuple[str, ...]:
+        """The lab services' variant options switched on in this profile."""
+        from chaos_sre.lab.core.services import lab_services
+
+        parts = dict(self.parts)
+        return tuple(sorted(option for s in lab_services() for option, name in s.options.items()
+                            if getattr(parts.get(s.name), name, False)))
 
 
 def profile_named(name: str) -> Profile:

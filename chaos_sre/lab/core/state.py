@@ -11,8 +11,8 @@ import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chaos_sre.lab.core.services import lab_services
 from chaos_sre.lab.core.settings import REGION
-from chaos_sre.lab.core.topology import RUNNER_METADATA_PATH
 from chaos_sre.timescale import ENVIRONMENT_VARIABLE
 
 LAB_ACCESS_KEY = "lab"
@@ -41,8 +41,9 @@ class LabState:
 
     def environment(self) -> dict[str, str]:
         """The variables that point boto3, the AWS CLI and chaos-sre at this lab, the lab's time
-        scale (chaos_sre.timescale: experiments state AWS seconds) and the ECS task metadata
-        endpoint that tells chaos-sre where the lab's runner sits."""
+        scale (chaos_sre.timescale: experiments state AWS seconds) and what the lab services export
+        (the web tier: the ECS task metadata endpoint that tells chaos-sre where the lab's runner
+        sits)."""
         return {
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ACCESS_KEY_ID": LAB_ACCESS_KEY,
@@ -50,7 +51,8 @@ class LabState:
             "AWS_DEFAULT_REGION": REGION,
             "CHAOS_SRE_TARGET_URL": self.target_url,
             ENVIRONMENT_VARIABLE: f"{self.time_scale:g}",
-            "ECS_CONTAINER_METADATA_URI_V4": f"{self.target_url}{RUNNER_METADATA_PATH}",
+            **{name: f"{self.target_url}{path}" for service in lab_services()
+               for name, path in service.environment.items()},
         }
 
 

@@ -18,6 +18,6 @@ def _table(region: str, params: Params) -> list[Resource]:
 
 
 MUTATED: dict[str, Extractor] = {
-    "dynamodb:UpdateTable": lambda p, _: [f"dynamodb:table/{one(p, 'TableName')}"],
+    "dynamodb:UpdateTable": lambda p: [f"dynamodb:table/{one(p, 'TableName')}"],
 }
 IAM_RESOURCES: dict[str, ResourcesOf] = {"dynamodb:UpdateTable": _table}

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import DEGRADED
-from chaos_sre.lab.core.topology import DYNAMODB_ROUTES
 from chaos_sre.lab.dynamodb.settings import TIMINGS
 from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
 from chaos_sre.lab.web.answers import Failure, Fallback, Outcome, Targets, routed
+from chaos_sre.lab.web.layout import DYNAMODB_ROUTES
 
 ROUTE_ORDER = 40
 CAUSE_THROTTLED = "500-dynamodb-throttled"

@@ -3,13 +3,13 @@
 from typing import Any
 
 from chaos_sre.lab.core.settings import Profile
-from chaos_sre.lab.core.topology import DATA_TAGS, Network
 from chaos_sre.lab.dynamodb.settings import AUTOSCALING_TARGET_UTILIZATION
+from chaos_sre.lab.web.layout import DATA_TAGS
 
 SEED_ORDER = 20
 
 
-def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) -> None:
+def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
     """Create table ``sessions`` (provisioned per the profile, GSI ``by-user``, auto scaling in
     the resilient profile) and ``carts``."""
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)

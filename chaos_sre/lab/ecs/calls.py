@@ -24,6 +24,6 @@ def _service(region: str, params: Params) -> list[Resource]:
 
 
 MUTATED: dict[str, Extractor] = {
-    "ecs:UpdateService": lambda p, _: ["ecs:service/{}/{}".format(*_names(p))],
+    "ecs:UpdateService": lambda p: ["ecs:service/{}/{}".format(*_names(p))],
 }
 IAM_RESOURCES: dict[str, ResourcesOf] = {"ecs:UpdateService": _service}

@@ -5,8 +5,8 @@ from typing import Any
 
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import FALLBACK
-from chaos_sre.lab.core.topology import API_ROUTE
 from chaos_sre.lab.web.answers import SERVING, Failure, Fallback, Outcome, Targets
+from chaos_sre.lab.web.layout import API_ROUTE
 
 ROUTE_ORDER = 10
 CAUSE_API = "500-api-unavailable"

@@ -4,7 +4,7 @@ forwards ``/api/*``), and in the resilient profile its Application Auto Scaling 
 from typing import Any
 
 from chaos_sre.lab.core.settings import Profile
-from chaos_sre.lab.core.topology import (
+from chaos_sre.lab.web.layout import (
     API_CONTAINER_PORT,
     API_ROUTE,
     API_TAGS,
@@ -17,8 +17,9 @@ from chaos_sre.lab.core.topology import (
 SEED_ORDER = 30
 
 
-def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) -> None:
+def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
     """Create cluster ``staging``, service ``api`` behind target group ``api``, its scaling."""
+    network: Network = built["network"]
     vpc_id, subnets = network.vpc_id, list(network.subnets.values())
     alb_security_group, listener_arn = network.alb_security_group, network.listener_arn
     ec2 = session.client("ec2", endpoint_url=endpoint_url)

@@ -20,6 +20,6 @@ def _load_balancer(region: str, params: Params) -> list[Resource]:
 
 
 MUTATED: dict[str, Extractor] = {
-    "elasticloadbalancing:SetSubnets": lambda p, _: _load_balancer_named(one(p, "LoadBalancerArn")),
+    "elasticloadbalancing:SetSubnets": lambda p: _load_balancer_named(one(p, "LoadBalancerArn")),
 }
 IAM_RESOURCES: dict[str, ResourcesOf] = {"elasticloadbalancing:SetSubnets": _load_balancer}

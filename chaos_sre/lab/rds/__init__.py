@@ -7,6 +7,7 @@ from chaos_sre.lab.rds.status import snapshot, status_lines
 
 SERVICE = LabService(
     name="rds", package=__name__, order=10, botocore_services=("rds",),
+    options={"rds-proxy": "rds_proxy"},
     profile_descriptions={"resilient": "Aurora reader and RDS standby in other AZs",
                           "fragile": "single-instance Aurora, single-AZ RDS, long DNS caching"},
     fault_kinds=("db-failover-started", "db-reboot-started"),

@@ -25,8 +25,8 @@ def _instance(region: str, params: Params) -> list[Resource]:
 
 
 MUTATED: dict[str, Extractor] = {
-    "rds:FailoverDBCluster": lambda p, _: [f"rds:cluster/{one(p, 'DBClusterIdentifier')}"],
-    "rds:RebootDBInstance": lambda p, _: [f"rds:instance/{one(p, 'DBInstanceIdentifier')}"],
+    "rds:FailoverDBCluster": lambda p: [f"rds:cluster/{one(p, 'DBClusterIdentifier')}"],
+    "rds:RebootDBInstance": lambda p: [f"rds:instance/{one(p, 'DBInstanceIdentifier')}"],
 }
 IAM_RESOURCES: dict[str, ResourcesOf] = {"rds:FailoverDBCluster": _cluster,
                                          "rds:RebootDBInstance": _instance}

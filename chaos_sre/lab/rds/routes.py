@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 
 from chaos_sre.lab.core.simulation import SimulationContext
-from chaos_sre.lab.core.topology import DATABASE_ROUTES
 from chaos_sre.lab.rds.simulation import DatabaseAccess, DatabaseDynamics
 from chaos_sre.lab.web.answers import Failure, Outcome, Targets, routed
+from chaos_sre.lab.web.layout import DATABASE_ROUTES
 
 ROUTE_ORDER = 30
 CAUSE_DATABASE = "500-database-unavailable"

@@ -3,15 +3,16 @@
 
 from typing import Any
 
-from chaos_sre.lab.core import topology
 from chaos_sre.lab.core.settings import ACCOUNT_ID, AVAILABILITY_ZONES, REGION, Profile
-from chaos_sre.lab.core.topology import Network
+from chaos_sre.lab.web import layout as topology
+from chaos_sre.lab.web.layout import Network
 
 SEED_ORDER = 10
 
 
-def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) -> None:
+def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
     """Create the data tier of ``profile`` in the web tier's VPC."""
+    network: Network = built["network"]
     vpc_id, web_security_group = network.vpc_id, network.web_security_group
     ec2 = session.client("ec2", endpoint_url=endpoint_url)
     rds = session.client("rds", endpoint_url=endpoint_url)

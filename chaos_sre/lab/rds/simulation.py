@@ -98,7 +98,7 @@ class DatabaseDynamics:
         now = time.monotonic()
         writer = cluster.writer
         window = self.scaled(self.timings.aurora_failover_seconds)
-        proxied = self.profile.rds_proxy
+        proxied = self.profile.part("rds").rds_proxy
         if proxied:
             back_at = now + window * self.timings.rds_proxy_failover_fraction
         else:
@@ -121,7 +121,7 @@ class DatabaseDynamics:
         cluster_id = getattr(instance, "db_cluster_identifier", None)
         is_writer = getattr(instance, "is_cluster_writer", cluster_id is None)
         database = cluster_id or instance.db_instance_identifier
-        proxied = self.profile.rds_proxy and cluster_id is not None
+        proxied = self.profile.part("rds").rds_proxy and cluster_id is not None
         if force_failover:
             kind, window = MULTI_AZ_FAILOVER, self.scaled(self.timings.multi_az_failover_seconds)
             back_at = now + window + self.scaled(self.profile.part("rds").app_dns_cache_seconds)
@@ -249,7 +249,7 @@ class DatabaseDynamics:
                 "status": cluster.status,
                 "writer": getattr(writer, "db_instance_identifier", None),
                 "availability_zone": getattr(writer, "availability_zone", None),
-                "rds_proxy": self.profile.rds_proxy,
+                "rds_proxy": self.profile.part("rds").rds_proxy,
             }
         for instance in list(backend.databases.values()):
             if getattr(instance, "db_cluster_identifier", None):

@@ -6,11 +6,9 @@ evaluates them (:mod:`chaos_sre.lab.core.iam_requests`; Service Authorization Re
 defined by Amazon EC2" and "by Amazon EC2 Auto Scaling").
 """
 
-from collections.abc import Callable
-
 from chaos_sre.aws.client import tag_dict
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.iam_evaluation import Resource
+from chaos_sre.lab.core.iam_evaluation import Request, Resource
 from chaos_sre.lab.core.iam_requests import ResourcesOf
 from chaos_sre.lab.core.mutations import Extractor, Params, members, one
 from chaos_sre.lab.core.settings import ACCOUNT_ID
@@ -19,11 +17,20 @@ EC2_KINDS = {"i-": "instance", "acl-": "network-acl", "subnet-": "subnet", "vpc-
              "sg-": "security-group", "eni-": "network-interface"}
 
 
-def _instances_named(params: Params, _subnet_of: Callable[[str], str | None]) -> list[str]:
+def subnet_of_association(association_id: str) -> str | None:
+    """The subnet of a network ACL association, as the lab's EC2 knows it (None if unknown)."""
+    for acl in list(moto_backend("ec2").network_acls.values()):
+        association = acl._associations.get(association_id)
+        if association is not None:
+            return str(association.subnet_id)
+    return None
+
+
+def _instances_named(params: Params) -> list[str]:
     return [f"ec2:instance/{i}" for i in members(params, "InstanceId")]
 
 
-def _group_named(params: Params, _subnet_of: Callable[[str], str | None]) -> list[str]:
+def _group_named(params: Params) -> list[str]:
     return [f"autoscaling:{one(params, 'AutoScalingGroupName')}"]
 
 
@@ -31,11 +38,11 @@ MUTATED: dict[str, Extractor] = {
     "ec2:TerminateInstances": _instances_named,
     "ec2:StopInstances": _instances_named,
     "ec2:StartInstances": _instances_named,
-    "ec2:CreateNetworkAcl": lambda p, _: [f"ec2:vpc/{one(p, 'VpcId')}"],
-    "ec2:CreateNetworkAclEntry": lambda p, _: [f"ec2:network-acl/{one(p, 'NetworkAclId')}"],
-    "ec2:DeleteNetworkAcl": lambda p, _: [f"ec2:network-acl/{one(p, 'NetworkAclId')}"],
-    "ec2:ReplaceNetworkAclAssociation": lambda p, subnet_of: [
-        f"ec2:subnet/{subnet_of(one(p, 'AssociationId'))}"],
+    "ec2:CreateNetworkAcl": lambda p: [f"ec2:vpc/{one(p, 'VpcId')}"],
+    "ec2:CreateNetworkAclEntry": lambda p: [f"ec2:network-acl/{one(p, 'NetworkAclId')}"],
+    "ec2:DeleteNetworkAcl": lambda p: [f"ec2:network-acl/{one(p, 'NetworkAclId')}"],
+    "ec2:ReplaceNetworkAclAssociation": lambda p: [
+        f"ec2:subnet/{subnet_of_association(one(p, 'AssociationId'))}"],
     "autoscaling:UpdateAutoScalingGroup": _group_named,
     "autoscaling:SuspendProcesses": _group_named,
     "autoscaling:ResumeProcesses": _group_named,
@@ -58,8 +65,7 @@ def _acl(region: str, params: Params) -> list[Resource]:
 
 def _association(region: str, params: Params) -> list[Resource]:
     """ReplaceNetworkAclAssociation: the ACL it associates and the subnet of the association."""
-    subnet = next((str(a.subnet_id) for acl in list(moto_backend("ec2").network_acls.values())
-                   for i, a in acl._associations.items() if i == one(params, "AssociationId")), "")
+    subnet = subnet_of_association(one(params, "AssociationId"))
     return [*_acl(region, params), *([_ec2(region, subnet)] if subnet else [])]
 
 
@@ -95,3 +101,31 @@ IAM_RESOURCES: dict[str, ResourcesOf] = {
     "autoscaling:SuspendProcesses": _group,
     "autoscaling:ResumeProcesses": _group,
 }
+
+
+def _query_tag_specifications(params: Params) -> dict[str, str]:
+    """Tags of ``TagSpecification.N.Tag.M.Key/Value`` (query protocol)."""
+    keys = {k.rsplit(".", 1)[0]: one(params, k) for k in params if k.startswith("TagSpecification.")
+            and k.endswith(".Key")}
+    return {key: one(params, f"{prefix}.Value") for prefix, key in keys.items()}
+
+
+def iam_requests(action: str, params: Params, region: str,
+                 resources: list[Resource]) -> list[Request] | None:
+    """EC2's tags as IAM sees them: ec2:CreateTags requests the tags it adds, and a create call
+    with ``TagSpecification`` also needs ``ec2:CreateTags`` with ``ec2:CreateAction`` set to the
+    create action ("Grant permission to tag Amazon EC2 resources during creation",
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html)."""
+    if not action.startswith("ec2:"):
+        return None
+    if action == "ec2:CreateTags":
+        tags = {one(params, k): one(params, k[:-4] + ".Value") for k in params
+                if k.startswith("Tag.") and k.endswith(".Key")}
+        return [Request(action, region, resources, request_tags=tags)]
+    tags = _query_tag_specifications(params)
+    made = [Request(action, region, resources, request_tags=tags)]
+    if tags and action.startswith("ec2:Create"):
+        created = [r for r in resources if r.arn.endswith("/*")] or [Resource()]
+        made.append(Request("ec2:CreateTags", region, created, request_tags=tags,
+                            context={"ec2:CreateAction": action.split(":", 1)[1]}))
+    return made

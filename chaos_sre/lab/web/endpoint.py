@@ -32,7 +32,7 @@ fail, hang or slow down a share of requests on demand, before any of the above.
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -40,9 +40,9 @@ from aiohttp import web
 from chaos_sre.lab.core.lab_routes import LAB_PREFIX, LabApi
 from chaos_sre.lab.core.services import service_modules
 from chaos_sre.lab.core.timeline import OK, Timeline
-from chaos_sre.lab.core.topology import API_ROUTE, ECS_SERVICE
 from chaos_sre.lab.web.adversity import ALB_IDLE_TIMEOUT_SECONDS, Adversity
 from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVING, UNREACHABLE, Dependency, Failure, Fallback
+from chaos_sre.lab.web.layout import API_ROUTE, ECS_SERVICE
 from chaos_sre.lab.web.nodes import Node
 from chaos_sre.lab.web.settings import TIMINGS
 from chaos_sre.lab.web.simulation import RoutingTable
@@ -180,6 +180,19 @@ async def _balanced(request: web.Request) -> web.Response:
 async def _adversity(request: web.Request) -> web.Response:
     status, body = request.app[BALANCER].adversity.answer(request.method, request.query_string)
     return web.Response(status=status, body=body, content_type="application/json")
+
+
+def endpoint(context: Any, service: Callable[[str], Any], timeline: Timeline,
+             lab: LabApi) -> Callable[[str, int], Awaitable[web.AppRunner]]:
+    """The sample application's endpoint (the web tier's plugin object names this): its load
+    balancer over the web tier's nodes and routing, calling what every service's ``routes``
+    says; returns what starts serving it on a host and port."""
+    web_tier = service("web")
+    balancer = LoadBalancer(routes=web_tier.routing_table,
+                            nodes=lambda: web_tier.load_balancer_nodes(LOAD_BALANCER_NAME),
+                            timeline=timeline, calls=dependencies(context, service))
+    app = application(balancer, lab)
+    return lambda host, port: serve(app, host, port)
 
 
 def application(balancer: LoadBalancer, lab: LabApi) -> web.Application:

@@ -5,7 +5,7 @@ second VPC) - chaos_sre.lab.core.topology lists them."""
 from typing import Any
 
 from chaos_sre.lab.core.settings import AVAILABILITY_ZONES, Profile
-from chaos_sre.lab.core.topology import (
+from chaos_sre.lab.web.layout import (
     RUNNER_ADDRESS,
     RUNNER_CIDR,
     RUNNER_TAGS,
@@ -23,8 +23,9 @@ from chaos_sre.lab.core.topology import (
 SEED_ORDER = 0
 
 
-def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) -> None:
+def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
     """Create the web tier for ``profile`` and record its network for the other services."""
+    network = built["network"] = Network()
     ec2 = session.client("ec2", endpoint_url=endpoint_url)
     elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
     autoscaling = session.client("autoscaling", endpoint_url=endpoint_url)

@@ -22,6 +22,6 @@ def _function(region: str, params: Params) -> list[Resource]:
     return [Resource(f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}", tags)]
 
 
-MUTATED: dict[str, Extractor] = {action: lambda p, _: [f"lambda:function/{_name(p)}"]
+MUTATED: dict[str, Extractor] = {action: lambda p: [f"lambda:function/{_name(p)}"]
                                  for action in CONCURRENCY}
 IAM_RESOURCES: dict[str, ResourcesOf] = dict.fromkeys(CONCURRENCY, _function)

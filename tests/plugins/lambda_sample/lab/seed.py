@@ -6,14 +6,13 @@ import zipfile
 from typing import Any
 
 from chaos_sre.lab.core.settings import Profile
-from chaos_sre.lab.core.topology import Network
 
 SEED_ORDER = 50
 TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
-def seed(session: Any, endpoint_url: str, profile: Profile, network: Network) -> None:
+def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
     """Create role ``worker`` and function ``worker`` (Python, tagged ``app=worker``)."""
     role = session.client("iam", endpoint_url=endpoint_url).create_role(
         RoleName="worker", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
