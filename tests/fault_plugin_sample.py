@@ -10,7 +10,7 @@ from typing import Any
 from chaos_sre.aws import aws_client, call, paginate, tag_dict
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Target, fault
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
+from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 
 __all__ = ["label_instances"]
 
@@ -45,11 +45,15 @@ def label_instances(az: str, label: str = "chaos",
                 action=f"tag {len(ids)} instance(s) in {az} with {LABEL_KEY}={label}")
 
 
-@inverse("remove_sample_label")
-def _remove_label(op: Operation, configuration: Settings, secrets: Settings) -> str:
-    call(aws_client("ec2", configuration, secrets), "delete_tags", Resources=op["instance_ids"],
+class RemoveSampleLabel(Inverse):
+    instance_ids: list[str]
+
+
+@inverse("remove_sample_label", RemoveSampleLabel)
+def _remove_label(op: RemoveSampleLabel, configuration: Settings, secrets: Settings) -> str:
+    call(aws_client("ec2", configuration, secrets), "delete_tags", Resources=op.instance_ids,
          Tags=[{"Key": LABEL_KEY}])
-    return f"removed tag {LABEL_KEY} from {len(op['instance_ids'])} instance(s)"
+    return f"removed tag {LABEL_KEY} from {len(op.instance_ids)} instance(s)"
 
 
 @effect_check("label")

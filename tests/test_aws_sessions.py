@@ -81,7 +81,7 @@ def test_the_ledger_keeps_the_profile_and_role_so_a_rollback_acts_as_the_run_did
     ledger = Ledger(tmp_path / "run.jsonl")
     ledger.note_context({"aws_region": "us-east-1", "aws_profile_name": "staging",
                          "aws_assume_role_arn": ROLE})
-    seq = ledger.record("table sessions", "throttle", {}, {"op": "restore_table"})
+    seq = ledger.record("table sessions", "throttle", {}, None)
     context = ledger.contexts()[seq]
     assert context["aws_profile_name"] == "staging" and context["aws_assume_role_arn"] == ROLE
     assert "testing" not in (tmp_path / "run.jsonl").read_text()  # never a credential

@@ -196,7 +196,7 @@ INCOMPLETE = {
 FAULT_MODULE = '''
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, fault
-from chaos_sre.safety.ledger import inverse
+from chaos_sre.safety.ledger import Inverse, inverse
 
 __all__ = ["nudge"]
 
@@ -208,7 +208,7 @@ def nudge(az: str, configuration=None, secrets=None) -> Plan:
     return Plan(targets=[], apply=lambda ledger: None)
 
 
-@inverse("undo_{module}")
+@inverse("undo_{module}", Inverse)
 def _undo(op, configuration, secrets) -> str:
     return "undone"
 

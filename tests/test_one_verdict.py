@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 
 from chaos_sre import history
-from chaos_sre.activities import substituted
 from chaos_sre.cli import main as chaos_sre_cli
 from chaos_sre.control import activities, hooks
 from chaos_sre.control.flags import check_flags, effective_flags
@@ -35,6 +34,7 @@ from chaos_sre.safety.validate import resolved_configuration, validate_experimen
 from chaos_sre.slo.definition import load_slo
 from chaos_sre.slo.samples import Sample, read_sample_file, to_line
 from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
+from chaos_sre.values import resolved
 from chaos_sre.verdicts import Status, VerdictError, exit_code, journal_verdict, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -436,7 +436,7 @@ def answer(experiment: dict[str, Any], cli: dict[str, Any], env: dict[str, str],
     for action in experiment["method"]:
         provider = action.get("provider") or {}
         if action["type"] == "action" and is_fault_module(str(provider.get("module"))) \
-                and substituted((provider.get("arguments") or {}).get("dry_run", False),
+                and resolved((provider.get("arguments") or {}).get("dry_run", False),
                                 configuration, "dry_run") is True:
             return "dry-run"
     return "judged"

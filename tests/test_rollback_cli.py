@@ -124,7 +124,12 @@ def test_an_inverse_is_repeated_after_a_transient_aws_error_and_never_after_a_re
             raise outcome
         return outcome
 
-    monkeypatch.setitem(ledger_module._INVERSES, "test_answer", answer)
+    class Answer(ledger_module.Inverse):
+        name: str
+
+    monkeypatch.setattr(ledger_module, "_INVERSES", dict(ledger_module._INVERSES))
+    ledger_module.inverse("test_answer", Answer)(lambda op, where, secrets: answer(
+        {"name": op.name}, where, secrets))
     ledger = ledger_module.Ledger(tmp_path / "run-test.jsonl")
     for name in ("refused", "flaky"):
         ledger.done(ledger.record(f"test:{name}", "change", {}, {"op": "test_answer", "name": name}))
@@ -202,3 +207,26 @@ def test_a_ledger_written_by_an_older_version_still_rolls_back(start_lab, tmp_pa
     assert "9 change(s) restored" in result.stdout
     assert settles_to(lab, before)
     assert Ledger(old).pending() == []
+
+
+def test_an_inverse_is_checked_when_it_is_written_and_when_it_is_replayed(tmp_path: Path) -> None:
+    """What an inverse records is its model's: a fault that records a broken inverse is refused
+    before its mutation (nothing to undo would be left undone), and a broken one in a file is
+    one line naming the ledger, the inverse and the field, before anything is replayed."""
+    from chaos_sre.errors import ValidationError
+    from chaos_sre.faults import ecs  # noqa: F401  (registers restore_ecs_service)
+    from chaos_sre.safety.ledger import Ledger, replay
+
+    ledger = Ledger(tmp_path / "run-broken.jsonl")
+    with pytest.raises(ValidationError, match=r"^the intent for ecs:service/a/b: inverse "
+                       r"restore_ecs_service: cluster is required$"):
+        ledger.record("ecs:service/a/b", "set-desired-count", {},
+                      {"op": "restore_ecs_service", "service": "b", "settings": {}})
+    assert not ledger.path.exists()
+    torn = {"op": "restore_ecs_service", "cluster": "a", "service": "b", "settings": {},
+            "timeout_seconds": "soon"}
+    ledger.path.write_text(json.dumps({"seq": 1, "kind": "intent", "resource": "ecs:service/a/b",
+                                       "operation": "set-desired-count", "inverse": torn}) + "\n")
+    with pytest.raises(ValidationError, match=r"run-broken.jsonl: inverse restore_ecs_service: "
+                       r"timeout_seconds: expected a number, got 'soon'$"):
+        replay(Ledger(ledger.path), {})

@@ -31,7 +31,8 @@ CONTROLS = {name: {"controls": [c for c in document["controls"]]} for name, docu
             if document.get("controls")}
 """The control's arguments of each shipped experiment (in their experiment, for the file name)."""
 OUTCOMES: dict[str, int] = {"valid": 0, "refused": 0}
-MODEL_LINE = r"(: expected .+, got .+| is required|unknown (key|argument) .+)$"
+MODEL_LINE = (r"(: expected .+, got .+| is required|unknown (key|argument) .+"
+              r"|: refers to \$\{.+\}, which the configuration does not define)$")
 """How the one validation layer ends a line (chaos_sre/validation.py): what was expected."""
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),

@@ -150,18 +150,12 @@ def control_settings(arguments: dict[str, Any], configuration: dict[str, Any] | 
     """Check the control's ``arguments`` as an experiment declares them (``${name}`` resolved;
     a relative SLO path found as :func:`located` says, from ``experiment_file``); a bad one is
     a one-line ValidationError ``chaos-sre control: argument NAME: ...``."""
-    resolved = {key: substitute_reference(value, configuration) for key, value in arguments.items()}
+    given_values = {key: values.resolved(value, configuration or {},
+                                         f"chaos-sre control: argument {key}")
+                    for key, value in arguments.items()}
     try:
-        given = ControlArguments.model_validate(resolved)
+        given = ControlArguments.model_validate(given_values)
     except pydantic.ValidationError as exc:
-        raise ValidationError("chaos-sre control: " + problem(ControlArguments, exc, resolved,
+        raise ValidationError("chaos-sre control: " + problem(ControlArguments, exc, given_values,
                                                               label="argument")) from None
     return _checked_settings(given, experiment_file)
-
-
-def substitute_reference(value: Any, configuration: dict[str, Any] | None) -> Any:
-    """Resolve a ``${name}`` configuration reference (configure_control gets raw arguments)."""
-    name = values.reference_name(value)
-    if name is not None and configuration and configuration.get(name) is not None:
-        return configuration[name]
-    return value

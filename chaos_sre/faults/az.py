@@ -15,7 +15,7 @@ from chaos_sre.aws import aws_client, call, call_on_new, paginate, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
+from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.safety.runner import runner_network_interfaces
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
@@ -485,19 +485,59 @@ def _create_deny_acl(ec2: Any, ledger: Ledger, vpc_id: str, az: str) -> str:
 restore_az = restore_run
 
 
-@inverse("restore_nacl")
-def _restore_nacl(op: Operation, configuration: Settings, secrets: Settings) -> str:
+class RestoreNacl(Inverse):
+    """A subnet back on the network ACL it had."""
+
+    subnet_id: str
+    network_acl_id: str
+
+
+class DeleteFaultNetworkAcls(Inverse):
+    """The deny-all network ACLs a run created in a VPC, deleted."""
+
+    vpc_id: str
+    run: str | None = None
+    """The run whose ACLs go (a ledger from before runs were tagged names none)."""
+
+
+class RestoreAsgSubnets(Inverse):
+    """An Auto Scaling group's subnets in the AZ, given back."""
+
+    asg: str
+    vpc_zone_identifier: str
+    removed: list[str] | None = None
+    """The subnets the fault removed (a ledger from before they were recorded names none)."""
+
+
+class ResumeAzRebalance(Inverse):
+    asg: str
+    timeout_seconds: float = REBALANCE_TIMEOUT_SECONDS
+
+
+class RestoreLbSubnets(Inverse):
+    load_balancer_arn: str
+    subnets: list[str]
+
+
+class StartInstances(Inverse):
+    instance_ids: list[str]
+    timeout_seconds: float = START_TIMEOUT_SECONDS
+
+
+@inverse("restore_nacl", RestoreNacl)
+def _restore_nacl(op: RestoreNacl, configuration: Settings, secrets: Settings) -> str:
     ec2 = aws_client("ec2", configuration, secrets)
-    current, association = acl_of(ec2, op["subnet_id"])
-    if current == op["network_acl_id"]:
-        return f"{op['subnet_id']} already on {current}"
+    current, association = acl_of(ec2, op.subnet_id)
+    if current == op.network_acl_id:
+        return f"{op.subnet_id} already on {current}"
     call(ec2, "replace_network_acl_association", AssociationId=association,
-         NetworkAclId=op["network_acl_id"])
-    return f"{op['subnet_id']} back on {op['network_acl_id']}"
+         NetworkAclId=op.network_acl_id)
+    return f"{op.subnet_id} back on {op.network_acl_id}"
 
 
-@inverse("delete_fault_network_acls")
-def _delete_fault_acls(op: Operation, configuration: Settings, secrets: Settings) -> str:
+@inverse("delete_fault_network_acls", DeleteFaultNetworkAcls, after=["restore_nacl"])
+def _delete_fault_acls(op: DeleteFaultNetworkAcls, configuration: Settings,
+                       secrets: Settings) -> str:
     """Delete the deny-all ACLs this run created in the VPC once nothing is associated with them.
 
     The ACL is found by the run's tag, set in the same call that created it, so a run killed
@@ -505,67 +545,67 @@ def _delete_fault_acls(op: Operation, configuration: Settings, secrets: Settings
     blackhole of the same VPC) is left alone. A ledger written before runs were tagged names no
     run: then every unassociated chaos-sre deny-all ACL of the VPC goes, as it did then."""
     ec2 = aws_client("ec2", configuration, secrets)
-    filters = [{"Name": "vpc-id", "Values": [op["vpc_id"]]},
+    filters = [{"Name": "vpc-id", "Values": [op.vpc_id]},
                {"Name": f"tag:{RUN_TAG}", "Values": ["deny-all"]}]
-    if op.get("run"):
-        filters.append({"Name": f"tag:{RUN_ID_TAG}", "Values": [op["run"]]})
+    if op.run:
+        filters.append({"Name": f"tag:{RUN_ID_TAG}", "Values": [op.run]})
     deleted = []
     for acl in paginate(ec2, "describe_network_acls", "NetworkAcls", Filters=filters):
         if not acl["Associations"]:  # a rollback right after the creation may not find it yet
             call_on_new(ec2, "delete_network_acl", not_found=ACL_NOT_FOUND,
                         NetworkAclId=acl["NetworkAclId"])
             deleted.append(acl["NetworkAclId"])
-    return f"deleted deny-all network ACLs {deleted} in {op['vpc_id']}"
+    return f"deleted deny-all network ACLs {deleted} in {op.vpc_id}"
 
 
-@inverse("restore_asg_subnets")
-def _restore_asg_subnets(op: Operation, configuration: Settings, secrets: Settings) -> str:
+@inverse("restore_asg_subnets", RestoreAsgSubnets, after=["restore_nacl"])
+def _restore_asg_subnets(op: RestoreAsgSubnets, configuration: Settings, secrets: Settings) -> str:
     """Add back the subnets the fault removed, keeping any other change made to the group since
     (in the order the group had them). A ledger written before removals were recorded sets the
     whole list as it was."""
     autoscaling = aws_client("autoscaling", configuration, secrets)
-    if "removed" not in op:
-        call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op["asg"],
-             VPCZoneIdentifier=op["vpc_zone_identifier"])
-        return f"ASG {op['asg']} subnets back to {op['vpc_zone_identifier']}"
-    current = [s for s in auto_scaling_group(autoscaling, op["asg"])["VPCZoneIdentifier"].split(",")
+    if op.removed is None:
+        call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op.asg,
+             VPCZoneIdentifier=op.vpc_zone_identifier)
+        return f"ASG {op.asg} subnets back to {op.vpc_zone_identifier}"
+    current = [s for s in auto_scaling_group(autoscaling, op.asg)["VPCZoneIdentifier"].split(",")
                if s]
-    missing = [s for s in op["removed"] if s not in current]
+    missing = [s for s in op.removed if s not in current]
     if not missing:
-        return f"ASG {op['asg']} already has subnets {', '.join(op['removed'])}"
-    before = op["vpc_zone_identifier"].split(",")
+        return f"ASG {op.asg} already has subnets {', '.join(op.removed)}"
+    before = op.vpc_zone_identifier.split(",")
     kept = set(current) | set(missing)
     subnets = [s for s in before if s in kept] + [s for s in current if s not in before]
-    call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op["asg"],
+    call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=op.asg,
          VPCZoneIdentifier=",".join(subnets))
-    return f"ASG {op['asg']} has subnets {', '.join(missing)} again"
+    return f"ASG {op.asg} has subnets {', '.join(missing)} again"
 
 
-@inverse("resume_az_rebalance")
-def _resume_az_rebalance(op: Operation, configuration: Settings, secrets: Settings) -> str:
+@inverse("resume_az_rebalance", ResumeAzRebalance, after=["restore_asg_subnets"])
+def _resume_az_rebalance(op: ResumeAzRebalance, configuration: Settings, secrets: Settings) -> str:
     """Resume AZRebalance and wait until the group is balanced across its AZs again."""
     autoscaling = aws_client("autoscaling", configuration, secrets)
-    call(autoscaling, "resume_processes", AutoScalingGroupName=op["asg"],
+    call(autoscaling, "resume_processes", AutoScalingGroupName=op.asg,
          ScalingProcesses=[AZ_REBALANCE])
     def check() -> tuple[bool, str | None]:
-        unbalanced = imbalance(auto_scaling_group(autoscaling, op["asg"]))
+        unbalanced = imbalance(auto_scaling_group(autoscaling, op.asg))
         return unbalanced is None, unbalanced
 
-    poll(check, what=f"ASG {op['asg']} balanced across its AZs again (AZRebalance resumed)",
-         timeout_seconds=float(op.get("timeout_seconds", REBALANCE_TIMEOUT_SECONDS)),
+    poll(check, what=f"ASG {op.asg} balanced across its AZs again (AZRebalance resumed)",
+         timeout_seconds=op.timeout_seconds,
          interval_seconds=REBALANCE_POLL_SECONDS)
-    return f"ASG {op['asg']}: AZRebalance resumed, the group is balanced"
+    return f"ASG {op.asg}: AZRebalance resumed, the group is balanced"
 
 
-@inverse("restore_lb_subnets")
-def _restore_lb_subnets(op: Operation, configuration: Settings, secrets: Settings) -> str:
+@inverse("restore_lb_subnets", RestoreLbSubnets, after=["restore_nacl"])
+def _restore_lb_subnets(op: RestoreLbSubnets, configuration: Settings, secrets: Settings) -> str:
     elbv2 = aws_client("elbv2", configuration, secrets)
-    call(elbv2, "set_subnets", LoadBalancerArn=op["load_balancer_arn"], Subnets=op["subnets"])
-    return f"load balancer subnets back to {op['subnets']}"
+    call(elbv2, "set_subnets", LoadBalancerArn=op.load_balancer_arn, Subnets=op.subnets)
+    return f"load balancer subnets back to {op.subnets}"
 
 
-@inverse("start_instances")
-def _start_instances(op: Operation, configuration: Settings, secrets: Settings) -> str:
+@inverse("start_instances", StartInstances)
+def _start_instances(op: StartInstances, configuration: Settings, secrets: Settings) -> str:
     """Start the instances the fault stopped and wait until they run.
 
     A start can fail after StartInstances answered: an instance whose EBS volume is encrypted
@@ -573,7 +613,7 @@ def _start_instances(op: Operation, configuration: Settings, secrets: Settings) 
     kms:CreateGrant on the key (AWS re:Post, "kms-iam-ec2-permission"). The restore fails then,
     naming the instance and its state reason, and stays pending."""
     ec2 = aws_client("ec2", configuration, secrets)
-    ids = list(op["instance_ids"])
+    ids = list(op.instance_ids)
     stopped = [i["InstanceId"] for i in _instances(ec2, ids) if i["State"]["Name"] == "stopped"]
     if stopped:
         call(ec2, "start_instances", InstanceIds=stopped)
@@ -590,7 +630,7 @@ def _start_instances(op: Operation, configuration: Settings, secrets: Settings) 
         return not waiting, waiting
 
     poll(check, what="instances running after StartInstances",
-         timeout_seconds=float(op.get("timeout_seconds", START_TIMEOUT_SECONDS)),
+         timeout_seconds=op.timeout_seconds,
          interval_seconds=START_POLL_SECONDS, describe=lambda waiting: f"not yet: {', '.join(waiting)}")
     return f"started {stopped}" if stopped else f"{', '.join(ids)} already running"
 

@@ -33,7 +33,7 @@ from chaos_sre.aws.client import configured_region
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Target, fault
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
+from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.application_autoscaling import register, scalable_target, widened
 from chaos_sre.services.dynamodb import MINUTE_SECONDS, describe_table, metric_minutes, settings_of
@@ -337,11 +337,25 @@ def throttle_table(
 restore_table = restore_run
 
 
-@inverse("restore_table_capacity")
-def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings) -> str:
+class RestoreTableCapacity(Inverse):
+    """A table's (and its GSIs') capacity settings, exactly as they were."""
+
+    table_name: str
+    settings: dict[str, Any]
+    timeout_seconds: float = DEFAULT_WAIT_SECONDS
+
+
+class RestoreTableScaling(Inverse):
+    """The scalable targets the throttle held, each with its recorded min, max and state."""
+
+    scaling: list[dict[str, Any]]
+
+
+@inverse("restore_table_capacity", RestoreTableCapacity)
+def _restore_capacity(op: RestoreTableCapacity, configuration: Settings, secrets: Settings) -> str:
     dynamodb = aws_client("dynamodb", configuration, secrets)
-    name, wanted = op["table_name"], op["settings"]
-    timeout = wall_seconds(float(op.get("timeout_seconds", DEFAULT_WAIT_SECONDS)))
+    name, wanted = op.table_name, op.settings
+    timeout = wall_seconds(op.timeout_seconds)
     _wait_active(dynamodb, name, timeout, 1)
     current = settings_of(describe_table(dynamodb, name))
     if current == wanted:
@@ -355,13 +369,13 @@ def _restore_capacity(op: Operation, configuration: Settings, secrets: Settings)
         f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")
 
 
-@inverse("restore_table_scaling")
-def _restore_scaling(op: Operation, configuration: Settings, secrets: Settings) -> str:
+@inverse("restore_table_scaling", RestoreTableScaling, after=["restore_table_capacity"])
+def _restore_scaling(op: RestoreTableScaling, configuration: Settings, secrets: Settings) -> str:
     """Register each scalable target the throttle held with exactly its recorded min, max and
     suspended state (after the capacity is back: the ledger replays newest first)."""
     autoscaling = aws_client("application-autoscaling", configuration, secrets)
     restored = []
-    for hold in op["scaling"]:
+    for hold in op.scaling:
         if scalable_target(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"]) \
                 != hold["target"]:
             register(autoscaling, NAMESPACE, hold["resource_id"], hold["dimension"], hold["target"])

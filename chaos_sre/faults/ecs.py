@@ -27,7 +27,7 @@ from chaos_sre.errors import ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
 from chaos_sre.permissions import requires
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
+from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.application_autoscaling import register, widened
 from chaos_sre.services.ecs import (
@@ -204,12 +204,21 @@ def restore_service(configuration: dict[str, Any] | None = None,
     return result
 
 
-@inverse(RESTORE_OP)
-def _restore_ecs_service(op: Operation, configuration: Settings, secrets: Settings) -> str:
+class RestoreEcsService(Inverse):
+    """An ECS service's desired count and scalable target, exactly as they were."""
+
+    cluster: str
+    service: str
+    settings: dict[str, Any]
+    timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS
+
+
+@inverse(RESTORE_OP, RestoreEcsService)
+def _restore_ecs_service(op: RestoreEcsService, configuration: Settings, secrets: Settings) -> str:
     ecs = aws_client("ecs", configuration, secrets)
     scaling = aws_client("application-autoscaling", configuration, secrets)
-    cluster, service, wanted = op["cluster"], op["service"], op["settings"]
-    timeout = wall_seconds(float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS)))
+    cluster, service, wanted = op.cluster, op.service, op.settings
+    timeout = wall_seconds(op.timeout_seconds)
     current = settings_of(ecs, scaling, cluster, service)
     if current["desired_count"] != wanted["desired_count"]:
         call(ecs, "update_service", cluster=cluster, service=service,

@@ -25,13 +25,13 @@ the inverse "wait until the database is available", which `restore_database`
 """
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Target, fault
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, current_ledger, inverse
+from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.rds import (
     database_target,
@@ -211,13 +211,21 @@ def _move(summary: dict[str, Any]) -> str:
 restore_database = restore_run
 
 
-@inverse("await_database_available")
-def _await_available(op: Operation, configuration: Settings, secrets: Settings) -> str:
+class AwaitDatabaseAvailable(Inverse):
+    """The database available again (a failover is not undone: it is waited out)."""
+
+    kind: Literal["cluster", "instance"]
+    identifier: str
+    timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS
+
+
+@inverse("await_database_available", AwaitDatabaseAvailable)
+def _await_available(op: AwaitDatabaseAvailable, configuration: Settings, secrets: Settings) -> str:
     rds = aws_client("rds", configuration, secrets)
-    identifier = op["identifier"]
-    timeout = wall_seconds(float(op.get("timeout_seconds", DEFAULT_RESTORE_TIMEOUT_SECONDS)))
-    wait_available(rds, op["kind"], identifier, timeout_seconds=timeout, poll_seconds=1)
-    if op["kind"] == "cluster":
+    identifier = op.identifier
+    timeout = wall_seconds(op.timeout_seconds)
+    wait_available(rds, op.kind, identifier, timeout_seconds=timeout, poll_seconds=1)
+    if op.kind == "cluster":
         writers = [m for m in describe_cluster(rds, identifier)["members"] if m["writer"]]
         where = f"writer {writers[0]['instance']} in {writers[0]['availability_zone']}" if writers else "no writer"
         return f"Aurora cluster {identifier} available, {where}"

@@ -28,37 +28,91 @@ one-line error naming the file and line, never a half-played replay.
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 
 from chaos_sre import __version__
 from chaos_sre.aws.client import TRANSIENT_ERROR_CODES, configured_endpoint, configured_region
 from chaos_sre.errors import AWSError, ChaosSreError, RollbackError, ValidationError
+from chaos_sre.validation import problem
 from chaos_sre.waiting import retry
 
 Operation = dict[str, Any]
-"""A recorded inverse operation: ``{"op": name, ...the arguments its intent recorded}``."""
+"""A recorded ledger entry or inverse operation as the file holds it."""
 Settings = dict[str, Any] | None
 """A run's Chaos Toolkit configuration or secrets, as an inverse receives them."""
-InverseFunc = Callable[[Operation, Settings, Settings], str]
-_INVERSES: dict[str, InverseFunc] = {}
+
+
+class Inverse(pydantic.BaseModel):
+    """What an inverse operation records: each inverse declares its own subclass with its
+    arguments (an intent's ``inverse`` is ``{"op": name, **those arguments}`` in the file).
+    Recorded arguments are checked against it when the intent is written - before the
+    mutation - and when it is replayed, by this version or a later one (unknown keys that an
+    older or newer version wrote are ignored)."""
+
+    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
+
+
+A = TypeVar("A", bound=Inverse)
+InverseFunc = Callable[[Any, Settings, Settings], str]
+"""(its arguments, configuration, secrets) -> what it restored, in one sentence."""
+
+
+@dataclass(frozen=True)
+class RegisteredInverse:
+    """An inverse operation: its function, its arguments' model and what it comes after."""
+
+    name: str
+    function: InverseFunc
+    arguments: type[Inverse]
+    after: tuple[str, ...] = ()
+    """The inverses whose restore this one builds on: capacity and traffic go back to an AZ
+    (an Auto Scaling group's subnets, a load balancer's) only once its network is restored, and
+    a deny-all ACL is deleted only once no subnet uses it."""
+
+
+_INVERSES: dict[str, RegisteredInverse] = {}
 _current: "Ledger | None" = None
 
 
-def inverse(name: str) -> Callable[[InverseFunc], InverseFunc]:
-    """Register the function that performs the inverse operation ``name``."""
-    def register(func: InverseFunc) -> InverseFunc:
+def inverse(name: str, arguments: type[A], *, after: Iterable[str] = ()
+            ) -> Callable[[Callable[[A, Settings, Settings], str]],
+                          Callable[[A, Settings, Settings], str]]:
+    """Register the function that performs the inverse operation ``name`` with ``arguments``
+    (a :class:`Inverse` subclass); ``after``: the inverses it depends on."""
+    def register(func: Callable[[A, Settings, Settings], str]) -> Callable[[A, Settings, Settings], str]:
         known = _INVERSES.get(name)
-        if known is not None and known.__module__ != func.__module__:
-            raise ValidationError(f"inverse operation {name!r} is registered by {known.__module__} "
-                                  f"already; {func.__module__} must name its inverses otherwise")
-        _INVERSES[name] = func
+        if known is not None and known.function.__module__ != func.__module__:
+            raise ValidationError(f"inverse operation {name!r} is registered by "
+                                  f"{known.function.__module__} already; {func.__module__} must "
+                                  "name its inverses otherwise")
+        _INVERSES[name] = RegisteredInverse(name, func, arguments, tuple(after))
         return func
     return register
+
+
+def registered_inverse(name: str) -> RegisteredInverse | None:
+    """The inverse operation ``name``, when a loaded module registers it."""
+    return _INVERSES.get(name)
+
+
+def inverse_arguments(op: Operation, where: str) -> tuple[RegisteredInverse, Inverse]:
+    """The registered inverse of a recorded ``op`` and its checked arguments; a one-line
+    ValidationError naming ``where`` when the operation is unknown or its arguments are not
+    what it takes."""
+    found = _INVERSES.get(str(op.get("op", "")))
+    if found is None:
+        raise ValidationError(f"{where}: unknown inverse operation {op.get('op')!r}")
+    try:
+        return found, found.arguments.model_validate(op)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(f"{where}: inverse {found.name}: "
+                              f"{problem(found.arguments, exc, op)}") from None
 
 
 FORMAT = 2
@@ -244,6 +298,8 @@ class Ledger:
         itself (creating a network ACL no subnet uses yet): it is undone like any
         change, but it does not start the fault.
         """
+        if inverse_op is not None:
+            inverse_arguments(inverse_op, f"the intent for {resource}")
         self._seq += 1
         entry = {"seq": self._seq, "kind": "intent", "at": time.time(), "resource": resource,
                  "operation": operation, "pre_state": pre_state, "inverse": inverse_op}
@@ -373,7 +429,7 @@ def run_ledger() -> Ledger | None:
 INVERSE_ATTEMPTS = 6
 
 
-def _with_retries(func: Callable[..., str], op: dict[str, Any], where: dict[str, Any] | None,
+def _with_retries(func: InverseFunc, op: Inverse, where: dict[str, Any] | None,
                   secrets: dict[str, Any] | None) -> str:
     """Run an inverse, again after a transient AWS error (throttling, 5xx) that outlasted the
     SDK's own retries (:func:`chaos_sre.waiting.retry`, up to 6 attempts): inverses restore
@@ -396,14 +452,11 @@ def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
     results, failures = [], []
     contexts = ledger.contexts()
     for entry in ledger.pending():
-        op = entry["inverse"]
-        func = _INVERSES.get(op.get("op", ""))
-        if func is None:
-            raise ValidationError(f"ledger {ledger.path}: unknown inverse operation {op.get('op')!r}")
+        found, arguments = inverse_arguments(entry["inverse"], f"ledger {ledger.path}")
         where = configuration if configuration is not None else {
             k: v for k, v in contexts.get(entry["seq"], {}).items() if v}
         try:
-            outcome = _with_retries(func, op, where, secrets)
+            outcome = _with_retries(found.function, arguments, where, secrets)
         except ChaosSreError as exc:
             failures.append(f"{entry['resource']}: {exc}")
             continue

@@ -32,7 +32,7 @@ from typing import Any
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
-from chaos_sre.activities import FALSE, TRUE, activities, check_activity, substituted
+from chaos_sre.activities import activities, check_activity
 from chaos_sre.control.flags import check_flags, effective_flags
 from chaos_sre.control.settings import control_settings
 from chaos_sre.documents import read_document
@@ -40,6 +40,7 @@ from chaos_sre.errors import ChaosSreError, ValidationError
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.safety.guardrails import load as load_guardrails
 from chaos_sre.slo.definition import load_slo
+from chaos_sre.values import FALSE, TRUE, resolved
 from chaos_sre.verdicts import CONTROL_MODULE
 
 
@@ -95,22 +96,22 @@ def validate_experiment(experiment: Any, source: str) -> None:
 def resolve_targets(experiment: dict[str, Any], source: str) -> int:
     """Dry-run every chaos-sre fault of the method (read-only resolution and guardrails)."""
     configuration = resolved_configuration(experiment.get("configuration"), source)
-    resolved = 0
+    planned = 0
     for where, activity in activities(experiment):
         provider = activity.get("provider") or {}
         fault = find_fault(str(provider.get("module", "")), str(provider.get("func")))
         if not where.startswith("method") or fault is None:
             continue
         function = fault.function
-        arguments = {name: substituted(value, configuration, where)
+        arguments = {name: resolved(value, configuration, where)
                      for name, value in (provider.get("arguments") or {}).items()}
         arguments.update(dry_run=True, configuration=configuration)
         try:
             function(**arguments)
         except ChaosSreError as exc:
             raise ValidationError(f"{source}: {where} ({activity.get('name', '?')}): {exc}") from None
-        resolved += 1
-    return resolved
+        planned += 1
+    return planned
 
 
 def _chaos_toolkit_checks(experiment: dict[str, Any], source: str) -> None:

@@ -15,7 +15,7 @@ import pydantic
 from chaos_sre.aws import aws_client, call
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Target, fault
-from chaos_sre.safety.ledger import Ledger, Operation, Settings, inverse
+from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 
 __all__ = ["throttle_function"]
 
@@ -63,10 +63,17 @@ def throttle_function(function_name: str,
                        f"{'none' if before is None else before} to {reserved_concurrency_limit}")
 
 
-@inverse(RESTORE)
-def _restore(op: Operation, configuration: Settings, secrets: Settings) -> str:
+class RestoreFunctionConcurrency(Inverse):
+    """A function's reserved concurrency as it was: a number, or none (None)."""
+
+    function_name: str
+    reserved_concurrency: int | None
+
+
+@inverse(RESTORE, RestoreFunctionConcurrency)
+def _restore(op: RestoreFunctionConcurrency, configuration: Settings, secrets: Settings) -> str:
     client = aws_client("lambda", configuration, secrets)
-    name, wanted = op["function_name"], op["reserved_concurrency"]
+    name, wanted = op.function_name, op.reserved_concurrency
     if wanted is None:
         call(client, "delete_function_concurrency", FunctionName=name)
         return f"Lambda function {name}: reserved concurrency removed, as before"
