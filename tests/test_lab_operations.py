@@ -132,3 +132,14 @@ def test_a_request_that_names_no_operation_is_refused_in_one_line(change: Any, w
     assert served == [] and answered == ["400 Bad Request"]
     assert b"the chaos-sre lab cannot name this request" in body and why.encode() in body
     assert list(app.refused.values()) == [1]
+
+
+def test_the_labs_own_requests_are_named_without_reading_every_model() -> None:
+    """Reading all of botocore's models takes seconds and hundreds of megabytes: a lab names the
+    requests of the services it answers from their models alone (it read them before serving)."""
+    operations._signing_index.cache_clear()
+    for service in botocore_services():
+        model = SESSION.get_service_model(service)
+        for operation in list(model.operation_names)[:25]:
+            assert name_request(environ_for(service, operation)).service == service
+    assert operations._signing_index.cache_info().currsize == 0

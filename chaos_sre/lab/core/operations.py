@@ -198,58 +198,59 @@ def _query_form(environ: Mapping[str, Any], body: bytes) -> dict[str, list[str]]
     return form
 
 
-def _candidates(signing_name: str) -> Iterator[_Service]:
-    """The services signing as ``signing_name``: the lab's own first; only when the caller asks
-    for more, every other one in botocore's models (an ELB Classic call, say)."""
+def _tiers(signing_name: str) -> Iterator[list[_Service]]:
+    """The services signing as ``signing_name``, in two tiers: the lab's own (or the service of
+    that name); then, for a namer that found nothing among them, every other one in botocore's
+    models (an ELB Classic call, say: reading every model takes seconds, so only then)."""
     first = services_signing_as(signing_name)
-    for name in first:
-        yield _service(name)
+    yield [_service(name) for name in first]
     if signing_name in _declared:
-        for name in _signing_index().get(signing_name, ()):
-            if name not in first:
-                yield _service(name)
+        yield [_service(name) for name in _signing_index().get(signing_name, ())
+               if name not in first]
 
 
 def _named_by_target(environ: Mapping[str, Any], signing: str, body: bytes) -> ApiRequest:
     prefix, _, operation = str(environ["HTTP_X_AMZ_TARGET"]).rpartition(".")
-    for service in _candidates(signing):
-        if operation in service.operations and (not service.target_prefix or
-                                                 service.target_prefix == prefix):
-            return ApiRequest(service.name, signing, operation, "json", json_params(body))
+    for tier in _tiers(signing):
+        for service in tier:
+            if operation in service.operations and (not service.target_prefix or
+                                                     service.target_prefix == prefix):
+                return ApiRequest(service.name, signing, operation, "json", json_params(body))
     raise UnnamedRequest(f"no {signing} operation is named by X-Amz-Target {prefix}.{operation}")
 
 
 def _named_by_cbor_path(path: str, signing: str) -> ApiRequest:
     operation = path.rsplit("/", 1)[-1]
-    for service in _candidates(signing):
-        if operation in service.operations:
-            return ApiRequest(service.name, signing, operation, "smithy-rpc-v2-cbor")
+    for tier in _tiers(signing):
+        for service in tier:
+            if operation in service.operations:
+                return ApiRequest(service.name, signing, operation, "smithy-rpc-v2-cbor")
     raise UnnamedRequest(f"no {signing} operation is named by the path {path}")
 
 
 def _named_by_action(form: dict[str, list[str]], signing: str) -> ApiRequest:
     operation = form["Action"][0]
     version = (form.get("Version") or [""])[0]
-    services = []
-    for candidate in _candidates(signing):
-        if operation in candidate.operations:
-            services.append(candidate)
-            if candidate.api_version == version:
-                break
-    chosen = [s for s in services if s.api_version == version] or services
-    if not chosen:
+    fallback: _Service | None = None
+    chosen: _Service | None = None
+    for tier in _tiers(signing):
+        having = [s for s in tier if operation in s.operations]
+        chosen = next((s for s in having if s.api_version == version), None)
+        fallback = fallback or (having[0] if having else None)
+        if chosen is not None:
+            break
+    service = chosen or fallback
+    if service is None:
         raise UnnamedRequest(f"no {signing} operation is named Action={operation}")
-    service = chosen[0]
     protocol = "ec2" if "ec2" in service.protocols else "query"
     return ApiRequest(service.name, signing, operation, protocol, form)
 
 
-def _named_by_route(environ: Mapping[str, Any], signing: str, body: bytes) -> ApiRequest:
-    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
-    path = str(environ.get("PATH_INFO", "")) or "/"
-    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+def _best_route(services: list[_Service], method: str, path: str, query: dict[str, list[str]],
+                environ: Mapping[str, Any]) -> tuple[_Service, _Route, re.Match[str]] | None:
+    """The most specific route of ``services`` that the request matches."""
     best: tuple[tuple[int, int, bool], _Service, _Route, re.Match[str]] | None = None
-    for service in _candidates(signing):
+    for service in services:
         for route in service.routes:
             if route.method != method or (best is not None and route.specificity <= best[0]):
                 continue
@@ -258,9 +259,21 @@ def _named_by_route(environ: Mapping[str, Any], signing: str, body: bytes) -> Ap
                                for key, value in route.query) \
                     and all(header in environ for header in route.headers):
                 best = (route.specificity, service, route, matched)
-    if best is None:
+    return None if best is None else best[1:]
+
+
+def _named_by_route(environ: Mapping[str, Any], signing: str, body: bytes) -> ApiRequest:
+    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    path = str(environ.get("PATH_INFO", "")) or "/"
+    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    found = None
+    for tier in _tiers(signing):
+        found = _best_route(tier, method, path, query, environ)
+        if found is not None:
+            break
+    if found is None:
         raise UnnamedRequest(f"no {signing} operation answers {method} {path}")
-    _, service, route, matched = best
+    service, route, matched = found
     params: dict[str, Any] = {}
     if "rest-json" in service.protocols:
         params.update(json_params(body))
@@ -288,7 +301,8 @@ def name_request(environ: dict[str, Any]) -> ApiRequest:
     if path.startswith("/service/") and "/operation/" in path:
         return _named_by_cbor_path(path, signing)
     form = _query_form(environ, body)
-    if form.get("Action") and not any(set(s.protocols) & set(REST) for s in _candidates(signing)):
+    own = next(_tiers(signing))
+    if form.get("Action") and not any(set(s.protocols) & set(REST) for s in own):
         return _named_by_action(form, signing)
     return _named_by_route(environ, signing, body)
 
