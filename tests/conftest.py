@@ -214,11 +214,17 @@ def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]
         yield lab
 
 
-FIRST = ("test_workflow_game_day_runs_every_experiment_under_the_lab", "shipped_runs",
+FIRST = ("shipped_runs", "test_workflow_game_day_runs_under_the_lab",
+         "test_every_experiment_passes_and_restores_at_20_percent_api_faults",
+         "test_experiment_on_an_on_demand_table_restores_exactly",
+         "test_persistent_partial_errors_do_not_pass_as_recovered",
+         "test_a_ledger_written_by_an_older_version_still_rolls_back",
          "test_blackhole_experiment_fails_on_fragile_and_still_restores",
          "test_update_is_asynchronous_and_decreases_are_limited")
-"""The longest tests (a minute or more each: `pytest --durations`) start first, so no worker is
-left with one at the end."""
+"""The longest tests and shared runs (half a minute or more each: `pytest --durations`) start
+first, so no worker is left with one at the end."""
+FIRST_GROUPS = {"reports"}
+"""Groups whose first test makes a module's shared runs (a minute and more)."""
 SHIPPED_RUNS_BUDGET_FILE = "test_blast_radius.py"
 
 
@@ -234,7 +240,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     def rank(item: pytest.Item) -> tuple[int, bool]:
         names = {item.name.split("[")[0], *getattr(item, "fixturenames", ())}
-        if names & set(FIRST):
+        groups = {str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args}
+        if names & set(FIRST) or groups & FIRST_GROUPS:
             # The shipped runs' test time is counted in the budget of the file whose test makes
             # them, the first of their group: test_blast_radius.py (docs/testing.md, "Budgets").
             return 0, item.path.name != SHIPPED_RUNS_BUDGET_FILE
