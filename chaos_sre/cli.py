@@ -18,7 +18,7 @@ from chaos_sre import __version__, extras
 from chaos_sre import report as report_formats
 from chaos_sre.errors import ChaosSreError, LabError, ValidationError
 from chaos_sre.lab.client import LabClient
-from chaos_sre.lab.core import control
+from chaos_sre.lab.core import lifecycle
 from chaos_sre.lab.core.plugin import service_lines
 from chaos_sre.lab.core.services import lab_services
 from chaos_sre.lab.core.settings import (
@@ -305,22 +305,22 @@ def lab_up(profile: str, rds_proxy: bool, api_fault_rate: str, time_scale: str, 
     chosen = _profile(profile, rds_proxy, api_fault_rate)
     scale = parse_time_scale(time_scale)
     if detach:
-        state = control.start_detached(profile=chosen, time_scale=scale, host=host,
+        state = lifecycle.start_detached(profile=chosen, time_scale=scale, host=host,
                                        api_port=api_port, endpoint_port=endpoint_port)
-        control.print_exports(state)
+        lifecycle.print_exports(state)
         click.echo(f"lab running in the background (pid {state.pid}, profile {chosen.name}, "
                    f"time scale {scale:g}); stop it with: chaos-sre lab down", err=True)
         return
 
-    control.run_foreground(profile=chosen, time_scale=scale, host=host, api_port=api_port,
-                           endpoint_port=endpoint_port, on_ready=control.print_ready)
+    lifecycle.run_foreground(profile=chosen, time_scale=scale, host=host, api_port=api_port,
+                           endpoint_port=endpoint_port, on_ready=lifecycle.print_ready)
 
 
 @lab.command("down")
 @_one_line_errors
 def lab_down() -> None:
     """Stop the running lab; no process or port is left behind."""
-    state = control.stop_lab()
+    state = lifecycle.stop_lab()
     click.echo(f"lab stopped (pid {state.pid})", err=True)
 
 
@@ -361,7 +361,7 @@ def lab_exec(profile: str, rds_proxy: bool, api_fault_rate: str, time_scale: str
     """
     chosen = _profile(profile, rds_proxy, api_fault_rate)
     scale = parse_time_scale(time_scale)
-    status = control.exec_in_lab(command, profile=chosen, time_scale=scale, host=host,
+    status = lifecycle.exec_in_lab(command, profile=chosen, time_scale=scale, host=host,
                                  api_port=api_port, endpoint_port=endpoint_port)
     sys.exit(status)
 
