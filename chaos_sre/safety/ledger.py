@@ -96,11 +96,6 @@ def inverse(name: str, arguments: type[A], *, after: Iterable[str] = ()
     return register
 
 
-def registered_inverse(name: str) -> RegisteredInverse | None:
-    """The inverse operation ``name``, when a loaded module registers it."""
-    return _INVERSES.get(name)
-
-
 def inverse_arguments(op: Operation, where: str) -> tuple[RegisteredInverse, Inverse]:
     """The registered inverse of a recorded ``op`` and its checked arguments; a one-line
     ValidationError naming ``where`` when the operation is unknown or its arguments are not

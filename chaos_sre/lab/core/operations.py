@@ -292,7 +292,8 @@ def name_request(environ: dict[str, Any]) -> ApiRequest:
     if len(parts) < 5:
         raise UnnamedRequest("the request is not signed with AWS Signature Version 4")
     signing = parts[3]
-    if not services_signing_as(signing):
+    own = next(_tiers(signing))
+    if not own:
         raise UnnamedRequest(f"no AWS service signs as {signing!r} in botocore's models")
     body = request_body(environ)
     path = str(environ.get("PATH_INFO", ""))
@@ -301,7 +302,6 @@ def name_request(environ: dict[str, Any]) -> ApiRequest:
     if path.startswith("/service/") and "/operation/" in path:
         return _named_by_cbor_path(path, signing)
     form = _query_form(environ, body)
-    own = next(_tiers(signing))
     if form.get("Action") and not any(set(s.protocols) & set(REST) for s in own):
         return _named_by_action(form, signing)
     return _named_by_route(environ, signing, body)

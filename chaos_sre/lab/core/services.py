@@ -31,11 +31,6 @@ def lab_services() -> tuple[LabService, ...]:
     return tuple(found[name] for name in sorted(found))
 
 
-def service_named(name: str) -> LabService:
-    """The registered lab service ``name``."""
-    return next(s for s in lab_services() if s.name == name)
-
-
 def service_modules(module: str, order: str | None = None) -> list[tuple[str, ModuleType]]:
     """(service name, its module ``module``) for every lab service that has one; sorted by the
     modules' integer attribute ``order`` when given, else by service name."""
