@@ -29,8 +29,8 @@ from conftest import (
 from chaos_sre import iam
 from chaos_sre.errors import RollbackError, ValidationError
 from chaos_sre.faults import az as az_faults
+from chaos_sre.lab.elbv2.nodes import DNS_TTL_SECONDS
 from chaos_sre.lab.web.endpoint import CAUSE_NODE_CUT_OFF
-from chaos_sre.lab.web.nodes import DNS_TTL_SECONDS
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.services.autoscaling import imbalance
 from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE

@@ -16,7 +16,7 @@ import pytest
 from conftest import SHIPPED_EXPERIMENTS, ShippedRuns, extension
 
 from chaos_sre.lab.core import mutations
-from chaos_sre.lab.web import calls as web_calls
+from chaos_sre.lab.ec2 import calls as ec2_calls
 
 CHAOS_SRE_FAULTS = [name for name in SHIPPED_EXPERIMENTS if name != "lab-smoke"]
 """lab-smoke's fault is chaostoolkit-aws's `terminate_instances`, which keeps no ledger: there is
@@ -70,7 +70,7 @@ def test_the_lab_names_what_each_mutating_call_touched_and_flags_what_it_cannot(
     """The ground truth's own names: query and JSON parameters, an association's subnet, a GSI's
     scalable target under its table; an action the lab has no names for is ``?``, which no plan
     holds - it can only fail the comparison above, never pass it unseen."""
-    monkeypatch.setattr(web_calls, "subnet_of_association", {"aclassoc-1": "subnet-9"}.get)
+    monkeypatch.setattr(ec2_calls, "subnet_of_association", {"aclassoc-1": "subnet-9"}.get)
     query = mutations.query_params(b"Action=ReplaceNetworkAclAssociation&AssociationId=aclassoc-1"
                                    b"&NetworkAclId=acl-2")
     assert mutations.mutated_resources("ec2:ReplaceNetworkAclAssociation", query) == \

@@ -2,7 +2,7 @@
 
 import random
 
-from chaos_sre.lab.dynamodb.simulation import Capacity, CapacitySettings, ConsumedMinutes
+from chaos_sre.lab.dynamodb.capacity import Capacity, CapacitySettings, ConsumedMinutes
 
 TARGET_UTILIZATION = 70.0
 

@@ -23,14 +23,27 @@ def test_every_folder_is_a_registered_lab_service() -> None:
         expected = [registered[f"chaos_sre.lab.{name}"].name for name in SERVICES
                     if (LAB / name / f"{kind}.py").is_file()]
         assert sorted(name for name, _module in service_modules(kind)) == sorted(expected), kind
-    assert {"web", "rds", "dynamodb", "ecs", "cloudwatch"} <= set(SERVICES)
+    assert {"web", "ec2", "autoscaling", "elbv2", "rds", "dynamodb", "ecs", "cloudwatch"} <= set(SERVICES)
+
+
+def test_folders_follow_aws_services() -> None:
+    """A folder per AWS service, named as botocore names it (the sample application is the one
+    folder that answers none): no service is simulated in two places."""
+    answered = [b for s in lab_services() if s.package.startswith("chaos_sre.") for b in s.botocore_services]
+    assert len(answered) == len(set(answered))
+    for service in lab_services():
+        if service.package.startswith("chaos_sre.") and service.botocore_services:
+            assert [b.replace("-", "") for b in service.botocore_services] == [service.name]
+    assert not next(s for s in lab_services() if s.name == "web").botocore_services
     assert [s.name for s in lab_services() if s.endpoint] == ["web"]
 
 
 def test_simulations_and_seeds_run_in_their_declared_order() -> None:
     ticks = [name for name, _ in service_modules("simulation", order="TICK_ORDER")]
     seeds = [name for name, _ in service_modules("seed", order="SEED_ORDER")]
-    assert ticks == ["ecs", "web", "rds", "dynamodb"]
+    # EC2 says what runs, Auto Scaling heals on it, the load balancer checks what is left;
+    # Application Auto Scaling evaluates its policies over the state of the services it scales
+    assert ticks == ["ecs", "ec2", "autoscaling", "elbv2", "rds", "dynamodb", "applicationautoscaling"]
     assert seeds[0] == "web"  # the others build on its VPC, subnets and listener
 
 

@@ -1,9 +1,9 @@
 """Which of an Application Load Balancer's nodes DNS gives clients, over time, and what its metrics
 count of the requests a cut-off node never took (pure)."""
 
+from chaos_sre.lab.elbv2.metrics import NEVER_REACHED, alb_counts
+from chaos_sre.lab.elbv2.nodes import Node, NodeDirectory
 from chaos_sre.lab.web.endpoint import CAUSE_NODE_CUT_OFF
-from chaos_sre.lab.web.metrics import NEVER_REACHED, alb_counts
-from chaos_sre.lab.web.nodes import Node, NodeDirectory
 
 SUBNETS = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-c": "us-east-1c"}
 TTL = 6.0

@@ -1,7 +1,7 @@
 """Network ACL evaluation (pure): which rules let the load balancer reach a subnet, and clients a
 load balancer node."""
 
-from chaos_sre.lab.web.network import AclRule, clients_can_reach, lb_can_reach
+from chaos_sre.lab.ec2.network import AclRule, clients_can_reach, lb_can_reach
 
 VPC = "10.0.0.0/16"
 

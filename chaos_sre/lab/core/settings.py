@@ -31,7 +31,8 @@ class Profile:
     name: str
     description: str
     parts: tuple[tuple[str, Any], ...]
-    """(service, that service's profile part) for every lab service with a ``settings`` module."""
+    """(service, that service's profile part) for every lab service whose ``settings`` module
+    has ``PROFILES`` (a service whose behaviour no profile changes has only ``TIMINGS``)."""
     api_fault_rate: float = 0.0
     """Share of AWS API calls the lab answers with a throttling or server error."""
 
@@ -81,7 +82,8 @@ def profile_named(name: str) -> Profile:
                        key=lambda s: (s.order, s.name))
     return Profile(name=name, description="; ".join(s.profile_descriptions[name] for s in described),
                    parts=tuple((service, module.PROFILES[name])
-                               for service, module in service_modules("settings")))
+                               for service, module in service_modules("settings")
+                               if hasattr(module, "PROFILES")))
 
 
 def parse_api_fault_rate(value: str | float) -> float:

@@ -34,7 +34,10 @@ class Services(Protocol):
     """The other services, for a simulation that needs one of them."""
 
     def service(self, name: str) -> Any:
-        """The simulation of lab service package ``name``."""
+        """The simulation of lab service ``name``."""
+
+    def find_service(self, name: str) -> Any | None:
+        """The simulation of lab service ``name``, or None when the lab has none."""
 
     def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
         """(:data:`SERVING` | :data:`BOOTING` | :data:`DEAD`, AZ) of an IP target some service runs,

@@ -20,7 +20,8 @@ from typing import Any
 
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.simulation import SimulationContext
-from chaos_sre.lab.dynamodb.simulation import Capacity, DynamoDBDynamics
+from chaos_sre.lab.dynamodb.capacity import Capacity
+from chaos_sre.lab.dynamodb.simulation import DynamoDBDynamics
 
 NAMESPACE = "AWS/DynamoDB"
 MINUTE_SECONDS = 60.0

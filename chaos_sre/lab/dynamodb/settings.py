@@ -30,8 +30,6 @@ class DynamoDBTimings:
     """DynamoDB keeps up to this many seconds of unused provisioned capacity as burst."""
     dynamodb_update_seconds: float = 20.0
     """UpdateTable: the table is ``UPDATING`` this long; the new capacity applies after."""
-    dynamodb_autoscaling_evaluation_seconds: float = 60.0
-    """How often the target tracking policies evaluate (their alarms' one-minute period)."""
     dynamodb_sdk_base_backoff_seconds: float = 0.05
     """First retry delay of the application's SDK after a throttle (doubles, full jitter; not scaled)."""
 

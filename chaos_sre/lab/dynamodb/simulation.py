@@ -20,10 +20,11 @@ count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
   (``LimitExceededException``); the day and hour are time-scaled. DescribeTable
   reports ``NumberOfDecreasesToday`` and ``LastDecreaseDateTime`` of the table
   and of each GSI, and the ``OnDemandThroughput`` the lab keeps.
-* **Auto scaling.** RegisterScalableTarget (namespace ``dynamodb``) moves the
-  table's or GSI's capacity into the new min/max at once; every evaluation period
-  (one minute, time-scaled), a target tracking policy raises the capacity to the
-  minimum and, unless ``DynamicScalingOutSuspended``, once the *consumed*
+* **Auto scaling.** A table's or GSI's capacity is a scalable resource of
+  Application Auto Scaling (:mod:`chaos_sre.lab.applicationautoscaling.simulation`):
+  RegisterScalableTarget (namespace ``dynamodb``) moves it into the new min/max at
+  once; every evaluation period (one minute, time-scaled), a target tracking policy
+  raises the capacity to the minimum and, unless ``DynamicScalingOutSuspended``, once the *consumed*
   capacity stayed above the target utilization for 2 consecutive minutes, to
   what keeps the last minute's consumption at the target (up to the maximum).
   Throttled calls consume nothing, so retries of throttled calls never scale a
@@ -36,15 +37,13 @@ count capacity decreases and forgets ``OnDemandThroughput``. The lab adds:
   replica (for provisioned global tables the write capacity is the same on all
   of them): the timeline records a ``dynamodb-replica-updated`` per replica Region.
 
-:class:`Capacity` is shared by the dynamics thread (which applies settings)
-and the endpoint thread (which asks for units per request), under its own lock.
+:class:`~chaos_sre.lab.dynamodb.capacity.Capacity` (the pools, burst and throttling) is shared by
+the dynamics thread (which applies settings) and the endpoint thread (which asks for units per
+request), under its own lock.
 """
 
-import math
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,157 +53,14 @@ from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, Resou
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
+from chaos_sre.lab.dynamodb.capacity import READ, UNLIMITED, WRITE, Capacity, CapacitySettings, ConsumedMinutes
 from chaos_sre.lab.dynamodb.settings import AUTOSCALING_TARGET_UTILIZATION, TIMINGS, DynamoDBTimings
 
-STEADY_UNITS_PER_SECOND = 50.0
-"""Read and write units per second the application's users spend on each table."""
-DEMAND_WINDOW_SECONDS = 1.0
-SCALE_OUT_MINUTES = 2
-"""Consecutive minutes above the target utilization before target tracking scales out."""
 DECREASES_AT_ANY_TIME = 4
 DECREASES_PER_DAY = 27
 AWS_HOUR = 3600.0
 AWS_DAY = 86400.0
-READ, WRITE = "read", "write"
 GLOBAL_TABLE_VERSION = "2019.11.21"
-UNLIMITED = -1
-
-
-@dataclass(frozen=True)
-class CapacitySettings:
-    """What a table (or GSI) may serve per second: provisioned units or an on-demand maximum."""
-
-    provisioned: bool
-    read: float
-    """Provisioned read units, or the on-demand maximum (``UNLIMITED``: none)."""
-    write: float
-
-
-@dataclass
-class _Pool:
-    """One direction (read or write) of one table or GSI: capacity, burst, recent demand."""
-
-    units: float
-    provisioned: bool
-    burst_seconds: float
-    burst: float = 0.0
-    updated: float = field(default_factory=time.monotonic)
-    recent: deque[float] = field(default_factory=deque)
-    consumed: float = 0.0
-    """Units served since the pool was created (throttled calls consume none)."""
-
-    def demand(self, now: float) -> float:
-        """Units per second asked for: the steady users' demand, or more when requests exceed it."""
-        while self.recent and now - self.recent[0] >= DEMAND_WINDOW_SECONDS:
-            self.recent.popleft()
-        return max(STEADY_UNITS_PER_SECOND, len(self.recent) / DEMAND_WINDOW_SECONDS)
-
-    def advance(self, now: float) -> None:
-        """Accumulate unused capacity as burst, or spend burst on demand beyond capacity."""
-        elapsed, self.updated = max(0.0, now - self.updated), now
-        if self.provisioned:
-            spare = self.units - self.demand(now)
-            self.burst = min(self.units * self.burst_seconds, max(0.0, self.burst + spare * elapsed))
-
-    def throttle_share(self, now: float) -> float:
-        """The share of calls throttled now (0 while capacity or burst covers the demand)."""
-        self.advance(now)
-        if (not self.provisioned and self.units == UNLIMITED) or (self.provisioned and self.burst > 0):
-            return 0.0
-        return max(0.0, 1.0 - self.units / self.demand(now))
-
-
-class Capacity:
-    """Capacity pools of every table and GSI, and the counters CloudWatch metrics come from."""
-
-    def __init__(self, *, burst_seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._burst_seconds = burst_seconds
-        self._pools: dict[tuple[str, str | None, str], _Pool] = {}
-        self._counters: dict[tuple[str, str | None, str], float] = {}
-
-    def apply(self, table: str, index: str | None, settings: CapacitySettings,
-              initial: bool = False) -> None:
-        """Use ``settings`` for a table (``index`` None) or one of its GSIs from now on.
-
-        ``initial``: the table has been serving its steady demand for a while, so a
-        provisioned pool starts with the burst its spare capacity saved over the
-        burst window: (capacity - steady demand) x burst seconds.
-        """
-        now = time.monotonic()
-        with self._lock:
-            for direction, units in ((READ, settings.read), (WRITE, settings.write)):
-                key = (table, index, direction)
-                pool = self._pools.get(key)
-                if pool is None:
-                    pool = self._pools[key] = _Pool(units, settings.provisioned, self._burst_seconds)
-                    if initial and settings.provisioned:
-                        spare = max(0.0, units - STEADY_UNITS_PER_SECOND)
-                        pool.burst = min(units, spare) * self._burst_seconds
-                    continue
-                pool.advance(now)
-                pool.units, pool.provisioned = units, settings.provisioned
-                pool.burst = min(pool.burst, units * self._burst_seconds) if settings.provisioned else 0.0
-
-    def resume(self) -> None:
-        """Count time from now: a lab forked long after it was seeded starts with the burst it
-        was seeded with, not with what an idle table would have saved meanwhile."""
-        now = time.monotonic()
-        with self._lock:
-            for pool in self._pools.values():
-                pool.updated = now
-
-    def consumed(self, table: str, index: str | None, direction: str) -> float:
-        """Units a table's (or GSI's) reads or writes consumed since its pool was created."""
-        with self._lock:
-            pool = self._pools.get((table, index, direction))
-            return pool.consumed if pool is not None else 0.0
-
-    def forget(self, table: str) -> None:
-        """Drop a deleted table's pools."""
-        with self._lock:
-            for key in [k for k in self._pools if k[0] == table]:
-                del self._pools[key]
-
-    def attempt(self, table: str, direction: str, roll: float) -> str | None:
-        """One call of one unit (``read``: GetItem, ``write``: PutItem): None when served,
-        else what throttled it (``"<table or index>:<direction>"``).
-
-        A read uses the table's read capacity; a write uses the table's and every
-        GSI's write capacity - the same write, so the most throttled of them
-        decides. ``roll`` (uniform in [0, 1)) decides this call against that share.
-        """
-        now = time.monotonic()
-        with self._lock:
-            involved = [key for key in self._pools if key[0] == table and key[2] == direction
-                        and (direction == WRITE or key[1] is None)]
-            worst, blamed = 0.0, None
-            for key in involved:
-                pool = self._pools[key]
-                pool.recent.append(now)
-                share = pool.throttle_share(now)
-                if share > worst:
-                    worst, blamed = share, key
-            if blamed is None or roll >= worst:
-                metric = "ConsumedReadCapacityUnits" if direction == READ else "ConsumedWriteCapacityUnits"
-                for key in involved:
-                    self._pools[key].consumed += 1
-                    self._count((key[0], key[1], metric), 1)
-                return None
-            event = "ReadThrottleEvents" if direction == READ else "WriteThrottleEvents"
-            self._count((blamed[0], blamed[1], event), 1)
-            operation = "GetItem" if direction == READ else "PutItem"
-            self._count((table, None, f"ThrottledRequests:{operation}"), 1)
-            return f"{blamed[1] or table}:{direction}"
-
-    def _count(self, key: tuple[str, str | None, str], amount: float) -> None:
-        self._counters[key] = self._counters.get(key, 0.0) + amount
-
-    def drain(self) -> dict[tuple[str, str | None, str], float]:
-        """Counters since the last drain, keyed (table, index or None, metric name)."""
-        with self._lock:
-            counters, self._counters = self._counters, {}
-        return counters
 
 
 @dataclass
@@ -220,33 +76,6 @@ class TableState:
     applied: dict[str | None, CapacitySettings] = field(default_factory=dict)
     replicas: list[str] = field(default_factory=list)
     """Regions of the global table's other replicas."""
-
-
-@dataclass
-class ConsumedMinutes:
-    """A scalable target's consumption, one evaluation period (a scaled minute) at a time, as
-    its target tracking alarm sees it."""
-
-    total: float | None = None
-    at: float = 0.0
-    minutes: deque[tuple[float, float]] = field(
-        default_factory=lambda: deque(maxlen=SCALE_OUT_MINUTES))
-    """The last minutes: (units consumed per second, provisioned capacity)."""
-
-    def close(self, total: float, now: float, capacity: float) -> None:
-        """End the current minute at ``total`` units consumed so far, under ``capacity``."""
-        previous, started = self.total, self.at
-        self.total, self.at = total, now
-        if previous is not None and now > started:
-            self.minutes.append(((total - previous) / (now - started), capacity))
-
-    def scale_out(self, utilization: float) -> int:
-        """The capacity that brings the last minute's consumption to ``utilization`` percent,
-        once each of the last ``SCALE_OUT_MINUTES`` minutes consumed above it; else 0."""
-        if len(self.minutes) < SCALE_OUT_MINUTES or any(
-                rate * 100 <= utilization * capacity for rate, capacity in self.minutes):
-            return 0
-        return math.ceil(self.minutes[-1][0] * 100 / utilization)
 
 
 class ResourceInUse(ResourceInUseException):
@@ -309,7 +138,6 @@ class DynamoDBDynamics:
         self._timings = timings
         self.capacity = Capacity(burst_seconds=scaled(timings.dynamodb_burst_seconds))
         self._tables: dict[str, TableState] = {}
-        self._next_scaling = 0.0
         self._minutes: dict[tuple[str, str | None, str], ConsumedMinutes] = {}
 
     def resume(self) -> None:
@@ -390,64 +218,46 @@ class DynamoDBDynamics:
             index_updates=len(body.get("GlobalSecondaryIndexUpdates") or []),
         )
 
-    def scalable_target_registered(self, target: Any) -> None:
-        """RegisterScalableTarget: the capacity moves into the new min/max at once."""
-        self._autoscale(target, reason="RegisterScalableTarget", by_policy=False)
-
-    def _autoscale(self, target: Any, *, reason: str, by_policy: bool) -> None:
-        """Bring a scalable table's or GSI's capacity into min/max; ``by_policy``: as its target
-        tracking policy would (respecting suspension), also up to what the consumption needs
-        after 2 consecutive minutes above the target utilization."""
+    # -- a scalable resource of Application Auto Scaling -----------------------------------
+    def _scaled_node(self, target: Any) -> tuple[Any, str] | None:
+        """(the provisioned table or GSI a ``dynamodb`` target scales, its throughput key)."""
         part = _scaled_part(target)
         table = self._backend().tables.get(part[0]) if part else None
         if part is None or table is None or (table.billing_mode or "PROVISIONED") == "PAY_PER_REQUEST":
-            return
-        name, index, direction = part
-        node = table if index is None else next(
-            (i for i in table.global_indexes if i.name == index), None)
-        if node is None:
-            return
+            return None
+        index, direction = part[1], part[2]
+        node = table if index is None else next((i for i in table.global_indexes if i.name == index), None)
         key = "ReadCapacityUnits" if direction == READ else "WriteCapacityUnits"
-        current = int(node.throughput.get(key, 0))
-        low, high = int(target.min_capacity), int(target.max_capacity)
-        suspended = target.suspended_state or {}
-        wanted = min(max(current, low), high)
-        if by_policy:
-            policy = self._policy(target)
-            if policy is None:
-                return
-            minutes = self._minutes.setdefault(part, ConsumedMinutes())
-            minutes.close(self.capacity.consumed(*part), time.monotonic(), current)
-            wanted = current
-            if not suspended.get("DynamicScalingOutSuspended"):
-                utilization = float(policy.get("TargetValue", AUTOSCALING_TARGET_UTILIZATION))
-                wanted = max(current, min(max(low, minutes.scale_out(utilization)), high))
-            if current > high and not suspended.get("DynamicScalingInSuspended"):
-                wanted = high
-        if wanted == current:
+        return None if node is None else (node, key)
+
+    def scalable_capacity(self, target: Any) -> int | None:
+        """The provisioned capacity a scalable target names (None: gone or on demand;
+        :mod:`chaos_sre.lab.applicationautoscaling.simulation`)."""
+        found = self._scaled_node(target)
+        return None if found is None else int(found[0].throughput.get(found[1], 0))
+
+    def scalable_demand(self, target: Any, policy: Mapping[str, Any], capacity: int) -> int:
+        """Target tracking: once the consumed capacity stayed above the target utilization for
+        2 consecutive minutes, what keeps the last minute's consumption at the target (0: no
+        scale-out). Throttled calls consume nothing."""
+        part = _scaled_part(target)
+        if part is None:
+            return 0
+        minutes = self._minutes.setdefault(part, ConsumedMinutes())
+        minutes.close(self.capacity.consumed(*part), time.monotonic(), capacity)
+        return minutes.scale_out(float(policy.get("TargetValue", AUTOSCALING_TARGET_UTILIZATION)))
+
+    def set_scalable_capacity(self, target: Any, capacity: int, previous: int, reason: str) -> None:
+        """Application Auto Scaling updates the table: ``UPDATING`` for the update time."""
+        found, part = self._scaled_node(target), _scaled_part(target)
+        if found is None or part is None:
             return
-        node.throughput = {**node.throughput, key: wanted}
-        state = self._state(name)
-        state.updating_until = time.monotonic() + self._scaled(self._timings.dynamodb_update_seconds)
+        node, key = found
+        node.throughput = {**node.throughput, key: capacity}
+        self._state(part[0]).updating_until = time.monotonic() + self._scaled(self._timings.dynamodb_update_seconds)
         self._timeline.event("autoscaling-capacity-changed", target.resource_id,
-                             dimension=target.scalable_dimension, previous=current,
-                             capacity=wanted, reason=reason)
-
-    @staticmethod
-    def _scaling() -> Any:
-        return moto_backend("applicationautoscaling")
-
-    def _policy(self, target: Any) -> dict[str, Any] | None:
-        """The target tracking configuration of the target's policy, if it has one."""
-        for policy in self._scaling().policies.values():
-            if (policy.resource_id, policy.scalable_dimension) == (target.resource_id,
-                                                                   target.scalable_dimension):
-                return dict(policy.target_tracking_scaling_policy_configuration or {})
-        return None
-
-    def _scalable_targets(self) -> list[Any]:
-        return [t for targets in self._scaling().targets.values() for t in targets.values()
-                if t.service_namespace == "dynamodb"]
+                             dimension=target.scalable_dimension, previous=previous,
+                             capacity=capacity, reason=reason)
 
     def _update_replicas(self, name: str, state: TableState, body: dict[str, Any]) -> None:
         """Apply ReplicaUpdates; a capacity change reaches every replica (timeline ground truth)."""
@@ -529,11 +339,7 @@ class DynamoDBDynamics:
     # -- the clock ----------------------------------------------------------------------
     def tick(self, now: float) -> None:
         """Apply finished updates to the capacity pools; pick up new and deleted tables; let
-        auto scaling evaluate its policies."""
-        if now >= self._next_scaling:
-            self._next_scaling = now + self._scaled(self._timings.dynamodb_autoscaling_evaluation_seconds)
-            for target in self._scalable_targets():
-                self._autoscale(target, reason="target tracking policy", by_policy=True)
+        """
         tables = dict(self._backend().tables)
         for name in [n for n in self._tables if n not in tables]:
             del self._tables[name]

@@ -33,8 +33,6 @@ class EcsTimings:
     """``STOPPING``: the container gets SIGTERM and exits (after draining)."""
     ecs_deprovisioning_seconds: float = 5.0
     """``DEPROVISIONING``: the task's network interface is detached and deleted."""
-    app_autoscaling_evaluation_seconds: float = 60.0
-    """How often a target tracking policy's alarm evaluates (one-minute metric period)."""
 
 
 TIMINGS = EcsTimings()

@@ -1,4 +1,4 @@
-"""The lab's ECS service scheduler and Application Auto Scaling, over moto's models.
+"""The lab's ECS service scheduler, over moto's models.
 
 moto stores ECS services but runs no tasks for them: UpdateService sets the
 running count to the desired count in the same call. This module plays the
@@ -18,11 +18,11 @@ service scheduler instead, scaled by the lab's time scale:
   requests), then ``STOPPING``, ``DEPROVISIONING`` and ``STOPPED``;
 * DescribeServices shows the running and pending counts of those tasks, the
   primary deployment's counts and service events ("has reached a steady state");
-* Application Auto Scaling: RegisterScalableTarget moves a service's desired
-  count into the new min/max at once (as AWS documents), and each scaling
-  policy evaluation (every ``app_autoscaling_evaluation_seconds``) brings a
-  count outside min/max back into it unless dynamic scaling is suspended -
-  which is why a scale-to-zero must suspend scaling or lower the minimum.
+* a service's desired count is a scalable resource of Application Auto Scaling
+  (:mod:`chaos_sre.lab.applicationautoscaling.simulation`): registering a target
+  moves the count into its min/max at once, and each policy evaluation brings a
+  count outside min/max back into it unless dynamic scaling is suspended - which
+  is why a scale-to-zero must suspend scaling or lower the minimum.
 
 The load balancer endpoint asks :meth:`EcsDynamics.condition` about a task's
 IP target, without locking; everything else runs under the lab lock.
@@ -104,7 +104,7 @@ def _utcnow() -> datetime:
 
 @dataclass
 class EcsDynamics:
-    """Time-scaled ECS and Application Auto Scaling behaviour (called with the lab lock held)."""
+    """Time-scaled ECS behaviour (called with the lab lock held)."""
 
     profile: Profile
     scaled: Callable[[float], float]
@@ -115,7 +115,6 @@ class EcsDynamics:
     _lives: dict[str, TaskLife] = field(default_factory=dict)
     _by_ip: dict[str, TaskLife] = field(default_factory=dict)
     _services: dict[str, ServiceState] = field(default_factory=dict)
-    _next_scaling: float = 0.0
 
     @staticmethod
     def _ecs() -> Any:
@@ -134,10 +133,6 @@ class EcsDynamics:
             else "ecs-desired-count-increased"
         self.timeline.event(kind, f"{service.cluster_name}/{service.name}",
                             previous=previous_desired, desired=service.desired_count)
-
-    def scalable_target_registered(self, target: Any) -> None:
-        """RegisterScalableTarget: move the service's desired count into min/max at once."""
-        self._clamp(target, reason="RegisterScalableTarget", respect_suspension=False)
 
     # -- read side for the load balancer ------------------------------------------
     def target_condition(self, target_id: str, now: float) -> tuple[str, str] | None:
@@ -165,10 +160,6 @@ class EcsDynamics:
                 state.next_pass = now + period * random.uniform(0.5, 1.5)
                 self._schedule(backend, key, service, now, warm)
             self._publish(key, service, state)
-        if now >= self._next_scaling:
-            self._next_scaling = now + self.scaled(self.timings.app_autoscaling_evaluation_seconds)
-            for target in self._ecs_scalable_targets():
-                self._clamp(target, reason="target tracking policy", respect_suspension=True)
 
     # -- scheduler ------------------------------------------------------------------
     def _schedule(self, backend: Any, key: str, service: Any, now: float, warm: bool) -> None:
@@ -383,35 +374,33 @@ class EcsDynamics:
         return [t for t in self._scaling().targets.get(DESIRED_COUNT, {}).values()
                 if t.service_namespace == "ecs"]
 
-    def _clamp(self, target: Any, *, reason: str, respect_suspension: bool) -> None:
-        """Bring the service's desired count into the scalable target's min/max."""
-        if target.scalable_dimension != DESIRED_COUNT:
+    def scalable_capacity(self, target: Any) -> int | None:
+        """The desired count of the service a scalable target names (None: not an ACTIVE
+        service's desired count; :mod:`chaos_sre.lab.applicationautoscaling.simulation`)."""
+        service = self._scaled_service(target)
+        return None if service is None else int(service.desired_count or 0)
+
+    def scalable_demand(self, target: Any, policy: Any, capacity: int) -> int:
+        """No demand beyond the minimum: the lab's traffic does not load ECS services' CPU."""
+        return 0
+
+    def set_scalable_capacity(self, target: Any, capacity: int, previous: int, reason: str) -> None:
+        """Application Auto Scaling sets the service's desired count, as the service's events say."""
+        service = self._scaled_service(target)
+        if service is None:
             return
-        _, cluster, name = target.resource_id.split("/")
-        service = self._ecs().services.get(f"{cluster}:{name}")
-        if service is None or service.status != "ACTIVE":
-            return
-        suspended = target.suspended_state or {}
-        if respect_suspension:
-            has_policy = any(p.resource_id == target.resource_id
-                             for p in self._scaling().policies.values())
-            if not has_policy:
-                return
-        desired = int(service.desired_count or 0)
-        wanted = desired
-        if target.min_capacity is not None and desired < int(target.min_capacity):
-            if not (respect_suspension and suspended.get("DynamicScalingOutSuspended")):
-                wanted = int(target.min_capacity)
-        elif target.max_capacity is not None and desired > int(target.max_capacity):
-            if not (respect_suspension and suspended.get("DynamicScalingInSuspended")):
-                wanted = int(target.max_capacity)
-        if wanted == desired:
-            return
-        service.desired_count = wanted
-        self._service_event(service, f"desired count changed from {desired} to {wanted} by "
+        service.desired_count = capacity
+        self._service_event(service, f"desired count changed from {previous} to {capacity} by "
                                      f"Application Auto Scaling ({reason}).")
         self.timeline.event("autoscaling-desired-count-changed", target.resource_id,
-                            previous=desired, desired=wanted, reason=reason)
+                            previous=previous, desired=capacity, reason=reason)
+
+    def _scaled_service(self, target: Any) -> Any | None:
+        if target.scalable_dimension != DESIRED_COUNT:
+            return None
+        _, cluster, name = target.resource_id.split("/")
+        service = self._ecs().services.get(f"{cluster}:{name}")
+        return service if service is not None and service.status == "ACTIVE" else None
 
     # -- `lab status` ----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -20,17 +20,26 @@ and SetSubnets as each load balancer type takes it.
   exist", API reference) when any load balancer it names does not exist (moto: only when the
   first one does not).
 
-Application Load Balancers keep moto's behaviour (their node addresses are not in the API).
+* DescribeTargetHealth reports the lab load balancer's health-check state
+  (:mod:`chaos_sre.lab.elbv2.simulation`; moto: every target ``healthy``);
+* DescribeTags refuses more than 20 resource ARNs, as AWS does ("Array Members: Maximum
+  number of 20 items",
+  https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html;
+  moto: any number);
+* a terminated instance stays registered until its target group's health checks find it down
+  (moto: deregistered in the terminating call).
+
+Application Load Balancers keep moto's node addresses (they are not in the API).
 """
 
 import ipaddress
 import random
-from typing import Any
+from typing import Any, Protocol, cast
 
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError, LoadBalancerNotFoundError
 
-from chaos_sre.lab.core.patches import original, replaces
+from chaos_sre.lab.core.patches import hooks, original, replaces
 
 NODE_ADDRESSES = "lab_node_addresses"
 """The FakeLoadBalancer attribute holding {subnet id: its node's LoadBalancerAddress}."""
@@ -39,6 +48,17 @@ KEPT_KEYS = ("AllocationId", "PrivateIPv4Address", "IPv6Address")
 """A SubnetMapping's keys that name a node's address."""
 
 _random = random.Random()
+
+
+class LoadBalancingHooks(Protocol):
+    """What Elastic Load Balancing's patches ask of its simulation."""
+
+    def target_health(self, target_group_arn: str, target_id: str) -> tuple[str, str | None, str | None] | None:
+        """(state, reason, description) of a target, or None to let moto answer."""
+
+
+def _lab() -> LoadBalancingHooks:
+    return cast(LoadBalancingHooks, hooks().service("elbv2"))
 
 
 def _invalid(message: str) -> ELBClientError:
@@ -138,3 +158,33 @@ def _describe_load_balancers(self: Any, arns: list[str] | None, names: list[str]
     if set(arns or ()) - {b.arn for b in known} or set(names or ()) - {b.name for b in known}:
         raise LoadBalancerNotFoundError()
     return list(original(elbv2_models.ELBv2Backend, "describe_load_balancers")(self, arns, names))
+
+
+@replaces(elbv2_models.FakeTargetGroup, "health_for")
+def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    answer = _lab().target_health(self.arn, target["Id"])
+    if answer is None:
+        return original(elbv2_models.FakeTargetGroup, "health_for")(self, target, ec2_backend)
+    state, reason, description = answer
+    port = (self.targets.get(target["Id"]) or target).get("Port", self.port)
+    return elbv2_models.FakeHealthStatus(
+        target["Id"], port, self.health_check_port, state, reason, description
+    )
+
+
+DESCRIBE_TAGS_MAX_ARNS = 20
+
+
+@replaces(elbv2_models.ELBv2Backend, "describe_tags")
+def _describe_tags(self: Any, resource_arns: list[str]) -> dict[str, dict[str, str]]:
+    if len(resource_arns) > DESCRIBE_TAGS_MAX_ARNS:
+        raise ELBClientError(
+            "ValidationError", "1 validation error detected: Value at 'resourceArns' failed to "
+            f"satisfy constraint: Member must have length less than or equal to "
+            f"{DESCRIBE_TAGS_MAX_ARNS}")
+    return dict(original(elbv2_models.ELBv2Backend, "describe_tags")(self, resource_arns))
+
+
+@replaces(elbv2_models.ELBv2Backend, "notify_terminate_instances")
+def _ignore_termination(self: Any, instance_ids: list[str]) -> None:
+    """Health checks notice terminations in their own time."""

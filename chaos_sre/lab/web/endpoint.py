@@ -1,7 +1,7 @@
 """The lab's load balancer endpoint (``CHAOS_SRE_TARGET_URL``), served by aiohttp.web.
 
 It plays the ALB in front of the web tier. Each request first reaches one of the ALB's
-nodes, round-robin over those DNS lists (:mod:`chaos_sre.lab.web.nodes`): a node whose
+nodes, round-robin over those DNS lists (:mod:`chaos_sre.lab.elbv2.nodes`): a node whose
 subnet's network ACL keeps clients out answers nothing - the client waits until it gives
 up (the lab drops the connection after the ALB's 60 s idle timeout). A node that answers
 sends the request round-robin to the
@@ -40,12 +40,12 @@ from aiohttp import web
 from chaos_sre.lab.core.lab_routes import LAB_PREFIX, LabApi
 from chaos_sre.lab.core.services import service_modules
 from chaos_sre.lab.core.timeline import OK, Timeline
+from chaos_sre.lab.elbv2.nodes import Node
+from chaos_sre.lab.elbv2.settings import TIMINGS
+from chaos_sre.lab.elbv2.simulation import RoutingTable
 from chaos_sre.lab.web.adversity import ALB_IDLE_TIMEOUT_SECONDS, Adversity
 from chaos_sre.lab.web.answers import BOOTING, DEAD, SERVING, UNREACHABLE, Dependency, Failure, Fallback
 from chaos_sre.lab.web.layout import API_ROUTE, ECS_SERVICE
-from chaos_sre.lab.web.nodes import Node
-from chaos_sre.lab.web.settings import TIMINGS
-from chaos_sre.lab.web.simulation import RoutingTable
 
 WEB_TARGET_GROUP = "web"
 API_TARGET_GROUP = ECS_SERVICE
@@ -187,9 +187,9 @@ def endpoint(context: Any, service: Callable[[str], Any], timeline: Timeline,
     """The sample application's endpoint (the web tier's plugin object names this): its load
     balancer over the web tier's nodes and routing, calling what every service's ``routes``
     says; returns what starts serving it on a host and port."""
-    web_tier = service("web")
-    balancer = LoadBalancer(routes=web_tier.routing_table,
-                            nodes=lambda: web_tier.load_balancer_nodes(LOAD_BALANCER_NAME),
+    load_balancing = service("elbv2")
+    balancer = LoadBalancer(routes=load_balancing.routing_table,
+                            nodes=lambda: load_balancing.load_balancer_nodes(LOAD_BALANCER_NAME),
                             timeline=timeline, calls=dependencies(context, service))
     app = application(balancer, lab)
     return lambda host, port: serve(app, host, port)

@@ -1,4 +1,5 @@
-"""The web tier's profile part and AWS timings (AWS seconds; docs/lab.md gives each source)."""
+"""The sample application's profile part: how its web tier is built (AWS seconds; docs/lab.md gives
+each source). EC2's, Auto Scaling's and the load balancer's own timings are in their packages."""
 
 from dataclasses import dataclass
 
@@ -19,26 +20,6 @@ class WebTierProfile:
     """From EC2 ``running`` until the application answers health checks."""
 
 
-@dataclass(frozen=True)
-class WebTimings:
-    """AWS-side delays of EC2, Auto Scaling and the load balancer that do not depend on the profile."""
-
-    ec2_pending_seconds: float = 20.0
-    """RunInstances until the instance is ``running``."""
-    asg_health_sweep_seconds: float = 10.0
-    """Mean time between the ASG's looks at its instances (each gap is 0.5x-1.5x of it)."""
-    asg_state_detection_seconds: float = 5.0
-    """How long an instance must have left ``running`` before the ASG's EC2 health check sees it."""
-    new_network_acl_not_found_seconds: float = 2.0
-    """A network ACL just created answers ``InvalidNetworkAclID.NotFound`` to calls naming it
-    this long (EC2 eventual consistency; a lab assumption for the length)."""
-    alb_target_connect_timeout_seconds: float = 10.0
-    """An ALB waits this long for an unreachable target, then answers 504 (not scaled)."""
-    base_latency_seconds: float = 0.003
-    """Latency of a healthy target's answer (not scaled)."""
-
-
-TIMINGS = WebTimings()
 PROFILES = {
     "resilient": WebTierProfile(instance_zones=AVAILABILITY_ZONES, asg_health_check_type="ELB",
                                 asg_health_check_grace_period=60, app_boot_seconds=40.0),

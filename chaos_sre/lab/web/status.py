@@ -1,26 +1,8 @@
-"""The web tier's lines in ``chaos-sre lab status`` and its part of the account snapshot."""
+"""The sample application's part of the account snapshot (tests compare it before and after a run)."""
 
-from collections.abc import Mapping
 from typing import Any
 
 from chaos_sre.lab.core.plugin import Clients
-
-
-def status_lines(status: Mapping[str, Any]) -> list[str]:
-    """Instances per AZ, target health, cut-off subnets and the load balancer's nodes in DNS."""
-    lines = []
-    for zone, states in sorted(status.get("instances_by_az", {}).items()):
-        lines.append(f"{zone}: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
-    for name, states in sorted(status.get("target_health", {}).items()):
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no targets"
-        lines.append(f"target group {name}: {counts}")
-    if status.get("unreachable_subnets"):
-        lines.append(f"unreachable subnets: {', '.join(status['unreachable_subnets'])}")
-    for name, nodes in sorted(status.get("load_balancer_nodes", {}).items()):
-        shown = ", ".join(n["availability_zone"] + ("" if n["answers"] else " (cut off)")
-                          + (" (leaving DNS)" if n["leaving"] else "") for n in nodes)
-        lines.append(f"load balancer {name} nodes in DNS: {shown or 'none'}")
-    return lines
 
 
 def snapshot(clients: Clients) -> dict[str, Any]:

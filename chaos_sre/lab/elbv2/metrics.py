@@ -23,7 +23,7 @@ from typing import Any
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.core.timeline import Timeline, is_good
-from chaos_sre.lab.web.settings import TIMINGS
+from chaos_sre.lab.elbv2.settings import TIMINGS
 
 NAMESPACE = "AWS/ApplicationELB"
 ALB_PERIOD_SECONDS = 60.0

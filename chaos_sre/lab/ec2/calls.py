@@ -1,4 +1,4 @@
-"""What the web tier's mutating EC2 and Auto Scaling calls act on.
+"""What EC2's mutating calls act on.
 
 ``MUTATED``: the resources each names, in the run ledger's names (the lab's ground truth of
 mutations, :mod:`chaos_sre.lab.core.mutations`). ``IAM_RESOURCES``: their ARNs and tags as IAM
@@ -6,7 +6,6 @@ evaluates them (:mod:`chaos_sre.lab.core.iam_requests`; Service Authorization Re
 defined by Amazon EC2" and "by Amazon EC2 Auto Scaling").
 """
 
-from chaos_sre.aws.client import tag_dict
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.iam_evaluation import Request, Resource
 from chaos_sre.lab.core.iam_requests import ResourcesOf
@@ -30,10 +29,6 @@ def _instances_named(params: Params) -> list[str]:
     return [f"ec2:instance/{i}" for i in members(params, "InstanceId")]
 
 
-def _group_named(params: Params) -> list[str]:
-    return [f"autoscaling:{one(params, 'AutoScalingGroupName')}"]
-
-
 MUTATED: dict[str, Extractor] = {
     "ec2:TerminateInstances": _instances_named,
     "ec2:StopInstances": _instances_named,
@@ -43,9 +38,6 @@ MUTATED: dict[str, Extractor] = {
     "ec2:DeleteNetworkAcl": lambda p: [f"ec2:network-acl/{one(p, 'NetworkAclId')}"],
     "ec2:ReplaceNetworkAclAssociation": lambda p: [
         f"ec2:subnet/{subnet_of_association(one(p, 'AssociationId'))}"],
-    "autoscaling:UpdateAutoScalingGroup": _group_named,
-    "autoscaling:SuspendProcesses": _group_named,
-    "autoscaling:ResumeProcesses": _group_named,
 }
 
 
@@ -79,15 +71,6 @@ def _tagged(region: str, params: Params) -> list[Resource]:
     return [_ec2(region, r) for r in members(params, "ResourceId")]
 
 
-def _group(region: str, params: Params) -> list[Resource]:
-    name = one(params, "AutoScalingGroupName")
-    group = moto_backend("autoscaling").autoscaling_groups.get(name)
-    if group is None:
-        return [Resource(f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:*:"
-                         f"autoScalingGroupName/{name}")]
-    return [Resource(group.arn, tag_dict(group.tags))]
-
-
 IAM_RESOURCES: dict[str, ResourcesOf] = {
     "ec2:TerminateInstances": _instances,
     "ec2:StopInstances": _instances,
@@ -97,9 +80,6 @@ IAM_RESOURCES: dict[str, ResourcesOf] = {
     "ec2:DeleteNetworkAcl": _acl,
     "ec2:ReplaceNetworkAclAssociation": _association,
     "ec2:CreateTags": _tagged,
-    "autoscaling:UpdateAutoScalingGroup": _group,
-    "autoscaling:SuspendProcesses": _group,
-    "autoscaling:ResumeProcesses": _group,
 }
 
 

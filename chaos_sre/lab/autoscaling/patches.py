@@ -1,0 +1,127 @@
+"""moto patches of EC2 Auto Scaling: where groups place instances and when they register them.
+
+* a group places new instances in the least-populated reachable AZ of its subnets (moto: all in
+  the first subnet) and counts ``Pending`` instances towards capacity;
+* terminating a group's instance does not replace it at once (moto: replaced in the same call);
+  the lab's health sweep (:mod:`chaos_sre.lab.autoscaling.simulation`) notices and replaces it;
+* a group registers instances with its target groups when they are InService and deregisters
+  the ones it no longer has.
+"""
+
+import random
+from typing import Any, Protocol, cast
+
+from moto.autoscaling import models as asg_models
+
+from chaos_sre.lab.core.patches import hooks, replaces
+
+ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
+
+
+class AutoScalingHooks(Protocol):
+    """What Auto Scaling's patches ask of its simulation."""
+
+    def subnet_reachable(self, subnet_id: str) -> bool:
+        """Whether the group may launch in ``subnet_id`` (network ACLs)."""
+
+    def asg_launch_failed(self, group_name: str, reason: str) -> None:
+        """The group could not place an instance."""
+
+
+def _lab() -> AutoScalingHooks:
+    return cast(AutoScalingHooks, hooks().service("autoscaling"))
+
+
+@replaces(asg_models.AutoScalingBackend, "notify_terminate_instances")
+def _ignore_termination(self: Any, instance_ids: list[str]) -> None:
+    """The lab's health sweep notices terminations in its own time."""
+
+
+@replaces(asg_models.FakeAutoScalingGroup, "active_instances")
+def _active_instances(self: Any) -> list[Any]:
+    return [s for s in self.instance_states if s.lifecycle_state in ASG_LIFECYCLE_COUNTED]
+
+
+@replaces(asg_models.FakeAutoScalingGroup, "replace_autoscaling_group_instances")
+def _launch_balanced(self: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
+    """Launch ``count_needed`` instances, each in the least-populated reachable AZ."""
+    lab = _lab()
+    propagated_tags = dict(propagated_tags)
+    propagated_tags[asg_models.ASG_NAME_TAG] = self.name
+    propagated_tags.update(self.instance_tags)
+    ec2 = self.autoscaling_backend.ec2_backend
+    subnets = [s for s in (self.vpc_zone_identifier or "").split(",") if s]
+    reachable = [s for s in subnets if lab.subnet_reachable(s)]
+    zone_of = {s: ec2.get_subnet(s).availability_zone for s in subnets}
+    launch_template = None
+    if self.ec2_launch_template:
+        if self.ec2_launch_template.id:
+            launch_template = {"LaunchTemplateId": self.ec2_launch_template.id}
+        elif self.ec2_launch_template.name:
+            launch_template = {"LaunchTemplateName": self.ec2_launch_template.name}
+    for _ in range(count_needed):
+        if not reachable:
+            lab.asg_launch_failed(
+                self.name, "no subnet of the group is reachable (its AZs are impaired)"
+            )
+            return
+        per_zone = {zone_of[s]: 0 for s in reachable}
+        for state in _active_instances(self):
+            zone = state.instance.placement.zone
+            if zone in per_zone:
+                per_zone[zone] += 1
+        fewest = min(per_zone.values())
+        subnet = random.choice([s for s in reachable if per_zone[zone_of[s]] == fewest])
+        reservation = ec2.run_instances(
+            self.image_id,
+            1,
+            self.user_data,
+            self.security_groups,
+            instance_type=self.instance_type,
+            tags={"instance": propagated_tags},
+            placement=zone_of[subnet],
+            launch_config=self.launch_config,
+            launch_template=launch_template,
+            is_instance_type_default=False,
+            associate_public_ip=None,
+            subnet_id=subnet,
+        )
+        for instance in reservation.instances:
+            instance.autoscaling_group = self
+            self.instance_states.append(
+                asg_models.InstanceState(
+                    instance,
+                    lifecycle_state="Pending",
+                    protected_from_scale_in=self.new_instances_protected_from_scale_in,
+                )
+            )
+
+
+@replaces(asg_models.AutoScalingBackend, "update_attached_target_groups")
+def _sync_target_groups(self: Any, group_name: str) -> None:
+    """Register the group's InService instances; deregister instances it no longer has."""
+    group = self.autoscaling_groups[group_name]
+    if not group.target_group_arns:
+        return
+    in_service = {
+        s.instance.id for s in group.instance_states if s.lifecycle_state == "InService"
+    }
+    members = {s.instance.id for s in group.instance_states}
+    for target_group in self.elbv2_backend.describe_target_groups(
+        target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None
+    ):
+        registered = set(target_group.targets)
+        to_add = [
+            {"Id": i, "Port": target_group.port}
+            for i in sorted(in_service - registered)
+            if self.ec2_backend.get_instance_by_id(i).state == "running"
+        ]
+        if to_add:
+            target_group.register(to_add)
+        gone = []
+        for target_id in registered - members:
+            instance = self.ec2_backend.get_instance_by_id(target_id)
+            if instance is not None and getattr(instance, "autoscaling_group", None) is group:
+                gone.append({"Id": target_id})
+        if gone:
+            target_group.deregister(gone)

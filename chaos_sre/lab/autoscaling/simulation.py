@@ -1,0 +1,169 @@
+"""Amazon EC2 Auto Scaling in the lab: groups that heal and rebalance over time.
+
+moto stores the groups; this module makes time pass over them the way Auto Scaling does, scaled by
+the lab's time scale. Every health sweep, each group replaces instances that are not running (any
+health check type) or that its load balancer finds unhealthy after the grace period (``ELB``
+type), then launches up to desired capacity in the least-populated reachable AZ, and rebalances
+AZs that differ by more than one instance, or instances left in an AZ the group's subnets no
+longer include (launch first, then retire). Suspended processes (``HealthCheck``/
+``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``, ``Terminate``) are respected. A ``Pending``
+instance becomes ``InService`` once EC2 says it runs, and is then registered with the group's
+target groups.
+
+It reads EC2's simulation (instance lives, which subnets are cut off) and the load balancer's
+(target health), and runs under the lab lock (:mod:`chaos_sre.lab.core.dynamics` ticks it).
+"""
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos_sre.lab.autoscaling.settings import TIMINGS, AutoScalingTimings
+from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.simulation import SimulationContext
+
+TICK_ORDER = 18
+"""After EC2 (instance states), before the load balancer's health checks."""
+LIVE_STATES = ("pending", "running")
+
+
+@dataclass
+class AutoScaling:
+    """Auto Scaling groups over time."""
+
+    context: SimulationContext
+    timings: AutoScalingTimings = TIMINGS
+    _in_service_at: dict[str, float] = field(default_factory=dict)
+    _next_sweep: float = 0.0
+
+    def scaled(self, aws_seconds: float) -> float:
+        """Lab seconds for ``aws_seconds`` of AWS time."""
+        return self.context.scaled(aws_seconds)
+
+    @property
+    def _ec2(self) -> Any:
+        return self.context.services.service("ec2")
+
+    # -- hooks called from moto (lock held by the caller) -------------------
+    def subnet_reachable(self, subnet_id: str) -> bool:
+        """Whether the group may launch in ``subnet_id`` (EC2's network evaluation)."""
+        return bool(self._ec2.subnet_reachable(subnet_id))
+
+    def asg_launch_failed(self, group_name: str, reason: str) -> None:
+        """Record a failed launch; the next sweep tries again."""
+        self.context.timeline.event("asg-launch-failed", group_name, reason=reason)
+
+    def status(self) -> dict[str, Any]:
+        """Each group's desired capacity and instances in service."""
+        return {"auto_scaling_groups": {
+            name: {"desired": group.desired_capacity,
+                   "in_service": sum(1 for s in group.instance_states if s.lifecycle_state == "InService")}
+            for name, group in moto_backend("autoscaling").autoscaling_groups.items()}}
+
+    def tick(self, now: float) -> None:
+        """Promote running instances to InService; every sweep period, heal and rebalance."""
+        autoscaling = moto_backend("autoscaling")
+        self._promote_in_service(autoscaling, now)
+        if now >= self._next_sweep:
+            period = self.scaled(self.timings.asg_health_sweep_seconds)
+            self._next_sweep = now + period * random.uniform(0.5, 1.5)
+            self._sweep(autoscaling, now)
+
+    def _promote_in_service(self, autoscaling: Any, now: float) -> None:
+        for name, group in list(autoscaling.autoscaling_groups.items()):
+            promoted = False
+            for state in group.instance_states:
+                if state.lifecycle_state == "Pending" and state.instance.state == "running":
+                    state.lifecycle_state = "InService"
+                    self._in_service_at[state.instance.id] = now
+                    promoted = True
+            if promoted:
+                autoscaling.update_attached_target_groups(name)
+
+    def _unhealthy_reason(self, group: Any, state: Any, now: float) -> str | None:
+        instance = state.instance
+        if instance.state not in LIVE_STATES:
+            left = self._ec2.left_running_at(instance.id)
+            if left is not None and now - left < self.scaled(self.timings.asg_state_detection_seconds):
+                return None
+            return f"an EC2 health check indicates the instance is {instance.state}"
+        if group.health_check_type != "ELB" or state.lifecycle_state != "InService":
+            return None
+        grace = self.scaled(float(group.health_check_grace_period or 0))
+        in_service_at = self._in_service_at.get(instance.id)
+        if in_service_at is None or now - in_service_at < grace:
+            return None
+        balancer = self.context.services.service("elbv2")
+        for arn in group.target_group_arns:
+            if balancer.health_state(arn, instance.id) == "unhealthy":
+                return "an Elastic Load Balancing health check failed"
+        return None
+
+    def _sweep(self, autoscaling: Any, now: float) -> None:
+        for name, group in list(autoscaling.autoscaling_groups.items()):
+            suspended = set(getattr(group, "_suspended_processes", None) or ())
+            if not suspended & {"HealthCheck", "ReplaceUnhealthy"} and self._replace_unhealthy(name, group, now):
+                autoscaling.update_attached_target_groups(name)
+            if "Launch" in suspended:
+                continue
+            missing = (group.desired_capacity or 0) - len(group.active_instances())
+            if missing > 0:
+                group.replace_autoscaling_group_instances(missing, group.get_propagated_tags())
+            elif not suspended & {"AZRebalance", "Terminate"}:
+                self._rebalance(name, group, autoscaling)
+
+    def _replace_unhealthy(self, name: str, group: Any, now: float) -> list[str]:
+        replaced = []
+        for state in list(group.instance_states):
+            reason = self._unhealthy_reason(group, state, now)
+            if reason is None:
+                continue
+            instance = state.instance
+            state.health_status = "Unhealthy"
+            group.instance_states.remove(state)
+            self._ec2.terminate_by_lab(instance)
+            replaced.append(instance.id)
+            self.context.timeline.event("asg-instance-replaced", instance.id, group=name, reason=reason,
+                                        availability_zone=instance.placement.zone)
+        return replaced
+
+    def _rebalance(self, name: str, group: Any, autoscaling: Any) -> None:
+        """AZRebalance ("Rebalancing activities", EC2 Auto Scaling User Guide): when the group's
+        AZs changed or grew unbalanced, launch in the emptiest reachable AZ first, then terminate
+        an instance in an AZ the group no longer has, else one in the fullest AZ."""
+        if any(s.lifecycle_state == "Pending" for s in group.instance_states):
+            return
+        ec2 = moto_backend("ec2")
+        subnets = [s for s in (group.vpc_zone_identifier or "").split(",") if s]
+        group_zones = {ec2.get_subnet(s).availability_zone for s in subnets}
+        zones = {s: ec2.get_subnet(s).availability_zone for s in subnets if self.subnet_reachable(s)}
+        counts = {zone: 0 for zone in zones.values()}
+        members: dict[str, list[Any]] = {zone: [] for zone in counts}
+        left_behind = []
+        for state in group.active_instances():
+            zone = state.instance.placement.zone
+            if zone in counts:
+                counts[zone] += 1
+                members[zone].append(state)
+            elif zone not in group_zones:
+                left_behind.append(state)
+        if not counts:
+            return
+        if len(group.active_instances()) > (group.desired_capacity or 0):
+            fullest = max(counts, key=lambda z: counts[z])
+            state = left_behind[0] if left_behind else members[fullest][0]
+            zone = state.instance.placement.zone
+            group.instance_states.remove(state)
+            self._ec2.terminate_by_lab(state.instance)
+            autoscaling.update_attached_target_groups(name)
+            self.context.timeline.event("asg-rebalance-terminated", state.instance.id,
+                                        group=name, availability_zone=zone)
+        elif left_behind or max(counts.values()) - min(counts.values()) > 1:
+            self.context.timeline.event("asg-rebalance-launch", name,
+                                        availability_zone=min(counts, key=lambda z: counts[z]))
+            group.replace_autoscaling_group_instances(1, group.get_propagated_tags())
+
+
+def create(context: SimulationContext) -> AutoScaling:
+    """Auto Scaling's simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return AutoScaling(context)
