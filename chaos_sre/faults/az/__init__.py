@@ -1,0 +1,253 @@
+"""Availability Zone faults: lose an AZ's instances, or cut the AZ off the network.
+
+This module is what experiments name (``chaos_sre.faults.az``): the two faults' declarations and
+plans. What they choose with is in :mod:`~chaos_sre.faults.az.selection` and
+:mod:`~chaos_sre.faults.az.network`, how each change is undone in
+:mod:`~chaos_sre.faults.az.inverses`, and how the run knows they took effect in
+:mod:`~chaos_sre.faults.az.checks`.
+
+Every mutation is preceded by a ledger entry with the resource's pre-state and
+the inverse operation (``chaos_sre.safety.ledger``); ``restore_az`` replays
+those inverses, so a rollback restores NACL associations, ASG subnets and load
+balancer subnets exactly as they were.
+"""
+
+import logging
+from typing import Any
+
+from chaos_sre.aws import aws_client, call, call_on_new, paginate
+from chaos_sre.errors import ValidationError
+from chaos_sre.faults.az import checks, inverses  # noqa: F401 - registers the inverses and effect checks
+from chaos_sre.faults.az.network import (
+    ACL_NOT_FOUND,
+    RUN_TAG,
+    balancers_to_shrink,
+    create_deny_acl,
+    groups_to_shrink,
+    named_balancers,
+    network_targets,
+    refuse_runner_subnets,
+    scoped_vpc,
+    suspend_az_rebalance,
+)
+from chaos_sre.faults.az.selection import (
+    Mode,
+    names,
+    refuse_stopping_replaced_instances,
+    select_targets,
+    shares,
+    tag_map_of,
+)
+from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.safety.ledger import Ledger
+from chaos_sre.safety.rollback import restore_run
+from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances
+
+__all__ = ["blackhole_az", "restore_az", "select_targets", "terminate_az_instances"]
+
+logger = logging.getLogger("chaostoolkit")
+TERMINATE_BATCH = 1000
+INSTANCES = "arn:aws:ec2:*:*:instance/*"
+NETWORK_ACLS = "arn:aws:ec2:*:*:network-acl/*"
+GROUPS = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
+DENY_ACL_REQUESTED = (("StringEquals", f"aws:RequestTag/{RUN_TAG}", "deny-all"),)
+"""The deny-all ACL is created with its tag (as AWS FIS's network policy does: create and tag
+only ACLs that carry the tool's tag)."""
+DENY_ACL = (("StringEquals", f"aws:ResourceTag/{RUN_TAG}", "deny-all"),)
+"""Entries are added to, and deletes made of, only ACLs that carry the tool's tag."""
+KMS_GRANT_FOR_EC2 = (("Bool", "kms:GrantIsForAWSResource", "true"),)
+"""Stop mode's restore starts instances; EC2 creates a grant on a customer managed key of their
+EBS volumes on the caller's behalf, which needs kms:CreateGrant for an AWS resource
+(https://repost.aws/knowledge-center/kms-iam-ec2-permission)."""
+
+
+@fault(
+    reads=[Permission("ec2:DescribeInstances"), Permission("autoscaling:DescribeAutoScalingGroups")],
+    permissions=[Permission("ec2:TerminateInstances", INSTANCES, targets=True),
+                 Permission("ec2:StopInstances", INSTANCES, targets=True, when="stop"),
+                 Permission("ec2:StartInstances", INSTANCES, targets=True, when="stop"),
+                 Permission("kms:CreateGrant", "arn:aws:kms:*:*:key/*", KMS_GRANT_FOR_EC2,
+                            when="stop")],
+    inverses=["start_instances"],
+    effects=["terminate", "stop"],
+)
+def terminate_az_instances(
+    az: str,
+    tags: dict[str, str] | str | None = None,
+    asg_names: list[str] | str | None = None,
+    mode: Mode = "all",
+    count: int | None = None,
+    percent: float | None = None,
+    seed: int | None = None,
+    stop: bool = False,
+    allow_total_outage: bool = False,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> Plan:
+    """Terminate (or stop, with `stop: true`) the running instances of one Availability Zone.
+
+    Stop mode is refused for instances of an Auto Scaling group that replaces
+    unhealthy instances (it would terminate them); its restore starts them and
+    waits until they run. Instances are chosen by `tags` (`{"app": "web"}` or `"app=web,env=staging"`)
+    and/or `asg_names`; `mode` is `all`, `count` (with `count`) or `percent`
+    (with `percent`), chosen at random with `seed`. Refuses a selection of
+    zero instances, and one that takes every instance of the service in every
+    AZ unless `allow_total_outage` is true. Calls are batched (1000 ids per
+    TerminateInstances/StopInstances). With `dry_run` the targets are printed
+    and nothing changes. Returns the instance ids and the number of calls.
+    """
+    tag_map, groups = tag_map_of(tags), names(asg_names)
+    if not tag_map and not groups:
+        raise ValidationError("select instances with tags and/or asg_names")
+    ec2 = aws_client("ec2", configuration, secrets)
+    service = service_instances(ec2, aws_client("autoscaling", configuration, secrets),
+                                 tag_map, groups)
+    in_az = [i["id"] for i in service if i["az"] == az]
+    targets = select_targets(in_az, mode, count, percent, seed)
+    if not targets:
+        raise ValidationError(f"no running instances match in {az} (tags {tag_map}, ASGs {groups})")
+    if len(targets) == len(service) and not allow_total_outage:
+        raise ValidationError(
+            f"refusing to take all {len(service)} instances of the service: every one is in {az} "
+            "(set allow_total_outage to true to run it anyway)")
+    verb = "stop" if stop else "terminate"
+    if stop:
+        refuse_stopping_replaced_instances(aws_client("autoscaling", configuration, secrets),
+                                            service, set(targets))
+
+    def apply(ledger: Ledger) -> dict[str, Any]:
+        calls = 0
+        for first in range(0, len(targets), TERMINATE_BATCH):
+            batch = targets[first:first + TERMINATE_BATCH]
+            undo = {"op": "start_instances", "instance_ids": batch} if stop else None
+            with ledger.mutation("ec2:instances", verb, {"instance_ids": batch, "state": "running",
+                                                         "availability_zone": az}, undo):
+                call(ec2, "stop_instances" if stop else "terminate_instances", InstanceIds=batch)
+            calls += 1
+        logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
+        return {"calls": calls}
+
+    chosen = set(targets)
+    return Plan(targets=[Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in service
+                         if i["id"] in chosen],
+                shares=shares(service, chosen), apply=apply,
+                summary={"action": verb, "availability_zone": az, "instance_ids": targets,
+                         "calls": 0},
+                action=f"{verb} {len(targets)} instance(s) in {az}: {', '.join(targets)}")
+
+
+@fault(
+    reads=[Permission("ec2:DescribeSubnets"), Permission("ec2:DescribeNetworkAcls"),
+           Permission("ec2:DescribeNetworkInterfaces"),
+           Permission("autoscaling:DescribeAutoScalingGroups"),
+           Permission("elasticloadbalancing:DescribeLoadBalancers"),
+           Permission("elasticloadbalancing:DescribeTags")],
+    permissions=[Permission("ec2:CreateNetworkAcl", NETWORK_ACLS, DENY_ACL_REQUESTED),
+                 Permission("ec2:CreateNetworkAcl", "arn:aws:ec2:*:*:vpc/*", targets=True),
+                 Permission("ec2:CreateTags", NETWORK_ACLS,
+                            (("StringEquals", "ec2:CreateAction", "CreateNetworkAcl"),
+                             *DENY_ACL_REQUESTED)),
+                 Permission("ec2:CreateNetworkAclEntry", NETWORK_ACLS, DENY_ACL),
+                 Permission("ec2:DeleteNetworkAcl", NETWORK_ACLS, DENY_ACL),
+                 Permission("ec2:ReplaceNetworkAclAssociation", NETWORK_ACLS),
+                 Permission("ec2:ReplaceNetworkAclAssociation", "arn:aws:ec2:*:*:subnet/*",
+                            targets=True),
+                 Permission("autoscaling:UpdateAutoScalingGroup", GROUPS, targets=True),
+                 Permission("autoscaling:SuspendProcesses", GROUPS, targets=True),
+                 Permission("autoscaling:ResumeProcesses", GROUPS, targets=True),
+                 Permission("elasticloadbalancing:SetSubnets",
+                            "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*", targets=True,
+                            when="load_balancer_names")],
+    inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
+              "resume_az_rebalance", "restore_lb_subnets"],
+    effects=["replace_network_acl_association"],
+)
+def blackhole_az(
+    az: str,
+    tags: dict[str, str] | str | None = None,
+    asg_names: list[str] | str | None = None,
+    load_balancer_names: list[str] | str | None = None,
+    vpc_id: str | None = None,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> Plan:
+    """Cut one Availability Zone off the network, as far as the AWS APIs allow.
+
+    The AZ's subnets in one VPC (chosen by `tags`) are associated with a new
+    deny-all network ACL; they are removed from the `asg_names` Auto Scaling
+    groups so nothing relaunches there (unless that would leave a group without
+    subnets; the group's AZRebalance is suspended first, so the change does not
+    churn its instances, and resumed last) and, optionally, from the `load_balancer_names`
+    Application Load Balancers (unless that would leave fewer than two AZs; a Network or
+    Gateway Load Balancer keeps its subnets, whose nodes the ACL cuts off: removing one would
+    delete the node's network interface with its Elastic IP). The VPC is `vpc_id`, else the
+    one the named groups and load balancers are in; with neither the fault is
+    refused, as it is when a chosen subnet holds the runner's own network
+    interface (it could not roll back). An ALB's node in the AZ stays in DNS
+    while the subnet is the load balancer's, answering nothing once the ACL
+    cuts it off: its subnet is removed before the cut and given back after
+    the network is restored, so clients leave it one DNS TTL (60 s) after the
+    cut starts. Every change is recorded with its inverse first; `restore_az`
+    undoes them, newest first. With `dry_run` the plan is printed only.
+    """
+    tag_map = tag_map_of(tags)
+    ec2 = aws_client("ec2", configuration, secrets)
+    plan: dict[str, Any] = {"availability_zone": az, "asg_names": names(asg_names),
+                            "load_balancer_names": names(load_balancer_names)}
+    autoscaling = aws_client("autoscaling", configuration, secrets)
+    groups = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                           AutoScalingGroupNames=plan["asg_names"])) if plan["asg_names"] else []
+    elbv2 = aws_client("elbv2", configuration, secrets)
+    balancers = named_balancers(elbv2, plan["load_balancer_names"])
+    plan["vpc_id"] = scoped_vpc(ec2, vpc_id, groups, balancers)
+    subnets = az_subnets(ec2, az, plan["vpc_id"], tag_map)
+    if not subnets:
+        raise ValidationError(f"no subnets in {az} of {plan['vpc_id']} match tags {tag_map}")
+    subnet_ids = {s["SubnetId"] for s in subnets}
+    refuse_runner_subnets(ec2, plan["vpc_id"], subnet_ids)
+    plan["subnet_ids"] = sorted(subnet_ids)
+    shrinkable, plan["load_balancers_left_as_they_are"] = balancers_to_shrink(balancers, subnet_ids)
+    for name, why in plan["load_balancers_left_as_they_are"].items():
+        logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")
+
+    def apply(ledger: Ledger) -> dict[str, Any]:
+        shrunk = groups_to_shrink(groups, subnet_ids, az)
+        for group, _ in shrunk:
+            suspend_az_rebalance(autoscaling, ledger, group)
+        for balancer, current, remaining in shrinkable:
+            with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
+                                 {"subnets": current},
+                                 {"op": "restore_lb_subnets",
+                                  "load_balancer_arn": balancer["LoadBalancerArn"],
+                                  "subnets": current}):
+                call(elbv2, "set_subnets", LoadBalancerArn=balancer["LoadBalancerArn"],
+                     Subnets=remaining)
+        deny_acl = create_deny_acl(ec2, ledger, plan["vpc_id"], az)
+        for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
+            original, association = acl_of(ec2, subnet["SubnetId"])
+            with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}",
+                                 "replace_network_acl_association", {"network_acl_id": original},
+                                 {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
+                                  "network_acl_id": original}):
+                call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
+                            AssociationId=association, NetworkAclId=deny_acl)
+        for group, remaining in shrunk:
+            name = group["AutoScalingGroupName"]
+            removed = sorted(set(group["VPCZoneIdentifier"].split(",")) - set(remaining) - {""})
+            with ledger.mutation(f"autoscaling:{name}", "update_subnets",
+                                 {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
+                                 {"op": "restore_asg_subnets", "asg": name, "removed": removed,
+                                  "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
+                call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,
+                     VPCZoneIdentifier=",".join(remaining))
+        logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
+        return {"network_acl_ids": [deny_acl]}
+
+    targets, shares = network_targets(az, subnets, groups, balancers, elbv2)
+    return Plan(targets=targets, shares=shares, summary=plan, apply=apply,
+                action=f"blackhole {az}: {plan}")
+
+
+restore_az = restore_run
+
+

@@ -1,0 +1,88 @@
+"""How the AZ faults choose: tags and names as users write them, instances at random, the share
+of each Auto Scaling group they take, and the groups stop mode must not touch."""
+
+import math
+import random
+from typing import Any, Literal
+
+from chaos_sre.aws import paginate
+from chaos_sre.errors import ValidationError
+from chaos_sre.faults.registry import Share
+
+ASG_TAG = "aws:autoscaling:groupName"
+REPLACES_STOPPED = ("HealthCheck", "ReplaceUnhealthy")
+"""Auto Scaling processes that replace a stopped instance (it fails the EC2 health check)."""
+MODES = ("all", "count", "percent")
+Mode = Literal["all", "count", "percent"]
+
+
+def tag_map_of(tags: dict[str, str] | str | None) -> dict[str, str]:
+    if tags is None or tags == "":
+        return {}
+    if isinstance(tags, dict):
+        return {str(k): str(v) for k, v in tags.items()}
+    parsed = {}
+    for item in str(tags).split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"tags must look like key=value,key=value, got {tags!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def names(names: list[str] | str | None) -> list[str]:
+    if names is None or names == "":
+        return []
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return [str(n) for n in names]
+
+
+def select_targets(ids: list[str], mode: str, count: int | None, percent: float | None,
+                   seed: int | None) -> list[str]:
+    """Pick instances: all of them, ``count`` of them or ``percent`` % (rounded up), at random."""
+    if mode not in MODES:
+        raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "all":
+        return sorted(ids)
+    if mode == "count":
+        if count is None or int(count) < 1:
+            raise ValidationError("mode count needs count >= 1")
+        wanted = min(int(count), len(ids))
+    else:
+        if percent is None or not 0 < float(percent) <= 100:
+            raise ValidationError("mode percent needs 0 < percent <= 100")
+        wanted = math.ceil(float(percent) / 100 * len(ids))
+    return sorted(random.Random(seed).sample(sorted(ids), wanted))
+
+
+def refuse_stopping_replaced_instances(autoscaling: Any, service: list[dict[str, Any]],
+                                        chosen: set[str]) -> None:
+    """Refuse stop mode for instances of an ASG that would replace them: a stopped instance fails
+    the EC2 health check, and the group terminates it ("Health checks for instances in an Auto
+    Scaling group"), so the stop is a termination the restore cannot start again."""
+    groups = sorted({i["tags"][ASG_TAG] for i in service if i["id"] in chosen and ASG_TAG in i["tags"]})
+    if not groups:
+        return
+    replacing = [g["AutoScalingGroupName"] for g in paginate(
+        autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=groups)
+        if not {p["ProcessName"] for p in g.get("SuspendedProcesses") or []} & set(REPLACES_STOPPED)]
+    if replacing:
+        raise ValidationError(
+            f"refusing to stop instances of Auto Scaling group {', '.join(sorted(replacing))}: "
+            "it replaces a stopped instance (EC2 health check), so nothing would be left to "
+            "start again; terminate them instead, or suspend the group's ReplaceUnhealthy "
+            "process to keep them stopped")
+
+
+def shares(service: list[dict[str, Any]], chosen: set[str]) -> list[Share]:
+    """Per Auto Scaling group: how many of its running instances the fault takes."""
+    totals: dict[str, list[int]] = {}
+    for instance in service:
+        group = instance["tags"].get(ASG_TAG)
+        if group:
+            counts = totals.setdefault(group, [0, 0])
+            counts[0] += instance["id"] in chosen
+            counts[1] += 1
+    return [Share(f"Auto Scaling group {g}", n, total) for g, (n, total) in sorted(totals.items())
+            if n]
