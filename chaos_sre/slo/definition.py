@@ -21,8 +21,10 @@ metric source::
       objectives: [{displayName: good requests, target: 0.999}]
 
 A request is good when it is answered within ``timeout``, is not 5xx and, when
-``latencyThreshold`` is set, is no slower than it. Every invalid field is
-reported as one line naming the field.
+``latencyThreshold`` is set, is no slower than it. The file is read by the models below through
+the one validation layer (:mod:`chaos_sre.validation`): every invalid field is one line naming
+the file, the path to the field and what was expected. OpenSLO fields chaos-sre does not use
+(``apiVersion``, ``displayName``, ``description``, ``counter`` ...) are left alone.
 
 What chaos-sre judges, and what it refuses rather than misread (one line each):
 
@@ -41,17 +43,21 @@ What chaos-sre judges, and what it refuses rather than misread (one line each):
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from chaos_sre import values
+import pydantic
+
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
+from chaos_sre.validation import Number, WholeNumber, checked
 
 SOURCE_TYPE = "chaos-sre"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|M|Q|Y)\s*$")
 _CALENDAR_UNITS = {"M": "month", "Q": "quarter", "Y": "year"}
 BUDGETING_METHODS = ("Occurrences",)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+OPENSLO = pydantic.ConfigDict(extra="ignore")
+"""OpenSLO documents carry fields chaos-sre does not read; they are left alone."""
 
 
 @dataclass(frozen=True)
@@ -73,149 +79,227 @@ class SLODefinition:
         return 1.0 - self.target
 
 
-def parse_duration(text: Any, field: str) -> float:
-    """Seconds in an OpenSLO duration such as ``30d``, ``2s`` or ``500ms``."""
+def _seconds(text: Any) -> float:
+    """Seconds in an OpenSLO duration (``30d``, ``2s``, ``500ms``, or a number of seconds)."""
     if isinstance(text, int | float) and not isinstance(text, bool) and text > 0:
         return float(text)
-    match = _DURATION.match(str(text)) if isinstance(text, str) else None
+    match = _DURATION.match(text) if isinstance(text, str) else None
     if match is None or float(match.group(1)) <= 0:
-        raise ValidationError(f"{field} must be a positive duration like 30d, 2s or 500ms, got {text!r}")
+        raise ValueError("expected a positive duration like 30d, 2s or 500ms")
     if match.group(2) in _CALENDAR_UNITS:
-        raise ValidationError(f"{field}: a {_CALENDAR_UNITS[match.group(2)]} has no fixed length, "
-                              f"got {text!r}; write the duration in days (e.g. 30d)")
+        raise ValueError(f"a {_CALENDAR_UNITS[match.group(2)]} has no fixed length: write the "
+                         "duration in days (e.g. 30d)")
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def _mapping(value: Any, field: str, source: str) -> dict[str, Any]:
-    """``value`` when it is a mapping, {} when absent; anything else is a one-line error."""
-    return values.mapping(f"{source}: {field}", value)
+def parse_duration(text: Any, field: str) -> float:
+    """Seconds in an OpenSLO duration such as ``30d``, ``2s`` or ``500ms``; a one-line
+    ValidationError naming ``field`` when it is none."""
+    try:
+        return _seconds(text)
+    except ValueError as exc:
+        raise ValidationError(f"{field}: {exc}, got {text!r}") from None
 
 
-def _get(node: Any, path: str, source: str) -> Any:
-    current = node
-    walked = []
-    for part in path.split("."):
-        index = None
-        if part.endswith("]"):
-            part, _, rest = part.partition("[")
-            index = int(rest[:-1])
-        walked.append(part if index is None else f"{part}[{index}]")
-        if not isinstance(current, dict) or part not in current:
-            raise ValidationError(f"{source}: missing field {'.'.join(walked)}")
-        current = current[part]
-        if index is not None:
-            if not isinstance(current, list) or len(current) <= index:
-                raise ValidationError(f"{source}: {'.'.join(walked)} is missing (need a list)")
-            current = current[index]
-    return current
+Duration = Annotated[float, pydantic.BeforeValidator(_seconds)]
 
 
-def _target(objectives: Any, source: str) -> float:
-    """The one objective's target as a ratio (``target: 0.999`` or ``targetPercent: 99.9``)."""
-    if isinstance(objectives, list) and len(objectives) > 1:
-        raise ValidationError(f"{source}: spec.objectives has {len(objectives)} objectives; chaos-sre "
-                              "judges one per SLO file: write one file per objective")
-    if not isinstance(objectives, list) or not objectives:
-        raise ValidationError(f"{source}: spec.objectives[0] is missing (need a list)")
-    objective = _mapping(objectives[0], "spec.objectives[0]", source)
-    if "target" in objective and "targetPercent" in objective:
-        raise ValidationError(f"{source}: spec.objectives[0] sets both target and targetPercent; "
-                              "keep one")
-    if "targetPercent" in objective:
-        field, value = "spec.objectives[0].targetPercent", objective["targetPercent"]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 1 < value < 100:
-            raise ValidationError(
-                f"{source}: {field} is a percentage above 1 and below 100 (99.9 for 99.9 %), got "
-                f"{value!r}" + ("; for a ratio write target: " + repr(value)
-                                if isinstance(value, int | float) and 0 < value <= 1 else ""))
-        return float(value) / 100.0
-    if "target" not in objective:
-        raise ValidationError(f"{source}: missing field spec.objectives[0].target")
-    value = objective["target"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise ValidationError(f"{source}: spec.objectives[0].target must be between 0 and 1 "
-                              f"(exclusive, e.g. 0.999), got {value!r}")
-    return float(value)
+def _one(what: str, advice: str) -> Any:
+    """A list of exactly one item; more are refused with ``advice``."""
+    def only(items: list[Any]) -> list[Any]:
+        if len(items) > 1:
+            raise ValueError(f"{len(items)} {what}; {advice}")
+        return items
+    return pydantic.AfterValidator(only)
 
 
-def _window(document: dict[str, Any], source: str) -> float:
-    """The one rolling window's length in seconds."""
-    windows = _get(document, "spec.timeWindow", source)
-    if isinstance(windows, list) and len(windows) > 1:
-        raise ValidationError(f"{source}: spec.timeWindow has {len(windows)} windows; an SLO has one")
-    window = _mapping(_get(document, "spec.timeWindow[0]", source), "spec.timeWindow[0]", source)
-    if window.get("isRolling", True) is not True:
-        raise ValidationError(f"{source}: spec.timeWindow[0] is a calendar window (isRolling: "
-                              "false); chaos-sre judges rolling windows: set isRolling: true")
-    return parse_duration(_get(window, "duration", f"{source}: spec.timeWindow[0]"),
-                          f"{source}: spec.timeWindow[0].duration")
+class Window(pydantic.BaseModel):
+    model_config = OPENSLO
+    duration: Duration
+    isRolling: bool = True
+
+    @pydantic.field_validator("isRolling")
+    @classmethod
+    def _rolling(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("a calendar window (isRolling: false); chaos-sre judges rolling "
+                             "windows: set isRolling: true")
+        return value
 
 
-def _budgeting_method(document: dict[str, Any], source: str) -> None:
-    method = _mapping(document.get("spec"), "spec", source).get("budgetingMethod", "Occurrences")
-    if method not in BUDGETING_METHODS:
-        raise ValidationError(f"{source}: spec.budgetingMethod {method!r} is not supported; chaos-sre "
-                              "counts good requests over all requests (Occurrences): a run of "
-                              "minutes cannot say which timeslices of the window turn bad")
+class Objective(pydantic.BaseModel):
+    model_config = OPENSLO
+    target: Number | None = None
+    targetPercent: Number | None = None
+
+    @pydantic.field_validator("target")
+    @classmethod
+    def _ratio(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 1:
+            raise ValueError("expected a ratio between 0 and 1 (exclusive, e.g. 0.999)"
+                             + (f"; for a percentage write targetPercent: {value!r}" if 50 <= value < 100 else ""))
+        return value
+
+    @pydantic.field_validator("targetPercent")
+    @classmethod
+    def _percent(cls, value: float | None) -> float | None:
+        if value is not None and not 1 < value < 100:
+            raise ValueError("expected a percentage above 1 and below 100 (99.9 for 99.9 %)"
+                             + (f"; for a ratio write target: {value!r}" if 0 < value <= 1 else ""))
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _one_target(self) -> "Objective":
+        if self.target is not None and self.targetPercent is not None:
+            raise ValueError("sets both target and targetPercent; keep one")
+        if self.target is None and self.targetPercent is None:
+            raise ValueError("expected target (a ratio, 0.999) or targetPercent (99.9)")
+        return self
+
+    @property
+    def ratio(self) -> float:
+        return float(self.target) if self.target is not None else float(self.targetPercent or 0) / 100
 
 
-def _paths(spec: dict[str, Any], source: str) -> tuple[tuple[str, int], ...]:
-    field = "spec.indicator.spec.ratioMetric.total.metricSource.spec.paths"
-    raw = spec.get("paths", [{"path": "/", "weight": 1}])
-    if not isinstance(raw, list) or not raw:
-        raise ValidationError(f"{source}: {field} must be a non-empty list")
-    paths = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict) or not isinstance(item.get("path"), str) \
-                or not item["path"].startswith("/"):
-            raise ValidationError(f"{source}: {field}[{index}].path must be a string starting with /")
-        weight = item.get("weight", 1)
-        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 1000:
-            raise ValidationError(f"{source}: {field}[{index}].weight must be a whole number 1-1000")
-        paths.append((item["path"], weight))
-    return tuple(paths)
+def _absolute(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError("expected a path starting with /")
+    return path
+
+
+class RequestPath(pydantic.BaseModel):
+    model_config = OPENSLO
+    path: Annotated[str, pydantic.AfterValidator(_absolute)]
+    weight: WholeNumber = pydantic.Field(1, ge=1, le=1000)
+
+
+def _is_source(value: str) -> str:
+    if value != SOURCE_TYPE:
+        raise ValueError(f"expected {SOURCE_TYPE!r} (the sampler's requests)")
+    return value
+
+
+SourceType = Annotated[str, pydantic.AfterValidator(_is_source)]
+
+
+class TotalSpec(pydantic.BaseModel):
+    model_config = OPENSLO
+    timeout: Duration = 2.0
+    loadBalancer: str | None = None
+    paths: list[RequestPath] = pydantic.Field(
+        default_factory=lambda: [RequestPath(path="/", weight=1)], min_length=1)
+
+
+class TotalSource(pydantic.BaseModel):
+    model_config = OPENSLO
+    type: SourceType
+    spec: TotalSpec = pydantic.Field(default_factory=TotalSpec)
+
+
+class GoodSpec(pydantic.BaseModel):
+    model_config = OPENSLO
+    latencyThreshold: Duration | None = None
+
+
+class GoodSource(pydantic.BaseModel):
+    model_config = OPENSLO
+    type: SourceType = SOURCE_TYPE
+    spec: GoodSpec = pydantic.Field(default_factory=GoodSpec)
+
+
+class Good(pydantic.BaseModel):
+    model_config = OPENSLO
+    metricSource: GoodSource = pydantic.Field(default_factory=GoodSource)
+
+
+class Total(pydantic.BaseModel):
+    model_config = OPENSLO
+    metricSource: TotalSource
+
+
+class RatioMetric(pydantic.BaseModel):
+    model_config = OPENSLO
+    good: Good = pydantic.Field(default_factory=Good)
+    total: Total
+    bad: Any = None
+
+    @pydantic.field_validator("bad")
+    @classmethod
+    def _no_bad(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("not supported: declare good (and total) requests; chaos-sre's "
+                             "sampler classifies each request itself")
+        return value
+
+
+class IndicatorSpec(pydantic.BaseModel):
+    model_config = OPENSLO
+    ratioMetric: RatioMetric
+
+
+class Indicator(pydantic.BaseModel):
+    model_config = OPENSLO
+    spec: IndicatorSpec
+
+
+def _occurrences(value: str) -> str:
+    if value not in BUDGETING_METHODS:
+        raise ValueError("not supported: chaos-sre counts good requests over all requests "
+                         "(Occurrences); a run of minutes cannot say which timeslices of the "
+                         "window turn bad")
+    return value
+
+
+class Spec(pydantic.BaseModel):
+    model_config = OPENSLO
+    budgetingMethod: Annotated[str, pydantic.AfterValidator(_occurrences)] = "Occurrences"
+    timeWindow: Annotated[list[Window], pydantic.Field(min_length=1),
+                          _one("windows", "an SLO has one")]
+    objectives: Annotated[list[Objective], pydantic.Field(min_length=1),
+                          _one("objectives", "chaos-sre judges one per SLO file: write one file "
+                                             "per objective")]
+    indicator: Indicator
+
+
+class Metadata(pydantic.BaseModel):
+    model_config = OPENSLO
+    name: str = pydantic.Field(min_length=1)
+
+
+class SLOFile(pydantic.BaseModel):
+    """An OpenSLO v1 SLO document, as far as chaos-sre reads it."""
+
+    model_config = OPENSLO
+    kind: str
+    metadata: Metadata
+    spec: Spec
+
+    @pydantic.field_validator("kind")
+    @classmethod
+    def _an_slo(cls, value: str) -> str:
+        if value != "SLO":
+            raise ValueError("expected 'SLO'")
+        return value
 
 
 def parse_slo(document: Any, source: str) -> SLODefinition:
     """Validate a loaded SLO document and return its definition."""
     if not isinstance(document, dict):
         raise ValidationError(f"{source}: not an SLO document (expected a mapping)")
-    if document.get("kind") != "SLO":
-        raise ValidationError(f"{source}: kind must be SLO, got {document.get('kind')!r}")
-    name = _get(document, "metadata.name", source)
-    if not isinstance(name, str) or not name:
-        raise ValidationError(f"{source}: metadata.name must be a non-empty string")
-    _budgeting_method(document, source)
-    window = _window(document, source)
-    target = _target(_get(document, "spec.objectives", source), source)
-    base = "spec.indicator.spec.ratioMetric"
-    ratio = _mapping(_get(document, base, source), base, source)
-    if "bad" in ratio:
-        raise ValidationError(f"{source}: {base}.bad is not supported; declare good (and total) "
-                              "requests: chaos-sre's sampler classifies each request itself")
-    total = _mapping(_get(ratio, "total.metricSource", f"{source}: {base}"),
-                     f"{base}.total.metricSource", source)
-    if total.get("type") != SOURCE_TYPE:
-        raise ValidationError(f"{source}: spec.indicator.spec.ratioMetric.total.metricSource.type "
-                              f"must be {SOURCE_TYPE}, got {total.get('type')!r}")
-    total_spec = _mapping(total.get("spec"), f"{base}.total.metricSource.spec", source)
-    good = _mapping(ratio.get("good"), f"{base}.good", source)
-    good_source = _mapping(good.get("metricSource"), f"{base}.good.metricSource", source)
-    good_spec = _mapping(good_source.get("spec"), f"{base}.good.metricSource.spec", source)
-    timeout = parse_duration(total_spec.get("timeout", "2s"),
-                             f"{source}: {base}.total.metricSource.spec.timeout")
-    threshold = good_spec.get("latencyThreshold")
-    latency = None if threshold is None else parse_duration(
-        threshold, f"{source}: {base}.good.metricSource.spec.latencyThreshold")
-    if latency is not None and latency > timeout:
-        raise ValidationError(f"{source}: {base}.good.metricSource.spec.latencyThreshold "
-                              "must not exceed the request timeout")
-    balancer = total_spec.get("loadBalancer")
-    if balancer is not None and not isinstance(balancer, str):
-        raise ValidationError(f"{source}: {base}.total.metricSource.spec.loadBalancer must be a name")
-    return SLODefinition(name=name, target=target, window_seconds=window,
-                         paths=_paths(total_spec, source), timeout_seconds=timeout,
-                         latency_threshold_seconds=latency, load_balancer=balancer, source=source)
+    slo = checked(SLOFile, document, source)
+    ratio = slo.spec.indicator.spec.ratioMetric
+    total = ratio.total.metricSource.spec
+    threshold = ratio.good.metricSource.spec.latencyThreshold
+    if threshold is not None and threshold > total.timeout:
+        raise ValidationError(f"{source}: spec.indicator.spec.ratioMetric.good.metricSource.spec."
+                              f"latencyThreshold: expected at most the request timeout "
+                              f"({total.timeout:g} s), got {threshold:g} s")
+    return SLODefinition(name=slo.metadata.name, target=slo.spec.objectives[0].ratio,
+                         window_seconds=slo.spec.timeWindow[0].duration,
+                         paths=tuple((p.path, p.weight) for p in total.paths),
+                         timeout_seconds=total.timeout,
+                         latency_threshold_seconds=threshold,
+                         load_balancer=total.loadBalancer, source=source)
 
 
 def load_slo(path: str | Path) -> SLODefinition:
