@@ -1,13 +1,19 @@
-"""Shared by the benchmarks: statistics, CPU time of child processes, markdown tables, peers."""
+"""Shared by the benchmarks: statistics, CPU time of child processes, markdown tables, peers, and
+the result file each writes."""
 
 import argparse
+import contextlib
+import io
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from chaos_sre.slo import math as slo_math
 
@@ -190,3 +196,44 @@ class HttpServer:
             self._process.wait(timeout=10)
         if self._arrivals_file.exists():
             self.arrivals = [float(x) for x in self._arrivals_file.read_text().split()]
+
+
+RESULTS = ROOT / "bench" / "results"
+"""Where each benchmark writes its result (``bench/results/NAME.md``); docs/performance.md holds
+a copy of each between include markers (``python -m bench.publish``)."""
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the console and keeps a copy."""
+
+    def __init__(self, console: TextIO) -> None:
+        self.console, self.kept = console, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.kept.write(text)
+        return self.console.write(text)
+
+    def flush(self) -> None:
+        self.console.flush()
+
+
+def published(module: str, main: Callable[[], int | None]) -> int:
+    """Run a benchmark's ``main`` and write what it prints (its result: progress goes to stderr)
+    to ``bench/results/NAME.md``, with the command, date and commit it was measured at; a
+    benchmark that fails writes nothing. ``CHAOS_SRE_BENCH_RESULTS=off`` writes no file (a trial
+    run)."""
+    name = module.rsplit(".", 1)[-1]
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        status = main() or 0
+    if status == 0 and os.environ.get("CHAOS_SRE_BENCH_RESULTS") != "off":
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=False).stdout.strip() or "unknown"
+        command = shlex.join(["python", "-m", module, *sys.argv[1:]])
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}.md").write_text(
+            f"<!-- {command}; {time.strftime('%Y-%m-%d')}; commit {commit}; {machine()} -->\n"
+            + tee.kept.getvalue().strip() + "\n", encoding="utf-8")
+        print(f"result written to bench/results/{name}.md (python -m bench.publish puts it in "
+              "docs/performance.md)", file=sys.stderr)
+    return int(status)

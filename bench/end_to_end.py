@@ -7,7 +7,7 @@
 
 Target: ``make demo`` <= 90 s. Medians, with the range.
 
-    .venv/bin/python bench/end_to_end.py [--demo-runs 3] [--repeat 10]
+    .venv/bin/python -m bench.end_to_end [--demo-runs 3] [--repeat 10]
 """
 
 import argparse
@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, machine, median_spread, table
+from bench.common import ROOT, machine, median_spread, published, table
 
 BIN = Path(sys.executable).parent
 
@@ -106,4 +106,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

@@ -6,7 +6,7 @@ bounded runs, and prints the median and spread. With ``--compare-with DIR``, a
 second lab runs the ``chaos_sre`` of checkout DIR (e.g. a `git worktree` of an
 earlier commit) and the two are measured in turn, run by run. Usage:
 
-    .venv/bin/python bench/endpoint_throughput.py [--runs 5] [--seconds 5] [--connections 16]
+    .venv/bin/python -m bench.endpoint_throughput [--runs 5] [--seconds 5] [--connections 16]
         [--compare-with DIR]
 """
 
@@ -18,7 +18,8 @@ import statistics
 import subprocess
 import sys
 
-from lab_process import add_compare_with, checkouts, running_lab
+from bench.common import published
+from bench.lab_process import add_compare_with, checkouts, running_lab
 
 
 def wrk_rate(url: str, seconds: int, connections: int, close: bool) -> float:
@@ -61,4 +62,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

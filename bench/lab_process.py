@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from common import ROOT
+from bench.common import ROOT
+from chaos_sre.lab import testing as lab_testing
 
 T = TypeVar("T")
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
@@ -81,19 +82,10 @@ def add_compare_with(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def running_lab(*args: str, checkout: Checkout = THIS_CHECKOUT) -> Iterator[dict[str, str]]:
     """Start a lab (`chaos-sre lab up --detach ARGS`) of ``checkout``'s code, yield its exports,
-    stop it."""
-    cli = [checkout.python, "-m", "chaos_sre.cli"]
-    env = {**checkout.env(), "CHAOS_SRE_LAB_DIR": tempfile.mkdtemp(prefix="bench-lab-")}
-    up = subprocess.run([*cli, "lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
-                         *args], env=env, cwd=checkout.root, capture_output=True, text=True,
-                        check=True, timeout=120)
-    exports = dict(line.removeprefix("export ").split("=", 1)
-                   for line in up.stdout.splitlines() if line.startswith("export "))
-    try:
-        yield exports
-    finally:
-        subprocess.run([*cli, "lab", "down"], env=env, cwd=checkout.root, capture_output=True,
-                       check=False, timeout=60)
+    stop it (chaos_sre.lab.testing, with the checkout's command line)."""
+    how = {"cli": (checkout.python, "-m", "chaos_sre.cli"), "env": checkout.env(), "cwd": checkout.root}
+    with lab_testing.running_lab(Path(tempfile.mkdtemp(prefix="bench-lab-")), *args, **how) as lab:
+        yield lab.env
 
 
 def chaos_run(checkout: Checkout, lab: dict[str, str], experiment: Path | str, folder: Path,

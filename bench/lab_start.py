@@ -12,7 +12,7 @@ stopped with `lab down` before the next start (not timed). Rows:
 * import floor of a snapshot restore: a fresh Python importing the lab runtime (what any
   design that restores a saved account into a new process pays before restoring anything).
 
-Usage: python bench/lab_start.py [--runs 10]
+Usage: python -m bench.lab_start [--runs 10]
 """
 
 import argparse
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median_spread
-from lab_process import CLI
+from bench.common import median_spread, published
+from bench.lab_process import CLI
 
 TIMEOUT_SECONDS = 120
 
@@ -90,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(published(__spec__.name, main))

@@ -13,7 +13,7 @@ Target: |time-to-recover error| <= max(2 / rate, 0.25 s) in at least 95 % of run
 ``--compare-with DIR`` the runs alternate between this checkout and checkout DIR (each with its
 own lab, control and experiment file), and each gets its rows.
 
-    .venv/bin/python bench/measurement_accuracy.py [--runs 20] [--profile resilient] [--compare-with DIR]
+    .venv/bin/python -m bench.measurement_accuracy [--runs 20] [--profile resilient] [--compare-with DIR]
 """
 
 import argparse
@@ -22,9 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import machine, median_spread, percentile, table
-from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
-
+from bench.common import machine, median_spread, percentile, published, table
+from bench.lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
 from chaos_sre.lab.client import LabClient
 
 
@@ -104,4 +103,4 @@ def accuracy(label: str, runs: list[dict[str, float]]) -> tuple[list[tuple[str, 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

@@ -14,7 +14,7 @@ the share of the requests scheduled during the 10 s blackhole that reached the
 server during it, and (for reference) the share before it. Median of ``--runs`` runs.
 
     make bench-peers
-    .venv/bin/python bench/outage_fidelity.py [--rates 50,200] [--runs 3]
+    .venv/bin/python -m bench.outage_fidelity [--rates 50,200] [--runs 3]
 """
 
 import argparse
@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import HttpServer, machine, median_spread, require, table
+from bench.common import HttpServer, machine, median_spread, published, require, table
 
 LEAD_SECONDS = 5.0
 BLACKHOLE_SECONDS = 10.0
@@ -121,4 +121,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

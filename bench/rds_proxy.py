@@ -8,7 +8,7 @@ journal extension), failed checkout requests, and the latency the sampler saw
 after the fault (p99 and max). Loopback only; each run is bounded by the
 experiment's own timeouts. Usage:
 
-    .venv/bin/python bench/rds_proxy.py [--runs 5] [--time-scale 0.1] [--env NAME=VALUE ...]
+    .venv/bin/python -m bench.rds_proxy [--runs 5] [--time-scale 0.1] [--env NAME=VALUE ...]
 
 The experiment's times are AWS seconds (docs/slo.md), so it runs unchanged at
 any time scale; at time scale 1 the failover takes AWS's real 30 s.
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lab_process import running_lab
-
+from bench.common import published
+from bench.lab_process import running_lab
 from chaos_sre.slo import math as slo_math
 from chaos_sre.slo.samples import read_samples
 
@@ -102,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(published(__spec__.name, main))

@@ -11,7 +11,7 @@ time) p50/p99, and - against a blackhole endpoint that accepts connections and
 never answers - how many of the requests scheduled in 10 s were actually sent
 in those 10 s. Loopback only, every run bounded in time. Usage:
 
-    .venv/bin/python bench/sampler_client.py [--rates 50,200,1000] [--seconds 5] [--runs 3]
+    .venv/bin/python -m bench.sampler_client [--rates 50,200,1000] [--seconds 5] [--runs 3]
 """
 
 import asyncio
@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from common import rate_arguments
-from lab_process import running_lab
 
+from bench.common import published, rate_arguments
+from bench.lab_process import running_lab
 from chaos_sre.slo.samples import read_samples
 
 THREADS = 64
@@ -144,4 +144,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

@@ -15,7 +15,7 @@ seconds per 1000 requests (user + system time of the tool's process). Each cell 
 median of ``--runs`` runs of ``--seconds`` seconds, with the range. Loopback only.
 
     make bench-peers            # Locust in .venv-bench (wrk: apt-get install wrk)
-    .venv/bin/python bench/sampler_fidelity.py [--rates 50,200,1000] [--seconds 5] [--runs 3]
+    .venv/bin/python -m bench.sampler_fidelity [--rates 50,200,1000] [--seconds 5] [--runs 3]
         [--scale 5000:1,20000:4] [--scale-only]
 
 The sampler and Locust run in turn, run by run. The scale-out table runs the sampler alone at
@@ -33,19 +33,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (
+from bench.common import (
     HttpServer,
     cpu_seconds,
     machine,
     median_spread,
     percentile,
+    published,
     rate_arguments,
     require,
     table,
     wait_with_cpu,
 )
-from lab_process import running_lab
-
+from bench.lab_process import running_lab
 from chaos_sre.slo.samples import read_samples
 
 LOCUST_USER_RATE = 10.0
@@ -188,4 +188,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

@@ -13,7 +13,7 @@ groups the profiled time of the steady state (start-up left out) by what it was 
 cProfile adds its own cost to every Python call, so the shares are what to read, not the
 totals; CPU per request without a profiler is bench/sampler_fidelity.py's. Loopback only.
 
-    .venv/bin/python bench/sampler_profile.py [--rates 50,1000] [--seconds 10] [--compare-with DIR]
+    .venv/bin/python -m bench.sampler_profile [--rates 50,1000] [--seconds 10] [--compare-with DIR]
 """
 
 import argparse
@@ -25,9 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import HttpServer, table
-from lab_process import THIS_CHECKOUT, Checkout, checkouts
-
+from bench.common import HttpServer, published, table
+from bench.lab_process import THIS_CHECKOUT, Checkout, checkouts
 from chaos_sre.slo.samples import read_samples
 
 WARM_UP_SECONDS = 1.5
@@ -116,4 +115,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

@@ -14,7 +14,7 @@ Anchor: AWS FIS stop conditions act on CloudWatch alarms, whose periods are 10 s
 
 With ``--compare-with DIR`` the runs alternate between this checkout and checkout DIR.
 
-    .venv/bin/python bench/stop_reaction.py [--runs 5] [--compare-with DIR]
+    .venv/bin/python -m bench.stop_reaction [--runs 5] [--compare-with DIR]
 """
 
 import argparse
@@ -24,9 +24,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from common import machine, median_spread, percentile, table
-from lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
-
+from bench.common import machine, median_spread, percentile, published, table
+from bench.lab_process import Checkout, add_compare_with, chaos_run, checkouts, running_lab, runs_in_turn
 from chaos_sre.slo.samples import read_samples
 
 
@@ -86,4 +85,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

@@ -9,7 +9,7 @@ profiles (resilient PASSED, fragile FAILED). Each run signs as a runner the lab 
 least-privilege policy generated for the shipped experiments (`chaos-sre iam policy --target-tag
 env=staging`) and nothing more; a call that policy denied is reported beside the verdict.
 
-    .venv/bin/python bench/time_scales.py [--scales 0.1,1.0] [--jobs 3] [--experiment NAME]
+    .venv/bin/python -m bench.time_scales [--scales 0.1,1.0] [--jobs 3] [--experiment NAME]
         [--out FILE]
 """
 
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import machine, table
-from lab_process import THIS_CHECKOUT, chaos_run, running_lab
-
+from bench.common import machine, published, table
+from bench.lab_process import THIS_CHECKOUT, chaos_run, running_lab
 from chaos_sre import iam
 from chaos_sre.lab.client import LabClient
 
@@ -138,4 +137,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))

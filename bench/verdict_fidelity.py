@@ -34,7 +34,7 @@ the pytest plugin, the history). A false PASS is a run whose truth is not PASS t
 read as PASSED; a false FAIL is a run whose truth is PASS that did not pass (verdict and exit
 code). Targets (issue 18): no false PASS in the corpus, false FAIL at most 2 %.
 
-    .venv/bin/python bench/verdict_fidelity.py [--reps 1] [--jobs 2] [--only TEXT]
+    .venv/bin/python -m bench.verdict_fidelity [--reps 1] [--jobs 2] [--only TEXT]
         [--experiment NAME] [--out FILE]
 """
 
@@ -52,10 +52,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, machine, table
-from consumers import KNOWS_EXIT_CODE, passed_by, readings
-from lab_process import THIS_CHECKOUT, chaos_run, running_lab
-
+from bench.common import ROOT, machine, published, table
+from bench.consumers import KNOWS_EXIT_CODE, passed_by, readings
+from bench.lab_process import THIS_CHECKOUT, chaos_run, running_lab
 from chaos_sre.aws.client import aws_client
 from chaos_sre.lab.client import LabClient
 
@@ -439,4 +438,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(published(__spec__.name, main))
