@@ -74,7 +74,7 @@ test-fast: $(STAMP) lint
 	@$(PYTEST) -n $(FAST_WORKERS) -m "not e2e and not serial and not slow"
 
 # Peer tools the benchmarks compare with, in their own virtualenv (bench/README in docs/performance.md).
-# Regenerate what docs derive from the code's declarations (tests/test_iam.py checks they are current).
+# Regenerate what docs derive from the code's declarations (tests/e2e/test_iam.py checks they are current).
 docs: $(STAMP)
 	$(BIN)/chaos-sre iam policy --region eu-west-1 --target-tag env=staging experiments/*.json > docs/scheduling/aws/runner-policy.json
 	$(BIN)/python -m chaos_sre.iam docs/safety.md experiments/*.json

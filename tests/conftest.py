@@ -7,6 +7,7 @@ per test session (:func:`shipped_runs`), also across parallel workers. docs/test
 
 import fcntl
 import functools
+import itertools
 import json
 import os
 import shlex
@@ -15,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,14 +24,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from chaos_sre.lab.client import LabClient
 from chaos_sre.lab.core import forkserver
 from chaos_sre.lab.core.services import lab_services
-from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
+from chaos_sre.lab.testing import (  # noqa: F401 - the suite's helpers, imported from here by tests
+    CANARIES,
+    CANARY_INLINE,
+    CANARY_KEY_ID,
+    CANARY_SECRET,
+    CANARY_TOKEN,
+    NO_RETRIES,
+    RunningLab,
+    account_snapshot,
+    lab_time_scale,
+    lab_up,
+    parse_exports,
+    publish_balancer_metric,
+    running_lab,
+    wait_until,
+)
 
 pytest_plugins = ["budgets"]  # each file's test time against docs/testing.md, "Budgets"
 
@@ -45,8 +57,6 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 CLI = [sys.executable, "-m", "chaos_sre.cli"]
-TEST_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 12})
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
@@ -58,153 +68,28 @@ def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
                           timeout=timeout, check=False)
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-@dataclass
-class RunningLab:
-    """A lab process started with `chaos-sre lab up --detach`."""
-
-    lab_dir: Path
-    env: dict[str, str]
-
-    @property
-    def target_url(self) -> str:
-        return self.env["CHAOS_SRE_TARGET_URL"]
-
-    def client(self, service: str, *, retries: bool = True, access_key: str | None = None) -> Any:
-        """A boto3 client for the lab; it retries hard, so tests read through injected API faults
-        (``retries=False``: one attempt, for a test that expects an error botocore would retry).
-        ``access_key``: sign as that caller (:data:`RUNNER_KEY`: held to the runner policy)."""
-        return boto3.client(
-            service,
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=access_key or self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-            config=TEST_CLIENT_CONFIG if retries else NO_RETRIES,
-        )
-
-    @property
-    def api(self) -> LabClient:
-        """The lab's own API (`/__lab/...`)."""
-        return LabClient(self.target_url)
-
-    def timeline(self) -> dict[str, Any]:
-        return self.api.timeline()
-
-    def api_calls(self) -> list[str]:
-        """The IAM action of every API call callers made to the lab, oldest first."""
-        return [action for _, action in self.api.api_calls()]
-
-    def attach_policy(self, document: dict[str, Any] | None, principal: str) -> None:
-        """Hold callers signing with access key ``principal`` to the IAM policy ``document``
-        (None: detach it) - the lab's `/__lab/iam/policy`."""
-        self.api.attach_policy(document, principal)
-
-    def iam_requests(self, principal: str) -> list[dict[str, Any]]:
-        """The IAM requests the lab evaluated for ``principal`` (`/__lab/iam/requests`)."""
-        return self.api.iam_requests(principal)
-
-    def deny(self, *actions: str) -> list[str]:
-        """Make the lab deny these IAM actions to callers (none: allow everything again)."""
-        return self.api.deny(*actions)
-
-    def web_instances(self, *states: str) -> list[dict[str, Any]]:
-        filters = [{"Name": "tag:app", "Values": ["web"]}]
-        if states:
-            filters.append({"Name": "instance-state-name", "Values": list(states)})
-        pages = self.client("ec2").get_paginator("describe_instances").paginate(Filters=filters)
-        return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
-
-    def target_states(self) -> list[str]:
-        elbv2 = self.client("elbv2")
-        arn = elbv2.describe_target_groups(Names=["web"])["TargetGroups"][0]["TargetGroupArn"]
-        health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        return sorted(t["TargetHealth"]["State"] for t in health)
-
-
-def publish_balancer_metric(lab: "RunningLab", metric: str, value: float,
-                            seconds_ago: float = 7200) -> None:
-    """Publish a datapoint of load balancer ``web``'s CloudWatch ``metric`` (AWS/ApplicationELB),
-    as the load balancer would have ``seconds_ago``."""
-    elbv2 = lab.client("elbv2")
-    arn = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
-    dimension = [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/", 1)[1]}]
-    lab.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
-        {"MetricName": metric, "Dimensions": dimension, "Value": value, "Unit": "Count",
-         "Timestamp": time.time() - seconds_ago}])
-
-
-def parse_exports(stdout: str) -> dict[str, str]:
-    env = {}
-    for line in stdout.splitlines():
-        if line.startswith("export "):
-            name, _, value = line[len("export "):].partition("=")
-            env[name] = value
-    return env
-
-
-@contextmanager
-def lab_time_scale(lab: RunningLab) -> Iterator[None]:
-    """This process plays AWS seconds at ``lab``'s time scale while the block runs, as a process
-    started with the lab's environment does: faults and probes called in the test itself then
-    wait, hold and read CloudWatch on the lab's clock (chaos_sre.timescale)."""
-    before = os.environ.get(TIME_SCALE)
-    os.environ[TIME_SCALE] = lab.env[TIME_SCALE]
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(TIME_SCALE, None)
-        else:
-            os.environ[TIME_SCALE] = before
-
-
 @pytest.fixture
 def start_lab(tmp_path: Path) -> Iterator[Callable[..., RunningLab]]:
     """Start labs (``start_lab("--profile", "fragile")``); all are stopped afterwards. The test
     runs at the time scale of the last lab it started (:func:`lab_time_scale`)."""
-    started: list[Path] = []
-
-    with ExitStack() as scales:
+    count = itertools.count()
+    with ExitStack() as labs:
         def _start(*args: str) -> RunningLab:
-            lab_dir = tmp_path / f"lab{len(started)}"
-            result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0",
-                             *args, lab_dir=lab_dir)
-            assert result.returncode == 0, result.stderr
-            started.append(lab_dir)
-            lab = RunningLab(lab_dir, parse_exports(result.stdout))
+            lab = labs.enter_context(running_lab(tmp_path / f"lab{next(count)}", *args))
             lab.attach_policy(runner_policy(), RUNNER_KEY)
-            scales.enter_context(lab_time_scale(lab))
+            labs.enter_context(lab_time_scale(lab))
             return lab
 
         yield _start
-        for lab_dir in started:
-            run_cli("lab", "down", lab_dir=lab_dir)
 
 
 @contextmanager
 def lab_for_module(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[RunningLab]:
     """A lab (``lab up ARGS``) that lives as long as the ``with`` block."""
-    lab_dir = tmp_path_factory.mktemp("module-lab")
-    result = run_cli("lab", "up", "--detach", "--api-port", "0", "--endpoint-port", "0", *args,
-                     lab_dir=lab_dir)
-    assert result.returncode == 0, result.stderr
-    lab = RunningLab(lab_dir, parse_exports(result.stdout))
-    lab.attach_policy(runner_policy(), RUNNER_KEY)
-    try:
+    with running_lab(tmp_path_factory.mktemp("module-lab"), *args) as lab:
+        lab.attach_policy(runner_policy(), RUNNER_KEY)
         with lab_time_scale(lab):
             yield lab
-    finally:
-        run_cli("lab", "down", lab_dir=lab_dir)
 
 
 @pytest.fixture(scope="module")
@@ -401,13 +286,6 @@ def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, re
     return list(reasons)
 
 
-def account_snapshot(lab: RunningLab) -> dict[str, Any]:
-    """Everything the experiments change and must restore, through plain (retrying) boto3: each
-    lab service's part (its plugin object's ``snapshot``)."""
-    return {service.name: service.snapshot(lab.client) for service in lab_services()
-            if service.snapshot is not None}
-
-
 def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str,
                      make: Callable[[Path], dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
     """``make(directory)`` once for the whole test session, parallel workers included.
@@ -427,11 +305,6 @@ def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str,
     return directory, json.loads(done.read_text())
 
 
-CANARY_KEY_ID = "AKIACANARYKEYID00042"
-CANARY_SECRET = "canary-secret-access-key-9f2c71"
-CANARY_TOKEN = "canary-session-token-41d8e0"
-CANARY_INLINE = "canary-inline-webhook-token-77ab12"
-CANARIES = (CANARY_SECRET, CANARY_TOKEN, CANARY_INLINE)
 SHIPPED_EXPERIMENTS = tuple(sorted(p.stem for p in (ROOT / "experiments").glob("*.json")))
 
 

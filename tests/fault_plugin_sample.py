@@ -1,6 +1,6 @@
 """A fault family from outside chaos-sre, as another package would ship one.
 
-tests/test_fault_registry.py registers it the way a package's metadata does (an entry point in
+tests/lab/test_fault_registry.py registers it the way a package's metadata does (an entry point in
 the ``chaos_sre.faults`` group) and checks that discovery, validation, ``iam policy`` and
 rollback find it with no edit to chaos-sre.
 """

@@ -85,7 +85,7 @@ def test_every_experiment_passes_and_restores_at_20_percent_api_faults(
         # The table stays throttled until the restored capacity is ACTIVE, and a refused UpdateTable is
         # retried with backoff: at 20 % API faults the real spend of one run measured 1.6 % to 3.1 %
         # (2 % allowed), so the verdict truly varies. This test is about every call getting through
-        # and a complete restore; tests/test_dynamodb_faults.py judges the budget at rate 0.
+        # and a complete restore; tests/lab/test_dynamodb_faults.py judges the budget at rate 0.
         env["CHAOS_SRE_BUDGET_ALLOWANCE"] = "0.05"
     status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{experiment}.json", tmp_path,
                                         env=env)

@@ -4,12 +4,13 @@ from pathlib import Path
 
 from budgets import DOCUMENT, WALL, overruns, read_budgets
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def test_every_test_file_and_both_sessions_have_a_budget() -> None:
     budgets = read_budgets(DOCUMENT.read_text(encoding="utf-8"))
-    files = {f"tests/{path.name}" for path in TESTS.glob("test_*.py")}
+    files = {f"tests/{path.relative_to(TESTS).as_posix()}" for path in TESTS.glob("*/test_*.py")}
+    assert {name.split("/")[1] for name in files} == {"unit", "lab", "e2e"}
     assert files <= {name for name, kind in budgets if kind == "parallel"}
     assert {(WALL, "parallel"), (WALL, "serial")} <= set(budgets)
     # The two sessions' wall budgets are the 8 minutes of tests the suite must stay under.

@@ -258,7 +258,7 @@ def test_a_global_table_is_refused_unless_asked_and_its_regions_meet_the_guardra
 
 def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
     """The session's shipped run on the resilient lab. That the run restores table and indexes
-    exactly, under API faults too, is tests/test_api_faults.py's (its account snapshot holds
+    exactly, under API faults too, is tests/e2e/test_api_faults.py's (its account snapshot holds
     what :func:`described` reads)."""
     journal = shipped_runs.journal("dynamodb-throttle")
     ext = extension(journal)

@@ -241,7 +241,7 @@ def test_history_without_a_file_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_a_history_that_cannot_be_written_is_an_error_the_control_names(
         runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The control records it and the verdict fails naming it (tests/test_one_verdict.py)."""
+    """The control records it and the verdict fails naming it (tests/unit/test_one_verdict.py)."""
     from chaos_sre.control import outcome
     from chaos_sre.errors import ValidationError
 

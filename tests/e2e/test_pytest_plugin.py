@@ -59,11 +59,11 @@ def test_a_failed_verdict_fails_the_test_with_the_run_summary(start_lab, tmp_pat
 
 def test_experiments_join_named_test_paths_and_bad_paths_are_refused() -> None:
     both = inner_pytest("--chaos-experiments", "experiments/az-outage.json",
-                        "tests/test_slo_math.py", "--collect-only", "-q")
+                        "tests/unit/test_slo_math.py", "--collect-only", "-q")
     assert both.returncode == 0, both.stdout + both.stderr
     lines = both.stdout.splitlines()
     assert "experiments/az-outage.json::az-outage" in lines
-    assert any(line.startswith("tests/test_slo_math.py::") for line in lines)
+    assert any(line.startswith("tests/unit/test_slo_math.py::") for line in lines)
     missing = inner_pytest("--chaos-experiments", "experiments/nope.json", "--collect-only")
     assert missing.returncode == 4
     assert "--chaos-experiments: no file or folder at experiments/nope.json" in missing.stderr
@@ -71,7 +71,7 @@ def test_experiments_join_named_test_paths_and_bad_paths_are_refused() -> None:
 
 @pytest.mark.parametrize("option", [[], ["--chaos-journal-dir", "elsewhere"]])
 def test_without_the_option_the_plugin_collects_nothing_extra(option: list[str]) -> None:
-    plain = inner_pytest("tests/test_slo_math.py", "--collect-only", "-q", *option)
+    plain = inner_pytest("tests/unit/test_slo_math.py", "--collect-only", "-q", *option)
     assert plain.returncode == 0, plain.stderr
     assert not any("experiments/" in line for line in plain.stdout.splitlines())
-    assert any(line.startswith("tests/test_slo_math.py::") for line in plain.stdout.splitlines())
+    assert any(line.startswith("tests/unit/test_slo_math.py::") for line in plain.stdout.splitlines())

@@ -284,7 +284,7 @@ def test_a_refused_scaling_change_after_the_count_change_is_still_restored(
 def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
     """The session's shipped run on the resilient lab: the web tier falls back while ``api`` has
     no task. That the run restores exactly, under API faults too, is
-    tests/test_api_faults.py's (its account snapshot holds what :func:`described` reads)."""
+    tests/e2e/test_api_faults.py's (its account snapshot holds what :func:`described` reads)."""
     journal = shipped_runs.journal("ecs-scale-to-zero")
     ext = extension(journal)
     assert ext["verdict"]["passed"] is True, ext["verdict"]["reasons"]

@@ -18,7 +18,7 @@ from test_control import COUNT_PER_AZ, HEALTHY, TERMINATE_AZ, experiment
 
 from chaos_sre.journal import outcome
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def adversity(lab: Any, **rule: Any) -> None:

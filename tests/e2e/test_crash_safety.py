@@ -16,7 +16,7 @@ from conftest import CHAOS, CLI, MUTATING_STEPS, ROOT, RunningLab, account_snaps
 KILL_POINTS = [(name, step) for name, steps in MUTATING_STEPS.items()
                for step in range(1, steps + 1)]
 """(experiment, k): kill the runner right after its k-th mutation reached AWS - every mutating
-step of every experiment (tests/test_api_faults.py checks the step counts on complete runs)."""
+step of every experiment (tests/e2e/test_api_faults.py checks the step counts on complete runs)."""
 
 
 def settles_to(lab: RunningLab, before: dict[str, Any], *, timeout: float = 90,

@@ -238,7 +238,7 @@ def test_chaos_run_refuses_a_bad_chaos_sre_argument_before_anything(start_lab,
 def test_an_experiment_finds_its_slo_file_from_any_working_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shipped experiments name `probes/web.yaml`: from another folder it is found beside
-    the experiment or above it, as `chaos run` finds it (tests/test_refused_mutations.py runs
+    the experiment or above it, as `chaos run` finds it (tests/e2e/test_refused_mutations.py runs
     them from elsewhere)."""
     monkeypatch.chdir(tmp_path)
     for name in sorted(EXPERIMENTS):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import extension, publish_balancer_metric, run_chaos
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RATE = 200.0
 
 HEALTHY = {

@@ -3,7 +3,7 @@
 Pure logic, no lab: the same run seen on AWS's clock and on a lab's clock ten times faster gets
 the same verdict, budget and recovery; pauses are played and put back; the time scale comes from
 the environment a lab exports. The shipped experiments at several scales are run end to end in
-tests/test_az_faults.py and measured in bench/time_scales.py.
+tests/lab/test_az_faults.py and measured in bench/time_scales.py.
 """
 
 import dataclasses

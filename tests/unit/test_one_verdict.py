@@ -1,7 +1,7 @@
 """One verdict, read the same way everywhere (in process: no lab, no `chaos run`).
 
 Each numbered case of the issue that is not a user path through `chaos run` is reproduced here
-with the code every consumer uses; tests/test_one_verdict_runs.py makes the `chaos run`s. The
+with the code every consumer uses; tests/e2e/test_one_verdict_runs.py makes the `chaos run`s. The
 flags table of docs/slo.md is driven from its own text: every flag with every shipped
 experiment's method is refused, a dry run, or judged, and the verdict and exit code of each
 answer are computed by the control's own code.
@@ -37,7 +37,7 @@ from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
 from chaos_sre.values import resolved
 from chaos_sre.verdicts import Status, VerdictError, exit_code, journal_verdict, parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SLO = load_slo(str(ROOT / "probes" / "web.yaml"))
 SETTINGS = RunSettings(budget_allowance=0.05, rto_seconds=30, rate=50, baseline_seconds=2,
                        hold_seconds=3, recovery_window_seconds=20, burn_rate_stop=None,

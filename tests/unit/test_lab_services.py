@@ -9,7 +9,7 @@ from pathlib import Path
 
 from chaos_sre.lab.core.services import lab_services, service_modules
 
-LAB = Path(__file__).resolve().parent.parent / "chaos_sre" / "lab"
+LAB = Path(__file__).resolve().parents[2] / "chaos_sre" / "lab"
 SERVICES = sorted(p.name for p in LAB.iterdir() if (p / "__init__.py").is_file() and p.name != "core")
 WIRE_PROTOCOLS = {("api_faults.py", "ec2"), ("operations.py", "ec2")}
 """Strings the core may hold that are also a service's name: ``ec2`` is the name of a wire

@@ -3,7 +3,7 @@
 The AWS files are validated against botocore's API models (RegisterTaskDefinition,
 CreateSchedule), every IAM action against the service's operations, the runner
 image's contents against the plan it runs. The workflow's game-day step itself
-runs in tests/test_gameday.py.
+runs in tests/e2e/test_gameday.py.
 """
 
 import json

@@ -11,7 +11,7 @@ import yaml
 from chaos_sre.errors import ValidationError
 from chaos_sre.slo.definition import load_slo, parse_duration, parse_slo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WEB = yaml.safe_load((ROOT / "probes" / "web.yaml").read_text())
 
 

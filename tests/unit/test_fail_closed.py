@@ -20,7 +20,7 @@ from chaos_sre.slo.monitor import Monitor
 from chaos_sre.slo.samples import Sample
 from chaos_sre.slo.verdict import RunRecord, RunSettings, judge
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SLO = SLODefinition(name="web", target=0.999, window_seconds=30 * 86400, paths=(("/", 1),),
                     timeout_seconds=2.0, latency_threshold_seconds=None, load_balancer=None,
                     source="web.yaml")

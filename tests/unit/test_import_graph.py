@@ -5,7 +5,7 @@ a clear place below or above the others)."""
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "chaos_sre"
+PACKAGE = Path(__file__).resolve().parents[2] / "chaos_sre"
 
 
 def module_name(path: Path) -> str:
