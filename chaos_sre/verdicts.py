@@ -29,6 +29,8 @@ from enum import StrEnum
 from typing import Any
 
 from chaos_sre.errors import ValidationError
+from chaos_sre.extension import NAME as EXTENSION_NAME
+from chaos_sre.extension import VerdictFields
 
 VERSION = 2
 """Version 1 (no ``version`` key): ``passed`` always, ``status`` from the fail-closed verdict on."""
@@ -74,7 +76,7 @@ class Verdict:
         """``LABEL - reason; reason`` on one line."""
         return self.label + (" - " + "; ".join(self.reasons) if self.reasons else "")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> VerdictFields:
         """The journal's ``verdict`` object (current version)."""
         return {"version": VERSION, "status": self.status.value, "passed": self.passed,
                 "reasons": list(self.reasons)}
@@ -125,7 +127,7 @@ def chaos_sre_extension(journal: dict[str, Any]) -> dict[str, Any] | None:
     """The ``chaos_sre`` entry of a journal's extensions, if the run had the control."""
     extensions = journal.get("extensions")
     for entry in extensions if isinstance(extensions, list) else []:
-        if isinstance(entry, dict) and entry.get("name") == "chaos_sre":
+        if isinstance(entry, dict) and entry.get("name") == EXTENSION_NAME:
             return entry
     return None
 

@@ -28,6 +28,7 @@ from chaos_sre.control.settings import control_settings
 from chaos_sre.control.settle import settle
 from chaos_sre.control.state import ControlRun
 from chaos_sre.errors import ChaosSreError
+from chaos_sre.extension import Extension, RunTargets
 from chaos_sre.faults.effects import SETTLED
 from chaos_sre.permissions import declared, requires
 from chaos_sre.probes.cloudwatch import error_budget_remaining
@@ -258,9 +259,9 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     finally:
         after_the_fault(stop_sampling)(run)
     run.record.ended_at = time.time()
-    targets = after_the_fault(outcome.run_targets)() or {}
+    targets = after_the_fault(outcome.run_targets)() or RunTargets()
     samples = after_the_fault(observed_samples)(run) or []
-    extension = {**_judged(run, samples), **targets}
+    extension: Extension = {**_judged(run, samples), **targets}
     if not run.record.dry_run:
         errors = len(run.record.control_errors)
         after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
@@ -272,13 +273,13 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
         state["status"] = "failed"  # chaos run exits 1 for every verdict but PASSED
 
 
-def _judged(run: ControlRun, samples: list[Sample]) -> dict[str, Any]:
+def _judged(run: ControlRun, samples: list[Sample]) -> Extension:
     """The run's verdict by ``samples``; if judging fails, a FAILED one naming why."""
     extension = after_the_fault(judge)(samples, run.slo, run.settings, run.record,
                                        str(run.samples_path))
     if extension is None:
         return judge([], run.slo, run.settings, run.record, str(run.samples_path))
-    return dict(extension)
+    return extension
 
 
 def observed_samples(run: ControlRun) -> list[Sample]:

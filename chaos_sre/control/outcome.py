@@ -5,13 +5,14 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre import history
+from chaos_sre.extension import NAME, Extension, NotJudged, RunTargets
 from chaos_sre.safety.ledger import run_ledger
 from chaos_sre.verdicts import Status, Verdict, parse
 
 logger = logging.getLogger("chaostoolkit")
 
 
-def log_verdict(extension: dict[str, Any]) -> None:
+def log_verdict(extension: Extension) -> None:
     """The verdict's reasons, then one summary line (budget, detect, recover)."""
     verdict = parse(extension["verdict"], "the chaos-sre verdict")
     for reason in verdict.reasons:
@@ -28,15 +29,15 @@ def log_verdict(extension: dict[str, Any]) -> None:
     )
 
 
-def not_judged(reason: str) -> dict[str, Any]:
+def not_judged(reason: str) -> NotJudged:
     """The ``chaos_sre`` extension of a run the control refused before it started: INCONCLUSIVE,
     nothing sampled, nothing injected."""
     verdict = Verdict(Status.INCONCLUSIVE, (f"not judged, nothing was sampled or injected: "
                                             f"{reason}",))
-    return {"name": "chaos_sre", "verdict": verdict.as_dict(), "refused_before_start": reason}
+    return {"name": NAME, "verdict": verdict.as_dict(), "refused_before_start": reason}
 
 
-def run_targets() -> dict[str, Any]:
+def run_targets() -> RunTargets:
     """The run's ledger and the resources its faults changed, for the journal extension
     (nothing when no fault opened a ledger); an unreadable ledger raises."""
     ledger = run_ledger()
@@ -45,7 +46,7 @@ def run_targets() -> dict[str, Any]:
     return {"ledger_path": str(ledger.path), "targets": ledger.targets()}
 
 
-def record_history(state: dict[str, Any], extension: dict[str, Any], journal: Path) -> None:
+def record_history(state: dict[str, Any], extension: Extension, journal: Path) -> None:
     """Append the run's key figures to the local history (a ValidationError when it cannot:
     the control records it and the verdict fails, naming it)."""
     judged = {**state, "extensions": [*(state.get("extensions") or []), extension]}

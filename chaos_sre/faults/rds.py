@@ -25,7 +25,7 @@ the inverse "wait until the database is available", which `restore_database`
 """
 
 import logging
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import ValidationError
@@ -34,6 +34,7 @@ from chaos_sre.faults.registry import Permission, Plan, Target, fault
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.rds import (
+    Writer,
     database_target,
     describe_cluster,
     describe_instance,
@@ -180,9 +181,11 @@ def failover(
     }
 
     def apply(ledger: Ledger) -> None:
+        writer: Writer = plan["before"]
+        before = WriterBefore(**writer, kind=plan["kind"])
+        before["status"] = AVAILABLE
         with ledger.mutation(
-            ledger_resource(kind, identifier), plan["kind"],
-            {**plan["before"], "kind": plan["kind"], "status": AVAILABLE},
+            ledger_resource(kind, identifier), plan["kind"], before,
             {"op": "await_database_available", "kind": kind, "identifier": identifier,
              "timeout_seconds": float(restore_timeout_seconds)},
         ):
@@ -232,12 +235,18 @@ def _await_available(op: AwaitDatabaseAvailable, configuration: Settings, secret
     return f"RDS instance {identifier} available in {describe_instance(rds, identifier)['AvailabilityZone']}"
 
 
-def recorded_writer(kind: str, identifier: str) -> dict[str, Any] | None:
+class WriterBefore(Writer):
+    """The pre-state a failover records: where the writer was, and which failover."""
+
+    kind: str
+
+
+def recorded_writer(kind: str, identifier: str) -> WriterBefore | None:
     """The writer before this run's :func:`failover` of the database (what it recorded in the
     run ledger as the pre-state), or None when this run did not fail it over (or AWS refused)."""
     for entry in reversed(current_ledger().intents()):
         if entry["resource"] == ledger_resource(kind, identifier):
-            return dict(entry["pre_state"])
+            return cast(WriterBefore, entry["pre_state"])
     return None
 
 
@@ -247,7 +256,7 @@ def _writer_moved(intent: Operation, outcome: Any, configuration: Settings,
     """A failover moved the writer (or is still under way); a reboot, which AWS always performs
     once it accepted the call, shows in the database not being available or having restarted."""
     kind, identifier = str(intent["resource"]).removeprefix("rds:").split("/", 1)
-    before = intent["pre_state"]
+    before = cast(WriterBefore, intent["pre_state"])
     now = writer_of(aws_client("rds", configuration, secrets), kind, identifier)
     if now["status"] != AVAILABLE or intent["operation"] == "reboot":
         return None

@@ -7,13 +7,14 @@ failover.
 """
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from chaos_sre.aws import aws_client
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.rds import AVAILABLE, recorded_writer
 from chaos_sre.permissions import requires
-from chaos_sre.services.rds import database_target, describe_cluster, wait_available, writer_of
+from chaos_sre.services.rds import Writer, database_target, describe_cluster, wait_available, writer_of
 from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.waiting import WaitTimeout, poll
 
@@ -23,7 +24,7 @@ __all__ = ["database_status", "wait_for_failover", "writer", "writer_availabilit
 @requires("rds:DescribeDBClusters", "rds:DescribeDBInstances")
 def writer(db_cluster_identifier: str | None = None, db_instance_identifier: str | None = None,
            configuration: dict[str, Any] | None = None,
-           secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+           secrets: dict[str, Any] | None = None) -> Writer:
     """The database's writer: `instance`, `availability_zone` and the database's `status`."""
     kind, identifier = database_target(db_cluster_identifier, db_instance_identifier)
     return writer_of(aws_client("rds", configuration, secrets), kind, identifier)
@@ -50,12 +51,12 @@ def database_status(db_cluster_identifier: str | None = None,
 
 
 def _shows_the_failover(rds: Any, kind: str, identifier: str, old_writer: str | None,
-                        old_zone: str | None) -> tuple[bool, dict[str, Any]]:
+                        old_zone: str | None) -> tuple[bool, Mapping[str, Any]]:
     """(whether the database shows a failover or reboot - not `available`, a cluster member
     not `available`, or the writer moved - and its writer now)."""
     if kind == "instance":
-        now = writer_of(rds, kind, identifier)
-        return now["status"] != AVAILABLE or now["availability_zone"] != old_zone, now
+        writer_now = writer_of(rds, kind, identifier)
+        return writer_now["status"] != AVAILABLE or writer_now["availability_zone"] != old_zone, writer_now
     cluster = describe_cluster(rds, identifier)  # one read: status, members and writer
     writers = [m for m in cluster["members"] if m["writer"]]
     now = writers[0] if writers else {"instance": None, "availability_zone": None}
@@ -110,9 +111,9 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
     if not 0 < float(poll_seconds) <= float(timeout_seconds):
         raise ValidationError("wait_for_failover needs 0 < poll_seconds <= timeout_seconds")
     rds = aws_client("rds", configuration, secrets)
-    before = recorded_writer(kind, identifier) or {}
-    old_writer = previous_writer or before.get("instance")
-    old_zone = previous_availability_zone or before.get("availability_zone")
+    before = recorded_writer(kind, identifier)
+    old_writer = previous_writer or (before["instance"] if before else None)
+    old_zone = previous_availability_zone or (before["availability_zone"] if before else None)
     started = time.monotonic()
     deadline = started + wall_seconds(float(timeout_seconds))
     _wait_until_begun(rds, kind, identifier, old_writer, old_zone, deadline, float(poll_seconds))
@@ -123,7 +124,7 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
     moved = (now["availability_zone"] != old_zone) if kind == "instance" else (now["instance"] != old_writer)
     if old_writer is None and old_zone is None:
         changed = None
-    elif before.get("kind") == "reboot" and not (previous_writer or previous_availability_zone):
+    elif before is not None and before["kind"] == "reboot" and not (previous_writer or previous_availability_zone):
         changed = moved
     elif not moved:
         raise AWSError(f"{identifier} is available but its writer did not move: still "

@@ -7,7 +7,7 @@ Multi-AZ failover.
 """
 
 import time
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from chaos_sre.aws import paginate, tag_dict, wait
 from chaos_sre.errors import AWSError, ValidationError
@@ -121,7 +121,17 @@ def wait_available(rds: Any, kind: str, identifier: str, *, timeout_seconds: flo
          timeout_seconds=max(poll_seconds, deadline - time.monotonic()), **filters)
 
 
-def writer_of(rds: Any, kind: str, identifier: str) -> dict[str, Any]:
+class Writer(TypedDict):
+    """Where a database's writer is: its instance, AZ, the database's status (and, for a Multi-AZ
+    instance, its standby's AZ)."""
+
+    instance: str
+    availability_zone: str
+    status: str
+    standby_availability_zone: NotRequired[str | None]
+
+
+def writer_of(rds: Any, kind: str, identifier: str) -> Writer:
     if kind == "cluster":
         cluster = describe_cluster(rds, identifier)
         writers = [m for m in cluster["members"] if m["writer"]]

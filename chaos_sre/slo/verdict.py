@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos_sre.extension import NAME as EXTENSION_NAME
+from chaos_sre.extension import Extension, SamplingFields, SliSummary
 from chaos_sre.slo import math as slo_math
 from chaos_sre.slo.budget import TrafficModel
 from chaos_sre.slo.coverage import coverage, coverage_problems
@@ -118,7 +120,7 @@ def _pct(value: float) -> str:
     return f"{value * 100:.3g} %"
 
 
-def _summary(samples: Sequence[Sample], points: Sequence[slo_math.Point]) -> dict[str, Any]:
+def _summary(samples: Sequence[Sample], points: Sequence[slo_math.Point]) -> SliSummary:
     latencies = [p[2] for p in points if p[2] is not None]
     return {
         "samples": len(points),
@@ -173,14 +175,14 @@ def traffic_model(slo: SLODefinition, settings: RunSettings, record: RunRecord) 
 
 
 def _evidence(found: _Findings, samples: Sequence[Sample], settings: RunSettings,
-              record: RunRecord) -> dict[str, Any]:
+              record: RunRecord) -> SamplingFields:
     """The sampler's exit and the samples' coverage: failures and missing evidence."""
     found.failures.extend(f"the chaos-sre control failed: {e}" for e in record.control_errors)
     if record.sampler_died:
         found.failures.append(f"the sampler exited (code {record.sampler_exit_code}) before the "
                               "run ended: the rest of the run was not observed")
     found.missing.extend(record.sample_problems)
-    sampling: dict[str, Any] = {"rate": settings.rate, "started_at": record.sampler_started_at,
+    sampling: SamplingFields = {"rate": settings.rate, "started_at": record.sampler_started_at,
                                 "stopped_at": record.sampler_stopped_at,
                                 "exit_code": record.sampler_exit_code, "coverage": None}
     if record.dry_run:
@@ -198,7 +200,7 @@ def _evidence(found: _Findings, samples: Sequence[Sample], settings: RunSettings
 
 
 def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
-          record: RunRecord, samples_path: str) -> dict[str, Any]:
+          record: RunRecord, samples_path: str) -> Extension:
     """Compute the ``chaos_sre`` journal extension for a finished run."""
     ordered = sorted(samples, key=lambda s: s.scheduled)
     points = [(s.scheduled, s.good(slo.latency_threshold_seconds), s.latency) for s in ordered]
@@ -303,7 +305,7 @@ def judge(samples: Sequence[Sample], slo: SLODefinition, settings: RunSettings,
     short_window = settings.burn_window_seconds
     worst = slo_math.worst_error_rate(span, settings.wall(short_window)) if span else 0.0
     return {
-        "name": "chaos_sre",
+        "name": EXTENSION_NAME,
         "verdict": found.verdict().as_dict(),
         "slo": {"name": slo.name, "source": slo.source, "target": target,
                 "window_seconds": slo.window_seconds,

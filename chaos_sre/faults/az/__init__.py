@@ -17,7 +17,8 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call, call_on_new, paginate
 from chaos_sre.errors import ValidationError
-from chaos_sre.faults.az import checks, inverses  # noqa: F401 - registers the inverses and effect checks
+from chaos_sre.faults.az import inverses  # noqa: F401 - registers the inverses
+from chaos_sre.faults.az.checks import GroupSubnets, InstancesTaken, LoadBalancerSubnets, SubnetAcl
 from chaos_sre.faults.az.network import (
     ACL_NOT_FOUND,
     RUN_TAG,
@@ -120,8 +121,8 @@ def terminate_az_instances(
         for first in range(0, len(targets), TERMINATE_BATCH):
             batch = targets[first:first + TERMINATE_BATCH]
             undo = {"op": "start_instances", "instance_ids": batch} if stop else None
-            with ledger.mutation("ec2:instances", verb, {"instance_ids": batch, "state": "running",
-                                                         "availability_zone": az}, undo):
+            with ledger.mutation("ec2:instances", verb, InstancesTaken(
+                    instance_ids=batch, state="running", availability_zone=az), undo):
                 call(ec2, "stop_instances" if stop else "terminate_instances", InstanceIds=batch)
             calls += 1
         logger.info(f"chaos-sre: {verb} {len(targets)} instance(s) in {az} in {calls} call(s)")
@@ -216,7 +217,7 @@ def blackhole_az(
             suspend_az_rebalance(autoscaling, ledger, group)
         for balancer, current, remaining in shrinkable:
             with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
-                                 {"subnets": current},
+                                 LoadBalancerSubnets(subnets=current),
                                  {"op": "restore_lb_subnets",
                                   "load_balancer_arn": balancer["LoadBalancerArn"],
                                   "subnets": current}):
@@ -226,7 +227,7 @@ def blackhole_az(
         for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
             original, association = acl_of(ec2, subnet["SubnetId"])
             with ledger.mutation(f"ec2:subnet/{subnet['SubnetId']}",
-                                 "replace_network_acl_association", {"network_acl_id": original},
+                                 "replace_network_acl_association", SubnetAcl(network_acl_id=original),
                                  {"op": "restore_nacl", "subnet_id": subnet["SubnetId"],
                                   "network_acl_id": original}):
                 call_on_new(ec2, "replace_network_acl_association", not_found=ACL_NOT_FOUND,
@@ -235,7 +236,7 @@ def blackhole_az(
             name = group["AutoScalingGroupName"]
             removed = sorted(set(group["VPCZoneIdentifier"].split(",")) - set(remaining) - {""})
             with ledger.mutation(f"autoscaling:{name}", "update_subnets",
-                                 {"vpc_zone_identifier": group["VPCZoneIdentifier"]},
+                                 GroupSubnets(vpc_zone_identifier=group["VPCZoneIdentifier"]),
                                  {"op": "restore_asg_subnets", "asg": name, "removed": removed,
                                   "vpc_zone_identifier": group["VPCZoneIdentifier"]}):
                 call(autoscaling, "update_auto_scaling_group", AutoScalingGroupName=name,

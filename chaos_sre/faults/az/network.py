@@ -6,6 +6,7 @@ from typing import Any
 
 from chaos_sre.aws import call, call_on_new, paginate, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults.az.checks import SuspendedProcesses
 from chaos_sre.faults.registry import Share, Target
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.safety.runner import runner_network_interfaces
@@ -151,7 +152,7 @@ def suspend_az_rebalance(autoscaling: Any, ledger: Ledger, group: dict[str, Any]
     if AZ_REBALANCE in suspended:
         return
     with ledger.mutation(f"autoscaling:{name}", "suspend_processes",
-                         {"suspended_processes": suspended},
+                         SuspendedProcesses(suspended_processes=suspended),
                          {"op": "resume_az_rebalance", "asg": name}, effect=False):
         call(autoscaling, "suspend_processes", AutoScalingGroupName=name,
              ScalingProcesses=[AZ_REBALANCE])

@@ -21,7 +21,7 @@ class EcsProfile:
 
 @dataclass(frozen=True)
 class EcsTimings:
-    """AWS-side delays of ECS and Application Auto Scaling that do not depend on the profile."""
+    """AWS-side delays of ECS that do not depend on the profile."""
 
     ecs_scheduler_seconds: float = 2.0
     """Mean time between the ECS service scheduler's looks at a service (each gap 0.5x-1.5x)."""
