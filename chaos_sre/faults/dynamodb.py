@@ -24,6 +24,7 @@ asynchronous: both the throttle and the restore wait until the table is
 import logging
 import math
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from chaos_sre.faults.registry import Permission, Plan, Target, fault
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.application_autoscaling import register, scalable_target, widened
-from chaos_sre.services.dynamodb import MINUTE_SECONDS, describe_table, metric_minutes, settings_of
+from chaos_sre.services.dynamodb import MINUTE_SECONDS, TableSettings, describe_table, metric_minutes, settings_of
 from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.values import PositiveSeconds
 
@@ -93,13 +94,13 @@ def _direction_targets(read_fraction: float | None, write_fraction: float | None
     return targets
 
 
-def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], parts: list[str | None],
+def _new_settings(cloudwatch: Any, table_name: str, before: TableSettings, parts: list[str | None],
                   targets: dict[str, tuple[str, float]], window: float,
-                  consumption: dict[str, float]) -> dict[str, Any]:
+                  consumption: dict[str, float]) -> TableSettings:
     """The settings after the throttle; records each consumption rate used in ``consumption``."""
     on_demand = before["billing_mode"] == ON_DEMAND
-    after = {"billing_mode": before["billing_mode"], "table": dict(before["table"]),
-             "indexes": {name: dict(value) for name, value in before["indexes"].items()}}
+    after = TableSettings(billing_mode=before["billing_mode"], table=dict(before["table"]),
+                          indexes={name: dict(value) for name, value in before["indexes"].items()})
     for part in parts:
         current = before["table"] if part is None else before["indexes"][part]
         updated = after["table"] if part is None else after["indexes"][part]
@@ -135,8 +136,8 @@ def _new_settings(cloudwatch: Any, table_name: str, before: dict[str, Any], part
     return after
 
 
-def _scaling_to_hold(autoscaling: Any, table_name: str, before: dict[str, Any],
-                     after: dict[str, Any]) -> list[dict[str, Any]]:
+def _scaling_to_hold(autoscaling: Any, table_name: str, before: TableSettings,
+                     after: TableSettings) -> list[dict[str, Any]]:
     """The scalable targets (DynamoDB auto scaling) of each capacity the throttle lowers, with
     their min, max and suspended state now and the lowered value."""
     if after["billing_mode"] == ON_DEMAND:
@@ -174,8 +175,8 @@ def _other_replica_regions(table: dict[str, Any], configuration: dict[str, Any] 
     return others
 
 
-def _refuse_past_decrease_limits(table: dict[str, Any], before: dict[str, Any],
-                                 after: dict[str, Any]) -> None:
+def _refuse_past_decrease_limits(table: dict[str, Any], before: TableSettings,
+                                 after: TableSettings) -> None:
     """Refuse a throttle that DynamoDB's decrease quota would refuse, for the table and for each
     GSI apart ("Service, account, and table quotas": 4 decreases a UTC day at any time, then
     one more per hour without a decrease, 27 at most; GSIs have their own limits)."""
@@ -208,7 +209,7 @@ def _utc(moment: Any) -> datetime:
     return datetime.fromtimestamp(float(moment), UTC)
 
 
-def _update_request(table_name: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def _update_request(table_name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """UpdateTable parameters that turn ``before`` into ``after`` (only what differs)."""
     on_demand = after["billing_mode"] == ON_DEMAND
     field = "OnDemandThroughput" if on_demand else "ProvisionedThroughput"

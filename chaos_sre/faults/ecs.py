@@ -29,10 +29,11 @@ from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
 from chaos_sre.permissions import requires
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
-from chaos_sre.services.application_autoscaling import register, widened
+from chaos_sre.services.application_autoscaling import ScalableTarget, register, widened
 from chaos_sre.services.ecs import (
     DESIRED_COUNT,
     NAMESPACE,
+    ServiceSettings,
     describe_service,
     managed_scaling_groups,
     resource_id,
@@ -65,7 +66,7 @@ DesiredCount = Annotated[int, pydantic.Field(ge=0, le=MAX_DESIRED_COUNT)]
 RESTORE_POLL_SECONDS = 0.5
 
 
-def _register(scaling: Any, cluster: str, service: str, target: dict[str, Any]) -> None:
+def _register(scaling: Any, cluster: str, service: str, target: ScalableTarget) -> None:
     register(scaling, NAMESPACE, resource_id(cluster, service), DESIRED_COUNT, target)
 
 
@@ -112,12 +113,12 @@ def _desired_count_plan(cluster: str, service: str, count: int, timeout: float,
             "one); take its container instances instead")
     current_count = int(description["desiredCount"])
     target = scalable_target(scaling, cluster, service)
-    before: dict[str, Any] = {"desired_count": current_count, "scalable_target": target}
+    before = ServiceSettings(desired_count=current_count, scalable_target=target)
     if current_count == count:
         raise ValidationError(f"ECS service {service} in cluster {cluster} already has desired "
                               f"count {count}: nothing would change")
     stretched = None if target is None else widened(target, count)
-    after = {"desired_count": count, "scalable_target": stretched}
+    after = ServiceSettings(desired_count=count, scalable_target=stretched)
     summary = {"cluster": cluster, "service": service, "before": before, "after": after}
     managed = managed_scaling_groups(ecs, cluster, description) if count < current_count else {}
     if managed and not allow_capacity_scale_in:

@@ -10,13 +10,13 @@ from typing import Any
 
 from chaos_sre.aws import aws_client
 from chaos_sre.permissions import requires
-from chaos_sre.services.dynamodb import describe_table, metric_minutes, settings_of, whole_minutes
+from chaos_sre.services.dynamodb import TableSettings, describe_table, metric_minutes, settings_of, whole_minutes
 
 __all__ = ["capacity_settings", "consumed_capacity", "table_status", "throttled_requests"]
 
 @requires("dynamodb:DescribeTable")
 def capacity_settings(table_name: str, configuration: dict[str, Any] | None = None,
-                      secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+                      secrets: dict[str, Any] | None = None) -> TableSettings:
     """The table's billing mode and, for the table and each GSI, its provisioned capacity
     (`ReadCapacityUnits`/`WriteCapacityUnits`) or on-demand maximum
     (`MaxReadRequestUnits`/`MaxWriteRequestUnits`, -1 for none)."""

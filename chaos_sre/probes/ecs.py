@@ -10,7 +10,7 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, wait
 from chaos_sre.permissions import requires
-from chaos_sre.services.ecs import count_healthy_targets, describe_service, is_stable, settings_of
+from chaos_sre.services.ecs import ServiceSettings, count_healthy_targets, describe_service, is_stable, settings_of
 from chaos_sre.timescale import wall_seconds
 from chaos_sre.values import positive_seconds
 
@@ -58,7 +58,7 @@ def service_healthy_targets(cluster: str, service: str, configuration: dict[str,
 
 @requires("ecs:DescribeServices", "application-autoscaling:DescribeScalableTargets")
 def scaling_settings(cluster: str, service: str, configuration: dict[str, Any] | None = None,
-                     secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+                     secrets: dict[str, Any] | None = None) -> ServiceSettings:
     """The desired count and the Application Auto Scaling target (min, max, suspended) or None."""
     return settings_of(aws_client("ecs", configuration, secrets),
                        aws_client("application-autoscaling", configuration, secrets),

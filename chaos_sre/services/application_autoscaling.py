@@ -9,7 +9,7 @@ of this range"; "Suspend and resume scaling", Application Auto Scaling User Guid
 registers it again with exactly what was recorded.
 """
 
-from typing import Any
+from typing import Any, TypedDict
 
 from chaos_sre.aws import call, paginate
 
@@ -18,8 +18,16 @@ SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
 ALL_SUSPENDED = {key: True for key in SUSPENSION_KEYS}
 
 
+class ScalableTarget(TypedDict):
+    """A scalable target as chaos-sre records and restores it."""
+
+    min: int
+    max: int
+    suspended: dict[str, bool]
+
+
 def scalable_target(scaling: Any, namespace: str, resource_id: str,
-                    dimension: str) -> dict[str, Any] | None:
+                    dimension: str) -> ScalableTarget | None:
     """The scalable target as {min, max, suspended}, or None when the resource has none."""
     targets = list(paginate(scaling, "describe_scalable_targets", "ScalableTargets",
                             ServiceNamespace=namespace, ResourceIds=[resource_id],
@@ -32,14 +40,14 @@ def scalable_target(scaling: Any, namespace: str, resource_id: str,
             "suspended": {key: bool(suspended.get(key, False)) for key in SUSPENSION_KEYS}}
 
 
-def widened(target: dict[str, Any], value: int) -> dict[str, Any]:
+def widened(target: ScalableTarget, value: int) -> ScalableTarget:
     """``target`` with min/max stretched to include ``value`` and every scaling suspended."""
     return {"min": min(target["min"], value), "max": max(target["max"], value),
             "suspended": dict(ALL_SUSPENDED)}
 
 
 def register(scaling: Any, namespace: str, resource_id: str, dimension: str,
-             target: dict[str, Any]) -> None:
+             target: ScalableTarget) -> None:
     """RegisterScalableTarget with exactly ``target``'s min, max and suspended state."""
     call(scaling, "register_scalable_target", ServiceNamespace=namespace, ResourceId=resource_id,
          ScalableDimension=dimension, MinCapacity=target["min"], MaxCapacity=target["max"],

@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from chaos_sre.aws import call
 from chaos_sre.errors import ValidationError
@@ -39,7 +39,16 @@ def describe_table(dynamodb: Any, table_name: str) -> dict[str, Any]:
     return dict(call(dynamodb, "describe_table", TableName=table_name)["Table"])
 
 
-def settings_of(table: dict[str, Any]) -> dict[str, Any]:
+class TableSettings(TypedDict):
+    """The capacity settings a throttle changes and a rollback restores: the billing mode, and
+    per part (the table, each GSI) its provisioned units or on-demand maximums."""
+
+    billing_mode: str
+    table: dict[str, int]
+    indexes: dict[str, dict[str, int]]
+
+
+def settings_of(table: dict[str, Any]) -> TableSettings:
     """The capacity settings a throttle changes and a rollback restores, from DescribeTable."""
     mode = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
 

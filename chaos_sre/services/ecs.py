@@ -6,11 +6,12 @@ group the service registers its tasks with (DescribeTargetHealth); the service
 has the fewest of any group.
 """
 
-from typing import Any
+from typing import Any, TypedDict
 
 from chaos_sre.aws import call, tag_dict
 from chaos_sre.errors import AWSError
 from chaos_sre.services import application_autoscaling
+from chaos_sre.services.application_autoscaling import ScalableTarget
 from chaos_sre.waiting import poll
 
 DESIRED_COUNT = "ecs:service:DesiredCount"
@@ -64,13 +65,20 @@ def resource_id(cluster: str, service: str) -> str:
     return f"service/{cluster.split('/')[-1]}/{service.split('/')[-1]}"
 
 
-def scalable_target(scaling: Any, cluster: str, service: str) -> dict[str, Any] | None:
+class ServiceSettings(TypedDict):
+    """What a desired-count change touches, as the ledger records it before the change."""
+
+    desired_count: int
+    scalable_target: ScalableTarget | None
+
+
+def scalable_target(scaling: Any, cluster: str, service: str) -> ScalableTarget | None:
     """The service's desired-count scalable target as {min, max, suspended}, or None."""
     return application_autoscaling.scalable_target(scaling, NAMESPACE, resource_id(cluster, service),
                                                    DESIRED_COUNT)
 
 
-def settings_of(ecs: Any, scaling: Any, cluster: str, service: str) -> dict[str, Any]:
+def settings_of(ecs: Any, scaling: Any, cluster: str, service: str) -> ServiceSettings:
     """What a desired-count change touches: the desired count and the scalable target."""
     return {"desired_count": int(describe_service(ecs, cluster, service)["desiredCount"]),
             "scalable_target": scalable_target(scaling, cluster, service)}

@@ -1,0 +1,313 @@
+"""What the suite's tests run and read besides a lab: `chaos-sre` and `chaos run` as a user runs
+them, the runner policy every run is held to (and the policies a test takes a statement out of),
+and the session's one run of every shipped experiment (:class:`ShippedRuns`), which
+tests/conftest.py makes once per test session."""
+
+import fcntl
+import functools
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos_sre.lab.core.services import lab_services
+from chaos_sre.lab.testing import CANARY_INLINE, CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN, RunningLab
+
+CLI = [sys.executable, "-m", "chaos_sre.cli"]
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+
+
+def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `chaos-sre ARGS` with its own lab state directory."""
+    full_env = {**os.environ, **(env or {}), "CHAOS_SRE_LAB_DIR": str(lab_dir)}
+    return subprocess.run([*CLI, *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 5, "rds-failover": 1, "dynamodb-throttle": 2,
+                  "ecs-scale-to-zero": 1, "lab-smoke": 0}
+"""Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
+suspends the ASG's AZRebalance, creates a deny-all network ACL, re-associates the AZ's subnet,
+takes the subnet out of the ASG; dynamodb-throttle holds the table's auto scaling, then lowers
+its capacity;
+lab-smoke's change is chaostoolkit-aws's own, outside chaos-sre's ledger."""
+
+
+RUNNER_KEY = "chaos-runner"
+"""The access key `chaos run` signs with in tests (:func:`run_chaos`). Every lab a test starts
+holds it to :func:`runner_policy` and nothing more, as a staging account holds a runner's role;
+the test's own calls (seeding, asserting) sign with the lab's key, which no policy limits."""
+
+
+@functools.cache
+def runner_policy() -> dict[str, Any]:
+    """The generated least-privilege policy for every shipped experiment (and each installed lab
+    service's experiment), targets tagged ``env=staging`` (``chaos-sre iam policy --region
+    us-east-1 --target-tag env=staging``)."""
+    from chaos_sre import iam
+
+    experiments = {*(ROOT / "experiments").glob("*.json"),
+                   *(ROOT / s.refused_mutation.experiment for s in lab_services()
+                     if s.refused_mutation is not None)}
+    return iam.policy_for(sorted(experiments), region="us-east-1", target_tags={"env": "staging"})
+
+
+def without_statement(policy: dict[str, Any], statement: dict[str, Any]) -> dict[str, Any]:
+    """``policy`` with ``statement`` taken out."""
+    return {**policy, "Statement": [s for s in policy["Statement"] if s != statement]}
+
+
+def runner_policy_without(action: str, resource: str = "") -> tuple[dict[str, Any], str]:
+    """:func:`runner_policy` with the one statement granting ``action`` (on a resource containing
+    ``resource``) taken out, and its Sid."""
+    policy = runner_policy()
+    granting = [s for s in policy["Statement"] if action in s["Action"]
+                and resource in json.dumps(s["Resource"])]
+    assert len(granting) == 1, f"{action} is granted by {len(granting)} statements"
+    return without_statement(policy, granting[0]), str(granting[0]["Sid"])
+
+
+def denied_without_each_statement(policy: dict[str, Any],
+                                  made: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """For each statement of ``policy`` (by Sid), the actions of the IAM requests ``made``
+    (`/__lab/iam/requests`) the policy without that statement denies."""
+    from chaos_sre.lab.core.iam_evaluation import allows, request_from_json
+
+    requests_made = [request_from_json(r) for r in made]
+    return {str(statement["Sid"]): sorted({
+        r.action for r in requests_made
+        if not allows(without_statement(policy, statement)["Statement"], r)})
+        for statement in policy["Statement"]}
+
+
+def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
+              env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> tuple[int, dict[str, Any], str]:
+    """`chaos run` an experiment (a dict, or a shipped file run from the repository root unless
+    ``cwd`` says where), signed with :data:`RUNNER_KEY`: only the runner policy is allowed."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if isinstance(document, Path):
+        path, cwd = document, cwd or ROOT
+    else:
+        path, cwd = tmp_path / "experiment.json", tmp_path
+        path.write_text(json.dumps(document))
+    journal = tmp_path / "journal.json"
+    result = subprocess.run(
+        [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path", str(journal),
+         str(path)],
+        env={**os.environ, **lab.env, "AWS_ACCESS_KEY_ID": RUNNER_KEY,
+             "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"), **(env or {})},
+        capture_output=True, text=True, timeout=300, check=False, cwd=cwd,
+    )
+    outcome = json.loads(journal.read_text()) if journal.exists() else {}
+    return result.returncode, outcome, result.stderr
+
+
+def extension(journal: dict[str, Any]) -> dict[str, Any]:
+    found = [e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"]
+    assert len(found) == 1
+    return found[0]
+
+
+def ran_within_the_runner_policy(lab: RunningLab) -> None:
+    """The runs made as the runner asked the lab for nothing the runner policy denies: a failed
+    verdict is the service's, not a missing permission's."""
+    made = lab.iam_requests(RUNNER_KEY)
+    assert made, "no call was made as the runner"
+    assert [r for r in made if not r["allowed"]] == []
+
+
+def refused_then_failed(lab: RunningLab, experiment: Path, tmp_path: Path, *, refusal: str,
+                        allow: dict[str, str]) -> list[str]:
+    """Run ``experiment`` on a fragile lab twice: refused before any fault, then (with ``allow``)
+    injected and failed on budget or recovery. Returns the second run's verdict reasons."""
+    status, journal, _ = run_chaos(lab, experiment, tmp_path / "refused")
+    assert status != 0
+    refused = extension(journal)
+    assert any(refusal in r for r in refused["verdict"]["reasons"]), refused["verdict"]["reasons"]
+    assert refused["fault_started_at"] is None and refused["recovery"]["recover_seconds"] is None
+    assert lab.timeline()["faults"] == []
+    status, journal, _ = run_chaos(lab, experiment, tmp_path / "allowed", env=allow)
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any(("of the error budget" in r and "more than" in r)
+               or "did not recover" in r or "more than the RTO" in r for r in reasons), reasons
+    ran_within_the_runner_policy(lab)
+    return list(reasons)
+
+
+def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str,
+                     make: Callable[[Path], dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
+    """``make(directory)`` once for the whole test session, parallel workers included.
+
+    The first worker to ask runs it under a file lock in the session's shared temporary
+    directory; the others wait for it and read the same directory and result.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory, done = root / name, root / name / "done.json"
+    with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            done.write_text(json.dumps(make(directory)))
+    return directory, json.loads(done.read_text())
+
+
+SHIPPED_EXPERIMENTS = tuple(sorted(p.stem for p in (ROOT / "experiments").glob("*.json")))
+
+
+def with_secrets(experiment: Path) -> dict[str, Any]:
+    """The shipped experiment, its chaos-sre activities given AWS credentials through `secrets`."""
+    document = json.loads(experiment.read_text())
+    document["secrets"] = {
+        "aws": {
+            "aws_access_key_id": {"type": "env", "key": "AWS_ACCESS_KEY_ID"},
+            "aws_secret_access_key": {"type": "env", "key": "AWS_SECRET_ACCESS_KEY"},
+            "aws_session_token": {"type": "env", "key": "AWS_SESSION_TOKEN"},
+        },
+        "notify": {"webhook_token": CANARY_INLINE},
+    }
+    activities = [*document.get("steady-state-hypothesis", {}).get("probes", []),
+                  *document["method"], *document.get("rollbacks", [])]
+    for activity in activities:
+        provider = activity.get("provider", {})
+        if provider.get("type") == "python":
+            activity["secrets"] = ["aws", "notify"]
+    for control in document.get("controls", []):
+        arguments = control["provider"].get("arguments", {})
+        if isinstance(arguments.get("slo"), str) and not arguments["slo"].startswith("${"):
+            arguments["slo"] = str(ROOT / arguments["slo"])
+    return document
+
+
+def then_save_lab_json(command: str, *saves: tuple[str, Path]) -> str:
+    """A shell line for `lab exec`: run ``command``, save each lab ``route`` (JSON) to its file
+    while the lab still runs, exit with the command's status."""
+    save = shlex.join([sys.executable, "-m", "chaos_sre.lab.client", "save",
+                       *[part for route, out in saves for part in (route, str(out))]])
+    return f"{command}; status=$?; {save}; exit $status"
+
+
+def inner_pytest_environment(**extra: str) -> dict[str, str]:
+    """This environment for a pytest started by a test: no trace of the parallel worker."""
+    return {**{k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}, **extra}
+
+
+@dataclass(frozen=True)
+class RunTruth:
+    """The lab's ground truth of one shipped run: the faults it observed (``/__lab/timeline``'s
+    ``faults``) and the requests it answered, by cause."""
+
+    faults: list[dict[str, Any]]
+    causes: Counter[str]
+
+
+@dataclass(frozen=True)
+class ShippedRuns:
+    """Every shipped experiment run once on a resilient lab, as the pytest plugin runs them.
+
+    ``chaos-sre lab exec -- env <canary credentials> pytest --chaos-experiments DIR`` where DIR
+    holds each shipped experiment with canary secrets declared (:func:`with_secrets`) and the
+    game-day plan (which the plugin must not collect); the lab holds the canary access key to
+    :func:`runner_policy` alone. ``--noconftest``: this file would put the lab's own credentials
+    in place of the canary ones in that pytest. Tests that only read a run's results -
+    journal, samples, chaos log, console output, ledger, history, the plugin's own output - read
+    these instead of running the experiment again.
+    """
+
+    experiments: Path
+    journals: Path
+    ledgers: Path
+    history: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def journal(self, name: str) -> dict[str, Any]:
+        return dict(json.loads((self.journals / f"{name}.json").read_text()))
+
+    def api_calls(self) -> list[tuple[float, str]]:
+        """Every AWS API call the runs made, with its time (the lab's `/__lab/api-calls`)."""
+        return [(float(at), str(name)) for at, name in
+                json.loads((self.journals.parent / "api-calls.json").read_text())]
+
+    def mutations(self) -> list[dict[str, Any]]:
+        """Every mutating AWS API call the runs made, with the resources it named (the lab's
+        `/__lab/mutations`)."""
+        return list(json.loads((self.journals.parent / "mutations.json").read_text()))
+
+    def iam(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The policies the lab held callers to during the runs (by access key), and the IAM
+        requests it evaluated against them (by access key; `/__lab/iam/requests`)."""
+        root = self.journals.parent
+        return (json.loads((root / "iam-policy.json").read_text())["policies"],
+                json.loads((root / "iam-requests.json").read_text())["requests"])
+
+    def lab_truth(self, name: str) -> "RunTruth":
+        """What the lab recorded while the run of ``name`` lasted: from its start to the next
+        run's (the runs share one lab, one after the other; `/__lab/timeline`)."""
+        starts = sorted(datetime.fromisoformat(self.journal(n)["start"]).timestamp()
+                        for n in SHIPPED_EXPERIMENTS)
+        begin = datetime.fromisoformat(self.journal(name)["start"]).timestamp()
+        end = next((at for at in starts if at > begin), float("inf"))
+        timeline = json.loads((self.journals.parent / "timeline.json").read_text())
+        causes: Counter[str] = Counter()
+        for second in timeline["series"]:
+            if begin <= second["second"] + 1 and second["second"] < end:
+                causes.update(second["causes"])
+        return RunTruth([f for f in timeline["faults"] if begin <= f["at"] < end], causes)
+
+    def files(self, name: str) -> list[Path]:
+        """Every file the run of ``name`` wrote: journal, samples, chaos log, console, ledger."""
+        written = [p for p in self.journals.iterdir() if p.name.startswith(f"{name}.")]
+        ledger = extension(self.journal(name)).get("ledger_path")
+        return written + ([Path(ledger)] if ledger and Path(ledger).is_file() else [])
+
+
+def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
+    experiments = directory / "experiments"
+    experiments.mkdir()
+    for name in SHIPPED_EXPERIMENTS:
+        document = with_secrets(ROOT / "experiments" / f"{name}.json")
+        (experiments / f"{name}.json").write_text(json.dumps(document, indent=2))
+    shutil.copy(ROOT / "experiments" / "gameday.yaml", experiments)
+    canary_credentials = [f"AWS_ACCESS_KEY_ID={CANARY_KEY_ID}",
+                          f"AWS_SECRET_ACCESS_KEY={CANARY_SECRET}",
+                          f"AWS_SESSION_TOKEN={CANARY_TOKEN}"]
+    plugin_run = shlex.join(
+        ["env", *canary_credentials, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+         "--noconftest",
+         "--chaos-experiments", str(experiments), "--chaos-journal-dir",
+         str(directory / "journals"), "-v"])
+    policy = directory / "runner-policy.json"
+    policy.write_text(json.dumps(runner_policy()))
+    attach = shlex.join([sys.executable, "-m", "chaos_sre.lab.client", "attach-policy",
+                         CANARY_KEY_ID, str(policy)])
+    result = subprocess.run(
+        [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
+         attach + " || exit 1; " + then_save_lab_json(
+             plugin_run, ("/__lab/api-calls", directory / "api-calls.json"),
+             ("/__lab/mutations", directory / "mutations.json"),
+             ("/__lab/iam/policy", directory / "iam-policy.json"),
+             ("/__lab/iam/requests", directory / "iam-requests.json"),
+             ("/__lab/timeline", directory / "timeline.json"))],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
+                                     CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),
+                                     CHAOS_SRE_HISTORY=str(directory / "history.sqlite")))
+    return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
