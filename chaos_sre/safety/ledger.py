@@ -110,8 +110,9 @@ def inverse_arguments(op: Operation, where: str) -> tuple[RegisteredInverse, Inv
                               f"{problem(found.arguments, exc, op)}") from None
 
 
-FORMAT = 2
-"""The ledger format this version writes; it reads every format up to it."""
+FORMAT = 3
+"""The ledger format this version writes; it reads every format up to it. 3 added ``blocked``
+entries, which an older version could not read."""
 
 
 class _Entry(pydantic.BaseModel):
@@ -172,10 +173,19 @@ class RevertedEntry(_Entry):
     outcome: Any = None
 
 
+class BlockedEntry(_Entry):
+    """A replay did not play this intent's inverse: one it builds on failed or was blocked (it
+    stays pending; format 3)."""
+
+    kind: Literal["blocked"]
+    seq: int
+    reason: str = ""
+
+
 ENTRY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Annotated[
-    HeaderEntry | ContextEntry | IntentEntry | DoneEntry | FailedEntry | RevertedEntry,
+    HeaderEntry | ContextEntry | IntentEntry | DoneEntry | FailedEntry | RevertedEntry | BlockedEntry,
     pydantic.Field(discriminator="kind")])
-"""One ledger line, by its ``kind`` (the same in formats 1 and 2)."""
+"""One ledger line, by its ``kind`` (formats 1 and 2 have every kind but ``blocked``)."""
 
 
 def _entry_problem(exc: pydantic.ValidationError) -> str:
@@ -335,6 +345,10 @@ class Ledger:
     def reverted(self, seq: int, outcome: str) -> None:
         self._append({"seq": seq, "kind": "reverted", "at": time.time(), "outcome": outcome})
 
+    def blocked(self, seq: int, reason: str) -> None:
+        """Record that a replay did not play the inverse of ``seq`` and why (it stays pending)."""
+        self._append({"seq": seq, "kind": "blocked", "at": time.time(), "reason": reason})
+
     def pending(self) -> list[dict[str, Any]]:
         """Intents with an inverse that were not reverted (or refused by AWS) yet, newest first."""
         entries = self.entries()
@@ -435,30 +449,84 @@ def _with_retries(func: InverseFunc, op: Inverse, where: dict[str, Any] | None,
                  attempts=INVERSE_ATTEMPTS)
 
 
+@dataclass(frozen=True)
+class _Step:
+    """A pending intent and its inverse, as a replay plays it."""
+
+    entry: dict[str, Any]
+    found: RegisteredInverse
+    arguments: Inverse
+
+    @property
+    def seq(self) -> int:
+        return int(self.entry["seq"])
+
+    @property
+    def named(self) -> str:
+        return f"{self.entry['resource']} ({self.found.name})"
+
+
+def _prerequisites(step: _Step, steps: list[_Step]) -> list[_Step]:
+    """The pending steps whose inverse ``step``'s builds on (its ``after``)."""
+    return [other for other in steps if other is not step and other.found.name in step.found.after]
+
+
+def _next_step(remaining: list[_Step], settled: dict[int, str], steps: list[_Step]) -> _Step:
+    """The newest remaining step whose prerequisites are all settled (with a dependency cycle,
+    which no declaration should make, the newest remaining one)."""
+    return next((step for step in remaining
+                 if all(p.seq in settled for p in _prerequisites(step, steps))), remaining[0])
+
+
 def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
            secrets: dict[str, Any] | None = None) -> list[str]:
-    """Apply every pending inverse, newest first; return what each did.
+    """Apply every pending inverse - newest first, except that an inverse waits for those it
+    builds on (its ``after``: an Auto Scaling group's subnets go back only once the AZ's network
+    is restored) - and return what each did.
 
     Without ``configuration`` each inverse runs where its mutation went (the
-    ledger's context). An inverse that fails stays pending - the others are
-    still tried - and a :class:`RollbackError` then lists what could not be
-    restored, so replaying again later finishes the job.
+    ledger's context). An inverse that fails stays pending; one that builds on a failed (or
+    blocked) inverse is not played, is recorded ``blocked`` with the reason and stays pending;
+    the others are still tried. A :class:`RollbackError` then names what failed, what is
+    blocked and the command that finishes the job once the cause is removed - replaying again
+    plays what is pending and blocked, in dependency order. Every inverse is checked against its
+    model before any is played.
     """
-    results, failures = [], []
     contexts = ledger.contexts()
-    for entry in ledger.pending():
-        found, arguments = inverse_arguments(entry["inverse"], f"ledger {ledger.path}")
-        where = configuration if configuration is not None else {
-            k: v for k, v in contexts.get(entry["seq"], {}).items() if v}
-        try:
-            outcome = _with_retries(found.function, arguments, where, secrets)
-        except ChaosSreError as exc:
-            failures.append(f"{entry['resource']}: {exc}")
+    steps = [_Step(entry, *inverse_arguments(entry["inverse"], f"ledger {ledger.path}"))
+             for entry in ledger.pending()]
+    results: list[str] = []
+    failures: list[str] = []
+    blocked: list[str] = []
+    settled: dict[int, str] = {}
+    remaining = list(steps)
+    while remaining:
+        step = _next_step(remaining, settled, steps)
+        remaining.remove(step)
+        unrestored = [p for p in _prerequisites(step, steps) if settled.get(p.seq) != "reverted"]
+        if unrestored:
+            first = unrestored[0]
+            reason = (f"{step.named} builds on {first.found.name} of {first.entry['resource']}, "
+                      f"which {'failed' if settled.get(first.seq) == 'failed' else 'is blocked'}")
+            ledger.blocked(step.seq, reason)
+            settled[step.seq] = "blocked"
+            blocked.append(reason)
             continue
-        ledger.reverted(entry["seq"], outcome)
+        where = configuration if configuration is not None else {
+            k: v for k, v in contexts.get(step.seq, {}).items() if v}
+        try:
+            outcome = _with_retries(step.found.function, step.arguments, where, secrets)
+        except ChaosSreError as exc:
+            settled[step.seq] = "failed"
+            failures.append(f"{step.entry['resource']}: {exc}")
+            continue
+        settled[step.seq] = "reverted"
+        ledger.reverted(step.seq, outcome)
         results.append(outcome)
-    if failures:
+    if failures or blocked:
         restored = f"; restored {len(results)} other change(s)" if results else ""
-        raise RollbackError(f"could not restore {len(failures)} change(s), still pending in "
-                            f"{ledger.path}: " + " | ".join(failures) + restored)
+        waiting = f"; not played, blocked: {' | '.join(blocked)}" if blocked else ""
+        raise RollbackError(f"could not restore {len(failures) + len(blocked)} change(s), still "
+                            f"pending in {ledger.path}: " + " | ".join(failures) + waiting + restored
+                            + f"; once the cause is removed, run: chaos-sre rollback --ledger {ledger.path}")
     return results

@@ -88,7 +88,7 @@ def test_rollback_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
         (("--ledger", str(no_kind)), "line 1: not a ledger entry (no kind)"),
         (("--ledger", str(bad_seq)), "line 1: seq: input should be a valid integer"),
         (("--ledger", str(newer)), "is ledger format 9 (chaos-sre 9.0); this chaos-sre 0.1.0 "
-                                   "reads formats 1 to 2: roll back with the version that wrote it"),
+                                   "reads formats 1 to 3: roll back with the version that wrote it"),
     ]
     for args, message in cases:
         result = run_cli("rollback", *args, lab_dir=tmp_path / "lab",
@@ -230,3 +230,61 @@ def test_an_inverse_is_checked_when_it_is_written_and_when_it_is_replayed(tmp_pa
     with pytest.raises(ValidationError, match=r"run-broken.jsonl: inverse restore_ecs_service: "
                        r"timeout_seconds: expected a number, got 'soon'$"):
         replay(Ledger(ledger.path), {})
+
+
+def _fault_complete(ledgers: Path) -> bool:
+    """Whether az-blackhole's last change (the Auto Scaling group's subnets) is done."""
+    from test_crash_safety import entries
+
+    found = entries(ledgers)
+    last = [e["seq"] for e in found if e["kind"] == "intent" and e["operation"] == "update_subnets"]
+    return bool(last) and any(e["kind"] == "done" and e["seq"] == last[0] for e in found)
+
+
+@pytest.mark.e2e
+def test_a_restore_that_fails_half_way_plays_nothing_that_builds_on_it(start_lab, tmp_path: Path) -> None:
+    """az-blackhole's network restore (ReplaceNetworkAclAssociation back to the subnet's own ACL)
+    is refused during the run's rollback. Nothing that builds on it is played: the Auto Scaling
+    group does not get the AZ's subnet back, the load balancer stays out of the AZ and AZRebalance
+    stays suspended - capacity and traffic would go into an AZ that is still cut off ("Network
+    ACLs": a subnet's ACL controls all traffic in and out of it). The run exits 1, its verdict
+    names the blocked restores and the command that finishes the job; once the refusal is gone,
+    `chaos-sre rollback --last` leaves the account as before the run."""
+    from conftest import account_snapshot, extension
+    from test_crash_safety import rollback_last, settles_to, start_run
+
+    lab = start_lab()
+    before = account_snapshot(lab)
+    ledgers = tmp_path / "ledgers"
+    run = start_run(lab, "az-blackhole", tmp_path, CHAOS_SRE_HOLD_SECONDS="30")
+    try:
+        assert wait_until(lambda: _fault_complete(ledgers), timeout=120, interval=0.1)
+        lab.deny("ec2:ReplaceNetworkAclAssociation")
+        run.wait(timeout=300)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=10)
+    assert run.returncode == 1
+    reasons = " ".join(extension(json.loads((tmp_path / "journal.json").read_text()))["verdict"]["reasons"])
+    assert "rollback failed, the fault may not be fully undone" in reasons
+    assert "not played, blocked: autoscaling:web (restore_asg_subnets) builds on restore_nacl of " \
+           "ec2:subnet/" in reasons
+    assert "(resume_az_rebalance) builds on restore_asg_subnets of autoscaling:web, which is blocked" \
+        in reasons
+    assert "elbv2:web (restore_lb_subnets) builds on restore_nacl" in reasons
+    assert "once the cause is removed, run: chaos-sre rollback --ledger " in reasons
+
+    cut = lab.client("ec2").describe_subnets(
+        Filters=[{"Name": "tag:Name", "Values": ["web-us-east-1a"]}])["Subnets"][0]["SubnetId"]
+    group = lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    assert cut not in group["VPCZoneIdentifier"].split(",")
+    assert "AZRebalance" in {p["ProcessName"] for p in group["SuspendedProcesses"]}
+    balancer = lab.client("elbv2").describe_load_balancers(Names=["web"])["LoadBalancers"][0]
+    assert cut not in {z["SubnetId"] for z in balancer["AvailabilityZones"]}
+
+    lab.deny()
+    result = rollback_last(lab, ledgers)
+    assert result.returncode == 0, result.stderr
+    assert settles_to(lab, before)

@@ -267,7 +267,7 @@ def test_blackhole_experiment_passes_and_restores_exactly(start_lab, tmp_path: P
     assert ledger.pending() == []
     entries = [json.loads(line) for line in ledger.path.read_text().splitlines()]
     assert {e["kind"] for e in entries} == {"header", "context", "intent", "done", "reverted"}
-    assert entries[0] == {"kind": "header", "format": 2, "at": entries[0]["at"],
+    assert entries[0] == {"kind": "header", "format": 3, "at": entries[0]["at"],
                           "written_by": "chaos-sre 0.1.0"}
     entries = entries[1:]
     assert entries[0] == {"kind": "context", "at": entries[0]["at"], "aws_region": "us-east-1",
