@@ -125,6 +125,44 @@ def test_a_stopped_instance_is_replaced(start_lab) -> None:
     assert "stopped" in replaced[0]["detail"]["reason"]
 
 
+def _health(lab: RunningLab, instance_id: str) -> str | None:
+    """The instance's health status in its Auto Scaling group (None: no longer a member)."""
+    found = lab.client("autoscaling").describe_auto_scaling_instances(
+        InstanceIds=[instance_id])["AutoScalingInstances"]
+    return str(found[0]["HealthStatus"]).upper() if found else None  # AWS: HEALTHY, moto: Healthy
+
+
+def test_an_unhealthy_mark_outlives_its_cause_and_is_replaced_on_resume(start_lab) -> None:
+    """With ReplaceUnhealthy suspended the HealthCheck process still marks a stopped instance
+    unhealthy, the mark stays when the instance runs again ("It never automatically recovers its
+    health", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html),
+    and "as soon as you resume the ReplaceUnhealthy process, Amazon EC2 Auto Scaling replaces
+    instances that were marked unhealthy while this process was suspended"
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html)."""
+    lab = start_lab()
+    autoscaling, ec2 = lab.client("autoscaling"), lab.client("ec2")
+    autoscaling.suspend_processes(AutoScalingGroupName="web", ScalingProcesses=["ReplaceUnhealthy"])
+    victim = lab.web_instances("running")[0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[victim])
+    assert wait_until(lambda: _health(lab, victim) == "UNHEALTHY", timeout=30)
+    ec2.start_instances(InstanceIds=[victim])
+    assert wait_until(lambda: victim in {i["InstanceId"] for i in lab.web_instances("running")},
+                      timeout=30)
+    time.sleep(3)  # several health sweeps (1 s apart at the lab's time scale)
+    assert _health(lab, victim) == "UNHEALTHY"
+    assert victim in {i["InstanceId"] for i in lab.web_instances("running")}
+    autoscaling.resume_processes(AutoScalingGroupName="web", ScalingProcesses=["ReplaceUnhealthy"])
+    assert wait_until(lambda: victim in {i["InstanceId"] for i in lab.web_instances("terminated")},
+                      timeout=30)
+    replaced = [e for e in lab.timeline()["events"]
+                if e["kind"] == "asg-instance-replaced" and e["resource"] == victim]
+    assert "stopped" in replaced[0]["detail"]["reason"]
+    autoscaling.set_instance_health(InstanceId=lab.web_instances("running")[0]["InstanceId"],
+                                    HealthStatus="Unhealthy")
+    assert wait_until(lambda: sum(e["kind"] == "asg-instance-replaced"
+                                  for e in lab.timeline()["events"]) == 2, timeout=30)
+
+
 def diagnosis(lab: RunningLab, subnet_id: str, association_id: str,
               cut_off: set[str]) -> dict[str, Any]:
     """What the lab saw, for a cut-off AZ whose targets never turned unhealthy."""

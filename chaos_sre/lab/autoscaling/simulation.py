@@ -1,14 +1,25 @@
 """Amazon EC2 Auto Scaling in the lab: groups that heal and rebalance over time.
 
 moto stores the groups; this module makes time pass over them the way Auto Scaling does, scaled by
-the lab's time scale. Every health sweep, each group replaces instances that are not running (any
-health check type) or that its load balancer finds unhealthy after the grace period (``ELB``
-type), then launches up to desired capacity in the least-populated reachable AZ, and rebalances
-AZs that differ by more than one instance, or instances left in an AZ the group's subnets no
-longer include (launch first, then retire). Suspended processes (``HealthCheck``/
-``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``, ``Terminate``) are respected. A ``Pending``
-instance becomes ``InService`` once EC2 says it runs, and is then registered with the group's
-target groups.
+the lab's time scale. Every health sweep, each group:
+
+* marks ``Unhealthy`` (HealthCheck process) the instances that are not running (any health check
+  type) or that its load balancer finds unhealthy after the grace period (``ELB`` type). A mark
+  never clears by itself ("After an instance has been marked unhealthy because of a health check,
+  it is almost immediately scheduled for replacement. It never automatically recovers its
+  health."); SetInstanceHealth sets it either way;
+* terminates and replaces the instances marked ``Unhealthy`` (ReplaceUnhealthy process) - also
+  those marked while the process was suspended, as soon as it is resumed ("as soon as you resume
+  the ReplaceUnhealthy process, Amazon EC2 Auto Scaling replaces instances that were marked
+  unhealthy while this process was suspended", "Suspend and resume Amazon EC2 Auto Scaling
+  processes");
+* launches up to desired capacity in the least-populated reachable AZ, and rebalances AZs that
+  differ by more than one instance, or instances left in an AZ the group's subnets no longer
+  include (launch first, then retire).
+
+Suspended processes (``HealthCheck``, ``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
+``Terminate``) are respected. A ``Pending`` instance becomes ``InService`` once EC2 says it runs,
+and is then registered with the group's target groups.
 
 It reads EC2's simulation (instance lives, which subnets are cut off) and the load balancer's
 (target health), and runs under the lab lock (:mod:`chaos_sre.lab.core.dynamics` ticks it).
@@ -34,6 +45,8 @@ class AutoScaling:
     context: SimulationContext
     timings: AutoScalingTimings = TIMINGS
     _in_service_at: dict[str, float] = field(default_factory=dict)
+    _marked_because: dict[str, str] = field(default_factory=dict)
+    """Why the lab's health checks marked an instance Unhealthy (for the replacement event)."""
     _next_sweep: float = 0.0
 
     def scaled(self, aws_seconds: float) -> float:
@@ -102,7 +115,9 @@ class AutoScaling:
     def _sweep(self, autoscaling: Any, now: float) -> None:
         for name, group in list(autoscaling.autoscaling_groups.items()):
             suspended = set(getattr(group, "_suspended_processes", None) or ())
-            if not suspended & {"HealthCheck", "ReplaceUnhealthy"} and self._replace_unhealthy(name, group, now):
+            if "HealthCheck" not in suspended:
+                self._mark_unhealthy(name, group, now)
+            if "ReplaceUnhealthy" not in suspended and self._replace_unhealthy(name, group):
                 autoscaling.update_attached_target_groups(name)
             if "Launch" in suspended:
                 continue
@@ -112,17 +127,28 @@ class AutoScaling:
             elif not suspended & {"AZRebalance", "Terminate"}:
                 self._rebalance(name, group, autoscaling)
 
-    def _replace_unhealthy(self, name: str, group: Any, now: float) -> list[str]:
-        replaced = []
-        for state in list(group.instance_states):
-            reason = self._unhealthy_reason(group, state, now)
-            if reason is None:
+    def _mark_unhealthy(self, name: str, group: Any, now: float) -> None:
+        """The HealthCheck process: mark what EC2 or the load balancer finds unhealthy."""
+        for state in group.instance_states:
+            if state.health_status == "Unhealthy":
                 continue
+            reason = self._unhealthy_reason(group, state, now)
+            if reason is not None:
+                state.health_status = "Unhealthy"
+                self._marked_because[state.instance.id] = reason
+                self.context.timeline.event("asg-instance-marked-unhealthy", state.instance.id,
+                                            group=name, reason=reason)
+
+    def _replace_unhealthy(self, name: str, group: Any) -> list[str]:
+        """The ReplaceUnhealthy process: terminate what is marked Unhealthy (its replacement is
+        launched like any missing capacity)."""
+        replaced = []
+        for state in [s for s in group.instance_states if s.health_status == "Unhealthy"]:
             instance = state.instance
-            state.health_status = "Unhealthy"
             group.instance_states.remove(state)
             self._ec2.terminate_by_lab(instance)
             replaced.append(instance.id)
+            reason = self._marked_because.pop(instance.id, "its health was set to Unhealthy")
             self.context.timeline.event("asg-instance-replaced", instance.id, group=name, reason=reason,
                                         availability_zone=instance.placement.zone)
         return replaced
