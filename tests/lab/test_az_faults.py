@@ -116,6 +116,44 @@ def test_stop_mode_records_a_start_inverse(start_lab, tmp_path: Path, monkeypatc
     assert ledger.pending()[0]["inverse"] == {"op": "start_instances", "instance_ids": stopped}
 
 
+def test_stop_mode_marks_the_started_instances_healthy_again(start_lab, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """Issue 36 item 1: with only ReplaceUnhealthy suspended, the group's HealthCheck process marks
+    a stopped instance Unhealthy, the mark never clears by itself, and "as soon as you resume the
+    ReplaceUnhealthy process, Amazon EC2 Auto Scaling replaces instances that were marked unhealthy
+    while this process was suspended"
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html).
+    The restore starts the instance and, once the load balancer finds it healthy, sets its health
+    back (SetInstanceHealth), so resuming the process later replaces nothing. Before this, the
+    restore only started it: it was terminated at the resume (the lab strict since e1ae6c3)."""
+    from chaos_sre.safety.ledger import replay
+
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    autoscaling = lab.client("autoscaling")
+    autoscaling.suspend_processes(AutoScalingGroupName="web", ScalingProcesses=["ReplaceUnhealthy"])
+    result = az_faults.terminate_az_instances("us-east-1b", tags="app=web", mode="count", count=1,
+                                              seed=1, stop=True, configuration=settings(lab))
+    victim = result["instance_ids"][0]
+
+    def health() -> str:
+        return str(autoscaling.describe_auto_scaling_instances(
+            InstanceIds=[victim])["AutoScalingInstances"][0]["HealthStatus"]).upper()
+
+    assert wait_until(lambda: health() == "UNHEALTHY", timeout=30)
+    ledger = Ledger(next(tmp_path.glob("run-*.jsonl")))
+    assert ledger.pending()[0]["inverse"]["mark_healthy"] == [victim]
+    outcome = replay(ledger, settings(lab))
+    assert outcome == [f"started ['{victim}']; marked {victim} healthy in their Auto Scaling group again"]
+    assert health() == "HEALTHY"
+    autoscaling.resume_processes(AutoScalingGroupName="web", ScalingProcesses=["ReplaceUnhealthy"])
+    time.sleep(3)  # several health sweeps (1 s apart at the lab's time scale)
+    assert victim in {i["InstanceId"] for i in lab.web_instances("running")}
+    assert not [e for e in lab.timeline()["events"]
+                if e["kind"] == "asg-instance-replaced" and e["resource"] == victim]
+
+
 def test_stop_mode_is_refused_for_instances_their_asg_would_replace(start_lab) -> None:
     """Issue 19 item 4: a stopped instance fails the EC2 health check and its Auto Scaling group
     terminates and replaces it ("Health checks for instances in an Auto Scaling group": an

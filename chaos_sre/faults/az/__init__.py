@@ -33,8 +33,8 @@ from chaos_sre.faults.az.network import (
 )
 from chaos_sre.faults.az.selection import (
     Mode,
+    health_to_restore,
     names,
-    refuse_stopping_replaced_instances,
     select_targets,
     shares,
     tag_map_of,
@@ -63,10 +63,12 @@ EBS volumes on the caller's behalf, which needs kms:CreateGrant for an AWS resou
 
 
 @fault(
-    reads=[Permission("ec2:DescribeInstances"), Permission("autoscaling:DescribeAutoScalingGroups")],
+    reads=[Permission("ec2:DescribeInstances"), Permission("autoscaling:DescribeAutoScalingGroups"),
+           Permission("elasticloadbalancing:DescribeTargetHealth")],
     permissions=[Permission("ec2:TerminateInstances", INSTANCES, targets=True),
                  Permission("ec2:StopInstances", INSTANCES, targets=True, when="stop"),
                  Permission("ec2:StartInstances", INSTANCES, targets=True, when="stop"),
+                 Permission("autoscaling:SetInstanceHealth", GROUPS, targets=True, when="stop"),
                  Permission("kms:CreateGrant", "arn:aws:kms:*:*:key/*", KMS_GRANT_FOR_EC2,
                             when="stop")],
     inverses=["start_instances"],
@@ -88,8 +90,11 @@ def terminate_az_instances(
     """Terminate (or stop, with `stop: true`) the running instances of one Availability Zone.
 
     Stop mode is refused for instances of an Auto Scaling group that replaces
-    unhealthy instances (it would terminate them); its restore starts them and
-    waits until they run. Instances are chosen by `tags` (`{"app": "web"}` or `"app=web,env=staging"`)
+    unhealthy instances (it would terminate them); its restore starts them,
+    waits until they run and, where their group marked them unhealthy while
+    they were stopped (HealthCheck running, ReplaceUnhealthy suspended), marks
+    them healthy again once the group's load balancer finds them healthy.
+    Instances are chosen by `tags` (`{"app": "web"}` or `"app=web,env=staging"`)
     and/or `asg_names`; `mode` is `all`, `count` (with `count`) or `percent`
     (with `percent`), chosen at random with `seed`. Refuses a selection of
     zero instances, and one that takes every instance of the service in every
@@ -112,15 +117,16 @@ def terminate_az_instances(
             f"refusing to take all {len(service)} instances of the service: every one is in {az} "
             "(set allow_total_outage to true to run it anyway)")
     verb = "stop" if stop else "terminate"
-    if stop:
-        refuse_stopping_replaced_instances(aws_client("autoscaling", configuration, secrets),
-                                            service, set(targets))
+    marked = set(health_to_restore(aws_client("autoscaling", configuration, secrets), service,
+                                   set(targets))) if stop else set()
 
     def apply(ledger: Ledger) -> dict[str, Any]:
         calls = 0
         for first in range(0, len(targets), TERMINATE_BATCH):
             batch = targets[first:first + TERMINATE_BATCH]
-            undo = {"op": "start_instances", "instance_ids": batch} if stop else None
+            healthy = [i for i in batch if i in marked]
+            undo = {"op": "start_instances", "instance_ids": batch,
+                    **({"mark_healthy": healthy} if healthy else {})} if stop else None
             with ledger.mutation("ec2:instances", verb, InstancesTaken(
                     instance_ids=batch, state="running", availability_zone=az), undo):
                 call(ec2, "stop_instances" if stop else "terminate_instances", InstanceIds=batch)

@@ -2,7 +2,10 @@
 each builds on) - network ACL associations, the run's deny-all ACLs, Auto Scaling groups' subnets
 and AZRebalance, load balancers' subnets, stopped instances."""
 
+import time
 from typing import Any
+
+import pydantic
 
 from chaos_sre.aws import aws_client, call, call_on_new, paginate
 from chaos_sre.errors import AWSError
@@ -10,6 +13,7 @@ from chaos_sre.faults.az.network import ACL_NOT_FOUND, AZ_REBALANCE, RUN_ID_TAG,
 from chaos_sre.safety.ledger import Inverse, Settings, inverse
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
 from chaos_sre.services.ec2 import acl_of
+from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.waiting import poll
 
 REBALANCE_TIMEOUT_SECONDS = 600.0
@@ -57,8 +61,12 @@ class RestoreLbSubnets(Inverse):
 
 
 class StartInstances(Inverse):
+    """Stopped instances started again (and, ``mark_healthy``, their group's unhealthy mark
+    cleared: a ledger from before marks were restored names none)."""
+
     instance_ids: list[str]
     timeout_seconds: float = START_TIMEOUT_SECONDS
+    mark_healthy: list[str] = pydantic.Field(default_factory=list)
 
 
 @inverse("restore_nacl", RestoreNacl)
@@ -166,10 +174,49 @@ def _start_instances(op: StartInstances, configuration: Settings, secrets: Setti
         waiting = sorted(i for i, s in states.items() if s["State"]["Name"] != "running")
         return not waiting, waiting
 
+    deadline = time.monotonic() + wall_seconds(op.timeout_seconds)
     poll(check, what="instances running after StartInstances",
          timeout_seconds=op.timeout_seconds,
          interval_seconds=START_POLL_SECONDS, describe=lambda waiting: f"not yet: {', '.join(waiting)}")
-    return f"started {stopped}" if stopped else f"{', '.join(ids)} already running"
+    started = f"started {stopped}" if stopped else f"{', '.join(ids)} already running"
+    if not op.mark_healthy:
+        return started
+    _mark_healthy(aws_client("autoscaling", configuration, secrets),
+                  aws_client("elbv2", configuration, secrets), op.mark_healthy,
+                  max(START_POLL_SECONDS, aws_seconds(deadline - time.monotonic())))
+    return f"{started}; marked {', '.join(op.mark_healthy)} healthy in their Auto Scaling group again"
+
+
+def _mark_healthy(autoscaling: Any, elbv2: Any, ids: list[str], timeout_seconds: float) -> None:
+    """Clear the Unhealthy mark the group's HealthCheck process set while the instances were
+    stopped (it "never automatically recovers"; with ReplaceUnhealthy resumed the group would
+    replace them): once the group's load balancer finds them healthy (ELB health checks; else at
+    once), SetInstanceHealth Healthy - not before, or HealthCheck marks them again."""
+    groups = {i["InstanceId"]: i["AutoScalingGroupName"] for i in paginate(
+        autoscaling, "describe_auto_scaling_instances", "AutoScalingInstances", InstanceIds=ids)}
+    described = {g["AutoScalingGroupName"]: g for g in paginate(
+        autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+        AutoScalingGroupNames=sorted(set(groups.values())))} if groups else {}
+
+    def unhealthy_targets() -> tuple[bool, list[str]]:
+        waiting = []
+        for instance, name in sorted(groups.items()):
+            group = described[name]
+            if group.get("HealthCheckType") != "ELB":
+                continue
+            for arn in group.get("TargetGroupARNs") or []:
+                health = call(elbv2, "describe_target_health", TargetGroupArn=arn,
+                              Targets=[{"Id": instance}])["TargetHealthDescriptions"]
+                if not health or health[0]["TargetHealth"]["State"] != "healthy":
+                    waiting.append(instance)
+        return not waiting, waiting
+
+    poll(unhealthy_targets, what="started instances healthy in their load balancer's target groups",
+         timeout_seconds=timeout_seconds, interval_seconds=START_POLL_SECONDS,
+         describe=lambda waiting: f"not yet: {', '.join(waiting)}")
+    for instance in sorted(groups):
+        call(autoscaling, "set_instance_health", InstanceId=instance, HealthStatus="Healthy",
+             ShouldRespectGracePeriod=False)
 
 
 def _instances(ec2: Any, ids: list[str]) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """How the AZ faults choose: tags and names as users write them, instances at random, the share
-of each Auto Scaling group they take, and the groups stop mode must not touch."""
+of each Auto Scaling group they take, and what stop mode must not touch or must mark healthy
+again."""
 
 import math
 import random
@@ -56,23 +57,33 @@ def select_targets(ids: list[str], mode: str, count: int | None, percent: float 
     return sorted(random.Random(seed).sample(sorted(ids), wanted))
 
 
-def refuse_stopping_replaced_instances(autoscaling: Any, service: list[dict[str, Any]],
-                                        chosen: set[str]) -> None:
-    """Refuse stop mode for instances of an ASG that would replace them: a stopped instance fails
-    the EC2 health check, and the group terminates it ("Health checks for instances in an Auto
-    Scaling group"), so the stop is a termination the restore cannot start again."""
-    groups = sorted({i["tags"][ASG_TAG] for i in service if i["id"] in chosen and ASG_TAG in i["tags"]})
-    if not groups:
-        return
-    replacing = [g["AutoScalingGroupName"] for g in paginate(
-        autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=groups)
-        if not {p["ProcessName"] for p in g.get("SuspendedProcesses") or []} & set(REPLACES_STOPPED)]
+def health_to_restore(autoscaling: Any, service: list[dict[str, Any]], chosen: set[str]) -> list[str]:
+    """The chosen instances whose Auto Scaling group will mark them unhealthy while they are
+    stopped, so the restore must mark them healthy again; stop mode is refused for instances of a
+    group that would replace them.
+
+    A stopped instance fails the EC2 health check ("Health checks for instances in an Auto Scaling
+    group"): with neither HealthCheck nor ReplaceUnhealthy suspended its group terminates it, and
+    the stop is a termination the restore cannot start again - refused. With HealthCheck running
+    and ReplaceUnhealthy suspended the group marks it Unhealthy, a mark that "never automatically
+    recovers", and "as soon as you resume the ReplaceUnhealthy process" the group replaces it: those
+    instances are returned (the restore sets their health back with SetInstanceHealth). With
+    HealthCheck suspended nothing is marked."""
+    members = {i["id"]: i["tags"][ASG_TAG] for i in service if i["id"] in chosen and ASG_TAG in i["tags"]}
+    if not members:
+        return []
+    found = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                          AutoScalingGroupNames=sorted(set(members.values()))))
+    suspended = {g["AutoScalingGroupName"]: {p["ProcessName"] for p in g.get("SuspendedProcesses") or []}
+                 for g in found}
+    replacing = sorted(name for name, processes in suspended.items() if not processes & set(REPLACES_STOPPED))
     if replacing:
         raise ValidationError(
-            f"refusing to stop instances of Auto Scaling group {', '.join(sorted(replacing))}: "
-            "it replaces a stopped instance (EC2 health check), so nothing would be left to "
-            "start again; terminate them instead, or suspend the group's ReplaceUnhealthy "
-            "process to keep them stopped")
+            f"refusing to stop instances of Auto Scaling group {', '.join(replacing)}: it replaces "
+            "a stopped instance (EC2 health check), so nothing would be left to start again; "
+            "terminate them instead, or suspend the group's ReplaceUnhealthy process (the restore "
+            "then marks the started instances healthy again) or its HealthCheck process")
+    return sorted(i for i, group in members.items() if "HealthCheck" not in suspended.get(group, set()))
 
 
 def shares(service: list[dict[str, Any]], chosen: set[str]) -> list[Share]:

@@ -27,5 +27,21 @@ def _group(region: str, params: Params) -> list[Resource]:
     return [Resource(group.arn, tag_dict(group.tags))]
 
 
-MUTATED: dict[str, Extractor] = dict.fromkeys(GROUP_ACTIONS, _group_named)
-IAM_RESOURCES: dict[str, ResourcesOf] = dict.fromkeys(GROUP_ACTIONS, _group)
+def _group_of_instance(params: Params) -> str:
+    """The group of SetInstanceHealth's instance (its IAM resource is the group)."""
+    instance = one(params, "InstanceId")
+    for name, group in moto_backend("autoscaling").autoscaling_groups.items():
+        if any(state.instance.id == instance for state in group.instance_states):
+            return str(name)
+    return ""
+
+
+MUTATED: dict[str, Extractor] = {
+    **dict.fromkeys(GROUP_ACTIONS, _group_named),
+    "autoscaling:SetInstanceHealth": lambda p: [f"autoscaling:{_group_of_instance(p)}"],
+}
+IAM_RESOURCES: dict[str, ResourcesOf] = {
+    **dict.fromkeys(GROUP_ACTIONS, _group),
+    "autoscaling:SetInstanceHealth": lambda region, p: _group(
+        region, {"AutoScalingGroupName": _group_of_instance(p)}),
+}
