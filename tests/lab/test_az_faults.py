@@ -116,6 +116,43 @@ def test_stop_mode_records_a_start_inverse(start_lab, tmp_path: Path, monkeypatc
     assert ledger.pending()[0]["inverse"] == {"op": "start_instances", "instance_ids": stopped}
 
 
+def test_instances_in_no_group_are_refused_unless_allowed_and_count_in_max_percent(
+        start_lab) -> None:
+    """Issue 36 item 2: selected by tags, terminate takes any running instance with them - also
+    one in no Auto Scaling group, which nothing replaces (only a group's members are replaced,
+    "Replace Auto Scaling instances based on health checks",
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html).
+    It is refused, naming it, unless allowed; allowed, the guardrails' max_percent counts the
+    instances in no group as a group of their own. Before this, it was terminated with the
+    group's and max_percent never saw it."""
+    from chaos_sre.safety.guardrails import GuardrailViolation
+
+    lab = start_lab()
+    ec2 = lab.client("ec2")
+    subnet = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["web-us-east-1a"]}])[
+        "Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    loner = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
+                              TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                  {"Key": "app", "Value": "web"}, {"Key": "env", "Value": "staging"}]}],
+                              )["Instances"][0]["InstanceId"]
+    assert wait_until(lambda: loner in {i["InstanceId"] for i in lab.web_instances("running")}, timeout=30)
+    with pytest.raises(ValidationError, match=f"refusing to terminate 1 instance\\(s\\) in no Auto "
+                                              f"Scaling group \\({loner}\\): nothing replaces them"):
+        az_faults.terminate_az_instances("us-east-1a", tags="app=web,env=staging",
+                                         configuration=settings(lab))
+    guarded = {**settings(lab), "guardrails": {"max_percent": 50}}
+    with pytest.raises(GuardrailViolation, match="1 of 1 \\(100 %\\) of instances in no Auto Scaling group"):
+        az_faults.terminate_az_instances("us-east-1a", tags="app=web,env=staging",
+                                         allow_instances_outside_groups=True, configuration=guarded)
+    assert loner in {i["InstanceId"] for i in lab.web_instances("running")}
+    assert lab.timeline()["faults"] == []
+    plan = az_faults.terminate_az_instances("us-east-1a", tags="app=web,env=staging", dry_run=True,
+                                            allow_instances_outside_groups=True,
+                                            configuration=settings(lab))
+    assert loner in plan["instance_ids"] and len(plan["instance_ids"]) == 3
+
+
 def test_stop_mode_marks_the_started_instances_healthy_again(start_lab, tmp_path: Path,
                                                              monkeypatch) -> None:
     """Issue 36 item 1: with only ReplaceUnhealthy suspended, the group's HealthCheck process marks
@@ -246,6 +283,7 @@ def test_a_thousand_instances_take_one_call_per_thousand_ids(start_lab, monkeypa
 
     monkeypatch.setattr(az_faults, "aws_client", counting_client)
     result = az_faults.terminate_az_instances("us-east-1a", tags="app=batch",
+                                              allow_instances_outside_groups=True,
                                               configuration=settings(lab))
     assert len(result["instance_ids"]) == 1001
     assert calls["TerminateInstances"] == 2 and result["calls"] == 2

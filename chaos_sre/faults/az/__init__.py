@@ -35,6 +35,7 @@ from chaos_sre.faults.az.selection import (
     Mode,
     health_to_restore,
     names,
+    refuse_ungrouped,
     select_targets,
     shares,
     tag_map_of,
@@ -84,10 +85,15 @@ def terminate_az_instances(
     seed: int | None = None,
     stop: bool = False,
     allow_total_outage: bool = False,
+    allow_instances_outside_groups: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> Plan:
     """Terminate (or stop, with `stop: true`) the running instances of one Availability Zone.
+
+    Terminating instances in no Auto Scaling group (chosen by `tags`), which
+    nothing replaces, is refused unless `allow_instances_outside_groups` is
+    true; the guardrails' `max_percent` counts them as a group of their own.
 
     Stop mode is refused for instances of an Auto Scaling group that replaces
     unhealthy instances (it would terminate them); its restore starts them,
@@ -117,6 +123,8 @@ def terminate_az_instances(
             f"refusing to take all {len(service)} instances of the service: every one is in {az} "
             "(set allow_total_outage to true to run it anyway)")
     verb = "stop" if stop else "terminate"
+    if not stop and not allow_instances_outside_groups:
+        refuse_ungrouped(service, set(targets))
     marked = set(health_to_restore(aws_client("autoscaling", configuration, secrets), service,
                                    set(targets))) if stop else set()
 

@@ -86,14 +86,28 @@ def health_to_restore(autoscaling: Any, service: list[dict[str, Any]], chosen: s
     return sorted(i for i, group in members.items() if "HealthCheck" not in suspended.get(group, set()))
 
 
+UNGROUPED = "instances in no Auto Scaling group (nothing replaces them)"
+
+
 def shares(service: list[dict[str, Any]], chosen: set[str]) -> list[Share]:
-    """Per Auto Scaling group: how many of its running instances the fault takes."""
+    """Per Auto Scaling group, how many of its running instances the fault takes; and of the
+    instances in no group, how many (``max_percent`` limits those too)."""
     totals: dict[str, list[int]] = {}
     for instance in service:
-        group = instance["tags"].get(ASG_TAG)
-        if group:
-            counts = totals.setdefault(group, [0, 0])
-            counts[0] += instance["id"] in chosen
-            counts[1] += 1
-    return [Share(f"Auto Scaling group {g}", n, total) for g, (n, total) in sorted(totals.items())
-            if n]
+        counts = totals.setdefault(instance["tags"].get(ASG_TAG) or "", [0, 0])
+        counts[0] += instance["id"] in chosen
+        counts[1] += 1
+    return [Share(f"Auto Scaling group {g}" if g else UNGROUPED, n, total)
+            for g, (n, total) in sorted(totals.items(), key=lambda item: (not item[0], item[0])) if n]
+
+
+def refuse_ungrouped(service: list[dict[str, Any]], chosen: set[str]) -> None:
+    """Refuse to terminate instances in no Auto Scaling group: nothing replaces them, where the
+    fault's promise (and the service's recovery) is a group's replacement."""
+    ungrouped = sorted(i["id"] for i in service if i["id"] in chosen and ASG_TAG not in i["tags"])
+    if ungrouped:
+        shown = ", ".join(ungrouped[:5]) + (f" and {len(ungrouped) - 5} more" if len(ungrouped) > 5 else "")
+        raise ValidationError(
+            f"refusing to terminate {len(ungrouped)} instance(s) in no Auto Scaling group ({shown}): "
+            "nothing replaces them; narrow tags or asg_names to the service's groups, or set "
+            "allow_instances_outside_groups to true to terminate them anyway")
