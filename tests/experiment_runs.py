@@ -69,12 +69,14 @@ def without_statement(policy: dict[str, Any], statement: dict[str, Any]) -> dict
     return {**policy, "Statement": [s for s in policy["Statement"] if s != statement]}
 
 
-def runner_policy_without(action: str, resource: str = "") -> tuple[dict[str, Any], str]:
+def runner_policy_without(action: str, resource: str = "", condition: str = "") -> tuple[dict[str, Any], str]:
     """:func:`runner_policy` with the one statement granting ``action`` (on a resource containing
-    ``resource``) taken out, and its Sid."""
+    ``resource``; of several, the one whose condition contains ``condition``) taken out, and its Sid."""
     policy = runner_policy()
     granting = [s for s in policy["Statement"] if action in s["Action"]
                 and resource in json.dumps(s["Resource"])]
+    if len(granting) > 1 and condition:
+        granting = [s for s in granting if condition in json.dumps(s.get("Condition", {}))]
     assert len(granting) == 1, f"{action} is granted by {len(granting)} statements"
     return without_statement(policy, granting[0]), str(granting[0]["Sid"])
 

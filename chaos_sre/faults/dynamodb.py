@@ -36,7 +36,7 @@ from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Target, fault
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
-from chaos_sre.services.application_autoscaling import register, scalable_target, widened
+from chaos_sre.services.application_autoscaling import may_register, register, scalable_target, widened
 from chaos_sre.services.dynamodb import MINUTE_SECONDS, TableSettings, describe_table, metric_minutes, settings_of
 from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.values import PositiveSeconds
@@ -233,7 +233,7 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
            Permission("cloudwatch:GetMetricStatistics"),
            Permission("application-autoscaling:DescribeScalableTargets")],
     permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*", targets=True),
-                 Permission("application-autoscaling:RegisterScalableTarget")],
+                 may_register("dynamodb", "dynamodb:*CapacityUnits")],
     inverses=["restore_table_capacity", "restore_table_scaling"],
     effects=["throttle"],
 )

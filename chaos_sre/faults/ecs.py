@@ -4,11 +4,12 @@ A service with Application Auto Scaling fights a desired-count change: its
 scaling policies bring the count back into the scalable target's min/max. So
 before it changes the count, `set_desired_count` writes the service's desired
 count **and** the scalable target's min, max and suspended state to the run
-ledger, then calls UpdateService and at once RegisterScalableTarget, which
-suspends dynamic and scheduled scaling and widens min/max to include the new
-count (in this order a refused UpdateService changes nothing; a policy
-evaluation in the instant between the two calls is the remaining race, and
-AWS evaluates target tracking alarms once a minute). `restore_service` (or any
+ledger, then calls RegisterScalableTarget, which suspends dynamic and scheduled
+scaling and widens min/max to include the new count (the count does not move:
+it is inside the new range), and then UpdateService. In this order a refused
+RegisterScalableTarget changes nothing, no policy evaluation can come between
+the two calls, and a refused UpdateService leaves only the scalable target
+changed, which the ledger restores. `restore_service` (or any
 replay of the ledger) sets the count back, re-registers the scalable target
 with exactly the recorded min, max and suspended state, and waits until the
 service is stable (boto3 `services_stable`) and has as many healthy targets as
@@ -29,7 +30,7 @@ from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
 from chaos_sre.permissions import requires
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
-from chaos_sre.services.application_autoscaling import ScalableTarget, register, widened
+from chaos_sre.services.application_autoscaling import ScalableTarget, may_register, register, widened
 from chaos_sre.services.ecs import (
     DESIRED_COUNT,
     NAMESPACE,
@@ -56,7 +57,7 @@ SCALES_SERVICE = fault(
            Permission("application-autoscaling:DescribeScalableTargets"),
            Permission("elasticloadbalancing:DescribeTargetHealth")],
     permissions=[Permission("ecs:UpdateService", "arn:aws:ecs:*:*:service/*/*", targets=True),
-                 Permission("application-autoscaling:RegisterScalableTarget")],
+                 may_register(NAMESPACE, DESIRED_COUNT)],
     inverses=[RESTORE_OP],
     effects=["set-desired-count"],
 )
@@ -83,10 +84,10 @@ def set_desired_count(
     """Set an ECS service's desired count, keeping Application Auto Scaling from undoing it.
 
     The previous desired count and the scalable target's min, max and
-    suspended state go to the run ledger first. UpdateService sets the count;
-    when the service has a scalable target, its min/max are widened at once to
-    include `desired_count` and its dynamic and scheduled scaling suspended
-    (RegisterScalableTarget). A refused UpdateService changes nothing.
+    suspended state go to the run ledger first. When the service has a
+    scalable target, its min/max are widened to include `desired_count` and its
+    dynamic and scheduled scaling suspended first (RegisterScalableTarget);
+    then UpdateService sets the count. A refused first call changes nothing.
     `restore_service` puts everything back and waits (up to
     `restore_timeout_seconds`) for the service to be stable and healthy. A
     service on an EC2 capacity provider with managed scaling is refused when the
@@ -135,14 +136,16 @@ def _desired_count_plan(cluster: str, service: str, count: int, timeout: float,
         with ledger.mutation(f"ecs:service/{cluster}/{service}", "set-desired-count", before,
                              {"op": RESTORE_OP, "cluster": cluster, "service": service,
                               "settings": before, "timeout_seconds": timeout}) as mutation:
-            # The count first: when AWS refuses it (no ecs:UpdateService), nothing has changed.
-            # RegisterScalableTarget right after lowers the minimum to the new count (so AWS does
-            # not move the count back into min/max) and suspends dynamic scaling.
+            # The scalable target first: its minimum lowered to the new count (so AWS does not
+            # move the count back into min/max) and dynamic scaling suspended, before the count
+            # changes - a refusal of either first call leaves nothing changed.
+            if stretched is not None:
+                _register(scaling, cluster, service, stretched)
+                mutation.applied()
             call(ecs, "update_service", cluster=cluster, service=service, desiredCount=count)
             mutation.applied()
             mutation.outcome = after
             if stretched is not None:
-                _register(scaling, cluster, service, stretched)
                 _hold_the_count(ecs, cluster, service, count)
         logger.info(f"chaos-sre: ECS service {cluster}/{service} desired count "
                     f"{current_count} -> {count}"

@@ -12,10 +12,26 @@ registers it again with exactly what was recorded.
 from typing import Any, TypedDict
 
 from chaos_sre.aws import call, paginate
+from chaos_sre.permissions import Permission
 
 SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
                    "ScheduledScalingSuspended")
 ALL_SUSPENDED = {key: True for key in SUSPENSION_KEYS}
+
+
+SCALABLE_TARGETS = "arn:aws:application-autoscaling:*:*:scalable-target/*"
+
+
+def may_register(namespace: str, dimension: str) -> Permission:
+    """RegisterScalableTarget for ``namespace``'s ``dimension`` (a pattern with ``*``) alone: the
+    action's condition keys ``application-autoscaling:service-namespace`` and
+    ``scalable-dimension`` (Service Authorization Reference, Application Auto Scaling) keep it off
+    every other scalable target of the Region - Aurora replicas, Lambda provisioned concurrency,
+    other services' counts."""
+    return Permission("application-autoscaling:RegisterScalableTarget", SCALABLE_TARGETS, (
+        ("StringEquals", "application-autoscaling:service-namespace", namespace),
+        ("StringLike" if "*" in dimension else "StringEquals",
+         "application-autoscaling:scalable-dimension", dimension)))
 
 
 class ScalableTarget(TypedDict):

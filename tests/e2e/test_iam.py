@@ -56,6 +56,16 @@ def test_mutations_are_scoped_and_limited_to_the_region() -> None:
     tagging = [s for s in mutations if "ec2:CreateTags" in s["Action"]]
     assert tagging and all(s["Action"] == ["ec2:CreateTags"] and s["Condition"]["StringEquals"][
         "ec2:CreateAction"] == "CreateNetworkAcl" for s in tagging), "tags only what it creates"
+    # Issue 36 item 9: no mutating action on "*"; RegisterScalableTarget only for the ECS
+    # service's count and DynamoDB capacity (its condition keys service-namespace and
+    # scalable-dimension, Service Authorization Reference, Application Auto Scaling)
+    assert [s["Action"] for s in mutations if s["Resource"] == "*"] == []
+    registering = [s["Condition"] for s in mutations
+                   if "application-autoscaling:RegisterScalableTarget" in s["Action"]]
+    assert sorted((c["StringEquals"]["application-autoscaling:service-namespace"],
+                   {**c["StringEquals"], **c.get("StringLike", {})}[
+                       "application-autoscaling:scalable-dimension"]) for c in registering) == [
+        ("dynamodb", "dynamodb:*CapacityUnits"), ("ecs", "ecs:service:DesiredCount")]
 
 
 def test_target_tags_must_be_key_value_pairs(tmp_path: Path) -> None:
@@ -141,6 +151,26 @@ def test_removing_any_statement_denies_a_call_the_shipped_runs_made(shipped_runs
         denied = needed[statement["Sid"]]
         assert denied, f"{statement['Sid']} ({', '.join(statement['Action'])}) is not needed"
         assert set(denied) <= set(statement["Action"]) or statement["Resource"] == "*", denied
+
+
+def test_the_runner_may_register_only_the_scalable_targets_its_faults_change(start_lab) -> None:
+    """Signed as the runner, held to the generated policy: RegisterScalableTarget of another
+    namespace (an Aurora cluster's replicas) or another dimension is refused, as IAM evaluates the
+    action's condition keys (Service Authorization Reference, "Actions, resources, and condition
+    keys for AWS Application Auto Scaling"); the ECS service's count is allowed. The lab evaluates
+    those keys since this test's commit; the policy before it granted the action on *."""
+    lab = start_lab()
+    runner = lab.client("application-autoscaling", retries=False, access_key=RUNNER_KEY)
+    for namespace, resource, dimension in (
+            ("rds", "cluster:orders", "rds:cluster:ReadReplicaCount"),
+            ("ecs", "service/staging/api", "ecs:service:DesiredCount")):
+        attempt = {"ServiceNamespace": namespace, "ResourceId": resource,
+                   "ScalableDimension": dimension, "MinCapacity": 0, "MaxCapacity": 9}
+        if namespace == "rds":
+            with pytest.raises(runner.exceptions.ClientError, match="AccessDenied"):
+                runner.register_scalable_target(**attempt)
+        else:
+            runner.register_scalable_target(**attempt)
 
 
 def test_the_runner_may_not_touch_untagged_resources_or_rewrite_tags(start_lab) -> None:

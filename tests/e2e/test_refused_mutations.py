@@ -64,7 +64,7 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
     refusal = refusals()[name]
     action, code, prepared = refusal.action, refusal.code, list(refusal.prepared)
     lab = start_lab()
-    policy, removed = runner_policy_without(action)
+    policy, removed = runner_policy_without(action, condition=f'"{name}"')
     lab.attach_policy(policy, RUNNER_KEY)
     status, journal, stderr = run_chaos(lab, ROOT / refusal.experiment, tmp_path,
                                         env=QUICK, cwd=tmp_path)  # its SLO file found from it
@@ -135,7 +135,6 @@ def test_a_refused_subnet_cut_restores_the_load_balancer_and_removes_the_prepare
 MULTI_AZ_INSTANCE = {"CHAOS_SRE_DB_CLUSTER": "", "CHAOS_SRE_DB_INSTANCE": "accounts",
                      "CHAOS_SRE_SLO": "probes/account.yaml"}
 EXERCISED_BY = {
-    "application-autoscaling:RegisterScalableTarget": ("dynamodb-throttle", {}),
     "autoscaling:": ("az-blackhole", {}),
     "dynamodb:UpdateTable": ("dynamodb-throttle", {}),
     "ec2:TerminateInstances": ("az-outage", {}),
@@ -146,7 +145,7 @@ EXERCISED_BY = {
     "rds:RebootDBInstance": ("rds-failover", MULTI_AZ_INSTANCE),
 }
 """The shipped experiment (and configuration) whose run needs each action, by action or prefix."""
-SHOWN_ABOVE = {*(runner_policy_without(r.action)[1] for r in REFUSALS.values()),
+SHOWN_ABOVE = {*(runner_policy_without(r.action, condition=f'"{name}"')[1] for name, r in REFUSALS.items()),
                runner_policy_without("ec2:ReplaceNetworkAclAssociation", ":subnet/")[1]}
 """The statements the tests above take out."""
 
@@ -155,10 +154,18 @@ def _statements() -> list[dict[str, Any]]:
     return [s for s in runner_policy()["Statement"] if s["Sid"] not in SHOWN_ABOVE]
 
 
+SCALING_NAMESPACES = {"ecs": ("ecs-scale-to-zero", {}), "dynamodb": ("dynamodb-throttle", {})}
+"""RegisterScalableTarget has a statement per service namespace: the experiment that scales it."""
+
+
 def _run_for(statement: dict[str, Any]) -> tuple[str, dict[str, str]]:
     if statement["Sid"] == "ResolveTargetsAndMeasure":
         return "az-outage", {}
     action = statement["Action"][0]
+    namespace = statement.get("Condition", {}).get("StringEquals", {}).get(
+        "application-autoscaling:service-namespace")
+    if namespace is not None:
+        return SCALING_NAMESPACES[namespace]
     return next(run for key, run in sorted(EXERCISED_BY.items(), key=lambda kv: -len(kv[0]))
                 if action.startswith(key))
 

@@ -260,14 +260,16 @@ def test_a_crashed_run_is_restored_from_its_ledger_file(start_lab, own_ledger: P
     assert replay(ledger, config) == []
 
 
-def test_a_refused_scaling_change_after_the_count_change_is_still_restored(
+def test_a_refused_count_change_after_the_scaling_change_is_still_restored(
         shared_lab: RunningLab, own_ledger: Path) -> None:
-    """UpdateService goes first, so a refused UpdateService changes nothing
-    (test_refused_mutations); when AWS then refuses RegisterScalableTarget the count was
-    changed: the ledger says "partly applied" and the rollback restores it."""
+    """RegisterScalableTarget goes first (suspending scaling and lowering the minimum, the count
+    inside the new range), so a refused RegisterScalableTarget changes nothing
+    (test_refused_mutations) and no policy evaluation comes between the two calls; when AWS then
+    refuses UpdateService the scalable target was changed: the ledger says "partly applied" and
+    the rollback restores it."""
     config = settings(shared_lab)
     before = described(shared_lab)
-    shared_lab.deny("application-autoscaling:RegisterScalableTarget")
+    shared_lab.deny("ecs:UpdateService")
     try:
         with pytest.raises(AWSError, match="AccessDeniedException"):
             ecs_faults.scale_service_to_zero(cluster=CLUSTER, service=SERVICE,
@@ -276,7 +278,8 @@ def test_a_refused_scaling_change_after_the_count_change_is_still_restored(
         shared_lab.deny()
     outcomes = [e for e in ledger_entries(own_ledger) if e["kind"] in ("done", "failed")]
     assert [e["kind"] for e in outcomes] == ["done"]
-    assert outcomes[0]["outcome"].startswith("partly applied: register_scalable_target failed")
+    assert outcomes[0]["outcome"].startswith("partly applied: update_service failed")
+    assert shared_lab.timeline()["faults"] == []  # the count never moved
     ecs_faults.restore_service(configuration=config)
     assert described(shared_lab) == before
 

@@ -14,5 +14,6 @@ SERVICE = LabService(
     fault_kinds=("ecs-desired-count-decreased",),
     status_lines=status_lines, snapshot=snapshot,
     refused_mutation=RefusedMutation(Path("experiments/ecs-scale-to-zero.json"),
-                                     "ecs:UpdateService", "AccessDeniedException"),
+                                     "application-autoscaling:RegisterScalableTarget",
+                                     "AccessDeniedException"),
 )
