@@ -32,10 +32,10 @@ from typing import Any
 from chaos_sre.lab.autoscaling.settings import TIMINGS, AutoScalingTimings
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.ec2.simulation import LIVE_STATES
 
 TICK_ORDER = 18
 """After EC2 (instance states), before the load balancer's health checks."""
-LIVE_STATES = ("pending", "running")
 
 
 @dataclass
@@ -48,10 +48,6 @@ class AutoScaling:
     _marked_because: dict[str, str] = field(default_factory=dict)
     """Why the lab's health checks marked an instance Unhealthy (for the replacement event)."""
     _next_sweep: float = 0.0
-
-    def scaled(self, aws_seconds: float) -> float:
-        """Lab seconds for ``aws_seconds`` of AWS time."""
-        return self.context.scaled(aws_seconds)
 
     @property
     def _ec2(self) -> Any:
@@ -78,7 +74,7 @@ class AutoScaling:
         autoscaling = moto_backend("autoscaling")
         self._promote_in_service(autoscaling, now)
         if now >= self._next_sweep:
-            period = self.scaled(self.timings.asg_health_sweep_seconds)
+            period = self.context.scaled(self.timings.asg_health_sweep_seconds)
             self._next_sweep = now + period * random.uniform(0.5, 1.5)
             self._sweep(autoscaling, now)
 
@@ -97,12 +93,12 @@ class AutoScaling:
         instance = state.instance
         if instance.state not in LIVE_STATES:
             left = self._ec2.left_running_at(instance.id)
-            if left is not None and now - left < self.scaled(self.timings.asg_state_detection_seconds):
+            if left is not None and now - left < self.context.scaled(self.timings.asg_state_detection_seconds):
                 return None
             return f"an EC2 health check indicates the instance is {instance.state}"
         if group.health_check_type != "ELB" or state.lifecycle_state != "InService":
             return None
-        grace = self.scaled(float(group.health_check_grace_period or 0))
+        grace = self.context.scaled(float(group.health_check_grace_period or 0))
         in_service_at = self._in_service_at.get(instance.id)
         if in_service_at is None or now - in_service_at < grace:
             return None

@@ -77,10 +77,6 @@ class Ec2:
     the listener), reused while the entries are the same objects: EC2 replaces an entry rather
     than changing it (moto too), and the tick runs 50 times a second."""
 
-    def scaled(self, aws_seconds: float) -> float:
-        """Lab seconds for ``aws_seconds`` of AWS time."""
-        return self.context.scaled(aws_seconds)
-
     def _boot_seconds(self) -> float:
         return float(self.context.profile.part(APPLICATION).app_boot_seconds)
 
@@ -93,8 +89,8 @@ class Ec2:
             return
         instance._state.name = "pending"
         instance._state.code = 0
-        running_at = now + self.scaled(self.timings.ec2_pending_seconds)
-        self._lives[instance.id] = InstanceLife(running_at, running_at + self.scaled(self._boot_seconds()))
+        running_at = now + self.context.scaled(self.timings.ec2_pending_seconds)
+        self._lives[instance.id] = InstanceLife(running_at, running_at + self.context.scaled(self._boot_seconds()))
         self.context.timeline.event("instance-launched", instance.id,
                                     availability_zone=instance.placement.zone)
 
@@ -106,8 +102,8 @@ class Ec2:
         now = time.monotonic()
         instance._state.name, instance._state.code = "pending", 0
         life = self._lives.setdefault(instance.id, InstanceLife(now, now))
-        life.running_at = now + self.scaled(self.timings.ec2_pending_seconds)
-        life.ready_at = life.running_at + self.scaled(self._boot_seconds())
+        life.running_at = now + self.context.scaled(self.timings.ec2_pending_seconds)
+        life.ready_at = life.running_at + self.context.scaled(self._boot_seconds())
         life.start_fails = not caller_may_grant and bool(customer_managed_keys(instance))
         self.context.timeline.event("instance-started", instance.id,
                                     availability_zone=instance.placement.zone)
@@ -115,7 +111,7 @@ class Ec2:
     def network_acl_created(self, network_acl_id: str) -> None:
         """A CreateNetworkAcl: calls naming the ACL do not find it for a moment."""
         if not self.context.warm:
-            self._new_acls[network_acl_id] = time.monotonic() + self.scaled(
+            self._new_acls[network_acl_id] = time.monotonic() + self.context.scaled(
                 self.timings.new_network_acl_not_found_seconds)
 
     def network_acl_found(self, network_acl_id: str) -> bool:
