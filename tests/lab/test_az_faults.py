@@ -618,6 +618,37 @@ def test_blackhole_stays_in_one_vpc_and_refuses_the_runners_own_subnet(
     assert shared_lab.timeline()["faults"] == []
 
 
+@pytest.mark.parametrize("tag", ["eks:nodegroup-name", "elasticbeanstalk:environment-name",
+                                 "AmazonECSManaged"])
+def test_blackhole_refuses_auto_scaling_groups_another_service_manages(
+        shared_lab: RunningLab, tag: str) -> None:
+    """Issue 36 item 6: an Auto Scaling group that another service owns was edited behind its
+    owner's back (subnets removed, AZRebalance suspended). EKS manages a node group's group
+    through its service-linked role ("AWSServiceRoleForAmazonEKSNodegroup",
+    https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSServiceRoleForAmazonEKSNodegroup.html)
+    and finds it by eks:nodegroup-name; ECS adds AmazonECSManaged to a capacity provider's group
+    whose scaling it manages ("Using managed scaling", ECS Developer Guide); Elastic Beanstalk
+    tags its environment's group with elasticbeanstalk:environment-name and rewrites it on every
+    environment update. The lab keeps the tags as AWS does; the blackhole refuses such a group
+    in asg_names, naming the owner, before any change (the network ACL cuts its instances off
+    without it)."""
+    autoscaling = shared_lab.client("autoscaling")
+    owned = {"ResourceId": "web", "ResourceType": "auto-scaling-group", "Key": tag,
+             "Value": "web", "PropagateAtLaunch": False}
+    autoscaling.create_or_update_tags(Tags=[owned])
+    try:
+        with pytest.raises(ValidationError, match=f"refusing to change Auto Scaling groups another "
+                                                  f"service manages: web belongs to .*\\({tag}\\)"):
+            az_faults.blackhole_az("us-east-1c", tags="app=web", asg_names="web", dry_run=True,
+                                   configuration=settings(shared_lab))
+        plan = az_faults.blackhole_az("us-east-1c", tags="app=web", dry_run=True,
+                                      load_balancer_names="web", configuration=settings(shared_lab))
+        assert plan["asg_names"] == [] and plan["subnet_ids"]
+    finally:
+        autoscaling.delete_tags(Tags=[owned])
+    assert shared_lab.timeline()["faults"] == []
+
+
 def test_an_unanswering_task_metadata_endpoint_refuses_the_blackhole(
         shared_lab: RunningLab, monkeypatch) -> None:
     """Where ECS says the runner runs in a task but its metadata endpoint does not answer, the

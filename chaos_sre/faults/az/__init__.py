@@ -27,6 +27,7 @@ from chaos_sre.faults.az.network import (
     groups_to_shrink,
     named_balancers,
     network_targets,
+    refuse_managed_groups,
     refuse_runner_subnets,
     scoped_vpc,
     suspend_az_rebalance,
@@ -195,7 +196,9 @@ def blackhole_az(
     churn its instances, and resumed last) and, optionally, from the `load_balancer_names`
     Application Load Balancers (unless that would leave fewer than two AZs; a Network or
     Gateway Load Balancer keeps its subnets, whose nodes the ACL cuts off: removing one would
-    delete the node's network interface with its Elastic IP). The VPC is `vpc_id`, else the
+    delete the node's network interface with its Elastic IP). A group another service manages
+    (an EKS managed node group, an Elastic Beanstalk environment's, an ECS capacity provider's
+    with managed scaling) is refused in `asg_names`: its owner would undo the change. The VPC is `vpc_id`, else the
     one the named groups and load balancers are in; with neither the fault is
     refused, as it is when a chosen subnet holds the runner's own network
     interface (it could not roll back). An ALB's node in the AZ stays in DNS
@@ -212,6 +215,7 @@ def blackhole_az(
     autoscaling = aws_client("autoscaling", configuration, secrets)
     groups = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
                            AutoScalingGroupNames=plan["asg_names"])) if plan["asg_names"] else []
+    refuse_managed_groups(groups)
     elbv2 = aws_client("elbv2", configuration, secrets)
     balancers = named_balancers(elbv2, plan["load_balancer_names"])
     plan["vpc_id"] = scoped_vpc(ec2, vpc_id, groups, balancers)

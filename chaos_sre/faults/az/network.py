@@ -62,6 +62,32 @@ def refuse_runner_subnets(ec2: Any, vpc_id: str, subnet_ids: set[str]) -> None:
                               "or run from another subnet")
 
 
+MANAGERS = {
+    "eks:nodegroup-name": "an Amazon EKS managed node group (eks:nodegroup-name)",
+    "elasticbeanstalk:environment-name":
+        "an Elastic Beanstalk environment (elasticbeanstalk:environment-name)",
+    "AmazonECSManaged": "an Amazon ECS capacity provider with managed scaling (AmazonECSManaged)",
+}
+"""Tags by which a service that owns an Auto Scaling group marks it. The owner keeps the group's
+settings (subnets, capacity, processes) as its own configuration says: EKS through its
+service-linked role AWSServiceRoleForAmazonEKSNodegroup, Elastic Beanstalk on every environment
+update, ECS by its managed scaling policy; a change made behind its back is overwritten, or
+makes the owner report the group as misconfigured."""
+
+
+def refuse_managed_groups(groups: list[dict[str, Any]]) -> None:
+    """Refuse to change the subnets or processes of an Auto Scaling group another AWS service
+    manages (``MANAGERS``): the deny-all network ACL cuts its instances off all the same, so the
+    group need only be left out of ``asg_names``."""
+    managed = {g["AutoScalingGroupName"]: MANAGERS[tag["Key"]] for g in groups
+               for tag in g.get("Tags") or [] if tag["Key"] in MANAGERS}
+    if managed:
+        which = "; ".join(f"{name} belongs to {owner}" for name, owner in sorted(managed.items()))
+        raise ValidationError(
+            f"refusing to change Auto Scaling groups another service manages: {which}; leave "
+            "them out of asg_names (the network ACL still cuts their instances in the AZ off)")
+
+
 def network_targets(az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
                      balancers: list[dict[str, Any]], elbv2: Any) -> tuple[list[Target], list[Share]]:
     """What a blackhole touches, for the guardrails: the AZ's subnets, the ASGs and load
