@@ -6,6 +6,8 @@ what they find (:mod:`chaos_sre.verdicts`)."""
 
 from typing import Any, NotRequired, TypedDict
 
+from chaos_sre.safety.ledger import LeftChanged
+
 NAME = "chaos_sre"
 
 
@@ -109,6 +111,8 @@ class RunTargets(TypedDict, total=False):
 
     ledger_path: str
     targets: list[str]
+    left_changed: list[LeftChanged]
+    """What the run's restores left changed (a failover's writer in another AZ)."""
 
 
 class NotJudged(TypedDict):
@@ -142,3 +146,4 @@ class Extension(TypedDict):
     phases: PhaseFields
     ledger_path: NotRequired[str]
     targets: NotRequired[list[str]]
+    left_changed: NotRequired[list[LeftChanged]]

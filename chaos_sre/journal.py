@@ -44,6 +44,16 @@ def time_scale_of(extension: dict[str, Any] | None) -> float:
     return float(value) if isinstance(value, int | float) and value > 0 else 1.0
 
 
+def left_changed_lines(extension: dict[str, Any] | None) -> list[str]:
+    """Each change the run's restores left in place (``left_changed``), as one sentence with how
+    to undo it."""
+    recorded = (extension or {}).get("left_changed")
+    if not isinstance(recorded, list):
+        return []
+    return [f"{c.get('resource')}: {c.get('change')}: {c.get('before')} -> {c.get('after')} "
+            f"(to undo: {c.get('undo')})" for c in recorded if isinstance(c, dict)]
+
+
 def summary(path: str | Path) -> str:
     """Title, outcome, duration and path of the journal at ``path``: every time in AWS seconds
     (a lab run's wall-clock duration named beside it)."""
@@ -72,6 +82,7 @@ def summary(path: str | Path) -> str:
         lines.append(f"budget:     spent {budget['consumed_fraction'] * 100:.3g} % of the SLO "
                      f"window's error budget (allowed {budget['allowed_fraction'] * 100:.3g} %)")
         lines.append(f"samples:    {extension['samples_path']}")
+        lines.extend(f"left changed: {change}" for change in left_changed_lines(extension))
         if scaled:
             lines.append(f"time scale: {scale:g} (the lab's): every time above is in AWS seconds")
     lines.append(f"journal:    {Path(path).resolve()}")

@@ -6,6 +6,7 @@ from typing import Any
 
 from chaos_sre import history
 from chaos_sre.extension import NAME, Extension, NotJudged, RunTargets
+from chaos_sre.journal import left_changed_lines
 from chaos_sre.safety.ledger import run_ledger
 from chaos_sre.verdicts import Status, Verdict, parse
 
@@ -27,6 +28,8 @@ def log_verdict(extension: Extension) -> None:
         "-" if recovery["detect_seconds"] is None else f"{recovery['detect_seconds']:.2f} s",
         "-" if recovery["recover_seconds"] is None else f"{recovery['recover_seconds']:.2f} s",
     )
+    for change in left_changed_lines(dict(extension)):
+        logger.warning(f"chaos-sre: left changed: {change}")
 
 
 def not_judged(reason: str) -> NotJudged:
@@ -43,7 +46,8 @@ def run_targets() -> RunTargets:
     ledger = run_ledger()
     if ledger is None:
         return {}
-    return {"ledger_path": str(ledger.path), "targets": ledger.targets()}
+    return {"ledger_path": str(ledger.path), "targets": ledger.targets(),
+            "left_changed": ledger.left_changed()}
 
 
 def record_history(state: dict[str, Any], extension: Extension, journal: Path) -> None:

@@ -18,20 +18,36 @@ single-AZ instance) has nothing to fail over to: the "failover" would be a
 restart of the writer, a full outage for its reboot time. `failover` refuses
 that unless `allow_reboot` is true.
 
-A failover cannot be undone without a second outage, so its rollback does not
-fail back: before the call the run ledger records the writer and its AZ and
-the inverse "wait until the database is available", which `restore_database`
-(or any replay of the ledger) runs.
+A failover cannot be undone without a second outage, so by default its rollback
+does not fail back: before the call the run ledger records the writer and its AZ
+and the inverse "wait until the database is available", which `restore_database`
+(or any replay of the ledger) runs; the writer left in the other AZ is named in
+the journal (``left_changed``) and the report. With `fail_back: true` the
+rollback fails back to the original writer once the database is available
+again - after the experiment's observation, inside the run, so the verdict's
+restore figures judge the second outage too.
 """
 
 import logging
+import time
 from typing import Any, Literal, cast
 
+import pydantic
+
 from chaos_sre.aws import aws_client, call, tag_dict
-from chaos_sre.errors import ValidationError
+from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, Target, fault
-from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
+from chaos_sre.safety.ledger import (
+    Inverse,
+    Ledger,
+    LeftChanged,
+    Operation,
+    Restored,
+    Settings,
+    current_ledger,
+    inverse,
+)
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.rds import (
     Writer,
@@ -46,6 +62,7 @@ from chaos_sre.services.rds import (
 )
 from chaos_sre.timescale import wall_seconds
 from chaos_sre.values import PositiveSeconds
+from chaos_sre.waiting import WaitTimeout, poll
 
 __all__ = ["failover", "restore_database"]
 
@@ -148,6 +165,7 @@ def failover(
     db_instance_identifier: str | None = None,
     target_instance: str | None = None,
     allow_reboot: bool = False,
+    fail_back: bool = False,
     restore_timeout_seconds: PositiveSeconds = DEFAULT_RESTORE_TIMEOUT_SECONDS,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
@@ -162,8 +180,11 @@ def failover(
     refused unless `allow_reboot` is true, in which case its writer is
     rebooted (a full outage). The database must be `available`. The writer
     and its AZ are recorded in the run ledger first; the rollback waits up to
-    `restore_timeout_seconds` for the database to be available (it does not
-    fail back). With `dry_run` the plan is printed and nothing changes.
+    `restore_timeout_seconds` for the database to be available and, with
+    `fail_back: true`, fails back to the original writer (FailoverDBCluster to
+    it, or a second RebootDBInstance with ForceFailover) and waits until it is
+    the writer again; without it, the writer's move is reported as left
+    changed. With `dry_run` the plan is printed and nothing changes.
     Returns the kind of fault and the writer before and (expected) after.
     """
     kind, identifier = database_target(db_cluster_identifier, db_instance_identifier)
@@ -172,12 +193,17 @@ def failover(
         plan = _cluster_plan(rds, identifier, target_instance or None, bool(allow_reboot))
     else:
         plan = _instance_plan(rds, identifier, bool(allow_reboot))
+    if fail_back and plan["kind"] == "aurora-failover" and not plan["target"]["instance"]:
+        raise ValidationError(f"fail_back cannot be used with {identifier}: RDS for MySQL "
+                              "Multi-AZ DB clusters fail over to a standby RDS picks, so a fail-back "
+                              "cannot name the original writer")
     target = plan.get("target") or plan["before"]
     summary = {
         "database": identifier, "kind": plan["kind"],
         "from_writer": plan["before"]["instance"],
         "from_availability_zone": plan["before"]["availability_zone"],
         "to_writer": target["instance"], "to_availability_zone": target["availability_zone"],
+        "fail_back": bool(fail_back),
     }
 
     def apply(ledger: Ledger) -> None:
@@ -187,7 +213,10 @@ def failover(
         with ledger.mutation(
             ledger_resource(kind, identifier), plan["kind"], before,
             {"op": "await_database_available", "kind": kind, "identifier": identifier,
-             "timeout_seconds": float(restore_timeout_seconds)},
+             "timeout_seconds": float(restore_timeout_seconds),
+             "writer_before": {"instance": writer["instance"],
+                               "availability_zone": writer["availability_zone"]},
+             "fail_back": bool(fail_back)},
         ):
             if plan["kind"] == "aurora-failover":  # no target named: RDS picks the standby
                 named = {"TargetDBInstanceIdentifier": target["instance"]} if target["instance"] \
@@ -214,25 +243,85 @@ def _move(summary: dict[str, Any]) -> str:
 restore_database = restore_run
 
 
+class WriterPlace(pydantic.BaseModel):
+    """Where a writer was: its instance and Availability Zone."""
+
+    instance: str
+    availability_zone: str | None
+
+
 class AwaitDatabaseAvailable(Inverse):
-    """The database available again (a failover is not undone: it is waited out)."""
+    """The database available again; with ``fail_back``, its writer back where it was (older
+    ledgers record neither ``writer_before`` nor ``fail_back``: the database is only awaited)."""
 
     kind: Literal["cluster", "instance"]
     identifier: str
     timeout_seconds: float = DEFAULT_RESTORE_TIMEOUT_SECONDS
+    writer_before: WriterPlace | None = None
+    fail_back: bool = False
+
+
+def _moved(kind: str, before: WriterPlace, now: Writer) -> bool:
+    """An Aurora cluster's writer is another instance; an RDS instance runs in another AZ."""
+    return now["instance"] != before.instance if kind == "cluster" \
+        else now["availability_zone"] != before.availability_zone
+
+
+def _where(writer: Writer | WriterPlace) -> str:
+    instance, zone = (writer.instance, writer.availability_zone) if isinstance(writer, WriterPlace) \
+        else (writer["instance"], writer["availability_zone"])
+    return f"writer {instance} in {zone}"
 
 
 @inverse("await_database_available", AwaitDatabaseAvailable)
-def _await_available(op: AwaitDatabaseAvailable, configuration: Settings, secrets: Settings) -> str:
+def _await_available(op: AwaitDatabaseAvailable, configuration: Settings,
+                     secrets: Settings) -> str | Restored:
+    """Wait until the database is available; then fail back (``fail_back``) or name the
+    writer's move as left changed."""
     rds = aws_client("rds", configuration, secrets)
-    identifier = op.identifier
-    timeout = wall_seconds(op.timeout_seconds)
-    wait_available(rds, op.kind, identifier, timeout_seconds=timeout, poll_seconds=1)
+    deadline = time.monotonic() + wall_seconds(op.timeout_seconds)
+    wait_available(rds, op.kind, op.identifier, timeout_seconds=wall_seconds(op.timeout_seconds),
+                   poll_seconds=1)
+    now = writer_of(rds, op.kind, op.identifier)
+    database = f"{'Aurora cluster' if op.kind == 'cluster' else 'RDS instance'} {op.identifier}"
+    text = f"{database} available, {_where(now)}"
+    if op.writer_before is None or not _moved(op.kind, op.writer_before, now):
+        return text
+    if op.fail_back:
+        _fail_back(rds, op, op.writer_before, now, deadline)
+        return f"{database} failed back: available, {_where(op.writer_before)} again"
+    return Restored(text, LeftChanged(
+        resource=ledger_resource(op.kind, op.identifier), change="writer moved by the failover",
+        before=_where(op.writer_before), after=_where(now),
+        undo=("fail over again to it (FailoverDBCluster --target-db-instance-identifier "
+              f"{op.writer_before.instance})" if op.kind == "cluster" else
+              "fail over again (RebootDBInstance --force-failover)")
+        + ", or run the experiment with fail_back: true"))
+
+
+def _fail_back(rds: Any, op: AwaitDatabaseAvailable, before: WriterPlace, now: Writer,
+               deadline: float) -> None:
+    """Fail over to the original writer and wait (until ``deadline``) until it is the writer
+    and the database is available."""
+    logger.info(f"chaos-sre: failing {op.identifier} back: {_where(now)} -> {_where(before)}")
     if op.kind == "cluster":
-        writers = [m for m in describe_cluster(rds, identifier)["members"] if m["writer"]]
-        where = f"writer {writers[0]['instance']} in {writers[0]['availability_zone']}" if writers else "no writer"
-        return f"Aurora cluster {identifier} available, {where}"
-    return f"RDS instance {identifier} available in {describe_instance(rds, identifier)['AvailabilityZone']}"
+        call(rds, "failover_db_cluster", DBClusterIdentifier=op.identifier,
+             TargetDBInstanceIdentifier=before.instance)
+    else:
+        call(rds, "reboot_db_instance", DBInstanceIdentifier=op.identifier, ForceFailover=True)
+
+    def back() -> tuple[bool, Writer]:
+        writer = writer_of(rds, op.kind, op.identifier)
+        return not _moved(op.kind, before, writer) and writer["status"] == AVAILABLE, writer
+
+    try:
+        poll(back, what=f"{op.identifier} failing back to {_where(before)}", describe=_where,
+             timeout_seconds=max(0.0, deadline - time.monotonic()), interval_seconds=1,
+             aws_time=False)
+    except WaitTimeout as exc:
+        raise AWSError(str(exc), operation="fail_back") from None
+    wait_available(rds, op.kind, op.identifier,
+                   timeout_seconds=max(1.0, deadline - time.monotonic()), poll_seconds=1)
 
 
 class WriterBefore(Writer):

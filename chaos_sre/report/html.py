@@ -91,6 +91,8 @@ def _run_section(run: RunReport, index: int, heading: bool = True) -> str:
             if svg else f'<p class="note">{escape(missing or run.samples_note or "no SLI samples")}</p>')
     targets = ("<ul>" + "".join(f"<li><code>{escape(t)}</code></li>" for t in run.targets) + "</ul>"
                if run.targets else '<p class="note">no chaos-sre fault recorded a target</p>')
+    left = ("<h3>Left changed</h3><ul>" + "".join(f"<li>{escape(line)}</li>" for line in run.left_changed)
+            + "</ul>" if run.left_changed else "")
     configuration = escape(json.dumps(run.configuration, indent=2, sort_keys=True, default=str))
     return f"""
 <section id="run-{index}">
@@ -107,6 +109,7 @@ def _run_section(run: RunReport, index: int, heading: bool = True) -> str:
 {_activities(run)}
 <h3>Targets touched</h3>
 {targets}
+{left}
 <h3>Configuration (secrets redacted)</h3>
 <pre>{configuration}</pre>
 </section>"""

@@ -41,6 +41,7 @@ def render(runs: list[RunReport], title: str | None = None, notes: list[str] | N
     lines.append("")
     if len(runs) == 1 and not skipped:
         lines.extend(f"- {_cell(reason)}" for reason in runs[0].reasons)
+        lines.extend(f"- left changed: {_cell(change)}" for change in runs[0].left_changed)
     else:  # several runs: only why the others did not pass
         lines.extend(f"- {_cell(run.title)}: {_cell(reason)}"
                      for run in runs if not run.passed for reason in run.reasons)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.journal import load, time_scale_of, title_of
+from chaos_sre.journal import left_changed_lines, load, time_scale_of, title_of
 from chaos_sre.safety.secrets import REDACTED, redact_secrets
 from chaos_sre.slo.samples import Sample, read_samples
 from chaos_sre.verdicts import (
@@ -68,6 +68,8 @@ class RunReport:
     samples_note: str | None = None
     activities: list[Activity] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    left_changed: list[str] = field(default_factory=list)
+    """What the run's restores left changed, one sentence each."""
     configuration: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -242,6 +244,7 @@ def load_run(path: str | Path, exit_code: int | None = None) -> RunReport:
         samples_note=note,
         activities=activities_of(journal),
         targets=_targets(extension),
+        left_changed=left_changed_lines(extension),
         configuration=redacted_configuration(journal),
     )
 

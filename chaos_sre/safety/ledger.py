@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypedDict, TypeVar, cast
 
 import pydantic
 
@@ -58,9 +58,30 @@ class Inverse(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 
 
+class LeftChanged(TypedDict):
+    """A change a restore leaves in place (a failover's writer in another AZ): the journal and
+    the report name it, with how to undo it by hand."""
+
+    resource: str
+    change: str
+    before: str
+    after: str
+    undo: str
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What an inverse did (one sentence) and, when it leaves something changed, what."""
+
+    text: str
+    left_changed: LeftChanged | None = None
+
+
 A = TypeVar("A", bound=Inverse)
-InverseFunc = Callable[[Any, Settings, Settings], str]
-"""(its arguments, configuration, secrets) -> what it restored, in one sentence."""
+InverseResult = str | Restored
+InverseFunc = Callable[[Any, Settings, Settings], InverseResult]
+"""(its arguments, configuration, secrets) -> what it restored: one sentence, or a
+:class:`Restored` that also names what it leaves changed."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +102,12 @@ _current: "Ledger | None" = None
 
 
 def inverse(name: str, arguments: type[A], *, after: Iterable[str] = ()
-            ) -> Callable[[Callable[[A, Settings, Settings], str]],
-                          Callable[[A, Settings, Settings], str]]:
+            ) -> Callable[[Callable[[A, Settings, Settings], InverseResult]],
+                          Callable[[A, Settings, Settings], InverseResult]]:
     """Register the function that performs the inverse operation ``name`` with ``arguments``
     (a :class:`Inverse` subclass); ``after``: the inverses it depends on."""
-    def register(func: Callable[[A, Settings, Settings], str]) -> Callable[[A, Settings, Settings], str]:
+    def register(func: Callable[[A, Settings, Settings], InverseResult]
+                 ) -> Callable[[A, Settings, Settings], InverseResult]:
         known = _INVERSES.get(name)
         if known is not None and known.function.__module__ != func.__module__:
             raise ValidationError(f"inverse operation {name!r} is registered by "
@@ -171,6 +193,8 @@ class RevertedEntry(_Entry):
     kind: Literal["reverted"]
     seq: int
     outcome: Any = None
+    left_changed: dict[str, str] | None = None
+    """What the restore left in place (:class:`LeftChanged`); older versions ignore it."""
 
 
 class BlockedEntry(_Entry):
@@ -342,8 +366,15 @@ class Ledger:
         """Record that AWS refused the mutation ``seq``: nothing changed, nothing to undo."""
         self._append({"seq": seq, "kind": "failed", "at": time.time(), "error": error})
 
-    def reverted(self, seq: int, outcome: str) -> None:
-        self._append({"seq": seq, "kind": "reverted", "at": time.time(), "outcome": outcome})
+    def reverted(self, seq: int, outcome: str, left_changed: LeftChanged | None = None) -> None:
+        """Record that the inverse of ``seq`` ran, and what it left changed, if anything."""
+        self._append({"seq": seq, "kind": "reverted", "at": time.time(), "outcome": outcome,
+                      **({"left_changed": left_changed} if left_changed else {})})
+
+    def left_changed(self) -> list[LeftChanged]:
+        """What this run's restores left changed, oldest first."""
+        return [cast(LeftChanged, e["left_changed"]) for e in self.entries()
+                if e["kind"] == "reverted" and e.get("left_changed")]
 
     def blocked(self, seq: int, reason: str) -> None:
         """Record that a replay did not play the inverse of ``seq`` and why (it stays pending)."""
@@ -439,7 +470,7 @@ INVERSE_ATTEMPTS = 6
 
 
 def _with_retries(func: InverseFunc, op: Inverse, where: dict[str, Any] | None,
-                  secrets: dict[str, Any] | None) -> str:
+                  secrets: dict[str, Any] | None) -> InverseResult:
     """Run an inverse, again after a transient AWS error (throttling, 5xx) that outlasted the
     SDK's own retries (:func:`chaos_sre.waiting.retry`, up to 6 attempts): inverses restore
     recorded state, so repeating one is safe, and a restore must not give up on one bad second
@@ -521,8 +552,9 @@ def replay(ledger: Ledger, configuration: dict[str, Any] | None = None,
             failures.append(f"{step.entry['resource']}: {exc}")
             continue
         settled[step.seq] = "reverted"
-        ledger.reverted(step.seq, outcome)
-        results.append(outcome)
+        done = outcome if isinstance(outcome, Restored) else Restored(outcome)
+        ledger.reverted(step.seq, done.text, done.left_changed)
+        results.append(done.text)
     if failures or blocked:
         restored = f"; restored {len(results)} other change(s)" if results else ""
         waiting = f"; not played, blocked: {' | '.join(blocked)}" if blocked else ""

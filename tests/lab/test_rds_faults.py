@@ -1,6 +1,8 @@
 """Database failover: both AWS paths, refusals, probes, the ledger and the shipped experiment."""
 
+import json
 from collections import Counter
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,10 @@ from conftest import (
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import rds as rds_faults
+from chaos_sre.journal import summary
 from chaos_sre.probes import rds as rds_probes
+from chaos_sre.report import html, markdown
+from chaos_sre.report.model import load_run
 from chaos_sre.safety.ledger import Ledger
 
 EXPERIMENT = ROOT / "experiments" / "rds-failover.json"
@@ -81,7 +86,8 @@ def test_dry_run_plans_without_changing_anything(shared_lab: RunningLab, own_led
                                configuration=settings(shared_lab))
     assert plan == {"dry_run": True, "database": "orders", "kind": "aurora-failover",
                     "from_writer": "orders-1", "from_availability_zone": "us-east-1a",
-                    "to_writer": "orders-2", "to_availability_zone": "us-east-1b"}
+                    "to_writer": "orders-2", "to_availability_zone": "us-east-1b",
+                    "fail_back": False}
     assert rds_probes.database_status("orders", configuration=settings(shared_lab)) == "available"
     assert shared_lab.timeline()["faults"] == []
 
@@ -128,8 +134,12 @@ def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
                                   ("rds:instance/accounts", "accounts", "us-east-1a")]
     assert Counter(e["kind"] for e in ledger.entries()) == {"context": 1, "intent": 2, "done": 2}
     restored = rds_faults.restore_database(configuration=config)
-    assert restored == ["RDS instance accounts available in us-east-1b",
+    assert restored == ["RDS instance accounts available, writer accounts in us-east-1b",
                         "Aurora cluster orders available, writer orders-2 in us-east-1b"]
+    assert [(c["resource"], c["before"], c["after"]) for c in ledger.left_changed()] == [
+        ("rds:instance/accounts", "writer accounts in us-east-1a", "writer accounts in us-east-1b"),
+        ("rds:cluster/orders", "writer orders-1 in us-east-1a", "writer orders-2 in us-east-1b")]
+    assert "FailoverDBCluster --target-db-instance-identifier orders-1" in ledger.left_changed()[1]["undo"]
     assert rds_faults.restore_database(configuration=config) == []  # twice is harmless
 
 
@@ -157,6 +167,50 @@ def test_experiment_passes_on_resilient_and_the_writer_changes_az(shipped_runs: 
     moved, after = outputs["failover-database"], outputs["writer-after-failover"]
     assert moved["from_availability_zone"] == "us-east-1a" and moved["dry_run"] is False
     assert after["availability_zone"] == "us-east-1b" and after["instance"] != moved["from_writer"]
+    assert [(c["resource"], c["before"], c["after"]) for c in ext["left_changed"]] == [
+        ("rds:cluster/orders", "writer orders-1 in us-east-1a", f"writer {after['instance']} in us-east-1b")]
+    run = load_run(shipped_runs.journals / "rds-failover.json")
+    said = "rds:cluster/orders: writer moved by the failover: writer orders-1 in us-east-1a ->"
+    assert f"- left changed: {said}" in markdown.render([run])
+    page = html.render([run])
+    assert "<h3>Left changed</h3>" in page and escape(said) in page
+    assert f"left changed: {said}" in summary(shipped_runs.journals / "rds-failover.json")
+
+
+@pytest.mark.e2e
+def test_fail_back_restores_the_original_writer_inside_the_judged_run(start_lab,
+                                                                       tmp_path: Path) -> None:
+    """Issue 36 item 8: a failover leaves the writer in the other AZ ("the primary instance
+    switches over to the standby replica", and stays there: RDS does not fail back by itself,
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html;
+    Aurora likewise promotes a reader, https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.AuroraHighAvailability.html),
+    and nothing said so. Without fail_back the journal names the move as left changed (the
+    shipped run above); with it the rollback fails back to the original writer
+    (FailoverDBCluster with it as target) before the run ends, and the restore's outage is
+    judged with the run: the verdict's restore figures cover it, the writer is back, and
+    nothing is left changed."""
+    lab = start_lab()
+    status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path,
+                                        env={"CHAOS_SRE_DB_FAIL_BACK": "true"})
+    assert status == 0, stderr[-3000:]
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is True, ext["verdict"]
+    assert ext["left_changed"] == []
+    rollback = next(r for r in journal["rollbacks"] if r["activity"]["name"] == "database-available-again")
+    assert rollback["output"] == ["Aurora cluster orders failed back: available, writer orders-1 "
+                                  "in us-east-1a again"]
+    phases = ext["phases"]
+    samples = [json.loads(line) for line in Path(ext["samples_path"]).read_text().splitlines()]
+    assert any(s["outcome"] != "2xx" for s in samples
+               if phases["rollbacks_started_at"] <= s["scheduled"] <= phases["rollbacks_ended_at"])
+    # recovery is measured to the end of the fail-back's outage, not the failover's
+    assert ext["recovery"]["recover_seconds"] * ext["time_scale"] >= \
+        phases["rollbacks_started_at"] - ext["fault_started_at"]
+    assert rds_probes.writer("orders", configuration=settings(lab)) == {
+        "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
+    moves = [e for e in lab.timeline()["events"] if e["kind"] == "db-failover-started"]
+    assert [(e["detail"]["from_instance"], e["detail"]["to_instance"]) for e in moves] == [
+        ("orders-1", "orders-2"), ("orders-2", "orders-1")]
 
 
 @pytest.mark.e2e
@@ -266,6 +320,9 @@ def test_a_mysql_multi_az_db_cluster_fails_over_without_a_target(start_lab, own_
     with pytest.raises(ValidationError, match="target_instance cannot be used with ledger"):
         rds_faults.failover(db_cluster_identifier="ledger", target_instance="ledger-instance-2",
                             configuration=config)
+    with pytest.raises(ValidationError, match="fail_back cannot be used with ledger: .* cannot "
+                                              "name the original writer"):
+        rds_faults.failover(db_cluster_identifier="ledger", fail_back=True, configuration=config)
     calls = recorded_calls(monkeypatch)
     result = rds_faults.failover(db_cluster_identifier="ledger", configuration=config)
     assert result["to_writer"] is None
