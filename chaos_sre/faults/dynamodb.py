@@ -158,14 +158,30 @@ def _scaling_to_hold(autoscaling: Any, table_name: str, before: TableSettings,
     return held
 
 
-def _other_replica_regions(table: dict[str, Any], configuration: dict[str, Any] | None,
-                           allowed: bool) -> tuple[str, ...]:
-    """The Regions of a global table's other replicas; refused unless ``allowed``: a capacity
-    change reaches every replica (provisioned write capacity is the same on all of them, "Global
-    tables: how it works", DynamoDB Developer Guide), beyond the run's own Region."""
+def _replica_regions(dynamodb: Any, table: dict[str, Any]) -> list[str]:
+    """The Regions of the table's replicas: a version 2019.11.21 global table lists them in
+    DescribeTable (``Replicas``); a version 2017.11.29 (legacy) one does not, and only
+    DescribeGlobalTable of the table's name knows them ("Determining the version of a global
+    table", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables.DetermineVersion.html)."""
+    if table.get("Replicas") or table.get("GlobalTableVersion"):
+        return [r["RegionName"] for r in table.get("Replicas") or []]
+    try:
+        legacy = call(dynamodb, "describe_global_table", GlobalTableName=table["TableName"])
+    except AWSError as error:
+        if error.code != "GlobalTableNotFoundException":
+            raise
+        return []
+    return [r["RegionName"] for r in legacy["GlobalTableDescription"].get("ReplicationGroup") or []]
+
+
+def _other_replica_regions(dynamodb: Any, table: dict[str, Any],
+                           configuration: dict[str, Any] | None, allowed: bool) -> tuple[str, ...]:
+    """The Regions of a global table's other replicas (either version); refused unless
+    ``allowed``: a capacity change reaches every replica (provisioned write capacity is the same
+    on all of them, "Global tables: how it works", DynamoDB Developer Guide), beyond the run's
+    own Region."""
     region = configured_region(configuration or {})
-    others = tuple(sorted(r["RegionName"] for r in table.get("Replicas") or []
-                          if r.get("RegionName") != region))
+    others = tuple(sorted(r for r in _replica_regions(dynamodb, table) if r != region))
     if others and not allowed:
         raise ValidationError(
             f"refusing to throttle table {table['TableName']}: it is a global table with "
@@ -230,6 +246,7 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
 
 @fault(
     reads=[Permission("dynamodb:DescribeTable"), Permission("dynamodb:ListTagsOfResource"),
+           Permission("dynamodb:DescribeGlobalTable"),
            Permission("cloudwatch:GetMetricStatistics"),
            Permission("application-autoscaling:DescribeScalableTargets")],
     permissions=[Permission("dynamodb:UpdateTable", "arn:aws:dynamodb:*:*:table/*", targets=True),
@@ -290,7 +307,7 @@ def throttle_table(
     request = _update_request(table_name, before, after)
     tags = tag_dict(list(paginate(dynamodb, "list_tags_of_resource", "Tags",
                                   ResourceArn=table["TableArn"])))
-    replicas = _other_replica_regions(table, configuration, allow_global_table)
+    replicas = _other_replica_regions(dynamodb, table, configuration, allow_global_table)
     autoscaling = aws_client("application-autoscaling", configuration, secrets)
     scaling = _scaling_to_hold(autoscaling, table_name, before, after)
 

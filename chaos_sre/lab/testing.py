@@ -74,12 +74,14 @@ class RunningLab:
         """The load balancer endpoint (``CHAOS_SRE_TARGET_URL``)."""
         return self.env["CHAOS_SRE_TARGET_URL"]
 
-    def client(self, service: str, *, retries: bool = True, access_key: str | None = None) -> Any:
+    def client(self, service: str, *, retries: bool = True, access_key: str | None = None,
+               region_name: str | None = None) -> Any:
         """A boto3 client for the lab; it retries hard, so callers read through injected API faults
         (``retries=False``: one attempt, to see an error botocore would retry). ``access_key``:
-        sign as that caller (a policy attached to it holds the calls)."""
+        sign as that caller (a policy attached to it holds the calls); ``region_name``: another
+        Region than the lab's."""
         return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"],
-                            region_name=self.env["AWS_DEFAULT_REGION"],
+                            region_name=region_name or self.env["AWS_DEFAULT_REGION"],
                             aws_access_key_id=access_key or self.env["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
                             config=RETRYING if retries else NO_RETRIES)

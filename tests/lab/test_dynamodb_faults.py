@@ -256,6 +256,47 @@ def test_a_global_table_is_refused_unless_asked_and_its_regions_meet_the_guardra
     dynamodb_faults.restore_table(configuration=both)
 
 
+def test_a_legacy_global_table_is_refused_as_a_global_table(start_lab, own_ledger: Path) -> None:
+    """Issue 36 item 10: a version 2017.11.29 (legacy) global table's DescribeTable lists no
+    replicas and no GlobalTableVersion; only DescribeGlobalTable knows its Regions ("Determining
+    the version of a global table",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables.DetermineVersion.html).
+    The lab answers the legacy API (moto does not), with its requirement that each Region's table
+    streams new and old images; the fault finds the replicas there and refuses, where before it
+    took the table for a table of one Region and throttled every replica."""
+    lab = start_lab()
+    config = settings(lab)
+    for region in ("us-east-1", "us-west-2"):
+        regional = lab.client("dynamodb", region_name=region)
+        regional.create_table(
+            TableName="wishlists", BillingMode="PROVISIONED",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            ProvisionedThroughput={"ReadCapacityUnits": 100, "WriteCapacityUnits": 100},
+            **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+               if region == "us-east-1" else {}))
+        regional.get_waiter("table_exists").wait(TableName="wishlists", WaiterConfig=WAIT)
+    dynamodb = lab.client("dynamodb")
+    group = [{"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}]
+    with pytest.raises(ClientError, match="must have DynamoDB Streams enabled"):
+        dynamodb.create_global_table(GlobalTableName="wishlists", ReplicationGroup=group)
+    lab.client("dynamodb", region_name="us-west-2").update_table(
+        TableName="wishlists", StreamSpecification={"StreamEnabled": True,
+                                                "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    dynamodb.create_global_table(GlobalTableName="wishlists", ReplicationGroup=group)
+    described = dynamodb.describe_table(TableName="wishlists")["Table"]
+    assert "Replicas" not in described and "GlobalTableVersion" not in described
+    with pytest.raises(ValidationError, match="wishlists: it is a global table with replicas in us-west-2"):
+        dynamodb_faults.throttle_table("wishlists", write_units=10, configuration=config)
+    assert dynamodb.describe_table(TableName="wishlists")["Table"]["ProvisionedThroughput"][
+        "WriteCapacityUnits"] == 100
+    with pytest.raises(ClientError, match="GlobalTableNotFoundException"):
+        dynamodb.describe_global_table(GlobalTableName="orders")
+    plan = dynamodb_faults.throttle_table("sessions", write_units=10, dry_run=True,
+                                          configuration=config)
+    assert plan["dry_run"] is True
+
+
 def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
     """The session's shipped run on the resilient lab. That the run restores table and indexes
     exactly, under API faults too, is tests/e2e/test_api_faults.py's (its account snapshot holds
@@ -279,15 +320,15 @@ def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
 @pytest.mark.e2e
 def test_experiment_on_an_on_demand_table_restores_exactly(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
-    before = described(lab, "carts")
+    before = described(lab, "wishlists")
     status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
-        "CHAOS_SRE_TABLE": "carts", "CHAOS_SRE_SLO": "probes/cart.yaml",
+        "CHAOS_SRE_TABLE": "wishlists", "CHAOS_SRE_SLO": "probes/cart.yaml",
         "CHAOS_SRE_READ_FRACTION": "0.9", "CHAOS_SRE_WRITE_FRACTION": "0.9",
         "CHAOS_SRE_HOLD_SECONDS": "50"})
     assert status == 0, stderr[-3000:]
     capped = journal["run"][0]["output"]["after"]["table"]
     assert 0 < capped["MaxReadRequestUnits"] < 50 and 0 < capped["MaxWriteRequestUnits"] < 50
-    assert described(lab, "carts") == before
+    assert described(lab, "wishlists") == before
 
 
 @pytest.mark.e2e

@@ -37,7 +37,8 @@ _hooks: Any = None
 
 
 def replaces(owner: object, attribute: str) -> Callable[[F], F]:
-    """Declare that the decorated function replaces ``owner.attribute`` once the lab installs."""
+    """Declare that the decorated function replaces ``owner.attribute`` once the lab installs (or
+    adds it: a response handler's method for an operation moto does not answer)."""
     def declare(function: F) -> F:
         patch = Patch(owner, attribute, function)
         _declared[patch.key] = patch
@@ -65,5 +66,5 @@ def install(dynamics: Any) -> None:
     service_modules("patches")  # importing each declares its patches
     for key, patch in _declared.items():
         if key not in _originals:
-            _originals[key] = getattr(patch.owner, patch.attribute)
+            _originals[key] = getattr(patch.owner, patch.attribute, None)  # None: an addition
             setattr(patch.owner, patch.attribute, patch.replacement)

@@ -3,7 +3,9 @@
 UpdateTable is refused while the table is updating or past the day's
 capacity-decrease limit, and starts an update the lab completes later;
 Create/UpdateTable keep ``OnDemandThroughput`` (moto: dropped) and
-DescribeTable shows the lab's status, maximums and decrease counts.
+DescribeTable shows the lab's status, maximums and decrease counts. Legacy global tables
+(CreateGlobalTable, DescribeGlobalTable, ListGlobalTables) are answered by
+:mod:`~chaos_sre.lab.dynamodb.global_tables`.
 
 Create/UpdateTable are patched on moto's response handler, not its model:
 ``DynamoDBBackend.create_table``/``update_table`` are never given
@@ -16,6 +18,7 @@ from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models import table as dynamodb_tables
 
 from chaos_sre.lab.core.patches import hooks, original, replaces
+from chaos_sre.lab.dynamodb import global_tables  # noqa: F401 - declares the legacy global table API
 
 
 class TableHooks(Protocol):
