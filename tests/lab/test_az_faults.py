@@ -547,6 +547,48 @@ def test_blackhole_suspends_az_rebalance_restores_only_what_it_removed_and_waits
     assert Counter(i["AvailabilityZone"] for i in restored["Instances"])["us-east-1b"] == 2
 
 
+def test_the_rebalance_wait_leaves_standby_and_hook_held_instances_to_their_owners(
+        start_lab, tmp_path: Path, monkeypatch) -> None:
+    """Issue 36 item 10: the restore's wait for a balanced group took every instance not
+    InService for one still moving, so a group with an instance in Standby ("Temporarily remove
+    instances from your Auto Scaling group": the group launches a replacement and leaves the
+    Standby one alone) or a launch held by a lifecycle hook (Pending:Wait up to the hook's
+    heartbeat timeout, an hour by default, "Amazon EC2 Auto Scaling lifecycle hooks",
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html) never looked
+    balanced and the restore failed after its timeout. The lab holds launches in Pending:Wait
+    and answers CompleteLifecycleAction; the wait leaves Standby out and counts a held launch
+    where it was placed."""
+    lab = start_lab()
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, autoscaling = settings(lab), lab.client("autoscaling")
+
+    def states() -> dict[str, str]:
+        return {i["InstanceId"]: i["LifecycleState"] for i in autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]["Instances"]}
+
+    autoscaling.put_lifecycle_hook(LifecycleHookName="warm-up", AutoScalingGroupName="web",
+                                   LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                                   HeartbeatTimeout=3600, DefaultResult="CONTINUE")
+    aside = next(i["InstanceId"] for i in lab.web_instances("running")
+                 if i["Placement"]["AvailabilityZone"] == "us-east-1a")
+    autoscaling.enter_standby(AutoScalingGroupName="web", InstanceIds=[aside],
+                              ShouldDecrementDesiredCapacity=False)
+    assert wait_until(lambda: "Pending:Wait" in states().values(), timeout=30), states()
+    held = next(i for i, state in states().items() if state == "Pending:Wait")
+    with pytest.raises(ClientError, match="No active Lifecycle Action found with instance ID"):
+        autoscaling.complete_lifecycle_action(LifecycleHookName="warm-up", AutoScalingGroupName="web",
+                                              LifecycleActionResult="CONTINUE", InstanceId=aside)
+
+    az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", configuration=config)
+    restored = az_faults.restore_az(config)
+    assert restored[-1] == "ASG web: AZRebalance resumed, the group is balanced"
+    assert states()[aside] == "Standby" and states()[held] == "Pending:Wait"
+    autoscaling.complete_lifecycle_action(LifecycleHookName="warm-up", AutoScalingGroupName="web",
+                                          LifecycleActionResult="CONTINUE", InstanceId=held)
+    assert wait_until(lambda: states()[held] == "InService", timeout=10), states()
+
+
 def test_blackhole_rollback_deletes_only_its_own_network_acls(start_lab, tmp_path: Path,
                                                               monkeypatch) -> None:
     """Issue 19 item 10: the rollback deleted every unassociated chaos-sre deny-all ACL of the

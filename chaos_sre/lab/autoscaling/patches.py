@@ -5,17 +5,23 @@
 * terminating a group's instance does not replace it at once (moto: replaced in the same call);
   the lab's health sweep (:mod:`chaos_sre.lab.autoscaling.simulation`) notices and replaces it;
 * a group registers instances with its target groups when they are InService and deregisters
-  the ones it no longer has.
+  the ones it no longer has;
+* CompleteLifecycleAction ends a launch lifecycle hook's wait (moto does not answer it).
 """
 
 import random
 from typing import Any, Protocol, cast
 
 from moto.autoscaling import models as asg_models
+from moto.autoscaling import responses as asg_responses
+from moto.autoscaling.exceptions import ValidationError
+from moto.core.responses import EmptyResult
 
 from chaos_sre.lab.core.patches import hooks, replaces
 
-ASG_LIFECYCLE_COUNTED = ("Pending", "InService")
+ASG_LIFECYCLE_COUNTED = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
+"""What counts towards a group's capacity: a launch held by a lifecycle hook does, an instance in
+Standby does not (the group launches a replacement unless its desired capacity was decremented)."""
 
 
 class AutoScalingHooks(Protocol):
@@ -26,6 +32,10 @@ class AutoScalingHooks(Protocol):
 
     def asg_launch_failed(self, group_name: str, reason: str) -> None:
         """The group could not place an instance."""
+
+    def complete_lifecycle_action(self, group_name: str, hook_name: str, instance_id: str,
+                                  result: str) -> bool:
+        """End the lifecycle action of a held instance; False when none is held there."""
 
 
 def _lab() -> AutoScalingHooks:
@@ -125,3 +135,17 @@ def _sync_target_groups(self: Any, group_name: str) -> None:
                 gone.append({"Id": target_id})
         if gone:
             target_group.deregister(gone)
+
+
+@replaces(asg_responses.AutoScalingResponse, "complete_lifecycle_action")
+def _complete_lifecycle_action(self: Any) -> Any:
+    """CompleteLifecycleAction (moto does not answer it): CONTINUE puts a launch held in
+    ``Pending:Wait`` in service, ABANDON terminates it; an instance no hook holds is a
+    ValidationError, as on AWS."""
+    group, hook = self._get_param("AutoScalingGroupName"), self._get_param("LifecycleHookName")
+    instance, result = self._get_param("InstanceId"), self._get_param("LifecycleActionResult")
+    if result not in ("CONTINUE", "ABANDON"):
+        raise ValidationError(f"LifecycleActionResult must be CONTINUE or ABANDON, got {result}")
+    if not instance or not _lab().complete_lifecycle_action(group, hook, instance, result):
+        raise ValidationError(f"No active Lifecycle Action found with instance ID {instance}")
+    return EmptyResult()

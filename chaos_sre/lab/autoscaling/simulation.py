@@ -19,13 +19,18 @@ the lab's time scale. Every health sweep, each group:
 
 Suspended processes (``HealthCheck``, ``ReplaceUnhealthy``, ``Launch``, ``AZRebalance``,
 ``Terminate``) are respected. A ``Pending`` instance becomes ``InService`` once EC2 says it runs,
-and is then registered with the group's target groups.
+and is then registered with the group's target groups - unless the group has a launch lifecycle
+hook: then it waits in ``Pending:Wait`` until CompleteLifecycleAction or the hook's heartbeat
+timeout (default 3600 s), whose default result puts it in service (CONTINUE) or terminates it
+(ABANDON) ("Amazon EC2 Auto Scaling lifecycle hooks", EC2 Auto Scaling User Guide). Instances in
+``Standby`` are left alone and do not count towards the group's capacity.
 
 It reads EC2's simulation (instance lives, which subnets are cut off) and the load balancer's
 (target health), and runs under the lab lock (:mod:`chaos_sre.lab.core.dynamics` ticks it).
 """
 
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +53,8 @@ class AutoScaling:
     _marked_because: dict[str, str] = field(default_factory=dict)
     """Why the lab's health checks marked an instance Unhealthy (for the replacement event)."""
     _next_sweep: float = 0.0
+    _held: dict[str, "HeldLaunch"] = field(default_factory=dict)
+    """Launches a lifecycle hook holds in Pending:Wait, by instance id."""
 
     @property
     def _ec2(self) -> Any:
@@ -61,6 +68,15 @@ class AutoScaling:
     def asg_launch_failed(self, group_name: str, reason: str) -> None:
         """Record a failed launch; the next sweep tries again."""
         self.context.timeline.event("asg-launch-failed", group_name, reason=reason)
+
+    def complete_lifecycle_action(self, group_name: str, hook_name: str, instance_id: str,
+                                  result: str) -> bool:
+        """CompleteLifecycleAction: end the wait of a launch ``hook_name`` holds."""
+        held = self._held.get(instance_id)
+        if held is None or (held.group, held.hook) != (group_name, hook_name):
+            return False
+        self._end_wait(moto_backend("autoscaling"), instance_id, result, time.monotonic())
+        return True
 
     def status(self) -> dict[str, Any]:
         """Each group's desired capacity and instances in service."""
@@ -81,13 +97,44 @@ class AutoScaling:
     def _promote_in_service(self, autoscaling: Any, now: float) -> None:
         for name, group in list(autoscaling.autoscaling_groups.items()):
             promoted = False
+            hook = _launch_hook(autoscaling, name)
             for state in group.instance_states:
-                if state.lifecycle_state == "Pending" and state.instance.state == "running":
-                    state.lifecycle_state = "InService"
-                    self._in_service_at[state.instance.id] = now
-                    promoted = True
+                if state.lifecycle_state != "Pending" or state.instance.state != "running":
+                    continue
+                if hook is not None:
+                    state.lifecycle_state = "Pending:Wait"
+                    self._held[state.instance.id] = HeldLaunch(
+                        name, hook.name, now + self.context.scaled(float(hook.heartbeat_timeout)),
+                        hook.default_result)
+                    self.context.timeline.event("asg-lifecycle-hook-wait", state.instance.id,
+                                                group=name, hook=hook.name)
+                    continue
+                state.lifecycle_state = "InService"
+                self._in_service_at[state.instance.id] = now
+                promoted = True
             if promoted:
                 autoscaling.update_attached_target_groups(name)
+        for instance_id, held in list(self._held.items()):
+            if now >= held.deadline:
+                self._end_wait(autoscaling, instance_id, held.default_result, now)
+
+    def _end_wait(self, autoscaling: Any, instance_id: str, result: str, now: float) -> None:
+        """A held launch's lifecycle action ended: in service (CONTINUE) or terminated (ABANDON)."""
+        held = self._held.pop(instance_id)
+        group = autoscaling.autoscaling_groups.get(held.group)
+        state = next((s for s in group.instance_states if s.instance.id == instance_id), None) \
+            if group is not None else None
+        if state is None:
+            return
+        self.context.timeline.event("asg-lifecycle-action-completed", instance_id,
+                                    group=held.group, result=result)
+        if result == "CONTINUE":
+            state.lifecycle_state = "InService"
+            self._in_service_at[instance_id] = now
+        else:
+            group.instance_states.remove(state)
+            self._ec2.terminate_by_lab(state.instance)
+        autoscaling.update_attached_target_groups(held.group)
 
     def _unhealthy_reason(self, group: Any, state: Any, now: float) -> str | None:
         instance = state.instance
@@ -153,8 +200,8 @@ class AutoScaling:
         """AZRebalance ("Rebalancing activities", EC2 Auto Scaling User Guide): when the group's
         AZs changed or grew unbalanced, launch in the emptiest reachable AZ first, then terminate
         an instance in an AZ the group no longer has, else one in the fullest AZ."""
-        if any(s.lifecycle_state == "Pending" for s in group.instance_states):
-            return
+        if any(s.lifecycle_state.startswith("Pending") for s in group.instance_states):
+            return  # launch first, then retire: the launch is not done
         ec2 = moto_backend("ec2")
         subnets = [s for s in (group.vpc_zone_identifier or "").split(",") if s]
         group_zones = {ec2.get_subnet(s).availability_zone for s in subnets}
@@ -184,6 +231,27 @@ class AutoScaling:
             self.context.timeline.event("asg-rebalance-launch", name,
                                         availability_zone=min(counts, key=lambda z: counts[z]))
             group.replace_autoscaling_group_instances(1, group.get_propagated_tags())
+
+
+@dataclass(frozen=True)
+class HeldLaunch:
+    """A launch a lifecycle hook holds: its group, hook, heartbeat deadline and default result."""
+
+    group: str
+    hook: str
+    deadline: float
+    default_result: str
+
+
+LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
+
+
+def _launch_hook(autoscaling: Any, group_name: str) -> Any:
+    """The group's launch lifecycle hook (the first by name), or None."""
+    hooks = sorted((h for h in autoscaling.lifecycle_hooks.values()
+                    if h.auto_scaling_group_name == group_name and h.lifecycle_transition == LAUNCHING),
+                   key=lambda h: h.name)
+    return hooks[0] if hooks else None
 
 
 def create(context: SimulationContext) -> AutoScaling:
