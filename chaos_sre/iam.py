@@ -30,8 +30,10 @@ from chaos_sre.permissions import Permission, declared
 from chaos_sre.verdicts import CONTROL_MODULE
 
 CONTROL_FUNCTION = "configure_control"
-GUARDRAIL_READS = (Permission("sts:GetCallerIdentity"),)
-"""What every chaos-sre fault's guardrails may call (the allowed_accounts check)."""
+GUARDRAIL_READS = (Permission("sts:GetCallerIdentity"), Permission("iam:SimulatePrincipalPolicy"),
+                   Permission("iam:GetRole"))
+"""What every chaos-sre fault's guardrails and permission check call (the allowed_accounts check;
+the simulation of the runner's own policy for the calls it plans, and its role's ARN)."""
 EXTENSION_NEEDS: dict[str, tuple[tuple[Permission, ...], tuple[Permission, ...]]] = {
     "chaosaws.ec2.actions.terminate_instances": (
         (Permission("ec2:DescribeInstances"),),

@@ -1,13 +1,14 @@
 """The IAM permissions an activity needs, declared next to its code.
 
 Faults declare theirs with :func:`chaos_sre.faults.registry.fault`; probes and
-the control with :func:`requires`. ``chaos-sre iam policy`` (:mod:`chaos_sre.iam`)
+the control with :func:`requires`. A fault's plan also lists the concrete calls it
+will make (:class:`PlannedCall`), which are checked before it starts. ``chaos-sre iam policy`` (:mod:`chaos_sre.iam`)
 reads these declarations, so a new AWS call is covered by the generated policy
 as soon as its function declares it.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +37,26 @@ class Permission:
             return True
         value = arguments.get(self.when)
         return value not in (None, False, "", [], {}, "false", "False")
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """One IAM request the fault (or its restore) will make."""
+
+    action: str
+    """``ec2:TerminateInstances``."""
+    resource: str = "*"
+    """A full ARN, or the part after ``arn:aws:SERVICE:REGION:ACCOUNT:`` (``instance/i-1``), which
+    the check completes with the runner's Region and account."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """The resource's tags (``aws:ResourceTag/K``)."""
+    context: Mapping[str, str] = field(default_factory=dict)
+    """Other condition keys the call carries (``aws:RequestTag/K``, ``ec2:CreateAction``)."""
+
+    def arn(self, region: str, account: str) -> str:
+        if self.resource == "*" or self.resource.startswith("arn:"):
+            return self.resource
+        return f"arn:aws:{self.action.split(':', 1)[0]}:{region}:{account}:{self.resource}"
 
 
 def requires(*actions: str | Permission) -> Callable[[F], F]:

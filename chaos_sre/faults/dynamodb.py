@@ -33,10 +33,16 @@ from chaos_sre.aws import aws_client, call, call_retrying_transient, paginate, t
 from chaos_sre.aws.client import configured_region
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
-from chaos_sre.services.application_autoscaling import may_register, register, scalable_target, widened
+from chaos_sre.services.application_autoscaling import (
+    may_register,
+    register,
+    registering,
+    scalable_target,
+    widened,
+)
 from chaos_sre.services.dynamodb import MINUTE_SECONDS, TableSettings, describe_table, metric_minutes, settings_of
 from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.values import PositiveSeconds
@@ -348,6 +354,8 @@ def throttle_table(
                 summary={"table_name": table_name, "before": before, "after": after,
                          "consumption": consumption, "suspended_scaling": scaling},
                 apply=apply,
+                calls=[PlannedCall("dynamodb:UpdateTable", str(table["TableArn"]), tags),
+                       *(registering(NAMESPACE, str(d)) for d in sorted({h["dimension"] for h in scaling}))],
                 action=f"update table {table_name}: {request}"
                 + (f"; suspend auto scaling of {held}" if held else ""))
 

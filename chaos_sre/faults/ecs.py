@@ -26,11 +26,17 @@ import pydantic
 from chaos_sre.aws import aws_client, call, wait
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, Plan, Share, Target, fault
+from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Share, Target, fault
 from chaos_sre.permissions import requires
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, current_ledger, inverse
 from chaos_sre.safety.rollback import restore_run
-from chaos_sre.services.application_autoscaling import ScalableTarget, may_register, register, widened
+from chaos_sre.services.application_autoscaling import (
+    ScalableTarget,
+    may_register,
+    register,
+    registering,
+    widened,
+)
 from chaos_sre.services.ecs import (
     DESIRED_COUNT,
     NAMESPACE,
@@ -153,10 +159,13 @@ def _desired_count_plan(cluster: str, service: str, count: int, timeout: float,
                        f"; auto scaling suspended, min/max {target['min']}-{target['max']} -> "
                        f"{stretched['min']}-{stretched['max']}"))
 
+    calls = [PlannedCall("ecs:UpdateService", str(description["serviceArn"]), tags_of(description))]
+    if target is not None:
+        calls.append(registering(NAMESPACE, DESIRED_COUNT))
     return Plan(targets=[Target(f"ecs:service/{cluster}/{service}", tags_of(description))],
                 shares=[Share(f"ECS service {cluster}/{service}",
                               max(0, current_count - count), current_count)],
-                summary=summary, apply=apply,
+                summary=summary, apply=apply, calls=calls,
                 action=f"set ECS service {cluster}/{service} from {before} to {after}")
 
 

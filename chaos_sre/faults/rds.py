@@ -37,7 +37,7 @@ import pydantic
 from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import (
     Inverse,
     Ledger,
@@ -227,9 +227,12 @@ def failover(
                      ForceFailover=plan["kind"] == "multi-az-failover")
         logger.info(f"chaos-sre: {plan['kind']} of {identifier} started: {_move(summary)}")
 
+    calls = [PlannedCall("rds:FailoverDBCluster", f"cluster:{identifier}", plan["tags"])
+             if plan["kind"] == "aurora-failover" else
+             PlannedCall("rds:RebootDBInstance", f"db:{plan['reboot']}", plan["tags"])]
     return Plan(targets=[Target(ledger_resource(kind, identifier), plan["tags"],
                                 plan["before"]["availability_zone"])],
-                summary=summary, apply=apply,
+                summary=summary, apply=apply, calls=calls,
                 action=f"{plan['kind']} {identifier}: {_move(summary)}")
 
 

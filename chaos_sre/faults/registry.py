@@ -21,8 +21,10 @@ call - from ``chaos run``, a game day, ``chaos-sre validate`` - goes:
    value is a one-line :class:`ArgumentError` naming the argument;
 2. the plan (read only);
 3. the guardrails (:func:`chaos_sre.safety.guardrails.enforce`) over its targets and shares;
-4. with ``dry_run``: a log line and ``{"dry_run": True, **summary}``, nothing changed;
-5. ``apply(ledger)`` with the run ledger, each mutation's inverse fsynced before it.
+4. the runner's permissions for every call the plan lists, its restore's included
+   (:mod:`chaos_sre.faults.preflight`: IAM policy simulation; a denial changes nothing);
+5. with ``dry_run``: a log line and ``{"dry_run": True, **summary}``, nothing changed;
+6. ``apply(ledger)`` with the run ledger, each mutation's inverse fsynced before it.
 
 The control then runs the effect checks of the ledger operations the fault recorded
 (:mod:`chaos_sre.faults.effects`). A fault must declare every part: the IAM ``permissions`` it
@@ -51,13 +53,14 @@ from typing import Any
 import pydantic
 
 from chaos_sre.errors import ArgumentError, ValidationError
-from chaos_sre.faults import effects
-from chaos_sre.permissions import Permission
+from chaos_sre.faults import effects, preflight
+from chaos_sre.permissions import Permission, PlannedCall
 from chaos_sre.safety import ledger as ledgers
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.validation import STRICT, problem
 
-__all__ = ["Fault", "Permission", "Plan", "Share", "Target", "fault", "fault_modules", "find", "load"]
+__all__ = ["Fault", "Permission", "Plan", "PlannedCall", "Share", "Target", "fault", "fault_modules",
+           "find", "load"]
 
 logger = logging.getLogger("chaostoolkit")
 ENTRY_POINT_GROUP = "chaos_sre.faults"
@@ -81,6 +84,9 @@ class Plan:
     """What it would do: a dry run's output, and the start of the fault's result."""
     action: str = ""
     """One line for the dry-run log: ``terminate 2 instance(s) in us-east-1a: i-1, i-2``."""
+    calls: Sequence[PlannedCall] = ()
+    """Every IAM request ``apply`` and the inverses it records will make: checked before
+    ``apply`` (:mod:`chaos_sre.faults.preflight`)."""
 
 
 PlanFunction = Callable[..., Plan]
@@ -155,7 +161,7 @@ def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = ()
                 raise ArgumentError(f"{plan.__name__}: {exc}") from None
             dry_run = bool(arguments.pop(DRY_RUN))
             return drive(plan(**arguments, **injected), dry_run, injected.get("configuration"),
-                         injected.get("secrets"))
+                         injected.get("secrets"), plan.__name__)
 
         action.__signature__ = signature  # type: ignore[attr-defined]
         action.__annotations__ = {**plan.__annotations__, DRY_RUN: bool, "return": dict[str, Any]}
@@ -169,11 +175,17 @@ def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = ()
 
 
 def drive(plan: Plan, dry_run: bool, configuration: dict[str, Any] | None,
-          secrets: dict[str, Any] | None) -> dict[str, Any]:
-    """Guardrails over the plan, then the dry run's answer, or its mutations in the run ledger."""
+          secrets: dict[str, Any] | None, name: str = "fault") -> dict[str, Any]:
+    """Guardrails over the plan, the runner's permissions for every planned call, then the dry
+    run's answer, or its mutations in the run ledger."""
     if not isinstance(plan, Plan):
         raise TypeError(f"a fault's plan function must return a Plan, not {type(plan).__name__}")
     enforce(configuration, secrets, plan.targets, plan.shares)
+    if plan.calls:
+        preflight.check(plan.calls, configuration, secrets, name)
+    else:
+        logger.warning(f"chaos-sre: {name} lists no planned calls: the runner's permissions are "
+                       "not checked before it starts")
     if dry_run:
         logger.info(f"chaos-sre dry run: would {plan.action or dict(plan.summary)}")
         return {"dry_run": True, **plan.summary}

@@ -12,7 +12,7 @@ registers it again with exactly what was recorded.
 from typing import Any, TypedDict
 
 from chaos_sre.aws import call, paginate
-from chaos_sre.permissions import Permission
+from chaos_sre.permissions import Permission, PlannedCall
 
 SUSPENSION_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
                    "ScheduledScalingSuspended")
@@ -32,6 +32,14 @@ def may_register(namespace: str, dimension: str) -> Permission:
         ("StringEquals", "application-autoscaling:service-namespace", namespace),
         ("StringLike" if "*" in dimension else "StringEquals",
          "application-autoscaling:scalable-dimension", dimension)))
+
+
+def registering(namespace: str, dimension: str) -> PlannedCall:
+    """The RegisterScalableTarget call of ``namespace``'s ``dimension`` (exact), with the
+    condition keys it carries (see :func:`may_register`)."""
+    return PlannedCall("application-autoscaling:RegisterScalableTarget", "scalable-target/*", context={
+        "application-autoscaling:service-namespace": namespace,
+        "application-autoscaling:scalable-dimension": dimension})
 
 
 class ScalableTarget(TypedDict):

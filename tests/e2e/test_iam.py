@@ -43,7 +43,7 @@ def test_mutations_are_scoped_and_limited_to_the_region() -> None:
                                      target_tags={"env": "staging"})[0])
     reads, *mutations = document["Statement"]
     assert reads["Resource"] == "*" and all(
-        a.split(":")[1].startswith(("Describe", "Get", "List")) for a in reads["Action"])
+        a.split(":")[1].startswith(("Describe", "Get", "List", "Simulate")) for a in reads["Action"])
     scoped = {action: statement for statement in mutations for action in statement["Action"]}
     assert scoped["ec2:TerminateInstances"]["Resource"] == "arn:aws:ec2:*:*:instance/*"
     assert scoped["ec2:DeleteNetworkAcl"]["Condition"]["StringEquals"][

@@ -12,6 +12,13 @@ changed target, a FAILED verdict carrying AWS's error, and nothing for ``chaos-s
 The runs sign as the runner (conftest.RUNNER_KEY), which the lab holds to the generated
 least-privilege policy (`chaos-sre iam policy --target-tag env=staging`) with the statement
 granting the refused action taken out: removing that statement is what makes the call fail.
+
+Since issue 36 item 7 a fault asks IAM about every call it plans before its first change
+(:mod:`chaos_sre.faults.preflight`), so a missing statement refuses the run with nothing
+changed at all (the last test). A call can still be refused when it is made - by a resource
+policy, an SCP or a session policy the simulation does not see, or a policy changed mid-run -
+so the first two tests run without the check (``CHAOS_SRE_PREFLIGHT_PERMISSIONS=false``) to hold
+that path to the same standard.
 """
 
 import json
@@ -37,6 +44,8 @@ from chaos_sre.lab.core.services import lab_services
 
 QUICK = {"CHAOS_SRE_OBSERVE_SECONDS": "0", "CHAOS_SRE_HOLD_SECONDS": "0"}
 """No pause after the refused action: nothing is there to observe."""
+AT_CALL_TIME = {**QUICK, "CHAOS_SRE_PREFLIGHT_PERMISSIONS": "false"}
+"""Without the permission check before the first change: the call itself is refused."""
 
 def refusals() -> dict[str, RefusedMutation]:
     """Lab service -> its shipped experiment, the action denied, AWS's code and the preparations
@@ -67,7 +76,7 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
     policy, removed = runner_policy_without(action, condition=f'"{name}"')
     lab.attach_policy(policy, RUNNER_KEY)
     status, journal, stderr = run_chaos(lab, ROOT / refusal.experiment, tmp_path,
-                                        env=QUICK, cwd=tmp_path)  # its SLO file found from it
+                                        env=AT_CALL_TIME, cwd=tmp_path)  # its SLO file found from it
     assert status != 0, stderr[-2000:]
     assert lab_status(lab)["api_calls"].get(action, 0) >= 1  # the call was made, and refused
 
@@ -113,7 +122,7 @@ def test_a_refused_subnet_cut_restores_the_load_balancer_and_removes_the_prepare
     acls_before, subnets_before = ({a["NetworkAclId"] for a in ec2.describe_network_acls()[
         "NetworkAcls"]}, balancer_subnets())
     status, journal, _ = run_chaos(lab, ROOT / "experiments" / "az-blackhole.json", tmp_path,
-                                   env=QUICK)
+                                   env=AT_CALL_TIME)
     assert status != 0
     ext = extension(journal)
     assert ext["fault_started_at"] is not None
@@ -175,8 +184,9 @@ def _run_for(statement: dict[str, Any]) -> tuple[str, dict[str, str]]:
 def test_without_any_statement_of_the_runner_policy_a_run_reports_the_denied_call(
         statement: dict[str, Any], start_lab, tmp_path: Path) -> None:
     """The generated policy with one statement taken out (those the tests above take out
-    included): the run that needs it fails, its verdict names the call AWS refused and AWS's
-    access-denied code, and nothing the run changed is left changed."""
+    included): the run that needs it fails before its fault starts - refused by the IAM policy
+    simulation of every call the fault and its restore plan (implicitDeny), or by AWS's
+    access-denied code for a read - its verdict names the call, and nothing was changed."""
     name, env = _run_for(statement)
     lab = start_lab()
     before = lab.timeline()["faults"]
@@ -189,9 +199,11 @@ def test_without_any_statement_of_the_runner_policy_a_run_reports_the_denied_cal
     ext = extension(journal)
     assert ext["verdict"]["passed"] is False
     reasons = " ".join(ext["verdict"]["reasons"])
-    assert any(code in reasons for code in ("UnauthorizedOperation", "AccessDenied")), reasons
+    assert any(code in reasons for code in ("UnauthorizedOperation", "AccessDenied",
+                                            "(implicitDeny)")), reasons
     assert any(r["action"] in reasons for r in denied), reasons
     assert lab.timeline()["faults"] == before
+    assert ext["fault_started_at"] is None and not ext.get("targets"), ext.get("targets")
 
 
 def test_the_lab_denies_in_each_protocols_own_error(start_lab) -> None:

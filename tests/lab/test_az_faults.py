@@ -589,6 +589,43 @@ def test_the_rebalance_wait_leaves_standby_and_hook_held_instances_to_their_owne
     assert wait_until(lambda: states()[held] == "InService", timeout=10), states()
 
 
+def test_a_refused_call_stops_the_blackhole_before_its_first_change(start_lab, tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    """Issue 36 item 7: permissions were discovered one call at a time. With the generated
+    policy, CreateNetworkAcl is allowed only in a VPC tagged as a target (aws:ResourceTag), so
+    in an untagged VPC the run had suspended AZRebalance and shrunk the load balancer when the
+    refusal came. Every fault now lists the calls it and its restore make and asks IAM first
+    (SimulatePrincipalPolicy for the runner's identity,
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html; the lab
+    answers it from the policy it enforces): the run is refused, naming the call, and nothing
+    changes."""
+    lab = start_lab()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", RUNNER_KEY)
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    config, ec2 = settings(lab), lab.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["web"]}])["Vpcs"][0]["VpcId"]
+    ec2.delete_tags(Resources=[vpc], Tags=[{"Key": "env"}])
+    before = (network_state(lab), lab.client("elbv2").describe_load_balancers(Names=["web"])[
+        "LoadBalancers"][0]["AvailabilityZones"])
+    with pytest.raises(ValidationError, match=f"blackhole_az: refusing to start, nothing was changed: "
+                                              f".* ec2:CreateNetworkAcl on arn:aws:ec2:us-east-1:"
+                                              f"\\d+:vpc/{vpc} \\(implicitDeny\\)"):
+        az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                               load_balancer_names="web", configuration=config)
+    assert (network_state(lab), lab.client("elbv2").describe_load_balancers(Names=["web"])[
+        "LoadBalancers"][0]["AvailabilityZones"]) == before
+    assert [m["action"] for m in lab.api.mutations()] == ["ec2:DeleteTags"]  # the test's own
+    assert lab.timeline()["faults"] == []
+    assert not list(tmp_path.glob("run-*.jsonl"))
+    ec2.create_tags(Resources=[vpc], Tags=[{"Key": "env", "Value": "staging"}])
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                  load_balancer_names="web", dry_run=True, configuration=config)
+    assert plan["dry_run"] is True
+    simulated = [r for r in lab.iam_requests(RUNNER_KEY) if r["action"] == "iam:SimulatePrincipalPolicy"]
+    assert simulated and all(r["allowed"] for r in simulated)
+
+
 def test_blackhole_rollback_deletes_only_its_own_network_acls(start_lab, tmp_path: Path,
                                                               monkeypatch) -> None:
     """Issue 19 item 10: the rollback deleted every unassociated chaos-sre deny-all ACL of the

@@ -320,15 +320,15 @@ def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
 @pytest.mark.e2e
 def test_experiment_on_an_on_demand_table_restores_exactly(start_lab, tmp_path: Path) -> None:
     lab = start_lab()
-    before = described(lab, "wishlists")
+    before = described(lab, "carts")
     status, journal, stderr = run_chaos(lab, EXPERIMENT, tmp_path, env={
-        "CHAOS_SRE_TABLE": "wishlists", "CHAOS_SRE_SLO": "probes/cart.yaml",
+        "CHAOS_SRE_TABLE": "carts", "CHAOS_SRE_SLO": "probes/cart.yaml",
         "CHAOS_SRE_READ_FRACTION": "0.9", "CHAOS_SRE_WRITE_FRACTION": "0.9",
         "CHAOS_SRE_HOLD_SECONDS": "50"})
     assert status == 0, stderr[-3000:]
     capped = journal["run"][0]["output"]["after"]["table"]
     assert 0 < capped["MaxReadRequestUnits"] < 50 and 0 < capped["MaxWriteRequestUnits"] < 50
-    assert described(lab, "wishlists") == before
+    assert described(lab, "carts") == before
 
 
 @pytest.mark.e2e

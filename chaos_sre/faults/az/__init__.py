@@ -26,6 +26,7 @@ from chaos_sre.faults.az.network import (
     create_deny_acl,
     groups_to_shrink,
     named_balancers,
+    network_calls,
     network_targets,
     refuse_managed_groups,
     refuse_runner_subnets,
@@ -34,6 +35,7 @@ from chaos_sre.faults.az.network import (
 )
 from chaos_sre.faults.az.selection import (
     Mode,
+    health_calls,
     health_to_restore,
     names,
     refuse_ungrouped,
@@ -41,10 +43,11 @@ from chaos_sre.faults.az.selection import (
     shares,
     tag_map_of,
 )
-from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.ec2 import acl_of, az_subnets, service_instances
+from chaos_sre.services.elb import resource_tags
 
 __all__ = ["blackhole_az", "restore_az", "select_targets", "terminate_az_instances"]
 
@@ -144,9 +147,14 @@ def terminate_az_instances(
         return {"calls": calls}
 
     chosen = set(targets)
-    return Plan(targets=[Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in service
-                         if i["id"] in chosen],
-                shares=shares(service, chosen), apply=apply,
+    taken = [i for i in service if i["id"] in chosen]
+    calls = [PlannedCall(f"ec2:{'StopInstances' if stop else 'TerminateInstances'}",
+                         f"instance/{i['id']}", i["tags"]) for i in taken]
+    if stop:
+        calls += [PlannedCall("ec2:StartInstances", f"instance/{i['id']}", i["tags"]) for i in taken]
+        calls += health_calls(aws_client("autoscaling", configuration, secrets), taken, marked)
+    return Plan(targets=[Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in taken],
+                shares=shares(service, chosen), apply=apply, calls=calls,
                 summary={"action": verb, "availability_zone": az, "instance_ids": targets,
                          "calls": 0},
                 action=f"{verb} {len(targets)} instance(s) in {az}: {', '.join(targets)}")
@@ -154,6 +162,7 @@ def terminate_az_instances(
 
 @fault(
     reads=[Permission("ec2:DescribeSubnets"), Permission("ec2:DescribeNetworkAcls"),
+           Permission("ec2:DescribeVpcs"),
            Permission("ec2:DescribeNetworkInterfaces"),
            Permission("autoscaling:DescribeAutoScalingGroups"),
            Permission("elasticloadbalancing:DescribeLoadBalancers"),
@@ -229,8 +238,9 @@ def blackhole_az(
     for name, why in plan["load_balancers_left_as_they_are"].items():
         logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")
 
+    shrunk = groups_to_shrink(groups, subnet_ids, az)
+
     def apply(ledger: Ledger) -> dict[str, Any]:
-        shrunk = groups_to_shrink(groups, subnet_ids, az)
         for group, _ in shrunk:
             suspend_az_rebalance(autoscaling, ledger, group)
         for balancer, current, remaining in shrinkable:
@@ -263,7 +273,9 @@ def blackhole_az(
         return {"network_acl_ids": [deny_acl]}
 
     targets, shares = network_targets(az, subnets, groups, balancers, elbv2)
-    return Plan(targets=targets, shares=shares, summary=plan, apply=apply,
+    balancer_tags = resource_tags(elbv2, [b["LoadBalancerArn"] for b, _, _ in shrinkable])
+    calls = network_calls(ec2, plan["vpc_id"], subnets, shrunk, shrinkable, balancer_tags)
+    return Plan(targets=targets, shares=shares, summary=plan, apply=apply, calls=calls,
                 action=f"blackhole {az}: {plan}")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from chaos_sre.aws import call, call_on_new, paginate, tag_dict
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.az.checks import SuspendedProcesses
-from chaos_sre.faults.registry import Share, Target
+from chaos_sre.faults.registry import PlannedCall, Share, Target
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.safety.runner import runner_network_interfaces
 from chaos_sre.services.ec2 import subnet_vpcs
@@ -102,6 +102,42 @@ def network_targets(az: str, subnets: list[dict[str, Any]], groups: list[dict[st
                     sum(1 for i in g["Instances"] if i["AvailabilityZone"] == az), len(g["Instances"]))
               for g in groups if g["Instances"]]
     return targets, shares
+
+
+NEW_ACL = "network-acl/*"
+
+
+def network_calls(ec2: Any, vpc_id: str, subnets: list[dict[str, Any]],
+                  groups: list[tuple[dict[str, Any], list[str]]],
+                  balancers: list[tuple[dict[str, Any], list[str], list[str]]],
+                  balancer_tags: dict[str, dict[str, str]]) -> list[PlannedCall]:
+    """Every call a blackhole and its restore make: the run's deny-all ACL created and tagged in
+    ``vpc_id``, its entries, the subnets' associations swapped and swapped back, the ACL deleted;
+    the shrunk groups' AZRebalance suspended and resumed and their subnets changed both ways; the
+    shrunk load balancers' subnets set both ways."""
+    vpcs = list(paginate(ec2, "describe_vpcs", "Vpcs", VpcIds=[vpc_id]))
+    vpc_tags = tag_dict(vpcs[0].get("Tags")) if vpcs else {}
+    requested = {f"aws:RequestTag/{RUN_TAG}": "deny-all"}
+    ours = {RUN_TAG: "deny-all"}
+    calls = [PlannedCall("ec2:CreateNetworkAcl", f"vpc/{vpc_id}", vpc_tags, requested),
+             PlannedCall("ec2:CreateNetworkAcl", NEW_ACL, context=requested),
+             PlannedCall("ec2:CreateTags", NEW_ACL,
+                         context={**requested, "ec2:CreateAction": "CreateNetworkAcl"}),
+             PlannedCall("ec2:CreateNetworkAclEntry", NEW_ACL, ours),
+             PlannedCall("ec2:DeleteNetworkAcl", NEW_ACL, ours),
+             PlannedCall("ec2:ReplaceNetworkAclAssociation", NEW_ACL, ours),
+             PlannedCall("ec2:ReplaceNetworkAclAssociation", NEW_ACL)]
+    calls += [PlannedCall("ec2:ReplaceNetworkAclAssociation", f"subnet/{s['SubnetId']}",
+                          tag_dict(s.get("Tags"))) for s in subnets]
+    for group, _ in groups:
+        tags = tag_dict(group.get("Tags"))
+        suspended = {p["ProcessName"] for p in group.get("SuspendedProcesses") or []}
+        actions = ["UpdateAutoScalingGroup"] + (
+            [] if AZ_REBALANCE in suspended else ["SuspendProcesses", "ResumeProcesses"])
+        calls += [PlannedCall(f"autoscaling:{a}", group["AutoScalingGroupARN"], tags) for a in actions]
+    calls += [PlannedCall("elasticloadbalancing:SetSubnets", b["LoadBalancerArn"],
+                          balancer_tags.get(b["LoadBalancerArn"], {})) for b, _, _ in balancers]
+    return calls
 
 
 def named_balancers(elbv2: Any, names: list[str]) -> list[dict[str, Any]]:

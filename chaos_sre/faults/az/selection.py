@@ -6,9 +6,9 @@ import math
 import random
 from typing import Any, Literal
 
-from chaos_sre.aws import paginate
+from chaos_sre.aws import paginate, tag_dict
 from chaos_sre.errors import ValidationError
-from chaos_sre.faults.registry import Share
+from chaos_sre.faults.registry import PlannedCall, Share
 
 ASG_TAG = "aws:autoscaling:groupName"
 REPLACES_STOPPED = ("HealthCheck", "ReplaceUnhealthy")
@@ -84,6 +84,17 @@ def health_to_restore(autoscaling: Any, service: list[dict[str, Any]], chosen: s
             "terminate them instead, or suspend the group's ReplaceUnhealthy process (the restore "
             "then marks the started instances healthy again) or its HealthCheck process")
     return sorted(i for i, group in members.items() if "HealthCheck" not in suspended.get(group, set()))
+
+
+def health_calls(autoscaling: Any, taken: list[dict[str, Any]], marked: set[str]) -> list[PlannedCall]:
+    """The SetInstanceHealth calls a stop-mode restore makes: one per group of the instances it
+    marks healthy again, on the group's ARN with its tags."""
+    names = sorted({i["tags"][ASG_TAG] for i in taken if i["id"] in marked and ASG_TAG in i["tags"]})
+    if not names:
+        return []
+    return [PlannedCall("autoscaling:SetInstanceHealth", g["AutoScalingGroupARN"], tag_dict(g.get("Tags")))
+            for g in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+                              AutoScalingGroupNames=names)]
 
 
 UNGROUPED = "instances in no Auto Scaling group (nothing replaces them)"

@@ -34,6 +34,9 @@ and which fails later, not as an error of the call: StartInstances of an instanc
 volume is encrypted with a customer managed KMS key needs ``kms:CreateGrant``, and without it
 the instance goes from ``pending`` to ``stopped``. While a call is served, :func:`caller_may`
 tells a service's patches whether its caller holds such a permission.
+
+IAM SimulatePrincipalPolicy is answered here, from the same evaluation
+(:mod:`chaos_sre.lab.core.policy_simulation`).
 """
 
 import json
@@ -42,6 +45,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chaos_sre.errors import ValidationError
+from chaos_sre.lab.core import policy_simulation
 from chaos_sre.lab.core.api_faults import EC2, JSON, REST_JSON, wire_error
 from chaos_sre.lab.core.iam_evaluation import ANY_RESOURCE, Request, Resource, allows, validate
 from chaos_sre.lab.core.iam_requests import requests_of
@@ -168,9 +172,17 @@ class AccessDenials:
         with self._lock:
             denied = self._denied
             statements = self._statements.get(key, self._statements.get(EVERY_CALLER))
-        if not denied and statements is None:
+        if not denied and statements is None and call.iam_action != policy_simulation.ACTION:
             return self._app(environ, start_response)
         refused, may = self._refused(call, signing_region(environ), denied, key, statements)
+        if refused is None and call.iam_action == policy_simulation.ACTION:
+            body = policy_simulation.simulation_body(
+                call.params, signing_region(environ),
+                policy_simulation.evaluator(denied, None if statements is None else
+                                            lambda request: self._evaluate(key, statements, request)))
+            start_response("200 OK", [("Content-Type", "text/xml"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
         if refused is None:
             _serving.may = may
             try:

@@ -1,7 +1,7 @@
 """Ground truth of what callers changed: the resources each mutating API call named.
 
 `/__lab/mutations` lists every call by a caller (not the lab itself) whose action changes
-something - any action but Describe*, List*, Get*, BatchGet*, Head*, Query and Scan - with its time and
+something - any action but Describe*, List*, Get*, BatchGet*, Head*, Simulate*, Query and Scan - with its time and
 the resources it named, in the run ledger's own names (``ec2:instance/i-...``,
 ``ec2:subnet/subnet-...``, ``autoscaling:web``, ``elbv2:web``, ``dynamodb:table/sessions``,
 ``ecs:service/staging/api``, ``rds:cluster/orders``, ``ec2:network-acl/acl-...``,
@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head")
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan", "Head", "Simulate")
+"""Actions that read (``Simulate``: IAM's policy simulations, a Read access level action)."""
 UNKNOWN = "?"
 
 Params = Mapping[str, Any]

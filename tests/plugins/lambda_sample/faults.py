@@ -14,7 +14,7 @@ import pydantic
 
 from chaos_sre.aws import aws_client, call
 from chaos_sre.faults.effects import effect_check
-from chaos_sre.faults.registry import Permission, Plan, Target, fault
+from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 
 __all__ = ["throttle_function"]
@@ -55,10 +55,14 @@ def throttle_function(function_name: str,
                  ReservedConcurrentExecutions=reserved_concurrency_limit)
             mutation.outcome = {"reserved_concurrency": reserved_concurrency_limit}
 
-    return Plan(targets=[Target(resource, function.get("Tags") or {})],
+    arn, tags = function["Configuration"]["FunctionArn"], function.get("Tags") or {}
+    restores = "lambda:DeleteFunctionConcurrency" if before is None else "lambda:PutFunctionConcurrency"
+    return Plan(targets=[Target(resource, tags)],
                 summary={"function_name": function_name, "before": before,
                          "after": reserved_concurrency_limit},
                 apply=apply,
+                calls=[PlannedCall("lambda:PutFunctionConcurrency", arn, tags),
+                       PlannedCall(restores, arn, tags)],
                 action=f"set the reserved concurrency of {function_name} from "
                        f"{'none' if before is None else before} to {reserved_concurrency_limit}")
 
