@@ -48,6 +48,10 @@ def stop_mode_policy() -> dict[str, Any]:
     policy = iam.policy(iam.needs_of([document]), "us-east-1", {"env": "staging"})
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     assert {"ec2:StartInstances", "kms:CreateGrant"} <= granted
+    # Issue 36 item 9: a grant for EC2 alone (kms:ViaService), not one for any service
+    grant = next(s for s in policy["Statement"] if "kms:CreateGrant" in s["Action"])
+    assert grant["Condition"]["StringLike"]["kms:ViaService"] == "ec2.*.amazonaws.com"
+    assert grant["Condition"]["Bool"]["kms:GrantIsForAWSResource"] == "true"
     assert not {"ec2:StartInstances", "kms:CreateGrant"} & {
         a for s in runner_policy()["Statement"] for a in s["Action"]}
     return policy
@@ -695,6 +699,32 @@ def test_blackhole_stays_in_one_vpc_and_refuses_the_runners_own_subnet(
                                     configuration=config)
     assert shared["subnet_ids"] == [subnet("shared-us-east-1c")]
     assert shared_lab.timeline()["faults"] == []
+
+
+def test_a_launch_template_in_the_request_needs_run_instances_and_a_subnet_change_does_not(
+        shared_lab: RunningLab) -> None:
+    """Issue 36 item 9: Auto Scaling checks ec2:RunInstances (and ec2:CreateTags for a template
+    with tag specifications, iam:PassRole for one with an instance profile) when a
+    Create/UpdateAutoScalingGroup request provides a launch template ("Amazon EC2 Auto Scaling
+    API permissions",
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html).
+    The lab checks it too. The blackhole's UpdateAutoScalingGroup provides subnets only, so the
+    generated policy rightly grants none of them: the runner's subnet-only update of the
+    launch-template group ``web`` goes through, the same update naming the template does not."""
+    runner = shared_lab.client("autoscaling", access_key=RUNNER_KEY, retries=False)
+    group = shared_lab.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    assert group["LaunchTemplate"]["LaunchTemplateName"] == "web"
+    granted = {a for s in runner_policy()["Statement"] for a in s["Action"]}
+    assert not {"ec2:RunInstances", "iam:PassRole"} & granted
+    with pytest.raises(ClientError, match="You are not authorized to use launch template: web "
+                                          "\\(the caller may not ec2:RunInstances, ec2:CreateTags\\)"):
+        runner.update_auto_scaling_group(AutoScalingGroupName="web",
+                                         VPCZoneIdentifier=group["VPCZoneIdentifier"],
+                                         LaunchTemplate={"LaunchTemplateName": "web",
+                                                         "Version": "$Latest"})
+    runner.update_auto_scaling_group(AutoScalingGroupName="web",
+                                     VPCZoneIdentifier=group["VPCZoneIdentifier"])
 
 
 @pytest.mark.parametrize("tag", ["eks:nodegroup-name", "elasticbeanstalk:environment-name",

@@ -61,10 +61,13 @@ DENY_ACL_REQUESTED = (("StringEquals", f"aws:RequestTag/{RUN_TAG}", "deny-all"),
 only ACLs that carry the tool's tag)."""
 DENY_ACL = (("StringEquals", f"aws:ResourceTag/{RUN_TAG}", "deny-all"),)
 """Entries are added to, and deletes made of, only ACLs that carry the tool's tag."""
-KMS_GRANT_FOR_EC2 = (("Bool", "kms:GrantIsForAWSResource", "true"),)
+KMS_GRANT_FOR_EC2 = (("Bool", "kms:GrantIsForAWSResource", "true"),
+                     ("StringLike", "kms:ViaService", "ec2.*.amazonaws.com"))
 """Stop mode's restore starts instances; EC2 creates a grant on a customer managed key of their
 EBS volumes on the caller's behalf, which needs kms:CreateGrant for an AWS resource
-(https://repost.aws/knowledge-center/kms-iam-ec2-permission)."""
+(https://repost.aws/knowledge-center/kms-iam-ec2-permission), made through EC2 alone
+(kms:ViaService, "AWS KMS condition keys": ``ec2.REGION.amazonaws.com``), not a grant on any
+key for any service."""
 
 
 @fault(

@@ -6,7 +6,9 @@
   the lab's health sweep (:mod:`chaos_sre.lab.autoscaling.simulation`) notices and replaces it;
 * a group registers instances with its target groups when they are InService and deregisters
   the ones it no longer has;
-* CompleteLifecycleAction ends a launch lifecycle hook's wait (moto does not answer it).
+* CompleteLifecycleAction ends a launch lifecycle hook's wait (moto does not answer it);
+* Create/UpdateAutoScalingGroup that provides a launch template needs the caller to hold
+  ec2:RunInstances (and ec2:CreateTags, iam:PassRole as the template needs), as AWS checks.
 """
 
 import random
@@ -17,7 +19,9 @@ from moto.autoscaling import responses as asg_responses
 from moto.autoscaling.exceptions import ValidationError
 from moto.core.responses import EmptyResult
 
-from chaos_sre.lab.core.patches import hooks, replaces
+from chaos_sre.lab.core.access_denied import caller_may
+from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.patches import hooks, original, replaces
 
 ASG_LIFECYCLE_COUNTED = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
 """What counts towards a group's capacity: a launch held by a lifecycle hook does, an instance in
@@ -149,3 +153,55 @@ def _complete_lifecycle_action(self: Any) -> Any:
     if not instance or not _lab().complete_lifecycle_action(group, hook, instance, result):
         raise ValidationError(f"No active Lifecycle Action found with instance ID {instance}")
     return EmptyResult()
+
+
+LAUNCH_TEMPLATE_KEYS = ("LaunchTemplate.", "MixedInstancesPolicy.LaunchTemplate.")
+
+
+def _launch_template_data(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The data of the launch template a Create/UpdateAutoScalingGroup request provides (its
+    latest version), None when it provides none."""
+    named = {key.rsplit(".", 1)[-1]: value for key, value in params.items()
+             if key.startswith(LAUNCH_TEMPLATE_KEYS) and key.endswith(("LaunchTemplateName",
+                                                                      "LaunchTemplateId"))}
+    if not named:
+        return None
+    ec2 = moto_backend("ec2")
+    template_id = named.get("LaunchTemplateId") or ec2.launch_template_name_to_ids.get(
+        named.get("LaunchTemplateName"))
+    template = ec2.launch_templates.get(template_id) if template_id else None
+    return dict(template.latest_version().data) if template is not None else {}
+
+
+def _refuse_launch_template_use(params: dict[str, Any]) -> None:
+    """What Auto Scaling checks for a caller that provides a launch template ("Amazon EC2 Auto
+    Scaling API permissions": ec2:RunInstances to launch instances when a launch template is
+    provided, ec2:CreateTags when it has a tag specification, iam:PassRole when it names an
+    instance profile); a request that provides none (a subnet change alone) needs none of them."""
+    data = _launch_template_data(params)
+    if data is None:
+        return
+    needed = ["ec2:RunInstances", *(["ec2:CreateTags"] if data.get("TagSpecifications") else []),
+              *(["iam:PassRole"] if data.get("IamInstanceProfile") else [])]
+    missing = [action for action in needed if not caller_may(action)]
+    if missing:
+        name = next(v for k, v in sorted(params.items()) if k.startswith(LAUNCH_TEMPLATE_KEYS))
+        raise ValidationError(f"You are not authorized to use launch template: {name} (the "
+                              f"caller may not {', '.join(missing)})")
+
+
+@replaces(asg_responses.AutoScalingResponse, "update_auto_scaling_group")
+def _update_auto_scaling_group(self: Any) -> Any:
+    _refuse_launch_template_use(_flat(self))
+    return original(asg_responses.AutoScalingResponse, "update_auto_scaling_group")(self)
+
+
+@replaces(asg_responses.AutoScalingResponse, "create_auto_scaling_group")
+def _create_auto_scaling_group(self: Any) -> Any:
+    _refuse_launch_template_use(_flat(self))
+    return original(asg_responses.AutoScalingResponse, "create_auto_scaling_group")(self)
+
+
+def _flat(response: Any) -> dict[str, Any]:
+    """A query request's parameters, ``LaunchTemplate.LaunchTemplateName`` -> its first value."""
+    return {key: values[0] for key, values in response.querystring.items() if values}

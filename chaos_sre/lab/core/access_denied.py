@@ -158,10 +158,12 @@ class AccessDenials:
 
         def may(other: str, resource: str = ANY_RESOURCE) -> bool:
             """A permission AWS checks for the caller as the call proceeds (kms:CreateGrant for
-            an AWS service: kms:GrantIsForAWSResource is true)."""
+            an AWS service: kms:GrantIsForAWSResource is true, kms:ViaService the service the
+            call went to)."""
             return other not in denied and self._evaluate(principal, statements, Request(
                 other, region, (Resource(resource),),
-                context={"kms:GrantIsForAWSResource": "true"}))
+                context={"kms:GrantIsForAWSResource": "true",
+                         "kms:ViaService": f"{call.signing_name}.{region}.amazonaws.com"}))
         return None, may
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
