@@ -147,3 +147,6 @@ class Extension(TypedDict):
     ledger_path: NotRequired[str]
     targets: NotRequired[list[str]]
     left_changed: NotRequired[list[LeftChanged]]
+    aws_calls: NotRequired[dict[str, int]]
+    """The AWS API requests the run made (faults, probes, rollbacks, the control; retries
+    included), by IAM action."""

@@ -83,6 +83,12 @@ def summary(path: str | Path) -> str:
                      f"window's error budget (allowed {budget['allowed_fraction'] * 100:.3g} %)")
         lines.append(f"samples:    {extension['samples_path']}")
         lines.extend(f"left changed: {change}" for change in left_changed_lines(extension))
+        calls = extension.get("aws_calls")
+        if isinstance(calls, dict) and calls:
+            busiest = sorted(calls.items(), key=lambda item: (-item[1], item[0]))[:3]
+            lines.append(f"AWS calls:  {sum(calls.values())} ("
+                         + ", ".join(f"{action} {n}" for action, n in busiest)
+                         + (", ..." if len(calls) > 3 else "") + ")")
         if scaled:
             lines.append(f"time scale: {scale:g} (the lab's): every time above is in AWS seconds")
     lines.append(f"journal:    {Path(path).resolve()}")

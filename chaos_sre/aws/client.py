@@ -4,12 +4,14 @@ Every AWS call chaos-sre makes goes through :func:`aws_client`: one botocore
 configuration (standard retry mode, bounded connect and read timeouts), the
 endpoint taken from ``AWS_ENDPOINT_URL`` when set (that is how the lab is
 reached), and one cached session per region, endpoint, profile and role,
-read from Chaos Toolkit's AWS configuration keys.
+read from Chaos Toolkit's AWS configuration keys. Each client counts the requests it
+sends (:mod:`chaos_sre.aws.call_counts`).
 """
 
-import math
 import os
+import random
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,12 @@ from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound, WaiterError
 
+from chaos_sre.aws.call_counts import count_requests
 from chaos_sre.errors import AWSError
-from chaos_sre.waiting import retry
+from chaos_sre.waiting import JITTER, retry
 
+NOT_YET = "Max attempts exceeded"
+"""How botocore's WaiterError reason starts when the state was not reached yet (no failure)."""
 DEFAULT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
@@ -156,7 +161,9 @@ def aws_client(
     key = session_key(configuration, secrets)
     config = DEFAULT_CONFIG if retries else SINGLE_ATTEMPT
     with _sessions_lock:  # a boto3 session is not thread-safe; its clients are
-        return _cached_session(key).client(service, endpoint_url=key.endpoint, config=config)
+        client = _cached_session(key).client(service, endpoint_url=key.endpoint, config=config)
+    count_requests(client)
+    return client
 
 
 TRANSIENT_ERROR_CODES = frozenset({
@@ -239,21 +246,30 @@ def call_on_new(client: Any, operation: str, *, not_found: str,
 
 def wait(client: Any, waiter_name: str, *, timeout_seconds: float, poll_seconds: float,
          **kwargs: Any) -> None:
-    """Run the boto3 waiter ``waiter_name`` polling every ``poll_seconds`` for ``timeout_seconds``.
+    """Run the boto3 waiter ``waiter_name`` (its acceptors: what success and failure look
+    like), polling every ``poll_seconds`` (wall seconds, jittered by 10 %) for
+    ``timeout_seconds``.
 
-    A waiter that gives up becomes an :class:`AWSError` naming it and the time waited.
+    A waiter that gives up, or meets a failure state, becomes an :class:`AWSError` naming it and
+    the time waited.
     """
-    attempts = max(1, math.ceil(timeout_seconds / poll_seconds))
-    try:
-        client.get_waiter(waiter_name).wait(
-            WaiterConfig={"Delay": poll_seconds, "MaxAttempts": attempts}, **kwargs)
-    except WaiterError as exc:
-        error = (exc.last_response or {}).get("Error", {})
-        raise AWSError(f"{waiter_name} did not succeed within {timeout_seconds:g} s: "
-                       f"{error.get('Message') or exc.reason}",
-                       code=error.get("Code"), operation=waiter_name) from exc
-    except (ClientError, BotoCoreError) as exc:
-        raise _translated(waiter_name, exc) from exc
+    deadline = time.monotonic() + timeout_seconds
+    waiter = client.get_waiter(waiter_name)
+    while True:
+        try:
+            waiter.wait(WaiterConfig={"Delay": 0, "MaxAttempts": 1}, **kwargs)
+            return
+        except WaiterError as exc:
+            left = deadline - time.monotonic()
+            reason = str(exc.kwargs.get("reason", ""))
+            if not reason.startswith(NOT_YET) or left <= 0:
+                error = (exc.last_response or {}).get("Error", {})
+                raise AWSError(f"{waiter_name} did not succeed within {timeout_seconds:g} s: "
+                               f"{error.get('Message') or reason}",
+                               code=error.get("Code"), operation=waiter_name) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _translated(waiter_name, exc) from exc
+        time.sleep(min(left, poll_seconds * random.uniform(1 - JITTER, 1 + JITTER)))
 
 
 def tag_dict(tags: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:

@@ -19,6 +19,7 @@ from chaoslib.types import Dry
 from chaos_sre import interrupts
 from chaos_sre.activities import activities as experiment_activities
 from chaos_sre.activities import check_activity
+from chaos_sre.aws import call_counts
 from chaos_sre.control import activities, gate, invocation, outcome
 from chaos_sre.control.failsafe import describe, guarded
 from chaos_sre.control.flags import check_flags, effective_flags
@@ -261,12 +262,13 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     run.record.ended_at = time.time()
     targets = after_the_fault(outcome.run_targets)() or RunTargets()
     samples = after_the_fault(observed_samples)(run) or []
-    extension: Extension = {**_judged(run, samples), **targets}
+    calls = call_counts.since(run.aws_calls_at_start)
+    extension: Extension = {**_judged(run, samples), **targets, "aws_calls": calls}
     if not run.record.dry_run:
         errors = len(run.record.control_errors)
         after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
         if len(run.record.control_errors) > errors:  # the row was not written: judge again
-            extension = {**_judged(run, samples), **targets}
+            extension = {**_judged(run, samples), **targets, "aws_calls": calls}
     state.setdefault("extensions", []).append(extension)
     outcome.log_verdict(extension)
     if exit_code(parse(extension["verdict"])) and state.get("status") == "completed":

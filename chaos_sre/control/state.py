@@ -1,10 +1,12 @@
 """One run as the control sees it: its settings, its sampler and monitor, what happened."""
 
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos_sre.aws import call_counts
 from chaos_sre.slo.definition import SLODefinition
 from chaos_sre.slo.monitor import Monitor
 from chaos_sre.slo.verdict import RunRecord, RunSettings
@@ -29,6 +31,8 @@ class ControlRun:
     method_done: bool = False
     clock_activity: str | None = None
     """The method action that started the fault's clock (a dry run of it withdraws it)."""
+    aws_calls_at_start: Counter[str] = field(default_factory=call_counts.snapshot)
+    """The process's AWS requests before the run (the journal counts those after)."""
     other_faults: list[tuple[str, str, str, Any]] = field(default_factory=list)
     """(module, function, activity name, output) of each method action of another extension
     that succeeded: their effect is checked from their output."""

@@ -31,6 +31,7 @@ from typing import Any
 from chaos_sre import values
 from chaos_sre.aws import aws_client, call, call_retrying_transient, paginate, tag_dict, wait
 from chaos_sre.aws.client import configured_region
+from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
@@ -270,7 +271,7 @@ def throttle_table(
     consumption_window_seconds: PositiveSeconds = 300,
     allow_global_table: bool = False,
     wait_timeout_seconds: PositiveSeconds = DEFAULT_WAIT_SECONDS,
-    poll_seconds: PositiveSeconds = 1,
+    poll_seconds: PositiveSeconds = 5,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> Plan:
@@ -301,7 +302,7 @@ def throttle_table(
     dynamodb = aws_client("dynamodb", configuration, secrets)
     table = describe_table(dynamodb, table_name)
     if table["TableStatus"] != "ACTIVE":
-        _wait_active(dynamodb, table_name, wall_seconds(timeout), poll)
+        _wait_active(dynamodb, table_name, wall_seconds(timeout), wall_seconds(poll))
         table = describe_table(dynamodb, table_name)
     before = settings_of(table)
     parts: list[str | None] = [None, *_chosen_indexes(indexes, list(before["indexes"]))]
@@ -346,7 +347,7 @@ def throttle_table(
                     f"capacity was not changed ({exc})",
                     code=exc.code, operation="update_table", status=exc.status) from exc
             raise
-        _wait_active(dynamodb, table_name, wall_seconds(timeout), poll)
+        _wait_active(dynamodb, table_name, wall_seconds(timeout), wall_seconds(poll))
         logger.info(f"chaos-sre: throttled table {table_name}: {before} -> {after}")
 
     held = ", ".join(f"{h['resource_id']} {h['dimension']}" for h in scaling)
@@ -382,7 +383,7 @@ def _restore_capacity(op: RestoreTableCapacity, configuration: Settings, secrets
     dynamodb = aws_client("dynamodb", configuration, secrets)
     name, wanted = op.table_name, op.settings
     timeout = wall_seconds(op.timeout_seconds)
-    _wait_active(dynamodb, name, timeout, 1)
+    _wait_active(dynamodb, name, timeout, poll_wall_seconds("dynamodb"))
     current = settings_of(describe_table(dynamodb, name))
     if current == wanted:
         return f"table {name} already has its settings"
@@ -390,7 +391,7 @@ def _restore_capacity(op: RestoreTableCapacity, configuration: Settings, secrets
         raise ValidationError(f"table {name} is {current['billing_mode']} now, it was "
                               f"{wanted['billing_mode']}: restore its billing mode by hand")
     call(dynamodb, "update_table", **_update_request(name, current, wanted))
-    _wait_active(dynamodb, name, timeout, 1)
+    _wait_active(dynamodb, name, timeout, poll_wall_seconds("dynamodb"))
     return f"table {name} restored to {wanted['table']}" + (
         f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")
 

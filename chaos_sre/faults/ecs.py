@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import pydantic
 
 from chaos_sre.aws import aws_client, call, wait
+from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Share, Target, fault
@@ -70,7 +71,6 @@ SCALES_SERVICE = fault(
 """The declaration both ECS faults share (they change the same things)."""
 MAX_DESIRED_COUNT = 5000
 DesiredCount = Annotated[int, pydantic.Field(ge=0, le=MAX_DESIRED_COUNT)]
-RESTORE_POLL_SECONDS = 0.5
 
 
 def _register(scaling: Any, cluster: str, service: str, target: ScalableTarget) -> None:
@@ -243,11 +243,11 @@ def _restore_ecs_service(op: RestoreEcsService, configuration: Settings, secrets
         logger.warning(f"chaos-sre: ECS service {cluster}/{service} has a scalable target it did "
                        "not have before the run; it is left as it is")
     deadline = time.monotonic() + timeout
-    wait(ecs, "services_stable", timeout_seconds=timeout, poll_seconds=RESTORE_POLL_SECONDS,
+    wait(ecs, "services_stable", timeout_seconds=timeout, poll_seconds=poll_wall_seconds("ecs"),
          cluster=cluster, services=[service])
     healthy = wait_healthy(ecs, aws_client("elbv2", configuration, secrets), cluster, service,
                            timeout_seconds=max(1.0, deadline - time.monotonic()),
-                           poll_seconds=RESTORE_POLL_SECONDS)
+                           poll_seconds=poll_wall_seconds("ecs"))
     scaling_note = "" if target is None else (
         f", auto scaling {target['min']}-{target['max']}"
         + (" (suspended as before)" if any(target["suspended"].values()) else ""))

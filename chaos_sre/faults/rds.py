@@ -35,6 +35,7 @@ from typing import Any, Literal, cast
 import pydantic
 
 from chaos_sre.aws import aws_client, call, tag_dict
+from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
@@ -284,7 +285,7 @@ def _await_available(op: AwaitDatabaseAvailable, configuration: Settings,
     rds = aws_client("rds", configuration, secrets)
     deadline = time.monotonic() + wall_seconds(op.timeout_seconds)
     wait_available(rds, op.kind, op.identifier, timeout_seconds=wall_seconds(op.timeout_seconds),
-                   poll_seconds=1)
+                   poll_seconds=poll_wall_seconds("rds"))
     now = writer_of(rds, op.kind, op.identifier)
     database = f"{'Aurora cluster' if op.kind == 'cluster' else 'RDS instance'} {op.identifier}"
     text = f"{database} available, {_where(now)}"
@@ -319,12 +320,13 @@ def _fail_back(rds: Any, op: AwaitDatabaseAvailable, before: WriterPlace, now: W
 
     try:
         poll(back, what=f"{op.identifier} failing back to {_where(before)}", describe=_where,
-             timeout_seconds=max(0.0, deadline - time.monotonic()), interval_seconds=1,
-             aws_time=False)
+             timeout_seconds=max(0.0, deadline - time.monotonic()),
+             interval_seconds=poll_wall_seconds("rds"), aws_time=False)
     except WaitTimeout as exc:
         raise AWSError(str(exc), operation="fail_back") from None
     wait_available(rds, op.kind, op.identifier,
-                   timeout_seconds=max(1.0, deadline - time.monotonic()), poll_seconds=1)
+                   timeout_seconds=max(1.0, deadline - time.monotonic()),
+                   poll_seconds=poll_wall_seconds("rds"))
 
 
 class WriterBefore(Writer):

@@ -4,6 +4,7 @@ import ipaddress
 from typing import Any
 
 from chaos_sre.aws import aws_client, call, paginate
+from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import AWSError
 from chaos_sre.permissions import requires
 from chaos_sre.services.autoscaling import auto_scaling_group
@@ -20,7 +21,6 @@ __all__ = [
     "wait_for_healthy_targets",
 ]
 
-POLL_SECONDS = 1.0
 MAX_WAIT_SECONDS = 3600.0
 
 
@@ -58,7 +58,7 @@ def wait_for_healthy_targets(
 ) -> int:
     """Wait until at least `count` targets are healthy; return the healthy count.
 
-    Polls DescribeTargetHealth once a second for at most `timeout_seconds`
+    Polls DescribeTargetHealth every 5 AWS seconds for at most `timeout_seconds`
     (capped at one hour) and returns the last count, so a tolerance such as
     `{"type": "range", "range": [6, 1000]}` fails when the tier did not heal
     in time.
@@ -70,7 +70,7 @@ def wait_for_healthy_targets(
     try:
         return poll(check, what=f"{count} healthy targets in {target_group_name}",
                     timeout_seconds=min(wall_seconds(timeout_seconds), MAX_WAIT_SECONDS),
-                    interval_seconds=POLL_SECONDS, aws_time=False)
+                    interval_seconds=poll_wall_seconds("elasticloadbalancing"), aws_time=False)
     except WaitTimeout:
         return healthy_target_count(target_group_name, configuration, secrets)
 

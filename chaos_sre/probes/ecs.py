@@ -67,13 +67,14 @@ def scaling_settings(cluster: str, service: str, configuration: dict[str, Any] |
 
 @requires("ecs:DescribeServices")
 def wait_until_stable(cluster: str, service: str, timeout_seconds: float = 600,
-                      poll_seconds: float = 1, configuration: dict[str, Any] | None = None,
+                      poll_seconds: float = 6, configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, int]:
-    """Wait (boto3 `services_stable` waiter) until the service is stable; return its task counts."""
+    """Wait (boto3 `services_stable` waiter, every `poll_seconds` AWS seconds) until the
+    service is stable; return its task counts."""
     timeout = positive_seconds("timeout_seconds", timeout_seconds)
     poll = positive_seconds("poll_seconds", poll_seconds)
     ecs = aws_client("ecs", configuration, secrets)
     describe_service(ecs, cluster, service)
-    wait(ecs, "services_stable", timeout_seconds=wall_seconds(timeout), poll_seconds=poll,
+    wait(ecs, "services_stable", timeout_seconds=wall_seconds(timeout), poll_seconds=wall_seconds(poll),
          cluster=cluster, services=[service])
     return task_counts(cluster, service, configuration, secrets)

@@ -87,7 +87,7 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
                       previous_writer: str | None = None,
                       previous_availability_zone: str | None = None,
                       timeout_seconds: float = 600,
-                      poll_seconds: float = 1,
+                      poll_seconds: float = 10,
                       configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Wait until the failover has begun, then until the database is `available`
@@ -96,7 +96,7 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
     RDS status is eventually consistent: right after FailoverDBCluster or
     RebootDBInstance, Describe calls can still answer `available` with the old
     writer, and a waiter would pass on its first poll. So this first polls
-    (every `poll_seconds`) until the database is no longer `available` or the
+    (every `poll_seconds` AWS seconds) until the database is no longer `available` or the
     writer already moved, then uses the boto3 waiters (`db_cluster_available`, then `db_instance_available`
     for the instance or every cluster member),
     then compares the writer with the one before the failover: the pre-state
@@ -116,10 +116,11 @@ def wait_for_failover(db_cluster_identifier: str | None = None,
     old_zone = previous_availability_zone or (before["availability_zone"] if before else None)
     started = time.monotonic()
     deadline = started + wall_seconds(float(timeout_seconds))
-    _wait_until_begun(rds, kind, identifier, old_writer, old_zone, deadline, float(poll_seconds))
-    wait_available(rds, kind, identifier, timeout_seconds=max(float(poll_seconds),
+    interval = wall_seconds(float(poll_seconds))
+    _wait_until_begun(rds, kind, identifier, old_writer, old_zone, deadline, interval)
+    wait_available(rds, kind, identifier, timeout_seconds=max(interval,
                                                               deadline - time.monotonic()),
-                   poll_seconds=float(poll_seconds))
+                   poll_seconds=interval)
     now = writer_of(rds, kind, identifier)
     moved = (now["availability_zone"] != old_zone) if kind == "instance" else (now["instance"] != old_writer)
     if old_writer is None and old_zone is None:

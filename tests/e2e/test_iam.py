@@ -5,6 +5,7 @@ the lab is one its declarations grant, the shipped runs were held to the generat
 by a call those runs made."""
 
 import json
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from conftest import (
     SHIPPED_EXPERIMENTS,
     ShippedRuns,
     denied_without_each_statement,
+    extension,
     run_cli,
     runner_policy,
 )
 
 from chaos_sre import iam
+from chaos_sre.lab.core.mutations import is_mutation
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.json"))
 
@@ -104,6 +107,23 @@ def test_each_experiments_recorded_calls_are_within_its_declared_policy(
                                    output="json")[0])
     granted = {a for statement in policy["Statement"] for a in statement["Action"]}
     assert made <= granted, sorted(made - granted)
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("shipped-runs")
+@pytest.mark.parametrize("name", [n for n in SHIPPED_EXPERIMENTS if n != "lab-smoke"])
+def test_each_run_counts_its_aws_calls_in_its_journal(name: str, shipped_runs: ShippedRuns) -> None:
+    """Issue 36 item 10: every run's journal counts the AWS requests it made, by action
+    (``aws_calls``), against the account's shared API rate limits: each is an action the lab saw
+    the run make, and the mutations the lab counted in the run's time are the journal's."""
+    journal = shipped_runs.journal(name)
+    counted = extension(journal)["aws_calls"]
+    start, end = _epoch(journal["start"]), _epoch(journal["end"])
+    seen = Counter(action for at, action in shipped_runs.api_calls() if start <= at <= end)
+    assert counted and set(counted) >= {a for a in seen if is_mutation(a.split(":", 1)[1])}
+    assert {a: n for a, n in counted.items() if is_mutation(a.split(":", 1)[1])} == {
+        a: n for a, n in seen.items() if is_mutation(a.split(":", 1)[1])}
+    assert counted.get("iam:SimulatePrincipalPolicy", 0) >= 1  # the permission check
 
 
 PROVEN_ELSEWHERE = {

@@ -8,6 +8,7 @@ from typing import Any
 import pydantic
 
 from chaos_sre.aws import aws_client, call, call_on_new, paginate
+from chaos_sre.aws.polling import poll_seconds
 from chaos_sre.errors import AWSError
 from chaos_sre.faults.az.network import ACL_NOT_FOUND, AZ_REBALANCE, RUN_ID_TAG, RUN_TAG
 from chaos_sre.safety.ledger import Inverse, Settings, inverse
@@ -18,11 +19,11 @@ from chaos_sre.waiting import poll
 
 REBALANCE_TIMEOUT_SECONDS = 600.0
 """How long the resume of AZRebalance waits for the group to be balanced again."""
-REBALANCE_POLL_SECONDS = 10.0
-"""AWS seconds between two looks at the group's balance (1 s in the lab at its time scale 0.1)."""
+REBALANCE_POLL_SECONDS = poll_seconds("autoscaling")
+"""AWS seconds between two looks at the group's balance (:mod:`chaos_sre.aws.polling`)."""
 START_TIMEOUT_SECONDS = 300.0
 """How long the stop mode's restore waits for the instances it started to run."""
-START_POLL_SECONDS = 5.0
+START_POLL_SECONDS = poll_seconds("ec2")
 """AWS seconds between two looks at the started instances."""
 
 
