@@ -1,4 +1,5 @@
-"""Put every benchmark result file into docs/performance.md: each include block
+"""Put every benchmark result file into docs/performance.md (and the results other pages quote,
+such as docs/safety.md's calls per run): each include block
 ``<!-- include bench/results/NAME.md -->`` ... ``<!-- end include -->`` gets the file's text.
 
     .venv/bin/python -m bench.publish          # refresh the copies
@@ -12,6 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "docs" / "performance.md"
+"""Holds a copy of every result file."""
+DOCUMENTS = (DOCUMENT, ROOT / "docs" / "safety.md")
+"""Every page with include blocks."""
 BLOCK = re.compile(r"(<!-- include (bench/results/[a-z_0-9]+\.md) -->\n)(.*?)(<!-- end include -->)", re.S)
 
 
@@ -37,16 +41,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a copy is stale")
     args = parser.parse_args()
-    text = DOCUMENT.read_text(encoding="utf-8")
-    updated, stale = included(text)
-    if args.check:
-        for name in stale:
-            print(f"docs/performance.md: the copy of {name} is stale (python -m bench.publish)",
-                  file=sys.stderr)
-        return 1 if stale else 0
-    DOCUMENT.write_text(updated, encoding="utf-8")
-    print(f"docs/performance.md: {len(stale)} result(s) refreshed", file=sys.stderr)
-    return 0
+    failed = False
+    for document in DOCUMENTS:
+        where = document.relative_to(ROOT)
+        text = document.read_text(encoding="utf-8")
+        updated, stale = included(text)
+        if args.check:
+            for name in stale:
+                print(f"{where}: the copy of {name} is stale (python -m bench.publish)",
+                      file=sys.stderr)
+            failed = failed or bool(stale)
+            continue
+        document.write_text(updated, encoding="utf-8")
+        print(f"{where}: {len(stale)} result(s) refreshed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

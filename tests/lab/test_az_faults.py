@@ -758,6 +758,63 @@ def test_blackhole_refuses_auto_scaling_groups_another_service_manages(
     assert shared_lab.timeline()["faults"] == []
 
 
+def test_blackhole_lists_what_else_it_cuts_and_refuses_what_other_azs_and_the_runner_need(
+        start_lab, monkeypatch) -> None:
+    """Issue 36 item 4: a network ACL cuts every interface in its subnets ("Control subnet
+    traffic with network access control lists", Amazon VPC User Guide), not only the service's:
+    a NAT gateway that other AZs' subnets route their egress through ("NAT gateways"), an
+    interface endpoint the runner calls AWS through. The lab describes those interfaces as AWS
+    does (InterfaceType nat_gateway and vpc_endpoint; moto: interface). The blackhole lists every
+    interface it cuts by owner type, refuses a NAT gateway other AZs route through unless
+    allowed, always one the runner routes through, and an endpoint the runner uses unless
+    allowed; before, it cut them all without a word."""
+    lab = start_lab()
+    ec2, config = lab.client("ec2"), settings(lab)
+
+    def subnet(name: str) -> str:
+        return ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [name]}])[
+            "Subnets"][0]["SubnetId"]
+
+    cut, served, runner = subnet("web-us-east-1b"), subnet("web-us-east-1a"), subnet("runner-us-east-1c")
+    vpc = ec2.describe_subnets(SubnetIds=[cut])["Subnets"][0]["VpcId"]
+    address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    gateway = ec2.create_nat_gateway(SubnetId=cut, AllocationId=address)["NatGateway"]["NatGatewayId"]
+    interface = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [cut]}, {
+        "Name": "description", "Values": [f"Interface for NAT Gateway {gateway}"]}])["NetworkInterfaces"][0]
+    assert interface["InterfaceType"] == "nat_gateway"
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=gateway)
+    ec2.associate_route_table(RouteTableId=table, SubnetId=served)
+
+    with pytest.raises(ValidationError, match=f"refusing to cut off NAT gateway {gateway} \\(routes "
+                                              f"subnets {served}\\): subnets outside the cut AZ"):
+        az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", dry_run=True,
+                               configuration=config)
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", dry_run=True,
+                                  allow_cross_az_nat_gateways=True, configuration=config)
+    assert plan["network_interfaces"]["nat_gateway"] == [interface["NetworkInterfaceId"]]
+    assert len(plan["network_interfaces"]["instance"]) == 2
+
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", lab.env["ECS_CONTAINER_METADATA_URI_V4"])
+    ec2.associate_route_table(RouteTableId=table, SubnetId=runner)
+    with pytest.raises(ValidationError, match=f"NAT gateway {gateway} \\(runner subnet {runner}\\): "
+                                              "the runner reaches AWS through it"):
+        az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", dry_run=True,
+                               allow_cross_az_nat_gateways=True, configuration=config)
+    ec2.delete_nat_gateway(NatGatewayId=gateway)
+    endpoint = ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType="Interface",
+                                       ServiceName="com.amazonaws.us-east-1.ec2", SubnetIds=[cut],
+                                       PrivateDnsEnabled=True)["VpcEndpoint"]["VpcEndpointId"]
+    with pytest.raises(ValidationError, match=f"refusing to cut off interface endpoint {endpoint}: "
+                                              "the runner calls AWS through it"):
+        az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", dry_run=True,
+                               configuration=config)
+    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", dry_run=True,
+                                  allow_endpoint_interfaces=True, configuration=config)
+    assert plan["network_interfaces"]["vpc_endpoint"]
+    assert lab.timeline()["faults"] == []
+
+
 def test_an_unanswering_task_metadata_endpoint_refuses_the_blackhole(
         shared_lab: RunningLab, monkeypatch) -> None:
     """Where ECS says the runner runs in a task but its metadata endpoint does not answer, the

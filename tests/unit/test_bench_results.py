@@ -23,6 +23,12 @@ def test_every_result_file_is_in_the_performance_document_as_it_is() -> None:
         assert (ROOT / "bench" / f"{module}.py").is_file(), f"{name} has no benchmark module"
 
 
+def test_the_pages_quoting_a_result_hold_it_as_it_is() -> None:
+    for document in publish.DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        assert publish.included(text) == (text, []), document
+
+
 def test_a_stale_or_missing_copy_is_named(tmp_path: Path) -> None:
     (tmp_path / "bench" / "results").mkdir(parents=True)
     (tmp_path / "bench" / "results" / "a.md").write_text("| new |\n")

@@ -2,7 +2,8 @@
 
 This module is what experiments name (``chaos_sre.faults.az``): the two faults' declarations and
 plans. What they choose with is in :mod:`~chaos_sre.faults.az.selection` and
-:mod:`~chaos_sre.faults.az.network`, how each change is undone in
+:mod:`~chaos_sre.faults.az.network`, what else a cut reaches in
+:mod:`~chaos_sre.faults.az.dependents`, how each change is undone in
 :mod:`~chaos_sre.faults.az.inverses`, and how the run knows they took effect in
 :mod:`~chaos_sre.faults.az.checks`.
 
@@ -19,6 +20,7 @@ from chaos_sre.aws import aws_client, call, call_on_new, paginate
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.az import inverses  # noqa: F401 - registers the inverses
 from chaos_sre.faults.az.checks import GroupSubnets, InstancesTaken, LoadBalancerSubnets, SubnetAcl
+from chaos_sre.faults.az.dependents import interfaces_by_owner, refuse_cut_dependencies
 from chaos_sre.faults.az.network import (
     ACL_NOT_FOUND,
     RUN_TAG,
@@ -165,7 +167,8 @@ def terminate_az_instances(
 
 @fault(
     reads=[Permission("ec2:DescribeSubnets"), Permission("ec2:DescribeNetworkAcls"),
-           Permission("ec2:DescribeVpcs"),
+           Permission("ec2:DescribeVpcs"), Permission("ec2:DescribeNatGateways"),
+           Permission("ec2:DescribeRouteTables"), Permission("ec2:DescribeVpcEndpoints"),
            Permission("ec2:DescribeNetworkInterfaces"),
            Permission("autoscaling:DescribeAutoScalingGroups"),
            Permission("elasticloadbalancing:DescribeLoadBalancers"),
@@ -196,6 +199,8 @@ def blackhole_az(
     asg_names: list[str] | str | None = None,
     load_balancer_names: list[str] | str | None = None,
     vpc_id: str | None = None,
+    allow_cross_az_nat_gateways: bool = False,
+    allow_endpoint_interfaces: bool = False,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> Plan:
@@ -217,8 +222,13 @@ def blackhole_az(
     while the subnet is the load balancer's, answering nothing once the ACL
     cuts it off: its subnet is removed before the cut and given back after
     the network is restored, so clients leave it one DNS TTL (60 s) after the
-    cut starts. Every change is recorded with its inverse first; `restore_az`
-    undoes them, newest first. With `dry_run` the plan is printed only.
+    cut starts. The ACL cuts every network interface in those subnets: the plan
+    lists them by owner type (`network_interfaces`), and a NAT gateway that
+    subnets of other AZs route through is refused unless
+    `allow_cross_az_nat_gateways` (always when the runner routes through it), as
+    is an interface endpoint the runner calls AWS through unless
+    `allow_endpoint_interfaces`. Every change is recorded with its inverse first;
+    `restore_az` undoes them, newest first. With `dry_run` the plan is printed only.
     """
     tag_map = tag_map_of(tags)
     ec2 = aws_client("ec2", configuration, secrets)
@@ -235,8 +245,12 @@ def blackhole_az(
     if not subnets:
         raise ValidationError(f"no subnets in {az} of {plan['vpc_id']} match tags {tag_map}")
     subnet_ids = {s["SubnetId"] for s in subnets}
-    refuse_runner_subnets(ec2, plan["vpc_id"], subnet_ids)
+    runner_subnets = refuse_runner_subnets(ec2, plan["vpc_id"], subnet_ids)
+    refuse_cut_dependencies(ec2, plan["vpc_id"], subnet_ids, runner_subnets,
+                            allow_cross_az_nat_gateways=allow_cross_az_nat_gateways,
+                            allow_endpoint_interfaces=allow_endpoint_interfaces)
     plan["subnet_ids"] = sorted(subnet_ids)
+    plan["network_interfaces"] = interfaces_by_owner(ec2, plan["subnet_ids"])
     shrinkable, plan["load_balancers_left_as_they_are"] = balancers_to_shrink(balancers, subnet_ids)
     for name, why in plan["load_balancers_left_as_they_are"].items():
         logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")

@@ -51,15 +51,17 @@ def scoped_vpc(ec2: Any, vpc_id: str | None, groups: list[dict[str, Any]],
     return named.pop()
 
 
-def refuse_runner_subnets(ec2: Any, vpc_id: str, subnet_ids: set[str]) -> None:
-    """Refuse to cut off a subnet that holds the runner's own network interface."""
-    held = {subnet: eni for subnet, eni in runner_network_interfaces(ec2, vpc_id).items()
-            if subnet in subnet_ids}
+def refuse_runner_subnets(ec2: Any, vpc_id: str, subnet_ids: set[str]) -> set[str]:
+    """Refuse to cut off a subnet that holds the runner's own network interface; return the
+    runner's subnets in ``vpc_id`` (none when it runs elsewhere)."""
+    runner = runner_network_interfaces(ec2, vpc_id)
+    held = {subnet: eni for subnet, eni in runner.items() if subnet in subnet_ids}
     if held:
         where = ", ".join(f"{subnet} ({eni})" for subnet, eni in sorted(held.items()))
         raise ValidationError(f"refusing to blackhole the runner's own subnet {where}: it could "
                               "not reach AWS to roll back; narrow tags to the service's subnets "
                               "or run from another subnet")
+    return set(runner)
 
 
 MANAGERS = {

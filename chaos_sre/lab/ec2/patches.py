@@ -14,7 +14,10 @@
   are joined with an OR", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Using_Filtering.html;
   moto: a resource with several values, such as a network ACL's associated subnets, matches only
   when one set holds the other, so DescribeNetworkAcls by ``association.subnet-id`` over subnets
-  of two VPCs answered no ACL at all).
+  of two VPCs answered no ACL at all);
+* the network interfaces of NAT gateways and interface VPC endpoints are described as AWS
+  describes them: their InterfaceType, requester-managed, with AWS's description (moto: plain
+  ``interface``), so a tool can tell whose interface a subnet holds.
 """
 
 import fnmatch
@@ -24,7 +27,9 @@ from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import InvalidNetworkAclIdError
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.models.network_acls import NetworkAclBackend
+from moto.ec2.models.vpcs import VPCBackend
 
 from chaos_sre.lab.core.access_denied import caller_may
 from chaos_sre.lab.core.patches import hooks, original, replaces
@@ -117,3 +122,29 @@ if not hasattr(NetworkInterface, "private_dns_name"):
     # moto's ECS tasks read it from their network interface, which lacks it
     setattr(NetworkInterface, "private_dns_name", property(  # noqa: B010 - moto declares no such attribute
         lambda eni: f"ip-{str(eni.private_ip_address).replace('.', '-')}.ec2.internal"))
+
+
+@replaces(NatGatewayBackend, "create_nat_gateway")
+def _create_nat_gateway(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """A NAT gateway's network interface as AWS describes it (moto: a plain ``interface``):
+    InterfaceType ``nat_gateway``, requester-managed, "Interface for NAT Gateway nat-..."."""
+    gateway = original(NatGatewayBackend, "create_nat_gateway")(self, *args, **kwargs)
+    _managed_interface(gateway._eni, "nat_gateway", f"Interface for NAT Gateway {gateway.id}")
+    return gateway
+
+
+@replaces(VPCBackend, "create_vpc_endpoint")
+def _create_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """An interface endpoint's network interfaces as AWS describes them: InterfaceType
+    ``vpc_endpoint``, requester-managed, "VPC Endpoint Interface vpce-..."."""
+    endpoint = original(VPCBackend, "create_vpc_endpoint")(self, *args, **kwargs)
+    for eni_id in getattr(endpoint, "network_interface_ids", None) or []:
+        eni = self.enis.get(eni_id)
+        if eni is not None:
+            _managed_interface(eni, "vpc_endpoint", f"VPC Endpoint Interface {endpoint.id}")
+    return endpoint
+
+
+def _managed_interface(eni: Any, interface_type: str, description: str) -> None:
+    eni.interface_type, eni.description = interface_type, description
+    eni.requester_managed = True
