@@ -141,13 +141,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One directory of lab servers for the whole run, parallel workers included; Ctrl-C heard.
+    """One directory of lab servers for the whole run, parallel workers included; every lab in
+    worst-case eventual consistency; Ctrl-C heard.
 
     Set before xdist starts its workers, which inherit it, so each lab variant is seeded once per
     run. A short directory of its own: Unix socket paths are limited to 107 bytes.
     """
     if "PYTEST_XDIST_WORKER" not in os.environ:
         os.environ["CHAOS_SRE_LAB_SERVER_DIR"] = tempfile.mkdtemp(prefix="chaos-sre-labd-")
+    # chaos-sre's own faults must handle EC2's eventual consistency every time, not now and then
+    os.environ.setdefault("CHAOS_SRE_LAB_CONSISTENCY", "worst-case")
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         # A suite started as a background job of a non-interactive shell inherits SIGINT
         # ignored, and so would every `chaos run` it starts: the tests that play a user's

@@ -8,13 +8,16 @@ scaled by the lab's time scale:
 * StartInstances of an instance whose volume is encrypted with a customer managed KMS key, by a
   caller without ``kms:CreateGrant`` on it, ends ``stopped`` (``Client.InternalError``);
 * network ACLs decide which subnets the load balancer can reach, and which of its nodes clients
-  can reach; a new one is "not found" by calls naming it for a moment (EC2 eventual consistency);
+  can reach; a new one is "not found" by calls naming it for a moment now and then (EC2 eventual
+  consistency: a window drawn per ACL, most ACLs none; every ACL the longest window with
+  ``CHAOS_SRE_LAB_CONSISTENCY=worst-case``, the test suite's setting);
 * an instance is a target the load balancer may route to: :meth:`Ec2.target_condition` says what
   it finds there (:mod:`chaos_sre.lab.core.simulation`).
 
 Everything runs under the lab lock (:mod:`chaos_sre.lab.core.dynamics` ticks it).
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +27,7 @@ from moto.ec2.models.instances import StateReason
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.simulation import BOOTING, DEAD, SERVING, UNREACHABLE, SimulationContext
 from chaos_sre.lab.ec2.network import AclRule, clients_can_reach, lb_can_reach
-from chaos_sre.lab.ec2.settings import TIMINGS, Ec2Timings
+from chaos_sre.lab.ec2.settings import CONSISTENCY_SETTING, TIMINGS, Ec2Timings, not_found_window
 
 TICK_ORDER = 15
 LIVE_STATES = ("pending", "running")
@@ -109,10 +112,12 @@ class Ec2:
                                     availability_zone=instance.placement.zone)
 
     def network_acl_created(self, network_acl_id: str) -> None:
-        """A CreateNetworkAcl: calls naming the ACL do not find it for a moment."""
-        if not self.context.warm:
-            self._new_acls[network_acl_id] = time.monotonic() + self.context.scaled(
-                self.timings.new_network_acl_not_found_seconds)
+        """A CreateNetworkAcl: calls naming the ACL may not find it for a moment
+        (:func:`~chaos_sre.lab.ec2.settings.not_found_window`)."""
+        mode = os.environ.get(CONSISTENCY_SETTING, "sampled")
+        window = not_found_window(network_acl_id, self.timings, mode)
+        if not self.context.warm and window > 0:
+            self._new_acls[network_acl_id] = time.monotonic() + self.context.scaled(window)
 
     def network_acl_found(self, network_acl_id: str) -> bool:
         """Whether calls naming ``network_acl_id`` find it yet (EC2 eventual consistency)."""
