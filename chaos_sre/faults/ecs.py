@@ -118,6 +118,13 @@ def _desired_count_plan(cluster: str, service: str, count: int, timeout: float,
             f"ECS service {service} in cluster {cluster} uses the DAEMON scheduling strategy: it "
             "runs one task per container instance and has no desired count to change (AWS refuses "
             "one); take its container instances instead")
+    controller = str((description.get("deploymentController") or {}).get("type") or "ECS")
+    if controller != "ECS":
+        raise ValidationError(
+            f"ECS service {service} in cluster {cluster} uses the {controller} deployment "
+            "controller: its tasks run in task sets and DescribeServices lists no deployment for "
+            "it, so the restore could not tell when the service is stable again (boto3's "
+            "services_stable never holds for it); take its tasks' capacity some other way")
     current_count = int(description["desiredCount"])
     target = scalable_target(scaling, cluster, service)
     before = ServiceSettings(desired_count=current_count, scalable_target=target)

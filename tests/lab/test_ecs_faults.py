@@ -260,6 +260,31 @@ def test_a_crashed_run_is_restored_from_its_ledger_file(start_lab, own_ledger: P
     assert replay(ledger, config) == []
 
 
+@pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
+def test_a_service_deployed_by_task_sets_is_refused(start_lab, controller: str) -> None:
+    """Issue 36 item 10: a service with the CODE_DEPLOY or EXTERNAL deployment controller runs
+    its tasks in task sets, and DescribeServices lists deployments only for the ECS controller
+    ("deployments", "taskSets", Amazon ECS API Reference, DescribeServices; the lab answers as
+    AWS does), so the restore's services_stable wait (one deployment at the desired count) never
+    held and the run ended with the count changed and the restore timed out. Refused before any
+    change, naming the controller."""
+    lab = start_lab()
+    ecs = lab.client("ecs")
+    api = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    ecs.create_service(cluster=CLUSTER, serviceName="blue-green", taskDefinition=api["taskDefinition"],
+                       desiredCount=0, launchType="FARGATE",
+                       networkConfiguration=api["networkConfiguration"],
+                       deploymentController={"type": controller})
+    assert ecs.describe_services(cluster=CLUSTER, services=["blue-green"])["services"][0][
+        "deployments"] == []
+    with pytest.raises(ValidationError, match=f"blue-green in cluster {CLUSTER} uses the {controller} "
+                                              "deployment controller"):
+        ecs_faults.set_desired_count(cluster=CLUSTER, service="blue-green", desired_count=2,
+                                     dry_run=True, configuration=settings(lab))
+    assert ecs.describe_services(cluster=CLUSTER, services=["blue-green"])["services"][0][
+        "desiredCount"] == 0
+
+
 def test_a_refused_count_change_after_the_scaling_change_is_still_restored(
         shared_lab: RunningLab, own_ledger: Path) -> None:
     """RegisterScalableTarget goes first (suspending scaling and lowering the minimum, the count
