@@ -62,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(published(__name__, main))
+    sys.exit(published(__spec__.name, main))
