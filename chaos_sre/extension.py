@@ -107,12 +107,15 @@ class DryRunFields(TypedDict):
 
 
 class RunTargets(TypedDict, total=False):
-    """The run's ledger and what its faults changed (absent when no fault opened a ledger)."""
+    """The run's ledger and what its faults changed (absent when no fault opened a ledger), and
+    the AWS requests it made."""
 
     ledger_path: str
     targets: list[str]
     left_changed: list[LeftChanged]
     """What the run's restores left changed (a failover's writer in another AZ)."""
+    aws_calls: dict[str, int]
+    """The AWS API requests the run made, by IAM action (set by the control, ledger or not)."""
 
 
 class NotJudged(TypedDict):

@@ -261,14 +261,14 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
         after_the_fault(stop_sampling)(run)
     run.record.ended_at = time.time()
     targets = after_the_fault(outcome.run_targets)() or RunTargets()
+    targets["aws_calls"] = call_counts.since(run.aws_calls_at_start)
     samples = after_the_fault(observed_samples)(run) or []
-    calls = call_counts.since(run.aws_calls_at_start)
-    extension: Extension = {**_judged(run, samples), **targets, "aws_calls": calls}
+    extension: Extension = {**_judged(run, samples), **targets}
     if not run.record.dry_run:
         errors = len(run.record.control_errors)
         after_the_fault(outcome.record_history)(state, extension, invocation.journal_path())
         if len(run.record.control_errors) > errors:  # the row was not written: judge again
-            extension = {**_judged(run, samples), **targets, "aws_calls": calls}
+            extension = {**_judged(run, samples), **targets}
     state.setdefault("extensions", []).append(extension)
     outcome.log_verdict(extension)
     if exit_code(parse(extension["verdict"])) and state.get("status") == "completed":

@@ -37,7 +37,6 @@ from chaos_sre.faults.az.network import (
 )
 from chaos_sre.faults.az.selection import (
     Mode,
-    health_calls,
     health_to_restore,
     names,
     refuse_ungrouped,
@@ -134,8 +133,9 @@ def terminate_az_instances(
     verb = "stop" if stop else "terminate"
     if not stop and not allow_instances_outside_groups:
         refuse_ungrouped(service, set(targets))
-    marked = set(health_to_restore(aws_client("autoscaling", configuration, secrets), service,
-                                   set(targets))) if stop else set()
+    marked_ids, health_calls = health_to_restore(
+        aws_client("autoscaling", configuration, secrets), service, set(targets)) if stop else ([], [])
+    marked = set(marked_ids)
 
     def apply(ledger: Ledger) -> dict[str, Any]:
         calls = 0
@@ -157,7 +157,7 @@ def terminate_az_instances(
                          f"instance/{i['id']}", i["tags"]) for i in taken]
     if stop:
         calls += [PlannedCall("ec2:StartInstances", f"instance/{i['id']}", i["tags"]) for i in taken]
-        calls += health_calls(aws_client("autoscaling", configuration, secrets), taken, marked)
+        calls += health_calls
     return Plan(targets=[Target(f"ec2:instance/{i['id']}", i["tags"], i["az"]) for i in taken],
                 shares=shares(service, chosen), apply=apply, calls=calls,
                 summary={"action": verb, "availability_zone": az, "instance_ids": targets,
@@ -289,8 +289,8 @@ def blackhole_az(
         logger.info(f"chaos-sre: {az} cut off: subnets {', '.join(plan['subnet_ids'])}")
         return {"network_acl_ids": [deny_acl]}
 
-    targets, shares = network_targets(az, subnets, groups, balancers, elbv2)
-    balancer_tags = resource_tags(elbv2, [b["LoadBalancerArn"] for b, _, _ in shrinkable])
+    balancer_tags = resource_tags(elbv2, [b["LoadBalancerArn"] for b in balancers])
+    targets, shares = network_targets(az, subnets, groups, balancers, balancer_tags)
     calls = network_calls(ec2, plan["vpc_id"], subnets, shrunk, shrinkable, balancer_tags)
     return Plan(targets=targets, shares=shares, summary=plan, apply=apply, calls=calls,
                 action=f"blackhole {az}: {plan}")

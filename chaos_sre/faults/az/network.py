@@ -11,7 +11,6 @@ from chaos_sre.faults.registry import PlannedCall, Share, Target
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.safety.runner import runner_network_interfaces
 from chaos_sre.services.ec2 import subnet_vpcs
-from chaos_sre.services.elb import resource_tags
 
 logger = logging.getLogger("chaostoolkit")
 RUN_TAG = "chaos-sre:fault"
@@ -91,14 +90,14 @@ def refuse_managed_groups(groups: list[dict[str, Any]]) -> None:
 
 
 def network_targets(az: str, subnets: list[dict[str, Any]], groups: list[dict[str, Any]],
-                     balancers: list[dict[str, Any]], elbv2: Any) -> tuple[list[Target], list[Share]]:
+                    balancers: list[dict[str, Any]], balancer_tags: dict[str, dict[str, str]]
+                    ) -> tuple[list[Target], list[Share]]:
     """What a blackhole touches, for the guardrails: the AZ's subnets, the ASGs and load
-    balancers, and the share of each group's instances in the AZ."""
+    balancers (with ``balancer_tags``, by ARN), and the share of each group's instances in the AZ."""
     targets = [Target(f"ec2:subnet/{s['SubnetId']}", tag_dict(s.get("Tags")), az) for s in subnets]
     targets += [Target(f"autoscaling:{g['AutoScalingGroupName']}", tag_dict(g.get("Tags")))
                 for g in groups]
-    tags = resource_tags(elbv2, [b["LoadBalancerArn"] for b in balancers])
-    targets += [Target(f"elbv2:{b['LoadBalancerName']}", tags.get(b["LoadBalancerArn"], {}))
+    targets += [Target(f"elbv2:{b['LoadBalancerName']}", balancer_tags.get(b["LoadBalancerArn"], {}))
                 for b in balancers]
     shares = [Share(f"Auto Scaling group {g['AutoScalingGroupName']}",
                     sum(1 for i in g["Instances"] if i["AvailabilityZone"] == az), len(g["Instances"]))

@@ -57,9 +57,11 @@ def select_targets(ids: list[str], mode: str, count: int | None, percent: float 
     return sorted(random.Random(seed).sample(sorted(ids), wanted))
 
 
-def health_to_restore(autoscaling: Any, service: list[dict[str, Any]], chosen: set[str]) -> list[str]:
+def health_to_restore(autoscaling: Any, service: list[dict[str, Any]],
+                      chosen: set[str]) -> tuple[list[str], list[PlannedCall]]:
     """The chosen instances whose Auto Scaling group will mark them unhealthy while they are
-    stopped, so the restore must mark them healthy again; stop mode is refused for instances of a
+    stopped, so the restore must mark them healthy again, and the SetInstanceHealth calls that
+    takes (one per group, on its ARN with its tags); stop mode is refused for instances of a
     group that would replace them.
 
     A stopped instance fails the EC2 health check ("Health checks for instances in an Auto Scaling
@@ -71,11 +73,12 @@ def health_to_restore(autoscaling: Any, service: list[dict[str, Any]], chosen: s
     HealthCheck suspended nothing is marked."""
     members = {i["id"]: i["tags"][ASG_TAG] for i in service if i["id"] in chosen and ASG_TAG in i["tags"]}
     if not members:
-        return []
-    found = list(paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
-                          AutoScalingGroupNames=sorted(set(members.values()))))
-    suspended = {g["AutoScalingGroupName"]: {p["ProcessName"] for p in g.get("SuspendedProcesses") or []}
-                 for g in found}
+        return [], []
+    found = {g["AutoScalingGroupName"]: g for g in paginate(
+        autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
+        AutoScalingGroupNames=sorted(set(members.values())))}
+    suspended = {name: {p["ProcessName"] for p in g.get("SuspendedProcesses") or []}
+                 for name, g in found.items()}
     replacing = sorted(name for name, processes in suspended.items() if not processes & set(REPLACES_STOPPED))
     if replacing:
         raise ValidationError(
@@ -83,18 +86,10 @@ def health_to_restore(autoscaling: Any, service: list[dict[str, Any]], chosen: s
             "a stopped instance (EC2 health check), so nothing would be left to start again; "
             "terminate them instead, or suspend the group's ReplaceUnhealthy process (the restore "
             "then marks the started instances healthy again) or its HealthCheck process")
-    return sorted(i for i, group in members.items() if "HealthCheck" not in suspended.get(group, set()))
-
-
-def health_calls(autoscaling: Any, taken: list[dict[str, Any]], marked: set[str]) -> list[PlannedCall]:
-    """The SetInstanceHealth calls a stop-mode restore makes: one per group of the instances it
-    marks healthy again, on the group's ARN with its tags."""
-    names = sorted({i["tags"][ASG_TAG] for i in taken if i["id"] in marked and ASG_TAG in i["tags"]})
-    if not names:
-        return []
-    return [PlannedCall("autoscaling:SetInstanceHealth", g["AutoScalingGroupARN"], tag_dict(g.get("Tags")))
-            for g in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups",
-                              AutoScalingGroupNames=names)]
+    marked = sorted(i for i, group in members.items() if "HealthCheck" not in suspended.get(group, set()))
+    marking = sorted({members[i] for i in marked} & set(found))
+    return marked, [PlannedCall("autoscaling:SetInstanceHealth", found[name]["AutoScalingGroupARN"],
+                                tag_dict(found[name].get("Tags"))) for name in marking]
 
 
 UNGROUPED = "instances in no Auto Scaling group (nothing replaces them)"

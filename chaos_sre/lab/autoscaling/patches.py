@@ -21,6 +21,7 @@ from moto.core.responses import EmptyResult
 
 from chaos_sre.lab.core.access_denied import caller_may
 from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.mutations import Params, one
 from chaos_sre.lab.core.patches import hooks, original, replaces
 
 ASG_LIFECYCLE_COUNTED = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
@@ -158,10 +159,10 @@ def _complete_lifecycle_action(self: Any) -> Any:
 LAUNCH_TEMPLATE_KEYS = ("LaunchTemplate.", "MixedInstancesPolicy.LaunchTemplate.")
 
 
-def _launch_template_data(params: dict[str, Any]) -> dict[str, Any] | None:
+def _launch_template_data(params: Params) -> dict[str, Any] | None:
     """The data of the launch template a Create/UpdateAutoScalingGroup request provides (its
     latest version), None when it provides none."""
-    named = {key.rsplit(".", 1)[-1]: value for key, value in params.items()
+    named = {key.rsplit(".", 1)[-1]: one(params, key) for key in params
              if key.startswith(LAUNCH_TEMPLATE_KEYS) and key.endswith(("LaunchTemplateName",
                                                                       "LaunchTemplateId"))}
     if not named:
@@ -173,7 +174,7 @@ def _launch_template_data(params: dict[str, Any]) -> dict[str, Any] | None:
     return dict(template.latest_version().data) if template is not None else {}
 
 
-def _refuse_launch_template_use(params: dict[str, Any]) -> None:
+def _refuse_launch_template_use(params: Params) -> None:
     """What Auto Scaling checks for a caller that provides a launch template ("Amazon EC2 Auto
     Scaling API permissions": ec2:RunInstances to launch instances when a launch template is
     provided, ec2:CreateTags when it has a tag specification, iam:PassRole when it names an
@@ -185,23 +186,18 @@ def _refuse_launch_template_use(params: dict[str, Any]) -> None:
               *(["iam:PassRole"] if data.get("IamInstanceProfile") else [])]
     missing = [action for action in needed if not caller_may(action)]
     if missing:
-        name = next(v for k, v in sorted(params.items()) if k.startswith(LAUNCH_TEMPLATE_KEYS))
+        name = next(one(params, k) for k in sorted(params) if k.startswith(LAUNCH_TEMPLATE_KEYS))
         raise ValidationError(f"You are not authorized to use launch template: {name} (the "
                               f"caller may not {', '.join(missing)})")
 
 
 @replaces(asg_responses.AutoScalingResponse, "update_auto_scaling_group")
 def _update_auto_scaling_group(self: Any) -> Any:
-    _refuse_launch_template_use(_flat(self))
+    _refuse_launch_template_use(self.querystring)
     return original(asg_responses.AutoScalingResponse, "update_auto_scaling_group")(self)
 
 
 @replaces(asg_responses.AutoScalingResponse, "create_auto_scaling_group")
 def _create_auto_scaling_group(self: Any) -> Any:
-    _refuse_launch_template_use(_flat(self))
+    _refuse_launch_template_use(self.querystring)
     return original(asg_responses.AutoScalingResponse, "create_auto_scaling_group")(self)
-
-
-def _flat(response: Any) -> dict[str, Any]:
-    """A query request's parameters, ``LaunchTemplate.LaunchTemplateName`` -> its first value."""
-    return {key: values[0] for key, values in response.querystring.items() if values}

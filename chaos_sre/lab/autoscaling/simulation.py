@@ -96,11 +96,13 @@ class AutoScaling:
 
     def _promote_in_service(self, autoscaling: Any, now: float) -> None:
         for name, group in list(autoscaling.autoscaling_groups.items()):
+            ready = [s for s in group.instance_states
+                     if s.lifecycle_state == "Pending" and s.instance.state == "running"]
+            if not ready:
+                continue
             promoted = False
             hook = _launch_hook(autoscaling, name)
-            for state in group.instance_states:
-                if state.lifecycle_state != "Pending" or state.instance.state != "running":
-                    continue
+            for state in ready:
                 if hook is not None:
                     state.lifecycle_state = "Pending:Wait"
                     self._held[state.instance.id] = HeldLaunch(
