@@ -12,17 +12,19 @@ tests its own experiments or lab service against the lab can do the same::
 Nothing here reaches beyond the lab: clients are built for its endpoint on 127.0.0.1.
 """
 
+import io
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import click
 from botocore.config import Config
 
 from chaos_sre.lab.client import LabClient
@@ -30,6 +32,7 @@ from chaos_sre.lab.core.services import lab_services
 from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
 
 CLI = (sys.executable, "-m", "chaos_sre.cli")
+LAB_DIR = "CHAOS_SRE_LAB_DIR"
 RETRYING = Config(retries={"mode": "standard", "total_max_attempts": 12})
 """Clients that read through the lab's injected API faults."""
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
@@ -132,14 +135,46 @@ def lab_command(*args: str, lab_dir: Path, env: Mapping[str, str] | None = None,
                 timeout: float = UP_TIMEOUT_SECONDS, cli: tuple[str, ...] = CLI,
                 cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``chaos-sre ARGS`` with ``lab_dir`` as its lab state directory."""
-    return subprocess.run([*cli, *args], env={**os.environ, **(env or {}), "CHAOS_SRE_LAB_DIR": str(lab_dir)},
+    return subprocess.run([*cli, *args], env={**os.environ, **(env or {}), LAB_DIR: str(lab_dir)},
                           cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def lab_command_in_process(*args: str, lab_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``chaos-sre ARGS`` as :func:`lab_command` runs it, but in this process: the same command
+    line code without an interpreter to start and chaos-sre to import (a third of a second of CPU
+    each, and a test session starts and stops hundreds of labs)."""
+    from chaos_sre.cli import main  # the command line imports reports and boto3: only when used
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.environ.get(LAB_DIR)
+    os.environ[LAB_DIR] = str(lab_dir)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            main.main(list(args), prog_name="chaos-sre", standalone_mode=False)
+        code = 0
+    except click.ClickException as exc:
+        err.write(f"error: {exc.format_message()}\n")
+        code = exc.exit_code
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        if saved is None:
+            os.environ.pop(LAB_DIR, None)
+        else:
+            os.environ[LAB_DIR] = saved
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def _lab_cli(*args: str, lab_dir: Path, **how: Any) -> subprocess.CompletedProcess[str]:
+    """This checkout's command line in process; another's (``cli``, ``env``, ``cwd``: a
+    benchmark's older checkout) as a process of its own."""
+    return lab_command(*args, lab_dir=lab_dir, **how) if how else lab_command_in_process(*args, lab_dir=lab_dir)
 
 
 def lab_up(lab_dir: Path, *args: str, **how: Any) -> RunningLab:
     """Start a lab (``lab up --detach ARGS`` on free ports) and return it; a lab that does not
     start raises, with its error output."""
-    result = lab_command("lab", "up", "--detach", *FREE_PORTS, *args, lab_dir=lab_dir, **how)
+    result = _lab_cli("lab", "up", "--detach", *FREE_PORTS, *args, lab_dir=lab_dir, **how)
     if result.returncode != 0:
         raise RuntimeError(f"chaos-sre lab up failed ({result.returncode}): {result.stderr.strip()}")
     return RunningLab(lab_dir, parse_exports(result.stdout))
@@ -147,7 +182,7 @@ def lab_up(lab_dir: Path, *args: str, **how: Any) -> RunningLab:
 
 def lab_down(lab_dir: Path, **how: Any) -> None:
     """Stop the lab of ``lab_dir`` (nothing when none runs)."""
-    lab_command("lab", "down", lab_dir=lab_dir, timeout=60, **how)
+    _lab_cli("lab", "down", lab_dir=lab_dir, **how)
 
 
 @contextmanager

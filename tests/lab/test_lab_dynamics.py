@@ -95,16 +95,28 @@ def test_terminating_one_az_fails_requests_until_the_asg_heals(start_lab) -> Non
 
 
 def test_new_instances_go_through_pending_and_health_checks(start_lab) -> None:
+    """A replacement is Pending in its group from launch until EC2 says it runs, then healthy.
+
+    The group is read before EC2 on each look, so a look that straddles the moment the instance
+    starts running still sees the group's Pending with EC2's ``running``, never the reverse."""
     lab = start_lab()
-    victim = lab.web_instances("running")[0]["InstanceId"]
-    lab.client("ec2").terminate_instances(InstanceIds=[victim])
-    pending = wait_until(lambda: lab.web_instances("pending"), timeout=10, interval=0.05)
-    assert len(pending) == 1
-    new_id = pending[0]["InstanceId"]
-    group = lab.client("autoscaling").describe_auto_scaling_groups(
-        AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
-    lifecycle = {i["InstanceId"]: i["LifecycleState"] for i in group["Instances"]}
-    assert lifecycle[new_id] == "Pending"
+    before = {i["InstanceId"] for i in lab.web_instances("running")}
+    lab.client("ec2").terminate_instances(InstanceIds=[sorted(before)[0]])
+    autoscaling, ec2 = lab.client("autoscaling"), lab.client("ec2")
+
+    def first_look() -> tuple[str, str, str] | None:
+        group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+        new = [i for i in group["Instances"] if i["InstanceId"] not in before]
+        if not new:
+            return None
+        reservations = ec2.describe_instances(InstanceIds=[new[0]["InstanceId"]])["Reservations"]
+        return new[0]["InstanceId"], new[0]["LifecycleState"], reservations[0]["Instances"][0]["State"]["Name"]
+
+    seen = wait_until(first_look, timeout=10, interval=0.05)
+    assert seen is not None
+    new_id, lifecycle, state = seen
+    assert lifecycle == "Pending"
+    assert state in {"pending", "running"}
     assert wait_until(lambda: lab.target_states() == ["healthy"] * 6, timeout=30)
     events = [e for e in lab.timeline()["events"] if e["resource"] == new_id]
     assert events[0]["kind"] == "instance-launched"

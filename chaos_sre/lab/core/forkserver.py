@@ -26,6 +26,7 @@ code. ``CHAOS_SRE_LAB_SERVER=off`` starts every lab from scratch instead.
 
 import argparse
 import fcntl
+import gc
 import hashlib
 import importlib.util
 import json
@@ -238,6 +239,7 @@ def serve(variant: Variant, path: Path, idle_seconds: float) -> None:
 
     lab = Lab(profile=variant.profile_settings(), time_scale=variant.time_scale)
     lab.prepare()
+    gc.freeze()  # the seeded account stays shared: a forked lab's collections never write to it
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked labs are reaped by the kernel
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
