@@ -21,7 +21,7 @@ DEMO_REPORT ?= runs/demo-report.html
 
 # Parallel test workers: the suite mostly waits on lab time, so more workers than cores pay off;
 # tests marked `serial` (timing-sensitive) run afterwards on their own (docs/testing.md).
-TEST_WORKERS ?= 7
+TEST_WORKERS ?= 8
 FAST_WORKERS ?= 6
 PYTEST := $(BIN)/python -m pytest
 
