@@ -29,13 +29,18 @@ class Permission:
     when: str | None = None
     """Needed only when the activity is given this argument (``stop``, ``load_balancer_names``):
     the policy for an experiment that does not pass it leaves the permission out."""
+    equals: str | None = None
+    """With ``when``: needed only when that argument has this value (``set-subnets``)."""
 
     def needed_with(self, arguments: Mapping[str, Any]) -> bool:
         """Whether an activity called with ``arguments`` needs this permission: always, or when
-        its ``when`` argument is given a value (a ``${...}`` reference counts: it may be one)."""
+        its ``when`` argument is given a value (a ``${...}`` reference counts: it may be one),
+        ``equals`` when set."""
         if self.when is None:
             return True
         value = arguments.get(self.when)
+        if self.equals is not None:
+            return value == self.equals or (isinstance(value, str) and value.startswith("${"))
         return value not in (None, False, "", [], {}, "false", "False")
 
 

@@ -82,5 +82,8 @@ def test_the_lab_names_what_each_mutating_call_touched_and_flags_what_it_cannot(
         b"LoadBalancerArn=arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/abc")
     assert mutations.mutated_resources("elasticloadbalancing:SetSubnets", balancer) == \
         ["elbv2:web"]
+    shift = mutations.json_params(
+        b'{"resourceIdentifier": "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/abc"}')
+    assert mutations.mutated_resources("arc-zonal-shift:StartZonalShift", shift) == ["elbv2:web"]
     assert mutations.mutated_resources("ec2:DeleteVpc", {}) == [mutations.UNKNOWN]
     assert not mutations.is_mutation("DescribeInstances") and mutations.is_mutation("CreateTags")

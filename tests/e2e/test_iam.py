@@ -61,8 +61,17 @@ def test_mutations_are_scoped_and_limited_to_the_region() -> None:
         "ec2:CreateAction"] == "CreateNetworkAcl" for s in tagging), "tags only what it creates"
     # Issue 36 item 9: no mutating action on "*"; RegisterScalableTarget only for the ECS
     # service's count and DynamoDB capacity (its condition keys service-namespace and
-    # scalable-dimension, Service Authorization Reference, Application Auto Scaling)
-    assert [s["Action"] for s in mutations if s["Resource"] == "*"] == []
+    # scalable-dimension, Service Authorization Reference, Application Auto Scaling). The zonal
+    # shift actions take no resource ARN: IAM scopes them by the load balancer's ARN in
+    # arc-zonal-shift:ResourceIdentifier ("IAM and permissions for zonal shift"), so their "*"
+    # carries that condition
+    by_identifier = [s for s in mutations if s["Resource"] == "*"
+                     and "arc-zonal-shift:ResourceIdentifier" in s["Condition"].get("StringLike", {})]
+    assert [s["Action"] for s in mutations if s["Resource"] == "*" and s not in by_identifier] == []
+    assert [s["Action"] for s in by_identifier] == [
+        ["arc-zonal-shift:CancelZonalShift", "arc-zonal-shift:StartZonalShift"]]
+    assert by_identifier[0]["Condition"]["StringLike"] == {
+        "arc-zonal-shift:ResourceIdentifier": "arn:aws:elasticloadbalancing:*:*:loadbalancer/*"}
     registering = [s["Condition"] for s in mutations
                    if "application-autoscaling:RegisterScalableTarget" in s["Action"]]
     assert sorted((c["StringEquals"]["application-autoscaling:service-namespace"],
@@ -146,12 +155,16 @@ def test_the_shipped_runs_were_held_to_the_generated_policy_alone(shipped_runs: 
     assert [r for r in requests if not r["allowed"]] == []
     mutated = {r["action"] for r in requests if r["resources"][0]["arn"] != "*"}
     assert {"ec2:TerminateInstances", "ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation",
-            "rds:FailoverDBCluster", "dynamodb:UpdateTable", "ecs:UpdateService",
-            "elasticloadbalancing:SetSubnets"} <= mutated
+            "rds:FailoverDBCluster", "dynamodb:UpdateTable", "ecs:UpdateService"} <= mutated
     assert all(r["resources"][0]["tags"].get("env") == "staging" for r in requests
                if r["action"] in ("ec2:TerminateInstances", "dynamodb:UpdateTable",
-                                  "ecs:UpdateService", "rds:FailoverDBCluster",
-                                  "elasticloadbalancing:SetSubnets"))
+                                  "ecs:UpdateService", "rds:FailoverDBCluster"))
+    shifts = [r for r in requests if r["action"] in ("arc-zonal-shift:StartZonalShift",
+                                                     "arc-zonal-shift:CancelZonalShift")]
+    assert sorted({r["action"] for r in shifts}) == ["arc-zonal-shift:CancelZonalShift",
+                                                      "arc-zonal-shift:StartZonalShift"]
+    assert all(":loadbalancer/app/web/" in r["context"]["arc-zonal-shift:ResourceIdentifier"]
+               for r in shifts)
 
 
 @pytest.mark.e2e

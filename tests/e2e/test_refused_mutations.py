@@ -105,11 +105,11 @@ def test_a_refused_mutation_is_a_fault_that_never_ran(name: str, start_lab, tmp_
 @pytest.mark.e2e
 def test_a_refused_subnet_cut_restores_the_load_balancer_and_removes_the_prepared_acl(
         start_lab, tmp_path: Path) -> None:
-    """The blackhole first suspends the ASG's AZRebalance, takes the AZ's subnet out of the ALB
-    (so its node leaves DNS) and creates its deny-all network ACL (harmless while no subnet uses
-    it); when AWS then refuses ReplaceNetworkAclAssociation the AZ was never cut off, but the
-    load balancer change was a fault that started: the rollback gives the ALB its subnet back,
-    deletes the unused ACL it created and resumes AZRebalance."""
+    """The blackhole first suspends the ASG's AZRebalance, shifts the ALB's traffic out of the AZ
+    (an ARC zonal shift: its node leaves DNS) and creates its deny-all network ACL (harmless while
+    no subnet uses it); when AWS then refuses ReplaceNetworkAclAssociation the AZ was never cut
+    off, but the traffic shift was a fault that started: the rollback cancels the shift (the
+    ALB's subnets never changed), deletes the unused ACL it created and resumes AZRebalance."""
     lab = start_lab()
     lab.attach_policy(runner_policy_without("ec2:ReplaceNetworkAclAssociation",
                                             ":subnet/")[0], RUNNER_KEY)
@@ -129,11 +129,12 @@ def test_a_refused_subnet_cut_restores_the_load_balancer_and_removes_the_prepare
     assert any("UnauthorizedOperation" in r and "ec2:ReplaceNetworkAclAssociation" in r
                for r in ext["verdict"]["reasons"]), ext["verdict"]["reasons"]
     assert [t.split(":")[-1].strip() for t in ext["targets"]] == [
-        "suspend_processes", "set_subnets", "create_network_acl"]
+        "suspend_processes", "start_zonal_shift", "create_network_acl"]
     kinds = {e["operation"]: e["kind"] for e in ledger_entries(tmp_path / "ledgers")
              if e["kind"] == "intent"}
-    assert set(kinds) == {"suspend_processes", "set_subnets", "create_network_acl",
+    assert set(kinds) == {"suspend_processes", "start_zonal_shift", "create_network_acl",
                           "replace_network_acl_association"}
+    assert lab.client("arc-zonal-shift").list_zonal_shifts(status="ACTIVE")["items"] == []
     assert {a["NetworkAclId"] for a in ec2.describe_network_acls()["NetworkAcls"]} == acls_before
     assert balancer_subnets() == subnets_before and len(subnets_before) == 3
     group = lab.client("autoscaling").describe_auto_scaling_groups(
@@ -148,7 +149,7 @@ EXERCISED_BY = {
     "dynamodb:UpdateTable": ("dynamodb-throttle", {}),
     "ec2:TerminateInstances": ("az-outage", {}),
     "ec2:": ("az-blackhole", {}),
-    "elasticloadbalancing:SetSubnets": ("az-blackhole", {}),
+    "arc-zonal-shift:": ("az-blackhole", {}),
     "ecs:UpdateService": ("ecs-scale-to-zero", {}),
     "rds:FailoverDBCluster": ("rds-failover", {}),
     "rds:RebootDBInstance": ("rds-failover", MULTI_AZ_INSTANCE),

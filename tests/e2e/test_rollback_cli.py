@@ -151,7 +151,7 @@ from chaos_sre.faults.dynamodb import throttle_table
 from chaos_sre.faults.ecs import set_desired_count
 from chaos_sre.faults.rds import failover
 blackhole_az(az="us-east-1a", tags="app=web,env=staging", asg_names="web",
-             load_balancer_names="web", configuration={})
+             load_balancer_names="web", load_balancer_move="set-subnets", configuration={})
 set_desired_count("staging", "api", 0, restore_timeout_seconds=120, configuration={})
 throttle_table("sessions", read_units=1, write_units=1, configuration={})
 failover(db_cluster_identifier="orders", configuration={})
@@ -272,7 +272,7 @@ def test_a_restore_that_fails_half_way_plays_nothing_that_builds_on_it(start_lab
            "ec2:subnet/" in reasons
     assert "(resume_az_rebalance) builds on restore_asg_subnets of autoscaling:web, which is blocked" \
         in reasons
-    assert "elbv2:web (restore_lb_subnets) builds on restore_nacl" in reasons
+    assert "elbv2:web (cancel_zonal_shifts) builds on restore_nacl" in reasons
     assert "once the cause is removed, run: chaos-sre rollback --ledger " in reasons
 
     cut = lab.client("ec2").describe_subnets(
@@ -281,8 +281,10 @@ def test_a_restore_that_fails_half_way_plays_nothing_that_builds_on_it(start_lab
         AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
     assert cut not in group["VPCZoneIdentifier"].split(",")
     assert "AZRebalance" in {p["ProcessName"] for p in group["SuspendedProcesses"]}
-    balancer = lab.client("elbv2").describe_load_balancers(Names=["web"])["LoadBalancers"][0]
-    assert cut not in {z["SubnetId"] for z in balancer["AvailabilityZones"]}
+    shifts = lab.client("arc-zonal-shift").list_zonal_shifts(status="ACTIVE")["items"]
+    assert [s["awayFrom"] for s in shifts] == [next(
+        z["ZoneId"] for z in lab.client("ec2").describe_availability_zones()["AvailabilityZones"]
+        if z["ZoneName"] == "us-east-1a")]
 
     lab.deny()
     result = rollback_last(lab, ledgers)

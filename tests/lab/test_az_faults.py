@@ -376,25 +376,65 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
     """The deny-all ACL is used right after it is created, which EC2's eventual consistency
     may answer with InvalidNetworkAclID.NotFound ("Eventual consistency in the Amazon EC2 API",
     https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html), as the lab does
-    for a moment: the fault retries that code for the ACL it just created."""
+    for a moment: the fault retries that code for the ACL it just created.
+
+    Issue 36 item 5: SetSubnets changes the whole load balancer, every listener and service
+    behind it, and stays changed if the run dies; AWS's own way to move a load balancer's
+    traffic out of one AZ is an ARC zonal shift, temporary by construction ("Zonal shift in
+    ARC", https://docs.aws.amazon.com/r53recovery/latest/dg/arc-zonal-shift.html), for load
+    balancers registered with ARC (``zonal_shift.config.enabled``, off by default: "Enable
+    zonal shift for your Application Load Balancer") and one shift per load balancer. The lab
+    answers the ARC API (chaos_sre/lab/arczonalshift); the blackhole shifts the load balancer
+    away from the AZ, leaves its subnets alone, cancels the shift in its restore, and refuses
+    before any change a load balancer that is not registered or already shifted."""
     lab = start_lab()
     monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
     monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
     config = settings(lab)
-    elbv2 = lab.client("elbv2")
+    elbv2, arc = lab.client("elbv2"), lab.client("arc-zonal-shift")
+    arn = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
+    zone_b = next(z["ZoneId"] for z in lab.client("ec2").describe_availability_zones()[
+        "AvailabilityZones"] if z["ZoneName"] == "us-east-1b")
 
     def balancer_subnets() -> list[str]:
         zones = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["AvailabilityZones"]
         return sorted(z["SubnetId"] for z in zones)
 
+    def active_shifts() -> list[tuple[str, str]]:
+        return [(s["awayFrom"], s["comment"]) for s in arc.list_zonal_shifts(status="ACTIVE")["items"]]
+
+    def blackhole() -> dict[str, Any]:
+        return az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                      load_balancer_names="web", configuration=config)
+
     before, lb_before = network_state(lab), balancer_subnets()
-    plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
-                                  load_balancer_names="web", configuration=config)
-    assert len(balancer_subnets()) == 2
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
+        {"Key": "zonal_shift.config.enabled", "Value": "false"}])
+    with pytest.raises(ValidationError, match=r"load balancer web is not registered for ARC zonal "
+                       r"shift \(zonal_shift.config.enabled is off\): enable it .* or pass "
+                       "load_balancer_move \"set-subnets\""):
+        blackhole()
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
+        {"Key": "zonal_shift.config.enabled", "Value": "true"}])
+    theirs = arc.start_zonal_shift(resourceIdentifier=arn, awayFrom=zone_b, expiresIn="30m",
+                                   comment="an operator's shift")
+    with pytest.raises(ValidationError, match=f"load balancer web is already shifted away from "
+                       f"{zone_b} \\(zonal shift {theirs['zonalShiftId']}"):
+        blackhole()
+    arc.cancel_zonal_shift(zonalShiftId=theirs["zonalShiftId"])
+    assert list(tmp_path.glob("*.jsonl")) == [] and network_state(lab) == before
+
+    plan = blackhole()
+    assert plan["zonal_shifts"] == {"web": f"away from {zone_b} for 60 min"}
+    assert balancer_subnets() == lb_before
+    [(away, comment)] = active_shifts()
+    assert away == zone_b and comment.startswith("chaos-sre run ")
     assert plan["subnet_ids"][0] not in network_state(lab)["asg_subnets"]
+    assert "elasticloadbalancing:SetSubnets" not in lab.api_calls()
     assert len(az_faults.restore_az(config)) == 5
     assert az_faults.restore_az(config) == []
     assert network_state(lab) == before and balancer_subnets() == lb_before
+    assert active_shifts() == []
 
 
 def lab_nodes(lab: RunningLab) -> dict[str, dict[str, Any]]:
@@ -431,9 +471,10 @@ def test_a_cut_off_load_balancer_node_answers_nothing_until_dns_drops_it(
     traffic from the clients"); with cross-zone load balancing the node stays in DNS while any AZ
     has a healthy target (AWS re:Post, "elb-dns-cross-zone-balance-configuration"). So a
     blackhole that leaves the ALB its subnet leaves every third client hanging for the whole
-    cut, which the lab did not show (its endpoint answered from every AZ). Taken out of the
-    load balancer first, the node leaves DNS one TTL (60 s) later, and the restore gives the
-    subnet back only after its network ACL, so the node answers as soon as it is listed."""
+    cut, which the lab did not show (its endpoint answered from every AZ). Shifted away from
+    the AZ first (an ARC zonal shift takes the AZ's node out of DNS, "Using cross-zone load
+    balancing with zonal shift"), the node leaves DNS one TTL (60 s) later, and the restore
+    cancels the shift only after its network ACL, so the node answers as soon as it is listed."""
     lab = start_lab()
     monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path))
     monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
@@ -462,7 +503,7 @@ def test_a_cut_off_load_balancer_node_answers_nothing_until_dns_drops_it(
     assert wait_until(lambda: healthy_targets_in(lab, "us-east-1a") == 0, 20)
     assert unanswered(lab, 9) == 0
     restored = az_faults.restore_az(config)
-    assert " back on acl-" in restored[0] and restored[-1].startswith("load balancer subnets back")
+    assert " back on acl-" in restored[0] and restored[-1].startswith("zonal shift ")
     assert wait_until(lambda: lab_nodes(lab).get("us-east-1a", {}).get("answers"), 10)
     assert unanswered(lab, 9) == 0
     assert lab.timeline()["requests"]["by_cause"][CAUSE_NODE_CUT_OFF] == 6
@@ -501,7 +542,8 @@ def test_blackhole_leaves_network_and_gateway_load_balancers_their_subnets(
     assert {a["AllocationId"] for z in before["edge"] for a in z["LoadBalancerAddresses"]} == \
         {m["AllocationId"] for m in mappings}
     plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
-                                  load_balancer_names="web,edge,inspection", configuration=config)
+                                  load_balancer_names="web,edge,inspection",
+                                  load_balancer_move="set-subnets", configuration=config)
     during = zones()
     assert len(during["web"]) == 2
     assert during["edge"] == before["edge"] and during["inspection"] == before["inspection"]
@@ -845,5 +887,6 @@ def test_blackhole_reads_the_tags_of_more_than_twenty_load_balancers(start_lab) 
         elbv2.describe_tags(ResourceArns=arns)
     plan = az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
                                   load_balancer_names=",".join(names), dry_run=True,
+                                  load_balancer_move="set-subnets",
                                   configuration=settings(lab))
     assert plan["dry_run"] is True and sorted(plan["load_balancer_names"]) == sorted(names)

@@ -10,7 +10,7 @@ plans. What they choose with is in :mod:`~chaos_sre.faults.az.selection` and
 Every mutation is preceded by a ledger entry with the resource's pre-state and
 the inverse operation (``chaos_sre.safety.ledger``); ``restore_az`` replays
 those inverses, so a rollback restores NACL associations, ASG subnets and load
-balancer subnets exactly as they were.
+balancer subnets exactly as they were, and cancels the run's zonal shifts.
 """
 
 import logging
@@ -44,6 +44,16 @@ from chaos_sre.faults.az.selection import (
     shares,
     tag_map_of,
 )
+from chaos_sre.faults.az.zonal_shift import (
+    MOVES,
+    SET_SUBNETS,
+    ZONAL_SHIFT,
+    balancers_to_shift,
+    check_minutes,
+    shift_calls,
+    start_zonal_shifts,
+    zone_id,
+)
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import Ledger
 from chaos_sre.safety.rollback import restore_run
@@ -58,6 +68,10 @@ INSTANCES = "arn:aws:ec2:*:*:instance/*"
 NETWORK_ACLS = "arn:aws:ec2:*:*:network-acl/*"
 GROUPS = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
 DENY_ACL_REQUESTED = (("StringEquals", f"aws:RequestTag/{RUN_TAG}", "deny-all"),)
+LOAD_BALANCERS = "arn:aws:elasticloadbalancing:*:*:loadbalancer/*"
+"""Zonal shift actions take no resource ARN: IAM scopes them by the load balancer's ARN in
+``arc-zonal-shift:ResourceIdentifier`` ("IAM and permissions for zonal shift",
+https://docs.aws.amazon.com/r53recovery/latest/dg/security_iam_service-with-iam-zonal-shift.html)."""
 """The deny-all ACL is created with its tag (as AWS FIS's network policy does: create and tag
 only ACLs that carry the tool's tag)."""
 DENY_ACL = (("StringEquals", f"aws:ResourceTag/{RUN_TAG}", "deny-all"),)
@@ -169,10 +183,12 @@ def terminate_az_instances(
     reads=[Permission("ec2:DescribeSubnets"), Permission("ec2:DescribeNetworkAcls"),
            Permission("ec2:DescribeVpcs"), Permission("ec2:DescribeNatGateways"),
            Permission("ec2:DescribeRouteTables"), Permission("ec2:DescribeVpcEndpoints"),
-           Permission("ec2:DescribeNetworkInterfaces"),
+           Permission("ec2:DescribeNetworkInterfaces"), Permission("ec2:DescribeAvailabilityZones"),
            Permission("autoscaling:DescribeAutoScalingGroups"),
            Permission("elasticloadbalancing:DescribeLoadBalancers"),
-           Permission("elasticloadbalancing:DescribeTags")],
+           Permission("elasticloadbalancing:DescribeTags"),
+           Permission("elasticloadbalancing:DescribeLoadBalancerAttributes"),
+           Permission("arc-zonal-shift:ListZonalShifts")],
     permissions=[Permission("ec2:CreateNetworkAcl", NETWORK_ACLS, DENY_ACL_REQUESTED),
                  Permission("ec2:CreateNetworkAcl", "arn:aws:ec2:*:*:vpc/*", targets=True),
                  Permission("ec2:CreateTags", NETWORK_ACLS,
@@ -186,11 +202,14 @@ def terminate_az_instances(
                  Permission("autoscaling:UpdateAutoScalingGroup", GROUPS, targets=True),
                  Permission("autoscaling:SuspendProcesses", GROUPS, targets=True),
                  Permission("autoscaling:ResumeProcesses", GROUPS, targets=True),
+                 *(Permission(f"arc-zonal-shift:{action}", condition=(
+                     ("StringLike", "arc-zonal-shift:ResourceIdentifier", LOAD_BALANCERS),),
+                     when="load_balancer_names") for action in ("StartZonalShift", "CancelZonalShift")),
                  Permission("elasticloadbalancing:SetSubnets",
                             "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*", targets=True,
-                            when="load_balancer_names")],
+                            when="load_balancer_move", equals=SET_SUBNETS)],
     inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
-              "resume_az_rebalance", "restore_lb_subnets"],
+              "resume_az_rebalance", "restore_lb_subnets", "cancel_zonal_shifts"],
     effects=["replace_network_acl_association"],
 )
 def blackhole_az(
@@ -201,6 +220,8 @@ def blackhole_az(
     vpc_id: str | None = None,
     allow_cross_az_nat_gateways: bool = False,
     allow_endpoint_interfaces: bool = False,
+    load_balancer_move: str = ZONAL_SHIFT,
+    zonal_shift_minutes: int = 60,
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> Plan:
@@ -210,21 +231,26 @@ def blackhole_az(
     deny-all network ACL; they are removed from the `asg_names` Auto Scaling
     groups so nothing relaunches there (unless that would leave a group without
     subnets; the group's AZRebalance is suspended first, so the change does not
-    churn its instances, and resumed last) and, optionally, from the `load_balancer_names`
-    Application Load Balancers (unless that would leave fewer than two AZs; a Network or
-    Gateway Load Balancer keeps its subnets, whose nodes the ACL cuts off: removing one would
-    delete the node's network interface with its Elastic IP). A group another service manages
+    churn its instances, and resumed last). The `load_balancer_names` load balancers'
+    traffic leaves the AZ before the cut with an ARC zonal shift (`load_balancer_move`
+    "zonal-shift", the default): the AZ's node leaves DNS and the other nodes stop routing to
+    the AZ's targets, no setting of the load balancer changes, and the shift expires by
+    itself after `zonal_shift_minutes` (60) should the run die before its rollback cancels it.
+    A load balancer not registered with ARC (attribute `zonal_shift.config.enabled`) or
+    already shifted is refused before any change. With "set-subnets" the AZ's subnet is
+    removed from each Application Load Balancer instead (unless that would leave fewer than
+    two AZs; a Network or Gateway Load Balancer keeps its subnets, whose nodes the ACL cuts
+    off: removing one would delete the node's network interface with its Elastic IP). A group another service manages
     (an EKS managed node group, an Elastic Beanstalk environment's, an ECS capacity provider's
     with managed scaling) is refused in `asg_names`: its owner would undo the change. The VPC is `vpc_id`, else the
     one the named groups and load balancers are in; with neither the fault is
     refused, as it is when a chosen subnet holds the runner's own network
-    interface (it could not roll back). An ALB's node in the AZ stays in DNS
-    while the subnet is the load balancer's, answering nothing once the ACL
-    cuts it off: its subnet is removed before the cut and given back after
-    the network is restored, so clients leave it one DNS TTL (60 s) after the
-    cut starts. The ACL cuts every network interface in those subnets: the plan
-    lists them by owner type (`network_interfaces`), and a NAT gateway that
-    subnets of other AZs route through is refused unless
+    interface (it could not roll back). A load balancer's node in the AZ stays in DNS
+    until it is shifted away (or its subnet removed), answering nothing once the ACL
+    cuts it off: it is moved before the cut and given back after the network is
+    restored, so clients leave it one DNS TTL (60 s) after the cut starts. The ACL
+    cuts every network interface in those subnets: the plan lists them by owner
+    type (`network_interfaces`), and a NAT gateway that subnets of other AZs route through is refused unless
     `allow_cross_az_nat_gateways` (always when the runner routes through it), as
     is an interface endpoint the runner calls AWS through unless
     `allow_endpoint_interfaces`. Every change is recorded with its inverse first;
@@ -251,15 +277,31 @@ def blackhole_az(
                             allow_endpoint_interfaces=allow_endpoint_interfaces)
     plan["subnet_ids"] = sorted(subnet_ids)
     plan["network_interfaces"] = interfaces_by_owner(ec2, plan["subnet_ids"])
-    shrinkable, plan["load_balancers_left_as_they_are"] = balancers_to_shrink(balancers, subnet_ids)
-    for name, why in plan["load_balancers_left_as_they_are"].items():
-        logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")
+    if load_balancer_move not in MOVES:
+        raise ValidationError(f"load_balancer_move must be one of {', '.join(MOVES)}, got "
+                              f"{load_balancer_move!r}")
+    plan["load_balancer_move"] = load_balancer_move
+    shifted: list[dict[str, Any]] = []
+    shrinkable: list[tuple[dict[str, Any], list[str], list[str]]] = []
+    if load_balancer_move == ZONAL_SHIFT:
+        minutes = check_minutes(zonal_shift_minutes)
+        arc = aws_client("arc-zonal-shift", configuration, secrets)
+        shifted = balancers_to_shift(elbv2, arc, balancers, subnet_ids)
+        away_from = zone_id(ec2, az) if shifted else ""
+        plan["zonal_shifts"] = {b["LoadBalancerName"]: f"away from {away_from} for {minutes} min"
+                                for b in shifted}
+    else:
+        shrinkable, plan["load_balancers_left_as_they_are"] = balancers_to_shrink(balancers, subnet_ids)
+        for name, why in plan["load_balancers_left_as_they_are"].items():
+            logger.warning(f"chaos-sre: leaving the subnets of load balancer {name} as they are: {why}")
 
     shrunk = groups_to_shrink(groups, subnet_ids, az)
 
     def apply(ledger: Ledger) -> dict[str, Any]:
         for group, _ in shrunk:
             suspend_az_rebalance(autoscaling, ledger, group)
+        if shifted:
+            start_zonal_shifts(arc, ledger, shifted, away_from, az, minutes)
         for balancer, current, remaining in shrinkable:
             with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "set_subnets",
                                  LoadBalancerSubnets(subnets=current),
@@ -292,6 +334,7 @@ def blackhole_az(
     balancer_tags = resource_tags(elbv2, [b["LoadBalancerArn"] for b in balancers])
     targets, shares = network_targets(az, subnets, groups, balancers, balancer_tags)
     calls = network_calls(ec2, plan["vpc_id"], subnets, shrunk, shrinkable, balancer_tags)
+    calls += shift_calls(shifted)
     return Plan(targets=targets, shares=shares, summary=plan, apply=apply, calls=calls,
                 action=f"blackhole {az}: {plan}")
 

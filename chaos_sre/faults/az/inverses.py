@@ -1,6 +1,6 @@
 """How each change of the AZ faults is undone: the ledger's inverses (typed, with the inverses
 each builds on) - network ACL associations, the run's deny-all ACLs, Auto Scaling groups' subnets
-and AZRebalance, load balancers' subnets, stopped instances."""
+and AZRebalance, load balancers' subnets and zonal shifts, stopped instances."""
 
 import time
 from typing import Any
@@ -11,6 +11,7 @@ from chaos_sre.aws import aws_client, call, call_on_new, paginate
 from chaos_sre.aws.polling import poll_seconds
 from chaos_sre.errors import AWSError
 from chaos_sre.faults.az.network import ACL_NOT_FOUND, AZ_REBALANCE, RUN_ID_TAG, RUN_TAG
+from chaos_sre.faults.az.zonal_shift import comment_of
 from chaos_sre.safety.ledger import Inverse, Settings, inverse
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
 from chaos_sre.services.ec2 import acl_of
@@ -59,6 +60,13 @@ class ResumeAzRebalance(Inverse):
 class RestoreLbSubnets(Inverse):
     load_balancer_arn: str
     subnets: list[str]
+
+
+class CancelZonalShifts(Inverse):
+    """The run's ARC zonal shifts of a load balancer, cancelled."""
+
+    load_balancer_arn: str
+    run: str
 
 
 class StartInstances(Inverse):
@@ -148,6 +156,25 @@ def _restore_lb_subnets(op: RestoreLbSubnets, configuration: Settings, secrets: 
     elbv2 = aws_client("elbv2", configuration, secrets)
     call(elbv2, "set_subnets", LoadBalancerArn=op.load_balancer_arn, Subnets=op.subnets)
     return f"load balancer subnets back to {op.subnets}"
+
+
+@inverse("cancel_zonal_shifts", CancelZonalShifts, after=["restore_nacl"])
+def _cancel_zonal_shifts(op: CancelZonalShifts, configuration: Settings, secrets: Settings) -> str:
+    """Cancel the load balancer's active zonal shifts that carry the run's comment (another
+    run's or a person's shift stays); one that ended meanwhile (expired) needs nothing."""
+    arc = aws_client("arc-zonal-shift", configuration, secrets)
+    ours = [s["zonalShiftId"] for s in paginate(
+        arc, "list_zonal_shifts", "items", resourceIdentifier=op.load_balancer_arn, status="ACTIVE")
+        if str(s.get("comment", "")).startswith(comment_of(op.run))]
+    for shift_id in ours:
+        try:
+            call(arc, "cancel_zonal_shift", zonalShiftId=shift_id)
+        except AWSError as error:
+            if error.code != "ConflictException":  # it expired between the list and the cancel
+                raise
+    name = op.load_balancer_arn.split("/")[-2]
+    return f"zonal shift {', '.join(ours)} of {name} cancelled" if ours else \
+        f"no zonal shift of {name} by this run is active"
 
 
 @inverse("start_instances", StartInstances)

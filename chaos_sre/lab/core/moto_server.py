@@ -1,7 +1,8 @@
 """moto's AWS API server, run in the lab's own process.
 
 Running moto in-process lets the lab's dynamics work on the very models moto
-serves. Every API request holds the lab lock for its whole duration, so a
+serves; the APIs moto lacks are answered by the lab's own services just before it
+(:mod:`chaos_sre.lab.core.own_apis`). Every API request holds the lab lock for its whole duration, so a
 request never sees the dynamics half-way through a tick and vice versa.
 """
 
@@ -21,6 +22,7 @@ from chaos_sre.lab.core.access_denied import AccessDenials
 from chaos_sre.lab.core.api_calls import ApiCallLog
 from chaos_sre.lab.core.api_faults import ApiFaultInjector
 from chaos_sre.lab.core.operations import NameRequests
+from chaos_sre.lab.core.own_apis import OwnApis
 
 
 class _Serialized:
@@ -41,7 +43,7 @@ class MotoServer:
     def __init__(self, host: str, port: int, lock: threading.RLock, api_fault_rate: float = 0.0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.faults = ApiFaultInjector(
-            _Serialized(DomainDispatcherApplication(create_backend_app), lock), api_fault_rate)
+            _Serialized(OwnApis(DomainDispatcherApplication(create_backend_app)), lock), api_fault_rate)
         self.denials = AccessDenials(self.faults)
         self.calls = ApiCallLog(self.denials)
         self.names = NameRequests(self.calls)

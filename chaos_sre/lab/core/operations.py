@@ -262,9 +262,16 @@ def _best_route(services: list[_Service], method: str, path: str, query: dict[st
     return None if best is None else best[1:]
 
 
+def _raw_path(environ: Mapping[str, Any]) -> str:
+    """The request's path as the client sent it: a URI label may hold an encoded ``/`` (ARC's
+    ``/managedresources/{resourceIdentifier}`` with an ARN), which ``PATH_INFO`` has decoded."""
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
+    return raw.split("?", 1)[0] if raw.startswith("/") else str(environ.get("PATH_INFO", ""))
+
+
 def _named_by_route(environ: Mapping[str, Any], signing: str, body: bytes) -> ApiRequest:
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
-    path = str(environ.get("PATH_INFO", "")) or "/"
+    path = _raw_path(environ) or "/"
     query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
     found = None
     for tier in _tiers(signing):

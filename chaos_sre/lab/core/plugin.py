@@ -11,6 +11,8 @@ a :class:`LabService` named ``SERVICE`` and any of these modules, each found by 
 * ``metrics``    - a publisher of its CloudWatch metrics (:mod:`chaos_sre.lab.core.dynamics`);
 * ``settings``   - its part of each lab profile and its AWS timings
   (:mod:`chaos_sre.lab.core.settings`);
+* ``api``        - the operations of an AWS service moto does not have, answered by the lab
+  (:mod:`chaos_sre.lab.core.own_apis`);
 * ``calls``      - what its mutating API actions act on: ``MUTATED``, the resources each names
   in the run ledger's names (:mod:`chaos_sre.lab.core.mutations`), and ``IAM_RESOURCES``, their
   ARNs and tags as IAM evaluates them (:mod:`chaos_sre.lab.core.iam_requests`).

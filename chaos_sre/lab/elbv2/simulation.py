@@ -12,7 +12,10 @@ an Application Load Balancer does, scaled by the lab's time scale:
   tasks' IPs (:meth:`~chaos_sre.lab.core.simulation.Services.target_condition`);
 * each Application Load Balancer has a node per subnet, listed in DNS while the subnet is the load
   balancer's and for one DNS TTL after it leaves, answering clients while EC2 says the subnet's
-  network ACL lets them in (:mod:`chaos_sre.lab.elbv2.nodes`).
+  network ACL lets them in (:mod:`chaos_sre.lab.elbv2.nodes`);
+* an active ARC zonal shift away from an AZ takes that AZ's node out of DNS (as if its subnet
+  left) and the AZ's targets out of the load balancer's routing, unless it fails open
+  (:mod:`chaos_sre.lab.arczonalshift.simulation`).
 
 The lab's endpoint reads the resulting :class:`RoutingTable` and nodes without locking; the rest
 runs under the lab lock (:mod:`chaos_sre.lab.core.dynamics` ticks it).
@@ -170,14 +173,27 @@ class LoadBalancing:
             self.context.timeline.event("target-unhealthy", target_id, target_group=tg.name, cause=condition)
 
     # -- what the endpoint reads -------------------------------------------------------
+    def _shifted_away(self, balancer_arns: Any) -> frozenset[str]:
+        """The AZs an active ARC zonal shift moves these load balancers' traffic away from."""
+        shifts = self.context.services.find_service("arczonalshift")
+        if shifts is None:
+            return frozenset()
+        return frozenset().union(*(shifts.shifted_away(arn) for arn in balancer_arns))
+
     def _publish_routes(self, elbv2: Any, now: float) -> None:
+        """Each target group's targets: the healthy ones outside any AZ its load balancers are
+        shifted away from, else (none healthy) every registered one, failing open - a zonal shift
+        has no effect on a load balancer that fails open."""
         routes: dict[str, RoutingTable] = {}
         for tg in list(elbv2.target_groups.values()):
             registered = list(tg.targets)
             healthy = [t for t in registered if self.health_state(tg.arn, t) == "healthy"]
             chosen, fail_open = (healthy, False) if healthy else (registered, bool(registered))
-            routes[tg.name] = RoutingTable(targets=tuple(self._route_target(t, now) for t in chosen),
-                                           fail_open=fail_open)
+            targets = tuple(self._route_target(t, now) for t in chosen)
+            away = () if fail_open else self._shifted_away(tg.load_balancer_arns)
+            routes[tg.name] = RoutingTable(
+                targets=tuple(t for t in targets if t.availability_zone not in away),
+                fail_open=fail_open)
         self._routes = routes
 
     def _route_target(self, target_id: str, now: float) -> RouteTarget:
@@ -192,7 +208,9 @@ class LoadBalancing:
             if balancer.type != "application":
                 continue
             directory = self._directories.setdefault(balancer.name, NodeDirectory())
-            listed = directory.update(now, {s.id: s.availability_zone for s in balancer.subnets},
+            away = self._shifted_away([balancer.arn])
+            listed = directory.update(now, {s.id: s.availability_zone for s in balancer.subnets
+                                            if s.availability_zone not in away},
                                       ec2.clients_reach, self.context.scaled(DNS_TTL_SECONDS))
             for gone in {n.subnet_id for n in self._nodes.get(balancer.name, ())} - {
                     n.subnet_id for n in listed}:

@@ -97,6 +97,9 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
         Scheme="internet-facing", Type="application",
         Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
     )["LoadBalancers"][0]["LoadBalancerArn"]
+    # registered with ARC, so a blackhole moves its traffic with a zonal shift (off by default)
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb_arn, Attributes=[
+        {"Key": "zonal_shift.config.enabled", "Value": "true"}])
     listener_arn = elbv2.create_listener(
         LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],

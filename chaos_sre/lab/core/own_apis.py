@@ -1,0 +1,115 @@
+"""AWS APIs moto does not have, answered by the lab's own services.
+
+A lab service whose package has an ``api`` module answers a botocore service moto lacks
+(``BOTOCORE_SERVICE``, e.g. ``arc-zonal-shift``) itself: ``OPERATIONS`` maps each operation it
+answers to a handler, which gets the named request
+(:class:`~chaos_sre.lab.core.wsgi.ApiRequest`: its parameters by member name) under the lab lock
+and returns the operation's output members, or raises :class:`ApiError` with the error AWS
+documents. :class:`OwnApis` sits just before moto, after the call log, IAM evaluation and
+injected faults, so these calls are logged, authorised and faulted like every other; an
+operation of such a service that no handler answers is refused in one line rather than served
+wrongly. Outputs are written as the rest-json protocol has them (a JSON body; timestamps in
+epoch seconds), with the HTTP status the service model gives the operation.
+"""
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chaos_sre.lab.core.api_faults import REST_JSON, wire_error
+from chaos_sre.lab.core.wsgi import ApiRequest, named
+
+Handler = Callable[[ApiRequest], Mapping[str, Any]]
+"""A named request -> the operation's output members."""
+STATUS_TEXT = {200: "200 OK", 201: "201 Created", 202: "202 Accepted", 204: "204 No Content"}
+
+
+@dataclass
+class ApiError(Exception):
+    """An error answer of an operation: HTTP ``status``, AWS error ``code`` and ``message``."""
+
+    status: int
+    code: str
+    message: str
+    reason: str | None = None
+    """The error's ``reason`` member where the service has one (ARC: ``InvalidExpiresIn``)."""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "ResourceNotFoundException", message)
+
+
+def invalid(message: str, reason: str | None = None) -> ApiError:
+    return ApiError(400, "ValidationException", message, reason)
+
+
+def conflict(message: str, reason: str) -> ApiError:
+    return ApiError(409, "ConflictException", message, reason)
+
+
+def own_operations() -> dict[str, Mapping[str, Handler]]:
+    """botocore service -> its operations' handlers, from every lab service's ``api`` module."""
+    from chaos_sre.lab.core.services import service_modules
+
+    return {str(module.BOTOCORE_SERVICE): module.OPERATIONS for _, module in service_modules("api")}
+
+
+def _status_of(service: str, operation: str) -> int:
+    """The HTTP status the service model gives a successful ``operation``."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    return int(model.http.get("responseCode", 200))
+
+
+def _epoch(value: Any) -> Any:
+    return value.timestamp() if hasattr(value, "timestamp") else value
+
+
+class OwnApis:
+    """WSGI layer before moto: requests for a service a lab service answers get its answer."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]],
+                 operations: Mapping[str, Mapping[str, Handler]] | None = None) -> None:
+        self._app = app
+        self._operations = own_operations() if operations is None else operations
+        self._statuses: dict[tuple[str, str], int] = {}
+
+    @property
+    def services(self) -> frozenset[str]:
+        """The botocore services answered here."""
+        return frozenset(self._operations)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = named(environ)
+        if request is None or request.service not in self._operations:
+            return self._app(environ, start_response)
+        handler = self._operations[request.service].get(request.operation)
+        try:
+            if handler is None:
+                raise ApiError(400, "UnknownOperationException",
+                               f"the chaos-sre lab does not answer {request.iam_action}; it answers "
+                               f"{', '.join(sorted(self._operations[request.service]))}")
+            output = handler(request)
+        except ApiError as error:
+            status, headers, body = wire_error(REST_JSON, f"{error.status} Error", error.code,
+                                               error.message, error.status < 500)
+            if error.reason is not None:
+                body = json.dumps({**json.loads(body), "reason": error.reason}).encode()
+            start_response(status, [*headers, ("Content-Length", str(len(body)))])
+            return [body]
+        key = (request.service, request.operation)
+        if key not in self._statuses:
+            self._statuses[key] = _status_of(*key)
+        code = self._statuses[key]
+        body = json.dumps({name: _epoch(value) for name, value in output.items()},
+                          default=_epoch).encode()
+        start_response(STATUS_TEXT.get(code, f"{code} OK"),
+                       [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4())),
+                        ("Content-Length", str(len(body)))])
+        return [body]
