@@ -84,6 +84,22 @@ def _method_action_succeeded(run: ControlRun, context: dict[str, Any], output: A
         ledger = run_ledger()
         if run.clock_activity == name and (ledger is None or not ledger.injected()):
             _withdraw_fault_start(run)
+    elif run.clock_activity == name:
+        _clock_from_injection(run)
+
+
+def _clock_from_injection(run: ControlRun) -> None:
+    """The fault's clock runs from its injection, its first change to the service (the run
+    ledger's), not from the start of the action that made it: time to detect and to recover
+    are measured from fault injection (docs/slo.md), and a fault reads, plans and checks its
+    permissions for seconds first (more when AWS throttles)."""
+    ledger = run_ledger()
+    injected_at = None if ledger is None else ledger.injected_at()
+    started = run.record.fault_started_at
+    if injected_at is not None and started is not None and injected_at > started:
+        run.record.fault_started_at = injected_at
+        if run.monitor is not None:
+            run.monitor.fault_started(injected_at)
 
 
 def _withdraw_fault_start(run: ControlRun) -> None:

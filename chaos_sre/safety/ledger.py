@@ -407,7 +407,12 @@ class Ledger:
 
         Refused intents and preparations (``effect=False``) do not count.
         """
-        return any(e.get("effect", True) for e in self.intents())
+        return self.injected_at() is not None
+
+    def injected_at(self) -> float | None:
+        """When the first mutation acting on the service was about to reach AWS (its intent's
+        time; refused intents and preparations do not count), or None when none did."""
+        return next((float(e["at"]) for e in self.intents() if e.get("effect", True)), None)
 
 
 class Mutation:

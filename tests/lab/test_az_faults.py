@@ -4,6 +4,7 @@ import json
 import socket
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -310,6 +311,24 @@ def test_outage_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> Non
     says it terminated are the faults the lab observed."""
     terminated = outage_passed(shipped_runs.journal("az-outage"), 0.1)
     assert sorted(f["resource"] for f in shipped_runs.lab_truth("az-outage").faults) == terminated
+
+
+def test_the_fault_clock_starts_at_the_first_change_not_at_the_action(shipped_runs: ShippedRuns) -> None:
+    """Time to detect and to recover run from fault injection (docs/slo.md), not from the start of
+    the action: the blackhole reads the account, plans and simulates its permissions before its
+    first change (its AZRebalance suspension is a preparation, the zonal shift the first change
+    to the service), so the shipped run's clock starts at that change's ledger intent."""
+    journal = shipped_runs.journal("az-blackhole")
+    ext = extension(journal)
+    ledger = Ledger(Path(ext["ledger_path"]))
+    first_change = ledger.injected_at()
+    assert first_change is not None
+    assert next(e["operation"] for e in ledger.intents() if e.get("effect", True)) == "start_zonal_shift"
+    assert ext["fault_started_at"] == first_change
+    action = next(a for a in journal["run"] if a["activity"]["name"] == "blackhole-az")
+    started = datetime.fromisoformat(action["start"])
+    started_at = (started if started.tzinfo else started.replace(tzinfo=UTC)).timestamp()
+    assert started_at < first_change
 
 
 @pytest.mark.e2e
