@@ -165,36 +165,46 @@ def _scaling_to_hold(autoscaling: Any, table_name: str, before: TableSettings,
     return held
 
 
-def _replica_regions(dynamodb: Any, table: dict[str, Any]) -> list[str]:
-    """The Regions of the table's replicas: a version 2019.11.21 global table lists them in
-    DescribeTable (``Replicas``); a version 2017.11.29 (legacy) one does not, and only
-    DescribeGlobalTable of the table's name knows them ("Determining the version of a global
-    table", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables.DetermineVersion.html)."""
+def _replica_regions(dynamodb: Any, table: dict[str, Any]) -> tuple[list[str], bool]:
+    """The Regions of the table's replicas, and whether it is a legacy global table: a version
+    2019.11.21 global table lists them in DescribeTable (``Replicas``); a version 2017.11.29
+    (legacy) one does not, and only DescribeGlobalTable of the table's name knows them
+    ("Determining the version of a global table",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables.DetermineVersion.html)."""
     if table.get("Replicas") or table.get("GlobalTableVersion"):
-        return [r["RegionName"] for r in table.get("Replicas") or []]
+        return [r["RegionName"] for r in table.get("Replicas") or []], False
     try:
         legacy = call(dynamodb, "describe_global_table", GlobalTableName=table["TableName"])
     except AWSError as error:
         if error.code != "GlobalTableNotFoundException":
             raise
-        return []
-    return [r["RegionName"] for r in legacy["GlobalTableDescription"].get("ReplicationGroup") or []]
+        return [], False
+    group = legacy["GlobalTableDescription"].get("ReplicationGroup") or []
+    return [r["RegionName"] for r in group], True
 
 
 def _other_replica_regions(dynamodb: Any, table: dict[str, Any],
                            configuration: dict[str, Any] | None, allowed: bool) -> tuple[str, ...]:
     """The Regions of a global table's other replicas (either version); refused unless
-    ``allowed``: a capacity change reaches every replica (provisioned write capacity is the same
-    on all of them, "Global tables: how it works", DynamoDB Developer Guide), beyond the run's
-    own Region."""
+    ``allowed``, because the change reaches beyond the run's own Region. A version 2019.11.21
+    table's provisioned write capacity is the same on every replica, so the change reaches them
+    all ("Global tables: how it works"); a version 2017.11.29 (legacy) one's replicas keep their
+    own, which must stay identical for replication to keep up ("Best practices and requirements
+    for managing global tables"), so a lowered capacity here throttles the writes the other
+    Regions replicate into this replica."""
     region = configured_region(configuration or {})
-    others = tuple(sorted(r for r in _replica_regions(dynamodb, table) if r != region))
+    regions, legacy = _replica_regions(dynamodb, table)
+    others = tuple(sorted(r for r in regions if r != region))
     if others and not allowed:
+        reach = ("a version 2017.11.29 (legacy) global table with replicas in "
+                 f"{', '.join(others)}, whose replicated writes into this replica its lowered "
+                 "capacity throttles") if legacy else (
+                 f"a global table with replicas in {', '.join(others)}, and its capacity change "
+                 "reaches every replica Region")
         raise ValidationError(
-            f"refusing to throttle table {table['TableName']}: it is a global table with "
-            f"replicas in {', '.join(others)}, and its capacity change reaches every replica "
-            "Region; set allow_global_table to true to run it anyway (allowed_regions guardrails "
-            "then cover those Regions too)")
+            f"refusing to throttle table {table['TableName']}: it is {reach}; set "
+            "allow_global_table to true to run it anyway (allowed_regions guardrails then "
+            "cover those Regions too)")
     return others
 
 
