@@ -92,11 +92,12 @@ def start_zonal_shift(request: ApiRequest) -> Mapping[str, Any]:
                       f"({', '.join(sorted(zones))})", "InvalidAz")
     seconds = _expires_seconds(_text(request, "expiresIn"))
     comment = _comment(_text(request, "comment"))
-    for other in _shifts().active(arn):
-        same = other.away_from == away_from
+    active = _shifts().active(arn)
+    if active:
+        other = active[0]
         raise conflict(f"{arn} already has an active zonal shift away from {other.away_from} "
-                       f"({other.zonal_shift_id}).",
-                       "ZonalShiftAlreadyExists" if same else "SimultaneousZonalShiftsConflict")
+                       f"({other.zonal_shift_id}).", "ZonalShiftAlreadyExists"
+                       if other.away_from == away_from else "SimultaneousZonalShiftsConflict")
     return _shifts().start(arn, away_from, zones[away_from], seconds, comment).output()
 
 
@@ -119,7 +120,7 @@ def list_zonal_shifts(request: ApiRequest) -> Mapping[str, Any]:
     """Shifts of the account (ACTIVE unless ``status`` says otherwise), one page."""
     status = _text(request, "status") or ACTIVE
     resource = _text(request, "resourceIdentifier")
-    items = [{**s.output(), "appliedStatus": "APPLIED"} for s in _shifts().shifts.values()
+    items = [{**s.output(), "shiftType": "ZONAL_SHIFT"} for s in _shifts().shifts.values()
              if s.status == status and (not resource or s.resource_identifier == resource)]
     return {"items": items}
 
@@ -134,7 +135,7 @@ def get_managed_resource(request: ApiRequest) -> Mapping[str, Any]:
             "appliedWeights": {zone_id: 0.0 if zone_id in away else 1.0
                                for zone_id in _balancer_zones(balancer)},
             "zonalShifts": [{**{k: v for k, v in s.output().items() if k != "status"},
-                             "appliedStatus": "APPLIED"} for s in shifts],
+                             "appliedStatus": "APPLIED", "shiftType": "ZONAL_SHIFT"} for s in shifts],
             "autoshifts": [], "zonalAutoshiftStatus": "DISABLED"}
 
 
