@@ -441,6 +441,12 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
                        f"{zone_b} \\(zonal shift {theirs['zonalShiftId']}"):
         blackhole()
     arc.cancel_zonal_shift(zonalShiftId=theirs["zonalShiftId"])
+    for bad, why in (("soon", "expected a whole number, got 'soon'"), (0, "must be from 1 to 4320 "
+                     "minutes \\(ARC's 72 hours\\), got 0"), (4321, "got 4321")):
+        with pytest.raises(ValidationError, match=why):
+            az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web",
+                                   load_balancer_names="web", zonal_shift_minutes=bad,
+                                   configuration=config)
     assert list(tmp_path.glob("*.jsonl")) == [] and network_state(lab) == before
 
     plan = blackhole()

@@ -41,10 +41,11 @@ def zone_id(ec2: Any, az: str) -> str:
 
 
 def check_minutes(minutes: int) -> int:
-    if not 1 <= int(minutes) <= MAX_MINUTES:
-        raise ValidationError(f"zonal_shift_minutes must be from 1 to {MAX_MINUTES} (ARC's 72 "
-                              f"hours), got {minutes}")
-    return int(minutes)
+    """``zonal_shift_minutes``, within what ARC accepts (the registry has made it a whole number)."""
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise ValidationError(f"zonal_shift_minutes must be from 1 to {MAX_MINUTES} minutes (ARC's "
+                              f"72 hours), got {minutes}")
+    return minutes
 
 
 def balancers_to_shift(elbv2: Any, arc: Any, balancers: list[dict[str, Any]],
