@@ -461,6 +461,27 @@ def test_blackhole_with_load_balancer_restores_exactly_and_twice_is_harmless(
     assert network_state(lab) == before and balancer_subnets() == lb_before
     assert active_shifts() == []
 
+    # A StartZonalShift whose answer is lost and that is sent again meets the shift it started
+    # (ConflictException): the run keeps that shift as its own, and its restore cancels it.
+    from chaos_sre.faults.az import zonal_shift
+
+    def answer_lost_then_sent_again(client: Any, method: str, **params: Any) -> Any:
+        if method == "start_zonal_shift":
+            sent(client, method, **params)
+        return sent(client, method, **params)
+
+    sent = zonal_shift.call
+    monkeypatch.setattr(zonal_shift, "call", answer_lost_then_sent_again)
+    blackhole()
+    [(away, comment)] = active_shifts()
+    shift_id = arc.list_zonal_shifts(status="ACTIVE")["items"][0]["zonalShiftId"]
+    ledger = Ledger(max(tmp_path.glob("*.jsonl"), key=lambda path: path.stat().st_mtime_ns))
+    started = [e["seq"] for e in ledger.intents() if e["operation"] == "start_zonal_shift"][-1]
+    assert [e["outcome"] for e in ledger.entries() if e.get("seq") == started and e["kind"] == "done"] == \
+        [shift_id] and comment.startswith(f"chaos-sre run {ledger.path.stem}:") and away == zone_b
+    az_faults.restore_az(config)
+    assert active_shifts() == [] and network_state(lab) == before
+
 
 def lab_nodes(lab: RunningLab) -> dict[str, dict[str, Any]]:
     """AZ -> the web ALB's node there that DNS lists (`/__lab/status`)."""

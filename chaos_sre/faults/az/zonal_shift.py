@@ -14,7 +14,7 @@ change, a load balancer that is not registered or already shifted, naming the fi
 from typing import Any
 
 from chaos_sre.aws import call, paginate
-from chaos_sre.errors import ValidationError
+from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.registry import PlannedCall
 from chaos_sre.safety.ledger import Ledger
 
@@ -89,10 +89,24 @@ def start_zonal_shifts(arc: Any, ledger: Ledger, balancers: list[dict[str, Any]]
         with ledger.mutation(f"elbv2:{balancer['LoadBalancerName']}", "start_zonal_shift", None,
                              {"op": "cancel_zonal_shifts", "load_balancer_arn": arn,
                               "run": run}) as mutation:
-            shift = call(arc, "start_zonal_shift", resourceIdentifier=arn, awayFrom=away_from,
-                         expiresIn=f"{minutes}m", comment=f"{comment_of(run)} blackhole {az}")
+            try:
+                shift = call(arc, "start_zonal_shift", resourceIdentifier=arn, awayFrom=away_from,
+                             expiresIn=f"{minutes}m", comment=f"{comment_of(run)} blackhole {az}")
+            except AWSError as error:
+                ours = _started_by(arc, arn, run) if error.code == "ConflictException" else None
+                if ours is None:
+                    raise
+                shift = ours
             mutation.applied()
             mutation.outcome = str(shift["zonalShiftId"])
+
+
+def _started_by(arc: Any, arn: str, run: str) -> dict[str, Any] | None:
+    """The run's own active shift of ``arn``: a StartZonalShift whose answer was lost and that
+    was sent again meets the shift it started (ConflictException), which is the run's to keep."""
+    return next((s for s in paginate(arc, "list_zonal_shifts", "items", resourceIdentifier=arn,
+                                     status="ACTIVE")
+                 if str(s.get("comment", "")).startswith(comment_of(run))), None)
 
 
 def shift_calls(balancers: list[dict[str, Any]]) -> list[PlannedCall]:
