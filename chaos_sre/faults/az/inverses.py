@@ -11,7 +11,7 @@ from chaos_sre.aws import aws_client, call, call_on_new, paginate
 from chaos_sre.aws.polling import poll_seconds
 from chaos_sre.errors import AWSError
 from chaos_sre.faults.az.network import ACL_NOT_FOUND, AZ_REBALANCE, RUN_ID_TAG, RUN_TAG
-from chaos_sre.faults.az.zonal_shift import comment_of
+from chaos_sre.faults.az.zonal_shift import run_shifts
 from chaos_sre.safety.ledger import Inverse, Settings, inverse
 from chaos_sre.services.autoscaling import auto_scaling_group, imbalance
 from chaos_sre.services.ec2 import acl_of
@@ -163,9 +163,7 @@ def _cancel_zonal_shifts(op: CancelZonalShifts, configuration: Settings, secrets
     """Cancel the load balancer's active zonal shifts that carry the run's comment (another
     run's or a person's shift stays); one that ended meanwhile (expired) needs nothing."""
     arc = aws_client("arc-zonal-shift", configuration, secrets)
-    ours = [s["zonalShiftId"] for s in paginate(
-        arc, "list_zonal_shifts", "items", resourceIdentifier=op.load_balancer_arn, status="ACTIVE")
-        if str(s.get("comment", "")).startswith(comment_of(op.run))]
+    ours = [s["zonalShiftId"] for s in run_shifts(arc, op.load_balancer_arn, op.run)]
     for shift_id in ours:
         try:
             call(arc, "cancel_zonal_shift", zonalShiftId=shift_id)

@@ -101,12 +101,16 @@ def start_zonal_shifts(arc: Any, ledger: Ledger, balancers: list[dict[str, Any]]
             mutation.outcome = str(shift["zonalShiftId"])
 
 
+def run_shifts(arc: Any, arn: str, run: str) -> list[dict[str, Any]]:
+    """The active zonal shifts of ``arn`` that run ``run`` started (by their comment)."""
+    return [s for s in paginate(arc, "list_zonal_shifts", "items", resourceIdentifier=arn,
+                                status="ACTIVE") if str(s.get("comment", "")).startswith(comment_of(run))]
+
+
 def _started_by(arc: Any, arn: str, run: str) -> dict[str, Any] | None:
     """The run's own active shift of ``arn``: a StartZonalShift whose answer was lost and that
     was sent again meets the shift it started (ConflictException), which is the run's to keep."""
-    return next((s for s in paginate(arc, "list_zonal_shifts", "items", resourceIdentifier=arn,
-                                     status="ACTIVE")
-                 if str(s.get("comment", "")).startswith(comment_of(run))), None)
+    return next(iter(run_shifts(arc, arn, run)), None)
 
 
 def shift_calls(balancers: list[dict[str, Any]]) -> list[PlannedCall]:

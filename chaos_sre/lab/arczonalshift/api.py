@@ -4,12 +4,11 @@ the refusals the ARC API Reference documents (:mod:`chaos_sre.lab.arczonalshift.
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol, cast
+from typing import Any
 
-from chaos_sre.lab.arczonalshift.simulation import ACTIVE, CANCELED, ZonalShift, ZonalShifts
+from chaos_sre.lab.arczonalshift.simulation import ACTIVE, CANCELED, ZonalShift, lab_shifts
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.own_apis import ApiError, Handler, conflict, invalid, not_found
-from chaos_sre.lab.core.patches import hooks
 from chaos_sre.lab.core.wsgi import ApiRequest
 
 BOTOCORE_SERVICE = "arc-zonal-shift"
@@ -18,14 +17,6 @@ EXPIRES_IN = re.compile(r"([1-9][0-9]*)(m|h)")
 MAX_EXPIRES_SECONDS = 72 * 3600.0
 MAX_COMMENT = 128
 UNIT_SECONDS = {"m": 60.0, "h": 3600.0}
-
-
-class _Hooks(Protocol):
-    def service(self, name: str) -> Any: ...
-
-
-def _shifts() -> ZonalShifts:
-    return cast(ZonalShifts, cast(_Hooks, hooks()).service("arczonalshift"))
 
 
 def _text(request: ApiRequest, member: str) -> str:
@@ -69,7 +60,7 @@ def _comment(text: str) -> str:
 
 
 def _shift(request: ApiRequest) -> ZonalShift:
-    found = _shifts().shifts.get(_text(request, "zonalShiftId"))
+    found = lab_shifts().shifts.get(_text(request, "zonalShiftId"))
     if found is None:
         raise not_found(f"No zonal shift {_text(request, 'zonalShiftId')!r} in this account and Region.")
     return found
@@ -92,19 +83,19 @@ def start_zonal_shift(request: ApiRequest) -> Mapping[str, Any]:
                       f"({', '.join(sorted(zones))})", "InvalidAz")
     seconds = _expires_seconds(_text(request, "expiresIn"))
     comment = _comment(_text(request, "comment"))
-    active = _shifts().active(arn)
+    active = lab_shifts().active(arn)
     if active:
         other = active[0]
         raise conflict(f"{arn} already has an active zonal shift away from {other.away_from} "
                        f"({other.zonal_shift_id}).", "ZonalShiftAlreadyExists"
                        if other.away_from == away_from else "SimultaneousZonalShiftsConflict")
-    return _shifts().start(arn, away_from, zones[away_from], seconds, comment).output()
+    return lab_shifts().start(arn, away_from, zones[away_from], seconds, comment).output()
 
 
 def update_zonal_shift(request: ApiRequest) -> Mapping[str, Any]:
     shift = _active(_shift(request))
     if request.params.get("expiresIn") is not None:
-        _shifts().extend(shift, _expires_seconds(_text(request, "expiresIn")))
+        lab_shifts().extend(shift, _expires_seconds(_text(request, "expiresIn")))
     if request.params.get("comment") is not None:
         shift.comment = _comment(_text(request, "comment"))
     return shift.output()
@@ -112,7 +103,7 @@ def update_zonal_shift(request: ApiRequest) -> Mapping[str, Any]:
 
 def cancel_zonal_shift(request: ApiRequest) -> Mapping[str, Any]:
     shift = _active(_shift(request))
-    _shifts().end(shift, CANCELED)
+    lab_shifts().end(shift, CANCELED)
     return shift.output()
 
 
@@ -120,7 +111,7 @@ def list_zonal_shifts(request: ApiRequest) -> Mapping[str, Any]:
     """Shifts of the account (ACTIVE unless ``status`` says otherwise), one page."""
     status = _text(request, "status") or ACTIVE
     resource = _text(request, "resourceIdentifier")
-    items = [{**s.output(), "shiftType": "ZONAL_SHIFT"} for s in _shifts().shifts.values()
+    items = [{**s.output(), "shiftType": "ZONAL_SHIFT"} for s in lab_shifts().shifts.values()
              if s.status == status and (not resource or s.resource_identifier == resource)]
     return {"items": items}
 
@@ -129,7 +120,7 @@ def get_managed_resource(request: ApiRequest) -> Mapping[str, Any]:
     """A managed load balancer: its AZs' weights (0 for the AZ an active shift moves it from)."""
     arn = _text(request, "resourceIdentifier")
     balancer = _managed(arn)
-    shifts = _shifts().active(arn)
+    shifts = lab_shifts().active(arn)
     away = {s.away_from for s in shifts}
     return {"arn": arn, "name": balancer.name,
             "appliedWeights": {zone_id: 0.0 if zone_id in away else 1.0

@@ -4,11 +4,9 @@ names (``MUTATED``), and as IAM sees them (``iam_requests``): on ``*``, with the
 zonal shift": policies scope these actions by that key, not by the ``Resource`` element,
 https://docs.aws.amazon.com/r53recovery/latest/dg/security_iam_service-with-iam-zonal-shift.html)."""
 
-from typing import Any, cast
-
+from chaos_sre.lab.arczonalshift.simulation import lab_shifts
 from chaos_sre.lab.core.iam_evaluation import Request, Resource
 from chaos_sre.lab.core.mutations import UNKNOWN, Extractor, Params, one
-from chaos_sre.lab.core.patches import hooks
 
 RESOURCE_KEY = "arc-zonal-shift:ResourceIdentifier"
 
@@ -18,7 +16,7 @@ def _shifted_resource(params: Params) -> str:
     named = one(params, "resourceIdentifier")
     if named:
         return named
-    shift = cast(Any, hooks()).service("arczonalshift").shifts.get(one(params, "zonalShiftId"))
+    shift = lab_shifts().shifts.get(one(params, "zonalShiftId"))
     return "" if shift is None else str(shift.resource_identifier)
 
 

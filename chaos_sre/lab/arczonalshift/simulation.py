@@ -23,8 +23,9 @@ Times are the lab's: an ``expiresIn`` of AWS time lasts its scaled length on the
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from chaos_sre.lab.core.patches import hooks
 from chaos_sre.lab.core.simulation import SimulationContext
 
 TICK_ORDER = 19
@@ -104,6 +105,11 @@ class ZonalShifts:
         return {"zonal_shifts": [{"resource": s.resource_identifier, "availability_zone": s.availability_zone,
                                   "expires_in_seconds": round(s.expiry_time - time.time(), 1)}
                                  for s in self.active()]}
+
+
+def lab_shifts() -> ZonalShifts:
+    """This lab's zonal shifts (for its API handlers and IAM view, under the lab lock)."""
+    return cast(ZonalShifts, cast(Any, hooks()).service("arczonalshift"))
 
 
 def create(context: SimulationContext) -> ZonalShifts:

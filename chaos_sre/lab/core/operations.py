@@ -150,6 +150,12 @@ def _service(name: str) -> _Service:
         routes=_routes(model) if set(protocols) & set(REST) else ())
 
 
+def response_code(service: str, operation: str) -> int:
+    """The HTTP status of a successful ``operation`` of ``service`` (its model's ``responseCode``)."""
+    http = _loader().load_service_model(service, "service-2")["operations"][operation].get("http") or {}
+    return int(http.get("responseCode", 200))
+
+
 @functools.cache
 def _available() -> frozenset[str]:
     return frozenset(_loader().list_available_services("service-2"))

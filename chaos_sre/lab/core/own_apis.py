@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos_sre.lab.core.api_faults import REST_JSON, wire_error
+from chaos_sre.lab.core.operations import response_code
 from chaos_sre.lab.core.wsgi import ApiRequest, named
 
 Handler = Callable[[ApiRequest], Mapping[str, Any]]
@@ -59,14 +60,6 @@ def own_operations() -> dict[str, Mapping[str, Handler]]:
     return {str(module.BOTOCORE_SERVICE): module.OPERATIONS for _, module in service_modules("api")}
 
 
-def _status_of(service: str, operation: str) -> int:
-    """The HTTP status the service model gives a successful ``operation``."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
-    return int(model.http.get("responseCode", 200))
-
-
 def _epoch(value: Any) -> Any:
     return value.timestamp() if hasattr(value, "timestamp") else value
 
@@ -78,12 +71,6 @@ class OwnApis:
                  operations: Mapping[str, Mapping[str, Handler]] | None = None) -> None:
         self._app = app
         self._operations = own_operations() if operations is None else operations
-        self._statuses: dict[tuple[str, str], int] = {}
-
-    @property
-    def services(self) -> frozenset[str]:
-        """The botocore services answered here."""
-        return frozenset(self._operations)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = named(environ)
@@ -103,10 +90,7 @@ class OwnApis:
                 body = json.dumps({**json.loads(body), "reason": error.reason}).encode()
             start_response(status, [*headers, ("Content-Length", str(len(body)))])
             return [body]
-        key = (request.service, request.operation)
-        if key not in self._statuses:
-            self._statuses[key] = _status_of(*key)
-        code = self._statuses[key]
+        code = response_code(request.service, request.operation)
         body = json.dumps({name: _epoch(value) for name, value in output.items()},
                           default=_epoch).encode()
         start_response(STATUS_TEXT.get(code, f"{code} OK"),

@@ -112,9 +112,10 @@ class LoadBalancing:
     def tick(self, now: float) -> None:
         """Health checks, then the routing tables and the nodes in DNS."""
         elbv2 = moto_backend("elbv2")
+        shifts = self.context.services.find_service("arczonalshift")
         self._health_checks(elbv2, now)
-        self._publish_routes(elbv2, now)
-        self._publish_nodes(elbv2, now)
+        self._publish_routes(elbv2, now, shifts)
+        self._publish_nodes(elbv2, now, shifts)
 
     # -- health checks -------------------------------------------------------------
     def _condition(self, target_id: str, now: float) -> tuple[str, str]:
@@ -173,14 +174,14 @@ class LoadBalancing:
             self.context.timeline.event("target-unhealthy", target_id, target_group=tg.name, cause=condition)
 
     # -- what the endpoint reads -------------------------------------------------------
-    def _shifted_away(self, balancer_arns: Any) -> frozenset[str]:
-        """The AZs an active ARC zonal shift moves these load balancers' traffic away from."""
-        shifts = self.context.services.find_service("arczonalshift")
+    def _shifted_away(self, shifts: Any, balancer_arns: Any) -> frozenset[str]:
+        """The AZs an active ARC zonal shift moves these load balancers' traffic away from
+        (``shifts``: the lab's zonal shifts, None in a lab without them)."""
         if shifts is None:
             return frozenset()
         return frozenset().union(*(shifts.shifted_away(arn) for arn in balancer_arns))
 
-    def _publish_routes(self, elbv2: Any, now: float) -> None:
+    def _publish_routes(self, elbv2: Any, now: float, shifts: Any) -> None:
         """Each target group's targets: the healthy ones outside any AZ its load balancers are
         shifted away from, else (none healthy) every registered one, failing open - a zonal shift
         has no effect on a load balancer that fails open."""
@@ -190,7 +191,7 @@ class LoadBalancing:
             healthy = [t for t in registered if self.health_state(tg.arn, t) == "healthy"]
             chosen, fail_open = (healthy, False) if healthy else (registered, bool(registered))
             targets = tuple(self._route_target(t, now) for t in chosen)
-            away = () if fail_open else self._shifted_away(tg.load_balancer_arns)
+            away = () if fail_open else self._shifted_away(shifts, tg.load_balancer_arns)
             routes[tg.name] = RoutingTable(
                 targets=tuple(t for t in targets if t.availability_zone not in away),
                 fail_open=fail_open)
@@ -200,7 +201,7 @@ class LoadBalancing:
         condition, zone = self._condition(target_id, now)
         return RouteTarget(target_id, zone, condition)
 
-    def _publish_nodes(self, elbv2: Any, now: float) -> None:
+    def _publish_nodes(self, elbv2: Any, now: float, shifts: Any) -> None:
         """Each Application Load Balancer's nodes in DNS; a node leaving DNS is an event."""
         ec2 = self.context.services.service("ec2")
         nodes: dict[str, tuple[Node, ...]] = {}
@@ -208,7 +209,7 @@ class LoadBalancing:
             if balancer.type != "application":
                 continue
             directory = self._directories.setdefault(balancer.name, NodeDirectory())
-            away = self._shifted_away([balancer.arn])
+            away = self._shifted_away(shifts, [balancer.arn])
             listed = directory.update(now, {s.id: s.availability_zone for s in balancer.subnets
                                             if s.availability_zone not in away},
                                       ec2.clients_reach, self.context.scaled(DNS_TTL_SECONDS))
