@@ -347,6 +347,10 @@ def lab_status() -> None:
     if faults.get("rate"):
         click.echo(f"  API faults: rate {faults['rate']:g}, {sum(faults['injected'].values())} of "
                    f"{faults['calls']} calls failed")
+    throttled = detail.get("throttled_calls") or {}
+    if throttled:
+        click.echo("  throttled by the account's rate limits: "
+                   + ", ".join(f"{n} {action}" for action, n in sorted(throttled.items())))
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True})

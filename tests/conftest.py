@@ -54,6 +54,7 @@ from chaos_sre.lab.testing import (  # noqa: F401 - the suite's helpers, importe
     NO_RETRIES,
     RunningLab,
     account_snapshot,
+    found,
     lab_time_scale,
     lab_up,
     parse_exports,

@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 import click
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from chaos_sre.lab.client import LabClient
 from chaos_sre.lab.core.services import lab_services
@@ -56,6 +57,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def found(make_call: Any) -> bool:
+    """Whether ``make_call`` went through (False: EC2 did not find what it names
+    yet, as its eventual consistency allows)."""
+    try:
+        make_call()
+    except ClientError as exc:
+        if not exc.response["Error"]["Code"].endswith(".NotFound"):
+            raise
+        return False
+    return True
 
 
 def parse_exports(stdout: str) -> dict[str, str]:

@@ -884,11 +884,12 @@ def test_blackhole_lists_what_else_it_cuts_and_refuses_what_other_azs_and_the_ru
     assert len(plan["network_interfaces"]["instance"]) == 2
 
     monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", lab.env["ECS_CONTAINER_METADATA_URI_V4"])
-    ec2.associate_route_table(RouteTableId=table, SubnetId=runner)
+    runner_route = ec2.associate_route_table(RouteTableId=table, SubnetId=runner)["AssociationId"]
     with pytest.raises(ValidationError, match=f"NAT gateway {gateway} \\(runner subnet {runner}\\): "
                                               "the runner reaches AWS through it"):
         az_faults.blackhole_az("us-east-1b", tags="app=web", asg_names="web", dry_run=True,
                                allow_cross_az_nat_gateways=True, configuration=config)
+    ec2.disassociate_route_table(AssociationId=runner_route)  # a deleted gateway: a blackhole route
     ec2.delete_nat_gateway(NatGatewayId=gateway)
     endpoint = ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType="Interface",
                                        ServiceName="com.amazonaws.us-east-1.ec2", SubnetIds=[cut],

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import RunningLab, wait_until
+from conftest import RunningLab, found, wait_until
 
 
 @dataclass
@@ -188,17 +188,6 @@ def diagnosis(lab: RunningLab, subnet_id: str, association_id: str,
                         for i in lab.web_instances() if i["InstanceId"] in cut_off},
             "health": lab.target_states(),
             "events": [(e["kind"], e.get("resource")) for e in lab.timeline()["events"]][-30:]}
-
-
-def found(make_call: Any) -> bool:
-    """Whether ``make_call`` went through (False: EC2 did not find what it names yet)."""
-    try:
-        make_call()
-    except ClientError as exc:
-        if not exc.response["Error"]["Code"].endswith(".NotFound"):
-            raise
-        return False
-    return True
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
-"""Network ACL evaluation (pure): which rules let the load balancer reach a subnet, and clients a
-load balancer node."""
+"""Network ACL evaluation (pure): which rules let the load balancer reach a subnet, clients a
+load balancer node, and a subnet's traffic the internet."""
 
-from chaos_sre.lab.ec2.network import AclRule, clients_can_reach, lb_can_reach
+from chaos_sre.lab.ec2.egress import NatGateway, Subnet, cut_reason, endpoint_reaches
+from chaos_sre.lab.ec2.network import AclRule, clients_can_reach, lb_can_reach, passes_internet
 
 VPC = "10.0.0.0/16"
 
@@ -91,3 +92,54 @@ def test_a_new_acl_lags_now_and_then_or_always_in_worst_case() -> None:
     assert all(0.2 * 2.0 <= w <= 2.0 for w in lagging)
     assert windows == [not_found_window(i, TIMINGS, "sampled") for i in ids]  # seeded
     assert {not_found_window(i, TIMINGS, WORST_CASE) for i in ids} == {2.0}
+
+
+def _subnet(subnet_id: str, cidr: str, rules: tuple[AclRule, ...], route: str | None) -> Subnet:
+    return Subnet(subnet_id, cidr, rules, f"acl-{subnet_id}", route, passes_internet(rules))
+
+
+PUBLIC = _subnet("public", "10.0.1.0/24", ALLOW_ALL, "igw-1")
+PRIVATE = _subnet("private", "10.0.2.0/24", ALLOW_ALL, "nat-1")
+GATEWAY = NatGateway("nat-1", "available", "public")
+
+
+def test_egress_through_an_internet_gateway_needs_only_the_subnets_own_acl() -> None:
+    """A subnet routed to an internet gateway reaches the internet when its ACL passes HTTPS out
+    and the answers in ("Configure route tables", Amazon VPC User Guide)."""
+    assert cut_reason(PUBLIC, {"public": PUBLIC}, {}) is None
+    closed = _subnet("public", "10.0.1.0/24", (), "igw-1")
+    assert cut_reason(closed, {}, {}) == "network ACL acl-public of public denies its internet traffic"
+    assert cut_reason(_subnet("isolated", "10.0.9.0/24", (), None), {}, {}) is None  # never had it
+    https_only_out = _rules(AclRule(100, True, "6", True, "0.0.0.0/0", 443, 443))
+    assert not passes_internet(https_only_out)  # stateless: the answers must come back in
+    detached = _subnet("public", "10.0.1.0/24", ALLOW_ALL, "blackhole igw-1")
+    assert cut_reason(detached, {}, {}) == "its default route goes to igw-1, which is detached (a blackhole route)"
+
+
+def test_egress_through_a_nat_gateway_needs_the_gateway_and_its_subnet() -> None:
+    """Through a NAT gateway: the gateway available, its subnet passing the served subnet's
+    traffic and itself routed to an internet gateway ("NAT gateways", Amazon VPC User Guide)."""
+    subnets = {"public": PUBLIC, "private": PRIVATE}
+    assert cut_reason(PRIVATE, subnets, {"nat-1": GATEWAY}) is None
+    assert cut_reason(PRIVATE, subnets, {"nat-1": NatGateway("nat-1", "deleted", "public")}) == \
+        "NAT gateway nat-1 is deleted (a blackhole route)"
+    assert cut_reason(PRIVATE, subnets, {}) == "NAT gateway nat-1 is gone (a blackhole route)"
+    cut = {"public": _subnet("public", "10.0.1.0/24", (), "igw-1"), "private": PRIVATE}
+    assert cut_reason(PRIVATE, cut, {"nat-1": GATEWAY}) == \
+        "NAT gateway nat-1 is in subnet public, which network ACL acl-public cuts off"
+    others_only = _rules(AclRule(90, False, "-1", False, "10.0.2.0/24"), *ALLOW_ALL)
+    refusing = {"public": _subnet("public", "10.0.1.0/24", others_only, "igw-1"), "private": PRIVATE}
+    assert cut_reason(PRIVATE, refusing, {"nat-1": GATEWAY}) is not None
+    private_home = {"public": _subnet("public", "10.0.1.0/24", ALLOW_ALL, None), "private": PRIVATE}
+    assert cut_reason(PRIVATE, private_home, {"nat-1": GATEWAY}) == \
+        "NAT gateway nat-1's subnet public has no route to an internet gateway"
+
+
+def test_an_interface_endpoint_answers_through_the_interface_dns_gave() -> None:
+    """Private DNS hands out the endpoint's interface addresses; a call given one in a cut
+    subnet is not answered, the next, given another, is (AWS PrivateLink Guide)."""
+    cut = _subnet("cut", "10.0.3.0/24", (), "igw-1")
+    caller = _subnet("runner", "10.0.23.0/24", ALLOW_ALL, "igw-1")
+    answered = [endpoint_reaches(caller, (PUBLIC, cut), call) for call in range(4)]
+    assert answered == [True, False, True, False]
+    assert not endpoint_reaches(caller, (), 0)

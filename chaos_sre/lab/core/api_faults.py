@@ -73,11 +73,11 @@ THROTTLE_ANSWERS = {REST_JSON: ("429 Too Many Requests", "TooManyRequestsExcepti
 """How REST services throttle (Lambda: 429 TooManyRequestsException; S3: 503 SlowDown)."""
 
 
-def error_response(protocol: str, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    """(status line, headers, body) of an injected AWS error of ``kind``."""
+def error_response(protocol: str, kind: str, message: str = "Injected by the chaos-sre lab (--api-fault-rate)",
+                   ) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of an AWS error of ``kind`` saying ``message``."""
     if protocol == CBOR:
         return wire_error(protocol, "503 Service Unavailable", "ServiceUnavailable", "", False)
-    message = "Injected by the chaos-sre lab (--api-fault-rate)"
     if kind == THROTTLE and protocol in THROTTLE_ANSWERS:
         status, code = THROTTLE_ANSWERS[protocol]
         return wire_error(protocol, status, code, message, True)

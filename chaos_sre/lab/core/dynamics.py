@@ -45,6 +45,9 @@ class Dynamics:
         self._target_conditions: list[Any] = [
             s.target_condition for s in self._services.values() if hasattr(s, "target_condition")]
         """The services that run IP targets (read per target and tick, so found once)."""
+        self._caller_routes: list[Any] = [
+            s.caller_reaches for s in self._services.values() if hasattr(s, "caller_reaches")]
+        """The services that say whether a caller's call leaves its network (EC2)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -72,6 +75,11 @@ class Dynamics:
             if answer is not None:
                 return answer
         return None
+
+    def caller_reaches(self, signing_name: str) -> bool:
+        """Whether the lab's caller's call to ``signing_name`` leaves its network (outside the
+        lab lock: each service answers from its last tick)."""
+        return all(reaches(signing_name) for reaches in self._caller_routes)
 
     def resume(self) -> None:
         """The lab starts serving (in a fork of a prepared lab, too): each simulation that counts

@@ -110,7 +110,9 @@ class Lab:
         self.dynamics.resume()
         try:
             self._moto = MotoServer(self.host, self._api_port, self.lock,
-                                    api_fault_rate=self.profile.api_fault_rate)
+                                    api_fault_rate=self.profile.api_fault_rate,
+                                    caller_reaches=self.dynamics.caller_reaches,
+                                    time_scale=self.time_scale)
         except OSError as exc:
             raise _bind_error("api", self._api_port, exc) from exc
         self._start_endpoint()
@@ -150,15 +152,18 @@ class Lab:
         self._loop_thread.start()
 
     def _status(self) -> dict[str, Any]:
-        """What `/__lab/status` shows: the dynamics' summary, injected API faults, callers' API calls
-        and the requests refused because they named no AWS operation."""
+        """What `/__lab/status` shows: the dynamics' summary, injected API faults, callers' API calls,
+        the requests refused because they named no AWS operation and the calls the account's
+        rate limits throttled."""
         faults = self._moto.faults.status() if self._moto is not None else {}
         calls = self._moto.calls.counts() if self._moto is not None else {}
         denied = self._moto.denials.denied() if self._moto is not None else []
         policies = sorted(self._moto.denials.attached()) if self._moto is not None else []
         unnamed = dict(self._moto.names.refused) if self._moto is not None else {}
+        limits = self._moto.limits if self._moto is not None else None
         return {**self.dynamics.status(), "api_faults": faults, "api_calls": calls,
-                "denied_actions": denied, "iam_policies": policies, "unnamed_requests": unnamed}
+                "denied_actions": denied, "iam_policies": policies, "unnamed_requests": unnamed,
+                "throttled_calls": limits.throttled() if limits is not None else {}}
 
     @property
     def endpoint_port(self) -> int:

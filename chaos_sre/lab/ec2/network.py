@@ -76,3 +76,25 @@ def clients_can_reach(rules: tuple[AclRule, ...], *, listener_port: int) -> bool
     """True when a subnet with these ACL rules lets an internet client reach a load balancer node
     in it: ``listener_port`` in from the client, the client's ephemeral ports out."""
     return lb_can_reach(rules, lb_cidr=INTERNET_CLIENT, target_port=listener_port)
+
+
+HTTPS_PORT = 443
+INTERNET_PEER = "198.51.100.10/32"
+"""An address on the internet (TEST-NET-2, RFC 5737) as a network ACL sees a NAT gateway's or an
+AWS public endpoint's peer: a rule matches it only if its CIDR holds that address."""
+
+
+def passes_peer(rules: tuple[AclRule, ...], peer_cidr: str) -> bool:
+    """True when a subnet with these ACL rules lets ``peer_cidr`` open HTTPS connections to it
+    (port 443 in) and answers them (its ephemeral ports out) - a NAT gateway's or an interface
+    endpoint's subnet, serving the peer."""
+    return lb_can_reach(rules, lb_cidr=peer_cidr, target_port=HTTPS_PORT)
+
+
+@lru_cache(maxsize=1024)
+def passes_internet(rules: tuple[AclRule, ...]) -> bool:
+    """True when a subnet with these ACL rules lets its HTTPS calls out to the internet (port
+    443 out) and their answers back in (ephemeral ports in)."""
+    out = _first_match_allows(rules, True, INTERNET_PEER, (HTTPS_PORT, HTTPS_PORT))
+    back = _first_match_allows(rules, False, INTERNET_PEER, EPHEMERAL_PORTS)
+    return out and back

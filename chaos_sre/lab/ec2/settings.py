@@ -19,6 +19,11 @@ class Ec2Timings:
     calls" see a resource at once, EC2 says only that some may not)."""
 
 
+CALLER_INTERFACE_DESCRIPTION = "chaos-sre runner"
+"""The description of the network interface the lab's callers (tests, ``chaos run``) sit behind:
+their calls to AWS leave from its subnet, by its route table or the VPC's interface endpoints.
+Without one they reach AWS from outside any VPC."""
+
 CONSISTENCY_SETTING = "CHAOS_SRE_LAB_CONSISTENCY"
 """``sampled`` (default): a new resource lags now and then, each for a window drawn per resource,
 as on AWS; ``worst-case``: every new resource lags for the longest window (the test suite's

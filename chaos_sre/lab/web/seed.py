@@ -5,6 +5,7 @@ second VPC) - chaos_sre.lab.core.topology lists them."""
 from typing import Any
 
 from chaos_sre.lab.core.settings import AVAILABILITY_ZONES, Profile
+from chaos_sre.lab.ec2.settings import CALLER_INTERFACE_DESCRIPTION
 from chaos_sre.lab.web.layout import (
     RUNNER_ADDRESS,
     RUNNER_CIDR,
@@ -31,6 +32,7 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
     autoscaling = session.client("autoscaling", endpoint_url=endpoint_url)
 
     vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=spec("vpc", "web"))["Vpc"]["VpcId"]
+    _route_to_the_internet(ec2, vpc_id)
     subnets: dict[str, str] = {}
     for index, zone in enumerate(AVAILABILITY_ZONES, start=1):
         subnets[zone] = ec2.create_subnet(
@@ -128,6 +130,18 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
     network.target_group_arn = target_group_arn
 
 
+def _route_to_the_internet(ec2: Any, vpc_id: str) -> None:
+    """An internet gateway for the VPC, and the main route table's default route to it: the
+    load balancer's subnets are public, and the runner's calls to AWS leave through it."""
+    gateway = ec2.create_internet_gateway(
+        TagSpecifications=spec("internet-gateway", "web"))["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc_id)
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                              {"Name": "association.main", "Values": ["true"]}])
+    ec2.create_route(RouteTableId=main["RouteTables"][0]["RouteTableId"],
+                     DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+
+
 def _seed_neighbours(ec2: Any, vpc_id: str) -> None:
     """What shares the account with the service: the runner's subnet and network interface in
     the service's VPC, and another team's VPC ``shared`` with a subnet per AZ."""
@@ -135,7 +149,7 @@ def _seed_neighbours(ec2: Any, vpc_id: str) -> None:
         VpcId=vpc_id, CidrBlock=RUNNER_CIDR, AvailabilityZone=RUNNER_ZONE,
         TagSpecifications=spec("subnet", f"runner-{RUNNER_ZONE}", RUNNER_TAGS))["Subnet"]["SubnetId"]
     ec2.create_network_interface(
-        SubnetId=runner_subnet, PrivateIpAddress=RUNNER_ADDRESS, Description="chaos-sre runner",
+        SubnetId=runner_subnet, PrivateIpAddress=RUNNER_ADDRESS, Description=CALLER_INTERFACE_DESCRIPTION,
         TagSpecifications=spec("network-interface", "chaos-sre-runner", RUNNER_TAGS))
     shared = ec2.create_vpc(CidrBlock=SHARED_VPC_CIDR,
                             TagSpecifications=spec("vpc", "shared", SHARED_TAGS))["Vpc"]["VpcId"]
