@@ -24,7 +24,7 @@ from typing import Any
 
 from chaos_sre.lab.core.api_faults import THROTTLE, error_response
 from chaos_sre.lab.core.mutations import is_mutation
-from chaos_sre.lab.core.wsgi import named
+from chaos_sre.lab.core.wsgi import named, signing_region
 
 BUCKET_TOKENS = 100
 """A read action's bucket: how many calls in a burst (EC2's non-mutating actions)."""
@@ -57,6 +57,7 @@ class RateLimits:
         self._app = app
         self._refill = REFILL_PER_SECOND / time_scale
         self._buckets: dict[str, Bucket] = {}
+        """``REGION ACTION`` -> its bucket: AWS limits an account per Region."""
         self._lock = threading.Lock()
         self._throttled: dict[str, int] = {}
 
@@ -66,7 +67,8 @@ class RateLimits:
             return self._app(environ, start_response)
         action, now = request.iam_action, time.monotonic()
         with self._lock:
-            bucket = self._buckets.setdefault(action, Bucket(BUCKET_TOKENS, now))
+            bucket = self._buckets.setdefault(f"{signing_region(environ)} {action}",
+                                              Bucket(BUCKET_TOKENS, now))
             if bucket.take(now, self._refill):
                 allowed = True
             else:
@@ -79,6 +81,6 @@ class RateLimits:
         return [body]
 
     def throttled(self) -> dict[str, int]:
-        """Calls throttled so far, by IAM action (``ec2:DescribeInstances``)."""
+        """Calls throttled so far, by IAM action (``ec2:DescribeInstances``), every Region's."""
         with self._lock:
             return dict(sorted(self._throttled.items()))
