@@ -255,6 +255,41 @@ def iam_policy(region: str | None, output: str, target_tags: tuple[str, ...],
 
 
 @main.group()
+def fis() -> None:
+    """AWS Fault Injection Service as the engine: experiments as FIS experiment templates."""
+
+
+@fis.command("export")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the template here instead of stdout.")
+@click.option("--account-id", default=None,
+              help="The account the template's ARNs name (default: the caller's, from STS).")
+@click.option("--role-arn", default=None,
+              help="The role FIS acts as (default: chaos-sre-fis-NAME in the account).")
+@click.option("--region", default=None, help="The Region (default: the experiment's aws_region).")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@_one_line_errors
+def fis_export(output: Path | None, account_id: str | None, role_arn: str | None,
+               region: str | None, experiment: Path) -> None:
+    """Print EXPERIMENT as a FIS CreateExperimentTemplate input (JSON), for
+    `aws fis create-experiment-template --cli-input-json file://FILE`. A fault or argument FIS
+    cannot express is refused in one line; where FIS differs from chaos run is noted on stderr."""
+    import json
+
+    from chaos_sre.fis.export import export
+
+    exported = export(experiment, account_id=account_id, role_arn=role_arn, region=region)
+    text = json.dumps(exported.template, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    for note in exported.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@main.group()
 @_one_line_errors
 def lab() -> None:
     """A local, offline stand-in for a staging AWS account (moto + a simulated web tier).

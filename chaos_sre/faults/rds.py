@@ -38,6 +38,7 @@ from chaos_sre.aws import aws_client, call, tag_dict
 from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
+from chaos_sre.faults.rds_fis import failover_in_fis
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import (
     Inverse,
@@ -160,6 +161,7 @@ def _instance_plan(rds: Any, identifier: str, allow_reboot: bool) -> dict[str, A
                  Permission("rds:RebootDBInstance", "arn:aws:rds:*:*:db:*", targets=True)],
     inverses=["await_database_available"],
     effects=["aurora-failover", "multi-az-failover", "reboot"],
+    fis=failover_in_fis,
 )
 def failover(
     db_cluster_identifier: str | None = None,

@@ -33,6 +33,9 @@ and the ``effects`` - the ledger operations whose :func:`~chaos_sre.faults.effec
 tells whether it took effect. A module whose fault lacks one is refused when it is imported
 through the registry (and the fault when it is first called), in one line naming the part.
 
+A fault may also declare ``fis``, its mapping to AWS FIS actions (:mod:`chaos_sre.fis.mapping`),
+which ``chaos-sre fis export`` uses.
+
 Fault modules are found through the ``chaos_sre.faults`` entry-point group, so another package
 adds a fault family with one module and one line of its own packaging metadata::
 
@@ -54,6 +57,7 @@ import pydantic
 
 from chaos_sre.errors import ArgumentError, ValidationError
 from chaos_sre.faults import effects, preflight
+from chaos_sre.fis.mapping import FisMapping
 from chaos_sre.permissions import Permission, PlannedCall
 from chaos_sre.safety import ledger as ledgers
 from chaos_sre.safety.guardrails import Share, Target, enforce
@@ -109,6 +113,9 @@ class Fault:
     """The inverse operations its ledger intents name."""
     effects: tuple[str, ...] = ()
     """The ledger operations whose effect checks tell whether it took effect."""
+    fis: FisMapping | None = None
+    """What it is in AWS FIS (:mod:`chaos_sre.fis.mapping`); None: ``chaos-sre fis export``
+    refuses it."""
 
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` checked and coerced by the argument model (one-line ArgumentError
@@ -140,7 +147,7 @@ _VERIFIED: set[tuple[str, str]] = set()
 
 
 def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = (),
-          inverses: Iterable[str] = (), effects: Iterable[str] = ()
+          inverses: Iterable[str] = (), effects: Iterable[str] = (), fis: FisMapping | None = None,
           ) -> Callable[[PlanFunction], Callable[..., dict[str, Any]]]:
     """Declare a fault from its plan function: register it and return its Chaos Toolkit action
     (the module doc says what each call goes through)."""
@@ -169,7 +176,7 @@ def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = ()
         _FAULTS[key] = Fault(
             name=plan.__name__, module=plan.__module__, function=action, model=model,
             permissions=tuple(permissions), reads=tuple(reads), inverses=tuple(inverses),
-            effects=tuple(effects))
+            effects=tuple(effects), fis=fis)
         return action
     return register
 

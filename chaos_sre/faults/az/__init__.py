@@ -21,6 +21,7 @@ from chaos_sre.errors import ValidationError
 from chaos_sre.faults.az import inverses  # noqa: F401 - registers the inverses
 from chaos_sre.faults.az.checks import GroupSubnets, InstancesTaken, LoadBalancerSubnets, SubnetAcl
 from chaos_sre.faults.az.dependents import interfaces_by_owner, refuse_cut_dependencies
+from chaos_sre.faults.az.fis import blackhole_in_fis, terminate_in_fis
 from chaos_sre.faults.az.network import (
     ACL_NOT_FOUND,
     RUN_TAG,
@@ -96,6 +97,7 @@ key for any service."""
                             when="stop")],
     inverses=["start_instances"],
     effects=["terminate", "stop"],
+    fis=terminate_in_fis,
 )
 def terminate_az_instances(
     az: str,
@@ -211,6 +213,7 @@ def terminate_az_instances(
     inverses=["delete_fault_network_acls", "restore_nacl", "restore_asg_subnets",
               "resume_az_rebalance", "restore_lb_subnets", "cancel_zonal_shifts"],
     effects=["replace_network_acl_association"],
+    fis=blackhole_in_fis,
 )
 def blackhole_az(
     az: str,

@@ -1,0 +1,207 @@
+"""``chaos-sre fis export EXPERIMENT``: an experiment as an AWS FIS CreateExperimentTemplate input.
+
+The experiment is validated as ``chaos-sre validate`` does (offline), then each action of its
+method is turned into FIS targets and actions by its fault's mapping (``@fault(..., fis=...)``,
+or :data:`chaos_sre.fis.third_party.MAPPINGS` for another library's action); an action without
+one, or an argument FIS cannot express, is refused in one line naming it. A fault lasts, in FIS
+as under ``chaos run``, from its action to the rollbacks: the pauses after it
+(:func:`fault_seconds`), in AWS seconds.
+
+The template carries, beside the targets and actions: the experiment's title as description,
+the role FIS acts as (``--role-arn``, default ``chaos-sre-fis-NAME`` in the account),
+``experimentOptions`` (single account; ``emptyTargetResolutionMode`` ``fail``: an experiment
+whose targets resolve to nothing fails instead of passing empty), a CloudWatch Logs
+``logConfiguration`` and a ``clientToken`` derived from the content, so creating it twice is
+idempotent. Every action is checked against :mod:`chaos_sre.fis.actions`, and the whole input
+against botocore's CreateExperimentTemplate input shape. Export makes no AWS call but STS
+GetCallerIdentity, and that only when ``--account-id`` is not given.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
+
+from chaos_sre.aws import aws_client, call
+from chaos_sre.documents import read_document
+from chaos_sre.errors import ValidationError
+from chaos_sre.faults.registry import find as find_fault
+from chaos_sre.fis.actions import ACTIONS, check_action
+from chaos_sre.fis.mapping import FisContext, FisMapping, FisPart, SsmDocument
+from chaos_sre.fis.third_party import MAPPINGS
+from chaos_sre.safety.validate import resolved_configuration, validate_experiment
+from chaos_sre.values import resolved
+
+DESCRIPTION_LONGEST = 512
+NAME_LONGEST = 64
+LOG_GROUP = "/chaos-sre/fis"
+EXPERIMENT_TAG = "chaos-sre:experiment"
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass
+class Export:
+    """An exported experiment: the template, and what comes with it."""
+
+    template: dict[str, Any]
+    """The CreateExperimentTemplate input."""
+    documents: list[SsmDocument] = field(default_factory=list)
+    """SSM Automation documents its actions start (created by ``fis run``)."""
+    notes: list[str] = field(default_factory=list)
+    """Where FIS differs from ``chaos run`` for this experiment."""
+
+
+def fault_seconds(method: list[Any], index: int) -> float:
+    """How long the fault of ``method[index]`` lasts before the rollbacks, in AWS seconds: its
+    own pause after, and every later step's pauses (probes' run time is not known ahead)."""
+    total = float((method[index].get("pauses") or {}).get("after") or 0)
+    for step in method[index + 1:]:
+        pauses = step.get("pauses") or {}
+        total += float(pauses.get("before") or 0) + float(pauses.get("after") or 0)
+    return total
+
+
+def export(path: str | Path, *, account_id: str | None = None, role_arn: str | None = None,
+           region: str | None = None) -> Export:
+    """The CreateExperimentTemplate input for experiment ``path`` (the module doc says how)."""
+    source = str(path)
+    document = read_document(path)
+    validate_experiment(document, source)
+    configuration = resolved_configuration(document.get("configuration"), source)
+    region = region or str(configuration.get("aws_region") or "")
+    if not region:
+        raise ValidationError(f"{source}: no Region: set aws_region in its configuration or pass --region")
+    name = _name(Path(path).stem)
+    account = account_id or _account_of(configuration)
+    method = _resolved_method(document, configuration, source)
+    parts: list[tuple[str, FisPart]] = []
+    for index, step in enumerate(method):
+        if step.get("type") != "action":
+            continue
+        where = f"{source}: method[{index}] ({step.get('name', '?')})"
+        context = FisContext(fault_seconds(method, index), region, account, name)
+        parts.append((_name(str(step.get("name") or f"action-{index}")),
+                      _part(step, context, where)))
+    if not parts:
+        raise ValidationError(f"{source}: its method has no action for FIS to run")
+    template = _template(document, name, parts, account, region, role_arn)
+    _check(template, source)
+    notes = [note for _, part in parts for note in part.notes]
+    if len(parts) > 1:
+        notes.append("FIS starts every action at once, where chaos run injects them one after another")
+    return Export(template, [d for _, part in parts for d in part.documents], notes)
+
+
+def _name(text: str) -> str:
+    return _NOT_NAME.sub("-", text).strip("-")[:NAME_LONGEST] or "chaos-sre"
+
+
+def _account_of(configuration: dict[str, Any]) -> str:
+    sts = aws_client("sts", configuration)
+    return str(call(sts, "get_caller_identity")["Account"])
+
+
+def _resolved_method(document: dict[str, Any], configuration: dict[str, Any],
+                     source: str) -> list[dict[str, Any]]:
+    method = document.get("method") or []
+    return [resolved(step, configuration, f"{source}: method[{index}]")
+            if isinstance(step, dict) else step for index, step in enumerate(method)]
+
+
+def _mapping_of(module: str, function: str) -> tuple[FisMapping | None, Any]:
+    found = find_fault(module, function)
+    if found is not None:
+        return found.fis, found
+    return MAPPINGS.get((module, function)), None
+
+
+def _part(step: dict[str, Any], context: FisContext, where: str) -> FisPart:
+    provider = step.get("provider") or {}
+    module, function = str(provider.get("module", "")), str(provider.get("func", ""))
+    mapping, found = _mapping_of(module, function)
+    if mapping is None:
+        raise ValidationError(f"{where}: {module}.{function} has no FIS mapping, so FIS cannot run "
+                              "it; run this experiment with chaos run")
+    arguments = dict(provider.get("arguments") or {})
+    if found is not None:
+        arguments = found.arguments(arguments)
+        if arguments.pop("dry_run", False):
+            raise ValidationError(f"{where}: dry_run is true; preview a FIS experiment with "
+                                  "`chaos-sre fis run --preview` instead")
+    try:
+        return mapping(arguments, context)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
+
+
+def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPart]],
+              account: str, region: str, role_arn: str | None) -> dict[str, Any]:
+    targets: dict[str, Any] = {}
+    actions: dict[str, Any] = {}
+    for prefix, part in parts:
+        def named(local: str, prefix: str = prefix) -> str:
+            return _name(f"{prefix}-{local}")
+        for local, target in part.targets.items():
+            targets[named(local)] = target.template()
+        for local, step in part.actions.items():
+            action: dict[str, Any] = {"actionId": step.action_id, "parameters": dict(step.parameters)}
+            if step.description:
+                action["description"] = step.description[:DESCRIPTION_LONGEST]
+            if step.target:
+                action["targets"] = {_target_key(step.action_id): named(step.target)}
+            if step.start_after:
+                action["startAfter"] = [named(after) for after in step.start_after]
+            actions[named(local)] = action
+    title = str(document.get("title") or name)
+    template: dict[str, Any] = {
+        "description": f"chaos-sre: {title}"[:DESCRIPTION_LONGEST],
+        "targets": targets,
+        "actions": actions,
+        "stopConditions": [{"source": "none"}],
+        "roleArn": role_arn or f"arn:aws:iam::{account}:role/{_name(f'chaos-sre-fis-{name}')}",
+        "tags": {EXPERIMENT_TAG: name},
+        "experimentOptions": {"accountTargeting": "single-account",
+                              "emptyTargetResolutionMode": "fail"},
+        "logConfiguration": {
+            "cloudWatchLogsConfiguration": {
+                "logGroupArn": f"arn:aws:logs:{region}:{account}:log-group:{LOG_GROUP}:*"},
+            "logSchemaVersion": 2},
+    }
+    content = json.dumps(template, sort_keys=True).encode()
+    template["clientToken"] = f"chaos-sre-{name}-{hashlib.sha256(content).hexdigest()[:16]}"
+    return template
+
+
+def _target_key(action_id: str) -> str:
+    action = ACTIONS.get(action_id)
+    if action is None or action.target_key is None:
+        raise ValidationError(f"{action_id} takes no target (chaos-sre's FIS action table)")
+    return action.target_key
+
+
+def _check(template: dict[str, Any], source: str) -> None:
+    """Every action against the FIS action table, every target an action names present, the
+    whole input against botocore's CreateExperimentTemplate shape."""
+    for action_name, action in template["actions"].items():
+        try:
+            check_action(action_name, action["actionId"], action.get("parameters") or {},
+                         action.get("targets") or {})
+        except ValidationError as exc:
+            raise ValidationError(f"{source}: {exc}") from None
+        for target in (action.get("targets") or {}).values():
+            if target not in template["targets"]:
+                raise ValidationError(f"{source}: action {action_name} names target {target}, "
+                                      "which the template does not define")
+    shape = botocore.session.get_session().get_service_model("fis").operation_model(
+        "CreateExperimentTemplate").input_shape
+    try:
+        validate_parameters(template, shape)
+    except ParamValidationError as exc:
+        raise ValidationError(f"{source}: the template is not a valid CreateExperimentTemplate "
+                              f"input: {' '.join(str(exc).split())}") from None

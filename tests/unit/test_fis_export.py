@@ -1,0 +1,163 @@
+"""``chaos-sre fis export``: experiments as FIS CreateExperimentTemplate inputs (pure: no lab, no
+AWS call - the account is given)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_cli
+
+from chaos_sre.errors import ValidationError
+from chaos_sre.fis.actions import ACTIONS, check_action, duration_seconds, iso_duration
+from chaos_sre.fis.export import export, fault_seconds
+
+ACCOUNT = "123456789012"
+EXPORTED = ["az-outage", "az-blackhole", "rds-failover", "lab-smoke"]
+
+
+def exported(name: str, **changes: Any) -> dict[str, Any]:
+    return export(ROOT / "experiments" / f"{name}.json", account_id=ACCOUNT, **changes).template
+
+
+def with_arguments(tmp_path: Path, name: str, **arguments: Any) -> Path:
+    """The shipped experiment with its first action's arguments changed."""
+    document = json.loads((ROOT / "experiments" / f"{name}.json").read_text())
+    action = next(step for step in document["method"] if step["type"] == "action")
+    action["provider"]["arguments"].update(arguments)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_a_shipped_experiment_exports_to_a_valid_template(name: str) -> None:
+    """The export checks every action against the FIS action table and the whole input against
+    botocore's CreateExperimentTemplate input shape; a second export is the same template (its
+    clientToken too, so creating it twice is idempotent)."""
+    template = exported(name)
+    assert template == exported(name)
+    assert template["experimentOptions"] == {"accountTargeting": "single-account",
+                                             "emptyTargetResolutionMode": "fail"}
+    assert template["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/chaos-sre-fis-{name}"
+    assert template["tags"] == {"chaos-sre:experiment": name}
+    for action in template["actions"].values():
+        assert set(action.get("targets", {}).values()) <= set(template["targets"])
+        assert action["actionId"] in ACTIONS
+
+
+def test_the_az_outage_is_fis_terminate_instances_on_the_groups_running_instances_in_the_az() -> None:
+    template = exported("az-outage")
+    assert template["targets"] == {"terminate-az-instances-instances": {
+        "resourceType": "aws:ec2:instance", "selectionMode": "ALL",
+        "resourceTags": {"app": "web", "env": "staging", "aws:autoscaling:groupName": "web"},
+        "filters": [{"path": "Placement.AvailabilityZone", "values": ["us-east-1a"]},
+                    {"path": "State.Name", "values": ["running"]}]}}
+    assert template["actions"] == {"terminate-az-instances-take-instances": {
+        "actionId": "aws:ec2:terminate-instances", "parameters": {},
+        "description": "terminate the running instances in us-east-1a",
+        "targets": {"Instances": "terminate-az-instances-instances"}}}
+
+
+def test_the_blackhole_cuts_the_subnets_holds_launches_and_shifts_traffic_for_its_hold() -> None:
+    """FIS's deny-all network ACL (scope all), launches in the AZ failing for the groups, and a
+    zonal shift of the load balancers - each for the experiment's hold (150 AWS seconds)."""
+    actions = exported("az-blackhole")["actions"]
+    assert {a["actionId"]: a["parameters"] for a in actions.values()} == {
+        "aws:network:disrupt-connectivity": {"duration": "PT2M30S", "scope": "all"},
+        "aws:ec2:asg-insufficient-instance-capacity-error": {
+            "availabilityZoneIdentifiers": "us-east-1a", "duration": "PT2M30S", "percentage": "100"},
+        "aws:arc:start-zonal-autoshift": {"availabilityZoneIdentifier": "us-east-1a",
+                                          "duration": "PT2M30S"}}
+
+
+def test_the_rds_failover_targets_the_cluster_by_its_arn() -> None:
+    template = exported("rds-failover", region="eu-west-1")
+    assert template["targets"]["failover-database-database"]["resourceArns"] == [
+        f"arn:aws:rds:eu-west-1:{ACCOUNT}:cluster:orders"]
+    assert [a["actionId"] for a in template["actions"].values()] == ["aws:rds:failover-db-cluster"]
+
+
+@pytest.mark.parametrize(("name", "arguments", "refusal"), [
+    ("az-outage", {"seed": 7}, "argument seed has no FIS equivalent: FIS picks"),
+    ("az-outage", {"asg_names": "web,api"}, "argument asg_names has no FIS equivalent: a FIS target "
+                                            "matches one value per tag"),
+    ("az-outage", {"mode": "percent", "percent": 12.5}, "FIS takes a whole PERCENT\\(1-100\\), not 12.5"),
+    ("az-blackhole", {"load_balancer_move": "set-subnets"}, "FIS has no action that changes a load "
+                                                            "balancer's subnets"),
+    ("rds-failover", {"fail_back": True}, "argument fail_back has no FIS equivalent: FIS does not "
+                                          "fail back"),
+    ("rds-failover", {"target_instance": "orders-2"}, "argument target_instance has no FIS equivalent"),
+    ("az-outage", {"dry_run": True}, "dry_run is true; preview a FIS experiment with"),
+])
+def test_an_argument_fis_cannot_express_is_refused_in_one_line_naming_it(
+        tmp_path: Path, name: str, arguments: dict[str, Any], refusal: str) -> None:
+    path = with_arguments(tmp_path, name, **arguments)
+    with pytest.raises(ValidationError, match=f"^{path}: method\\[0\\] \\([a-z-]+\\): .*{refusal}") as caught:
+        export(path, account_id=ACCOUNT)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_fault_shorter_than_fis_takes_is_refused(tmp_path: Path) -> None:
+    """FIS actions last at least a minute: a blackhole held 30 s cannot be one."""
+    document = json.loads((ROOT / "experiments" / "az-blackhole.json").read_text())
+    document["method"][0]["pauses"] = {"after": 30}
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValidationError, match="the fault lasts 30 s until the rollbacks, and FIS "
+                                              "actions last at least 1 minute"):
+        export(path, account_id=ACCOUNT)
+    assert fault_seconds([{"pauses": {"after": 30}}, {"pauses": {"before": 5, "after": 7}}], 0) == 42
+
+
+def test_an_action_without_a_fis_mapping_is_refused_by_the_command_line(tmp_path: Path) -> None:
+    """The real command line: exit 2, one line naming the action and its function."""
+    document = json.loads((ROOT / "experiments" / "lab-smoke.json").read_text())
+    document["method"][0]["provider"]["func"] = "stop_instances"
+    path = tmp_path / "stop.json"
+    path.write_text(json.dumps(document))
+    failed = run_cli("fis", "export", str(path), "--account-id", ACCOUNT, lab_dir=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr.strip().splitlines() == [
+        f"error: {path}: method[0] (terminate-one-az): chaosaws.ec2.actions.stop_instances has no "
+        "FIS mapping, so FIS cannot run it; run this experiment with chaos run"]
+    out = tmp_path / "template.json"
+    written = run_cli("fis", "export", str(ROOT / "experiments" / "az-outage.json"),
+                      "--account-id", ACCOUNT, "-o", str(out), lab_dir=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert json.loads(out.read_text()) == exported("az-outage")
+
+
+def test_the_action_table_refuses_what_fis_does_not_document() -> None:
+    ok = check_action("cut", "aws:network:disrupt-connectivity",
+                      {"duration": "PT1M", "scope": "all"}, {"Subnets": "subnets"})
+    assert ok.resource_type == "aws:ec2:subnet"
+    refusals = [
+        (("cut", "aws:network:disrupt-connectivity", {"duration": "PT1M", "scpe": "all"},
+          {"Subnets": "s"}), "takes no parameter 'scpe'"),
+        (("cut", "aws:network:disrupt-connectivity", {"scope": "all"}, {"Subnets": "s"}),
+         "needs parameter 'duration'"),
+        (("cut", "aws:network:disrupt-connectivity", {"duration": "PT30S"}, {"Subnets": "s"}),
+         "FIS takes PT1M to PT12H, not PT30S"),
+        (("cut", "aws:network:disrupt-connectivity", {"duration": "PT13H"}, {"Subnets": "s"}),
+         "not PT13H"),
+        (("cut", "aws:network:disrupt-connectivity", {"duration": "PT1M", "scope": "everything"},
+          {"Subnets": "s"}), "expected one of all, availability-zone"),
+        (("cut", "aws:network:disrupt-connectivity", {"duration": "PT1M"}, {"Instances": "s"}),
+         "targets Subnets, not Instances"),
+        (("stop", "aws:ec2:stop-instances", {"completeIfInstancesTerminated": "yes"},
+          {"Instances": "i"}), "expected \"true\" or \"false\""),
+        (("x", "aws:ec2:explode", {}, {}), "aws:ec2:explode is not in chaos-sre's FIS action table"),
+    ]
+    for arguments, refusal in refusals:
+        with pytest.raises(ValidationError, match=refusal):
+            check_action(*arguments)
+
+
+def test_durations_are_iso_8601_as_fis_writes_them() -> None:
+    assert [iso_duration(s) for s in (60, 150, 3600, 3661, 0.2)] == ["PT1M", "PT2M30S", "PT1H",
+                                                                     "PT1H1M1S", "PT1S"]
+    assert [duration_seconds(t) for t in ("PT1M", "PT2M30S", "PT12H")] == [60, 150, 43200]
+    for bad in ("PT", "1M", "P1D", "PT1.5M"):
+        with pytest.raises(ValidationError, match="not an ISO 8601 duration"):
+            duration_seconds(bad)
