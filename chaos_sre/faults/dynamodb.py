@@ -24,7 +24,6 @@ asynchronous: both the throttle and the restore wait until the table is
 import logging
 import math
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from chaos_sre.aws import aws_client, call, call_retrying_transient, paginate, t
 from chaos_sre.aws.client import configured_region
 from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.faults.dynamodb_fis import throttle_in_fis
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
@@ -44,16 +44,22 @@ from chaos_sre.services.application_autoscaling import (
     scalable_target,
     widened,
 )
-from chaos_sre.services.dynamodb import MINUTE_SECONDS, TableSettings, describe_table, metric_minutes, settings_of
+from chaos_sre.services.dynamodb import (
+    MINUTE_SECONDS,
+    ON_DEMAND,
+    TableSettings,
+    describe_table,
+    metric_minutes,
+    settings_of,
+    update_request,
+)
+from chaos_sre.services.dynamodb import SCALING_NAMESPACE as NAMESPACE
 from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.values import PositiveSeconds
 
 __all__ = ["restore_table", "throttle_table"]
 
 logger = logging.getLogger("chaostoolkit")
-ON_DEMAND = "PAY_PER_REQUEST"
-NAMESPACE = "dynamodb"
-"""Application Auto Scaling's namespace of DynamoDB tables and GSIs."""
 DECREASES_AT_ANY_TIME = 4
 DECREASES_PER_DAY = 27
 DECREASE_QUIET_SECONDS = 3600.0
@@ -242,21 +248,6 @@ def _utc(moment: Any) -> datetime:
     return datetime.fromtimestamp(float(moment), UTC)
 
 
-def _update_request(table_name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    """UpdateTable parameters that turn ``before`` into ``after`` (only what differs)."""
-    on_demand = after["billing_mode"] == ON_DEMAND
-    field = "OnDemandThroughput" if on_demand else "ProvisionedThroughput"
-    request: dict[str, Any] = {"TableName": table_name}
-    if after["table"] != before["table"]:
-        request[field] = after["table"]
-    index_updates = [{"Update": {"IndexName": name, field: value}}
-                     for name, value in sorted(after["indexes"].items())
-                     if before["indexes"].get(name) != value]
-    if index_updates:
-        request["GlobalSecondaryIndexUpdates"] = index_updates
-    return request
-
-
 def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) -> None:
     wait(dynamodb, "table_exists", timeout_seconds=timeout, poll_seconds=poll, TableName=table_name)
 
@@ -270,6 +261,7 @@ def _wait_active(dynamodb: Any, table_name: str, timeout: float, poll: float) ->
                  may_register("dynamodb", "dynamodb:*CapacityUnits")],
     inverses=["restore_table_capacity", "restore_table_scaling"],
     effects=["throttle"],
+    fis=throttle_in_fis,
 )
 def throttle_table(
     table_name: str,
@@ -321,7 +313,7 @@ def throttle_table(
                           parts, targets, consumption_window_seconds, consumption)
     if before["billing_mode"] != ON_DEMAND:
         _refuse_past_decrease_limits(table, before, after)
-    request = _update_request(table_name, before, after)
+    request = update_request(table_name, before, after)
     tags = tag_dict(list(paginate(dynamodb, "list_tags_of_resource", "Tags",
                                   ResourceArn=table["TableArn"])))
     replicas = _other_replica_regions(dynamodb, table, configuration, allow_global_table)
@@ -400,7 +392,7 @@ def _restore_capacity(op: RestoreTableCapacity, configuration: Settings, secrets
     if current["billing_mode"] != wanted["billing_mode"]:
         raise ValidationError(f"table {name} is {current['billing_mode']} now, it was "
                               f"{wanted['billing_mode']}: restore its billing mode by hand")
-    call(dynamodb, "update_table", **_update_request(name, current, wanted))
+    call(dynamodb, "update_table", **update_request(name, current, wanted))
     _wait_active(dynamodb, name, timeout, poll_wall_seconds("dynamodb"))
     return f"table {name} restored to {wanted['table']}" + (
         f", GSIs {wanted['indexes']}" if wanted["indexes"] else "")

@@ -26,6 +26,7 @@ import pydantic
 from chaos_sre.aws import aws_client, call, wait
 from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.ecs_fis import desired_count_in_fis
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Share, Target, fault
 from chaos_sre.permissions import requires
@@ -67,6 +68,7 @@ SCALES_SERVICE = fault(
                  may_register(NAMESPACE, DESIRED_COUNT)],
     inverses=[RESTORE_OP],
     effects=["set-desired-count"],
+    fis=desired_count_in_fis,
 )
 """The declaration both ECS faults share (they change the same things)."""
 MAX_DESIRED_COUNT = 5000

@@ -14,13 +14,15 @@ whose targets resolve to nothing fails instead of passing empty), a CloudWatch L
 ``logConfiguration`` and a ``clientToken`` derived from the content, so creating it twice is
 idempotent. Every action is checked against :mod:`chaos_sre.fis.actions`, and the whole input
 against botocore's CreateExperimentTemplate input shape. Export makes no AWS call but STS
-GetCallerIdentity, and that only when ``--account-id`` is not given.
+GetCallerIdentity (only when ``--account-id`` is not given) and the read-only dry run of a fault
+whose mapping needs its values (one that runs as a generated SSM Automation document,
+:mod:`chaos_sre.fis.automation`).
 """
 
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.fis.actions import ACTIONS, check_action
 from chaos_sre.fis.mapping import FisContext, FisMapping, FisPart, SsmDocument
 from chaos_sre.fis.third_party import MAPPINGS
+from chaos_sre.iam import Needs, policy
 from chaos_sre.safety.validate import resolved_configuration, validate_experiment
 from chaos_sre.values import resolved
 
@@ -55,6 +58,8 @@ class Export:
     """SSM Automation documents its actions start (created by ``fis run``)."""
     notes: list[str] = field(default_factory=list)
     """Where FIS differs from ``chaos run`` for this experiment."""
+    automation_role: dict[str, Any] | None = None
+    """The IAM policy the documents' role needs (what their faults declare), if any."""
 
 
 def fault_seconds(method: list[Any], index: int) -> float:
@@ -68,7 +73,7 @@ def fault_seconds(method: list[Any], index: int) -> float:
 
 
 def export(path: str | Path, *, account_id: str | None = None, role_arn: str | None = None,
-           region: str | None = None) -> Export:
+           region: str | None = None, automation_role_arn: str | None = None) -> Export:
     """The CreateExperimentTemplate input for experiment ``path`` (the module doc says how)."""
     source = str(path)
     document = read_document(path)
@@ -81,13 +86,16 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
     account = account_id or _account_of(configuration)
     method = _resolved_method(document, configuration, source)
     parts: list[tuple[str, FisPart]] = []
+    needs = Needs()
+    automation_role = automation_role_arn or f"arn:aws:iam::{account}:role/{_name(f'chaos-sre-ssm-{name}')}"
     for index, step in enumerate(method):
         if step.get("type") != "action":
             continue
         where = f"{source}: method[{index}] ({step.get('name', '?')})"
-        context = FisContext(fault_seconds(method, index), region, account, name)
-        parts.append((_name(str(step.get("name") or f"action-{index}")),
-                      _part(step, context, where)))
+        context = FisContext(fault_seconds(method, index), region, account, name,
+                             automation_role_arn=automation_role)
+        part = _part(step, context, configuration, where, needs)
+        parts.append((_name(str(step.get("name") or f"action-{index}")), part))
     if not parts:
         raise ValidationError(f"{source}: its method has no action for FIS to run")
     template = _template(document, name, parts, account, region, role_arn)
@@ -95,7 +103,8 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
     notes = [note for _, part in parts for note in part.notes]
     if len(parts) > 1:
         notes.append("FIS starts every action at once, where chaos run injects them one after another")
-    return Export(template, [d for _, part in parts for d in part.documents], notes)
+    documents = [d for _, part in parts for d in part.documents]
+    return Export(template, documents, notes, policy(needs) if documents else None)
 
 
 def _name(text: str) -> str:
@@ -121,7 +130,9 @@ def _mapping_of(module: str, function: str) -> tuple[FisMapping | None, Any]:
     return MAPPINGS.get((module, function)), None
 
 
-def _part(step: dict[str, Any], context: FisContext, where: str) -> FisPart:
+def _part(step: dict[str, Any], context: FisContext, configuration: dict[str, Any], where: str,
+          needs: Needs) -> FisPart:
+    """The step's FIS part; its fault's dry run is made only if its mapping asks for it."""
     provider = step.get("provider") or {}
     module, function = str(provider.get("module", "")), str(provider.get("func", ""))
     mapping, found = _mapping_of(module, function)
@@ -134,10 +145,16 @@ def _part(step: dict[str, Any], context: FisContext, where: str) -> FisPart:
         if arguments.pop("dry_run", False):
             raise ValidationError(f"{where}: dry_run is true; preview a FIS experiment with "
                                   "`chaos-sre fis run --preview` instead")
+        checked = dict(arguments)
+        context = replace(context, planned=lambda: found.function(
+            **checked, dry_run=True, configuration=configuration))
     try:
-        return mapping(arguments, context)
+        part = mapping(arguments, context)
     except ValidationError as exc:
         raise ValidationError(f"{where}: {exc}") from None
+    if part.documents and found is not None:
+        needs.add(found.name, found.reads, found.permissions)
+    return part
 
 
 def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPart]],

@@ -7,7 +7,8 @@ that turns the fault's checked arguments into FIS targets and actions::
         return FisPart(targets={"instances": FisTarget("aws:ec2:instance", ...)},
                        actions={"terminate": FisStep("aws:ec2:terminate-instances", "instances")})
 
-The mapping reads no AWS state: FIS resolves targets itself when the experiment starts, by
+A mapping reads no AWS state (but its fault's dry run, when it must: ``context.planned()``): FIS
+resolves targets itself when the experiment starts, by
 resource type, tags and filters (``Placement.AvailabilityZone``), with a selection mode (ALL,
 COUNT(n), PERCENT(n)) - "Targets for AWS FIS". An argument FIS cannot express raises
 :class:`FisUnsupported` naming it. A fault FIS has no action for runs as an SSM Automation
@@ -40,6 +41,12 @@ class FisContext:
     account_id: str
     experiment: str
     """The experiment's name (its file's stem): names generated documents and alarms."""
+    planned: Callable[[], Mapping[str, Any]] = lambda: {}
+    """The fault's dry run (its plan's summary, read-only calls and guardrails): for a mapping
+    that needs the values the fault would set (an SSM document's calls); asked only then, so
+    other mappings export offline."""
+    automation_role_arn: str = ""
+    """The role a generated SSM Automation document acts as (its ``AutomationAssumeRole``)."""
 
     def arn(self, service: str, resource: str) -> str:
         """An ARN of this account and Region (``ssm``, ``document/NAME``)."""

@@ -70,9 +70,16 @@ def widened(target: ScalableTarget, value: int) -> ScalableTarget:
             "suspended": dict(ALL_SUSPENDED)}
 
 
+def registration(namespace: str, resource_id: str, dimension: str,
+                 target: ScalableTarget) -> dict[str, Any]:
+    """The RegisterScalableTarget request for exactly ``target``'s min, max and suspended state."""
+    return {"ServiceNamespace": namespace, "ResourceId": resource_id, "ScalableDimension": dimension,
+            "MinCapacity": target["min"], "MaxCapacity": target["max"],
+            "SuspendedState": dict(target["suspended"])}
+
+
 def register(scaling: Any, namespace: str, resource_id: str, dimension: str,
              target: ScalableTarget) -> None:
     """RegisterScalableTarget with exactly ``target``'s min, max and suspended state."""
-    call(scaling, "register_scalable_target", ServiceNamespace=namespace, ResourceId=resource_id,
-         ScalableDimension=dimension, MinCapacity=target["min"], MaxCapacity=target["max"],
-         SuspendedState=target["suspended"])
+    call(scaling, "register_scalable_target",
+         **registration(namespace, resource_id, dimension, target))

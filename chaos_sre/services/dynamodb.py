@@ -13,6 +13,7 @@ from the first to the last datapoint - never over minutes it has not published y
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
@@ -22,6 +23,9 @@ from chaos_sre.errors import ValidationError
 from chaos_sre.timescale import aws_seconds, wall_seconds
 
 NAMESPACE = "AWS/DynamoDB"
+ON_DEMAND = "PAY_PER_REQUEST"
+SCALING_NAMESPACE = "dynamodb"
+"""Application Auto Scaling's service namespace of tables and indexes."""
 
 
 UNLIMITED = -1
@@ -114,3 +118,18 @@ def metric_minutes(cloudwatch: Any, metric: str, dimensions: dict[str, str],
     stamps = [point["Timestamp"].timestamp() for point in points]
     span = max(stamps) - min(stamps) + minute
     return MetricMinutes(float(sum(point["Sum"] for point in points)), aws_seconds(span), span)
+
+
+def update_request(table_name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """UpdateTable parameters that turn ``before`` into ``after`` (only what differs)."""
+    on_demand = after["billing_mode"] == ON_DEMAND
+    field = "OnDemandThroughput" if on_demand else "ProvisionedThroughput"
+    request: dict[str, Any] = {"TableName": table_name}
+    if after["table"] != before["table"]:
+        request[field] = after["table"]
+    index_updates = [{"Update": {"IndexName": name, field: value}}
+                     for name, value in sorted(after["indexes"].items())
+                     if before["indexes"].get(name) != value]
+    if index_updates:
+        request["GlobalSecondaryIndexUpdates"] = index_updates
+    return request

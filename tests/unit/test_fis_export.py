@@ -10,6 +10,7 @@ from conftest import ROOT, run_cli
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.fis.actions import ACTIONS, check_action, duration_seconds, iso_duration
+from chaos_sre.fis.automation import ApiCall, Change, Wait, document
 from chaos_sre.fis.export import export, fault_seconds
 
 ACCOUNT = "123456789012"
@@ -161,3 +162,29 @@ def test_durations_are_iso_8601_as_fis_writes_them() -> None:
     for bad in ("PT", "1M", "P1D", "PT1.5M"):
         with pytest.raises(ValidationError, match="not an ISO 8601 duration"):
             duration_seconds(bad)
+
+
+def test_an_automation_undoes_what_it_changed_whenever_it_stops() -> None:
+    """The generated SSM document: changes, the hold, then the undoing newest first. A change
+    that fails goes to the undoing of what was already changed; one cancelled (FIS stopping the
+    experiment cancels the automation) to its own undo too; an undo that fails lets the others
+    run. Nothing changed yet: the automation just stops."""
+    def api(name: str) -> ApiCall:
+        return ApiCall("ecs", name, {})
+
+    content = document("test", [Change("First", api("A"), undo=api("UndoA")),
+                                Change("Second", api("B"), undo=api("UndoB"),
+                                       settle_undo=Wait(api("Describe"), "$.x", ["1"]))])
+    steps = {s["name"]: (s["action"], s.get("onFailure"), s.get("onCancel"), s.get("isEnd", False))
+             for s in content["mainSteps"]}
+    assert [s["name"] for s in content["mainSteps"]] == [
+        "First", "Second", "Hold", "UndoSecond", "UndoSecondSettled", "UndoFirst"]
+    assert steps == {
+        "First": ("aws:executeAwsApi", "Abort", "step:UndoFirst", False),
+        "Second": ("aws:executeAwsApi", "step:UndoFirst", "step:UndoSecond", False),
+        "Hold": ("aws:sleep", "step:UndoSecond", "step:UndoSecond", False),
+        "UndoSecond": ("aws:executeAwsApi", "Continue", None, False),
+        "UndoSecondSettled": ("aws:waitForAwsResourceProperty", "Continue", None, False),
+        "UndoFirst": ("aws:executeAwsApi", "Continue", None, True)}
+    assert content["schemaVersion"] == "0.3"
+    assert content["assumeRole"] == "{{ AutomationAssumeRole }}"
