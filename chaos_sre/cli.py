@@ -273,11 +273,17 @@ def fis() -> None:
 @click.option("--documents-dir", type=click.Path(path_type=Path), default=None,
               help="Write the SSM Automation documents the template starts, and their role's "
               "IAM policy, into this directory.")
+@click.option("--alarms-file", type=click.Path(path_type=Path), default=None,
+              help="Write the stop condition's CloudWatch alarms (PutMetricAlarm and "
+              "PutCompositeAlarm inputs) here; reads the load balancer's CloudWatch dimension.")
+@click.option("--role-policy", "role_policy_file", type=click.Path(path_type=Path), default=None,
+              help="Write the least-privilege IAM policy (and trust policy) of the role FIS acts "
+              "as here.")
 @click.argument("experiment", type=click.Path(path_type=Path))
 @_one_line_errors
 def fis_export(output: Path | None, account_id: str | None, role_arn: str | None,
                region: str | None, automation_role_arn: str | None, documents_dir: Path | None,
-               experiment: Path) -> None:
+               alarms_file: Path | None, role_policy_file: Path | None, experiment: Path) -> None:
     """Print EXPERIMENT as a FIS CreateExperimentTemplate input (JSON), for
     `aws fis create-experiment-template --cli-input-json file://FILE`. A fault FIS has no
     action for runs as a generated SSM Automation document (--documents-dir). A fault or
@@ -286,6 +292,7 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
     import json
 
     from chaos_sre.fis.export import export
+    from chaos_sre.fis.files import write_files
 
     exported = export(experiment, account_id=account_id, role_arn=role_arn, region=region,
                       automation_role_arn=automation_role_arn)
@@ -295,24 +302,8 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
     else:
         output.write_text(text)
         click.echo(f"wrote {output}", err=True)
-    if exported.documents and documents_dir is not None:
-        documents_dir.mkdir(parents=True, exist_ok=True)
-        for document in exported.documents:
-            (documents_dir / f"{document.name}.json").write_text(
-                json.dumps(document.content, indent=2) + "\n")
-            click.echo(f"wrote {documents_dir / document.name}.json (aws ssm create-document "
-                       f"--name {document.name} --document-type Automation --document-format JSON "
-                       f"--content file://...)", err=True)
-        (documents_dir / "automation-role-policy.json").write_text(
-            json.dumps(exported.automation_role, indent=2) + "\n")
-        click.echo(f"wrote {documents_dir / 'automation-role-policy.json'} (the documents' role)",
-                   err=True)
-    elif exported.documents:
-        click.echo("note: the template starts SSM Automation document(s) "
-                   + ", ".join(d.name for d in exported.documents)
-                   + ": write them with --documents-dir and create them before the experiment", err=True)
-    for note in exported.notes:
-        click.echo(f"note: {note}", err=True)
+    for line in write_files(exported, documents_dir, alarms_file, role_policy_file):
+        click.echo(line, err=True)
 
 
 @main.group()

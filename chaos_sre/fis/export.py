@@ -31,15 +31,20 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
 from chaos_sre.aws import aws_client, call
+from chaos_sre.control.settings import control_settings
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.fis.actions import ACTIONS, check_action
+from chaos_sre.fis.alarms import BurnAlarms, burn_alarms
 from chaos_sre.fis.mapping import FisContext, FisMapping, FisPart, SsmDocument
+from chaos_sre.fis.role import role_policy
 from chaos_sre.fis.third_party import MAPPINGS
 from chaos_sre.iam import Needs, policy
+from chaos_sre.probes.cloudwatch import load_balancer_dimension
 from chaos_sre.safety.validate import resolved_configuration, validate_experiment
 from chaos_sre.values import resolved
+from chaos_sre.verdicts import CONTROL_MODULE
 
 DESCRIPTION_LONGEST = 512
 NAME_LONGEST = 64
@@ -60,6 +65,23 @@ class Export:
     """Where FIS differs from ``chaos run`` for this experiment."""
     automation_role: dict[str, Any] | None = None
     """The IAM policy the documents' role needs (what their faults declare), if any."""
+    alarms: BurnAlarms | None = None
+    """The stop condition's alarms (None: the experiment has no SLO on a load balancer)."""
+    configuration: dict[str, Any] = field(default_factory=dict)
+
+    def role_policy(self) -> dict[str, Any]:
+        """The least-privilege policy of the role FIS acts as (:mod:`chaos_sre.fis.role`)."""
+        arn = str(self.template["logConfiguration"]["cloudWatchLogsConfiguration"]["logGroupArn"])
+        _, _, _, region, account, _ = arn.split(":", 5)
+        return role_policy(self.template, region, account)
+
+    def alarm_requests(self) -> list[tuple[str, dict[str, Any]]]:
+        """The CloudWatch calls that create the stop condition's alarms (reads the load
+        balancer's dimension: one DescribeLoadBalancers)."""
+        if self.alarms is None:
+            return []
+        dimension = load_balancer_dimension(self.alarms.load_balancer, self.configuration)
+        return self.alarms.requests(dimension)
 
 
 def fault_seconds(method: list[Any], index: int) -> float:
@@ -98,13 +120,49 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
         parts.append((_name(str(step.get("name") or f"action-{index}")), part))
     if not parts:
         raise ValidationError(f"{source}: its method has no action for FIS to run")
-    template = _template(document, name, parts, account, region, role_arn)
-    _check(template, source)
     notes = [note for _, part in parts for note in part.notes]
+    alarms = _stop_alarms(document, configuration, Path(path), name, region, account, method, notes)
+    template = _template(document, name, parts, account, region, role_arn)
+    if alarms is not None:
+        template["stopConditions"] = [{"source": "aws:cloudwatch:alarm", "value": alarms.arn}]
+        del template["clientToken"]
+        template["clientToken"] = _client_token(name, template)
+    _check(template, source)
     if len(parts) > 1:
         notes.append("FIS starts every action at once, where chaos run injects them one after another")
     documents = [d for _, part in parts for d in part.documents]
-    return Export(template, documents, notes, policy(needs) if documents else None)
+    return Export(template, documents, notes, policy(needs) if documents else None, alarms,
+                  configuration)
+
+
+def _stop_alarms(document: dict[str, Any], configuration: dict[str, Any], path: Path, name: str,
+                 region: str, account: str, method: list[Any], notes: list[str]) -> BurnAlarms | None:
+    """The burn-rate alarms of the experiment's chaos-sre control's SLO, over the fault's span:
+    its longest hold and the control's recovery hold (None, with a note, when there is no
+    control or its SLO names no load balancer)."""
+    control = next((c.get("provider") or {} for c in document.get("controls") or []
+                    if isinstance(c, dict) and (c.get("provider") or {}).get("module") == CONTROL_MODULE),
+                   None)
+    if control is None:
+        notes.append("no stop condition: the experiment has no chaos-sre control, so no SLO")
+        return None
+    settings = control_settings(control.get("arguments") or {}, configuration,
+                                experiment_file=path if path.is_file() else None)
+    if not settings.slo.load_balancer:
+        notes.append(f"no stop condition: SLO {settings.slo.name} names no load balancer whose "
+                     "CloudWatch metrics an alarm could watch")
+        return None
+    span = max(fault_seconds(method, i) for i, step in enumerate(method)
+               if isinstance(step, dict) and step.get("type") == "action") + settings.run.hold_seconds
+    return burn_alarms(experiment=name, region=region, account_id=account,
+                       load_balancer=settings.slo.load_balancer, target=settings.slo.target,
+                       window_seconds=settings.slo.window_seconds,
+                       allowance=settings.run.budget_allowance, span_seconds=span)
+
+
+def _client_token(name: str, template: dict[str, Any]) -> str:
+    content = json.dumps(template, sort_keys=True).encode()
+    return f"chaos-sre-{name}-{hashlib.sha256(content).hexdigest()[:16]}"
 
 
 def _name(text: str) -> str:
@@ -190,8 +248,7 @@ def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPar
                 "logGroupArn": f"arn:aws:logs:{region}:{account}:log-group:{LOG_GROUP}:*"},
             "logSchemaVersion": 2},
     }
-    content = json.dumps(template, sort_keys=True).encode()
-    template["clientToken"] = f"chaos-sre-{name}-{hashlib.sha256(content).hexdigest()[:16]}"
+    template["clientToken"] = _client_token(name, template)
     return template
 
 

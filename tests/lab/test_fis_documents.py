@@ -61,6 +61,11 @@ def test_ecs_scale_to_zero_runs_as_an_automation_that_gives_the_count_and_scalin
         ("UndoHoldScaling", "RegisterScalableTarget",
          {**target, "MinCapacity": 3, "MaxCapacity": 9,
           "SuspendedState": {k: False for k in suspended}})]
+    fis_role = {tuple(s["Action"]): s["Resource"] for s in exported.role_policy()["Statement"]}
+    assert set(fis_role[("ssm:StartAutomationExecution",)]) == {
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:document/{name}",
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:automation-definition/{name}:*"}
+    assert fis_role[("iam:PassRole",)] == f"arn:aws:iam::{ACCOUNT}:role/chaos-sre-ssm-ecs-scale-to-zero"
     role = exported.automation_role
     assert role is not None
     granted = {a for s in role["Statement"] for a in s["Action"]}
@@ -104,3 +109,31 @@ def test_dynamodb_throttle_runs_as_an_automation_with_the_planned_capacity(
         "ReadCapacityUnits": 10, "WriteCapacityUnits": 10}}
     assert steps[5][2] == {"TableName": "sessions", "ProvisionedThroughput": {
         "ReadCapacityUnits": 100, "WriteCapacityUnits": 100}}
+
+
+def test_the_stop_condition_alarms_watch_the_load_balancer_the_slo_names(
+        lab_endpoint: RunningLab) -> None:
+    """The alarms read the SLO's load balancer's CloudWatch dimension (app/web/ID) from the
+    account, and CloudWatch takes them: both windows' metric-math alarms are created and start
+    with no data (the composite that the template's stop condition names pairs them; the lab
+    does not answer PutCompositeAlarm yet)."""
+    exported = export(ROOT / "experiments" / "az-blackhole.json", account_id=ACCOUNT)
+    requests = exported.alarm_requests()
+    arn = lab_endpoint.client("elbv2").describe_load_balancers(Names=["web"])["LoadBalancers"][0][
+        "LoadBalancerArn"]
+    dimension = arn.split(":loadbalancer/", 1)[1]
+    cloudwatch = lab_endpoint.client("cloudwatch")
+    created = []
+    for operation, given in requests:
+        if operation == "PutMetricAlarm":
+            assert {d["Value"] for m in given["Metrics"] if "MetricStat" in m
+                    for d in m["MetricStat"]["Metric"]["Dimensions"]} == {dimension}
+            cloudwatch.put_metric_alarm(**given)
+            created.append(given["AlarmName"])
+    try:
+        alarms = cloudwatch.describe_alarms(AlarmNames=created)["MetricAlarms"]
+        assert sorted(a["AlarmName"] for a in alarms) == ["chaos-sre-az-blackhole-burn-long",
+                                                          "chaos-sre-az-blackhole-burn-short"]
+        assert {a["Threshold"] for a in alarms} == {0.72}
+    finally:
+        cloudwatch.delete_alarms(AlarmNames=created)

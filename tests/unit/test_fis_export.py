@@ -5,7 +5,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.validate import validate_parameters
 from conftest import ROOT, run_cli
 
 from chaos_sre.errors import ValidationError
@@ -188,3 +190,58 @@ def test_an_automation_undoes_what_it_changed_whenever_it_stops() -> None:
         "UndoFirst": ("aws:executeAwsApi", "Continue", None, True)}
     assert content["schemaVersion"] == "0.3"
     assert content["assumeRole"] == "{{ AutomationAssumeRole }}"
+
+
+def test_the_stop_condition_is_a_burn_rate_alarm_pair_that_spends_the_allowance() -> None:
+    """az-blackhole may spend 5 % of a 30-day 99.9 % SLO's budget; its fault holds 150 s and the
+    control's recovery hold is 30 s, so the alarms watch 180 s (and a twelfth of it, at least a
+    minute): an error ratio above 0.05 x 2 592 000 / 180 x 0.001 = 0.72 spends the allowance.
+    The template's stop condition is the composite of both; every request is a valid
+    CloudWatch input."""
+    exported = export(ROOT / "experiments" / "az-blackhole.json", account_id=ACCOUNT)
+    alarms = exported.alarms
+    assert alarms is not None
+    assert (alarms.long_seconds, alarms.short_seconds) == (180, 60)
+    assert alarms.error_ratio == pytest.approx(0.72)
+    assert exported.template["stopConditions"] == [{
+        "source": "aws:cloudwatch:alarm",
+        "value": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:chaos-sre-az-blackhole-burn"}]
+    requests = alarms.requests("app/web/0123456789abcdef")
+    assert [(operation, given["AlarmName"]) for operation, given in requests] == [
+        ("PutMetricAlarm", "chaos-sre-az-blackhole-burn-long"),
+        ("PutMetricAlarm", "chaos-sre-az-blackhole-burn-short"),
+        ("PutCompositeAlarm", "chaos-sre-az-blackhole-burn")]
+    assert requests[2][1]["AlarmRule"] == ('ALARM("chaos-sre-az-blackhole-burn-long") AND '
+                                          'ALARM("chaos-sre-az-blackhole-burn-short")')
+    cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
+    for operation, given in requests:
+        validate_parameters(given, cloudwatch.operation_model(operation).input_shape)
+    long_alarm = requests[0][1]
+    assert long_alarm["Metrics"][-1]["Expression"] == (
+        "(FILL(elb_5xx, 0) + FILL(target_5xx, 0) + FILL(elb_4xx, 0)) / "
+        "(FILL(total, 0) + FILL(elb_503, 0))")
+    assert {m["MetricStat"]["Period"] for m in long_alarm["Metrics"] if "MetricStat" in m} == {180}
+    assert long_alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_fis_role_is_least_privilege_from_the_template() -> None:
+    """The role FIS acts as: reads on *, every change only where the action reaches - the
+    target's resources by ARN, or by type with the target's tags - and nothing mutating on *
+    without a condition scoping it."""
+    outage = export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT).role_policy()
+    terminate = next(s for s in outage["Statement"] if "ec2:TerminateInstances" in s["Action"])
+    assert terminate["Resource"] == f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*"
+    assert terminate["Condition"] == {"StringEquals": {
+        "aws:ResourceTag/app": "web", "aws:ResourceTag/aws:autoscaling:groupName": "web",
+        "aws:ResourceTag/env": "staging"}}
+    failover = export(ROOT / "experiments" / "rds-failover.json", account_id=ACCOUNT).role_policy()
+    assert next(s for s in failover["Statement"] if "rds:FailoverDBCluster" in s["Action"])[
+        "Resource"] == f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:orders"
+    for name in EXPORTED:
+        policy = export(ROOT / "experiments" / f"{name}.json", account_id=ACCOUNT).role_policy()
+        for statement in policy["Statement"]:
+            changes = [a for a in statement["Action"]
+                       if not a.split(":", 1)[1].startswith(("Describe", "Get", "List"))
+                       and not a.startswith("logs:")]
+            if changes and statement["Resource"] == "*":
+                assert statement.get("Condition"), (name, statement)
