@@ -1,0 +1,181 @@
+"""FIS experiments in the lab, run as FIS runs them ("Experiments for AWS FIS": experiment and
+action states).
+
+* StartExperiment: ``initiating``; the targets are resolved (:mod:`chaos_sre.lab.fis.targets`).
+  A target that resolves to nothing fails the experiment under ``emptyTargetResolutionMode``
+  ``fail`` ("Target resolution returned empty set"); ``actionsMode`` ``skip-all`` resolves the
+  targets and skips every action (a preview).
+* ``running``: each action starts once the actions it ``startAfter`` have completed, and runs as
+  :mod:`chaos_sre.lab.fis.actions` says (``pending`` -> ``running`` -> ``completed``); one that
+  fails fails the experiment, and the others are stopped.
+* StopExperiment: ``stopping``; running actions are ended (what they hold is given back) and
+  ``stopped``, pending ones ``cancelled``; then the experiment is ``stopped``.
+* When every action has completed: ``completed``.
+
+Every state change is a timeline event (``fis-experiment-*``, ``fis-action-*``). Durations are
+AWS seconds at the lab's time scale; the random selections are seeded by the experiment's id.
+"""
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.core.utils import unix_time
+from werkzeug.exceptions import HTTPException
+
+from chaos_sre.lab.core.simulation import SimulationContext
+from chaos_sre.lab.fis.actions import ActionFailed, Running, start
+from chaos_sre.lab.fis.targets import TargetError, resolve
+
+TICK_ORDER = 5
+"""First: what an action changes is seen by the other services' ticks of the same round."""
+EMPTY_TARGET = "Target resolution returned empty set"
+REFUSED = (HTTPException, ServiceException)
+"""How moto refuses a call (an action's, made on the lab's models)."""
+
+
+@dataclass
+class ExperimentRun:
+    """The lab's run of one experiment."""
+
+    experiment: Any
+    resolved: dict[str, list[str]] = field(default_factory=dict)
+    running: dict[str, Running] = field(default_factory=dict)
+
+
+@dataclass
+class FisExperiments:
+    """Every FIS experiment of the lab's account, run over time."""
+
+    context: SimulationContext
+    _runs: dict[str, ExperimentRun] = field(default_factory=dict)
+
+    # -- hooks from the patches -----------------------------------------------------
+    def started(self, experiment: Any) -> None:
+        """A new experiment: ``initiating`` until the next tick resolves its targets."""
+        experiment.lab_run = True
+        self._set(experiment, "initiating", "Experiment is initiating")
+        self._runs[experiment.id] = ExperimentRun(experiment)
+
+    def resolved(self, experiment: Any) -> list[tuple[str, str, str]]:
+        run = self._runs.get(experiment.id)
+        if run is None:
+            return []
+        return [(str(experiment.targets[name].get("resourceType", "")), name, arn)
+                for name, arns in sorted(run.resolved.items()) for arn in arns]
+
+    # -- time -------------------------------------------------------------------------
+    def tick(self, now: float) -> None:
+        for run in list(self._runs.values()):
+            status = str(run.experiment._status)
+            if status == "initiating":
+                self._initiate(run)
+            elif status == "running":
+                self._advance(run, now)
+            elif status == "stopping":
+                self._stop(run, "stopped", "Experiment stopped")
+
+    def status(self) -> dict[str, Any]:
+        return {"fis_experiments": [
+            {"id": run.experiment.id, "status": str(run.experiment._status),
+             "actions": {name: action["state"]["status"]
+                         for name, action in sorted(run.experiment.actions.items())}}
+            for run in self._runs.values()]}
+
+    # -- the state machine -------------------------------------------------------------
+    def _set(self, experiment: Any, status: str, reason: str) -> None:
+        experiment._status, experiment.lab_reason = status, reason
+        self.context.timeline.event(f"fis-experiment-{status}", experiment.id, reason=reason)
+
+    def _set_action(self, run: ExperimentRun, name: str, status: str, reason: str) -> None:
+        action = run.experiment.actions[name]
+        action["state"] = {"status": status, "reason": reason}
+        if status == "running":
+            action["startTime"] = unix_time()
+        if status in ("completed", "stopped", "failed", "cancelled", "skipped"):
+            action["endTime"] = unix_time()
+        self.context.timeline.event(f"fis-action-{status}", f"{run.experiment.id}/{name}",
+                                    action_id=action.get("actionId", ""), reason=reason)
+
+    def _initiate(self, run: ExperimentRun) -> None:
+        experiment = run.experiment
+        rng = random.Random(experiment.id)
+        try:
+            for name, target in sorted((experiment.targets or {}).items()):
+                run.resolved[name] = resolve(target, rng)
+        except TargetError as exc:
+            self._fail(run, str(exc))
+            return
+        options = experiment.experiment_options or {}
+        empty = [name for name, arns in run.resolved.items() if not arns]
+        if empty and options.get("emptyTargetResolutionMode", "fail") == "fail":
+            self._fail(run, f"{EMPTY_TARGET}: {', '.join(empty)}")
+            return
+        if options.get("actionsMode") == "skip-all":
+            for name in experiment.actions:
+                self._set_action(run, name, "skipped", "Action was skipped (actionsMode skip-all)")
+            self._set(experiment, "completed", "Experiment completed")
+            return
+        self._set(experiment, "running", "Experiment is running")
+
+    def _advance(self, run: ExperimentRun, now: float) -> None:
+        actions = run.experiment.actions
+        for name, action in sorted(actions.items()):
+            state = action["state"]["status"]
+            if state == "running" and name in run.running:
+                ends_at = run.running[name].ends_at
+                if ends_at is not None and now >= ends_at:
+                    try:
+                        run.running.pop(name).finish()
+                    except REFUSED as exc:
+                        self._set_action(run, name, "failed", f"Ending the action failed: {exc}")
+                        self._fail(run, f"Action {name} failed: {exc}")
+                        return
+                    self._set_action(run, name, "completed", "Action completed")
+            elif state == "pending" and all(actions[a]["state"]["status"] == "completed"
+                                            for a in action.get("startAfter") or []):
+                self._start(run, name, action, now)
+                if str(run.experiment._status) != "running":
+                    return
+        if all(a["state"]["status"] in ("completed", "skipped") for a in actions.values()):
+            self._set(run.experiment, "completed", "Experiment completed")
+
+    def _start(self, run: ExperimentRun, name: str, action: dict[str, Any], now: float) -> None:
+        target = next(iter((action.get("targets") or {}).values()), None)
+        resources = run.resolved.get(target, []) if target else []
+        try:
+            running = start(str(action["actionId"]), resources, action.get("parameters") or {},
+                            lambda seconds: now + self.context.scaled(seconds))
+        except (ActionFailed, *REFUSED, KeyError, ValueError) as exc:
+            self._set_action(run, name, "failed", str(exc))
+            self._fail(run, f"Action {name} failed: {exc}")
+            return
+        self._set_action(run, name, "running", "Action is running")
+        if running.ends_at is None:
+            self._set_action(run, name, "completed", "Action completed")
+        else:
+            run.running[name] = running
+
+    def _fail(self, run: ExperimentRun, reason: str) -> None:
+        self._stop(run, "failed", reason)
+
+    def _stop(self, run: ExperimentRun, status: str, reason: str) -> None:
+        """End every running action (what it holds is given back), cancel the pending ones."""
+        for name in sorted(run.running):
+            try:
+                run.running.pop(name).finish()
+            except REFUSED as exc:
+                self._set_action(run, name, "failed", f"Ending the action failed: {exc}")
+                continue
+            self._set_action(run, name, "stopped", "Action was stopped")
+        for name, action in sorted(run.experiment.actions.items()):
+            if action["state"]["status"] == "pending":
+                self._set_action(run, name, "cancelled", "Action was cancelled")
+        self._set(run.experiment, status, reason)
+
+
+def create(context: SimulationContext) -> FisExperiments:
+    """FIS's simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return FisExperiments(context)
+

@@ -1,0 +1,158 @@
+"""AWS FIS in the lab: experiment templates that ``chaos-sre fis export`` writes, run by the
+lab as FIS runs them - target resolution, actions on the lab's own resources for their
+durations, experiment and action states, StopExperiment ("Experiments for AWS FIS")."""
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import ROOT, RunningLab, lab_for_module, wait_until
+
+from chaos_sre.fis.export import export
+
+ACCOUNT = "123456789012"
+TOKENS = itertools.count()
+"""A new clientToken per template created: FIS (and moto) answer a token it knows with that
+template again."""
+ENDED = ("completed", "failed", "stopped")
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    with lab_for_module(tmp_path_factory) as lab:
+        yield lab
+
+
+def template(name: str, **changes: Any) -> dict[str, Any]:
+    exported = export(ROOT / "experiments" / f"{name}.json", account_id=ACCOUNT).template
+    return {**exported, **changes}
+
+
+def run(lab: RunningLab, body: dict[str, Any], **options: Any) -> tuple[str, dict[str, Any]]:
+    """Create the template, start an experiment of it, wait (bounded) until it ends."""
+    fis = lab.client("fis")
+    unique = {**body, "clientToken": f"{body['clientToken']}-{next(TOKENS)}"}
+    template_id = fis.create_experiment_template(**unique)["experimentTemplate"]["id"]
+    experiment_id = fis.start_experiment(experimentTemplateId=template_id, **options)[
+        "experiment"]["id"]
+
+    def ended() -> dict[str, Any] | None:
+        found = fis.get_experiment(id=experiment_id)["experiment"]
+        return found if found["state"]["status"] in ENDED else None
+
+    found = wait_until(ended, timeout=30, interval=0.1)
+    assert found, fis.get_experiment(id=experiment_id)["experiment"]["state"]
+    return experiment_id, found
+
+
+def resolved(lab: RunningLab, experiment_id: str) -> list[str]:
+    return sorted(t["targetInformation"]["arn"].rsplit("/", 1)[-1] for t in lab.client(
+        "fis").list_experiment_resolved_targets(experimentId=experiment_id)["resolvedTargets"])
+
+
+def test_a_preview_resolves_the_targets_and_changes_nothing_and_what_fis_cannot_resolve_fails(
+        module_lab: RunningLab) -> None:
+    """``actionsMode: skip-all`` resolves the targets and skips every action; a target that
+    resolves to nothing fails the experiment under ``emptyTargetResolutionMode: fail`` (FIS's
+    "Target resolution returned empty set"); a resource type the lab does not resolve fails it
+    with that reason - never a completed experiment that did nothing."""
+    lab = module_lab
+    body = template("az-outage")
+    experiment_id, preview = run(lab, body, experimentOptions={"actionsMode": "skip-all"})
+    assert preview["state"]["status"] == "completed"
+    assert [a["state"]["status"] for a in preview["actions"].values()] == ["skipped"]
+    in_az = sorted(i["InstanceId"] for i in lab.web_instances("running")
+                   if i["Placement"]["AvailabilityZone"] == "us-east-1a")
+    assert resolved(lab, experiment_id) == in_az and len(in_az) == 2
+    assert lab.timeline()["faults"] == []
+
+    target = body["targets"]["terminate-az-instances-instances"]
+    empty = {**body, "targets": {"terminate-az-instances-instances": {
+        **target, "resourceTags": {**target["resourceTags"], "app": "nothing"}}}}
+    _, failed = run(lab, empty)
+    assert failed["state"] == {"status": "failed", "reason": "Target resolution returned empty set: "
+                                                             "terminate-az-instances-instances"}
+    assert [a["state"]["status"] for a in failed["actions"].values()] == ["cancelled"]
+
+    _, unresolved = run(lab, template("az-blackhole"))
+    assert unresolved["state"]["status"] == "failed"
+    assert "does not resolve resource type aws:arc:zonal-shift-managed-resource" in \
+        unresolved["state"]["reason"]
+    assert lab.timeline()["faults"] == []
+
+
+def test_the_exported_az_outage_and_rds_failover_run_on_what_they_resolved(start_lab) -> None:
+    """The az-outage template: its running instances of group web in us-east-1a resolved and
+    terminated by aws:ec2:terminate-instances, and the lab's ground truth sees exactly those.
+    The rds-failover template: aws:rds:failover-db-cluster on cluster orders by its ARN, and
+    the writer moves out of us-east-1a (the lab's Aurora failover)."""
+    lab = start_lab()
+    experiment_id, done = run(lab, template("az-outage"))
+    assert done["state"]["status"] == "completed", done["state"]
+    taken = resolved(lab, experiment_id)
+    assert len(taken) == 2
+    assert wait_until(lambda: sorted(f["resource"] for f in lab.timeline()["faults"]
+                                     if f["kind"] == "instance-terminated") == taken, timeout=5)
+    experiment_id, done = run(lab, template("rds-failover"))
+    assert done["state"]["status"] == "completed", done["state"]
+    assert resolved(lab, experiment_id) == [f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:orders"]
+    rds = lab.client("rds")
+
+    def writer_zone() -> str:
+        cluster = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]
+        writer = next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]
+                      if m["IsClusterWriter"])
+        return str(rds.describe_db_instances(DBInstanceIdentifier=writer)["DBInstances"][0][
+            "AvailabilityZone"])
+
+    assert wait_until(lambda: writer_zone() != "us-east-1a", timeout=15)
+
+
+def test_a_network_cut_holds_for_its_duration_and_a_stop_gives_it_back(start_lab) -> None:
+    """aws:network:disrupt-connectivity (scope all) on the blackhole's subnets: a network ACL
+    tagged managedByFIS denies their traffic for the action's duration (PT1M: 6 s at time scale
+    0.1), then each subnet's ACL is given back and the new one deleted. StopExperiment ends a
+    second cut early the same way: the action ``stopped``, the experiment ``stopped``."""
+    lab = start_lab()
+    blackhole = template("az-blackhole")
+    cut = {**blackhole, "targets": {"blackhole-az-subnets": blackhole["targets"]["blackhole-az-subnets"]},
+           "actions": {"cut": {**blackhole["actions"]["blackhole-az-cut-network"],
+                               "parameters": {"duration": "PT1M", "scope": "all"}}},
+           "stopConditions": [{"source": "none"}]}
+    ec2 = lab.client("ec2")
+
+    def network() -> dict[str, list[str]]:
+        """Each network ACL and the subnets it is associated with (a replaced association gets
+        a new id, as on AWS)."""
+        return {acl["NetworkAclId"]: sorted(a["SubnetId"] for a in acl["Associations"])
+                for acl in ec2.describe_network_acls()["NetworkAcls"]}
+
+    before = network()
+    started = time.monotonic()
+    experiment_id, done = run(lab, cut)
+    assert done["state"]["status"] == "completed", done["state"]
+    assert time.monotonic() - started >= 6 * 0.9
+    subnets = resolved(lab, experiment_id)
+    events = [(e["kind"], e["resource"]) for e in lab.timeline()["events"]
+              if e["kind"] in ("subnet-unreachable", "subnet-reachable")]
+    assert {r for k, r in events if k == "subnet-unreachable"} == set(subnets)
+    assert wait_until(lambda: {r for k, r in [(e["kind"], e["resource"]) for e in lab.timeline()[
+        "events"]] if k == "subnet-reachable"} >= set(subnets), timeout=5)
+    assert network() == before
+
+    fis = lab.client("fis")
+    template_id = fis.create_experiment_template(**{**cut, "clientToken": "second"})[
+        "experimentTemplate"]["id"]
+    second = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: fis.get_experiment(id=second)["experiment"]["actions"]["cut"][
+        "state"]["status"] == "running", timeout=5, interval=0.05)
+    fis.stop_experiment(id=second)
+    assert wait_until(lambda: fis.get_experiment(id=second)["experiment"]["state"]["status"]
+                      == "stopped", timeout=5, interval=0.05)
+    stopped = fis.get_experiment(id=second)["experiment"]
+    assert stopped["actions"]["cut"]["state"]["status"] == "stopped"
+    assert network() == before
+    json.dumps(stopped, default=str)
