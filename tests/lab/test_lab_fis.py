@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import ROOT, RunningLab, lab_for_module, wait_until
 
 from chaos_sre.fis.export import export
@@ -57,8 +58,8 @@ def test_a_preview_resolves_the_targets_and_changes_nothing_and_what_fis_cannot_
         module_lab: RunningLab) -> None:
     """``actionsMode: skip-all`` resolves the targets and skips every action; a target that
     resolves to nothing fails the experiment under ``emptyTargetResolutionMode: fail`` (FIS's
-    "Target resolution returned empty set"); a resource type the lab does not resolve fails it
-    with that reason - never a completed experiment that did nothing."""
+    "Target resolution returned empty set"); a resource type the lab does not resolve (ECS
+    tasks, so far) fails it with that reason - never a completed experiment that did nothing."""
     lab = module_lab
     body = template("az-outage")
     experiment_id, preview = run(lab, body, experimentOptions={"actionsMode": "skip-all"})
@@ -77,10 +78,12 @@ def test_a_preview_resolves_the_targets_and_changes_nothing_and_what_fis_cannot_
                                                              "terminate-az-instances-instances"}
     assert [a["state"]["status"] for a in failed["actions"].values()] == ["cancelled"]
 
-    _, unresolved = run(lab, template("az-blackhole"))
-    assert unresolved["state"]["status"] == "failed"
-    assert "does not resolve resource type aws:arc:zonal-shift-managed-resource" in \
-        unresolved["state"]["reason"]
+    tasks = {**body, "targets": {"tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
+                                           "resourceTags": {"app": "api"}}},
+             "actions": {"stop-tasks": {"actionId": "aws:ecs:stop-task", "targets": {"Tasks": "tasks"}}}}
+    _, unresolved = run(lab, tasks)
+    assert unresolved["state"] == {"status": "failed", "reason": "the chaos-sre lab does not "
+                                                                 "resolve resource type aws:ecs:task"}
     assert lab.timeline()["faults"] == []
 
 
@@ -156,3 +159,84 @@ def test_a_network_cut_holds_for_its_duration_and_a_stop_gives_it_back(start_lab
     assert stopped["actions"]["cut"]["state"]["status"] == "stopped"
     assert network() == before
     json.dumps(stopped, default=str)
+
+
+def test_the_exported_az_blackhole_cuts_the_az_holds_launches_and_autoshifts_for_its_hold(
+        start_lab) -> None:
+    """The az-blackhole template, its hold shortened to PT1M (6 s at time scale 0.1): the AZ's
+    subnets cut by a managedByFIS network ACL, the group's launches there failing for capacity,
+    and a zonal autoshift (FIS_EXPERIMENT) of the load balancer, which has zonal autoshift
+    enabled (after its practice run configuration, as ARC requires). At the end each is given
+    back: the subnets' ACLs, the launches, the shift cancelled."""
+    lab = start_lab()
+    arn = lab.client("elbv2").describe_load_balancers(Names=["web"])["LoadBalancers"][0][
+        "LoadBalancerArn"]
+    arc = lab.client("arc-zonal-shift")
+    with pytest.raises(ClientError, match="no practice run configuration"):
+        arc.update_zonal_autoshift_configuration(resourceIdentifier=arn, zonalAutoshiftStatus="ENABLED")
+    arc.create_practice_run_configuration(resourceIdentifier=arn, outcomeAlarms=[{
+        "type": "CLOUDWATCH", "alarmIdentifier": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:web-slo"}])
+    arc.update_zonal_autoshift_configuration(resourceIdentifier=arn, zonalAutoshiftStatus="ENABLED")
+    assert arc.get_managed_resource(resourceIdentifier=arn)["zonalAutoshiftStatus"] == "ENABLED"
+    body = template("az-blackhole")
+    for action in body["actions"].values():
+        action["parameters"]["duration"] = "PT1M"
+    experiment_id, done = run(lab, body)
+    assert done["state"]["status"] == "completed", done
+    assert {a["state"]["status"] for a in done["actions"].values()} == {"completed"}, done
+    [shift] = arc.list_zonal_shifts(status="CANCELED")["items"]
+    assert (shift["resourceIdentifier"], shift["shiftType"]) == (arn, "FIS_EXPERIMENT")
+    kinds = [(e["kind"], e["resource"]) for e in lab.timeline()["events"]]
+    cut = {r for k, r in kinds if k == "subnet-unreachable"}
+    assert cut and cut <= set(resolved(lab, experiment_id)), kinds
+    assert not arc.list_zonal_shifts()["items"]
+    assert lab.api.status()["fis_experiments"][-1]["status"] == "completed"
+
+
+def test_the_exported_ecs_automation_scales_to_zero_and_back_and_a_stop_runs_its_undo(
+        start_lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """aws:ssm:start-automation-execution of the generated document (created with SSM
+    CreateDocument, as docs/fis.md says): the scalable target held, the service at 0 tasks for
+    the hold (PT1M), then the count and the target exactly as before. A second experiment
+    stopped mid-hold cancels the automation: its onCancel steps give everything back first
+    (the action ``stopping``, then ``stopped``), then the experiment is ``stopped``."""
+    lab = start_lab()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", lab.env["AWS_ENDPOINT_URL"])
+    exported = export(ROOT / "experiments" / "ecs-scale-to-zero.json", account_id=ACCOUNT)
+    [document] = exported.documents
+    lab.client("ssm").create_document(Content=json.dumps(document.content), Name=document.name,
+                                      DocumentType="Automation", DocumentFormat="JSON")
+    body = exported.template
+    [action] = body["actions"].values()
+    parameters = json.loads(action["parameters"]["documentParameters"])
+    action["parameters"]["documentParameters"] = json.dumps({**parameters, "Duration": "PT1M"})
+    ecs, scaling = lab.client("ecs"), lab.client("application-autoscaling")
+
+    def state() -> tuple[int, Any]:
+        service = ecs.describe_services(cluster="staging", services=["api"])["services"][0]
+        target = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[
+            "service/staging/api"])["ScalableTargets"][0]
+        return service["desiredCount"], (target["MinCapacity"], target["MaxCapacity"],
+                                         target["SuspendedState"])
+
+    before = state()
+    assert before[0] == 3
+    fis = lab.client("fis")
+    template_id = fis.create_experiment_template(**body)["experimentTemplate"]["id"]
+    first = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: state()[0] == 0, timeout=10, interval=0.1)
+    assert wait_until(lambda: fis.get_experiment(id=first)["experiment"]["state"]["status"]
+                      in ENDED, timeout=40)
+    assert fis.get_experiment(id=first)["experiment"]["state"]["status"] == "completed"
+    assert wait_until(lambda: state() == before, timeout=10)
+
+    second = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: state()[0] == 0, timeout=10, interval=0.1)
+    fis.stop_experiment(id=second)
+    assert wait_until(lambda: fis.get_experiment(id=second)["experiment"]["state"]["status"]
+                      == "stopped", timeout=40)
+    stopped = fis.get_experiment(id=second)["experiment"]
+    assert [a["state"]["status"] for a in stopped["actions"].values()] == ["stopped"]
+    assert state() == before
+    kinds = [e["kind"] for e in lab.timeline()["events"] if e["resource"].startswith(second)]
+    assert kinds.index("fis-action-stopping") < kinds.index("fis-action-stopped")

@@ -1,6 +1,7 @@
 """The ARC zonal shift API the lab answers (moto has none; :mod:`chaos_sre.lab.core.own_apis`):
-StartZonalShift, UpdateZonalShift, CancelZonalShift, ListZonalShifts and GetManagedResource, with
-the refusals the ARC API Reference documents (:mod:`chaos_sre.lab.arczonalshift.simulation`)."""
+StartZonalShift, UpdateZonalShift, CancelZonalShift, ListZonalShifts, GetManagedResource, and
+zonal autoshift's Create/DeletePracticeRunConfiguration and UpdateZonalAutoshiftConfiguration,
+with the refusals the ARC API Reference documents (:mod:`chaos_sre.lab.arczonalshift.simulation`)."""
 
 import re
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ EXPIRES_IN = re.compile(r"([1-9][0-9]*)(m|h)")
 MAX_EXPIRES_SECONDS = 72 * 3600.0
 MAX_COMMENT = 128
 UNIT_SECONDS = {"m": 60.0, "h": 3600.0}
+ENABLED, DISABLED = "ENABLED", "DISABLED"
 
 
 def _text(request: ApiRequest, member: str) -> str:
@@ -111,7 +113,7 @@ def list_zonal_shifts(request: ApiRequest) -> Mapping[str, Any]:
     """Shifts of the account (ACTIVE unless ``status`` says otherwise), one page."""
     status = _text(request, "status") or ACTIVE
     resource = _text(request, "resourceIdentifier")
-    items = [{**s.output(), "shiftType": "ZONAL_SHIFT"} for s in lab_shifts().shifts.values()
+    items = [{**s.output(), "shiftType": s.shift_type} for s in lab_shifts().shifts.values()
              if s.status == status and (not resource or s.resource_identifier == resource)]
     return {"items": items}
 
@@ -126,8 +128,58 @@ def get_managed_resource(request: ApiRequest) -> Mapping[str, Any]:
             "appliedWeights": {zone_id: 0.0 if zone_id in away else 1.0
                                for zone_id in _balancer_zones(balancer)},
             "zonalShifts": [{**{k: v for k, v in s.output().items() if k != "status"},
-                             "appliedStatus": "APPLIED", "shiftType": "ZONAL_SHIFT"} for s in shifts],
-            "autoshifts": [], "zonalAutoshiftStatus": "DISABLED"}
+                             "appliedStatus": "APPLIED", "shiftType": s.shift_type} for s in shifts],
+            "autoshifts": [], **_autoshift_members(arn)}
+
+
+def _autoshift_members(arn: str) -> dict[str, Any]:
+    shifts = lab_shifts()
+    members: dict[str, Any] = {"zonalAutoshiftStatus": shifts.autoshift.get(arn, DISABLED)}
+    if arn in shifts.practice_runs:
+        members["practiceRunConfiguration"] = shifts.practice_runs[arn]
+    return members
+
+
+def create_practice_run_configuration(request: ApiRequest) -> Mapping[str, Any]:
+    """A practice run configuration: its outcome alarms (required), blocking alarms, windows."""
+    arn = _text(request, "resourceIdentifier")
+    balancer = _managed(arn)
+    if arn in lab_shifts().practice_runs:
+        raise conflict(f"{arn} already has a practice run configuration.",
+                       "PracticeConfigurationAlreadyExists")
+    outcome = request.params.get("outcomeAlarms")
+    if not outcome:
+        raise invalid("outcomeAlarms is required: the alarms that tell a practice run failed")
+    lab_shifts().practice_runs[arn] = {
+        "outcomeAlarms": list(outcome), "blockingAlarms": list(request.params.get("blockingAlarms") or []),
+        "blockedWindows": list(request.params.get("blockedWindows") or []),
+        "blockedDates": list(request.params.get("blockedDates") or [])}
+    return {"arn": arn, "name": balancer.name, **_autoshift_members(arn)}
+
+
+def update_zonal_autoshift_configuration(request: ApiRequest) -> Mapping[str, Any]:
+    """Zonal autoshift ENABLED or DISABLED; enabling needs a practice run configuration."""
+    arn = _text(request, "resourceIdentifier")
+    _managed(arn)
+    status = _text(request, "zonalAutoshiftStatus")
+    if status not in (ENABLED, DISABLED):
+        raise invalid(f"zonalAutoshiftStatus must be ENABLED or DISABLED, not {status!r}")
+    if status == ENABLED and arn not in lab_shifts().practice_runs:
+        raise invalid(f"{arn} has no practice run configuration: zonal autoshift requires practice "
+                      "runs (CreatePracticeRunConfiguration)", "MissingPracticeConfiguration")
+    lab_shifts().autoshift[arn] = status
+    return {"resourceIdentifier": arn, "zonalAutoshiftStatus": status}
+
+
+def delete_practice_run_configuration(request: ApiRequest) -> Mapping[str, Any]:
+    arn = _text(request, "resourceIdentifier")
+    balancer = _managed(arn)
+    if lab_shifts().autoshift.get(arn) == ENABLED:
+        raise conflict(f"{arn} has zonal autoshift enabled, which needs its practice runs; disable "
+                       "zonal autoshift first.", "ZonalAutoshiftActive")
+    if lab_shifts().practice_runs.pop(arn, None) is None:
+        raise not_found(f"{arn} has no practice run configuration.")
+    return {"arn": arn, "name": balancer.name, "zonalAutoshiftStatus": DISABLED}
 
 
 OPERATIONS: Mapping[str, Handler] = {
@@ -136,5 +188,8 @@ OPERATIONS: Mapping[str, Handler] = {
     "CancelZonalShift": cancel_zonal_shift,
     "ListZonalShifts": list_zonal_shifts,
     "GetManagedResource": get_managed_resource,
+    "CreatePracticeRunConfiguration": create_practice_run_configuration,
+    "UpdateZonalAutoshiftConfiguration": update_zonal_autoshift_configuration,
+    "DeletePracticeRunConfiguration": delete_practice_run_configuration,
 }
 __all__ = ["OPERATIONS", "ApiError"]

@@ -11,6 +11,10 @@ your Application Load Balancer", ARC API Reference; https://docs.aws.amazon.com/
   same AZ, ``SimultaneousZonalShiftsConflict`` for another);
 * an active shift ends when it expires (EXPIRED) or is cancelled (CANCELED); an ended shift cannot
   be updated or cancelled again (ConflictException, ``ZonalShiftStatusNotActive``);
+* zonal autoshift is enabled per managed resource, and only once it has a practice run
+  configuration ("Zonal autoshift in ARC": practice runs are required); FIS's
+  ``aws:arc:start-zonal-autoshift`` shifts only autoshift-enabled resources (shift type
+  ``FIS_EXPERIMENT``, "Testing zonal autoshift with AWS FIS");
 * while it is active the AZ's load balancer node leaves DNS (clients that resolved it keep using
   it for the record's TTL) and the other nodes stop routing to targets in the AZ
   ("Using cross-zone load balancing with zonal shift"); a load balancer that fails open, with
@@ -47,6 +51,8 @@ class ZonalShift:
     expiry_time: float
     comment: str
     status: str = ACTIVE
+    shift_type: str = "ZONAL_SHIFT"
+    """``ZONAL_SHIFT``, or ``FIS_EXPERIMENT`` for a zonal autoshift an FIS experiment started."""
 
     def output(self) -> dict[str, Any]:
         """The ZonalShift structure of StartZonalShift, UpdateZonalShift and CancelZonalShift."""
@@ -61,13 +67,17 @@ class ZonalShifts:
 
     context: SimulationContext
     shifts: dict[str, ZonalShift] = field(default_factory=dict)
+    autoshift: dict[str, str] = field(default_factory=dict)
+    """Managed resource -> its zonal autoshift status (``ENABLED``; absent: ``DISABLED``)."""
+    practice_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Managed resource -> its practice run configuration (zonal autoshift needs one)."""
 
     def start(self, resource: str, away_from: str, zone: str, aws_seconds: float,
-              comment: str) -> ZonalShift:
+              comment: str, shift_type: str = "ZONAL_SHIFT") -> ZonalShift:
         """A new active shift of ``resource`` away from AZ ID ``away_from`` (``zone``)."""
         now = time.time()
         shift = ZonalShift(str(uuid.uuid4()), resource, away_from, zone, now,
-                           now + self.context.scaled(aws_seconds), comment)
+                           now + self.context.scaled(aws_seconds), comment, shift_type=shift_type)
         self.shifts[shift.zonal_shift_id] = shift
         self.context.timeline.event("zonal-shift-started", resource, zonal_shift_id=shift.zonal_shift_id,
                                     availability_zone=zone)

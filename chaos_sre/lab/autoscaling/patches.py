@@ -1,7 +1,9 @@
 """moto patches of EC2 Auto Scaling: where groups place instances and when they register them.
 
 * a group places new instances in the least-populated reachable AZ of its subnets (moto: all in
-  the first subnet) and counts ``Pending`` instances towards capacity;
+  the first subnet) and counts ``Pending`` instances towards capacity; an AZ where an FIS
+  experiment makes its launches fail for insufficient capacity is left out, as Auto Scaling
+  launches in the group's other AZs then ("Troubleshoot Amazon EC2 Auto Scaling: capacity");
 * terminating a group's instance does not replace it at once (moto: replaced in the same call);
   the lab's health sweep (:mod:`chaos_sre.lab.autoscaling.simulation`) notices and replaces it;
 * a group registers instances with its target groups when they are InService and deregisters
@@ -38,6 +40,10 @@ class AutoScalingHooks(Protocol):
     def asg_launch_failed(self, group_name: str, reason: str) -> None:
         """The group could not place an instance."""
 
+    def capacity_refused(self, group_name: str) -> set[str]:
+        """The AZs where the group's launches fail for insufficient capacity now (an FIS
+        experiment's ``aws:ec2:asg-insufficient-instance-capacity-error``)."""
+
     def complete_lifecycle_action(self, group_name: str, hook_name: str, instance_id: str,
                                   result: str) -> bool:
         """End the lifecycle action of a held instance; False when none is held there."""
@@ -66,8 +72,9 @@ def _launch_balanced(self: Any, count_needed: int, propagated_tags: dict[str, st
     propagated_tags.update(self.instance_tags)
     ec2 = self.autoscaling_backend.ec2_backend
     subnets = [s for s in (self.vpc_zone_identifier or "").split(",") if s]
-    reachable = [s for s in subnets if lab.subnet_reachable(s)]
     zone_of = {s: ec2.get_subnet(s).availability_zone for s in subnets}
+    refused = lab.capacity_refused(self.name)
+    reachable = [s for s in subnets if lab.subnet_reachable(s) and zone_of[s] not in refused]
     launch_template = None
     if self.ec2_launch_template:
         if self.ec2_launch_template.id:
@@ -78,6 +85,7 @@ def _launch_balanced(self: Any, count_needed: int, propagated_tags: dict[str, st
         if not reachable:
             lab.asg_launch_failed(
                 self.name, "no subnet of the group is reachable (its AZs are impaired)"
+                + (f"; InsufficientInstanceCapacity in {', '.join(sorted(refused))}" if refused else "")
             )
             return
         per_zone = {zone_of[s]: 0 for s in reachable}

@@ -55,6 +55,8 @@ class AutoScaling:
     _next_sweep: float = 0.0
     _held: dict[str, "HeldLaunch"] = field(default_factory=dict)
     """Launches a lifecycle hook holds in Pending:Wait, by instance id."""
+    _capacity_errors: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """(group, AZ) -> who makes the group's launches there fail for insufficient capacity."""
 
     @property
     def _ec2(self) -> Any:
@@ -68,6 +70,22 @@ class AutoScaling:
     def asg_launch_failed(self, group_name: str, reason: str) -> None:
         """Record a failed launch; the next sweep tries again."""
         self.context.timeline.event("asg-launch-failed", group_name, reason=reason)
+
+    def capacity_refused(self, group_name: str) -> set[str]:
+        """The AZs where ``group_name``'s launches fail for insufficient capacity now."""
+        return {zone for (group, zone), holders in self._capacity_errors.items()
+                if group == group_name and holders}
+
+    def refuse_capacity(self, group_name: str, zones: set[str], holder: str) -> None:
+        """From now until :meth:`allow_capacity`, launches of ``group_name`` in ``zones`` fail
+        with InsufficientInstanceCapacity (``holder``: who asked, an FIS action)."""
+        for zone in zones:
+            self._capacity_errors.setdefault((group_name, zone), set()).add(holder)
+
+    def allow_capacity(self, holder: str) -> None:
+        """End every capacity error ``holder`` asked for."""
+        for holders in self._capacity_errors.values():
+            holders.discard(holder)
 
     def complete_lifecycle_action(self, group_name: str, hook_name: str, instance_id: str,
                                   result: str) -> bool:

@@ -119,6 +119,7 @@ class Lab:
         self._moto.start()
         self.dynamics.start()
         api_url = f"http://{self.host}:{self._moto.port}"
+        self.dynamics.context.api_url = api_url
         self._publishers = self.dynamics.publishers(api_url)
         for publisher in self._publishers:
             publisher.start()

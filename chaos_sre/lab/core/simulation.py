@@ -54,6 +54,9 @@ class SimulationContext:
     services: Services
     warm: bool = True
     """While the lab is seeded, everything is ready at once (no boot, no health-check passes)."""
+    api_url: str = ""
+    """The lab's AWS API, once it serves: for a simulation that calls other services as AWS does
+    (FIS's SSM automations)."""
 
     def scaled(self, aws_seconds: float) -> float:
         """Lab seconds for ``aws_seconds`` of AWS time."""

@@ -10,12 +10,22 @@
   tagged ``managedByFIS``, in each target subnet's VPC, associated with the subnets for
   ``duration``; then each subnet's ACL is given back and the new ACL deleted (also when the
   experiment stops).
+* ``aws:ec2:asg-insufficient-instance-capacity-error``: the target groups' launches in the
+  ``availabilityZoneIdentifiers`` fail with InsufficientInstanceCapacity for ``duration``, so
+  they launch in their other AZs (``percentage`` 100 only);
+* ``aws:arc:start-zonal-autoshift``: a zonal autoshift (``FIS_EXPERIMENT``) of each target
+  resource that has zonal autoshift enabled, away from the AZ, for ``duration``; then cancelled;
+* ``aws:ssm:start-automation-execution``: the SSM document run with its parameters
+  (:mod:`chaos_sre.lab.fis.automation`) until it ends, at most ``maxDuration``; cancelled (its
+  ``onCancel`` steps run) when the experiment stops;
 * ``aws:fis:wait``: nothing, for ``duration``.
 
 Any other action fails with a reason that names it (the lab does not run it yet), and so does
 the experiment. Durations are AWS seconds played at the lab's time scale.
 """
 
+import json
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +34,26 @@ from moto.ec2.models.network_acls import NetworkAclBackend
 
 from chaos_sre.fis.actions import duration_seconds
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.patches import original
+from chaos_sre.lab.core.patches import hooks, original
+from chaos_sre.lab.fis.automation import SUCCESS, Execution, document_content
 
 
 class ActionFailed(Exception):
     """An action the lab's FIS could not run (its state's reason)."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """When things happen for an action started now: the lab's clock and its AWS API."""
+
+    now: float
+    scaled: Callable[[float], float]
+    """Wall seconds for AWS seconds (the lab's time scale)."""
+    api_url: str
+
+    def ends(self, duration: str) -> float:
+        """When an ISO 8601 ``duration`` of AWS time from now ends, on the lab's clock."""
+        return self.now + self.scaled(duration_seconds(duration))
 
 
 @dataclass
@@ -40,19 +65,24 @@ class Running:
     finish: Callable[[], None] = lambda: None
     """Undoes what the action holds (its duration's end, or the experiment stopping)."""
     resources: list[str] = field(default_factory=list)
+    ended: Callable[[], bool] | None = None
+    """For an action that ends by itself (an automation): whether it has; ``ends_at`` is then
+    its longest time."""
+    failure: Callable[[], str] = lambda: ""
+    """Why it failed once it ended, or empty."""
 
 
 def _ids(arns: list[str]) -> list[str]:
     return [arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for arn in arns]
 
 
-def _terminate(resources: list[str], parameters: Mapping[str, str], ends: Callable[[str], float]) -> Running:
+def _terminate(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
     if resources:
         moto_backend("ec2").terminate_instances(_ids(resources))
     return Running(None, resources=resources)
 
 
-def _stop(resources: list[str], parameters: Mapping[str, str], ends: Callable[[str], float]) -> Running:
+def _stop(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
     ec2, ids = moto_backend("ec2"), _ids(resources)
     if ids:
         ec2.stop_instances(ids)
@@ -64,11 +94,11 @@ def _stop(resources: list[str], parameters: Mapping[str, str], ends: Callable[[s
         live = [i.id for i in ec2.get_multi_instances_by_id(ids) if i.state == "stopped"]
         if live:
             ec2.start_instances(live)
-    return Running(ends(after), start, resources)
+    return Running(clock.ends(after), start, resources)
 
 
 def _failover_clusters(resources: list[str], parameters: Mapping[str, str],
-                       ends: Callable[[str], float]) -> Running:
+                       clock: Clock) -> Running:
     rds = moto_backend("rds")
     for identifier in _ids(resources):
         rds.failover_db_cluster(identifier)
@@ -76,9 +106,7 @@ def _failover_clusters(resources: list[str], parameters: Mapping[str, str],
 
 
 def _reboot_instances(resources: list[str], parameters: Mapping[str, str],
-                      ends: Callable[[str], float]) -> Running:
-    from chaos_sre.lab.core.patches import hooks
-
+                      clock: Clock) -> Running:
     rds, failover = moto_backend("rds"), parameters.get("forceFailover", "false") == "true"
     for identifier in _ids(resources):
         instance = rds.reboot_db_instance(identifier)
@@ -86,7 +114,7 @@ def _reboot_instances(resources: list[str], parameters: Mapping[str, str],
     return Running(None, resources=resources)
 
 
-def _disrupt(resources: list[str], parameters: Mapping[str, str], ends: Callable[[str], float]) -> Running:
+def _disrupt(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
     scope = parameters.get("scope", "all")
     if scope != "all":
         raise ActionFailed(f"the chaos-sre lab runs aws:network:disrupt-connectivity with scope "
@@ -110,26 +138,83 @@ def _disrupt(resources: list[str], parameters: Mapping[str, str], ends: Callable
             original(NetworkAclBackend, "replace_network_acl_association")(ec2, association_id, acl_id)
         for acl_id in created:
             original(NetworkAclBackend, "delete_network_acl")(ec2, acl_id)
-    return Running(ends(parameters["duration"]), restore, resources)
+    return Running(clock.ends(parameters["duration"]), restore, resources)
 
 
-def _wait(resources: list[str], parameters: Mapping[str, str], ends: Callable[[str], float]) -> Running:
-    return Running(ends(parameters["duration"]))
+def _zone_names(identifiers: str) -> set[str]:
+    """AZ names for FIS's ``availabilityZoneIdentifiers`` (names or IDs, comma separated)."""
+    by_id = {z.zone_id: z.name for z in moto_backend("ec2").describe_availability_zones()}
+    return {by_id.get(given.strip(), given.strip()) for given in identifiers.split(",") if given.strip()}
 
 
-RUNNERS: dict[str, Callable[[list[str], Mapping[str, str], Callable[[str], float]], Running]] = {
+def _insufficient_capacity(resources: list[str], parameters: Mapping[str, str],
+                           clock: Clock) -> Running:
+    if parameters.get("percentage", "100") != "100":
+        raise ActionFailed("the chaos-sre lab runs aws:ec2:asg-insufficient-instance-capacity-error "
+                           "at percentage 100 only")
+    zones, holder = _zone_names(parameters["availabilityZoneIdentifiers"]), f"fis-{uuid.uuid4()}"
+    scaling = hooks().service("autoscaling")
+    for arn in resources:
+        scaling.refuse_capacity(arn.rsplit("autoScalingGroupName/", 1)[-1], zones, holder)
+    return Running(clock.ends(parameters["duration"]), lambda: scaling.allow_capacity(holder), resources)
+
+
+def _autoshift(resources: list[str], parameters: Mapping[str, str],
+               clock: Clock) -> Running:
+    """A zonal autoshift (shift type FIS_EXPERIMENT) of each target resource with zonal autoshift
+    enabled, away from the AZ, until the duration ends; resources without autoshift, or already
+    shifted, are left alone - the action acts on autoshift-enabled resources only."""
+    shifts = hooks().service("arczonalshift")
+    zone = next(iter(_zone_names(parameters["availabilityZoneIdentifier"])))
+    zone_id = next(z.zone_id for z in moto_backend("ec2").describe_availability_zones() if z.name == zone)
+    seconds = duration_seconds(parameters["duration"])
+    started = [shifts.start(arn, zone_id, zone, seconds, "AWS FIS experiment", "FIS_EXPERIMENT")
+               for arn in resources
+               if shifts.autoshift.get(arn) == "ENABLED" and not shifts.active(arn)]
+
+    def cancel() -> None:
+        for shift in started:
+            if shift.status == "ACTIVE":
+                shifts.end(shift, "CANCELED")
+    return Running(clock.ends(parameters["duration"]), cancel, [s.resource_identifier for s in started])
+
+
+def _wait(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
+    return Running(clock.ends(parameters["duration"]))
+
+
+def _automation(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
+    """The SSM document the action names, run with its parameters
+    (:mod:`chaos_sre.lab.fis.automation`); the action ends when the execution does, fails when
+    it fails, and is cancelled - its ``onCancel`` steps run - when the experiment stops or
+    ``maxDuration`` passes."""
+    name = parameters["documentArn"].rsplit("document/", 1)[-1]
+    documents = moto_backend("ssm")._documents.get(name)
+    if documents is None:
+        raise ActionFailed(f"SSM document {name} does not exist in the account")
+    execution = Execution(document_content(documents.get_default_version().content),
+                          {k: str(v) for k, v in json.loads(parameters.get("documentParameters") or "{}").items()},
+                          clock.api_url, clock.scaled)
+    execution.start()
+    return Running(clock.ends(parameters["maxDuration"]), execution.cancel, resources,
+                   ended=lambda: execution.ended,
+                   failure=lambda: "" if execution.status == SUCCESS else
+                   f"the automation ended {execution.status}: {execution.failure}".rstrip(": "))
+
+
+RUNNERS: dict[str, Callable[[list[str], Mapping[str, str], Clock], Running]] = {
     "aws:ec2:terminate-instances": _terminate, "aws:ec2:stop-instances": _stop,
     "aws:rds:failover-db-cluster": _failover_clusters, "aws:rds:reboot-db-instances": _reboot_instances,
     "aws:network:disrupt-connectivity": _disrupt, "aws:fis:wait": _wait,
+    "aws:ec2:asg-insufficient-instance-capacity-error": _insufficient_capacity,
+    "aws:arc:start-zonal-autoshift": _autoshift,
+    "aws:ssm:start-automation-execution": _automation,
 }
 
 
-def start(action_id: str, resources: list[str], parameters: Mapping[str, Any],
-          ends: Callable[[float], float]) -> Running:
-    """Start ``action_id`` on ``resources``; ``ends(aws_seconds)`` is when a duration from now
-    ends on the lab's clock."""
+def start(action_id: str, resources: list[str], parameters: Mapping[str, Any], clock: Clock) -> Running:
+    """Start ``action_id`` on ``resources`` now (``clock``)."""
     runner = RUNNERS.get(action_id)
     if runner is None:
         raise ActionFailed(f"the chaos-sre lab does not run {action_id} yet")
-    return runner(resources, {k: str(v) for k, v in parameters.items()},
-                  lambda text: ends(duration_seconds(text)))
+    return runner(resources, {k: str(v) for k, v in parameters.items()}, clock)

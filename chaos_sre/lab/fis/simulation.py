@@ -25,7 +25,7 @@ from moto.core.utils import unix_time
 from werkzeug.exceptions import HTTPException
 
 from chaos_sre.lab.core.simulation import SimulationContext
-from chaos_sre.lab.fis.actions import ActionFailed, Running, start
+from chaos_sre.lab.fis.actions import ActionFailed, Clock, Running, start
 from chaos_sre.lab.fis.targets import TargetError, resolve
 
 TICK_ORDER = 5
@@ -42,6 +42,10 @@ class ExperimentRun:
     experiment: Any
     resolved: dict[str, list[str]] = field(default_factory=dict)
     running: dict[str, Running] = field(default_factory=dict)
+    winding: dict[str, Running] = field(default_factory=dict)
+    """Stopped actions still undoing what they did (an automation's onCancel steps)."""
+    final: tuple[str, str] | None = None
+    """The status and reason the experiment ends with once nothing is winding down."""
 
 
 @dataclass
@@ -74,7 +78,10 @@ class FisExperiments:
             elif status == "running":
                 self._advance(run, now)
             elif status == "stopping":
-                self._stop(run, "stopped", "Experiment stopped")
+                if run.final is None:
+                    self._stop(run, "stopped", "Experiment stopped")
+                else:
+                    self._wind_down(run)
 
     def status(self) -> dict[str, Any]:
         return {"fis_experiments": [
@@ -123,7 +130,10 @@ class FisExperiments:
         actions = run.experiment.actions
         for name, action in sorted(actions.items()):
             state = action["state"]["status"]
-            if state == "running" and name in run.running:
+            if state == "running" and name in run.running and run.running[name].ended is not None:
+                if self._automation_ended(run, name, now):
+                    return
+            elif state == "running" and name in run.running:
                 ends_at = run.running[name].ends_at
                 if ends_at is not None and now >= ends_at:
                     try:
@@ -141,12 +151,31 @@ class FisExperiments:
         if all(a["state"]["status"] in ("completed", "skipped") for a in actions.values()):
             self._set(run.experiment, "completed", "Experiment completed")
 
+    def _automation_ended(self, run: ExperimentRun, name: str, now: float) -> bool:
+        """Complete or fail an action that ends by itself once it has; past its longest time,
+        cancel it and fail. True when the experiment failed."""
+        running = run.running[name]
+        assert running.ended is not None
+        if running.ended():
+            run.running.pop(name)
+            failure = running.failure()
+            if not failure:
+                self._set_action(run, name, "completed", "Action completed")
+                return False
+            self._set_action(run, name, "failed", failure)
+            self._fail(run, f"Action {name} failed: {failure}")
+            return True
+        if running.ends_at is not None and now >= running.ends_at:
+            self._fail(run, f"Action {name} failed: it ran past its maxDuration")
+            return True
+        return False
+
     def _start(self, run: ExperimentRun, name: str, action: dict[str, Any], now: float) -> None:
         target = next(iter((action.get("targets") or {}).values()), None)
         resources = run.resolved.get(target, []) if target else []
         try:
             running = start(str(action["actionId"]), resources, action.get("parameters") or {},
-                            lambda seconds: now + self.context.scaled(seconds))
+                            Clock(now, self.context.scaled, self.context.api_url))
         except (ActionFailed, *REFUSED, KeyError, ValueError) as exc:
             self._set_action(run, name, "failed", str(exc))
             self._fail(run, f"Action {name} failed: {exc}")
@@ -161,18 +190,38 @@ class FisExperiments:
         self._stop(run, "failed", reason)
 
     def _stop(self, run: ExperimentRun, status: str, reason: str) -> None:
-        """End every running action (what it holds is given back), cancel the pending ones."""
+        """End every running action (what it holds is given back; an automation winds down
+        through its onCancel steps first), cancel the pending ones; the experiment ends with
+        ``status`` once nothing is winding down."""
         for name in sorted(run.running):
+            running = run.running.pop(name)
             try:
-                run.running.pop(name).finish()
+                running.finish()
             except REFUSED as exc:
                 self._set_action(run, name, "failed", f"Ending the action failed: {exc}")
                 continue
-            self._set_action(run, name, "stopped", "Action was stopped")
+            if running.ended is not None and not running.ended():
+                run.winding[name] = running
+                self._set_action(run, name, "stopping", "Action is stopping")
+            else:
+                self._set_action(run, name, "stopped", "Action was stopped")
         for name, action in sorted(run.experiment.actions.items()):
             if action["state"]["status"] == "pending":
                 self._set_action(run, name, "cancelled", "Action was cancelled")
-        self._set(run.experiment, status, reason)
+        run.final = (status, reason)
+        if run.winding:
+            self._set(run.experiment, "stopping", "Experiment is stopping")
+        else:
+            self._set(run.experiment, status, reason)
+
+    def _wind_down(self, run: ExperimentRun) -> None:
+        for name in sorted(run.winding):
+            running = run.winding[name]
+            if running.ended is None or running.ended():
+                del run.winding[name]
+                self._set_action(run, name, "stopped", "Action was stopped")
+        if not run.winding and run.final is not None:
+            self._set(run.experiment, *run.final)
 
 
 def create(context: SimulationContext) -> FisExperiments:

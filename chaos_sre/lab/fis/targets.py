@@ -57,10 +57,19 @@ def _rds(kind: str) -> Callable[[], Iterable[Candidate]]:
     return candidates
 
 
+def _managed_resources() -> Iterable[Candidate]:
+    """Load balancers ARC manages (their zonal shift attribute on)."""
+    elbv2 = moto_backend("elbv2")
+    for arn, balancer in list(elbv2.load_balancers.items()):
+        if str(balancer.attrs.get("zonal_shift.config.enabled", "false")).lower() == "true":
+            yield (str(arn), dict(elbv2.tagging_service.get_tag_dict_for_resource(arn)),
+                   {"Name": balancer.name})
+
+
 RESOURCE_TYPES: dict[str, Callable[[], Iterable[Candidate]]] = {
     "aws:ec2:instance": _instances, "aws:ec2:subnet": _subnets,
     "aws:ec2:autoscaling-group": _groups, "aws:rds:cluster": _rds("cluster"),
-    "aws:rds:db": _rds("db"),
+    "aws:rds:db": _rds("db"), "aws:arc:zonal-shift-managed-resource": _managed_resources,
 }
 """The resource types the lab's FIS resolves."""
 
