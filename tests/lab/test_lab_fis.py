@@ -6,6 +6,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -240,3 +241,46 @@ def test_the_exported_ecs_automation_scales_to_zero_and_back_and_a_stop_runs_its
     assert state() == before
     kinds = [e["kind"] for e in lab.timeline()["events"] if e["resource"].startswith(second)]
     assert kinds.index("fis-action-stopping") < kinds.index("fis-action-stopped")
+
+
+def test_the_exported_dynamodb_automation_throttles_and_restores_the_table(
+        start_lab, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The throttle's generated document run by the lab's FIS: the table's auto scaling held,
+    its capacity lowered to the planned units for the hold (PT1M), then the capacity and each
+    scalable target exactly as before."""
+    lab = start_lab()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", lab.env["AWS_ENDPOINT_URL"])
+    document = json.loads((ROOT / "experiments" / "dynamodb-throttle.json").read_text())
+    arguments = document["method"][0]["provider"]["arguments"]
+    for key in ("read_fraction", "write_fraction"):
+        arguments.pop(key)
+    arguments.update(read_units=10, write_units=10, indexes="none")
+    path = tmp_path / "dynamodb-throttle.json"
+    path.write_text(json.dumps(document))
+    exported = export(path, account_id=ACCOUNT)
+    [runbook] = exported.documents
+    lab.client("ssm").create_document(Content=json.dumps(runbook.content), Name=runbook.name,
+                                      DocumentType="Automation", DocumentFormat="JSON")
+    [action] = exported.template["actions"].values()
+    parameters = json.loads(action["parameters"]["documentParameters"])
+    action["parameters"]["documentParameters"] = json.dumps({**parameters, "Duration": "PT1M"})
+    dynamodb, scaling = lab.client("dynamodb"), lab.client("application-autoscaling")
+
+    def state() -> tuple[Any, Any]:
+        throughput = dynamodb.describe_table(TableName="sessions")["Table"]["ProvisionedThroughput"]
+        targets = scaling.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=[
+            "table/sessions"])["ScalableTargets"]
+        return ((throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]),
+                sorted((t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"],
+                        tuple(sorted(t["SuspendedState"].items()))) for t in targets))
+
+    before = state()
+    assert before[0] == (100, 100)
+    fis = lab.client("fis")
+    template_id = fis.create_experiment_template(**exported.template)["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: state()[0] == (10, 10), timeout=15, interval=0.1)
+    assert wait_until(lambda: fis.get_experiment(id=experiment)["experiment"]["state"]["status"]
+                      in ENDED, timeout=60)
+    assert fis.get_experiment(id=experiment)["experiment"]["state"]["status"] == "completed"
+    assert wait_until(lambda: state() == before, timeout=15)
