@@ -284,3 +284,34 @@ def test_the_exported_dynamodb_automation_throttles_and_restores_the_table(
                       in ENDED, timeout=60)
     assert fis.get_experiment(id=experiment)["experiment"]["state"]["status"] == "completed"
     assert wait_until(lambda: state() == before, timeout=15)
+
+
+def test_the_safety_lever_stops_running_experiments_and_refuses_new_ones(
+        module_lab: RunningLab) -> None:
+    """"Safety lever for AWS FIS": engaged (with a reason), it stops every running experiment and
+    StartExperiment is refused (ConflictException) until it is disengaged. moto has no safety
+    lever: the lab answers GetSafetyLever and UpdateSafetyLeverState, moto the rest of FIS."""
+    fis = module_lab.client("fis")
+    wait = {"description": "hold", "roleArn": f"arn:aws:iam::{ACCOUNT}:role/chaos-sre-fis",
+            "stopConditions": [{"source": "none"}], "clientToken": "lever",
+            "actions": {"wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}}}
+    template_id = fis.create_experiment_template(**wait)["experimentTemplate"]["id"]
+    running = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: fis.get_experiment(id=running)["experiment"]["state"]["status"]
+                      == "running", timeout=5, interval=0.05)
+    assert fis.get_safety_lever(id="default")["safetyLever"]["state"]["status"] == "disengaged"
+    lever = fis.update_safety_lever_state(id="default", state={"status": "engaged",
+                                                               "reason": "incident 42"})
+    assert lever["safetyLever"]["state"] == {"status": "engaged", "reason": "incident 42"}
+    try:
+        assert wait_until(lambda: fis.get_experiment(id=running)["experiment"]["state"] == {
+            "status": "stopped", "reason": "Experiment stopped by the safety lever: incident 42"},
+            timeout=5, interval=0.05)
+        with pytest.raises(ClientError, match="ConflictException.*safety lever is engaged"):
+            fis.start_experiment(experimentTemplateId=template_id)
+    finally:
+        fis.update_safety_lever_state(id="default", state={"status": "disengaged", "reason": "over"})
+    again = fis.start_experiment(experimentTemplateId=template_id,
+                                 experimentOptions={"actionsMode": "skip-all"})["experiment"]["id"]
+    assert wait_until(lambda: fis.get_experiment(id=again)["experiment"]["state"]["status"]
+                      == "completed", timeout=5, interval=0.05)

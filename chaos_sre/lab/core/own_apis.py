@@ -8,8 +8,10 @@ and returns the operation's output members, or raises :class:`ApiError` with the
 documents. :class:`OwnApis` sits just before moto, after the call log, IAM evaluation and
 injected faults, so these calls are logged, authorised and faulted like every other; an
 operation of such a service that no handler answers is refused in one line rather than served
-wrongly. Outputs are written as the rest-json protocol has them (a JSON body; timestamps in
-epoch seconds), with the HTTP status the service model gives the operation.
+wrongly - unless the module says moto answers the rest (``MOTO_ANSWERS_THE_REST``: it adds
+operations moto lacks to a service moto has). Outputs are written as the rest-json protocol
+has them (a JSON body; timestamps in epoch seconds), with the HTTP status the service model
+gives the operation.
 """
 
 import json
@@ -60,6 +62,15 @@ def own_operations() -> dict[str, Mapping[str, Handler]]:
     return {str(module.BOTOCORE_SERVICE): module.OPERATIONS for _, module in service_modules("api")}
 
 
+def moto_answers_the_rest() -> frozenset[str]:
+    """The botocore services whose ``api`` module answers only some operations: moto answers
+    the others (``MOTO_ANSWERS_THE_REST = True``: FIS's safety lever, which moto lacks)."""
+    from chaos_sre.lab.core.services import service_modules
+
+    return frozenset(str(module.BOTOCORE_SERVICE) for _, module in service_modules("api")
+                     if getattr(module, "MOTO_ANSWERS_THE_REST", False))
+
+
 def _epoch(value: Any) -> Any:
     return value.timestamp() if hasattr(value, "timestamp") else value
 
@@ -68,15 +79,19 @@ class OwnApis:
     """WSGI layer before moto: requests for a service a lab service answers get its answer."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]],
-                 operations: Mapping[str, Mapping[str, Handler]] | None = None) -> None:
+                 operations: Mapping[str, Mapping[str, Handler]] | None = None,
+                 moto_answers: frozenset[str] | None = None) -> None:
         self._app = app
         self._operations = own_operations() if operations is None else operations
+        self._moto_answers = moto_answers_the_rest() if moto_answers is None else moto_answers
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = named(environ)
         if request is None or request.service not in self._operations:
             return self._app(environ, start_response)
         handler = self._operations[request.service].get(request.operation)
+        if handler is None and request.service in self._moto_answers:
+            return self._app(environ, start_response)
         try:
             if handler is None:
                 raise ApiError(400, "UnknownOperationException",

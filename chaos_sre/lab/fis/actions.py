@@ -21,7 +21,9 @@
 * ``aws:fis:wait``: nothing, for ``duration``.
 
 Any other action fails with a reason that names it (the lab does not run it yet), and so does
-the experiment. Durations are AWS seconds played at the lab's time scale.
+the experiment. Durations are AWS seconds played at the lab's time scale. The actions work on
+the lab's models directly, past the API's eventual consistency for new network ACLs: FIS waits
+that out itself, where a caller of the API must.
 """
 
 import json

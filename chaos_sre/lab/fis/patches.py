@@ -5,6 +5,7 @@ those it resolved, and StartExperiment hands the new experiment to it."""
 
 from typing import Any, Protocol, cast
 
+from moto.core.exceptions import JsonRESTError
 from moto.fis.models import Experiment, FISBackend, ResolvedTarget
 
 from chaos_sre.lab.core.patches import hooks, original, replaces
@@ -18,6 +19,19 @@ class FisSimulation(Protocol):
 
     def resolved(self, experiment: Any) -> list[tuple[str, str, str]]:
         """(resource type, target name, ARN) of what the experiment's targets resolved to."""
+
+    @property
+    def lever(self) -> dict[str, str]:
+        """The account's safety lever: its status and reason."""
+
+
+class ConflictException(JsonRESTError):
+    """FIS's answer to a start the safety lever forbids (HTTP 409)."""
+
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ConflictException", message)
 
 
 def _fis() -> FisSimulation:
@@ -70,6 +84,10 @@ def _resolved_targets(self: Any) -> list[ResolvedTarget]:
 
 @replaces(FISBackend, "start_experiment")
 def _start_experiment(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """StartExperiment, refused while the account's safety lever is engaged."""
+    lever = _fis().lever
+    if lever["status"] == "engaged":
+        raise ConflictException(f"The safety lever is engaged: {lever['reason']}")
     answer = cast(dict[str, Any], original(FISBackend, "start_experiment")(self, *args, **kwargs))
     experiment = self.experiments[answer["id"]]
     if str(experiment._status) == "pending" and not hasattr(experiment, "lab_run"):

@@ -11,6 +11,8 @@ action states).
 * StopExperiment: ``stopping``; running actions are ended (what they hold is given back) and
   ``stopped``, pending ones ``cancelled``; then the experiment is ``stopped``.
 * When every action has completed: ``completed``.
+* The safety lever engaged (UpdateSafetyLeverState): every running experiment stops, and
+  StartExperiment is refused until it is disengaged (:mod:`chaos_sre.lab.fis.api`).
 
 Every state change is a timeline event (``fis-experiment-*``, ``fis-action-*``). Durations are
 AWS seconds at the lab's time scale; the random selections are seeded by the experiment's id.
@@ -54,6 +56,17 @@ class FisExperiments:
 
     context: SimulationContext
     _runs: dict[str, ExperimentRun] = field(default_factory=dict)
+    lever: dict[str, str] = field(default_factory=lambda: {"status": "disengaged", "reason": ""})
+    """The account's safety lever (:mod:`chaos_sre.lab.fis.api`)."""
+
+    def set_lever(self, status: str, reason: str) -> None:
+        """Engage (every running experiment stops) or disengage the safety lever."""
+        self.lever = {"status": status, "reason": reason}
+        self.context.timeline.event(f"fis-safety-lever-{status}", "default", reason=reason)
+        if status == "engaged":
+            for run in self._runs.values():
+                if str(run.experiment._status) in ("initiating", "running"):
+                    self._stop(run, "stopped", f"Experiment stopped by the safety lever: {reason}")
 
     # -- hooks from the patches -----------------------------------------------------
     def started(self, experiment: Any) -> None:
