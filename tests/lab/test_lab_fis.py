@@ -162,14 +162,21 @@ def test_a_network_cut_holds_for_its_duration_and_a_stop_gives_it_back(start_lab
     json.dumps(stopped, default=str)
 
 
-def test_the_exported_az_blackhole_cuts_the_az_holds_launches_and_autoshifts_for_its_hold(
+def test_the_exported_lab_smoke_and_az_blackhole_run_on_what_they_resolved(
         start_lab) -> None:
-    """The az-blackhole template, its hold shortened to PT1M (6 s at time scale 0.1): the AZ's
-    subnets cut by a managedByFIS network ACL, the group's launches there failing for capacity,
-    and a zonal autoshift (FIS_EXPERIMENT) of the load balancer, which has zonal autoshift
-    enabled (after its practice run configuration, as ARC requires). At the end each is given
-    back: the subnets' ACLs, the launches, the shift cancelled."""
+    """First the lab-smoke template (chaostoolkit-aws's terminate_instances as FIS
+    terminate-instances): the web instances in us-east-1a resolved by tag and filters, and
+    terminated. Then the az-blackhole template, its hold shortened to PT1M (6 s at time scale
+    0.1): the AZ's subnets cut by a managedByFIS network ACL, the group's launches there failing
+    for capacity, and a zonal autoshift (FIS_EXPERIMENT) of the load balancer, which has zonal
+    autoshift enabled (after its practice run configuration, as ARC requires). At the end each
+    is given back: the subnets' ACLs, the launches, the shift cancelled."""
     lab = start_lab()
+    smoke_id, smoke = run(lab, template("lab-smoke"))  # chaostoolkit-aws's terminate, in FIS
+    assert smoke["state"]["status"] == "completed", smoke
+    assert wait_until(lambda: sorted(f["resource"] for f in lab.timeline()["faults"]
+                                     if f["kind"] == "instance-terminated") == resolved(lab, smoke_id),
+                      timeout=5)
     arn = lab.client("elbv2").describe_load_balancers(Names=["web"])["LoadBalancers"][0][
         "LoadBalancerArn"]
     arc = lab.client("arc-zonal-shift")
