@@ -40,6 +40,7 @@ from experiment_runs import (  # noqa: F401 - the suite's helpers, imported from
     runner_policy,
     runner_policy_without,
     then_save_lab_json,
+    throttle_in_units,
     with_secrets,
     without_statement,
 )

@@ -313,3 +313,16 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),
                                      CHAOS_SRE_HISTORY=str(directory / "history.sqlite")))
     return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+
+def throttle_in_units(tmp_path: Path, units: int = 10) -> Path:
+    """The shipped dynamodb-throttle experiment with its capacity given in units (``read_units``,
+    ``write_units``; no GSI): a fresh lab has no consumption for its fractions to take."""
+    document = json.loads((ROOT / "experiments" / "dynamodb-throttle.json").read_text())
+    arguments = document["method"][0]["provider"]["arguments"]
+    for key in ("read_fraction", "write_fraction"):
+        arguments.pop(key)
+    arguments.update(read_units=units, write_units=units, indexes="none")
+    path = tmp_path / "dynamodb-throttle.json"
+    path.write_text(json.dumps(document))
+    return path

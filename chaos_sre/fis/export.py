@@ -122,11 +122,8 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
         raise ValidationError(f"{source}: its method has no action for FIS to run")
     notes = [note for _, part in parts for note in part.notes]
     alarms = _stop_alarms(document, configuration, Path(path), name, region, account, method, notes)
-    template = _template(document, name, parts, account, region, role_arn)
-    if alarms is not None:
-        template["stopConditions"] = [{"source": "aws:cloudwatch:alarm", "value": alarms.arn}]
-        del template["clientToken"]
-        template["clientToken"] = _client_token(name, template)
+    stop = {"source": "aws:cloudwatch:alarm", "value": alarms.arn} if alarms else {"source": "none"}
+    template = _template(document, name, parts, account, region, role_arn, stop)
     _check(template, source)
     if len(parts) > 1:
         notes.append("FIS starts every action at once, where chaos run injects them one after another")
@@ -216,7 +213,8 @@ def _part(step: dict[str, Any], context: FisContext, configuration: dict[str, An
 
 
 def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPart]],
-              account: str, region: str, role_arn: str | None) -> dict[str, Any]:
+              account: str, region: str, role_arn: str | None,
+              stop: dict[str, str]) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     actions: dict[str, Any] = {}
     for prefix, part in parts:
@@ -238,7 +236,7 @@ def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPar
         "description": f"chaos-sre: {title}"[:DESCRIPTION_LONGEST],
         "targets": targets,
         "actions": actions,
-        "stopConditions": [{"source": "none"}],
+        "stopConditions": [stop],
         "roleArn": role_arn or f"arn:aws:iam::{account}:role/{_name(f'chaos-sre-fis-{name}')}",
         "tags": {EXPERIMENT_TAG: name},
         "experimentOptions": {"accountTargeting": "single-account",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, RunningLab
+from conftest import ROOT, RunningLab, throttle_in_units
 
 from chaos_sre.errors import ValidationError
 from chaos_sre.fis.export import export
@@ -79,17 +79,10 @@ def test_dynamodb_throttle_runs_as_an_automation_with_the_planned_capacity(
     (here the units given), waits for the table ACTIVE, holds, restores the capacity and then
     each scalable target exactly; a fraction of a consumption CloudWatch has not published yet
     is refused as chaos run refuses it."""
-    document = json.loads((ROOT / "experiments" / "dynamodb-throttle.json").read_text())
-    arguments = document["method"][0]["provider"]["arguments"]
     with pytest.raises(ValidationError, match="consumed no read capacity in the minutes CloudWatch "
                                               "published"):
         export(ROOT / "experiments" / "dynamodb-throttle.json", account_id=ACCOUNT)
-    for key in ("read_fraction", "write_fraction"):
-        arguments.pop(key)
-    arguments.update(read_units=10, write_units=10, indexes="none")
-    path = tmp_path / "dynamodb-throttle.json"
-    path.write_text(json.dumps(document))
-    exported = export(path, account_id=ACCOUNT)
+    exported = export(throttle_in_units(tmp_path), account_id=ACCOUNT)
     [content] = [d.content for d in exported.documents]
     steps = calls(content)
     assert [(name, api) for name, api, _ in steps] == [

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT, RunningLab, lab_for_module, wait_until
+from conftest import ROOT, RunningLab, lab_for_module, throttle_in_units, wait_until
 
-from chaos_sre.fis.export import export
+from chaos_sre.fis.export import Export, export
 
 ACCOUNT = "123456789012"
 TOKENS = itertools.count()
@@ -48,6 +48,18 @@ def run(lab: RunningLab, body: dict[str, Any], **options: Any) -> tuple[str, dic
     found = wait_until(ended, timeout=30, interval=0.1)
     assert found, fis.get_experiment(id=experiment_id)["experiment"]["state"]
     return experiment_id, found
+
+
+def with_runbook(lab: RunningLab, exported: Export, hold: str) -> dict[str, Any]:
+    """Create the exported template's SSM Automation document in the lab (CreateDocument, as
+    docs/fis.md says) and hold its fault ``hold`` long; the template."""
+    [runbook] = exported.documents
+    lab.client("ssm").create_document(Content=json.dumps(runbook.content), Name=runbook.name,
+                                      DocumentType="Automation", DocumentFormat="JSON")
+    [action] = exported.template["actions"].values()
+    parameters = json.loads(action["parameters"]["documentParameters"])
+    action["parameters"]["documentParameters"] = json.dumps({**parameters, "Duration": hold})
+    return exported.template
 
 
 def resolved(lab: RunningLab, experiment_id: str) -> list[str]:
@@ -211,13 +223,7 @@ def test_the_exported_ecs_automation_scales_to_zero_and_back_and_a_stop_runs_its
     lab = start_lab()
     monkeypatch.setenv("AWS_ENDPOINT_URL", lab.env["AWS_ENDPOINT_URL"])
     exported = export(ROOT / "experiments" / "ecs-scale-to-zero.json", account_id=ACCOUNT)
-    [document] = exported.documents
-    lab.client("ssm").create_document(Content=json.dumps(document.content), Name=document.name,
-                                      DocumentType="Automation", DocumentFormat="JSON")
-    body = exported.template
-    [action] = body["actions"].values()
-    parameters = json.loads(action["parameters"]["documentParameters"])
-    action["parameters"]["documentParameters"] = json.dumps({**parameters, "Duration": "PT1M"})
+    body = with_runbook(lab, exported, "PT1M")
     ecs, scaling = lab.client("ecs"), lab.client("application-autoscaling")
 
     def state() -> tuple[int, Any]:
@@ -257,20 +263,8 @@ def test_the_exported_dynamodb_automation_throttles_and_restores_the_table(
     scalable target exactly as before."""
     lab = start_lab()
     monkeypatch.setenv("AWS_ENDPOINT_URL", lab.env["AWS_ENDPOINT_URL"])
-    document = json.loads((ROOT / "experiments" / "dynamodb-throttle.json").read_text())
-    arguments = document["method"][0]["provider"]["arguments"]
-    for key in ("read_fraction", "write_fraction"):
-        arguments.pop(key)
-    arguments.update(read_units=10, write_units=10, indexes="none")
-    path = tmp_path / "dynamodb-throttle.json"
-    path.write_text(json.dumps(document))
-    exported = export(path, account_id=ACCOUNT)
-    [runbook] = exported.documents
-    lab.client("ssm").create_document(Content=json.dumps(runbook.content), Name=runbook.name,
-                                      DocumentType="Automation", DocumentFormat="JSON")
-    [action] = exported.template["actions"].values()
-    parameters = json.loads(action["parameters"]["documentParameters"])
-    action["parameters"]["documentParameters"] = json.dumps({**parameters, "Duration": "PT1M"})
+    exported = export(throttle_in_units(tmp_path), account_id=ACCOUNT)
+    with_runbook(lab, exported, "PT1M")
     dynamodb, scaling = lab.client("dynamodb"), lab.client("application-autoscaling")
 
     def state() -> tuple[Any, Any]:

@@ -55,20 +55,16 @@ def conflict(message: str, reason: str) -> ApiError:
     return ApiError(409, "ConflictException", message, reason)
 
 
-def own_operations() -> dict[str, Mapping[str, Handler]]:
-    """botocore service -> its operations' handlers, from every lab service's ``api`` module."""
+def own_operations() -> tuple[dict[str, Mapping[str, Handler]], frozenset[str]]:
+    """From every lab service's ``api`` module: botocore service -> its operations' handlers, and
+    the services whose module answers only some operations, moto the others
+    (``MOTO_ANSWERS_THE_REST = True``: FIS's safety lever, which moto lacks)."""
     from chaos_sre.lab.core.services import service_modules
 
-    return {str(module.BOTOCORE_SERVICE): module.OPERATIONS for _, module in service_modules("api")}
-
-
-def moto_answers_the_rest() -> frozenset[str]:
-    """The botocore services whose ``api`` module answers only some operations: moto answers
-    the others (``MOTO_ANSWERS_THE_REST = True``: FIS's safety lever, which moto lacks)."""
-    from chaos_sre.lab.core.services import service_modules
-
-    return frozenset(str(module.BOTOCORE_SERVICE) for _, module in service_modules("api")
-                     if getattr(module, "MOTO_ANSWERS_THE_REST", False))
+    modules = [module for _, module in service_modules("api")]
+    return ({str(m.BOTOCORE_SERVICE): m.OPERATIONS for m in modules},
+            frozenset(str(m.BOTOCORE_SERVICE) for m in modules
+                      if getattr(m, "MOTO_ANSWERS_THE_REST", False)))
 
 
 def _epoch(value: Any) -> Any:
@@ -82,8 +78,9 @@ class OwnApis:
                  operations: Mapping[str, Mapping[str, Handler]] | None = None,
                  moto_answers: frozenset[str] | None = None) -> None:
         self._app = app
-        self._operations = own_operations() if operations is None else operations
-        self._moto_answers = moto_answers_the_rest() if moto_answers is None else moto_answers
+        declared, passing = own_operations()
+        self._operations = declared if operations is None else operations
+        self._moto_answers = passing if moto_answers is None else moto_answers
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = named(environ)
