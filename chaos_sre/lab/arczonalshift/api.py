@@ -11,6 +11,7 @@ from chaos_sre.lab.arczonalshift.simulation import ACTIVE, CANCELED, ZonalShift,
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.own_apis import ApiError, Handler, conflict, invalid, not_found
 from chaos_sre.lab.core.wsgi import ApiRequest
+from chaos_sre.lab.ec2.zones import zone_names_by_id
 
 BOTOCORE_SERVICE = "arc-zonal-shift"
 ENABLED_ATTRIBUTE = "zonal_shift.config.enabled"
@@ -35,15 +36,10 @@ def _managed(arn: str) -> Any:
     return balancer
 
 
-def _zone_ids() -> dict[str, str]:
-    """AZ ID -> AZ name in the lab's account and Region."""
-    return {z.zone_id: z.name for z in moto_backend("ec2").describe_availability_zones()}
-
-
 def _balancer_zones(balancer: Any) -> dict[str, str]:
     """AZ ID -> name of the AZs the load balancer is in."""
     names = {s.availability_zone for s in balancer.subnets}
-    return {zone_id: name for zone_id, name in _zone_ids().items() if name in names}
+    return {zone_id: name for zone_id, name in zone_names_by_id().items() if name in names}
 
 
 def _expires_seconds(text: str) -> float:

@@ -37,6 +37,7 @@ from moto.ec2.models.network_acls import NetworkAclBackend
 from chaos_sre.fis.actions import duration_seconds
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.patches import hooks, original
+from chaos_sre.lab.ec2.zones import zone_names_by_id
 from chaos_sre.lab.fis.automation import SUCCESS, Execution, document_content
 
 
@@ -145,7 +146,7 @@ def _disrupt(resources: list[str], parameters: Mapping[str, str], clock: Clock) 
 
 def _zone_names(identifiers: str) -> set[str]:
     """AZ names for FIS's ``availabilityZoneIdentifiers`` (names or IDs, comma separated)."""
-    by_id = {z.zone_id: z.name for z in moto_backend("ec2").describe_availability_zones()}
+    by_id = zone_names_by_id()
     return {by_id.get(given.strip(), given.strip()) for given in identifiers.split(",") if given.strip()}
 
 
@@ -168,7 +169,7 @@ def _autoshift(resources: list[str], parameters: Mapping[str, str],
     shifted, are left alone - the action acts on autoshift-enabled resources only."""
     shifts = hooks().service("arczonalshift")
     zone = next(iter(_zone_names(parameters["availabilityZoneIdentifier"])))
-    zone_id = next(z.zone_id for z in moto_backend("ec2").describe_availability_zones() if z.name == zone)
+    zone_id = next(zone_id for zone_id, name in zone_names_by_id().items() if name == zone)
     seconds = duration_seconds(parameters["duration"])
     started = [shifts.start(arn, zone_id, zone, seconds, "AWS FIS experiment", "FIS_EXPERIMENT")
                for arn in resources
