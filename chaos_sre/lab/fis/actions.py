@@ -170,7 +170,9 @@ def _autoshift(resources: list[str], parameters: Mapping[str, str],
     shifts = hooks().service("arczonalshift")
     zone = next(iter(_zone_names(parameters["availabilityZoneIdentifier"])))
     zone_id = next(zone_id for zone_id, name in zone_names_by_id().items() if name == zone)
-    seconds = duration_seconds(parameters["duration"])
+    # FIS cancels the autoshift when the action ends; its expiry lies past that, so the end is
+    # a cancel even when the lab's tick reaches the expiry first under load
+    seconds = duration_seconds(parameters["duration"]) + 60
     started = [shifts.start(arn, zone_id, zone, seconds, "AWS FIS experiment", "FIS_EXPERIMENT")
                for arn in resources
                if shifts.autoshift.get(arn) == "ENABLED" and not shifts.active(arn)]
