@@ -15,14 +15,16 @@ class WebTierProfile:
     asg_health_check_type: str
     """``ELB``: the ASG also replaces instances the load balancer finds unhealthy."""
     asg_health_check_grace_period: int
-    """Seconds after launch during which the ASG ignores ELB health."""
+    """Seconds after launch during which the ASG ignores ELB health. The resilient profile sets it
+    as AWS advises, past the time a new instance takes to pass its health checks: boot, two
+    failing checks and three passing ones at 10 s intervals come to about 70 s."""
     app_boot_seconds: float
     """From EC2 ``running`` until the application answers health checks."""
 
 
 PROFILES = {
     "resilient": WebTierProfile(instance_zones=AVAILABILITY_ZONES, asg_health_check_type="ELB",
-                                asg_health_check_grace_period=60, app_boot_seconds=40.0),
+                                asg_health_check_grace_period=90, app_boot_seconds=40.0),
     "fragile": WebTierProfile(instance_zones=AVAILABILITY_ZONES[:1], asg_health_check_type="EC2",
                               asg_health_check_grace_period=300, app_boot_seconds=180.0),
 }
