@@ -33,7 +33,10 @@ def test_a_read_action_past_its_bucket_is_throttled_and_other_actions_are_not(
     ec2 = lab.client("ec2", retries=False)
     codes: list[str] = []
     started = time.monotonic()
-    for _ in range(BUCKET_TOKENS + 40):
+    # until a few calls are throttled: a loaded machine calls slower than a laptop, and the
+    # bucket refills meanwhile (bounded: at most 2000 calls or 30 s)
+    while codes.count("RequestLimitExceeded") < 5 and len(codes) < 2000 \
+            and time.monotonic() - started < 30:
         try:
             ec2.describe_vpcs()
             codes.append("ok")
@@ -42,8 +45,8 @@ def test_a_read_action_past_its_bucket_is_throttled_and_other_actions_are_not(
     took = time.monotonic() - started
     assert codes[:BUCKET_TOKENS] == ["ok"] * BUCKET_TOKENS
     throttled = codes.count("RequestLimitExceeded")
-    assert set(codes) == {"ok", "RequestLimitExceeded"}
-    assert 40 - REFILL_PER_SECOND * took - 1 <= throttled <= 40, (throttled, took)
+    assert set(codes) == {"ok", "RequestLimitExceeded"} and throttled == 5, (len(codes), took)
+    assert codes.count("ok") <= BUCKET_TOKENS + REFILL_PER_SECOND * took + 1, (codes.count("ok"), took)
     ec2.describe_subnets()  # another action: its own bucket
     assert lab.api.status()["throttled_calls"] == {"ec2:DescribeVpcs": throttled}
     time.sleep(2 / REFILL_PER_SECOND)  # a token back
