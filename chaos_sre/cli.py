@@ -306,6 +306,47 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
         click.echo(line, err=True)
 
 
+@fis.command("run")
+@click.option("--preview", is_flag=True,
+              help="Start the experiment with actionsMode skip-all: print the resolved targets, "
+              "change nothing, judge nothing.")
+@click.option("--journal-path", type=click.Path(path_type=Path), default=Path("journal.json"),
+              show_default=True, help="Where chaos run writes the journal.")
+@click.option("--account-id", default=None,
+              help="The account the template's ARNs name (default: the caller's, from STS).")
+@click.option("--role-arn", default=None,
+              help="The role FIS acts as (default: chaos-sre-fis-NAME in the account).")
+@click.option("--automation-role-arn", default=None,
+              help="The role generated SSM Automation documents act as (default: "
+              "chaos-sre-ssm-NAME in the account).")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@_one_line_errors
+def fis_run(preview: bool, journal_path: Path, account_id: str | None, role_arn: str | None,
+            automation_role_arn: str | None, experiment: Path) -> None:
+    """Run EXPERIMENT with AWS FIS as its engine, judged by the same SLO verdict as chaos run.
+
+    Checks the account's FIS safety lever and that FIS lists every action, creates or updates
+    the template, its SSM documents and stop-condition alarms, starts the FIS experiment and
+    judges it with the experiment's chaos-sre control: the sampler runs from the start, the
+    fault's clock starts at FIS's first action, a budget stop calls StopExperiment. Exits as
+    chaos run does (0 only for PASSED)."""
+    from chaos_sre.fis import run as fis_runs
+    from chaos_sre.gameday.runner import chaos_command
+
+    options = {key: value for key, value in (("account_id", account_id), ("role_arn", role_arn),
+               ("automation_role_arn", automation_role_arn)) if value}
+    if preview:
+        for name, arns in fis_runs.preview(experiment, options, lambda line: click.echo(line, err=True)).items():
+            click.echo(f"{name}: {len(arns)} resolved")
+            for arn in arns:
+                click.echo(f"  {arn}")
+        return
+    status = fis_runs.run(experiment, options, journal_path, chaos_command(),
+                          lambda line: click.echo(line, err=True))
+    if status:
+        sys.exit(status)
+
+
 @main.group()
 @_one_line_errors
 def lab() -> None:

@@ -85,16 +85,20 @@ def _method_action_succeeded(run: ControlRun, context: dict[str, Any], output: A
         if run.clock_activity == name and (ledger is None or not ledger.injected()):
             _withdraw_fault_start(run)
     elif run.clock_activity == name:
-        _clock_from_injection(run)
+        _clock_from_injection(run, output)
 
 
-def _clock_from_injection(run: ControlRun) -> None:
-    """The fault's clock runs from its injection, its first change to the service (the run
-    ledger's), not from the start of the action that made it: time to detect and to recover
-    are measured from fault injection (docs/slo.md), and a fault reads, plans and checks its
-    permissions for seconds first (more when AWS throttles)."""
+def _clock_from_injection(run: ControlRun, output: Any) -> None:
+    """The fault's clock runs from its injection, its first change to the service, not from the
+    start of the action that made it: time to detect and to recover are measured from fault
+    injection (docs/slo.md), and a fault reads, plans and checks its permissions for seconds
+    first (more when AWS throttles). The injection is the one the action's output names
+    (``injected_at``: FIS's first action's start, :mod:`chaos_sre.fis.engine`), else the run
+    ledger's first change."""
     ledger = run_ledger()
-    injected_at = None if ledger is None else ledger.injected_at()
+    named = output.get("injected_at") if isinstance(output, dict) else None
+    injected_at = float(named) if isinstance(named, (int, float)) else (
+        None if ledger is None else ledger.injected_at())
     started = run.record.fault_started_at
     if injected_at is not None and started is not None and injected_at > started:
         run.record.fault_started_at = injected_at

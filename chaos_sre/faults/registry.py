@@ -116,11 +116,26 @@ class Fault:
     fis: FisMapping | None = None
     """What it is in AWS FIS (:mod:`chaos_sre.fis.mapping`); None: ``chaos-sre fis export``
     refuses it."""
+    plan: PlanFunction | None = None
+    """Its plan function (read-only), for :meth:`guard`."""
 
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` checked and coerced by the argument model (one-line ArgumentError
         ``argument NAME: ...``)."""
         return checked_arguments(self.model, values)
+
+    def guard(self, values: dict[str, Any], configuration: dict[str, Any] | None,
+              secrets: dict[str, Any] | None) -> Plan:
+        """The plan for ``values`` (read-only calls) with the guardrails enforced over it: what
+        a run checks before it changes anything, for an engine that makes the changes itself
+        (AWS FIS), so neither the runner's permissions are checked nor anything applied."""
+        if self.plan is None:
+            raise ValidationError(f"fault {self.module}.{self.name} has no plan function")
+        arguments = self.arguments(values)
+        arguments.pop(DRY_RUN, None)
+        plan = self.plan(**arguments, configuration=configuration, secrets=secrets)
+        enforce(configuration, secrets, plan.targets, plan.shares)
+        return plan
 
     def incomplete(self) -> str | None:
         """The first part the declaration lacks, as the end of a sentence; None when whole."""
@@ -176,7 +191,7 @@ def fault(*, permissions: Iterable[Permission], reads: Iterable[Permission] = ()
         _FAULTS[key] = Fault(
             name=plan.__name__, module=plan.__module__, function=action, model=model,
             permissions=tuple(permissions), reads=tuple(reads), inverses=tuple(inverses),
-            effects=tuple(effects), fis=fis)
+            effects=tuple(effects), fis=fis, plan=plan)
         return action
     return register
 

@@ -106,7 +106,7 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
         raise ValidationError(f"{source}: no Region: set aws_region in its configuration or pass --region")
     name = _name(Path(path).stem)
     account = account_id or _account_of(configuration)
-    method = _resolved_method(document, configuration, source)
+    method = resolved_method(document, configuration, source)
     parts: list[tuple[str, FisPart]] = []
     needs = Needs()
     automation_role = automation_role_arn or f"arn:aws:iam::{account}:role/{_name(f'chaos-sre-ssm-{name}')}"
@@ -171,8 +171,9 @@ def _account_of(configuration: dict[str, Any]) -> str:
     return str(call(sts, "get_caller_identity")["Account"])
 
 
-def _resolved_method(document: dict[str, Any], configuration: dict[str, Any],
-                     source: str) -> list[dict[str, Any]]:
+def resolved_method(document: dict[str, Any], configuration: dict[str, Any],
+                    source: str) -> list[dict[str, Any]]:
+    """The method's steps with ``${name}`` values resolved from ``configuration``."""
     method = document.get("method") or []
     return [resolved(step, configuration, f"{source}: method[{index}]")
             if isinstance(step, dict) else step for index, step in enumerate(method)]

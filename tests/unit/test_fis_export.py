@@ -245,3 +245,28 @@ def test_the_fis_role_is_least_privilege_from_the_template() -> None:
                        and not a.startswith("logs:")]
             if changes and statement["Resource"] == "*":
                 assert statement.get("Condition"), (name, statement)
+
+
+def test_fis_run_runs_the_same_experiment_with_one_fis_action_and_the_ledger_rollback(tmp_path: Path) -> None:
+    """`fis run` keeps the steady state, control and probes; the faults become one FIS action
+    where the first was, the pauses of the others kept so the method lasts as long; the rollbacks
+    become the ledger's (which stops the experiment); the SLO is named by its absolute path."""
+    from chaos_sre.fis.run import ENGINE_MODULE, ROLLBACK, fis_experiment
+
+    shipped = json.loads((ROOT / "experiments" / "az-outage.json").read_text())
+    document = json.loads(json.dumps(shipped))
+    second = {**document["method"][0], "name": "again", "pauses": {"before": 5, "after": 7}}
+    document["method"].insert(1, second)
+    path = tmp_path / "two-faults.json"
+    path.write_text(json.dumps(document))
+    derived = fis_experiment(path, {"account_id": ACCOUNT})
+    engine, probe = derived["method"]
+    assert engine["provider"] == {"type": "python", "module": ENGINE_MODULE, "func": "start_experiment",
+                                  "arguments": {"experiment": str(path.resolve()), "account_id": ACCOUNT}}
+    assert engine["pauses"] == {"after": 40.0 + 5 + 7}  # observe_seconds' default, then the second's
+    assert probe == shipped["method"][1]
+    assert derived["rollbacks"] == [ROLLBACK]
+    assert derived["steady-state-hypothesis"] == shipped["steady-state-hypothesis"]
+    [control] = derived["controls"]
+    assert control["provider"]["arguments"]["slo"] == str(ROOT / "probes" / "web.yaml")
+    assert derived["title"].endswith("(AWS FIS)")

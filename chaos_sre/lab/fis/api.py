@@ -1,5 +1,7 @@
 """The FIS operations moto lacks, answered by the lab (:mod:`chaos_sre.lab.core.own_apis`); moto
-answers the rest. The safety lever ("Safety lever for AWS FIS"): one per account and Region, id
+answers the rest. ListActions lists the actions the lab runs (FIS lists every action of the
+Region; an action the lab does not run is not listed, so ``chaos-sre fis run`` refuses it before it
+starts anything). The safety lever ("Safety lever for AWS FIS"): one per account and Region, id
 ``default``; UpdateSafetyLeverState ``engaged`` (with a reason) stops every running experiment
 and refuses new ones (ConflictException) until it is ``disengaged`` again."""
 
@@ -45,7 +47,26 @@ def update_safety_lever_state(request: ApiRequest) -> Mapping[str, Any]:
     return _lever(request)
 
 
+def list_actions(request: ApiRequest) -> Mapping[str, Any]:
+    """The FIS actions of the lab's Region: those its simulation runs, with their targets as the
+    action reference gives them."""
+    from chaos_sre.fis.actions import ACTIONS
+    from chaos_sre.lab.fis.actions import RUNNERS
+
+    fis = moto_backend("fis")
+    listed = []
+    for action_id in sorted(RUNNERS):
+        known = ACTIONS.get(action_id)
+        targets = {} if known is None or known.target_key is None else {
+            known.target_key: {"resourceType": known.resource_type}}
+        listed.append({"id": action_id, "arn": f"arn:aws:fis:{fis.region_name}::action/{action_id}",
+                       "description": f"{action_id}, as the chaos-sre lab runs it",
+                       "targets": targets, "tags": {}})
+    return {"actions": listed}
+
+
 OPERATIONS: Mapping[str, Handler] = {
+    "ListActions": list_actions,
     "GetSafetyLever": get_safety_lever,
     "UpdateSafetyLeverState": update_safety_lever_state,
 }

@@ -108,11 +108,12 @@ class FisExperiments:
         experiment._status, experiment.lab_reason = status, reason
         self.context.timeline.event(f"fis-experiment-{status}", experiment.id, reason=reason)
 
-    def _set_action(self, run: ExperimentRun, name: str, status: str, reason: str) -> None:
+    def _set_action(self, run: ExperimentRun, name: str, status: str, reason: str,
+                    started_at: float | None = None) -> None:
         action = run.experiment.actions[name]
         action["state"] = {"status": status, "reason": reason}
         if status == "running":
-            action["startTime"] = unix_time()
+            action["startTime"] = unix_time() if started_at is None else started_at
         if status in ("completed", "stopped", "failed", "cancelled", "skipped"):
             action["endTime"] = unix_time()
         self.context.timeline.event(f"fis-action-{status}", f"{run.experiment.id}/{name}",
@@ -186,6 +187,7 @@ class FisExperiments:
     def _start(self, run: ExperimentRun, name: str, action: dict[str, Any], now: float) -> None:
         target = next(iter((action.get("targets") or {}).values()), None)
         resources = run.resolved.get(target, []) if target else []
+        began = unix_time()  # FIS's startTime: when the action began, before its first call
         try:
             running = start(str(action["actionId"]), resources, action.get("parameters") or {},
                             Clock(now, self.context.scaled, self.context.api_url))
@@ -193,7 +195,7 @@ class FisExperiments:
             self._set_action(run, name, "failed", str(exc))
             self._fail(run, f"Action {name} failed: {exc}")
             return
-        self._set_action(run, name, "running", "Action is running")
+        self._set_action(run, name, "running", "Action is running", started_at=began)
         if running.ends_at is None:
             self._set_action(run, name, "completed", "Action completed")
         else:

@@ -1,0 +1,114 @@
+"""What ``chaos-sre fis run`` creates before it starts an experiment, and the checks before it.
+
+In order, each an idempotent create-or-update, so running an experiment again changes only what
+its export changed:
+
+1. the account's FIS safety lever must be disengaged (GetSafetyLever: while it is engaged FIS
+   refuses every start, "Safety lever for AWS FIS"), and every action of the template must be one
+   FIS lists in the Region (ListActions) - checked before anything is created;
+2. the SSM Automation documents its actions start (CreateDocument; one that exists gets a new
+   version, made its default: UpdateDocument, UpdateDocumentDefaultVersion);
+3. the stop condition's CloudWatch alarms (PutMetricAlarm, PutCompositeAlarm: a put replaces an
+   alarm of the same name);
+4. the experiment template, found by its ``chaos-sre:experiment`` tag (UpdateExperimentTemplate),
+   else created (CreateExperimentTemplate).
+
+Nothing here starts an experiment (:mod:`chaos_sre.fis.engine` does).
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore import xform_name
+
+from chaos_sre.aws import aws_client, call, paginate
+from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.fis.export import EXPERIMENT_TAG, Export
+from chaos_sre.fis.mapping import SsmDocument
+
+SAFETY_LEVER_ID = "default"
+"""The id of an account's (one per Region) FIS safety lever."""
+UPDATABLE = ("description", "stopConditions", "targets", "actions", "roleArn", "logConfiguration")
+"""The template fields UpdateExperimentTemplate takes that an export sets (``experimentOptions``
+only in part: its ``emptyTargetResolutionMode``)."""
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """What :func:`provision` made ready: the template and what it said about each part."""
+
+    template_id: str
+    lines: tuple[str, ...]
+
+
+def check_account(fis: Any, exported: Export) -> None:
+    """Refuse (one line) while the safety lever is engaged or an action is not in ListActions."""
+    lever = call(fis, "get_safety_lever", id=SAFETY_LEVER_ID)["safetyLever"]["state"]
+    if lever.get("status") != "disengaged":
+        raise ValidationError(f"the account's FIS safety lever is {lever.get('status')} "
+                              f"({lever.get('reason') or 'no reason given'}): FIS starts no "
+                              "experiment until it is disengaged")
+    listed = {action["id"] for action in paginate(fis, "list_actions", "actions")}
+    missing = sorted({a["actionId"] for a in exported.template["actions"].values()} - listed)
+    if missing:
+        raise ValidationError(f"FIS does not list {', '.join(missing)} in this Region "
+                              "(ListActions): the experiment cannot run here")
+
+
+def provision(exported: Export, configuration: dict[str, Any] | None = None,
+              secrets: dict[str, Any] | None = None) -> Provisioned:
+    """Check the account, then create or update the documents, alarms and template."""
+    fis = aws_client("fis", configuration, secrets)
+    check_account(fis, exported)
+    lines: list[str] = []
+    if exported.documents:
+        ssm = aws_client("ssm", configuration, secrets)
+        lines += [_document(ssm, document) for document in exported.documents]
+    requests = exported.alarm_requests()
+    if requests:
+        cloudwatch = aws_client("cloudwatch", configuration, secrets)
+        for operation, given in requests:
+            call(cloudwatch, xform_name(operation), **given)
+        lines.append(f"alarms {', '.join(str(r['AlarmName']) for _, r in requests)} put "
+                     f"(the stop condition is {exported.alarms.name if exported.alarms else '-'})")
+    template_id, line = _template(fis, exported.template)
+    return Provisioned(template_id, (*lines, line))
+
+
+def _document(ssm: Any, document: SsmDocument) -> str:
+    content = json.dumps(document.content)
+    try:
+        call(ssm, "create_document", Name=document.name, Content=content,
+             DocumentType="Automation", DocumentFormat="JSON")
+        return f"SSM document {document.name} created"
+    except AWSError as exc:
+        if exc.code != "DocumentAlreadyExists":
+            raise
+    try:
+        version = call(ssm, "update_document", Name=document.name, Content=content,
+                       DocumentVersion="$LATEST", DocumentFormat="JSON")["DocumentDescription"][
+                           "DocumentVersion"]
+    except AWSError as exc:
+        if exc.code != "DuplicateDocumentContent":
+            raise
+        return f"SSM document {document.name} unchanged"
+    call(ssm, "update_document_default_version", Name=document.name, DocumentVersion=version)
+    return f"SSM document {document.name} updated to version {version}"
+
+
+def _template(fis: Any, template: dict[str, Any]) -> tuple[str, str]:
+    """(template id, what was done): the template tagged with this experiment's name is updated,
+    else one is created."""
+    name = template["tags"][EXPERIMENT_TAG]
+    found = [t for t in paginate(fis, "list_experiment_templates", "experimentTemplates")
+             if (t.get("tags") or {}).get(EXPERIMENT_TAG) == name]
+    if not found:
+        created = call(fis, "create_experiment_template", **template)["experimentTemplate"]
+        return str(created["id"]), f"experiment template {created['id']} created"
+    template_id = str(found[0]["id"])
+    update = {key: template[key] for key in UPDATABLE if key in template}
+    update["experimentOptions"] = {"emptyTargetResolutionMode": template["experimentOptions"][
+        "emptyTargetResolutionMode"]}
+    call(fis, "update_experiment_template", id=template_id, **update)
+    return template_id, f"experiment template {template_id} updated"

@@ -1,0 +1,158 @@
+"""`chaos-sre fis run`: an experiment with AWS FIS as its engine, judged by the same control as
+`chaos run` - on the lab, which runs FIS as FIS runs it (tests/lab/test_lab_fis.py)."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import (
+    CLI,
+    ROOT,
+    RunningLab,
+    account_snapshot,
+    extension,
+    lab_for_module,
+    wait_until,
+)
+
+OUTAGE = ROOT / "experiments" / "az-outage.json"
+BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
+ACCURACY_SECONDS = 0.25
+"""The bound docs/performance.md holds time to recover to against the lab's truth (wall
+seconds: max(2 / rate, 0.25 s) at 200 req/s)."""
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    with lab_for_module(tmp_path_factory) as lab:
+        yield lab
+
+
+def fis_run(lab: RunningLab, experiment: Path, tmp_path: Path, *args: str,
+            env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`chaos-sre fis run ARGS EXPERIMENT` against ``lab``; the result and the journal."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    journal = tmp_path / "journal.json"
+    result = subprocess.run(
+        [*CLI, "fis", "run", "--journal-path", str(journal), *args, str(experiment)],
+        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"), **(env or {})},
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    return result, json.loads(journal.read_text()) if journal.exists() else {}
+
+
+def fis_experiments(lab: RunningLab) -> list[dict[str, Any]]:
+    return list(lab.api.status()["fis_experiments"])
+
+
+def test_a_preview_prints_the_resolved_targets_changes_nothing_and_heeds_the_safety_lever(
+        module_lab: RunningLab, tmp_path: Path) -> None:
+    """`--preview` starts the experiment with actionsMode skip-all: FIS resolves the targets and
+    runs no action ("Experiment options for AWS FIS"); the instances of us-east-1a are listed and
+    still run. With the account's safety lever engaged, FIS starts nothing ("Safety lever for AWS
+    FIS"), and `fis run` says so in one line before it creates or starts anything."""
+    lab = module_lab
+    zone_a = sorted(i["InstanceId"] for i in lab.web_instances("running")
+                    if i["Placement"]["AvailabilityZone"] == "us-east-1a")
+    result, _ = fis_run(lab, OUTAGE, tmp_path / "preview", "--preview")
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = sorted(line.strip().rsplit("/", 1)[-1] for line in result.stdout.splitlines()
+                    if line.startswith("  arn:aws:ec2:"))
+    assert listed == zone_a and len(zone_a) == 2
+    assert "terminate-az-instances-instances: 2 resolved" in result.stdout
+    assert "guardrails passed: terminate-az-instances" in result.stderr
+    assert len(lab.web_instances("running")) == 6
+    [preview] = fis_experiments(lab)
+    assert preview["status"] == "completed" and set(preview["actions"].values()) == {"skipped"}
+
+    lab.client("fis").update_safety_lever_state(id="default", state={
+        "status": "engaged", "reason": "change freeze"})
+    try:
+        refused, _ = fis_run(lab, OUTAGE, tmp_path / "lever", "--preview")
+    finally:
+        lab.client("fis").update_safety_lever_state(id="default", state={
+            "status": "disengaged", "reason": "freeze over"})
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: the account's FIS safety lever is engaged (change freeze): FIS starts no "
+        "experiment until it is disengaged")
+    assert "Traceback" not in refused.stderr
+    assert len(fis_experiments(lab)) == 1
+
+
+def recovery_against_truth(lab: RunningLab, journal: dict[str, Any]) -> tuple[float, float]:
+    """(journal's time to recover, the lab's) in wall seconds from the fault's mark."""
+    ext = extension(journal)
+    impact = lab.timeline()["impact"]
+    return (ext["recovery"]["recover_seconds"] * ext["time_scale"],
+            impact["last_failure"] - ext["fault_started_at"])
+
+
+@pytest.mark.e2e
+def test_fis_run_of_the_outage_passes_on_resilient_and_fails_on_fragile_as_chaos_run_does(
+        start_lab, tmp_path: Path) -> None:
+    """The same verdict as `chaos run` (tests/lab/test_az_faults.py): PASSED on the resilient
+    lab, its time to recover within docs/performance.md's accuracy bound of the lab's truth,
+    measured from FIS's first action's startTime; on the fragile lab refused by the same
+    guardrail before FIS starts anything, then - allowed - FAILED on the budget. The journal
+    names the FIS experiment and its actions' states; the rollback found it ended."""
+    lab = start_lab()
+    result, journal = fis_run(lab, OUTAGE, tmp_path / "resilient")
+    assert result.returncode == 0, result.stderr[-3000:]
+    ext = extension(journal)
+    assert ext["verdict"]["passed"] is True and ext["fault_effect"]["verified"] is True
+    started = journal["run"][0]["output"]
+    [action] = started["actions"].values()
+    assert action["actionId"] == "aws:ec2:terminate-instances" and action["status"] == "completed"
+    assert ext["fault_started_at"] == started["injected_at"] == action["startTime"]
+    measured, truth = recovery_against_truth(lab, journal)
+    assert abs(measured - truth) <= ACCURACY_SECONDS, (measured, truth)
+    [ended] = journal["rollbacks"][0]["output"]
+    assert ended.startswith(f"FIS experiment {started['experiment_id']} had ended: completed")
+    terminated = [f["resource"] for f in lab.timeline()["faults"] if f["kind"] == "instance-terminated"]
+    assert len(terminated) == 2
+
+    fragile = start_lab("--profile", "fragile")
+    refused, journal = fis_run(fragile, OUTAGE, tmp_path / "refused")
+    assert refused.returncode != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("refusing to take all 6 instances of the service" in r for r in reasons), reasons
+    assert fis_experiments(fragile) == [] and fragile.timeline()["faults"] == []
+    allowed, journal = fis_run(fragile, OUTAGE, tmp_path / "allowed",
+                               env={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})
+    assert allowed.returncode != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+
+
+@pytest.mark.e2e
+def test_a_killed_runner_leaves_fis_to_end_the_fault_on_time(start_lab, tmp_path: Path) -> None:
+    """SIGKILL of the runner mid-fault: FIS, not the runner, ends each action at its duration
+    ("Actions for AWS FIS": an action with a duration runs until it ends), so the account
+    returns to what it was with no `chaos-sre rollback`."""
+    lab = start_lab()
+    before = account_snapshot(lab)
+    out = open(tmp_path / "console.log", "w")  # noqa: SIM115 - closed with the process
+    runner = subprocess.Popen(
+        [*CLI, "fis", "run", "--journal-path", str(tmp_path / "journal.json"), str(BLACKHOLE)],
+        env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
+             "CHAOS_SRE_HOLD_SECONDS": "80"},
+        cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert wait_until(lambda: any("running" in e["actions"].values() for e in fis_experiments(lab))
+                          or runner.poll() is not None, timeout=120, interval=0.05)
+    finally:
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait(timeout=10)
+        out.close()
+    [experiment] = fis_experiments(lab)
+    assert experiment["status"] == "running", (tmp_path / "console.log").read_text()[-3000:]
+    killed_at = time.monotonic()
+    assert wait_until(lambda: fis_experiments(lab)[0]["status"] == "completed", timeout=60)
+    assert time.monotonic() - killed_at < 60
+    assert wait_until(lambda: account_snapshot(lab) == before, timeout=60), (before, account_snapshot(lab))
