@@ -312,6 +312,10 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
               "change nothing, judge nothing.")
 @click.option("--journal-path", type=click.Path(path_type=Path), default=Path("journal.json"),
               show_default=True, help="Where chaos run writes the journal.")
+@click.option("--log-file", type=click.Path(path_type=Path), default=None,
+              help="chaos run's log file (its default: chaostoolkit.log).")
+@click.option("--var-file", type=click.Path(path_type=Path), default=None,
+              help="Configuration overrides, as chaos run --var-file takes them (JSON or YAML).")
 @click.option("--account-id", default=None,
               help="The account the template's ARNs name (default: the caller's, from STS).")
 @click.option("--role-arn", default=None,
@@ -321,8 +325,9 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
               "chaos-sre-ssm-NAME in the account).")
 @click.argument("experiment", type=click.Path(path_type=Path))
 @_one_line_errors
-def fis_run(preview: bool, journal_path: Path, account_id: str | None, role_arn: str | None,
-            automation_role_arn: str | None, experiment: Path) -> None:
+def fis_run(preview: bool, journal_path: Path, log_file: Path | None, var_file: Path | None,
+            account_id: str | None, role_arn: str | None, automation_role_arn: str | None,
+            experiment: Path) -> None:
     """Run EXPERIMENT with AWS FIS as its engine, judged by the same SLO verdict as chaos run.
 
     Checks the account's FIS safety lever and that FIS lists every action, creates or updates
@@ -336,13 +341,16 @@ def fis_run(preview: bool, journal_path: Path, account_id: str | None, role_arn:
     options = {key: value for key, value in (("account_id", account_id), ("role_arn", role_arn),
                ("automation_role_arn", automation_role_arn)) if value}
     if preview:
+        if var_file is not None:
+            raise ValidationError("--preview takes no --var-file: it runs the experiment's own configuration")
         for name, arns in fis_runs.preview(experiment, options, lambda line: click.echo(line, err=True)).items():
             click.echo(f"{name}: {len(arns)} resolved")
             for arn in arns:
                 click.echo(f"  {arn}")
         return
-    status = fis_runs.run(experiment, options, journal_path, chaos_command(),
-                          lambda line: click.echo(line, err=True))
+    chaos = [chaos_command(), *(["--log-file", str(log_file)] if log_file else []), "run",
+             "--journal-path", str(journal_path), *(["--var-file", str(var_file)] if var_file else [])]
+    status = fis_runs.run(experiment, options, chaos, lambda line: click.echo(line, err=True))
     if status:
         sys.exit(status)
 

@@ -80,7 +80,7 @@ def start_experiment(experiment: str, account_id: str | None = None, role_arn: s
     `chaos_sre.safety.rollback.restore_run`, which stops the experiment if it still runs.
     """
     exported = export(experiment, account_id=account_id, role_arn=role_arn,
-                      automation_role_arn=automation_role_arn)
+                      automation_role_arn=automation_role_arn, configuration=configuration)
     planned = guard_faults(experiment, configuration, secrets)
     provisioned = provision(exported, configuration, secrets)
     fis = aws_client("fis", configuration, secrets)

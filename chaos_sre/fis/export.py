@@ -95,12 +95,15 @@ def fault_seconds(method: list[Any], index: int) -> float:
 
 
 def export(path: str | Path, *, account_id: str | None = None, role_arn: str | None = None,
-           region: str | None = None, automation_role_arn: str | None = None) -> Export:
-    """The CreateExperimentTemplate input for experiment ``path`` (the module doc says how)."""
+           region: str | None = None, automation_role_arn: str | None = None,
+           configuration: dict[str, Any] | None = None) -> Export:
+    """The CreateExperimentTemplate input for experiment ``path`` (the module doc says how);
+    ``configuration``: values over the experiment's own (a run's ``--var-file``)."""
     source = str(path)
     document = read_document(path)
     validate_experiment(document, source)
-    configuration = resolved_configuration(document.get("configuration"), source)
+    configuration = {**resolved_configuration(document.get("configuration"), source),
+                     **(configuration or {})}
     region = region or str(configuration.get("aws_region") or "")
     if not region:
         raise ValidationError(f"{source}: no Region: set aws_region in its configuration or pass --region")

@@ -85,17 +85,17 @@ def _carry_pauses(steps: list[dict[str, Any]], step: dict[str, Any],
         steps[-1] = {**steps[-1], "pauses": {**held, "after": after + seconds}}
 
 
-def run(path: Path, options: dict[str, str], journal: Path, chaos: str, echo: Echo) -> int:
-    """Write the FIS experiment of ``path`` and ``chaos run`` it; its exit status."""
+def run(path: Path, options: dict[str, str], chaos: list[str], echo: Echo) -> int:
+    """Write the FIS experiment of ``path`` and run it with ``chaos`` (``chaos ... run
+    --journal-path ...``, the experiment's path added); its exit status."""
     import json
 
     document = fis_experiment(path, options)
     with tempfile.TemporaryDirectory(prefix="chaos-sre-fis-") as folder:
         written = Path(folder) / f"{path.stem}-fis.json"
         written.write_text(json.dumps(document, indent=2))
-        echo(f"running {path} with AWS FIS as its engine (journal {journal})")
-        process = subprocess.Popen([chaos, "run", "--journal-path", str(journal), str(written)],
-                                   stdin=subprocess.DEVNULL)
+        echo(f"running {path} with AWS FIS as its engine")
+        process = subprocess.Popen([*chaos, str(written)], stdin=subprocess.DEVNULL)
         while True:
             try:
                 return process.wait()
@@ -105,7 +105,8 @@ def run(path: Path, options: dict[str, str], journal: Path, chaos: str, echo: Ec
 
 def preview(path: Path, options: dict[str, str], echo: Echo) -> dict[str, list[str]]:
     """Start the experiment with ``actionsMode`` ``skip-all``; its resolved targets by name."""
-    exported: Export = export(path, **options)
+    exported: Export = export(path, account_id=options.get("account_id"), role_arn=options.get("role_arn"),
+                              automation_role_arn=options.get("automation_role_arn"))
     configuration = exported.configuration
     for line in guard_faults(path, configuration):
         echo(f"guardrails passed: {line}")

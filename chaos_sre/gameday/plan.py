@@ -9,17 +9,19 @@ A plan is a YAML (or JSON) file::
       on_failure: true             # stop at the first failed verdict
       max_budget_spent: 0.02       # stop once the summed budget spent reaches 2 % of the window's
     output: runs/gameday           # journals and the combined report go in a dated folder here
+    engine: chaos                  # or fis: each experiment through `chaos-sre fis run`
     experiments:
       - path: az-outage.json       # relative to the plan file
         environment: {CHAOS_SRE_AZ: us-east-1b}     # set for this experiment's run
         configuration: {rto_seconds: 60}            # overrides, passed as chaos run --var-file
+        engine: fis                                 # this experiment only
 
 Every mistake in a plan is one line naming the file and the field.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 
@@ -28,6 +30,9 @@ from chaos_sre.errors import ValidationError
 from chaos_sre.validation import STRICT, Number, checked
 
 Scalar = str | int | float | bool
+Engine = Literal["chaos", "fis"]
+"""What injects an experiment's faults: ``chaos run`` (the runner), or AWS FIS through
+``chaos-sre fis run``; the same control judges both."""
 
 
 class StepModel(pydantic.BaseModel):
@@ -38,6 +43,7 @@ class StepModel(pydantic.BaseModel):
     name: str | None = None
     environment: dict[str, Scalar] = {}
     configuration: dict[str, Any] = {}
+    engine: Engine | None = None
 
 
 class StopModel(pydantic.BaseModel):
@@ -54,6 +60,7 @@ class PlanModel(pydantic.BaseModel):
     cool_down_seconds: Annotated[Number, pydantic.Field(ge=0, le=3600)] = 0.0
     stop: StopModel = StopModel()
     output: str | None = None
+    engine: Engine = "chaos"
     experiments: Annotated[list[Annotated[StepModel, pydantic.BeforeValidator(
         lambda entry: {"path": entry} if isinstance(entry, str) else entry)]],
         pydantic.Field(min_length=1)]
@@ -67,6 +74,8 @@ class Step:
     path: Path
     environment: dict[str, str] = field(default_factory=dict)
     configuration: dict[str, Any] = field(default_factory=dict)
+    engine: str = "chaos"
+    """``chaos`` (``chaos run``) or ``fis`` (``chaos-sre fis run``)."""
 
 
 @dataclass(frozen=True)
@@ -83,19 +92,21 @@ class Plan:
     output: Path = Path("runs") / "gameday"
 
 
-def _step(source: Path, index: int, entry: StepModel) -> Step:
+def _step(source: Path, index: int, entry: StepModel, engine: str) -> Step:
     path = (source.parent / entry.path).resolve()
     if not path.is_file():
         raise ValidationError(f"{source}: experiments[{index}].path: no experiment file at {path}")
     return Step(entry.name or path.stem, path,
-                {str(k): str(v) for k, v in entry.environment.items()}, entry.configuration)
+                {str(k): str(v) for k, v in entry.environment.items()}, entry.configuration,
+                entry.engine or engine)
 
 
 def parse_plan(source: Path, document: Any) -> Plan:
     """Check a plan document read from ``source``."""
     model = checked(PlanModel, document, str(source))
     return Plan(source=source, title=model.title or source.stem,
-                steps=[_step(source, index, entry) for index, entry in enumerate(model.experiments)],
+                steps=[_step(source, index, entry, model.engine)
+                       for index, entry in enumerate(model.experiments)],
                 cool_down_seconds=model.cool_down_seconds, stop_on_failure=model.stop.on_failure,
                 max_budget_spent=model.stop.max_budget_spent,
                 output=Path(model.output or str(Path("runs") / "gameday")))

@@ -121,13 +121,15 @@ def _wait(process: subprocess.Popen[bytes], echo: Echo) -> tuple[int, bool]:
 def _run_step(plan: Plan, step: Step, index: int, directory: Path, echo: Echo) -> tuple[Path, int, bool]:
     stem = f"{index + 1:02d}-{step.name}"
     journal = directory / f"{stem}.json"
-    command = [chaos_command(), "--log-file", str(directory / f"{stem}.log"), "run",
-               "--journal-path", str(journal)]
+    options = ["--log-file", str(directory / f"{stem}.log"), "--journal-path", str(journal)]
     if step.configuration:
         var_file = directory / f"{stem}.vars.json"
         var_file.write_text(json.dumps({"configuration": step.configuration}, indent=2))
-        command += ["--var-file", str(var_file)]
-    command.append(str(step.path))
+        options += ["--var-file", str(var_file)]
+    if step.engine == "fis":
+        command = [sys.executable, "-m", "chaos_sre.cli", "fis", "run", *options, str(step.path)]
+    else:
+        command = [chaos_command(), *options[:2], "run", *options[2:], str(step.path)]
     process = subprocess.Popen(command, env={**os.environ, **step.environment},
                                stdin=subprocess.DEVNULL)
     _running.append(process)

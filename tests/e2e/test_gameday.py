@@ -67,6 +67,8 @@ def test_sample_plan_covers_every_shipped_experiment() -> None:
      "az-outage (az-outage.json)"),
     ({"experiments": [{"path": "az-outage.json", "environment": {"CHAOS_SRE_HEALTHY_TARGETS": "many"}}]},
      "az-outage (az-outage.json)"),
+    ({"experiments": ["az-outage.json"], "engine": "fsi"}, "engine: expected 'chaos' or 'fis', got 'fsi'"),
+    ({"experiments": [{"path": "az-outage.json", "engine": "lambda"}]}, "experiments[0].engine: "),
     ([1, 2], "plan.yaml: expected a mapping, got [1, 2]"),
 ])
 def test_plan_mistakes_are_one_line_before_anything_runs(tmp_path: Path, document: object,

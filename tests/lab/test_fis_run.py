@@ -5,12 +5,14 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from conftest import (
     CLI,
     ROOT,
@@ -156,3 +158,84 @@ def test_a_killed_runner_leaves_fis_to_end_the_fault_on_time(start_lab, tmp_path
     assert wait_until(lambda: fis_experiments(lab)[0]["status"] == "completed", timeout=60)
     assert time.monotonic() - killed_at < 60
     assert wait_until(lambda: account_snapshot(lab) == before, timeout=60), (before, account_snapshot(lab))
+
+
+@pytest.mark.e2e
+def test_a_game_day_step_runs_through_fis_with_its_configuration(start_lab, tmp_path: Path) -> None:
+    """A plan's ``engine: fis`` runs its experiment through `chaos-sre fis run`, judged as any
+    step; the step's configuration (chaos run's --var-file) reaches the FIS template: the AZ it
+    names is the one whose instances FIS terminates."""
+    lab = start_lab()
+    zone_b = sorted(i["InstanceId"] for i in lab.web_instances("running")
+                    if i["Placement"]["AvailabilityZone"] == "us-east-1b")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps({"title": "FIS day", "engine": "fis", "output": str(tmp_path / "out"),
+                                "experiments": [{"path": str(OUTAGE),
+                                                 "configuration": {"target_az": "us-east-1b"}}]}))
+    result = subprocess.run([*CLI, "gameday", str(plan)], env={**os.environ, **lab.env,
+                            "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers")},
+                            capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    [journal_path] = (tmp_path / "out").glob("*/01-az-outage.json")
+    journal = json.loads(journal_path.read_text())
+    assert extension(journal)["verdict"]["passed"] is True
+    assert journal["run"][0]["activity"]["provider"]["module"] == "chaos_sre.fis.engine"
+    terminated = sorted(f["resource"] for f in lab.timeline()["faults"] if f["kind"] == "instance-terminated")
+    assert terminated == zone_b
+
+
+@pytest.mark.e2e
+def test_the_burn_rate_alarm_stops_the_fis_experiment_when_the_fragile_lab_spends_the_allowance(
+        start_lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template's stop condition, with no chaos-sre control running: the lab publishes the
+    load balancer's metrics, evaluates the burn-rate alarms once a minute, and FIS stops the
+    experiment when the composite is in ALARM ("Stop conditions for AWS FIS"); stopping gives
+    the network back. Before, the lab kept the alarms but never evaluated them, and the fault
+    ran its whole hold whatever the service spent."""
+    from chaos_sre.fis.export import export
+    from chaos_sre.fis.provision import provision
+
+    lab = start_lab("--profile", "fragile")
+    for key, value in {**lab.env, "CHAOS_SRE_BUDGET_ALLOWANCE": "0.01",
+                       "CHAOS_SRE_HOLD_SECONDS": "600"}.items():
+        monkeypatch.setenv(key, value)
+    exported = export(BLACKHOLE, account_id="123456789012")
+    assert exported.alarms is not None and exported.alarms.error_ratio < 0.5
+    template_id = provision(exported).template_id
+    before = account_snapshot(lab)
+    stop = threading.Event()
+
+    def traffic() -> None:  # bounded: at most 120 s, a request every 20 ms
+        deadline = time.monotonic() + 120
+        with requests.Session() as session:
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    session.get(f"{lab.target_url}/", timeout=0.5)
+                except requests.RequestException:
+                    session.close()
+                stop.wait(0.02)
+
+    sender = threading.Thread(target=traffic, daemon=True)
+    sender.start()
+    try:
+        fis = lab.client("fis")
+        experiment_id = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+
+        def ended() -> dict[str, Any] | None:
+            found = fis.get_experiment(id=experiment_id)["experiment"]
+            return found if found["state"]["status"] in ("completed", "stopped", "failed") else None
+
+        found = wait_until(ended, timeout=50, interval=0.2)
+    finally:
+        stop.set()
+        sender.join(timeout=5)
+    assert found, fis.get_experiment(id=experiment_id)["experiment"]["state"]
+    assert found["state"]["status"] == "stopped"
+    assert found["state"]["reason"] == (f"Experiment stopped by its stop condition: alarm "
+                                        f"{exported.alarms.arn} is in ALARM")
+    [composite] = lab.client("cloudwatch").describe_alarms(
+        AlarmNames=[exported.alarms.name], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert composite["StateValue"] == "ALARM"
+    kinds = [e["kind"] for e in lab.timeline()["events"]]
+    assert kinds.index("cloudwatch-alarm-alarm") < kinds.index("fis-experiment-stopped")
+    assert wait_until(lambda: account_snapshot(lab) == before, timeout=30), (before, account_snapshot(lab))

@@ -44,8 +44,9 @@ def test_simulations_and_seeds_run_in_their_declared_order() -> None:
     # EC2 says what runs, Auto Scaling heals on it, the load balancer checks what is left;
     # Application Auto Scaling evaluates its policies over the state of the services it scales
     # ARC's shifts before the load balancer that reads them; FIS first, so every other service
-    # sees what an experiment's action changed in the same round
-    assert ticks == ["fis", "ecs", "ec2", "autoscaling", "arczonalshift", "elbv2", "rds", "dynamodb",
+    # sees what an experiment's action changed in the same round, after CloudWatch's alarms, so
+    # a stop condition is read in the round its alarm changed
+    assert ticks == ["cloudwatch", "fis", "ecs", "ec2", "autoscaling", "arczonalshift", "elbv2", "rds", "dynamodb",
                      "applicationautoscaling"]
     assert seeds[0] == "web"  # the others build on its VPC, subnets and listener
 

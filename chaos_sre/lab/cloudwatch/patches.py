@@ -10,8 +10,8 @@
 * The period is in AWS seconds, played at the lab's time scale like every AWS duration: at
   ``--time-scale 0.1`` a 60 s period groups the datapoints of six wall seconds, one lab minute.
 
-And PutCompositeAlarm, which moto lacks: the lab keeps composite alarms (the FIS stop
-condition ``chaos-sre fis run`` creates) beside moto's metric alarms.
+And PutCompositeAlarm, which moto lacks: the lab keeps a composite alarm (the FIS stop
+condition ``chaos-sre fis run`` creates) as moto keeps an alarm with a rule.
 """
 
 import re
@@ -58,30 +58,29 @@ def _datum_filter(self: Any, namespace: Any, name: Any, dimensions: Any,
     return bool(matched)
 
 
-COMPOSITE_ALARM_REFERENCE = re.compile(r'ALARM\("([^"]+)"\)')
+COMPOSITE_ALARM_REFERENCE = re.compile(r'(?:ALARM|OK|INSUFFICIENT_DATA)\("([^"]+)"\)')
+INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 
 
 @replaces(cloudwatch_responses.CloudWatchResponse, "put_composite_alarm")
 def _put_composite_alarm(self: Any) -> Any:
-    """PutCompositeAlarm (moto does not answer it): the alarm is kept on the Region's backend
-    (``lab_composite_alarms``, in ``INSUFFICIENT_DATA`` as a new alarm starts), replaced by a
-    later put of the same name. As on AWS, a rule naming an alarm that does not exist is a
-    ValidationError ("PutCompositeAlarm", Amazon CloudWatch API Reference)."""
+    """PutCompositeAlarm (moto does not answer it): kept as moto keeps an alarm with a rule, so
+    DescribeAlarms lists it under ``CompositeAlarms``, in ``INSUFFICIENT_DATA`` as a new alarm
+    starts; a later put of the same name replaces it. As on AWS, a rule naming an alarm that does
+    not exist is a ValidationError ("PutCompositeAlarm", Amazon CloudWatch API Reference)."""
     name, rule = self._get_param("AlarmName"), self._get_param("AlarmRule")
     if not name or not rule:
         raise ValidationError("PutCompositeAlarm needs AlarmName and AlarmRule")
     backend = self.cloudwatch_backend
-    known = set(backend.alarms) | set(getattr(backend, "lab_composite_alarms", {}))
-    missing = [named for named in COMPOSITE_ALARM_REFERENCE.findall(rule) if named not in known]
+    missing = [named for named in COMPOSITE_ALARM_REFERENCE.findall(rule) if named not in backend.alarms]
     if missing:
         raise ValidationError(f"Could not save the composite alarm as alarms [{', '.join(missing)}] "
                               "in the alarm rule do not exist")
-    composite = getattr(backend, "lab_composite_alarms", None)
-    if composite is None:
-        composite = backend.lab_composite_alarms = {}
-    composite[name] = {
-        "AlarmName": name, "AlarmRule": rule,
-        "AlarmArn": f"arn:aws:cloudwatch:{backend.region_name}:{backend.account_id}:alarm:{name}",
-        "AlarmDescription": self._get_param("AlarmDescription") or "",
-        "ActionsEnabled": self._get_param("ActionsEnabled", True), "StateValue": "INSUFFICIENT_DATA"}
+    alarm = backend.put_metric_alarm(
+        name=name, namespace=None, metric_name=None, comparison_operator=None,
+        evaluation_periods=None, period=None, threshold=None, statistic=None,
+        description=self._get_param("AlarmDescription") or "", dimensions=[],
+        alarm_actions=self._get_param("AlarmActions", []), actions_enabled=self._get_param("ActionsEnabled", True),
+        rule=rule)
+    alarm.update_state("Unchecked: Initial alarm creation", "{}", INSUFFICIENT_DATA)
     return EmptyResult()

@@ -86,6 +86,8 @@ class FisExperiments:
     def tick(self, now: float) -> None:
         for run in list(self._runs.values()):
             status = str(run.experiment._status)
+            if status in ("initiating", "running") and self._stop_condition_met(run):
+                continue
             if status == "initiating":
                 self._initiate(run)
             elif status == "running":
@@ -95,6 +97,19 @@ class FisExperiments:
                     self._stop(run, "stopped", "Experiment stopped")
                 else:
                     self._wind_down(run)
+
+    def _stop_condition_met(self, run: ExperimentRun) -> bool:
+        """Stop the experiment when an alarm of its stop conditions is in ALARM ("Stop
+        conditions for AWS FIS"); True when it did."""
+        alarms = self.context.services.find_service("cloudwatch")
+        if alarms is None:
+            return False
+        for condition in run.experiment.stop_conditions or []:
+            if condition.get("source") == "aws:cloudwatch:alarm" and alarms.state(condition.get("value")) == "ALARM":
+                self._stop(run, "stopped", f"Experiment stopped by its stop condition: alarm "
+                           f"{condition['value']} is in ALARM")
+                return True
+        return False
 
     def status(self) -> dict[str, Any]:
         return {"fis_experiments": [

@@ -1,0 +1,119 @@
+"""CloudWatch alarms in the lab: moto stores alarms but never evaluates them; the lab does.
+
+Once a minute (AWS seconds at the lab's time scale: a lab assumption - CloudWatch evaluates a
+standard-resolution alarm about once a minute), each metric alarm over metric math is evaluated
+over its period's datapoints (the sum of each ``MetricStat`` over the last ``Period`` seconds,
+matching its exact dimensions) and each composite alarm over the states just set
+(:mod:`chaos_sre.lab.cloudwatch.alarms`); a changed state is moto's alarm state (DescribeAlarms
+shows it, with its reason) and a timeline event ``cloudwatch-alarm-<state>``. An alarm the lab
+cannot evaluate (a single-metric alarm, a function it does not know) keeps its state and is
+listed in ``lab status`` as not evaluated. FIS reads the states for its stop conditions
+(:mod:`chaos_sre.lab.fis.simulation`).
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chaos_sre.lab.cloudwatch.alarms import (
+    Unsupported,
+    composite_state,
+    expression_value,
+    metric_alarm_state,
+)
+from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.simulation import SimulationContext
+
+TICK_ORDER = 4
+"""Before FIS (5): an experiment's stop condition sees this round's alarm states."""
+EVALUATION_SECONDS = 60.0
+
+
+@dataclass
+class AlarmEvaluation:
+    """The lab account's CloudWatch alarms, evaluated over time."""
+
+    context: SimulationContext
+    _next: float = 0.0
+    not_evaluated: dict[str, str] = field(default_factory=dict)
+    """Alarm name -> why the lab does not evaluate it."""
+
+    def tick(self, now: float) -> None:
+        if now < self._next:
+            return
+        self._next = now + self.context.scaled(EVALUATION_SECONDS)
+        backend = moto_backend("cloudwatch")
+        alarms = list(backend.alarms.values())
+        for alarm in alarms:
+            if alarm.rule is None:
+                self._evaluate(alarm, self._metric_state(backend, alarm, time.time()))
+        states = {alarm.name: alarm.state_value for alarm in alarms}
+        for alarm in alarms:
+            if alarm.rule is not None:
+                try:
+                    self._evaluate(alarm, composite_state(alarm.rule, states))
+                except Unsupported as exc:
+                    self.not_evaluated[alarm.name] = str(exc)
+
+    def state(self, arn: str) -> str | None:
+        """The state of the alarm with ``arn`` (None: no such alarm)."""
+        alarm = next((a for a in moto_backend("cloudwatch").alarms.values() if a.alarm_arn == arn), None)
+        return None if alarm is None else str(alarm.state_value)
+
+    def status(self) -> dict[str, Any]:
+        return {"cloudwatch_alarms": {
+            alarm.name: self.not_evaluated.get(alarm.name, alarm.state_value)
+            for alarm in moto_backend("cloudwatch").alarms.values()}}
+
+    def _metric_state(self, backend: Any, alarm: Any, wall_now: float) -> str | None:
+        returned = [q for q in alarm.metric_data_queries if q.expression and q.return_data is not False]
+        if len(returned) != 1:
+            self.not_evaluated[alarm.name] = "the lab evaluates metric alarms over one returned expression"
+            return None
+        period = float(alarm.period or max((q.metric_stat.period for q in alarm.metric_data_queries
+                                            if q.metric_stat is not None), default=60))
+        values = {q.id: _sum(backend, q.metric_stat, wall_now,
+                             self.context.scaled(float(q.metric_stat.period or period)))
+                  for q in alarm.metric_data_queries if q.metric_stat is not None}
+        try:
+            value = expression_value(returned[0].expression, values)
+            return metric_alarm_state(value, alarm.comparison_operator, float(alarm.threshold),
+                                      alarm.treat_missing_data, alarm.state_value)
+        except Unsupported as exc:
+            self.not_evaluated[alarm.name] = str(exc)
+            return None
+
+    def _evaluate(self, alarm: Any, state: str | None) -> None:
+        if state is None or state == alarm.state_value:
+            return
+        reason = f"Threshold Crossed: the lab evaluated the alarm {state}"
+        alarm.update_state(reason, json.dumps({"evaluatedBy": "chaos-sre lab"}), state)
+        self.context.timeline.event(f"cloudwatch-alarm-{state.lower()}", alarm.name)
+
+
+def _sum(backend: Any, stat: Any, wall_now: float, wall_seconds: float) -> float | None:
+    """The sum of the datapoints of ``stat``'s metric (exact dimensions) over the last
+    ``wall_seconds``; None when there is none."""
+    metric = stat.metric
+    wanted = {(d.name, d.value) for d in metric.dimensions}
+    end = datetime.fromtimestamp(wall_now, UTC)
+    start = end - timedelta(seconds=wall_seconds)
+    found = [datum for datum in backend.get_all_metrics()
+             if datum.namespace == metric.namespace and datum.name == metric.metric_name
+             and {(d.name, d.value) for d in datum.dimensions} == wanted
+             and start <= _aware(datum.timestamp) < end]
+    if not found:
+        return None
+    return float(sum(float(getattr(datum, "value", None) or getattr(datum, "sum", 0) or 0)
+                     for datum in found))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def create(context: SimulationContext) -> AlarmEvaluation:
+    """CloudWatch's simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return AlarmEvaluation(context)
