@@ -93,10 +93,24 @@ def chaos_run(checkout: Checkout, lab: dict[str, str], experiment: Path | str, f
     """`chaos run FLAGS` of ``experiment`` (relative to the checkout) against ``lab`` (whose
     exports may carry more environment); the journal is ``folder/journal.json``, ledgers and
     history stay in ``folder``."""
+    return _run(checkout, lab, folder, timeout, [checkout.chaos, "--log-file", str(folder / "chaos.log"),
+                                                 "run", *flags, "--journal-path",
+                                                 str(folder / "journal.json"), str(experiment)])
+
+
+def fis_run(checkout: Checkout, lab: dict[str, str], experiment: Path | str, folder: Path,
+            timeout: float = 300) -> "subprocess.CompletedProcess[str]":
+    """`chaos-sre fis run` of ``experiment``, as :func:`chaos_run` runs `chaos run`."""
+    return _run(checkout, lab, folder, timeout, [checkout.python, "-m", "chaos_sre.cli", "fis", "run",
+                                                 "--log-file", str(folder / "chaos.log"),
+                                                 "--journal-path", str(folder / "journal.json"),
+                                                 str(experiment)])
+
+
+def _run(checkout: Checkout, lab: dict[str, str], folder: Path, timeout: float,
+         command: list[str]) -> "subprocess.CompletedProcess[str]":
     return subprocess.run(
-        [checkout.chaos, "--log-file", str(folder / "chaos.log"), "run", *flags,
-         "--journal-path", str(folder / "journal.json"), str(experiment)],
-        cwd=checkout.root, env={**checkout.env(), **lab,
-                                "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
-                                "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},
+        command, cwd=checkout.root, env={**checkout.env(), **lab,
+                                         "CHAOS_SRE_LEDGER_DIR": str(folder / "ledgers"),
+                                         "CHAOS_SRE_HISTORY": str(folder / "history.sqlite")},
         capture_output=True, text=True, timeout=timeout, check=False)

@@ -274,16 +274,20 @@ def fis() -> None:
               help="Write the SSM Automation documents the template starts, and their role's "
               "IAM policy, into this directory.")
 @click.option("--alarms-file", type=click.Path(path_type=Path), default=None,
-              help="Write the stop condition's CloudWatch alarms (PutMetricAlarm and "
-              "PutCompositeAlarm inputs) here; reads the load balancer's CloudWatch dimension.")
+              help="Write the stop condition's CloudWatch alarms and the SLI dashboard "
+              "(PutMetricAlarm, PutCompositeAlarm and PutDashboard inputs) here; reads the load "
+              "balancer's CloudWatch dimension.")
 @click.option("--role-policy", "role_policy_file", type=click.Path(path_type=Path), default=None,
               help="Write the least-privilege IAM policy (and trust policy) of the role FIS acts "
               "as here.")
+@click.option("--report-bucket", default=None,
+              help="An S3 bucket for FIS's experiment report (with the SLI dashboard's snapshots).")
 @click.argument("experiment", type=click.Path(path_type=Path))
 @_one_line_errors
 def fis_export(output: Path | None, account_id: str | None, role_arn: str | None,
                region: str | None, automation_role_arn: str | None, documents_dir: Path | None,
-               alarms_file: Path | None, role_policy_file: Path | None, experiment: Path) -> None:
+               alarms_file: Path | None, role_policy_file: Path | None, report_bucket: str | None,
+               experiment: Path) -> None:
     """Print EXPERIMENT as a FIS CreateExperimentTemplate input (JSON), for
     `aws fis create-experiment-template --cli-input-json file://FILE`. A fault FIS has no
     action for runs as a generated SSM Automation document (--documents-dir). A fault or
@@ -295,7 +299,7 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
     from chaos_sre.fis.files import write_files
 
     exported = export(experiment, account_id=account_id, role_arn=role_arn, region=region,
-                      automation_role_arn=automation_role_arn)
+                      automation_role_arn=automation_role_arn, report_bucket=report_bucket)
     text = json.dumps(exported.template, indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
@@ -323,11 +327,13 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
 @click.option("--automation-role-arn", default=None,
               help="The role generated SSM Automation documents act as (default: "
               "chaos-sre-ssm-NAME in the account).")
+@click.option("--report-bucket", default=None,
+              help="An S3 bucket for FIS's experiment report (with the SLI dashboard's snapshots).")
 @click.argument("experiment", type=click.Path(path_type=Path))
 @_one_line_errors
 def fis_run(preview: bool, journal_path: Path, log_file: Path | None, var_file: Path | None,
             account_id: str | None, role_arn: str | None, automation_role_arn: str | None,
-            experiment: Path) -> None:
+            report_bucket: str | None, experiment: Path) -> None:
     """Run EXPERIMENT with AWS FIS as its engine, judged by the same SLO verdict as chaos run.
 
     Checks the account's FIS safety lever and that FIS lists every action, creates or updates
@@ -339,7 +345,7 @@ def fis_run(preview: bool, journal_path: Path, log_file: Path | None, var_file: 
     from chaos_sre.gameday.runner import chaos_command
 
     options = {key: value for key, value in (("account_id", account_id), ("role_arn", role_arn),
-               ("automation_role_arn", automation_role_arn)) if value}
+               ("automation_role_arn", automation_role_arn), ("report_bucket", report_bucket)) if value}
     if preview:
         if var_file is not None:
             raise ValidationError("--preview takes no --var-file: it runs the experiment's own configuration")

@@ -60,11 +60,11 @@ instances start again once the action completes: ``startInstancesAfterDuration``
           "fis:StartExperiment", "fis:GetExperiment", "fis:ListExperiments",
           "fis:ListExperimentResolvedTargets", "fis:StopExperiment", Permission("iam:PassRole"),
           "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
-          "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm",
+          "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:PutDashboard",
           "elasticloadbalancing:DescribeLoadBalancers", "ec2:DescribeInstances",
           "sts:GetCallerIdentity")
 def start_experiment(experiment: str, account_id: str | None = None, role_arn: str | None = None,
-                     automation_role_arn: str | None = None,
+                     automation_role_arn: str | None = None, report_bucket: str | None = None,
                      configuration: dict[str, Any] | None = None,
                      secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run experiment file `experiment`'s faults as one AWS FIS experiment and return once its
@@ -73,14 +73,16 @@ def start_experiment(experiment: str, account_id: str | None = None, role_arn: s
     Plans each chaos-sre fault as `chaos run` would and enforces the same guardrails (a
     refusal changes nothing), checks the account's FIS safety lever and that FIS lists every
     action, creates or updates
-    the template (tagged `chaos-sre:experiment`), its SSM Automation documents and its
-    stop-condition alarms, starts the experiment and waits (at most 300 AWS s) until its
+    the template (tagged `chaos-sre:experiment`), its SSM Automation documents, its SLI
+    dashboard and its stop-condition alarms (with `report_bucket`, FIS writes an experiment
+    report there), starts the experiment and waits (at most 300 AWS s) until its
     actions run. Returns the experiment's id, every action's state and `injected_at`, the
     first action's start (the fault's clock starts there). Its rollback is
     `chaos_sre.safety.rollback.restore_run`, which stops the experiment if it still runs.
     """
     exported = export(experiment, account_id=account_id, role_arn=role_arn,
-                      automation_role_arn=automation_role_arn, configuration=configuration)
+                      automation_role_arn=automation_role_arn, configuration=configuration,
+                      report_bucket=report_bucket)
     planned = guard_faults(experiment, configuration, secrets)
     provisioned = provision(exported, configuration, secrets)
     fis = aws_client("fis", configuration, secrets)

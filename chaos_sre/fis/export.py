@@ -37,6 +37,7 @@ from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.fis.actions import ACTIONS, check_action
 from chaos_sre.fis.alarms import BurnAlarms, burn_alarms
+from chaos_sre.fis.dashboard import Dashboard
 from chaos_sre.fis.mapping import FisContext, FisMapping, FisPart, SsmDocument
 from chaos_sre.fis.role import role_policy
 from chaos_sre.fis.third_party import MAPPINGS
@@ -68,6 +69,8 @@ class Export:
     alarms: BurnAlarms | None = None
     """The stop condition's alarms (None: the experiment has no SLO on a load balancer)."""
     configuration: dict[str, Any] = field(default_factory=dict)
+    dashboard: Dashboard | None = None
+    """The SLI's CloudWatch dashboard (with the alarms), which an experiment report shows."""
 
     def role_policy(self) -> dict[str, Any]:
         """The least-privilege policy of the role FIS acts as (:mod:`chaos_sre.fis.role`)."""
@@ -83,6 +86,13 @@ class Export:
         dimension = load_balancer_dimension(self.alarms.load_balancer, self.configuration)
         return self.alarms.requests(dimension)
 
+    def dashboard_request(self) -> dict[str, Any] | None:
+        """The PutDashboard input of the SLI's dashboard (one DescribeLoadBalancers), if any."""
+        if self.dashboard is None:
+            return None
+        dimension = load_balancer_dimension(self.dashboard.alarms.load_balancer, self.configuration)
+        return self.dashboard.request(dimension)
+
 
 def fault_seconds(method: list[Any], index: int) -> float:
     """How long the fault of ``method[index]`` lasts before the rollbacks, in AWS seconds: its
@@ -96,9 +106,10 @@ def fault_seconds(method: list[Any], index: int) -> float:
 
 def export(path: str | Path, *, account_id: str | None = None, role_arn: str | None = None,
            region: str | None = None, automation_role_arn: str | None = None,
-           configuration: dict[str, Any] | None = None) -> Export:
+           configuration: dict[str, Any] | None = None, report_bucket: str | None = None) -> Export:
     """The CreateExperimentTemplate input for experiment ``path`` (the module doc says how);
-    ``configuration``: values over the experiment's own (a run's ``--var-file``)."""
+    ``configuration``: values over the experiment's own (a run's ``--var-file``);
+    ``report_bucket``: where FIS writes the experiment's report (:mod:`chaos_sre.fis.dashboard`)."""
     source = str(path)
     document = read_document(path)
     validate_experiment(document, source)
@@ -124,40 +135,52 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
     if not parts:
         raise ValidationError(f"{source}: its method has no action for FIS to run")
     notes = [note for _, part in parts for note in part.notes]
-    alarms = _stop_alarms(document, configuration, Path(path), name, region, account, method, notes)
+    alarms, latency = _stop_alarms(document, configuration, Path(path), name, region, account, method, notes)
     stop = {"source": "aws:cloudwatch:alarm", "value": alarms.arn} if alarms else {"source": "none"}
-    template = _template(document, name, parts, account, region, role_arn, stop)
+    dashboard = Dashboard(alarms, latency) if alarms else None
+    report = None
+    if report_bucket and dashboard is None:
+        raise ValidationError(f"{source}: --report-bucket needs the SLO's dashboard, and its SLO names "
+                              "no load balancer")
+    if report_bucket and dashboard is not None:
+        report = dashboard.report_configuration(report_bucket)
+    elif dashboard is not None:
+        notes.append("no experiment report: pass --report-bucket for FIS to write one with the "
+                     f"dashboard {dashboard.name}")
+    template = _template(document, name, parts, account, region, role_arn, stop, report)
     _check(template, source)
     if len(parts) > 1:
         notes.append("FIS starts every action at once, where chaos run injects them one after another")
     documents = [d for _, part in parts for d in part.documents]
     return Export(template, documents, notes, policy(needs) if documents else None, alarms,
-                  configuration)
+                  configuration, dashboard)
 
 
 def _stop_alarms(document: dict[str, Any], configuration: dict[str, Any], path: Path, name: str,
-                 region: str, account: str, method: list[Any], notes: list[str]) -> BurnAlarms | None:
+                 region: str, account: str, method: list[Any],
+                 notes: list[str]) -> tuple[BurnAlarms | None, float | None]:
     """The burn-rate alarms of the experiment's chaos-sre control's SLO, over the fault's span:
     its longest hold and the control's recovery hold (None, with a note, when there is no
-    control or its SLO names no load balancer)."""
+    control or its SLO names no load balancer), and the SLO's latency threshold."""
     control = next((c.get("provider") or {} for c in document.get("controls") or []
                     if isinstance(c, dict) and (c.get("provider") or {}).get("module") == CONTROL_MODULE),
                    None)
     if control is None:
         notes.append("no stop condition: the experiment has no chaos-sre control, so no SLO")
-        return None
+        return None, None
     settings = control_settings(control.get("arguments") or {}, configuration,
                                 experiment_file=path if path.is_file() else None)
     if not settings.slo.load_balancer:
         notes.append(f"no stop condition: SLO {settings.slo.name} names no load balancer whose "
                      "CloudWatch metrics an alarm could watch")
-        return None
+        return None, None
     span = max(fault_seconds(method, i) for i, step in enumerate(method)
                if isinstance(step, dict) and step.get("type") == "action") + settings.run.hold_seconds
     return burn_alarms(experiment=name, region=region, account_id=account,
                        load_balancer=settings.slo.load_balancer, target=settings.slo.target,
                        window_seconds=settings.slo.window_seconds,
-                       allowance=settings.run.budget_allowance, span_seconds=span)
+                       allowance=settings.run.budget_allowance,
+                       span_seconds=span), settings.slo.latency_threshold_seconds
 
 
 def _client_token(name: str, template: dict[str, Any]) -> str:
@@ -218,7 +241,7 @@ def _part(step: dict[str, Any], context: FisContext, configuration: dict[str, An
 
 def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPart]],
               account: str, region: str, role_arn: str | None,
-              stop: dict[str, str]) -> dict[str, Any]:
+              stop: dict[str, str], report: dict[str, Any] | None = None) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     actions: dict[str, Any] = {}
     for prefix, part in parts:
@@ -250,6 +273,8 @@ def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPar
                 "logGroupArn": f"arn:aws:logs:{region}:{account}:log-group:{LOG_GROUP}:*"},
             "logSchemaVersion": 2},
     }
+    if report is not None:
+        template["experimentReportConfiguration"] = report
     template["clientToken"] = _client_token(name, template)
     return template
 

@@ -1,6 +1,6 @@
 """What ``chaos-sre fis export`` writes beside the template: the FIS role's policy
 (``--role-policy``), the SSM Automation documents and their role's policy (``--documents-dir``),
-the stop condition's alarms (``--alarms-file``), and what the user still has to create before
+the stop condition's alarms and the SLI dashboard (``--alarms-file``), and what the user still has to create before
 the experiment."""
 
 import json
@@ -38,6 +38,9 @@ def write_files(exported: Export, documents_dir: Path | None, alarms_file: Path 
     if alarms_file is not None:
         requests = [{"operation": operation, "input": given}
                     for operation, given in exported.alarm_requests()]
+        dashboard = exported.dashboard_request()
+        if dashboard is not None:
+            requests.append({"operation": "PutDashboard", "input": dashboard})
         _write(alarms_file, requests)
         lines.append(f"wrote {alarms_file} ({len(requests)} CloudWatch calls)")
     elif exported.alarms is not None:

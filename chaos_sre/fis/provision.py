@@ -8,8 +8,8 @@ its export changed:
    FIS lists in the Region (ListActions) - checked before anything is created;
 2. the SSM Automation documents its actions start (CreateDocument; one that exists gets a new
    version, made its default: UpdateDocument, UpdateDocumentDefaultVersion);
-3. the stop condition's CloudWatch alarms (PutMetricAlarm, PutCompositeAlarm: a put replaces an
-   alarm of the same name);
+3. the SLI's CloudWatch dashboard (PutDashboard, :mod:`chaos_sre.fis.dashboard`) and the stop
+   condition's alarms (PutMetricAlarm, PutCompositeAlarm): a put replaces one of the same name;
 4. the experiment template, found by its ``chaos-sre:experiment`` tag (UpdateExperimentTemplate),
    else created (CreateExperimentTemplate).
 
@@ -29,7 +29,8 @@ from chaos_sre.fis.mapping import SsmDocument
 
 SAFETY_LEVER_ID = "default"
 """The id of an account's (one per Region) FIS safety lever."""
-UPDATABLE = ("description", "stopConditions", "targets", "actions", "roleArn", "logConfiguration")
+UPDATABLE = ("description", "stopConditions", "targets", "actions", "roleArn", "logConfiguration",
+             "experimentReportConfiguration")
 """The template fields UpdateExperimentTemplate takes that an export sets (``experimentOptions``
 only in part: its ``emptyTargetResolutionMode``)."""
 
@@ -66,8 +67,12 @@ def provision(exported: Export, configuration: dict[str, Any] | None = None,
         ssm = aws_client("ssm", configuration, secrets)
         lines += [_document(ssm, document) for document in exported.documents]
     requests = exported.alarm_requests()
+    cloudwatch = aws_client("cloudwatch", configuration, secrets)
+    dashboard = exported.dashboard_request()
+    if dashboard is not None:
+        call(cloudwatch, "put_dashboard", **dashboard)
+        lines.append(f"dashboard {dashboard['DashboardName']} put")
     if requests:
-        cloudwatch = aws_client("cloudwatch", configuration, secrets)
         for operation, given in requests:
             call(cloudwatch, xform_name(operation), **given)
         lines.append(f"alarms {', '.join(str(r['AlarmName']) for _, r in requests)} put "

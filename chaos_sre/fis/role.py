@@ -17,7 +17,8 @@ as the resolution of targets needs; every other permission only where the action
   the automation's role only.
 
 Tag-based targets add ``tag:GetResources``; the log configuration adds CloudWatch Logs delivery
-("Experiment logging permissions").
+("Experiment logging permissions"); an experiment report, its dashboards' reads and images and
+its objects in the report's bucket prefix.
 """
 
 import json
@@ -101,7 +102,23 @@ def role_policy(template: dict[str, Any], region: str, account: str) -> dict[str
     if template.get("logConfiguration"):
         statements.append({"Sid": "DeliverExperimentLogs", "Effect": "Allow",
                            "Action": list(LOG_DELIVERY), "Resource": "*"})
+    report = template.get("experimentReportConfiguration")
+    if report:
+        statements.extend(_report_statements(report))
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _report_statements(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """What writing the experiment report needs ("Experiment report configurations for AWS
+    FIS"): the dashboards' widgets as images, and the report's objects in its bucket prefix."""
+    dashboards = [d["dashboardIdentifier"] for d in report["dataSources"]["cloudWatchDashboards"]]
+    s3 = report["outputs"]["s3Configuration"]
+    return [{"Sid": "ReadReportDashboards", "Effect": "Allow", "Action": ["cloudwatch:GetDashboard"],
+             "Resource": dashboards},
+            {"Sid": "DrawReportGraphs", "Effect": "Allow", "Action": ["cloudwatch:GetMetricWidgetImage"],
+             "Resource": "*"},
+            {"Sid": "WriteReport", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+             "Resource": f"arn:aws:s3:::{s3['bucketName']}/{s3['prefix']}/*"}]
 
 
 TRUST_POLICY = {"Version": "2012-10-17", "Statement": [{

@@ -106,7 +106,8 @@ def run(path: Path, options: dict[str, str], chaos: list[str], echo: Echo) -> in
 def preview(path: Path, options: dict[str, str], echo: Echo) -> dict[str, list[str]]:
     """Start the experiment with ``actionsMode`` ``skip-all``; its resolved targets by name."""
     exported: Export = export(path, account_id=options.get("account_id"), role_arn=options.get("role_arn"),
-                              automation_role_arn=options.get("automation_role_arn"))
+                              automation_role_arn=options.get("automation_role_arn"),
+                              report_bucket=options.get("report_bucket"))
     configuration = exported.configuration
     for line in guard_faults(path, configuration):
         echo(f"guardrails passed: {line}")

@@ -69,6 +69,10 @@ def test_a_preview_prints_the_resolved_targets_changes_nothing_and_heeds_the_saf
     assert "terminate-az-instances-instances: 2 resolved" in result.stdout
     assert "guardrails passed: terminate-az-instances" in result.stderr
     assert len(lab.web_instances("running")) == 6
+    body = json.loads(lab.client("cloudwatch").get_dashboard(
+        DashboardName="chaos-sre-az-outage")["DashboardBody"])
+    assert len(body["widgets"]) == 3
+    assert "dashboard chaos-sre-az-outage put" in result.stderr
     [preview] = fis_experiments(lab)
     assert preview["status"] == "completed" and set(preview["actions"].values()) == {"skipped"}
 

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from budgets import DOCUMENT, WALL, overruns, read_budgets
+import pytest
+from budgets import DOCUMENT, REFERENCE, WALL, machine_factor, overruns, read_budgets, workload_seconds
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -12,7 +13,7 @@ def test_every_test_file_and_both_sessions_have_a_budget() -> None:
     files = {f"tests/{path.relative_to(TESTS).as_posix()}" for path in TESTS.glob("*/test_*.py")}
     assert {name.split("/")[1] for name in files} == {"unit", "lab", "e2e"}
     assert files <= {name for name, kind in budgets if kind == "parallel"}
-    assert {(WALL, "parallel"), (WALL, "serial")} <= set(budgets)
+    assert {(WALL, "parallel"), (WALL, "serial"), (REFERENCE, "any")} <= set(budgets)
     # The two sessions' wall budgets are the 8 minutes of tests the suite must stay under.
     assert budgets[(WALL, "parallel")] + budgets[(WALL, "serial")] <= 8 * 60
 
@@ -40,3 +41,19 @@ def test_an_overrun_names_the_file_and_a_missing_row_asks_for_one() -> None:
         'the parallel session took 101 s of wall time, over its budget of 100 s '
         '(docs/testing.md, "Budgets")']
     assert overruns({"tests/test_b.py": 4.0}, 500.0, "serial", budgets) == []
+
+
+def test_budgets_scale_with_a_slower_machine_and_never_shrink() -> None:
+    """Budgets are the reference machine's seconds: a machine that takes 1.5 times as long for
+    the reference workload gets 1.5 times the budget, a faster one the budget as written."""
+    budgets = {(WALL, "parallel"): 100.0, ("tests/test_a.py", "parallel"): 30.0, (REFERENCE, "any"): 0.2}
+    assert machine_factor(budgets, 0.3) == pytest.approx(1.5)
+    assert machine_factor(budgets, 0.1) == 1.0
+    assert machine_factor({}, 0.3) == 1.0
+    assert overruns({"tests/test_a.py": 44.0}, 149.0, "parallel", budgets, 1.5) == []
+    assert overruns({"tests/test_a.py": 46.0}, 151.0, "parallel", budgets, 1.5) == [
+        'tests/test_a.py took 46 s of test time in the parallel session, over its budget of 30 s '
+        '(45 s, x1.50 on this machine) (docs/testing.md, "Budgets")',
+        'the parallel session took 151 s of wall time, over its budget of 100 s (150 s, x1.50 on '
+        'this machine) (docs/testing.md, "Budgets")']
+    assert 0 < workload_seconds(runs=1) < 30

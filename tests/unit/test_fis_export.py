@@ -270,3 +270,32 @@ def test_fis_run_runs_the_same_experiment_with_one_fis_action_and_the_ledger_rol
     [control] = derived["controls"]
     assert control["provider"]["arguments"]["slo"] == str(ROOT / "probes" / "web.yaml")
     assert derived["title"].endswith("(AWS FIS)")
+
+
+def test_a_report_bucket_adds_the_experiment_report_with_the_sli_dashboard() -> None:
+    """The SLI's dashboard (error ratio with the stop line, requests and failures, p99 response
+    time) is put by `fis run`; with a report bucket the template asks FIS for an experiment
+    report with the dashboard's snapshots 5 minutes either side ("Experiment report
+    configurations for AWS FIS"), and the FIS role may read the dashboard and write only under
+    the report's prefix. Without one the export says how to get a report."""
+    plain = export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT)
+    assert "experimentReportConfiguration" not in plain.template
+    assert any("pass --report-bucket" in note for note in plain.notes)
+    reported = export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT, report_bucket="reports")
+    dashboard = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/chaos-sre-az-outage"
+    assert reported.template["experimentReportConfiguration"] == {
+        "outputs": {"s3Configuration": {"bucketName": "reports", "prefix": "chaos-sre/az-outage"}},
+        "dataSources": {"cloudWatchDashboards": [{"dashboardIdentifier": dashboard}]},
+        "preExperimentDuration": "PT5M", "postExperimentDuration": "PT5M"}
+    statements = {s["Sid"]: s for s in reported.role_policy()["Statement"]}
+    assert statements["ReadReportDashboards"]["Resource"] == [dashboard]
+    assert statements["WriteReport"]["Resource"] == "arn:aws:s3:::reports/chaos-sre/az-outage/*"
+    assert reported.dashboard is not None
+    request = reported.dashboard.request("app/web/0123456789abcdef")
+    cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
+    validate_parameters(request, cloudwatch.operation_model("PutDashboard").input_shape)
+    widgets = json.loads(request["DashboardBody"])["widgets"]
+    assert [w["properties"]["title"] for w in widgets] == [
+        f"web: error ratio (stop above {reported.alarms.error_ratio:.4g})",
+        "web: requests and failures a minute", "web: target response time p99"]
+    assert widgets[0]["properties"]["annotations"]["horizontal"][0]["value"] == reported.alarms.error_ratio

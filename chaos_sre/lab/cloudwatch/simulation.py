@@ -2,8 +2,8 @@
 
 Once a minute (AWS seconds at the lab's time scale: a lab assumption - CloudWatch evaluates a
 standard-resolution alarm about once a minute), each metric alarm over metric math is evaluated
-over its period's datapoints (the sum of each ``MetricStat`` over the last ``Period`` seconds,
-matching its exact dimensions) and each composite alarm over the states just set
+over its latest period whose data has arrived (the sum of each ``MetricStat`` over ``Period``
+seconds ending a minute ago, matching its exact dimensions) and each composite alarm over the states just set
 (:mod:`chaos_sre.lab.cloudwatch.alarms`); a changed state is moto's alarm state (DescribeAlarms
 shows it, with its reason) and a timeline event ``cloudwatch-alarm-<state>``. An alarm the lab
 cannot evaluate (a single-metric alarm, a function it does not know) keeps its state and is
@@ -29,6 +29,15 @@ from chaos_sre.lab.core.simulation import SimulationContext
 TICK_ORDER = 4
 """Before FIS (5): an experiment's stop condition sees this round's alarm states."""
 EVALUATION_SECONDS = 60.0
+SINGLE_METRIC = "not evaluated: a single-metric alarm (its owner - target tracking - acts on the lab's own counts)"
+DATA_DELAY_SECONDS = 60.0
+"""A period's datapoints arrive up to a minute after it: the load balancer and DynamoDB publish
+once a minute, after the minute (:mod:`chaos_sre.lab.elbv2.metrics`). An alarm is evaluated over
+the latest period whose data has arrived, as CloudWatch evaluates the latest complete period."""
+PERIOD_SLACK = 0.1
+"""A period's window is this share longer, so a publisher a little late in its minute still has
+its datapoint in the period (one counted twice changes a ratio little; one missed would be
+missing data)."""
 
 
 @dataclass
@@ -63,19 +72,26 @@ class AlarmEvaluation:
         return None if alarm is None else str(alarm.state_value)
 
     def status(self) -> dict[str, Any]:
-        return {"cloudwatch_alarms": {
-            alarm.name: self.not_evaluated.get(alarm.name, alarm.state_value)
-            for alarm in moto_backend("cloudwatch").alarms.values()}}
+        """Each alarm's state, or why the lab does not evaluate it."""
+        return {"cloudwatch_alarms": {alarm.name: self._why_not(alarm) or alarm.state_value
+                                      for alarm in moto_backend("cloudwatch").alarms.values()}}
+
+    def _why_not(self, alarm: Any) -> str | None:
+        if alarm.rule is None and not any(q.expression for q in alarm.metric_data_queries):
+            return SINGLE_METRIC
+        return self.not_evaluated.get(alarm.name)
 
     def _metric_state(self, backend: Any, alarm: Any, wall_now: float) -> str | None:
         returned = [q for q in alarm.metric_data_queries if q.expression and q.return_data is not False]
         if len(returned) != 1:
-            self.not_evaluated[alarm.name] = "the lab evaluates metric alarms over one returned expression"
+            if returned:
+                self.not_evaluated[alarm.name] = "the lab evaluates metric math with one returned expression"
             return None
         period = float(alarm.period or max((q.metric_stat.period for q in alarm.metric_data_queries
                                             if q.metric_stat is not None), default=60))
-        values = {q.id: _sum(backend, q.metric_stat, wall_now,
-                             self.context.scaled(float(q.metric_stat.period or period)))
+        arrived = wall_now - self.context.scaled(DATA_DELAY_SECONDS)
+        values = {q.id: _sum(backend, q.metric_stat, arrived,
+                             self.context.scaled(float(q.metric_stat.period or period)) * (1 + PERIOD_SLACK))
                   for q in alarm.metric_data_queries if q.metric_stat is not None}
         try:
             value = expression_value(returned[0].expression, values)
@@ -94,8 +110,8 @@ class AlarmEvaluation:
 
 
 def _sum(backend: Any, stat: Any, wall_now: float, wall_seconds: float) -> float | None:
-    """The sum of the datapoints of ``stat``'s metric (exact dimensions) over the last
-    ``wall_seconds``; None when there is none."""
+    """The sum of the datapoints of ``stat``'s metric (exact dimensions) over the ``wall_seconds``
+    before ``wall_now``; None when there is none."""
     metric = stat.metric
     wanted = {(d.name, d.value) for d in metric.dimensions}
     end = datetime.fromtimestamp(wall_now, UTC)
