@@ -254,6 +254,26 @@ def iam_policy(region: str | None, output: str, target_tags: tuple[str, ...],
         click.echo(f"note: {note}", err=True)
 
 
+def _fis_template_options(func: F) -> F:
+    """The options of the template both `fis export` and `fis run` write: its account, the roles
+    FIS and its SSM documents act as, and the experiment report's bucket."""
+    options = [
+        click.option("--account-id", default=None,
+                     help="The account the template's ARNs name (default: the caller's, from STS)."),
+        click.option("--role-arn", default=None,
+                     help="The role FIS acts as (default: chaos-sre-fis-NAME in the account)."),
+        click.option("--automation-role-arn", default=None,
+                     help="The role generated SSM Automation documents act as (default: "
+                     "chaos-sre-ssm-NAME in the account)."),
+        click.option("--report-bucket", default=None,
+                     help="An S3 bucket for FIS's experiment report (with the SLI dashboard's "
+                     "snapshots)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.group()
 def fis() -> None:
     """AWS Fault Injection Service as the engine: experiments as FIS experiment templates."""
@@ -262,14 +282,7 @@ def fis() -> None:
 @fis.command("export")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Write the template here instead of stdout.")
-@click.option("--account-id", default=None,
-              help="The account the template's ARNs name (default: the caller's, from STS).")
-@click.option("--role-arn", default=None,
-              help="The role FIS acts as (default: chaos-sre-fis-NAME in the account).")
 @click.option("--region", default=None, help="The Region (default: the experiment's aws_region).")
-@click.option("--automation-role-arn", default=None,
-              help="The role generated SSM Automation documents act as (default: "
-              "chaos-sre-ssm-NAME in the account).")
 @click.option("--documents-dir", type=click.Path(path_type=Path), default=None,
               help="Write the SSM Automation documents the template starts, and their role's "
               "IAM policy, into this directory.")
@@ -280,8 +293,7 @@ def fis() -> None:
 @click.option("--role-policy", "role_policy_file", type=click.Path(path_type=Path), default=None,
               help="Write the least-privilege IAM policy (and trust policy) of the role FIS acts "
               "as here.")
-@click.option("--report-bucket", default=None,
-              help="An S3 bucket for FIS's experiment report (with the SLI dashboard's snapshots).")
+@_fis_template_options
 @click.argument("experiment", type=click.Path(path_type=Path))
 @_one_line_errors
 def fis_export(output: Path | None, account_id: str | None, role_arn: str | None,
@@ -320,15 +332,7 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
               help="chaos run's log file (its default: chaostoolkit.log).")
 @click.option("--var-file", type=click.Path(path_type=Path), default=None,
               help="Configuration overrides, as chaos run --var-file takes them (JSON or YAML).")
-@click.option("--account-id", default=None,
-              help="The account the template's ARNs name (default: the caller's, from STS).")
-@click.option("--role-arn", default=None,
-              help="The role FIS acts as (default: chaos-sre-fis-NAME in the account).")
-@click.option("--automation-role-arn", default=None,
-              help="The role generated SSM Automation documents act as (default: "
-              "chaos-sre-ssm-NAME in the account).")
-@click.option("--report-bucket", default=None,
-              help="An S3 bucket for FIS's experiment report (with the SLI dashboard's snapshots).")
+@_fis_template_options
 @click.argument("experiment", type=click.Path(path_type=Path))
 @_one_line_errors
 def fis_run(preview: bool, journal_path: Path, log_file: Path | None, var_file: Path | None,
