@@ -268,6 +268,12 @@ def _fis_template_options(func: F) -> F:
         click.option("--report-bucket", default=None,
                      help="An S3 bucket for FIS's experiment report (with the SLI dashboard's "
                      "snapshots)."),
+        click.option("--orchestrator-role-arn", default=None,
+                     help="Run the experiment multi-account from the account of this role (assumed "
+                     "from your credentials): FIS acts in the experiment's own account."),
+        click.option("--target-role-arn", default=None,
+                     help="Multi-account: the role FIS assumes in the experiment's account "
+                     "(default: chaos-sre-fis-target-NAME there)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -299,6 +305,7 @@ def fis() -> None:
 def fis_export(output: Path | None, account_id: str | None, role_arn: str | None,
                region: str | None, automation_role_arn: str | None, documents_dir: Path | None,
                alarms_file: Path | None, role_policy_file: Path | None, report_bucket: str | None,
+               orchestrator_role_arn: str | None, target_role_arn: str | None,
                experiment: Path) -> None:
     """Print EXPERIMENT as a FIS CreateExperimentTemplate input (JSON), for
     `aws fis create-experiment-template --cli-input-json file://FILE`. A fault FIS has no
@@ -311,7 +318,8 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
     from chaos_sre.fis.files import write_files
 
     exported = export(experiment, account_id=account_id, role_arn=role_arn, region=region,
-                      automation_role_arn=automation_role_arn, report_bucket=report_bucket)
+                      automation_role_arn=automation_role_arn, report_bucket=report_bucket,
+                      orchestrator_role_arn=orchestrator_role_arn, target_role_arn=target_role_arn)
     text = json.dumps(exported.template, indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
@@ -337,7 +345,8 @@ def fis_export(output: Path | None, account_id: str | None, role_arn: str | None
 @_one_line_errors
 def fis_run(preview: bool, journal_path: Path, log_file: Path | None, var_file: Path | None,
             account_id: str | None, role_arn: str | None, automation_role_arn: str | None,
-            report_bucket: str | None, experiment: Path) -> None:
+            report_bucket: str | None, orchestrator_role_arn: str | None, target_role_arn: str | None,
+            experiment: Path) -> None:
     """Run EXPERIMENT with AWS FIS as its engine, judged by the same SLO verdict as chaos run.
 
     Checks the account's FIS safety lever and that FIS lists every action, creates or updates
@@ -349,7 +358,9 @@ def fis_run(preview: bool, journal_path: Path, log_file: Path | None, var_file: 
     from chaos_sre.gameday.runner import chaos_command
 
     options = {key: value for key, value in (("account_id", account_id), ("role_arn", role_arn),
-               ("automation_role_arn", automation_role_arn), ("report_bucket", report_bucket)) if value}
+               ("automation_role_arn", automation_role_arn), ("report_bucket", report_bucket),
+               ("orchestrator_role_arn", orchestrator_role_arn), ("target_role_arn", target_role_arn))
+               if value}
     if preview:
         if var_file is not None:
             raise ValidationError("--preview takes no --var-file: it runs the experiment's own configuration")

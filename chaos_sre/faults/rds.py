@@ -39,7 +39,7 @@ from chaos_sre.aws.polling import poll_wall_seconds
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults.effects import effect_check
 from chaos_sre.faults.rds_fis import failover_in_fis
-from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Target, fault
+from chaos_sre.faults.registry import Permission, Plan, PlannedCall, PreState, Target, fault
 from chaos_sre.safety.ledger import (
     Inverse,
     Ledger,
@@ -209,10 +209,11 @@ def failover(
         "fail_back": bool(fail_back),
     }
 
+    writer: Writer = plan["before"]
+    before = WriterBefore(**writer, kind=plan["kind"])
+    before["status"] = AVAILABLE
+
     def apply(ledger: Ledger) -> None:
-        writer: Writer = plan["before"]
-        before = WriterBefore(**writer, kind=plan["kind"])
-        before["status"] = AVAILABLE
         with ledger.mutation(
             ledger_resource(kind, identifier), plan["kind"], before,
             {"op": "await_database_available", "kind": kind, "identifier": identifier,
@@ -236,6 +237,7 @@ def failover(
     return Plan(targets=[Target(ledger_resource(kind, identifier), plan["tags"],
                                 plan["before"]["availability_zone"])],
                 summary=summary, apply=apply, calls=calls,
+                pre_states=[PreState(ledger_resource(kind, identifier), plan["kind"], before)],
                 action=f"{plan['kind']} {identifier}: {_move(summary)}")
 
 

@@ -63,7 +63,7 @@ from chaos_sre.safety import ledger as ledgers
 from chaos_sre.safety.guardrails import Share, Target, enforce
 from chaos_sre.validation import STRICT, problem
 
-__all__ = ["Fault", "Permission", "Plan", "PlannedCall", "Share", "Target", "fault", "fault_modules",
+__all__ = ["Fault", "Permission", "Plan", "PlannedCall", "PreState", "Share", "Target", "fault", "fault_modules",
            "find", "load"]
 
 logger = logging.getLogger("chaostoolkit")
@@ -72,6 +72,16 @@ INJECTED = ("configuration", "secrets")
 """Arguments Chaos Toolkit passes itself; never part of a fault's argument model."""
 DRY_RUN = "dry_run"
 """The argument the framework adds to every fault: plan, check the guardrails, change nothing."""
+
+
+@dataclass(frozen=True)
+class PreState:
+    """A pre-state as ``apply`` records it in the run ledger: the resource, the operation, the
+    state before."""
+
+    resource: str
+    operation: str
+    state: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,10 @@ class Plan:
     calls: Sequence[PlannedCall] = ()
     """Every IAM request ``apply`` and the inverses it records will make: checked before
     ``apply`` (:mod:`chaos_sre.faults.preflight`)."""
+    pre_states: Sequence[PreState] = ()
+    """The pre-states ``apply`` records that a probe reads back from the run ledger (the writer
+    before a failover, for ``wait_for_failover``): an engine that makes the changes itself (AWS
+    FIS) records them too, so those probes judge its run as they judge ``chaos run``'s."""
 
 
 PlanFunction = Callable[..., Plan]

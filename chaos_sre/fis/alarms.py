@@ -44,6 +44,9 @@ class BurnAlarms:
     """The error ratio over the span that spends the allowance (may exceed 1: then it never can)."""
     long_seconds: int
     short_seconds: int
+    metrics_account: str | None = None
+    """The account whose load balancer's metrics the alarms read, when it is not their own (a
+    multi-account experiment's cross-account alarm, :mod:`chaos_sre.fis.accounts`)."""
 
     @property
     def name(self) -> str:
@@ -72,10 +75,11 @@ class BurnAlarms:
 
     def _metric_alarm(self, name: str, seconds: int, dimension: str) -> dict[str, Any]:
         def counter(key: str) -> dict[str, Any]:
-            return {"Id": key, "ReturnData": False, "MetricStat": {
+            query = {"Id": key, "ReturnData": False, "MetricStat": {
                 "Metric": {"Namespace": NAMESPACE, "MetricName": COUNTERS[key],
                            "Dimensions": [{"Name": "LoadBalancer", "Value": dimension}]},
                 "Period": seconds, "Stat": "Sum"}}
+            return {**query, "AccountId": self.metrics_account} if self.metrics_account else query
 
         bad = " + ".join(f"FILL({key}, 0)" for key in BAD)
         every = " + ".join(f"FILL({key}, 0)" for key in ALL)
@@ -92,11 +96,11 @@ class BurnAlarms:
 
 def burn_alarms(*, experiment: str, region: str, account_id: str, load_balancer: str,
                 target: float, window_seconds: float, allowance: float,
-                span_seconds: float) -> BurnAlarms:
+                span_seconds: float, metrics_account: str | None = None) -> BurnAlarms:
     """The alarms for an experiment that may spend ``allowance`` of the budget of an SLO of
     ``target`` over ``window_seconds``, during ``span_seconds`` (the module doc has the math)."""
     long_seconds = max(MINUTE, math.ceil(span_seconds / MINUTE) * MINUTE)
     short_seconds = max(MINUTE, round(long_seconds / SHORT_WINDOW_SHARE / MINUTE) * MINUTE)
     burn_rate = allowance * window_seconds / long_seconds
     return BurnAlarms(experiment, region, account_id, load_balancer,
-                      burn_rate * (1 - target), long_seconds, short_seconds)
+                      burn_rate * (1 - target), long_seconds, short_seconds, metrics_account)

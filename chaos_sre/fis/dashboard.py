@@ -44,9 +44,11 @@ class Dashboard:
 
     def request(self, dimension: str) -> dict[str, Any]:
         """The PutDashboard input for the load balancer's ``LoadBalancer`` dimension value."""
+        source = {"accountId": self.alarms.metrics_account} if self.alarms.metrics_account else {}
+
         def metric(key: str, **options: Any) -> list[Any]:
             return [NAMESPACE, COUNTERS[key], "LoadBalancer", dimension,
-                    {"id": key, "stat": "Sum", "visible": False, **options}]
+                    {"id": key, "stat": "Sum", "visible": False, **source, **options}]
 
         region = self.alarms.region
         bad = " + ".join(f"FILL({key}, 0)" for key in BAD)
@@ -65,7 +67,8 @@ class Dashboard:
         latency: dict[str, Any] = {"type": "metric", "width": 12, "height": 6, "properties": {
             "title": f"{self.alarms.load_balancer}: target response time p99", "region": region,
             "period": PERIOD, "view": "timeSeries",
-            "metrics": [[NAMESPACE, "TargetResponseTime", "LoadBalancer", dimension, {"stat": "p99"}]]}}
+            "metrics": [[NAMESPACE, "TargetResponseTime", "LoadBalancer", dimension,
+                         {"stat": "p99", **source}]]}}
         if self.latency_threshold_seconds is not None:
             latency["properties"]["annotations"] = {"horizontal": [
                 {"label": "SLO latency threshold", "value": self.latency_threshold_seconds}]}

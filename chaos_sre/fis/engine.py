@@ -29,8 +29,9 @@ from typing import Any
 from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import AWSError
 from chaos_sre.faults.effects import effect_check
+from chaos_sre.fis.accounts import orchestrator_configuration
 from chaos_sre.fis.export import export
-from chaos_sre.fis.guardrails import guard_faults
+from chaos_sre.fis.guardrails import guard_faults, planned_line
 from chaos_sre.fis.provision import provision
 from chaos_sre.permissions import Permission, requires
 from chaos_sre.safety.ledger import Inverse, Restored, Settings, current_ledger, inverse
@@ -50,6 +51,11 @@ STARTED_WITHIN_SECONDS = 300.0
 STOPPED_WITHIN_SECONDS = 900.0
 """How long (AWS seconds) a stop may take: an automation's onCancel steps restore first."""
 POLL_SECONDS = 1.0
+AFTER_METHOD_SECONDS = 120.0
+"""How much longer (AWS seconds) than the method's pauses each fault holds, FIS side: the
+steady-state hypothesis after the method runs while the fault still holds, as under ``chaos
+run``; the rollback then stops the experiment, so this only lengthens the fault of a runner
+that died."""
 INSTANCE_ACTIONS = {"aws:ec2:terminate-instances": ACTION_STARTED, "aws:ec2:stop-instances": ("running",)}
 """Instance actions, and the action states in which their instances must not run (stopped
 instances start again once the action completes: ``startInstancesAfterDuration``)."""
@@ -59,12 +65,16 @@ instances start again once the action completes: ``startInstancesAfterDuration``
           "fis:CreateExperimentTemplate", "fis:UpdateExperimentTemplate", "fis:TagResource",
           "fis:StartExperiment", "fis:GetExperiment", "fis:ListExperiments",
           "fis:ListExperimentResolvedTargets", "fis:StopExperiment", Permission("iam:PassRole"),
+          "fis:GetExperimentTemplate", "fis:DeleteExperimentTemplate",
+          "fis:GetTargetAccountConfiguration", "fis:CreateTargetAccountConfiguration",
+          "fis:UpdateTargetAccountConfiguration", "sts:AssumeRole",
           "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
           "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:PutDashboard",
           "elasticloadbalancing:DescribeLoadBalancers", "ec2:DescribeInstances",
           "sts:GetCallerIdentity")
 def start_experiment(experiment: str, account_id: str | None = None, role_arn: str | None = None,
                      automation_role_arn: str | None = None, report_bucket: str | None = None,
+                     orchestrator_role_arn: str | None = None, target_role_arn: str | None = None,
                      configuration: dict[str, Any] | None = None,
                      secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run experiment file `experiment`'s faults as one AWS FIS experiment and return once its
@@ -72,30 +82,44 @@ def start_experiment(experiment: str, account_id: str | None = None, role_arn: s
 
     Plans each chaos-sre fault as `chaos run` would and enforces the same guardrails (a
     refusal changes nothing), checks the account's FIS safety lever and that FIS lists every
-    action, creates or updates
-    the template (tagged `chaos-sre:experiment`), its SSM Automation documents, its SLI
-    dashboard and its stop-condition alarms (with `report_bucket`, FIS writes an experiment
-    report there), starts the experiment and waits (at most 300 AWS s) until its
-    actions run. Returns the experiment's id, every action's state and `injected_at`, the
-    first action's start (the fault's clock starts there). Its rollback is
+    action, creates or updates the template (tagged `chaos-sre:experiment`), its SSM
+    Automation documents, its SLI dashboard and its stop-condition alarms (with
+    `report_bucket`, FIS writes an experiment report there), starts the experiment and waits
+    (at most 300 AWS s) until its actions run. Each fault holds 120 AWS s past the method's
+    pauses, so the steady-state hypothesis after the method still meets it, and the run ledger
+    gets the pre-states the faults record for their probes (the writer before a failover).
+    Returns the experiment's id, every action's state and `injected_at`, the first action's
+    start (the fault's clock starts there). Its rollback is
     `chaos_sre.safety.rollback.restore_run`, which stops the experiment if it still runs.
+
+    With `orchestrator_role_arn` (a role in another account, assumed from the runner's
+    credentials) the experiment is multi-account: its template, alarms and dashboard are made
+    in that account, and FIS acts in this one - the account the experiment's configuration
+    reaches, where the guardrails are enforced - as `target_role_arn` (default
+    chaos-sre-fis-target-NAME).
     """
     exported = export(experiment, account_id=account_id, role_arn=role_arn,
                       automation_role_arn=automation_role_arn, configuration=configuration,
-                      report_bucket=report_bucket)
-    planned = guard_faults(experiment, configuration, secrets)
-    provisioned = provision(exported, configuration, secrets)
-    fis = aws_client("fis", configuration, secrets)
+                      report_bucket=report_bucket, after_method_seconds=AFTER_METHOD_SECONDS,
+                      orchestrator_role_arn=orchestrator_role_arn, target_role_arn=target_role_arn)
+    guarded = guard_faults(experiment, configuration, secrets)
+    provisioned = provision(exported, configuration, secrets, orchestrator_role_arn)
+    fis = aws_client("fis", orchestrator_configuration(configuration, orchestrator_role_arn), secrets)
     ledger = current_ledger(configuration or {})
     run = ledger.path.stem
     resource = f"fis:experiment-template/{provisioned.template_id}"
-    with ledger.mutation(resource, START_OP, None, {"op": STOP_OP, "template_id": provisioned.template_id,
-                                                     "run": run}) as mutation:
+    stop = {"op": STOP_OP, "template_id": provisioned.template_id, "run": run,
+            **({"orchestrator_role_arn": orchestrator_role_arn} if orchestrator_role_arn else {})}
+    with ledger.mutation(resource, START_OP, None, stop) as mutation:
         started = call(fis, "start_experiment", experimentTemplateId=provisioned.template_id,
                        clientToken=f"{run}-{provisioned.template_id}", tags={RUN_TAG: run})
         mutation.applied()
         experiment_id = str(started["experiment"]["id"])
         mutation.outcome = experiment_id
+    for _, plan in guarded:  # what FIS is about to change, as the faults would have recorded it
+        for pre in plan.pre_states:
+            ledger.record(pre.resource, f"{pre.operation} ({experiment_id})", dict(pre.state), None,
+                          effect=False)
     found = poll(lambda: _started(fis, experiment_id), what=f"FIS experiment {experiment_id}'s actions "
                  "started", timeout_seconds=STARTED_WITHIN_SECONDS, interval_seconds=POLL_SECONDS,
                  describe=_state_line)
@@ -105,7 +129,8 @@ def start_experiment(experiment: str, account_id: str | None = None, role_arn: s
                        f"{found['state'].get('reason', '')}", operation="StartExperiment")
     starts = [_epoch(a["startTime"]) for a in found["actions"].values() if a.get("startTime")]
     return {"experiment_id": experiment_id, "template_id": provisioned.template_id,
-            "planned": planned, "prepared": list(provisioned.lines), "state": found["state"],
+            "planned": [planned_line(name, plan) for name, plan in guarded],
+            "prepared": list(provisioned.lines), "state": found["state"],
             "actions": action_states(found), "notes": list(exported.notes),
             "injected_at": min(starts) if starts else time.time()}
 
@@ -140,11 +165,13 @@ class StopFisExperiment(Inverse):
 
     template_id: str
     run: str
+    orchestrator_role_arn: str | None = None
+    """The role that reaches the account the experiment runs in, when it is not the run's."""
 
 
 @inverse(STOP_OP, StopFisExperiment)
 def _stop(op: StopFisExperiment, configuration: Settings, secrets: Settings) -> Restored:
-    fis = aws_client("fis", configuration, secrets)
+    fis = aws_client("fis", orchestrator_configuration(configuration, op.orchestrator_role_arn), secrets)
     ours = [e for e in paginate(fis, "list_experiments", "experiments",
                                 experimentTemplateId=op.template_id)
             if (e.get("tags") or {}).get(RUN_TAG) == op.run]
@@ -179,7 +206,8 @@ def ended(fis: Any, experiment_id: str) -> tuple[bool, dict[str, Any]]:
 def _took_effect(intent: dict[str, Any], outcome: Any, configuration: dict[str, Any] | None,
                  secrets: dict[str, Any] | None) -> str | None:
     """Every action of the FIS experiment ran, and instance actions left no instance running."""
-    fis = aws_client("fis", configuration, secrets)
+    orchestrator_role_arn = (intent.get("inverse") or {}).get("orchestrator_role_arn")
+    fis = aws_client("fis", orchestrator_configuration(configuration, orchestrator_role_arn), secrets)
     experiment_id = str(outcome)
     found = call(fis, "get_experiment", id=experiment_id)["experiment"]
     idle = [f"{name} {state['status']}" for name, state in action_states(found).items()

@@ -35,11 +35,12 @@ from chaos_sre.control.settings import control_settings
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import find as find_fault
+from chaos_sre.fis.accounts import Accounts, role_account
 from chaos_sre.fis.actions import ACTIONS, check_action
 from chaos_sre.fis.alarms import BurnAlarms, burn_alarms
 from chaos_sre.fis.dashboard import Dashboard
 from chaos_sre.fis.mapping import FisContext, FisMapping, FisPart, SsmDocument
-from chaos_sre.fis.role import role_policy
+from chaos_sre.fis.role import orchestrator_role_policy, role_policy, target_role_policy
 from chaos_sre.fis.third_party import MAPPINGS
 from chaos_sre.iam import Needs, policy
 from chaos_sre.probes.cloudwatch import load_balancer_dimension
@@ -71,12 +72,39 @@ class Export:
     configuration: dict[str, Any] = field(default_factory=dict)
     dashboard: Dashboard | None = None
     """The SLI's CloudWatch dashboard (with the alarms), which an experiment report shows."""
+    accounts: Accounts | None = None
+    """The orchestrator and target accounts (:mod:`chaos_sre.fis.accounts`)."""
+    target_role_arn: str | None = None
+    """A multi-account experiment's role in the target account, which FIS assumes."""
+
+    @property
+    def region(self) -> str:
+        arn = str(self.template["logConfiguration"]["cloudWatchLogsConfiguration"]["logGroupArn"])
+        return arn.split(":")[3]
 
     def role_policy(self) -> dict[str, Any]:
-        """The least-privilege policy of the role FIS acts as (:mod:`chaos_sre.fis.role`)."""
+        """The least-privilege policy of the role that acts on the resources
+        (:mod:`chaos_sre.fis.role`): the template's own, or a multi-account experiment's target
+        role, without the orchestrator's logs and report."""
         arn = str(self.template["logConfiguration"]["cloudWatchLogsConfiguration"]["logGroupArn"])
         _, _, _, region, account, _ = arn.split(":", 5)
-        return role_policy(self.template, region, account)
+        if self.accounts is None or not self.accounts.multi:
+            return role_policy(self.template, region, account)
+        return target_role_policy(self.template, region, self.accounts.target)
+
+    def orchestrator_policy(self) -> dict[str, Any] | None:
+        """A multi-account experiment's orchestrator role policy (None: single-account)."""
+        if self.target_role_arn is None:
+            return None
+        return orchestrator_role_policy(self.template, self.target_role_arn)
+
+    def target_account_configurations(self) -> list[dict[str, str]]:
+        """CreateTargetAccountConfiguration inputs (without the template id) of a
+        multi-account experiment; none for a single-account one."""
+        if self.accounts is None or self.target_role_arn is None:
+            return []
+        return [{"accountId": self.accounts.target, "roleArn": self.target_role_arn,
+                 "description": f"chaos-sre: the resources of {self.template['tags'][EXPERIMENT_TAG]}"}]
 
     def alarm_requests(self) -> list[tuple[str, dict[str, Any]]]:
         """The CloudWatch calls that create the stop condition's alarms (reads the load
@@ -106,10 +134,17 @@ def fault_seconds(method: list[Any], index: int) -> float:
 
 def export(path: str | Path, *, account_id: str | None = None, role_arn: str | None = None,
            region: str | None = None, automation_role_arn: str | None = None,
-           configuration: dict[str, Any] | None = None, report_bucket: str | None = None) -> Export:
+           configuration: dict[str, Any] | None = None, report_bucket: str | None = None,
+           after_method_seconds: float = 0.0, orchestrator_role_arn: str | None = None,
+           target_role_arn: str | None = None) -> Export:
     """The CreateExperimentTemplate input for experiment ``path`` (the module doc says how);
     ``configuration``: values over the experiment's own (a run's ``--var-file``);
-    ``report_bucket``: where FIS writes the experiment's report (:mod:`chaos_sre.fis.dashboard`)."""
+    ``report_bucket``: where FIS writes the experiment's report (:mod:`chaos_sre.fis.dashboard`);
+    ``after_method_seconds``: how much longer than its pauses each fault holds (``fis run``: for
+    the steady-state hypothesis after the method, before its rollback stops the experiment);
+    ``orchestrator_role_arn``: a role in another account makes the experiment multi-account,
+    owned there and acting here through ``target_role_arn`` (default
+    ``chaos-sre-fis-target-NAME`` here; :mod:`chaos_sre.fis.accounts`)."""
     source = str(path)
     document = read_document(path)
     validate_experiment(document, source)
@@ -120,6 +155,7 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
         raise ValidationError(f"{source}: no Region: set aws_region in its configuration or pass --region")
     name = _name(Path(path).stem)
     account = account_id or _account_of(configuration)
+    accounts = Accounts(account, role_account(orchestrator_role_arn) if orchestrator_role_arn else None)
     method = resolved_method(document, configuration, source)
     parts: list[tuple[str, FisPart]] = []
     needs = Needs()
@@ -128,14 +164,16 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
         if step.get("type") != "action":
             continue
         where = f"{source}: method[{index}] ({step.get('name', '?')})"
-        context = FisContext(fault_seconds(method, index), region, account, name,
+        context = FisContext(fault_seconds(method, index) + after_method_seconds, region, account, name,
                              automation_role_arn=automation_role)
-        part = _part(step, context, configuration, where, needs)
+        part = _part(step, context, configuration, where, needs, accounts)
+        if part.documents and accounts.multi:
+            raise ValidationError(f"{where}: {_automation_across_accounts(accounts)}")
         parts.append((_name(str(step.get("name") or f"action-{index}")), part))
     if not parts:
         raise ValidationError(f"{source}: its method has no action for FIS to run")
     notes = [note for _, part in parts for note in part.notes]
-    alarms, latency = _stop_alarms(document, configuration, Path(path), name, region, account, method, notes)
+    alarms, latency = _stop_alarms(document, configuration, Path(path), name, region, accounts, method, notes)
     stop = {"source": "aws:cloudwatch:alarm", "value": alarms.arn} if alarms else {"source": "none"}
     dashboard = Dashboard(alarms, latency) if alarms else None
     report = None
@@ -147,17 +185,30 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
     elif dashboard is not None:
         notes.append("no experiment report: pass --report-bucket for FIS to write one with the "
                      f"dashboard {dashboard.name}")
-    template = _template(document, name, parts, account, region, role_arn, stop, report)
+    template = _template(document, name, parts, accounts, region, role_arn, stop, report)
     _check(template, source)
     if len(parts) > 1:
         notes.append("FIS starts every action at once, where chaos run injects them one after another")
     documents = [d for _, part in parts for d in part.documents]
+    target_role = (target_role_arn or accounts.target_role_arn(_name(f"chaos-sre-fis-target-{name}"))) \
+        if accounts.multi else None
+    if target_role:
+        notes.append(f"multi-account: the experiment runs in account {accounts.home} and acts in "
+                     f"account {accounts.target} through its role {target_role}")
     return Export(template, documents, notes, policy(needs) if documents else None, alarms,
-                  configuration, dashboard)
+                  configuration, dashboard, accounts, target_role)
+
+
+def _automation_across_accounts(accounts: Accounts) -> str:
+    """Why a fault that runs as an SSM Automation document cannot run multi-account here: the
+    automation would run in the orchestrator account, where its service is not."""
+    return (f"it runs as an SSM Automation document, which FIS would start in the orchestrator "
+            f"account {accounts.home}, not in account {accounts.target} where its resources are: run "
+            "this experiment single-account (without --orchestrator-role-arn)")
 
 
 def _stop_alarms(document: dict[str, Any], configuration: dict[str, Any], path: Path, name: str,
-                 region: str, account: str, method: list[Any],
+                 region: str, accounts: Accounts, method: list[Any],
                  notes: list[str]) -> tuple[BurnAlarms | None, float | None]:
     """The burn-rate alarms of the experiment's chaos-sre control's SLO, over the fault's span:
     its longest hold and the control's recovery hold (None, with a note, when there is no
@@ -176,7 +227,8 @@ def _stop_alarms(document: dict[str, Any], configuration: dict[str, Any], path: 
         return None, None
     span = max(fault_seconds(method, i) for i, step in enumerate(method)
                if isinstance(step, dict) and step.get("type") == "action") + settings.run.hold_seconds
-    return burn_alarms(experiment=name, region=region, account_id=account,
+    return burn_alarms(experiment=name, region=region, account_id=accounts.home,
+                       metrics_account=accounts.target if accounts.multi else None,
                        load_balancer=settings.slo.load_balancer, target=settings.slo.target,
                        window_seconds=settings.slo.window_seconds,
                        allowance=settings.run.budget_allowance,
@@ -213,8 +265,9 @@ def _mapping_of(module: str, function: str) -> tuple[FisMapping | None, Any]:
 
 
 def _part(step: dict[str, Any], context: FisContext, configuration: dict[str, Any], where: str,
-          needs: Needs) -> FisPart:
-    """The step's FIS part; its fault's dry run is made only if its mapping asks for it."""
+          needs: Needs, accounts: Accounts) -> FisPart:
+    """The step's FIS part; its fault's dry run is made only if its mapping asks for it (an SSM
+    Automation's, refused multi-account before any call)."""
     provider = step.get("provider") or {}
     module, function = str(provider.get("module", "")), str(provider.get("func", ""))
     mapping, found = _mapping_of(module, function)
@@ -228,8 +281,12 @@ def _part(step: dict[str, Any], context: FisContext, configuration: dict[str, An
             raise ValidationError(f"{where}: dry_run is true; preview a FIS experiment with "
                                   "`chaos-sre fis run --preview` instead")
         checked = dict(arguments)
-        context = replace(context, planned=lambda: found.function(
-            **checked, dry_run=True, configuration=configuration))
+
+        def planned() -> Any:
+            if accounts.multi:
+                raise ValidationError(_automation_across_accounts(accounts))
+            return found.function(**checked, dry_run=True, configuration=configuration)
+        context = replace(context, planned=planned)
     try:
         part = mapping(arguments, context)
     except ValidationError as exc:
@@ -240,7 +297,7 @@ def _part(step: dict[str, Any], context: FisContext, configuration: dict[str, An
 
 
 def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPart]],
-              account: str, region: str, role_arn: str | None,
+              accounts: Accounts, region: str, role_arn: str | None,
               stop: dict[str, str], report: dict[str, Any] | None = None) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     actions: dict[str, Any] = {}
@@ -264,13 +321,13 @@ def _template(document: dict[str, Any], name: str, parts: list[tuple[str, FisPar
         "targets": targets,
         "actions": actions,
         "stopConditions": [stop],
-        "roleArn": role_arn or f"arn:aws:iam::{account}:role/{_name(f'chaos-sre-fis-{name}')}",
+        "roleArn": role_arn or f"arn:aws:iam::{accounts.home}:role/{_name(f'chaos-sre-fis-{name}')}",
         "tags": {EXPERIMENT_TAG: name},
-        "experimentOptions": {"accountTargeting": "single-account",
+        "experimentOptions": {"accountTargeting": "multi-account" if accounts.multi else "single-account",
                               "emptyTargetResolutionMode": "fail"},
         "logConfiguration": {
             "cloudWatchLogsConfiguration": {
-                "logGroupArn": f"arn:aws:logs:{region}:{account}:log-group:{LOG_GROUP}:*"},
+                "logGroupArn": f"arn:aws:logs:{region}:{accounts.home}:log-group:{LOG_GROUP}:*"},
             "logSchemaVersion": 2},
     }
     if report is not None:

@@ -6,6 +6,7 @@ the experiment."""
 import json
 from pathlib import Path
 
+from chaos_sre.fis.accounts import target_trust_policy
 from chaos_sre.fis.export import Export
 from chaos_sre.fis.role import TRUST_POLICY
 
@@ -18,10 +19,23 @@ def write_files(exported: Export, documents_dir: Path | None, alarms_file: Path 
                 role_policy_file: Path | None = None) -> list[str]:
     """Write what was asked for; return the lines to tell the user (``wrote ...``, ``note: ...``)."""
     lines: list[str] = []
-    if role_policy_file is not None:
+    orchestrator_policy = exported.orchestrator_policy()
+    if role_policy_file is not None and orchestrator_policy is not None and exported.accounts is not None:
+        role = str(exported.template["roleArn"])
+        _write(role_policy_file, {
+            "orchestrator_role": {"arn": role, "policy": orchestrator_policy, "trust": TRUST_POLICY},
+            "target_role": {"arn": exported.target_role_arn, "policy": exported.role_policy(),
+                            "trust": target_trust_policy(role, exported.region, exported.accounts.home)}})
+        lines.append(f"wrote {role_policy_file} (the FIS roles {role} and {exported.target_role_arn}: "
+                     "their policies and trust policies)")
+    elif role_policy_file is not None:
         _write(role_policy_file, {"policy": exported.role_policy(), "trust": TRUST_POLICY})
         lines.append(f"wrote {role_policy_file} (the FIS role {exported.template['roleArn']}: its "
                      "policy and trust policy)")
+    for configuration in exported.target_account_configurations():
+        lines.append(f"note: after creating the template: aws fis create-target-account-configuration "
+                     f"--experiment-template-id ID --account-id {configuration['accountId']} "
+                     f"--role-arn {configuration['roleArn']}")
     if exported.documents and documents_dir is not None:
         documents_dir.mkdir(parents=True, exist_ok=True)
         for document in exported.documents:

@@ -14,15 +14,16 @@ from typing import Any
 
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
+from chaos_sre.faults.registry import Plan
 from chaos_sre.faults.registry import find as find_fault
 from chaos_sre.fis.export import resolved_method
 from chaos_sre.safety.validate import resolved_configuration
 
 
 def guard_faults(path: str | Path, configuration: dict[str, Any] | None = None,
-                 secrets: dict[str, Any] | None = None) -> list[str]:
+                 secrets: dict[str, Any] | None = None) -> list[tuple[str, Plan]]:
     """Plan every chaos-sre fault of experiment ``path``'s method and enforce the guardrails
-    (a refusal is a one-line ValidationError naming the step); what each would do."""
+    (a refusal is a one-line ValidationError naming the step); each step's name and plan."""
     source = str(path)
     document = read_document(path)
     values = {**resolved_configuration(document.get("configuration"), source), **(configuration or {})}
@@ -38,5 +39,10 @@ def guard_faults(path: str | Path, configuration: dict[str, Any] | None = None,
             plan = fault.guard(dict(provider.get("arguments") or {}), configuration, secrets)
         except ValidationError as exc:
             raise ValidationError(f"{source}: method[{index}] ({step.get('name', '?')}): {exc}") from None
-        planned.append(f"{step.get('name', '?')}: {plan.action or dict(plan.summary)}")
+        planned.append((str(step.get("name", "?")), plan))
     return planned
+
+
+def planned_line(name: str, plan: Plan) -> str:
+    """``STEP: what it would do`` (the plan's action line, or its summary)."""
+    return f"{name}: {plan.action or dict(plan.summary)}"

@@ -11,7 +11,14 @@ its export changed:
 3. the SLI's CloudWatch dashboard (PutDashboard, :mod:`chaos_sre.fis.dashboard`) and the stop
    condition's alarms (PutMetricAlarm, PutCompositeAlarm): a put replaces one of the same name;
 4. the experiment template, found by its ``chaos-sre:experiment`` tag (UpdateExperimentTemplate),
-   else created (CreateExperimentTemplate).
+   else created (CreateExperimentTemplate); one whose account targeting differs (FIS cannot
+   update it) is deleted and created again;
+5. a multi-account template's target account configuration (Create/Update
+   TargetAccountConfiguration): the target account and the role FIS assumes there.
+
+Everything but the load balancer's dimension (read in the target account) is made in the
+account that owns the experiment: the orchestrator's for a multi-account experiment, reached
+through ``orchestrator_role_arn`` (:mod:`chaos_sre.fis.accounts`).
 
 Nothing here starts an experiment (:mod:`chaos_sre.fis.engine` does).
 """
@@ -24,6 +31,7 @@ from botocore import xform_name
 
 from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.fis.accounts import orchestrator_configuration
 from chaos_sre.fis.export import EXPERIMENT_TAG, Export
 from chaos_sre.fis.mapping import SsmDocument
 
@@ -58,8 +66,9 @@ def check_account(fis: Any, exported: Export) -> None:
 
 
 def provision(exported: Export, configuration: dict[str, Any] | None = None,
-              secrets: dict[str, Any] | None = None) -> Provisioned:
+              secrets: dict[str, Any] | None = None, orchestrator_role_arn: str | None = None) -> Provisioned:
     """Check the account, then create or update the documents, alarms and template."""
+    configuration = orchestrator_configuration(configuration, orchestrator_role_arn)
     fis = aws_client("fis", configuration, secrets)
     check_account(fis, exported)
     lines: list[str] = []
@@ -78,7 +87,26 @@ def provision(exported: Export, configuration: dict[str, Any] | None = None,
         lines.append(f"alarms {', '.join(str(r['AlarmName']) for _, r in requests)} put "
                      f"(the stop condition is {exported.alarms.name if exported.alarms else '-'})")
     template_id, line = _template(fis, exported.template)
-    return Provisioned(template_id, (*lines, line))
+    lines.append(line)
+    lines += [_target_account(fis, template_id, target) for target in exported.target_account_configurations()]
+    return Provisioned(template_id, tuple(lines))
+
+
+def _target_account(fis: Any, template_id: str, target: dict[str, str]) -> str:
+    """The template's configuration of one target account, created or brought up to date."""
+    account = target["accountId"]
+    try:
+        found = call(fis, "get_target_account_configuration", experimentTemplateId=template_id,
+                     accountId=account)["targetAccountConfiguration"]
+    except AWSError as exc:
+        if exc.code != "ResourceNotFoundException":
+            raise
+        call(fis, "create_target_account_configuration", experimentTemplateId=template_id, **target)
+        return f"target account {account} added (FIS acts there as {target['roleArn']})"
+    if found.get("roleArn") == target["roleArn"]:
+        return f"target account {account} unchanged"
+    call(fis, "update_target_account_configuration", experimentTemplateId=template_id, **target)
+    return f"target account {account} updated (FIS acts there as {target['roleArn']})"
 
 
 def _document(ssm: Any, document: SsmDocument) -> str:
@@ -112,6 +140,13 @@ def _template(fis: Any, template: dict[str, Any]) -> tuple[str, str]:
         created = call(fis, "create_experiment_template", **template)["experimentTemplate"]
         return str(created["id"]), f"experiment template {created['id']} created"
     template_id = str(found[0]["id"])
+    targeting = template["experimentOptions"]["accountTargeting"]
+    existing = call(fis, "get_experiment_template", id=template_id)["experimentTemplate"]
+    if (existing.get("experimentOptions") or {}).get("accountTargeting", "single-account") != targeting:
+        call(fis, "delete_experiment_template", id=template_id)
+        created = call(fis, "create_experiment_template", **template)["experimentTemplate"]
+        return str(created["id"]), (f"experiment template {created['id']} created {targeting} "
+                                    f"(in place of {template_id}, which FIS cannot change to it)")
     update = {key: template[key] for key in UPDATABLE if key in template}
     update["experimentOptions"] = {"emptyTargetResolutionMode": template["experimentOptions"][
         "emptyTargetResolutionMode"]}

@@ -47,6 +47,37 @@ def _is_read(permission: str) -> bool:
 
 def role_policy(template: dict[str, Any], region: str, account: str) -> dict[str, Any]:
     """The IAM policy of the role ``template`` names (the module doc says what it grants)."""
+    return {"Version": "2012-10-17",
+            "Statement": [*_action_statements(template, region, account), *_experiment_statements(template)]}
+
+
+def target_role_policy(template: dict[str, Any], region: str, account: str) -> dict[str, Any]:
+    """A multi-account experiment's target role: its actions in ``account``, nothing else."""
+    return {"Version": "2012-10-17", "Statement": _action_statements(template, region, account)}
+
+
+def orchestrator_role_policy(template: dict[str, Any], target_role_arn: str) -> dict[str, Any]:
+    """A multi-account experiment's own role: assume the target role, write its logs and report
+    ("Permissions for multi-account experiments")."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ActInTargetAccount", "Effect": "Allow", "Action": "sts:AssumeRole",
+         "Resource": target_role_arn}, *_experiment_statements(template)]}
+
+
+def _experiment_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the experiment's own account needs: log delivery, the report's reads and writes."""
+    statements: list[dict[str, Any]] = []
+    if template.get("logConfiguration"):
+        statements.append({"Sid": "DeliverExperimentLogs", "Effect": "Allow",
+                           "Action": list(LOG_DELIVERY), "Resource": "*"})
+    report = template.get("experimentReportConfiguration")
+    if report:
+        statements.extend(_report_statements(report))
+    return statements
+
+
+def _action_statements(template: dict[str, Any], region: str, account: str) -> list[dict[str, Any]]:
+    """Resolving the targets and running the actions, least privilege."""
     reads: set[str] = set()
     scoped: dict[str, tuple[set[str], dict[str, dict[str, Any]]]] = {}
 
@@ -99,13 +130,7 @@ def role_policy(template: dict[str, Any], region: str, account: str) -> dict[str
         if condition:
             statement["Condition"] = condition
         statements.append(statement)
-    if template.get("logConfiguration"):
-        statements.append({"Sid": "DeliverExperimentLogs", "Effect": "Allow",
-                           "Action": list(LOG_DELIVERY), "Resource": "*"})
-    report = template.get("experimentReportConfiguration")
-    if report:
-        statements.extend(_report_statements(report))
-    return {"Version": "2012-10-17", "Statement": statements}
+    return statements
 
 
 def _report_statements(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,9 +24,10 @@ from chaos_sre.aws import aws_client, call, paginate
 from chaos_sre.control.settings import located
 from chaos_sre.documents import read_document
 from chaos_sre.errors import AWSError, ValidationError
+from chaos_sre.fis.accounts import orchestrator_configuration
 from chaos_sre.fis.engine import POLL_SECONDS, STOPPED_WITHIN_SECONDS, action_states, ended
 from chaos_sre.fis.export import Export, export
-from chaos_sre.fis.guardrails import guard_faults
+from chaos_sre.fis.guardrails import guard_faults, planned_line
 from chaos_sre.fis.provision import provision
 from chaos_sre.safety.validate import resolved_configuration
 from chaos_sre.values import resolved
@@ -105,16 +106,19 @@ def run(path: Path, options: dict[str, str], chaos: list[str], echo: Echo) -> in
 
 def preview(path: Path, options: dict[str, str], echo: Echo) -> dict[str, list[str]]:
     """Start the experiment with ``actionsMode`` ``skip-all``; its resolved targets by name."""
+    orchestrator_role_arn = options.get("orchestrator_role_arn")
     exported: Export = export(path, account_id=options.get("account_id"), role_arn=options.get("role_arn"),
                               automation_role_arn=options.get("automation_role_arn"),
-                              report_bucket=options.get("report_bucket"))
+                              report_bucket=options.get("report_bucket"),
+                              orchestrator_role_arn=orchestrator_role_arn,
+                              target_role_arn=options.get("target_role_arn"))
     configuration = exported.configuration
-    for line in guard_faults(path, configuration):
-        echo(f"guardrails passed: {line}")
-    provisioned = provision(exported, configuration)
+    for name, plan in guard_faults(path, configuration):
+        echo(f"guardrails passed: {planned_line(name, plan)}")
+    provisioned = provision(exported, configuration, orchestrator_role_arn=orchestrator_role_arn)
     for line in provisioned.lines:
         echo(line)
-    fis = aws_client("fis", configuration)
+    fis = aws_client("fis", orchestrator_configuration(configuration, orchestrator_role_arn))
     experiment_id = str(call(fis, "start_experiment", experimentTemplateId=provisioned.template_id,
                              experimentOptions={"actionsMode": "skip-all"})["experiment"]["id"])
     found = poll(lambda: ended(fis, experiment_id), what=f"FIS preview {experiment_id} ended",

@@ -10,11 +10,14 @@ A plan is a YAML (or JSON) file::
       max_budget_spent: 0.02       # stop once the summed budget spent reaches 2 % of the window's
     output: runs/gameday           # journals and the combined report go in a dated folder here
     engine: chaos                  # or fis: each experiment through `chaos-sre fis run`
+    orchestrator_role_arn: arn:aws:iam::111122223333:role/chaos-sre-runner
+                                   # fis only: run multi-account from this role's account
     experiments:
       - path: az-outage.json       # relative to the plan file
         environment: {CHAOS_SRE_AZ: us-east-1b}     # set for this experiment's run
         configuration: {rto_seconds: 60}            # overrides, passed as chaos run --var-file
         engine: fis                                 # this experiment only
+        orchestrator_role_arn: ...                  # this experiment only (fis)
 
 Every mistake in a plan is one line naming the file and the field.
 """
@@ -27,6 +30,7 @@ import pydantic
 
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
+from chaos_sre.fis.accounts import role_account
 from chaos_sre.validation import STRICT, Number, checked
 
 Scalar = str | int | float | bool
@@ -44,6 +48,7 @@ class StepModel(pydantic.BaseModel):
     environment: dict[str, Scalar] = {}
     configuration: dict[str, Any] = {}
     engine: Engine | None = None
+    orchestrator_role_arn: str | None = None
 
 
 class StopModel(pydantic.BaseModel):
@@ -61,6 +66,7 @@ class PlanModel(pydantic.BaseModel):
     stop: StopModel = StopModel()
     output: str | None = None
     engine: Engine = "chaos"
+    orchestrator_role_arn: str | None = None
     experiments: Annotated[list[Annotated[StepModel, pydantic.BeforeValidator(
         lambda entry: {"path": entry} if isinstance(entry, str) else entry)]],
         pydantic.Field(min_length=1)]
@@ -76,6 +82,8 @@ class Step:
     configuration: dict[str, Any] = field(default_factory=dict)
     engine: str = "chaos"
     """``chaos`` (``chaos run``) or ``fis`` (``chaos-sre fis run``)."""
+    orchestrator_role_arn: str | None = None
+    """``fis``: the role of the account a multi-account FIS experiment runs from."""
 
 
 @dataclass(frozen=True)
@@ -92,20 +100,27 @@ class Plan:
     output: Path = Path("runs") / "gameday"
 
 
-def _step(source: Path, index: int, entry: StepModel, engine: str) -> Step:
+def _step(source: Path, index: int, entry: StepModel, plan: PlanModel) -> Step:
     path = (source.parent / entry.path).resolve()
     if not path.is_file():
         raise ValidationError(f"{source}: experiments[{index}].path: no experiment file at {path}")
+    engine = entry.engine or plan.engine
+    orchestrator = entry.orchestrator_role_arn or plan.orchestrator_role_arn
+    if orchestrator:
+        role_account(orchestrator, f"{source}: experiments[{index}].orchestrator_role_arn")
+        if engine != "fis":
+            raise ValidationError(f"{source}: experiments[{index}].orchestrator_role_arn: a "
+                                  "multi-account run needs engine fis, not chaos")
     return Step(entry.name or path.stem, path,
                 {str(k): str(v) for k, v in entry.environment.items()}, entry.configuration,
-                entry.engine or engine)
+                engine, orchestrator)
 
 
 def parse_plan(source: Path, document: Any) -> Plan:
     """Check a plan document read from ``source``."""
     model = checked(PlanModel, document, str(source))
     return Plan(source=source, title=model.title or source.stem,
-                steps=[_step(source, index, entry, model.engine)
+                steps=[_step(source, index, entry, model)
                        for index, entry in enumerate(model.experiments)],
                 cool_down_seconds=model.cool_down_seconds, stop_on_failure=model.stop.on_failure,
                 max_budget_spent=model.stop.max_budget_spent,

@@ -127,7 +127,8 @@ def _run_step(plan: Plan, step: Step, index: int, directory: Path, echo: Echo) -
         var_file.write_text(json.dumps({"configuration": step.configuration}, indent=2))
         options += ["--var-file", str(var_file)]
     if step.engine == "fis":
-        command = [sys.executable, "-m", "chaos_sre.cli", "fis", "run", *options, str(step.path)]
+        accounts = ["--orchestrator-role-arn", step.orchestrator_role_arn] if step.orchestrator_role_arn else []
+        command = [sys.executable, "-m", "chaos_sre.cli", "fis", "run", *options, *accounts, str(step.path)]
     else:
         command = [chaos_command(), *options[:2], "run", *options[2:], str(step.path)]
     process = subprocess.Popen(command, env={**os.environ, **step.environment},

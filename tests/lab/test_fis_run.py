@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from conftest import (
@@ -24,6 +25,8 @@ from conftest import (
 )
 
 OUTAGE = ROOT / "experiments" / "az-outage.json"
+ORCHESTRATOR_ACCOUNT = "111122223333"
+ORCHESTRATOR_ROLE = f"arn:aws:iam::{ORCHESTRATOR_ACCOUNT}:role/chaos-sre-runner"
 BLACKHOLE = ROOT / "experiments" / "az-blackhole.json"
 ACCURACY_SECONDS = 0.25
 """The bound docs/performance.md holds time to recover to against the lab's truth (wall
@@ -147,19 +150,26 @@ def test_a_killed_runner_leaves_fis_to_end_the_fault_on_time(start_lab, tmp_path
 
 
 @pytest.mark.e2e
-def test_a_game_day_step_runs_through_fis_and_passes_on_resilient_as_chaos_run_does(
+def test_a_two_account_game_day_step_runs_through_fis_and_passes_on_resilient_as_chaos_run_does(
         start_lab, tmp_path: Path) -> None:
     """A plan's ``engine: fis`` runs its experiment through `chaos-sre fis run`, judged as any
-    step. The verdict is `chaos run`'s on the resilient lab: PASSED, its time to recover within
-    docs/performance.md's accuracy bound of the lab's truth, measured from FIS's first action's
-    startTime. The step's configuration (chaos run's --var-file) reaches the FIS template: the
-    AZ it names is the one whose instances FIS terminates. The journal names the FIS experiment
-    and its actions' states; the rollback found it ended."""
+    step - here multi-account ("Working with multi-account experiments for AWS FIS"): the
+    template, the experiment and the stop-condition alarms are in the orchestrator account
+    (the lab's second, reached by assuming its ``chaos-sre-runner`` role), FIS acts in the
+    application's account through the target account configuration, and the verdict is in the
+    runner's journal. The verdict is `chaos run`'s on the resilient lab: PASSED, its time to
+    recover within docs/performance.md's accuracy bound of the lab's truth, measured from FIS's
+    first action's startTime. The step's configuration (chaos run's --var-file) reaches the FIS
+    template: the AZ it names is the one whose instances FIS terminates. The journal names the
+    FIS experiment and its actions' states; the rollback found it ended. The lab resolves a
+    single-account experiment of the orchestrator account in that account, where it finds
+    nothing: only the target account configuration reaches the application."""
     lab = start_lab()
     zone_b = sorted(i["InstanceId"] for i in lab.web_instances("running")
                     if i["Placement"]["AvailabilityZone"] == "us-east-1b")
     plan = tmp_path / "plan.yaml"
     plan.write_text(json.dumps({"title": "FIS day", "engine": "fis", "output": str(tmp_path / "out"),
+                                "orchestrator_role_arn": ORCHESTRATOR_ROLE,
                                 "experiments": [{"path": str(OUTAGE),
                                                  "configuration": {"target_az": "us-east-1b"}}]}))
     result = subprocess.run([*CLI, "gameday", str(plan)], env={**os.environ, **lab.env,
@@ -181,6 +191,44 @@ def test_a_game_day_step_runs_through_fis_and_passes_on_resilient_as_chaos_run_d
     assert ended.startswith(f"FIS experiment {started['experiment_id']} had ended: completed")
     terminated = sorted(f["resource"] for f in lab.timeline()["faults"] if f["kind"] == "instance-terminated")
     assert terminated == zone_b
+
+    orchestrator = orchestrator_client(lab, "fis")
+    [experiment] = orchestrator.list_experiments()["experiments"]
+    assert experiment["id"] == started["experiment_id"]
+    assert experiment["arn"].split(":")[4] == ORCHESTRATOR_ACCOUNT
+    assert lab.client("fis").list_experiments()["experiments"] == []
+    template = orchestrator.get_experiment_template(id=started["template_id"])["experimentTemplate"]
+    assert template["experimentOptions"]["accountTargeting"] == "multi-account"
+    [target_account] = orchestrator.list_target_account_configurations(
+        experimentTemplateId=started["template_id"])["targetAccountConfigurations"]
+    assert target_account["accountId"] == "123456789012"
+    assert target_account["roleArn"] == "arn:aws:iam::123456789012:role/chaos-sre-fis-target-az-outage"
+    [stop] = template["stopConditions"]
+    assert stop["value"].split(":")[4] == ORCHESTRATOR_ACCOUNT
+    alarms = orchestrator_client(lab, "cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    assert {q.get("AccountId") for a in alarms for q in a["Metrics"] if "MetricStat" in q} == {"123456789012"}
+
+    single = {key: value for key, value in template.items()
+              if key in ("description", "targets", "actions", "roleArn", "logConfiguration")}
+    single = orchestrator.create_experiment_template(
+        **single, stopConditions=[{"source": "none"}],
+        experimentOptions={"accountTargeting": "single-account", "emptyTargetResolutionMode": "fail"},
+        clientToken="single-account")["experimentTemplate"]
+    alone = orchestrator.start_experiment(experimentTemplateId=single["id"])["experiment"]["id"]
+    assert wait_until(lambda: orchestrator.get_experiment(id=alone)["experiment"]["state"]["status"] == "failed",
+                      timeout=10, interval=0.1)
+    assert "Target resolution returned empty set" in \
+        orchestrator.get_experiment(id=alone)["experiment"]["state"]["reason"]
+
+
+def orchestrator_client(lab: RunningLab, service: str) -> Any:
+    """A client of the lab's orchestrator account, through its chaos-sre-runner role."""
+    credentials = lab.client("sts").assume_role(RoleArn=ORCHESTRATOR_ROLE,
+                                                RoleSessionName="test")["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"], region_name="us-east-1",
+    ).client(service, endpoint_url=lab.env["AWS_ENDPOINT_URL"])
 
 
 @pytest.mark.e2e

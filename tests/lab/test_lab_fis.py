@@ -181,7 +181,8 @@ def test_the_exported_lab_smoke_and_az_blackhole_run_on_what_they_resolved(
     terminated. Then the az-blackhole template, its hold shortened to PT1M (6 s at time scale
     0.1): the AZ's subnets cut by a managedByFIS network ACL, the group's launches there failing
     for capacity, and a zonal autoshift (FIS_EXPERIMENT) of the load balancer, which has zonal
-    autoshift enabled (after its practice run configuration, as ARC requires). At the end each
+    autoshift enabled (the resilient profile's; enabling it again needs its practice run
+    configuration first, as ARC requires). At the end each
     is given back: the subnets' ACLs, the launches, the shift cancelled."""
     lab = start_lab()
     smoke_id, smoke = run(lab, template("lab-smoke"))  # chaostoolkit-aws's terminate, in FIS
@@ -192,6 +193,9 @@ def test_the_exported_lab_smoke_and_az_blackhole_run_on_what_they_resolved(
     arn = lab.client("elbv2").describe_load_balancers(Names=["web"])["LoadBalancers"][0][
         "LoadBalancerArn"]
     arc = lab.client("arc-zonal-shift")
+    assert arc.get_managed_resource(resourceIdentifier=arn)["zonalAutoshiftStatus"] == "ENABLED"
+    arc.update_zonal_autoshift_configuration(resourceIdentifier=arn, zonalAutoshiftStatus="DISABLED")
+    arc.delete_practice_run_configuration(resourceIdentifier=arn)  # the resilient profile's, made again
     with pytest.raises(ClientError, match="no practice run configuration"):
         arc.update_zonal_autoshift_configuration(resourceIdentifier=arn, zonalAutoshiftStatus="ENABLED")
     arc.create_practice_run_configuration(resourceIdentifier=arn, outcomeAlarms=[{

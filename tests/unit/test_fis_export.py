@@ -299,3 +299,88 @@ def test_a_report_bucket_adds_the_experiment_report_with_the_sli_dashboard() -> 
         f"web: error ratio (stop above {reported.alarms.error_ratio:.4g})",
         "web: requests and failures a minute", "web: target response time p99"]
     assert widgets[0]["properties"]["annotations"]["horizontal"][0]["value"] == reported.alarms.error_ratio
+
+
+ORCHESTRATOR = "111122223333"
+ORCHESTRATOR_ROLE = f"arn:aws:iam::{ORCHESTRATOR}:role/chaos-sre-runner"
+
+
+def test_an_orchestrator_role_makes_the_experiment_multi_account(tmp_path: Path) -> None:
+    """"Working with multi-account experiments for AWS FIS": the orchestrator account owns the
+    template (accountTargeting multi-account), its role, logs and stop-condition alarms; the
+    target account - the experiment's own - gets a target account configuration naming the role
+    FIS assumes there. The stop condition is a cross-account alarm (each metric query names the
+    target account), and so is the dashboard. The target role holds the actions' permissions in
+    the target account; the orchestrator's may only assume it, write logs and the report; the
+    target role trusts the orchestrator's for its experiments only."""
+    multi = export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT,
+                   orchestrator_role_arn=ORCHESTRATOR_ROLE, report_bucket="reports")
+    template = multi.template
+    assert template["experimentOptions"]["accountTargeting"] == "multi-account"
+    assert template["roleArn"] == f"arn:aws:iam::{ORCHESTRATOR}:role/chaos-sre-fis-az-outage"
+    assert template["logConfiguration"]["cloudWatchLogsConfiguration"]["logGroupArn"].split(":")[4] == ORCHESTRATOR
+    assert template["stopConditions"][0]["value"].split(":")[4] == ORCHESTRATOR
+    target_role = f"arn:aws:iam::{ACCOUNT}:role/chaos-sre-fis-target-az-outage"
+    assert multi.target_account_configurations() == [{
+        "accountId": ACCOUNT, "roleArn": target_role, "description": "chaos-sre: the resources of az-outage"}]
+    assert multi.alarms is not None and multi.dashboard is not None
+    queries = [q for _, given in multi.alarms.requests("app/web/0123456789abcdef")
+               for q in given.get("Metrics", []) if "MetricStat" in q]
+    assert queries and {q["AccountId"] for q in queries} == {ACCOUNT}
+    cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
+    for operation, given in multi.alarms.requests("app/web/0123456789abcdef"):
+        validate_parameters(given, cloudwatch.operation_model(operation).input_shape)
+    widgets = json.loads(multi.dashboard.request("app/web/0123456789abcdef")["DashboardBody"])["widgets"]
+    assert all(metric[-1].get("accountId") == ACCOUNT for w in widgets for metric in w["properties"]["metrics"]
+               if isinstance(metric[0], str))
+    target_policy = multi.role_policy()
+    terminate = next(s for s in target_policy["Statement"] if "ec2:TerminateInstances" in s["Action"])
+    assert terminate["Resource"] == f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*"
+    assert not any(s["Sid"] in ("DeliverExperimentLogs", "WriteReport") for s in target_policy["Statement"])
+    orchestrator = multi.orchestrator_policy()
+    assert orchestrator is not None
+    assert {s["Sid"] for s in orchestrator["Statement"]} == {
+        "ActInTargetAccount", "DeliverExperimentLogs", "ReadReportDashboards", "DrawReportGraphs", "WriteReport"}
+    assert orchestrator["Statement"][0] == {"Sid": "ActInTargetAccount", "Effect": "Allow",
+                                            "Action": "sts:AssumeRole", "Resource": target_role}
+    written = tmp_path / "roles.json"
+    done = run_cli("fis", "export", "--account-id", ACCOUNT, "--orchestrator-role-arn", ORCHESTRATOR_ROLE,
+                   "--role-policy", str(written), str(ROOT / "experiments" / "az-outage.json"), lab_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"create-target-account-configuration --experiment-template-id ID --account-id {ACCOUNT}" in done.stderr
+    roles = json.loads(written.read_text())
+    assert roles["target_role"]["trust"]["Statement"][0]["Condition"] == {"StringLike": {
+        "sts:ExternalId": f"arn:aws:fis:us-east-1:{ORCHESTRATOR}:experiment/*"}}
+    assert roles["orchestrator_role"]["trust"]["Statement"][0]["Principal"] == {"Service": "fis.amazonaws.com"}
+    single = export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT,
+                    orchestrator_role_arn=f"arn:aws:iam::{ACCOUNT}:role/chaos-sre-runner")
+    assert single.template["experimentOptions"]["accountTargeting"] == "single-account"
+    assert single.target_account_configurations() == [] and single.orchestrator_policy() is None
+
+
+def test_a_multi_account_export_refuses_an_automation_fault_and_a_role_that_is_not_one() -> None:
+    """An SSM Automation fault would run in the orchestrator account, away from its service: it
+    is refused in one line naming it. A malformed orchestrator role ARN is refused too."""
+    with pytest.raises(ValidationError, match=r"^[^:]*ecs-scale-to-zero.json: method\[0\] \(scale-service-to-zero\): "
+                       r"it runs as an SSM Automation document, .*orchestrator account 111122223333, not in "
+                       r"account 123456789012"):
+        export(ROOT / "experiments" / "ecs-scale-to-zero.json", account_id=ACCOUNT,
+               orchestrator_role_arn=ORCHESTRATOR_ROLE)
+    with pytest.raises(ValidationError, match="--orchestrator-role-arn: expected an IAM role ARN"):
+        export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT,
+               orchestrator_role_arn="arn:aws:iam::111122223333:user/someone")
+
+
+def test_fis_run_holds_each_fault_through_the_hypothesis_after_the_method() -> None:
+    """Under `chaos run` a fault lasts until the rollbacks, past the steady-state hypothesis after
+    the method; under `fis run` each action lasts AFTER_METHOD_SECONDS longer than the method's
+    pauses (its rollback stops it). Before, the ECS automation began its undo as the hypothesis
+    read the service, which then was not stable: fis run FAILED where chaos run PASSED."""
+    from chaos_sre.fis.engine import AFTER_METHOD_SECONDS
+
+    plain = exported("az-blackhole")
+    held = exported("az-blackhole", after_method_seconds=AFTER_METHOD_SECONDS)
+    for name, action in plain["actions"].items():
+        if "duration" in action["parameters"]:
+            assert duration_seconds(held["actions"][name]["parameters"]["duration"]) == \
+                duration_seconds(action["parameters"]["duration"]) + AFTER_METHOD_SECONDS

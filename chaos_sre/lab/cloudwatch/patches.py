@@ -10,7 +10,8 @@
 * The period is in AWS seconds, played at the lab's time scale like every AWS duration: at
   ``--time-scale 0.1`` a 60 s period groups the datapoints of six wall seconds, one lab minute.
 
-And PutCompositeAlarm, which moto lacks: the lab keeps a composite alarm (the FIS stop
+PutMetricAlarm keeps each metric query's ``AccountId`` (a cross-account alarm). And
+PutCompositeAlarm, which moto lacks: the lab keeps a composite alarm (the FIS stop
 condition ``chaos-sre fis run`` creates) as moto keeps an alarm with a rule.
 """
 
@@ -56,6 +57,20 @@ def _datum_filter(self: Any, namespace: Any, name: Any, dimensions: Any,
     if matched and dimensions and getattr(_exact_dimensions, "on", False):
         return len(self.dimensions) == len(dimensions)
     return bool(matched)
+
+
+@replaces(cloudwatch_responses.CloudWatchResponse, "put_metric_alarm")
+def _put_metric_alarm(self: Any) -> Any:
+    """PutMetricAlarm, keeping each metric query's ``AccountId`` (moto drops it): a cross-account
+    alarm reads that account's metrics, as CloudWatch cross-account observability lets a
+    monitoring account do."""
+    answer = original(cloudwatch_responses.CloudWatchResponse, "put_metric_alarm")(self)
+    accounts = {m.get("Id"): m.get("AccountId") for m in self._get_param("Metrics", []) if m.get("AccountId")}
+    if accounts:
+        alarm = self.cloudwatch_backend.alarms[self._get_param("AlarmName")]
+        for query in alarm.metric_data_queries or []:
+            query.account_id = accounts.get(query.id)
+    return answer
 
 
 COMPOSITE_ALARM_REFERENCE = re.compile(r'(?:ALARM|OK|INSUFFICIENT_DATA)\("([^"]+)"\)')

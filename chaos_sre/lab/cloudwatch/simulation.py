@@ -1,9 +1,11 @@
 """CloudWatch alarms in the lab: moto stores alarms but never evaluates them; the lab does.
 
 Once a minute (AWS seconds at the lab's time scale: a lab assumption - CloudWatch evaluates a
-standard-resolution alarm about once a minute), each metric alarm over metric math is evaluated
+standard-resolution alarm about once a minute), in each of the lab's accounts, each metric
+alarm over metric math is evaluated
 over its latest period whose data has arrived (the sum of each ``MetricStat`` over ``Period``
-seconds ending a minute ago, matching its exact dimensions) and each composite alarm over the states just set
+seconds ending a minute ago, matching its exact dimensions, in the query's ``AccountId`` - a
+cross-account alarm - or the alarm's own account) and each composite alarm over the states just set
 (:mod:`chaos_sre.lab.cloudwatch.alarms`); a changed state is moto's alarm state (DescribeAlarms
 shows it, with its reason) and a timeline event ``cloudwatch-alarm-<state>``. An alarm the lab
 cannot evaluate (a single-metric alarm, a function it does not know) keeps its state and is
@@ -24,6 +26,7 @@ from chaos_sre.lab.cloudwatch.alarms import (
     metric_alarm_state,
 )
 from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.settings import ACCOUNT_ID, ACCOUNTS
 from chaos_sre.lab.core.simulation import SimulationContext
 
 TICK_ORDER = 4
@@ -47,50 +50,56 @@ class AlarmEvaluation:
     context: SimulationContext
     _next: float = 0.0
     not_evaluated: dict[str, str] = field(default_factory=dict)
-    """Alarm name -> why the lab does not evaluate it."""
+    """Alarm ARN -> why the lab does not evaluate it."""
 
     def tick(self, now: float) -> None:
         if now < self._next:
             return
         self._next = now + self.context.scaled(EVALUATION_SECONDS)
-        backend = moto_backend("cloudwatch")
+        for account in ACCOUNTS:
+            self._evaluate_account(account)
+
+    def _evaluate_account(self, account: str) -> None:
+        backend = moto_backend("cloudwatch", account=account)
         alarms = list(backend.alarms.values())
         for alarm in alarms:
             if alarm.rule is None:
-                self._evaluate(alarm, self._metric_state(backend, alarm, time.time()))
+                self._evaluate(alarm, self._metric_state(account, alarm, time.time()))
         states = {alarm.name: alarm.state_value for alarm in alarms}
         for alarm in alarms:
             if alarm.rule is not None:
                 try:
                     self._evaluate(alarm, composite_state(alarm.rule, states))
                 except Unsupported as exc:
-                    self.not_evaluated[alarm.name] = str(exc)
+                    self.not_evaluated[alarm.alarm_arn] = str(exc)
 
     def state(self, arn: str) -> str | None:
         """The state of the alarm with ``arn`` (None: no such alarm)."""
-        alarm = next((a for a in moto_backend("cloudwatch").alarms.values() if a.alarm_arn == arn), None)
+        alarm = next((a for a in _alarms() if a.alarm_arn == arn), None)
         return None if alarm is None else str(alarm.state_value)
 
     def status(self) -> dict[str, Any]:
-        """Each alarm's state, or why the lab does not evaluate it."""
-        return {"cloudwatch_alarms": {alarm.name: self._why_not(alarm) or alarm.state_value
-                                      for alarm in moto_backend("cloudwatch").alarms.values()}}
+        """Each alarm's state, or why the lab does not evaluate it (another account's alarm is
+        named ``ACCOUNT/NAME``)."""
+        return {"cloudwatch_alarms": {_label(alarm): self._why_not(alarm) or alarm.state_value
+                                      for alarm in _alarms()}}
 
     def _why_not(self, alarm: Any) -> str | None:
         if alarm.rule is None and not any(q.expression for q in alarm.metric_data_queries):
             return SINGLE_METRIC
-        return self.not_evaluated.get(alarm.name)
+        return self.not_evaluated.get(alarm.alarm_arn)
 
-    def _metric_state(self, backend: Any, alarm: Any, wall_now: float) -> str | None:
+    def _metric_state(self, account: str, alarm: Any, wall_now: float) -> str | None:
         returned = [q for q in alarm.metric_data_queries if q.expression and q.return_data is not False]
         if len(returned) != 1:
             if returned:
-                self.not_evaluated[alarm.name] = "the lab evaluates metric math with one returned expression"
+                self.not_evaluated[alarm.alarm_arn] = "the lab evaluates metric math with one returned expression"
             return None
         period = float(alarm.period or max((q.metric_stat.period for q in alarm.metric_data_queries
                                             if q.metric_stat is not None), default=60))
         arrived = wall_now - self.context.scaled(DATA_DELAY_SECONDS)
-        values = {q.id: _sum(backend, q.metric_stat, arrived,
+        values = {q.id: _sum(moto_backend("cloudwatch", account=getattr(q, "account_id", None) or account),
+                             q.metric_stat, arrived,
                              self.context.scaled(float(q.metric_stat.period or period)) * (1 + PERIOD_SLACK))
                   for q in alarm.metric_data_queries if q.metric_stat is not None}
         try:
@@ -98,7 +107,7 @@ class AlarmEvaluation:
             return metric_alarm_state(value, alarm.comparison_operator, float(alarm.threshold),
                                       alarm.treat_missing_data, alarm.state_value)
         except Unsupported as exc:
-            self.not_evaluated[alarm.name] = str(exc)
+            self.not_evaluated[alarm.alarm_arn] = str(exc)
             return None
 
     def _evaluate(self, alarm: Any, state: str | None) -> None:
@@ -107,6 +116,16 @@ class AlarmEvaluation:
         reason = f"Threshold Crossed: the lab evaluated the alarm {state}"
         alarm.update_state(reason, json.dumps({"evaluatedBy": "chaos-sre lab"}), state)
         self.context.timeline.event(f"cloudwatch-alarm-{state.lower()}", alarm.name)
+
+
+def _alarms() -> list[Any]:
+    """Every alarm of the lab's accounts."""
+    return [alarm for account in ACCOUNTS for alarm in moto_backend("cloudwatch", account=account).alarms.values()]
+
+
+def _label(alarm: Any) -> str:
+    account = str(alarm.alarm_arn).split(":")[4]
+    return alarm.name if account == ACCOUNT_ID else f"{account}/{alarm.name}"
 
 
 def _sum(backend: Any, stat: Any, wall_now: float, wall_seconds: float) -> float | None:

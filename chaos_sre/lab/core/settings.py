@@ -15,6 +15,10 @@ from chaos_sre.errors import ValidationError
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+ORCHESTRATOR_ACCOUNT_ID = "111122223333"
+"""A second account, empty but for the role ``chaos-sre-runner``: a multi-account FIS experiment
+runs there and acts on :data:`ACCOUNT_ID`, which holds the application."""
+ACCOUNTS = (ACCOUNT_ID, ORCHESTRATOR_ACCOUNT_ID)
 AVAILABILITY_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 DEFAULT_TIME_SCALE = 0.1
 

@@ -79,14 +79,23 @@ def _ids(arns: list[str]) -> list[str]:
     return [arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for arn in arns]
 
 
+def _backend(service: str, resources: list[str]) -> Any:
+    """moto's ``service`` in the account of the resources (a multi-account experiment acts in
+    its target account); one action's resources are of one account."""
+    accounts = {arn.split(":")[4] for arn in resources}
+    if len(accounts) > 1:
+        raise ActionFailed(f"the chaos-sre lab runs one action in one account, not in {sorted(accounts)}")
+    return moto_backend(service, **({"account": accounts.pop()} if accounts else {}))
+
+
 def _terminate(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
     if resources:
-        moto_backend("ec2").terminate_instances(_ids(resources))
+        _backend("ec2", resources).terminate_instances(_ids(resources))
     return Running(None, resources=resources)
 
 
 def _stop(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
-    ec2, ids = moto_backend("ec2"), _ids(resources)
+    ec2, ids = _backend("ec2", resources), _ids(resources)
     if ids:
         ec2.stop_instances(ids)
     after = parameters.get("startInstancesAfterDuration")
@@ -102,7 +111,7 @@ def _stop(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> 
 
 def _failover_clusters(resources: list[str], parameters: Mapping[str, str],
                        clock: Clock) -> Running:
-    rds = moto_backend("rds")
+    rds = _backend("rds", resources)
     for identifier in _ids(resources):
         rds.failover_db_cluster(identifier)
     return Running(None, resources=resources)
@@ -110,7 +119,7 @@ def _failover_clusters(resources: list[str], parameters: Mapping[str, str],
 
 def _reboot_instances(resources: list[str], parameters: Mapping[str, str],
                       clock: Clock) -> Running:
-    rds, failover = moto_backend("rds"), parameters.get("forceFailover", "false") == "true"
+    rds, failover = _backend("rds", resources), parameters.get("forceFailover", "false") == "true"
     for identifier in _ids(resources):
         instance = rds.reboot_db_instance(identifier)
         hooks().service("rds").instance_reboot(instance, failover)
@@ -122,7 +131,7 @@ def _disrupt(resources: list[str], parameters: Mapping[str, str], clock: Clock) 
     if scope != "all":
         raise ActionFailed(f"the chaos-sre lab runs aws:network:disrupt-connectivity with scope "
                            f"all only, not {scope}")
-    ec2, subnets = moto_backend("ec2"), set(_ids(resources))
+    ec2, subnets = _backend("ec2", resources), set(_ids(resources))
     given_back: list[tuple[str, str]] = []
     created: list[str] = []
     for vpc_id in sorted({ec2.get_subnet(s).vpc_id for s in subnets}):

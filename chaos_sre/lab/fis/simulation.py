@@ -137,13 +137,19 @@ class FisExperiments:
     def _initiate(self, run: ExperimentRun) -> None:
         experiment = run.experiment
         rng = random.Random(experiment.id)
+        options = experiment.experiment_options or {}
+        accounts = [experiment.account_id]
+        if options.get("accountTargeting") == "multi-account":
+            accounts = sorted(experiment.target_account_configurations)
+            if not accounts:
+                self._fail(run, "A multi-account experiment needs at least one target account configuration")
+                return
         try:
             for name, target in sorted((experiment.targets or {}).items()):
-                run.resolved[name] = resolve(target, rng)
+                run.resolved[name] = resolve(target, rng, accounts)
         except TargetError as exc:
             self._fail(run, str(exc))
             return
-        options = experiment.experiment_options or {}
         empty = [name for name, arns in run.resolved.items() if not arns]
         if empty and options.get("emptyTargetResolutionMode", "fail") == "fail":
             self._fail(run, f"{EMPTY_TARGET}: {', '.join(empty)}")

@@ -102,12 +102,12 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
     # registered with ARC, so a blackhole moves its traffic with a zonal shift (off by default)
     elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb_arn, Attributes=[
         {"Key": "zonal_shift.config.enabled", "Value": "true"}])
+    web = profile.part("web")
     listener_arn = elbv2.create_listener(
         LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
     )["Listeners"][0]["ListenerArn"]
 
-    web = profile.part("web")
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName="web",
         LaunchTemplate={"LaunchTemplateName": "web", "Version": "$Latest"},

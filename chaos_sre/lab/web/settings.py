@@ -20,11 +20,18 @@ class WebTierProfile:
     failing checks and three passing ones at 10 s intervals come to about 70 s."""
     app_boot_seconds: float
     """From EC2 ``running`` until the application answers health checks."""
+    zonal_autoshift: bool
+    """The load balancer has ARC zonal autoshift enabled (with the practice run configuration
+    ARC requires, its outcome alarm on the load balancer's 5xx answers), so AWS - or FIS's
+    ``aws:arc:start-zonal-autoshift`` - moves its traffic out of an impaired AZ
+    ("Zonal autoshift in ARC"). Every load balancer is registered for zonal shifts."""
 
 
 PROFILES = {
     "resilient": WebTierProfile(instance_zones=AVAILABILITY_ZONES, asg_health_check_type="ELB",
-                                asg_health_check_grace_period=90, app_boot_seconds=40.0),
+                                asg_health_check_grace_period=90, app_boot_seconds=40.0,
+                                zonal_autoshift=True),
     "fragile": WebTierProfile(instance_zones=AVAILABILITY_ZONES[:1], asg_health_check_type="EC2",
-                              asg_health_check_grace_period=300, app_boot_seconds=180.0),
+                              asg_health_check_grace_period=300, app_boot_seconds=180.0,
+                              zonal_autoshift=False),
 }
