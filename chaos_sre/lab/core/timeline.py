@@ -67,8 +67,13 @@ class Timeline:
         with self._lock:
             self._events.append(LabEvent(self._clock(), kind, resource, detail))
 
+    def now(self) -> float:
+        """The timeline's clock now (a request's arrival, counted once it is answered)."""
+        return self._clock()
+
     def request(self, cause: str, at: float | None = None) -> None:
-        """Count one request; ``cause`` is ``ok``, a degraded success, or why it failed."""
+        """Count one request that arrived ``at`` (default: now); ``cause`` is ``ok``, a degraded
+        success, or why it failed."""
         now = self._clock() if at is None else at
         second = int(now)
         with self._lock:

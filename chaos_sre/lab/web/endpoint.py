@@ -112,17 +112,20 @@ class LoadBalancer:
 
     async def answer(self, path: str) -> web.Response | None:
         """What the load balancer (and the application behind it) answers for ``path``;
-        :data:`NO_ANSWER` when the client's node is cut off."""
+        :data:`NO_ANSWER` when the client's node is cut off. The timeline counts the request at
+        its arrival, as the SLI counts a request when it is made: one the application fails
+        after its retries is not counted later by their backoff."""
+        arrived = self.timeline.now()
         node = self.node()
         if node is not None and not node.answers:
-            self.timeline.request(CAUSE_NODE_CUT_OFF)
+            self.timeline.request(CAUSE_NODE_CUT_OFF, arrived)
             await asyncio.sleep(ALB_IDLE_TIMEOUT_SECONDS)
             return NO_ANSWER
         rule = self.adversity.effect()
         if rule is not None and rule.effect == "error":
-            return self._fail(rule.status, b'{"error": "lab adversity"}', f"adversity-{rule.status}")
+            return self._fail(rule.status, b'{"error": "lab adversity"}', f"adversity-{rule.status}", arrived)
         if rule is not None and rule.effect == "hang":
-            self.timeline.request("adversity-hang")
+            self.timeline.request("adversity-hang", arrived)
             await asyncio.sleep(ALB_IDLE_TIMEOUT_SECONDS)
             return _json(504, b'{"error": "504 Gateway Time-out"}')
         if rule is not None:
@@ -132,25 +135,25 @@ class LoadBalancer:
             for call in self.calls:
                 outcome = await call.before_serving(path, self)
                 if isinstance(outcome, Failure):
-                    return self._fail(outcome.status, outcome.body, outcome.cause)
+                    return self._fail(outcome.status, outcome.body, outcome.cause, arrived)
                 if isinstance(outcome, Fallback):
-                    return await self._serve(target, outcome)
-            return await self._serve(target)
+                    return await self._serve(target, arrived, outcome)
+            return await self._serve(target, arrived)
         if condition in (DEAD, BOOTING):
             return self._fail(502, b'{"error": "502 Bad Gateway"}',
-                              CAUSE_DEAD if condition == DEAD else CAUSE_BOOTING)
+                              CAUSE_DEAD if condition == DEAD else CAUSE_BOOTING, arrived)
         if condition == UNREACHABLE:
-            self.timeline.request(CAUSE_UNREACHABLE)
+            self.timeline.request(CAUSE_UNREACHABLE, arrived)
             await asyncio.sleep(TIMINGS.alb_target_connect_timeout_seconds)
             return _json(504, b'{"error": "504 Gateway Time-out"}')
-        return self._fail(503, b'{"error": "503 no registered targets"}', CAUSE_NO_TARGETS)
+        return self._fail(503, b'{"error": "503 no registered targets"}', CAUSE_NO_TARGETS, arrived)
 
-    def _fail(self, status: int, body: bytes, cause: str) -> web.Response:
-        self.timeline.request(cause)
+    def _fail(self, status: int, body: bytes, cause: str, arrived: float) -> web.Response:
+        self.timeline.request(cause, arrived)
         return _json(status, body)
 
-    async def _serve(self, target: Any, fallback: Fallback | None = None) -> web.Response:
-        self.timeline.request(fallback.cause if fallback else OK)
+    async def _serve(self, target: Any, arrived: float, fallback: Fallback | None = None) -> web.Response:
+        self.timeline.request(fallback.cause if fallback else OK, arrived)
         body = (f'{{"target": "{target.instance_id}", '
                 f'"availability_zone": "{target.availability_zone}"'
                 + (f', "fallback": "{fallback.without}"}}' if fallback else "}")).encode()
