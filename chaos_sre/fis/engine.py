@@ -102,7 +102,7 @@ def start_experiment(experiment: str, account_id: str | None = None, role_arn: s
                       automation_role_arn=automation_role_arn, configuration=configuration,
                       report_bucket=report_bucket, after_method_seconds=AFTER_METHOD_SECONDS,
                       orchestrator_role_arn=orchestrator_role_arn, target_role_arn=target_role_arn)
-    guarded = guard_faults(experiment, configuration, secrets)
+    guarded = guard_faults(exported, configuration, secrets)
     provisioned = provision(exported, configuration, secrets, orchestrator_role_arn)
     fis = aws_client("fis", orchestrator_configuration(configuration, orchestrator_role_arn), secrets)
     ledger = current_ledger(configuration or {})
@@ -136,11 +136,10 @@ def start_experiment(experiment: str, account_id: str | None = None, role_arn: s
 
 
 def _started(fis: Any, experiment_id: str) -> tuple[bool, dict[str, Any]]:
-    found = call(fis, "get_experiment", id=experiment_id)["experiment"]
-    if found["state"]["status"] in FINAL:
-        return True, found
-    actions = found.get("actions") or {}
-    return all(a["state"]["status"] in ACTION_STARTED for a in actions.values()), found
+    """(whether the experiment ended or every action of it started, GetExperiment's answer)."""
+    done, found = ended(fis, experiment_id)
+    actions = (found.get("actions") or {}).values()
+    return done or all(a["state"]["status"] in ACTION_STARTED for a in actions), found
 
 
 def action_states(found: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -76,6 +76,10 @@ class Export:
     """The orchestrator and target accounts (:mod:`chaos_sre.fis.accounts`)."""
     target_role_arn: str | None = None
     """A multi-account experiment's role in the target account, which FIS assumes."""
+    source: str = ""
+    """The experiment file it was exported from."""
+    method: list[Any] = field(default_factory=list)
+    """The experiment's method, its ``${}`` values resolved (what the guardrails plan)."""
 
     @property
     def region(self) -> str:
@@ -196,7 +200,7 @@ def export(path: str | Path, *, account_id: str | None = None, role_arn: str | N
         notes.append(f"multi-account: the experiment runs in account {accounts.home} and acts in "
                      f"account {accounts.target} through its role {target_role}")
     return Export(template, documents, notes, policy(needs) if documents else None, alarms,
-                  configuration, dashboard, accounts, target_role)
+                  configuration, dashboard, accounts, target_role, source, method)
 
 
 def _automation_across_accounts(accounts: Accounts) -> str:

@@ -9,26 +9,21 @@ refuses a ``chaos run`` refuses a ``fis run``, with the same one-line reason and
 The runner's own permissions for the fault's changes are not checked: FIS's role makes them.
 """
 
-from pathlib import Path
 from typing import Any
 
-from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Plan
 from chaos_sre.faults.registry import find as find_fault
-from chaos_sre.fis.export import resolved_method
-from chaos_sre.safety.validate import resolved_configuration
+from chaos_sre.fis.export import Export
 
 
-def guard_faults(path: str | Path, configuration: dict[str, Any] | None = None,
+def guard_faults(exported: Export, configuration: dict[str, Any] | None = None,
                  secrets: dict[str, Any] | None = None) -> list[tuple[str, Plan]]:
-    """Plan every chaos-sre fault of experiment ``path``'s method and enforce the guardrails
-    (a refusal is a one-line ValidationError naming the step); each step's name and plan."""
-    source = str(path)
-    document = read_document(path)
-    values = {**resolved_configuration(document.get("configuration"), source), **(configuration or {})}
+    """Plan every chaos-sre fault of the exported experiment's method and enforce the
+    guardrails (a refusal is a one-line ValidationError naming the step); each step's name and
+    plan."""
     planned = []
-    for index, step in enumerate(resolved_method(document, values, source)):
+    for index, step in enumerate(exported.method):
         provider = step.get("provider") or {} if isinstance(step, dict) else {}
         if step.get("type") != "action" or not provider:
             continue
@@ -38,7 +33,7 @@ def guard_faults(path: str | Path, configuration: dict[str, Any] | None = None,
         try:
             plan = fault.guard(dict(provider.get("arguments") or {}), configuration, secrets)
         except ValidationError as exc:
-            raise ValidationError(f"{source}: method[{index}] ({step.get('name', '?')}): {exc}") from None
+            raise ValidationError(f"{exported.source}: method[{index}] ({step.get('name', '?')}): {exc}") from None
         planned.append((str(step.get("name", "?")), plan))
     return planned
 

@@ -113,7 +113,7 @@ def preview(path: Path, options: dict[str, str], echo: Echo) -> dict[str, list[s
                               orchestrator_role_arn=orchestrator_role_arn,
                               target_role_arn=options.get("target_role_arn"))
     configuration = exported.configuration
-    for name, plan in guard_faults(path, configuration):
+    for name, plan in guard_faults(exported, configuration):
         echo(f"guardrails passed: {planned_line(name, plan)}")
     provisioned = provision(exported, configuration, orchestrator_role_arn=orchestrator_role_arn)
     for line in provisioned.lines:
