@@ -11,6 +11,7 @@ from budgets import (
     machine_factor,
     overruns,
     read_budgets,
+    whole_suite,
     workload_seconds,
 )
 
@@ -49,7 +50,7 @@ def test_an_overrun_names_the_file_and_a_missing_row_asks_for_one() -> None:
         "add its row",
         'the parallel session took 101 s of wall time, over its budget of 100 s '
         '(docs/testing.md, "Budgets")']
-    assert failing(found) == found[1:]  # a file over its own budget is reported, not failed
+    assert failing(found) == [found[1]]  # a file or a session over its row is reported, not failed
     assert overruns({"tests/test_b.py": 4.0}, 500.0, "serial", budgets) == []
 
 
@@ -67,3 +68,15 @@ def test_budgets_scale_with_a_slower_machine_and_never_shrink() -> None:
         'the parallel session took 151 s of wall time, over its budget of 100 s (150 s, x1.50 on '
         'this machine) (docs/testing.md, "Budgets")']
     assert 0 < workload_seconds() < 30
+
+
+def test_the_suite_fails_past_the_8_minutes_of_both_sessions_in_reference_seconds() -> None:
+    """The 8 minutes are the two sessions' wall times added, in the reference machine's seconds:
+    a parallel session over its share passes when the serial one leaves room, and the suite
+    fails once both pass 480 s together."""
+    assert whole_suite(437.0, 27.0, (1.24, 1.79)) is None
+    over = whole_suite(437.0, 48.0, (1.24, 1.0))
+    assert over == ("the parallel and serial sessions took 437 + 48 = 485 s of the reference "
+                    "machine's wall time (x1.24 and x1.00 on this machine), over the 8 minutes "
+                    '(480 s; docs/testing.md, "Budgets")')
+    assert failing([over]) == [over]
