@@ -139,7 +139,9 @@ def test_the_sampler_asks_to_run_ahead_of_the_runner_where_allowed() -> None:
 def test_processes_share_one_schedule_and_write_one_sample_file(shared_lab: RunningLab,
                                                                  tmp_path: Path) -> None:
     """Three processes take every third request each, from one start: the file holds every
-    request of the schedule exactly once, as one process would have written it."""
+    request of the schedule exactly once, as one process would have written it - up to the
+    last request every process reached (each stops on its own at the signal, so one may have
+    sent one more of its share than another)."""
     out = tmp_path / "samples.jsonl"
     process = run_sampler(shared_lab.target_url, out, rate=300, processes=3)
     assert wait_until(lambda: len(children_of(process.pid)) == 2, timeout=10)
@@ -149,7 +151,11 @@ def test_processes_share_one_schedule_and_write_one_sample_file(shared_lab: Runn
     origin = min(s.scheduled for s in samples)
     slots = sorted(round((s.scheduled - origin) * 300) for s in samples)
     assert len(slots) >= 500
-    assert slots == list(range(len(slots))), "every request of the schedule once, none twice"
+    assert len(set(slots)) == len(slots), "no request of the schedule twice"
+    reached = min(max(slot for slot in slots if slot % 3 == share) for share in range(3))
+    assert [slot for slot in slots if slot <= reached] == list(range(reached + 1)), \
+        "every request of the schedule once"
+    assert len(slots) - (reached + 1) <= 2
     assert {s.outcome for s in samples} == {"2xx"}
     assert not children_of(process.pid)
 
