@@ -74,9 +74,13 @@ class AlarmEvaluation:
                     self.not_evaluated[alarm.alarm_arn] = str(exc)
 
     def state(self, arn: str) -> str | None:
-        """The state of the alarm with ``arn`` (None: no such alarm)."""
-        alarm = next((a for a in _alarms() if a.alarm_arn == arn), None)
-        return None if alarm is None else str(alarm.state_value)
+        """The state of the alarm with ``arn`` (None: no such alarm) - looked up by the account
+        and name its ARN holds (FIS asks every tick of a running experiment)."""
+        parts = str(arn).split(":", 6)
+        if len(parts) != 7 or parts[4] not in ACCOUNTS:
+            return None
+        alarm = moto_backend("cloudwatch", account=parts[4]).alarms.get(parts[6])
+        return None if alarm is None or alarm.alarm_arn != arn else str(alarm.state_value)
 
     def status(self) -> dict[str, Any]:
         """Each alarm's state, or why the lab does not evaluate it (another account's alarm is
