@@ -14,9 +14,10 @@ Per run:
 * what the fault took: `chaos run`'s terminated ids (the fault's output), FIS's resolved targets
   (ListExperimentResolvedTargets), and the instances the lab saw terminated;
 * the AWS API requests the runner made (the journal's ``aws_calls``, retries included): all, reads
-  (Describe/List/Get/Simulate), mutations, and the busiest action. FIS's own requests - its
-  target resolution and TerminateInstances - are made by AWS on its side with the experiment's
-  role (the lab's FIS acts on its models and counts none);
+  (Describe/List/Get/Simulate), mutations, and the busiest action;
+* FIS's own requests (``fis run``): its AssumeRole, target resolution and TerminateInstances,
+  made with the experiment's role through the lab's API and counted by the lab
+  (``lab status``: ``fis_experiments[].api_calls``), retries included; all and mutations;
 * the verdict, and the wall seconds the fault's action took (the whole chaos run action, or
   `start_experiment` until FIS reported its actions running).
 
@@ -116,14 +117,19 @@ def one_run(per_service: int, engine: str) -> dict[str, Any]:
                          experimentId=output["experiment_id"]) for t in page["resolvedTargets"]]
         else:
             taken = list(output.get("instance_ids") or [])
-        terminated = {f["resource"] for f in LabClient(lab["CHAOS_SRE_TARGET_URL"]).timeline()["faults"]
-                      if f["kind"] == "instance-terminated"}
+        api = LabClient(lab["CHAOS_SRE_TARGET_URL"])
+        terminated = {f["resource"] for f in api.timeline()["faults"] if f["kind"] == "instance-terminated"}
+        fis_calls = Counter({str(k): int(v) for e in api.status().get("fis_experiments") or []
+                             if e["id"] == output.get("experiment_id") for k, v in e["api_calls"].items()})
     extension = next(e for e in journal["extensions"] if e.get("name") == "chaos_sre")
     calls = Counter({str(k): int(v) for k, v in (extension.get("aws_calls") or {}).items()})
     mutations = sum(n for action_name, n in calls.items() if is_mutation(action_name.split(":", 1)[1]))
     return {"instances": running, "taken": len(taken), "terminated": len(terminated & set(taken)),
             "verdict": extension["verdict"]["status"], "calls": sum(calls.values()), "mutations": mutations,
             "busiest": calls.most_common(1)[0] if calls else ("-", 0),
+            "fis_calls": sum(fis_calls.values()),
+            "fis_mutations": sum(n for name, n in fis_calls.items() if is_mutation(name.split(":", 1)[1])),
+            "fis_busiest": fis_calls.most_common(1)[0] if fis_calls else ("-", 0),
             "action_seconds": _seconds(action), "wall": wall}
 
 
@@ -149,18 +155,24 @@ def main() -> int:
                 print(f"{SERVICES * per_service} instances {engine} {index + 1}/{args.runs}: {run['verdict']}, "
                       f"took {run['taken']}, {run['calls']} requests", file=sys.stderr)
             median = {key: statistics.median(r[key] for r in runs)
-                      for key in ("calls", "mutations", "action_seconds", "taken", "terminated")}
+                      for key in ("calls", "mutations", "action_seconds", "taken", "terminated",
+                                  "fis_calls", "fis_mutations")}
             busiest = Counter(r["busiest"] for r in runs).most_common(1)[0][0]
+            fis_busiest = Counter(r["fis_busiest"] for r in runs).most_common(1)[0][0]
+            fis = (f"{median['fis_calls']:g}", f"{median['fis_mutations']:g}",
+                   f"{fis_busiest[0]} ({fis_busiest[1]})") if engine == "fis run" else ("-", "-", "-")
             rows.append((SERVICES * per_service, engine, "/".join(sorted({r["verdict"] for r in runs})),
                          f"{median['taken']:g}", f"{median['terminated']:g}", f"{median['calls']:g}",
                          f"{median['calls'] - median['mutations']:g}", f"{median['mutations']:g}",
-                         f"{busiest[0]} ({busiest[1]})", f"{median['action_seconds']:.1f}"))
+                         f"{busiest[0]} ({busiest[1]})", *fis,
+                         f"{median['calls'] + median['fis_calls']:g}", f"{median['action_seconds']:.1f}"))
     print(f"Machine: {machine()}. {args.runs} run(s) per size and engine, each on a fresh resilient lab "
           f"(time scale 0.1), medians; {SERVICES} services over 3 AZs, the fault takes every one's "
-          f"instances in {AZ}. Requests: the runner's (the journal's aws_calls); FIS's own are made "
-          "on AWS's side.\n")
+          f"instances in {AZ}. Requests: the runner's (the journal's aws_calls) and FIS's own (made with "
+          "the experiment's role through the lab's API, counted by the lab), retries included.\n")
     print(table(("instances", "engine", "verdict", "targets", "terminated", "runner requests", "reads",
-                 "mutations", "busiest action", "fault action s"), rows))
+                 "mutations", "busiest action", "FIS requests", "FIS mutations", "FIS busiest action",
+                 "all requests", "fault action s"), rows))
     return 0
 
 

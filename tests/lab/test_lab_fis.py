@@ -174,6 +174,47 @@ def test_a_network_cut_holds_for_its_duration_and_a_stop_gives_it_back(start_lab
     json.dumps(stopped, default=str)
 
 
+def test_fis_acts_through_the_api_with_its_role_from_outside_the_network_it_cuts(start_lab) -> None:
+    """FIS calls the services' APIs with the experiment's role ("Experiment role"; its calls are
+    in CloudTrail under that role's session), from AWS's side: a cut of the runner's own subnet
+    leaves the runner's calls unanswered but not FIS's, which give the subnet its ACL back when
+    the duration ends. Every call FIS made is counted (``lab status``) and logged as a caller's,
+    so a run's requests can be told in full."""
+    lab = start_lab()
+    ec2 = lab.client("ec2")
+    runner = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["runner-us-east-1c"]}])[
+        "Subnets"][0]["SubnetId"]
+    before = {acl["NetworkAclId"]: sorted(a["SubnetId"] for a in acl["Associations"])
+              for acl in ec2.describe_network_acls()["NetworkAcls"]}
+    blackhole = template("az-blackhole")
+    cut = {**blackhole, "clientToken": "runner-cut", "stopConditions": [{"source": "none"}],
+           "targets": {"runner": {"resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
+                                  "resourceArns": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/{runner}"]}},
+           "actions": {"cut": {"actionId": "aws:network:disrupt-connectivity", "targets": {"Subnets": "runner"},
+                               "parameters": {"duration": "PT20S", "scope": "all"}}}}
+    fis = lab.client("fis")
+    template_id = fis.create_experiment_template(**cut)["experimentTemplate"]["id"]
+    experiment_id = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+
+    def experiment() -> dict[str, Any]:
+        """Read from the lab's own routes: the runner's AWS calls get no answer meanwhile."""
+        return next(e for e in lab.api.status()["fis_experiments"] if e["id"] == experiment_id)
+
+    assert wait_until(lambda: lab.api.status()["caller"]["route_cut"], timeout=10, interval=0.05)
+    assert wait_until(lambda: experiment()["status"] in ENDED, timeout=30, interval=0.1)
+    assert experiment()["status"] == "completed", experiment()
+    assert lab.api.status()["caller"]["route_cut"] is None
+    after = {acl["NetworkAclId"]: sorted(a["SubnetId"] for a in acl["Associations"])
+             for acl in ec2.describe_network_acls()["NetworkAcls"]}
+    assert after == before
+    calls = experiment()["api_calls"]
+    assert {k: calls.get(k) for k in ("sts:AssumeRole", "ec2:CreateNetworkAcl", "ec2:DeleteNetworkAcl")} \
+        == {"sts:AssumeRole": 1, "ec2:CreateNetworkAcl": 1, "ec2:DeleteNetworkAcl": 1}
+    assert calls["ec2:ReplaceNetworkAclAssociation"] >= 2 and calls["ec2:DescribeSubnets"] >= 1
+    logged = lab.api_calls()
+    assert {"ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation", "ec2:DeleteNetworkAcl"} <= set(logged)
+
+
 def test_the_exported_lab_smoke_and_az_blackhole_run_on_what_they_resolved(
         start_lab) -> None:
     """First the lab-smoke template (chaostoolkit-aws's terminate_instances as FIS

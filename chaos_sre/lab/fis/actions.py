@@ -1,15 +1,15 @@
-"""What the lab's FIS does for each action it runs, on the lab's own models - as FIS does it
-("AWS FIS Actions reference"):
+"""What the lab's FIS does for each action it runs - as FIS does it ("AWS FIS Actions reference"):
 
-* ``aws:ec2:terminate-instances``: TerminateInstances of the target's instances; completes at once.
+* ``aws:ec2:terminate-instances``: TerminateInstances of the target's instances; completes then.
 * ``aws:ec2:stop-instances``: StopInstances; with ``startInstancesAfterDuration``, StartInstances
-  when it has passed (and when the experiment stops), and the action completes then.
+  of those still stopped when it has passed (or when the experiment stops), and completes then.
 * ``aws:rds:failover-db-cluster``: FailoverDBCluster of each cluster (RDS picks the reader).
 * ``aws:rds:reboot-db-instances``: RebootDBInstance, with ``forceFailover``.
 * ``aws:network:disrupt-connectivity`` with scope ``all``: a network ACL denying all traffic,
-  tagged ``managedByFIS``, in each target subnet's VPC, associated with the subnets for
-  ``duration``; then each subnet's ACL is given back and the new ACL deleted (also when the
-  experiment stops).
+  tagged ``managedByFIS``, in each target subnet's VPC, associated with the subnets
+  (ReplaceNetworkAclAssociation, retried while the new ACL is not yet found - EC2's eventual
+  consistency) for ``duration``; then each subnet's ACL is given back and the new ACL deleted
+  (also when the experiment stops, and for what was done when a call fails half-way).
 * ``aws:ec2:asg-insufficient-instance-capacity-error``: the target groups' launches in the
   ``availabilityZoneIdentifiers`` fail with InsufficientInstanceCapacity for ``duration``, so
   they launch in their other AZs (``percentage`` 100 only);
@@ -20,25 +20,38 @@
   ``onCancel`` steps run) when the experiment stops;
 * ``aws:fis:wait``: nothing, for ``duration``.
 
+The EC2, RDS and network actions call the lab's AWS API with the experiment's role, from a
+thread of their own (:mod:`chaos_sre.lab.fis.caller`): their calls are counted, logged and rate
+limited like any caller's, and the action ends when its calls have. The capacity error and the
+autoshift have no public API (FIS injects them on AWS's side): they act on the lab's models.
 Any other action fails with a reason that names it (the lab does not run it yet), and so does
-the experiment. Durations are AWS seconds played at the lab's time scale. The actions work on
-the lab's models directly, past the API's eventual consistency for new network ACLs: FIS waits
-that out itself, where a caller of the API must.
+the experiment. Durations are AWS seconds played at the lab's time scale.
 """
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from moto.ec2.models.network_acls import NetworkAclBackend
+import botocore.exceptions
 
 from chaos_sre.fis.actions import duration_seconds
 from chaos_sre.lab.core.backends import moto_backend
-from chaos_sre.lab.core.patches import hooks, original
+from chaos_sre.lab.core.patches import hooks
 from chaos_sre.lab.ec2.zones import zone_names_by_id
 from chaos_sre.lab.fis.automation import SUCCESS, Execution, document_content
+
+BATCH = 1000
+"""Instance IDs per EC2 call (TerminateInstances, StopInstances: "up to 1000 instance IDs")."""
+ACL_NOT_FOUND = "InvalidNetworkAclID.NotFound"
+ACL_RETRY_AWS_SECONDS = 0.5
+ACL_RETRIES = 40
+"""A new ACL is retried every half AWS second, for at most 20 AWS seconds."""
+CALL_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 class ActionFailed(Exception):
@@ -53,6 +66,16 @@ class Clock:
     scaled: Callable[[float], float]
     """Wall seconds for AWS seconds (the lab's time scale)."""
     api_url: str
+    clients: Callable[[str, str], Any] = lambda service, account: None
+    """A client of a service acting in an account as the experiment's role there."""
+
+    def client(self, service: str, resources: list[str]) -> Any:
+        """A client of ``service`` in the account of ``resources`` (a multi-account experiment
+        acts in its target account); one action's resources are of one account."""
+        accounts = {arn.split(":")[4] for arn in resources}
+        if len(accounts) != 1:
+            raise ActionFailed(f"the chaos-sre lab runs one action in one account, not in {sorted(accounts)}")
+        return self.clients(service, accounts.pop())
 
     def ends(self, duration: str) -> float:
         """When an ISO 8601 ``duration`` of AWS time from now ends, on the lab's clock."""
@@ -79,51 +102,88 @@ def _ids(arns: list[str]) -> list[str]:
     return [arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for arn in arns]
 
 
-def _backend(service: str, resources: list[str]) -> Any:
-    """moto's ``service`` in the account of the resources (a multi-account experiment acts in
-    its target account); one action's resources are of one account."""
-    accounts = {arn.split(":")[4] for arn in resources}
-    if len(accounts) > 1:
-        raise ActionFailed(f"the chaos-sre lab runs one action in one account, not in {sorted(accounts)}")
-    return moto_backend(service, **({"account": accounts.pop()} if accounts else {}))
+def _in_thread(resources: list[str], act: Callable[[list[Callable[[], None]]], None],
+               hold: float | None = None) -> Running:
+    """An action whose calls ``act`` makes in a thread of their own, adding to its list what
+    undoes each change as it is made; after ``hold`` wall seconds (None: at once) or when the
+    experiment stops, what was done is undone, newest first. A failed call fails the action,
+    and what was done before it is undone."""
+    cancel, done = threading.Event(), threading.Event()
+    failures: list[str] = []
+    deadline = None if hold is None else time.monotonic() + hold
+
+    def work() -> None:
+        undo: list[Callable[[], None]] = []
+        try:
+            act(undo)
+            if deadline is not None and not failures:
+                cancel.wait(max(0.0, deadline - time.monotonic()))
+        except (*CALL_ERRORS, ActionFailed, KeyError, ValueError) as exc:
+            failures.append(str(exc))
+        try:
+            for step in reversed(undo):
+                step()
+        except CALL_ERRORS as exc:
+            failures.append(f"Ending the action failed: {exc}")
+        finally:
+            done.set()
+    threading.Thread(target=work, name="lab-fis-action", daemon=True).start()
+    return Running(None, cancel.set, resources, ended=done.is_set, failure=lambda: "; ".join(failures))
+
+
+def _batches(ids: list[str]) -> list[list[str]]:
+    return [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
 
 
 def _terminate(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
-    if resources:
-        _backend("ec2", resources).terminate_instances(_ids(resources))
-    return Running(None, resources=resources)
+    def act(undo: list[Callable[[], None]]) -> None:
+        if resources:
+            ec2 = clock.client("ec2", resources)
+            for batch in _batches(_ids(resources)):
+                ec2.terminate_instances(InstanceIds=batch)
+    return _in_thread(resources, act)
 
 
 def _stop(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
-    ec2, ids = _backend("ec2", resources), _ids(resources)
-    if ids:
-        ec2.stop_instances(ids)
     after = parameters.get("startInstancesAfterDuration")
-    if not after:
-        return Running(None, resources=resources)
 
-    def start() -> None:
-        live = [i.id for i in ec2.get_multi_instances_by_id(ids) if i.state == "stopped"]
-        if live:
-            ec2.start_instances(live)
-    return Running(clock.ends(after), start, resources)
+    def act(undo: list[Callable[[], None]]) -> None:
+        if not resources:
+            return
+        ec2, ids = clock.client("ec2", resources), _ids(resources)
+        for batch in _batches(ids):
+            ec2.stop_instances(InstanceIds=batch)
+        if after:
+            undo.append(lambda: _start_stopped(ec2, ids))
+    return _in_thread(resources, act, clock.scaled(duration_seconds(after)) if after else None)
+
+
+def _start_stopped(ec2: Any, ids: list[str]) -> None:
+    """StartInstances of those of ``ids`` that are stopped."""
+    stopped = [instance["InstanceId"] for page in ec2.get_paginator("describe_instances").paginate(
+        InstanceIds=ids) for reservation in page["Reservations"] for instance in reservation["Instances"]
+        if instance["State"]["Name"] == "stopped"]
+    for batch in _batches(stopped):
+        ec2.start_instances(InstanceIds=batch)
 
 
 def _failover_clusters(resources: list[str], parameters: Mapping[str, str],
                        clock: Clock) -> Running:
-    rds = _backend("rds", resources)
-    for identifier in _ids(resources):
-        rds.failover_db_cluster(identifier)
-    return Running(None, resources=resources)
+    def act(undo: list[Callable[[], None]]) -> None:
+        for identifier in _ids(resources):
+            clock.client("rds", resources).failover_db_cluster(DBClusterIdentifier=identifier)
+    return _in_thread(resources, act)
 
 
 def _reboot_instances(resources: list[str], parameters: Mapping[str, str],
                       clock: Clock) -> Running:
-    rds, failover = _backend("rds", resources), parameters.get("forceFailover", "false") == "true"
-    for identifier in _ids(resources):
-        instance = rds.reboot_db_instance(identifier)
-        hooks().service("rds").instance_reboot(instance, failover)
-    return Running(None, resources=resources)
+    failover = parameters.get("forceFailover", "false") == "true"
+
+    def act(undo: list[Callable[[], None]]) -> None:
+        for identifier in _ids(resources):
+            clock.client("rds", resources).reboot_db_instance(DBInstanceIdentifier=identifier,
+                                                             ForceFailover=failover)
+    return _in_thread(resources, act)
 
 
 def _disrupt(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
@@ -131,26 +191,43 @@ def _disrupt(resources: list[str], parameters: Mapping[str, str], clock: Clock) 
     if scope != "all":
         raise ActionFailed(f"the chaos-sre lab runs aws:network:disrupt-connectivity with scope "
                            f"all only, not {scope}")
-    ec2, subnets = _backend("ec2", resources), set(_ids(resources))
-    given_back: list[tuple[str, str]] = []
-    created: list[str] = []
-    for vpc_id in sorted({ec2.get_subnet(s).vpc_id for s in subnets}):
-        cut = [(association_id, current.id) for current in list(ec2.network_acls.values())
-               for association_id, association in list(current._associations.items())
-               if association.subnet_id in subnets and current.vpc_id == vpc_id]
-        acl = ec2.create_network_acl(vpc_id, tags=[{"Key": "managedByFIS", "Value": "true"}])
-        created.append(acl.id)
-        for association_id, previous in cut:
-            new = original(NetworkAclBackend, "replace_network_acl_association")(
-                ec2, association_id, acl.id)
-            given_back.append((new.id, previous))
+    subnets = sorted(set(_ids(resources)))
+    retry_wait = clock.scaled(ACL_RETRY_AWS_SECONDS)
 
-    def restore() -> None:
-        for association_id, acl_id in given_back:
-            original(NetworkAclBackend, "replace_network_acl_association")(ec2, association_id, acl_id)
-        for acl_id in created:
-            original(NetworkAclBackend, "delete_network_acl")(ec2, acl_id)
-    return Running(clock.ends(parameters["duration"]), restore, resources)
+    def act(undo: list[Callable[[], None]]) -> None:
+        if not subnets:
+            return
+        ec2 = clock.client("ec2", resources)
+        vpcs = sorted({s["VpcId"] for s in ec2.describe_subnets(SubnetIds=subnets)["Subnets"]})
+        for vpc_id in vpcs:
+            cut = [(association["NetworkAclAssociationId"], acl["NetworkAclId"])
+                   for page in ec2.get_paginator("describe_network_acls").paginate(Filters=[
+                       {"Name": "vpc-id", "Values": [vpc_id]},
+                       {"Name": "association.subnet-id", "Values": subnets}])
+                   for acl in page["NetworkAcls"] for association in acl.get("Associations") or []
+                   if association.get("SubnetId") in subnets]
+            acl_id = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=[{
+                "ResourceType": "network-acl", "Tags": [{"Key": "managedByFIS", "Value": "true"}]}],
+            )["NetworkAcl"]["NetworkAclId"]
+            undo.append(partial(ec2.delete_network_acl, NetworkAclId=acl_id))
+            for association_id, previous in cut:
+                new = _replace_association(ec2, association_id, acl_id, retry_wait)
+                undo.append(partial(ec2.replace_network_acl_association, AssociationId=new,
+                                    NetworkAclId=previous))
+    return _in_thread(resources, act, clock.scaled(duration_seconds(parameters["duration"])))
+
+
+def _replace_association(ec2: Any, association_id: str, acl_id: str, retry_wait: float) -> str:
+    """ReplaceNetworkAclAssociation to a new ACL, retried while EC2 does not find it yet."""
+    for attempt in range(ACL_RETRIES):
+        try:
+            return str(ec2.replace_network_acl_association(
+                AssociationId=association_id, NetworkAclId=acl_id)["NewAssociationId"])
+        except botocore.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] != ACL_NOT_FOUND or attempt == ACL_RETRIES - 1:
+                raise
+            time.sleep(retry_wait)
+    raise ActionFailed(f"network ACL {acl_id} was never found")
 
 
 def _zone_names(identifiers: str) -> set[str]:

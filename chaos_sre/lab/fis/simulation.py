@@ -1,7 +1,9 @@
 """FIS experiments in the lab, run as FIS runs them ("Experiments for AWS FIS": experiment and
 action states).
 
-* StartExperiment: ``initiating``; the targets are resolved (:mod:`chaos_sre.lab.fis.targets`).
+* StartExperiment: ``initiating``; the targets are resolved (:mod:`chaos_sre.lab.fis.targets`,
+  through the lab's API with the experiment's role, in a thread of its own: the experiment is
+  ``initiating`` until the calls have answered).
   A target that resolves to nothing fails the experiment under ``emptyTargetResolutionMode``
   ``fail`` ("Target resolution returned empty set"); ``actionsMode`` ``skip-all`` resolves the
   targets and skips every action (a preview).
@@ -19,6 +21,8 @@ AWS seconds at the lab's time scale; the random selections are seeded by the exp
 """
 
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +31,9 @@ from moto.core.utils import unix_time
 from werkzeug.exceptions import HTTPException
 
 from chaos_sre.lab.core.simulation import SimulationContext
-from chaos_sre.lab.fis.actions import ActionFailed, Clock, Running, start
-from chaos_sre.lab.fis.targets import TargetError, resolve
+from chaos_sre.lab.fis.actions import CALL_ERRORS, ActionFailed, Clock, Running, start
+from chaos_sre.lab.fis.caller import FisCaller
+from chaos_sre.lab.fis.targets import Clients, TargetError, resolve
 
 TICK_ORDER = 5
 """First: what an action changes is seen by the other services' ticks of the same round."""
@@ -48,6 +53,30 @@ class ExperimentRun:
     """Stopped actions still undoing what they did (an automation's onCancel steps)."""
     final: tuple[str, str] | None = None
     """The status and reason the experiment ends with once nothing is winding down."""
+    caller: FisCaller | None = None
+    """FIS's calls for this experiment (its role, counted)."""
+    resolution: "Resolution | None" = None
+
+
+@dataclass
+class Resolution:
+    """The targets being resolved, in a thread of its own: the ARNs per target, or why not."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    resolved: dict[str, list[str]] = field(default_factory=dict)
+    failure: str = ""
+
+    def run(self, targets: dict[str, Any], seed: str, accounts: list[Clients]) -> None:
+        rng = random.Random(seed)
+        try:
+            for name, target in sorted(targets.items()):
+                self.resolved[name] = resolve(target, rng, accounts)
+        except TargetError as exc:
+            self.failure = str(exc)
+        except CALL_ERRORS as exc:
+            self.failure = f"Target resolution failed: {exc}"
+        finally:
+            self.done.set()
 
 
 @dataclass
@@ -73,7 +102,8 @@ class FisExperiments:
         """A new experiment: ``initiating`` until the next tick resolves its targets."""
         experiment.lab_run = True
         self._set(experiment, "initiating", "Experiment is initiating")
-        self._runs[experiment.id] = ExperimentRun(experiment)
+        self._runs[experiment.id] = ExperimentRun(
+            experiment, caller=FisCaller(self.context.api_url, f"FIS-{experiment.id}"))
 
     def resolved(self, experiment: Any) -> list[tuple[str, str, str]]:
         run = self._runs.get(experiment.id)
@@ -115,7 +145,8 @@ class FisExperiments:
         return {"fis_experiments": [
             {"id": run.experiment.id, "status": str(run.experiment._status),
              "actions": {name: action["state"]["status"]
-                         for name, action in sorted(run.experiment.actions.items())}}
+                         for name, action in sorted(run.experiment.actions.items())},
+             "api_calls": run.caller.calls() if run.caller else {}}
             for run in self._runs.values()]}
 
     # -- the state machine -------------------------------------------------------------
@@ -134,22 +165,47 @@ class FisExperiments:
         self.context.timeline.event(f"fis-action-{status}", f"{run.experiment.id}/{name}",
                                     action_id=action.get("actionId", ""), reason=reason)
 
+    def _roles(self, experiment: Any) -> dict[str, str] | None:
+        """The role FIS acts as in each account it resolves and acts in (None: a multi-account
+        experiment without target accounts)."""
+        options = experiment.experiment_options or {}
+        if options.get("accountTargeting") != "multi-account":
+            return {experiment.account_id: experiment.role_arn}
+        configurations = experiment.target_account_configurations
+        if not configurations:
+            return None
+        return {account: configurations[account].role_arn for account in sorted(configurations)}
+
+    def _clients(self, run: ExperimentRun) -> Callable[[str, str], Any]:
+        roles, caller = self._roles(run.experiment) or {}, run.caller
+        assert caller is not None
+
+        def client(service: str, account: str) -> Any:
+            if account not in roles:
+                raise ActionFailed(f"account {account} is not a target account of the experiment")
+            return caller.client(service, roles[account])
+        return client
+
     def _initiate(self, run: ExperimentRun) -> None:
         experiment = run.experiment
-        rng = random.Random(experiment.id)
         options = experiment.experiment_options or {}
-        accounts = [experiment.account_id]
-        if options.get("accountTargeting") == "multi-account":
-            accounts = sorted(experiment.target_account_configurations)
-            if not accounts:
+        if run.resolution is None:
+            roles = self._roles(experiment)
+            if roles is None:
                 self._fail(run, "A multi-account experiment needs at least one target account configuration")
                 return
-        try:
-            for name, target in sorted((experiment.targets or {}).items()):
-                run.resolved[name] = resolve(target, rng, accounts)
-        except TargetError as exc:
-            self._fail(run, str(exc))
+            clients = self._clients(run)
+            run.resolution = Resolution()
+            threading.Thread(target=run.resolution.run, name="lab-fis-targets", daemon=True, args=(
+                dict(experiment.targets or {}), experiment.id,
+                [lambda service, account=account: clients(service, account) for account in roles])).start()
             return
+        if not run.resolution.done.is_set():
+            return
+        if run.resolution.failure:
+            self._fail(run, run.resolution.failure)
+            return
+        run.resolved = run.resolution.resolved
         empty = [name for name, arns in run.resolved.items() if not arns]
         if empty and options.get("emptyTargetResolutionMode", "fail") == "fail":
             self._fail(run, f"{EMPTY_TARGET}: {', '.join(empty)}")
@@ -166,7 +222,7 @@ class FisExperiments:
         for name, action in sorted(actions.items()):
             state = action["state"]["status"]
             if state == "running" and name in run.running and run.running[name].ended is not None:
-                if self._automation_ended(run, name, now):
+                if self._ended_by_itself(run, name, now):
                     return
             elif state == "running" and name in run.running:
                 ends_at = run.running[name].ends_at
@@ -186,7 +242,7 @@ class FisExperiments:
         if all(a["state"]["status"] in ("completed", "skipped") for a in actions.values()):
             self._set(run.experiment, "completed", "Experiment completed")
 
-    def _automation_ended(self, run: ExperimentRun, name: str, now: float) -> bool:
+    def _ended_by_itself(self, run: ExperimentRun, name: str, now: float) -> bool:
         """Complete or fail an action that ends by itself once it has; past its longest time,
         cancel it and fail. True when the experiment failed."""
         running = run.running[name]
@@ -211,13 +267,13 @@ class FisExperiments:
         began = unix_time()  # FIS's startTime: when the action began, before its first call
         try:
             running = start(str(action["actionId"]), resources, action.get("parameters") or {},
-                            Clock(now, self.context.scaled, self.context.api_url))
+                            Clock(now, self.context.scaled, self.context.api_url, self._clients(run)))
         except (ActionFailed, *REFUSED, KeyError, ValueError) as exc:
             self._set_action(run, name, "failed", str(exc))
             self._fail(run, f"Action {name} failed: {exc}")
             return
         self._set_action(run, name, "running", "Action is running", started_at=began)
-        if running.ends_at is None:
+        if running.ends_at is None and running.ended is None:
             self._set_action(run, name, "completed", "Action completed")
         else:
             run.running[name] = running
