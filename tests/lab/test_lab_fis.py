@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from conftest import ROOT, RunningLab, lab_for_module, throttle_in_units, wait_until
 
 from chaos_sre.fis.export import Export, export
+from chaos_sre.fis.role import TRUST_POLICY, role_policy
 
 ACCOUNT = "123456789012"
 TOKENS = itertools.count()
@@ -213,6 +214,55 @@ def test_fis_acts_through_the_api_with_its_role_from_outside_the_network_it_cuts
     assert calls["ec2:ReplaceNetworkAclAssociation"] >= 2 and calls["ec2:DescribeSubnets"] >= 1
     logged = lab.api_calls()
     assert {"ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation", "ec2:DeleteNetworkAcl"} <= set(logged)
+
+
+def test_fis_acts_only_as_a_role_that_trusts_it_and_only_as_far_as_the_exported_policy_allows(
+        start_lab) -> None:
+    """FIS assumes the experiment's role, which must trust ``fis.amazonaws.com``, and its calls
+    are allowed by the role's policies alone ("Experiment role for AWS FIS"). With the role in
+    the lab's IAM: one that trusts another service fails the experiment before anything
+    changes; the exported role policy without its TerminateInstances statement fails the action
+    naming the call; the exported policy whole lets the az-outage and a network cut run (the
+    cut's ACL created with its tag, associated, given back and deleted)."""
+    lab = start_lab()
+    iam = lab.client("iam")
+    outage = export(ROOT / "experiments" / "az-outage.json", account_id=ACCOUNT)
+    role = outage.template["roleArn"].rsplit("/", 1)[-1]
+    other = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(other))
+    _, refused = run(lab, outage.template)
+    assert refused["state"]["status"] == "failed"
+    assert refused["state"]["reason"].startswith(f"Unable to assume role {outage.template['roleArn']}")
+    iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(TRUST_POLICY))
+    policy = outage.role_policy()
+    without = {**policy, "Statement": [s for s in policy["Statement"]
+                                       if "ec2:TerminateInstances" not in s["Action"]]}
+    iam.put_role_policy(RoleName=role, PolicyName="fis", PolicyDocument=json.dumps(without))
+    _, denied = run(lab, outage.template)
+    assert denied["state"]["status"] == "failed" and "ec2:TerminateInstances" in denied["state"]["reason"]
+    assert lab.timeline()["faults"] == []
+    iam.put_role_policy(RoleName=role, PolicyName="fis", PolicyDocument=json.dumps(policy))
+    experiment_id, done = run(lab, outage.template)
+    assert done["state"]["status"] == "completed", done["state"]
+    assert wait_until(lambda: sorted(f["resource"] for f in lab.timeline()["faults"]
+                                     if f["kind"] == "instance-terminated") == resolved(lab, experiment_id),
+                      timeout=5)
+
+    blackhole = export(ROOT / "experiments" / "az-blackhole.json", account_id=ACCOUNT)
+    cut = {**blackhole.template, "stopConditions": [{"source": "none"}],
+           "targets": {"subnets": blackhole.template["targets"]["blackhole-az-subnets"]},
+           "actions": {"cut": {**blackhole.template["actions"]["blackhole-az-cut-network"],
+                               "targets": {"Subnets": "subnets"},
+                               "parameters": {"duration": "PT10S", "scope": "all"}}}}
+    cut_role = cut["roleArn"].rsplit("/", 1)[-1]
+    iam.create_role(RoleName=cut_role, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
+    iam.put_role_policy(RoleName=cut_role, PolicyName="fis", PolicyDocument=json.dumps(role_policy(
+        cut, "us-east-1", ACCOUNT)))
+    acls = {acl["NetworkAclId"] for acl in lab.client("ec2").describe_network_acls()["NetworkAcls"]}
+    _, done = run(lab, cut)
+    assert done["state"]["status"] == "completed", done["state"]
+    assert {acl["NetworkAclId"] for acl in lab.client("ec2").describe_network_acls()["NetworkAcls"]} == acls
 
 
 def test_the_exported_lab_smoke_and_az_blackhole_run_on_what_they_resolved(

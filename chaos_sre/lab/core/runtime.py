@@ -120,6 +120,7 @@ class Lab:
         self.dynamics.start()
         api_url = f"http://{self.host}:{self._moto.port}"
         self.dynamics.context.api_url = api_url
+        self.dynamics.context.attach_policy = self._moto.denials.attach
         self._publishers = self.dynamics.publishers(api_url)
         for publisher in self._publishers:
             publisher.start()

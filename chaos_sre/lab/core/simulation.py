@@ -6,6 +6,7 @@ returns the service's :class:`Simulation`; :mod:`chaos_sre.lab.core.services` fi
 them, so a new service needs no edit in the core.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,6 +58,10 @@ class SimulationContext:
     api_url: str = ""
     """The lab's AWS API, once it serves: for a simulation that calls other services as AWS does
     (FIS's SSM automations)."""
+    attach_policy: Callable[[dict[str, Any] | None, str], None] = lambda document, principal: None
+    """Hold the calls signed with an access key id to an IAM policy document, once the API
+    serves (:meth:`chaos_sre.lab.core.access_denied.AccessDenials.attach`): for a service that
+    acts with a role's session (FIS)."""
 
     def scaled(self, aws_seconds: float) -> float:
         """Lab seconds for ``aws_seconds`` of AWS time."""

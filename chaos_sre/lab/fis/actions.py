@@ -39,6 +39,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from chaos_sre.errors import ValidationError
 from chaos_sre.fis.actions import duration_seconds
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.patches import hooks
@@ -51,7 +52,8 @@ ACL_NOT_FOUND = "InvalidNetworkAclID.NotFound"
 ACL_RETRY_AWS_SECONDS = 0.5
 ACL_RETRIES = 40
 """A new ACL is retried every half AWS second, for at most 20 AWS seconds."""
-CALL_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+CALL_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, ValidationError)
+"""How a call of FIS fails: AWS's answer, no answer, or a role policy the lab cannot evaluate."""
 
 
 class ActionFailed(Exception):

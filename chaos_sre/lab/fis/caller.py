@@ -6,13 +6,16 @@ session it opens with ``sts:AssumeRole`` ("Experiment role", "Permissions for mu
 experiments"). The lab does the same through its own endpoint: the calls are named, logged
 (``/__lab/api-calls``, ``/__lab/mutations``), drawn from the account's API rate limits (the
 SDK's standard retries wait a throttle out, as FIS retries) and made in the role's account.
-They are counted per experiment (``lab status``: ``fis_experiments[].api_calls``). FIS runs on
-AWS's side, outside the account's network: its calls always reach the API, whatever a fault
-did to the runner's subnets (:func:`~chaos_sre.lab.core.caller_route.add_service_caller`).
+When the lab's IAM holds the role, the session is held to the role's policies
+(:mod:`chaos_sre.lab.fis.roles`). The calls are counted per experiment (``lab status``:
+``fis_experiments[].api_calls``). FIS runs on AWS's side, outside the account's network: its
+calls always reach the API, whatever a fault did to the runner's subnets
+(:func:`~chaos_sre.lab.core.caller_route.add_service_caller`).
 """
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +38,11 @@ class FisCaller:
 
     endpoint_url: str
     session_name: str
+    attach_policy: Callable[[dict[str, Any] | None, str], None]
+    """Hold an access key's calls to a policy (the lab's IAM evaluation)."""
     counts: Counter[str] = field(default_factory=Counter)
+    policies: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Role ARN -> the policy its sessions are held to (:mod:`chaos_sre.lab.fis.roles`)."""
     _credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +80,8 @@ class FisCaller:
         credentials = dict(sts.assume_role(RoleArn=role_arn, RoleSessionName=self.session_name)["Credentials"])
         self._count("sts:AssumeRole")
         add_service_caller(credentials["AccessKeyId"])
+        if role_arn in self.policies:
+            self.attach_policy(dict(self.policies[role_arn]), credentials["AccessKeyId"])
         with self._lock:
             self._credentials[role_arn] = credentials
         return credentials

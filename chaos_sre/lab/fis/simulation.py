@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.fis.actions import CALL_ERRORS, ActionFailed, Clock, Running, start
 from chaos_sre.lab.fis.caller import FisCaller
+from chaos_sre.lab.fis.roles import FIS_SERVICE, RoleRefused, check_trust, find
 from chaos_sre.lab.fis.targets import Clients, TargetError, resolve
 
 TICK_ORDER = 5
@@ -103,7 +104,8 @@ class FisExperiments:
         experiment.lab_run = True
         self._set(experiment, "initiating", "Experiment is initiating")
         self._runs[experiment.id] = ExperimentRun(
-            experiment, caller=FisCaller(self.context.api_url, f"FIS-{experiment.id}"))
+            experiment, caller=FisCaller(self.context.api_url, f"FIS-{experiment.id}",
+                                         self.context.attach_policy))
 
     def resolved(self, experiment: Any) -> list[tuple[str, str, str]]:
         run = self._runs.get(experiment.id)
@@ -176,6 +178,23 @@ class FisExperiments:
             return None
         return {account: configurations[account].role_arn for account in sorted(configurations)}
 
+    def _hold_to_roles(self, run: ExperimentRun, roles: dict[str, str]) -> None:
+        """Check the trust of every role FIS assumes that the lab's IAM holds - the
+        experiment's by the FIS service, a target account's by the experiment's role - and hold
+        FIS's sessions to their policies (:mod:`chaos_sre.lab.fis.roles`)."""
+        experiment, caller = run.experiment, run.caller
+        assert caller is not None
+        own = find(experiment.role_arn)
+        if own is not None:
+            check_trust(own, FIS_SERVICE)
+        for role_arn in roles.values():
+            role = own if role_arn == experiment.role_arn else find(role_arn)
+            if role is None:
+                continue
+            if role is not own:
+                check_trust(role, experiment.role_arn)
+            caller.policies[role_arn] = role.policy
+
     def _clients(self, run: ExperimentRun) -> Callable[[str, str], Any]:
         roles, caller = self._roles(run.experiment) or {}, run.caller
         assert caller is not None
@@ -193,6 +212,11 @@ class FisExperiments:
             roles = self._roles(experiment)
             if roles is None:
                 self._fail(run, "A multi-account experiment needs at least one target account configuration")
+                return
+            try:
+                self._hold_to_roles(run, roles)
+            except RoleRefused as exc:
+                self._fail(run, str(exc))
                 return
             clients = self._clients(run)
             run.resolution = Resolution()
