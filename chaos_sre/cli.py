@@ -238,9 +238,12 @@ def iam() -> None:
 @click.option("--target-tag", "target_tags", multiple=True, metavar="KEY=VALUE",
               help="Allow changes only to targets carrying this tag (aws:ResourceTag); "
               "repeatable. Use the guardrails' required_tags, e.g. env=staging.")
+@click.option("--engine", type=click.Choice(["chaos", "fis"]), default="chaos", show_default=True,
+              help="Who makes the faults' changes: the runner (chaos run), or AWS FIS with the "
+              "experiment role (chaos-sre fis run: the runner needs FIS, not the changes).")
 @click.argument("experiments", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_one_line_errors
-def iam_policy(region: str | None, output: str, target_tags: tuple[str, ...],
+def iam_policy(region: str | None, output: str, target_tags: tuple[str, ...], engine: str,
                experiments: tuple[Path, ...]) -> None:
     """Print the least-privilege IAM policy for running EXPERIMENTS, from what each fault,
     probe and the control declare. Activities of other extensions that declare nothing are
@@ -248,7 +251,7 @@ def iam_policy(region: str | None, output: str, target_tags: tuple[str, ...],
     from chaos_sre.iam import parse_target_tags, render
 
     text, notes = render(experiments, region=region, output=output,
-                         target_tags=parse_target_tags(target_tags))
+                         target_tags=parse_target_tags(target_tags), engine=engine)
     click.echo(text, nl=False)
     for note in notes:
         click.echo(f"note: {note}", err=True)

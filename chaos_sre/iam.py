@@ -26,6 +26,7 @@ from chaos_sre.activities import activities
 from chaos_sre.documents import read_document
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults import registry
+from chaos_sre.fis.steps import ROLLBACK, engine_step
 from chaos_sre.permissions import Permission, declared
 from chaos_sre.verdicts import CONTROL_MODULE
 
@@ -34,6 +35,10 @@ GUARDRAIL_READS = (Permission("sts:GetCallerIdentity"), Permission("iam:Simulate
                    Permission("iam:GetRole"))
 """What every chaos-sre fault's guardrails and permission check call (the allowed_accounts check;
 the simulation of the runner's own policy for the calls it plans, and its role's ARN)."""
+FIS_GUARDRAIL_READS = (Permission("sts:GetCallerIdentity"),)
+"""What the guardrails call when FIS makes the changes (no check of the runner's own policy)."""
+CHAOS_ENGINE, FIS_ENGINE = "chaos", "fis"
+
 EXTENSION_NEEDS: dict[str, tuple[tuple[Permission, ...], tuple[Permission, ...]]] = {
     "chaosaws.ec2.actions.terminate_instances": (
         (Permission("ec2:DescribeInstances"),),
@@ -68,20 +73,23 @@ def _providers(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in providers if isinstance(p, dict) and p.get("type") == "python"]
 
 
-def needs_of(documents: Iterable[dict[str, Any]]) -> Needs:
+def needs_of(documents: Iterable[dict[str, Any]], engine: str = CHAOS_ENGINE) -> Needs:
     """The permissions the experiments' activities declare (rollbacks use their faults'); a
-    fault's permission needed only with an argument (``Permission.when``) only where it is given."""
+    permission needed only with an argument (``Permission.when``) only where it is given.
+    ``engine`` ``fis``: what the runner of ``chaos-sre fis run`` needs (:func:`_as_fis_run`)."""
     needs = Needs()
     faults = registry.load()
     for document in documents:
+        if engine == FIS_ENGINE:
+            document = _as_fis_run(document, needs, faults)
         for provider in _providers(document):
             module, func = str(provider.get("module", "")), str(provider.get("func", ""))
             if module == CONTROL_MODULE:
                 func = CONTROL_FUNCTION
             fault = faults.get((module, func))
+            arguments = provider.get("arguments")
+            given = arguments if isinstance(arguments, dict) else {}
             if fault is not None:
-                arguments = provider.get("arguments")
-                given = arguments if isinstance(arguments, dict) else {}
                 needs.add(f"{module}.{func}", (*fault.reads, *GUARDRAIL_READS),
                           [p for p in fault.permissions if p.needed_with(given)])
                 continue
@@ -96,8 +104,30 @@ def needs_of(documents: Iterable[dict[str, Any]]) -> Needs:
             if permissions is None:
                 needs.undeclared.add(f"{module}.{func}")
                 continue
-            needs.add(f"{module}.{func}", permissions, ())
+            needs.add(f"{module}.{func}", [p for p in permissions if p.needed_with(given)], ())
     return needs
+
+
+def _as_fis_run(document: dict[str, Any], needs: Needs,
+                faults: Mapping[tuple[str, str], registry.Fault]) -> dict[str, Any]:
+    """The experiment ``chaos-sre fis run`` runs instead (:func:`chaos_sre.fis.run.fis_experiment`):
+    the method's actions become one ``start_experiment`` and the rollbacks ``restore_run``. The
+    runner still plans each replaced fault and enforces its guardrails - its reads go to
+    ``needs`` - but FIS makes the changes, with the experiment role."""
+    method = [step for step in document.get("method") or [] if isinstance(step, dict)]
+    replaced = [step for step in method if step.get("type") == "action"]
+    if not replaced:
+        return document
+    for step in replaced:
+        provider = step.get("provider") or {}
+        name = f"{provider.get('module', '')}.{provider.get('func', '')}"
+        fault = faults.get((str(provider.get("module", "")), str(provider.get("func", ""))))
+        if fault is not None:
+            needs.add(name, (*fault.reads, *FIS_GUARDRAIL_READS), ())
+        elif name in EXTENSION_NEEDS:
+            needs.add(name, EXTENSION_NEEDS[name][0], ())
+    return {**document, "method": [*(step for step in method if step.get("type") != "action"),
+                                   engine_step({})], "rollbacks": [ROLLBACK]}
 
 
 def policy(needs: Needs, region: str | None = None,
@@ -172,16 +202,17 @@ def load_experiments(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 def policy_for(paths: Iterable[Path], *, region: str | None,
-               target_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
+               target_tags: Mapping[str, str] | None = None, engine: str = CHAOS_ENGINE) -> dict[str, Any]:
     """The policy document for running the experiments at ``paths`` (see :func:`policy`)."""
-    return policy(needs_of(load_experiments(paths)), region, target_tags)
+    return policy(needs_of(load_experiments(paths), engine), region, target_tags)
 
 
 def render(paths: Iterable[Path], *, region: str | None, output: str,
-           target_tags: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
-    """The policy (``json``) or permission table (``markdown``) for the experiments at ``paths``,
-    and notes on activities that declare no permissions."""
-    needs = needs_of(load_experiments(paths))
+           target_tags: Mapping[str, str] | None = None, engine: str = CHAOS_ENGINE) -> tuple[str, list[str]]:
+    """The policy (``json``) or permission table (``markdown``) for the experiments at ``paths``
+    run by ``engine`` (``chaos run`` or ``chaos-sre fis run``), and notes on activities that
+    declare no permissions."""
+    needs = needs_of(load_experiments(paths), engine)
     text = (json.dumps(policy(needs, region, target_tags), indent=2) + "\n" if output == "json"
             else markdown_table(needs))
     notes = [f"{name} declares no permissions: grant what it calls yourself"

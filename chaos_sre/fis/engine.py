@@ -61,17 +61,42 @@ INSTANCE_ACTIONS = {"aws:ec2:terminate-instances": ACTION_STARTED, "aws:ec2:stop
 instances start again once the action completes: ``startInstancesAfterDuration``)."""
 
 
-@requires("fis:GetSafetyLever", "fis:ListActions", "fis:ListExperimentTemplates",
-          "fis:CreateExperimentTemplate", "fis:UpdateExperimentTemplate", "fis:TagResource",
-          "fis:StartExperiment", "fis:GetExperiment", "fis:ListExperiments",
-          "fis:ListExperimentResolvedTargets", "fis:StopExperiment", Permission("iam:PassRole"),
-          "fis:GetExperimentTemplate", "fis:DeleteExperimentTemplate",
-          "fis:GetTargetAccountConfiguration", "fis:CreateTargetAccountConfiguration",
-          "fis:UpdateTargetAccountConfiguration", "sts:AssumeRole",
-          "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion",
-          "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:PutDashboard",
-          "elasticloadbalancing:DescribeLoadBalancers", "ec2:DescribeInstances",
-          "sts:GetCallerIdentity")
+TEMPLATES, EXPERIMENTS = "arn:aws:fis:*:*:experiment-template/*", "arn:aws:fis:*:*:experiment/*"
+FIS_ROLES = "arn:aws:iam::*:role/chaos-sre-fis-*"
+"""The experiment roles `fis export` names by default (``--role-arn`` names another: grant
+``iam:PassRole`` of that one instead)."""
+CHAOS_SRE_NAMED = {"ssm": "arn:aws:ssm:*:*:document/chaos-sre-*",
+                   "alarm": "arn:aws:cloudwatch:*:*:alarm:chaos-sre-*",
+                   "dashboard": "arn:aws:cloudwatch::*:dashboard/chaos-sre-*"}
+"""What `fis run` creates besides the template: its documents, alarms and dashboard, all named
+``chaos-sre-EXPERIMENT...``."""
+RUNNER_PERMISSIONS: tuple[str | Permission, ...] = (
+    "fis:GetSafetyLever", "fis:ListActions", "fis:ListExperimentTemplates", "fis:GetExperiment",
+    "fis:ListExperiments", "fis:ListExperimentResolvedTargets", "fis:GetExperimentTemplate",
+    "fis:GetTargetAccountConfiguration", "elasticloadbalancing:DescribeLoadBalancers",
+    "ec2:DescribeInstances", "sts:GetCallerIdentity",
+    Permission("fis:CreateExperimentTemplate", "arn:aws:fis:*:*:action/*"),
+    *(Permission(action, TEMPLATES) for action in (
+        "fis:CreateExperimentTemplate", "fis:UpdateExperimentTemplate", "fis:DeleteExperimentTemplate",
+        "fis:TagResource", "fis:StartExperiment", "fis:CreateTargetAccountConfiguration",
+        "fis:UpdateTargetAccountConfiguration")),
+    Permission("fis:StartExperiment", EXPERIMENTS), Permission("fis:StopExperiment", EXPERIMENTS),
+    Permission("iam:PassRole", FIS_ROLES, (("StringEquals", "iam:PassedToService", "fis.amazonaws.com"),)),
+    Permission("sts:AssumeRole", "arn:aws:iam::*:role/*", when="orchestrator_role_arn"),
+    *(Permission(action, CHAOS_SRE_NAMED["ssm"]) for action in (
+        "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion")),
+    Permission("cloudwatch:PutMetricAlarm", CHAOS_SRE_NAMED["alarm"]),
+    Permission("cloudwatch:PutCompositeAlarm", CHAOS_SRE_NAMED["alarm"]),
+    Permission("cloudwatch:PutDashboard", CHAOS_SRE_NAMED["dashboard"]),
+)
+"""What the runner of `chaos-sre fis run` calls for FIS (``chaos-sre iam policy --engine fis``):
+reads on ``*``; the templates and experiments it makes and stops; ``iam:PassRole`` of the
+experiment role to FIS only; its own SSM documents, alarms and dashboard; ``sts:AssumeRole`` of
+the orchestrator role only with ``--orchestrator-role-arn``. The faults' changes are FIS's, made
+with the experiment role (:mod:`chaos_sre.fis.role`): the runner holds none of them."""
+
+
+@requires(*RUNNER_PERMISSIONS)
 def start_experiment(experiment: str, account_id: str | None = None, role_arn: str | None = None,
                      automation_role_arn: str | None = None, report_bucket: str | None = None,
                      orchestrator_role_arn: str | None = None, target_role_arn: str | None = None,

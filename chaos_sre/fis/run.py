@@ -29,15 +29,12 @@ from chaos_sre.fis.engine import POLL_SECONDS, STOPPED_WITHIN_SECONDS, action_st
 from chaos_sre.fis.export import Export, export
 from chaos_sre.fis.guardrails import guard_faults, planned_line
 from chaos_sre.fis.provision import provision
+from chaos_sre.fis.steps import ROLLBACK, engine_step
 from chaos_sre.safety.validate import resolved_configuration
 from chaos_sre.values import resolved
 from chaos_sre.verdicts import CONTROL_MODULE
 from chaos_sre.waiting import poll
 
-ENGINE_MODULE = "chaos_sre.fis.engine"
-ROLLBACK = {"type": "action", "name": "end-fis-experiment",
-            "provider": {"type": "python", "module": "chaos_sre.safety.rollback",
-                         "func": "restore_run"}}
 Echo = Callable[[str], None]
 
 
@@ -50,9 +47,7 @@ def fis_experiment(path: Path, options: dict[str, str]) -> dict[str, Any]:
     actions = [i for i, step in enumerate(method) if isinstance(step, dict) and step.get("type") == "action"]
     if not actions:
         raise ValidationError(f"{path}: its method has no action for FIS to run")
-    engine = {"type": "action", "name": "fis-experiment",
-              "provider": {"type": "python", "module": ENGINE_MODULE, "func": "start_experiment",
-                           "arguments": {"experiment": str(path.resolve()), **options}}}
+    engine = engine_step({"experiment": str(path.resolve()), **options})
     steps: list[dict[str, Any]] = []
     for index, step in enumerate(method):
         if index == actions[0]:

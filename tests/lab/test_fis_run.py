@@ -24,6 +24,8 @@ from conftest import (
     wait_until,
 )
 
+from chaos_sre import iam
+
 OUTAGE = ROOT / "experiments" / "az-outage.json"
 ORCHESTRATOR_ACCOUNT = "111122223333"
 ORCHESTRATOR_ROLE = f"arn:aws:iam::{ORCHESTRATOR_ACCOUNT}:role/chaos-sre-runner"
@@ -107,18 +109,32 @@ def test_fis_run_of_the_outage_on_fragile_is_refused_then_fails_as_chaos_run_doe
         start_lab, tmp_path: Path) -> None:
     """The verdict `chaos run` gives on the fragile lab (tests/lab/test_az_faults.py): refused by
     the same guardrail before FIS starts anything, then - allowed - FAILED on the budget. (The
-    resilient run, PASSED, is the game day's below.)"""
+    resilient run, PASSED, is the game day's below.) The allowed run's runner holds only `iam
+    policy --engine fis`: FIS's calls, its own documents, alarms and dashboard, and passing the
+    experiment role to FIS - none of the fault's changes, which FIS makes with that role. Without
+    the iam:PassRole statement, CreateExperimentTemplate is refused ("Grant a user permissions to
+    pass a role to an AWS service", IAM User Guide) and the run says so."""
     fragile = start_lab("--profile", "fragile")
     refused, journal = fis_run(fragile, OUTAGE, tmp_path / "refused")
     assert refused.returncode != 0
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("refusing to take all 6 instances of the service" in r for r in reasons), reasons
     assert fis_experiments(fragile) == [] and fragile.timeline()["faults"] == []
-    allowed, journal = fis_run(fragile, OUTAGE, tmp_path / "allowed",
-                               env={"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"})
+    policy = iam.policy_for([OUTAGE], region=None, engine="fis")
+    granted = {a for statement in policy["Statement"] for a in statement["Action"]}
+    assert "ec2:TerminateInstances" not in granted and "iam:PassRole" in granted
+    runner, allow = fragile.env["AWS_ACCESS_KEY_ID"], {"CHAOS_SRE_ALLOW_TOTAL_OUTAGE": "true"}
+    fragile.attach_policy({**policy, "Statement": [s for s in policy["Statement"]
+                                                   if "iam:PassRole" not in s["Action"]]}, runner)
+    no_pass, _ = fis_run(fragile, OUTAGE, tmp_path / "no-pass", "--preview", env=allow)
+    assert no_pass.returncode != 0 and "iam:PassRole" in no_pass.stderr, no_pass.stderr[-600:]
+    assert fis_experiments(fragile) == []
+    fragile.attach_policy(policy, runner)
+    allowed, journal = fis_run(fragile, OUTAGE, tmp_path / "allowed", env=allow)
     assert allowed.returncode != 0
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    assert [r["action"] for r in fragile.iam_requests(runner) if not r["allowed"]] == []
 
 
 @pytest.mark.e2e

@@ -251,7 +251,8 @@ def test_fis_run_runs_the_same_experiment_with_one_fis_action_and_the_ledger_rol
     """`fis run` keeps the steady state, control and probes; the faults become one FIS action
     where the first was, the pauses of the others kept so the method lasts as long; the rollbacks
     become the ledger's (which stops the experiment); the SLO is named by its absolute path."""
-    from chaos_sre.fis.run import ENGINE_MODULE, ROLLBACK, fis_experiment
+    from chaos_sre.fis.run import fis_experiment
+    from chaos_sre.fis.steps import ENGINE_MODULE, ROLLBACK
 
     shipped = json.loads((ROOT / "experiments" / "az-outage.json").read_text())
     document = json.loads(json.dumps(shipped))
@@ -384,3 +385,23 @@ def test_fis_run_holds_each_fault_through_the_hypothesis_after_the_method() -> N
         if "duration" in action["parameters"]:
             assert duration_seconds(held["actions"][name]["parameters"]["duration"]) == \
                 duration_seconds(action["parameters"]["duration"]) + AFTER_METHOD_SECONDS
+
+
+def test_the_fis_runners_policy_holds_fis_and_the_reads_but_none_of_the_faults_changes() -> None:
+    """`chaos-sre iam policy --engine fis`: for every shipped experiment, the faults' planning
+    and guardrail reads and what `start_experiment` declares; none of the changes `iam policy`
+    grants the runner of `chaos run` (FIS makes them with the experiment role), and iam:PassRole
+    only of the chaos-sre FIS roles, only to FIS."""
+    from chaos_sre import iam
+
+    paths = sorted((ROOT / "experiments").glob("*.json"))
+    chaos = iam.policy_for(paths, region=None)
+    fis = iam.policy_for(paths, region=None, engine="fis")
+    changes = {a for s in chaos["Statement"] if s["Sid"] != "ResolveTargetsAndMeasure" for a in s["Action"]}
+    granted = {a for s in fis["Statement"] for a in s["Action"]}
+    assert changes and not changes & granted, sorted(changes & granted)
+    assert {"fis:StartExperiment", "fis:StopExperiment", "dynamodb:DescribeTable", "ec2:DescribeNatGateways"} <= granted
+    [passing] = [s for s in fis["Statement"] if "iam:PassRole" in s["Action"]]
+    assert passing["Action"] == ["iam:PassRole"]
+    assert passing["Resource"] == "arn:aws:iam::*:role/chaos-sre-fis-*"
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "fis.amazonaws.com"}}

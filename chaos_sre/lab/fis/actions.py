@@ -98,6 +98,9 @@ class Running:
     its longest time."""
     failure: Callable[[], str] = lambda: ""
     """Why it failed once it ended, or empty."""
+    holds_until: float | None = None
+    """For an action calling APIs from its thread with a duration: when (monotonic seconds) its
+    thread starts giving back what it changed."""
 
 
 def _ids(arns: list[str]) -> list[str]:
@@ -130,7 +133,8 @@ def _in_thread(resources: list[str], act: Callable[[list[Callable[[], None]]], N
         finally:
             done.set()
     threading.Thread(target=work, name="lab-fis-action", daemon=True).start()
-    return Running(None, cancel.set, resources, ended=done.is_set, failure=lambda: "; ".join(failures))
+    return Running(None, cancel.set, resources, ended=done.is_set, failure=lambda: "; ".join(failures),
+                   holds_until=deadline)
 
 
 def _batches(ids: list[str]) -> list[list[str]]:

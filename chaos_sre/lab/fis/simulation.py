@@ -13,6 +13,11 @@ action states).
 * StopExperiment: ``stopping``; running actions are ended (what they hold is given back) and
   ``stopped``, pending ones ``cancelled``; then the experiment is ``stopped``.
 * When every action has completed: ``completed``.
+* Order: the lab ends the actions it runs on its models (a capacity error, a zonal autoshift)
+  after the actions that call APIs have given back what they changed, when both end together
+  (their durations, or a stop). FIS ends them in parallel; on AWS the end of a zonal shift
+  reaches clients through DNS, later than FIS's own restore calls (a lab assumption), so a
+  network cut is lifted before traffic returns to its AZ.
 * The safety lever engaged (UpdateSafetyLeverState): every running experiment stops, and
   StartExperiment is refused until it is disengaged (:mod:`chaos_sre.lab.fis.api`).
 
@@ -39,6 +44,7 @@ from chaos_sre.lab.fis.targets import Clients, TargetError, resolve
 TICK_ORDER = 5
 """First: what an action changes is seen by the other services' ticks of the same round."""
 EMPTY_TARGET = "Target resolution returned empty set"
+ORDER_SLACK_SECONDS = 1.0
 REFUSED = (HTTPException, ServiceException)
 """How moto refuses a call (an action's, made on the lab's models)."""
 
@@ -52,6 +58,8 @@ class ExperimentRun:
     running: dict[str, Running] = field(default_factory=dict)
     winding: dict[str, Running] = field(default_factory=dict)
     """Stopped actions still undoing what they did (an automation's onCancel steps)."""
+    deferred: dict[str, Running] = field(default_factory=dict)
+    """Stopped actions on the lab's models, ended once the winding ones have (the module doc, "Order")."""
     final: tuple[str, str] | None = None
     """The status and reason the experiment ends with once nothing is winding down."""
     caller: FisCaller | None = None
@@ -250,7 +258,7 @@ class FisExperiments:
                     return
             elif state == "running" and name in run.running:
                 ends_at = run.running[name].ends_at
-                if ends_at is not None and now >= ends_at:
+                if ends_at is not None and now >= ends_at and not self._restoring(run, now):
                     try:
                         run.running.pop(name).finish()
                     except REFUSED as exc:
@@ -265,6 +273,13 @@ class FisExperiments:
                     return
         if all(a["state"]["status"] in ("completed", "skipped") for a in actions.values()):
             self._set(run.experiment, "completed", "Experiment completed")
+
+    @staticmethod
+    def _restoring(run: ExperimentRun, now: float) -> bool:
+        """Whether an action calling APIs is giving back, or is due to give back, what it
+        changed (the actions on the lab's models wait for it: the module doc, "Order")."""
+        return any(r.holds_until is not None and r.holds_until <= now + ORDER_SLACK_SECONDS
+                   and r.ended is not None and not r.ended() for r in run.running.values())
 
     def _ended_by_itself(self, run: ExperimentRun, name: str, now: float) -> bool:
         """Complete or fail an action that ends by itself once it has; past its longest time,
@@ -307,28 +322,41 @@ class FisExperiments:
 
     def _stop(self, run: ExperimentRun, status: str, reason: str) -> None:
         """End every running action (what it holds is given back; an automation winds down
-        through its onCancel steps first), cancel the pending ones; the experiment ends with
+        through its onCancel steps first, and the actions on the lab's models wait for the
+        winding ones: the module doc, "Order"), cancel the pending ones; the experiment ends with
         ``status`` once nothing is winding down."""
-        for name in sorted(run.running):
+        on_models = sorted(name for name, r in run.running.items() if r.ended is None)
+        for name in sorted(set(run.running) - set(on_models)):
             running = run.running.pop(name)
-            try:
-                running.finish()
-            except REFUSED as exc:
-                self._set_action(run, name, "failed", f"Ending the action failed: {exc}")
-                continue
+            running.finish()
             if running.ended is not None and not running.ended():
                 run.winding[name] = running
                 self._set_action(run, name, "stopping", "Action is stopping")
             else:
                 self._set_action(run, name, "stopped", "Action was stopped")
+        for name in on_models:
+            running = run.running.pop(name)
+            if run.winding:
+                run.deferred[name] = running
+                self._set_action(run, name, "stopping", "Action is stopping")
+            else:
+                self._end_stopped(run, name, running)
         for name, action in sorted(run.experiment.actions.items()):
             if action["state"]["status"] == "pending":
                 self._set_action(run, name, "cancelled", "Action was cancelled")
         run.final = (status, reason)
-        if run.winding:
+        if run.winding or run.deferred:
             self._set(run.experiment, "stopping", "Experiment is stopping")
         else:
             self._set(run.experiment, status, reason)
+
+    def _end_stopped(self, run: ExperimentRun, name: str, running: Running) -> None:
+        try:
+            running.finish()
+        except REFUSED as exc:
+            self._set_action(run, name, "failed", f"Ending the action failed: {exc}")
+            return
+        self._set_action(run, name, "stopped", "Action was stopped")
 
     def _wind_down(self, run: ExperimentRun) -> None:
         for name in sorted(run.winding):
@@ -336,6 +364,9 @@ class FisExperiments:
             if running.ended is None or running.ended():
                 del run.winding[name]
                 self._set_action(run, name, "stopped", "Action was stopped")
+        if not run.winding:
+            for name in sorted(run.deferred):
+                self._end_stopped(run, name, run.deferred.pop(name))
         if not run.winding and run.final is not None:
             self._set(run.experiment, *run.final)
 
