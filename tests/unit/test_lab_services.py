@@ -47,7 +47,7 @@ def test_simulations_and_seeds_run_in_their_declared_order() -> None:
     # sees what an experiment's action changed in the same round, after CloudWatch's alarms, so
     # a stop condition is read in the round its alarm changed
     assert ticks == ["cloudwatch", "fis", "ecs", "ec2", "autoscaling", "arczonalshift", "elbv2", "rds", "dynamodb",
-                     "applicationautoscaling"]
+                     "applicationautoscaling", "lambda"]
     assert seeds[0] == "web"  # the others build on its VPC, subnets and listener
 
 

@@ -26,7 +26,7 @@ import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -65,6 +65,10 @@ class _Route:
     """URI label -> member name."""
     query_members: Mapping[str, str]
     """query-string key -> member name."""
+    header_members: Mapping[str, str] = field(default_factory=dict)
+    """environ key of a header (``HTTP_X_AMZ_INVOCATION_TYPE``) -> member name."""
+    payload: str | None = None
+    """The member the whole body is (Lambda Invoke's ``Payload``), read as bytes."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +134,15 @@ def _routes(model: Mapping[str, Any]) -> tuple[_Route, ...]:
         headers = tuple(sorted("HTTP_" + m.get("locationName", k).upper().replace("-", "_")
                                for k, m in members.items()
                                if m.get("location") == "header" and k in required))
+        header_members = {"HTTP_" + m.get("locationName", k).upper().replace("-", "_"): k
+                          for k, m in members.items() if m.get("location") == "header"}
+        payload = shape.get("payload")
         routes.append(_Route(name, http.get("method", "POST"), path, query, headers,
                              (literal, len(query) + len(headers),
                               not operation.get("deprecated", False)),
-                             labels, query_members))
+                             labels, query_members, header_members,
+                             payload if payload and shapes.get(members[payload]["shape"], {}).get("type") == "blob"
+                             else None))
     return tuple(sorted(routes, key=lambda r: r.specificity, reverse=True))
 
 
@@ -148,6 +157,29 @@ def _service(name: str) -> _Service:
         target_prefix=metadata.get("targetPrefix", ""),
         operations=frozenset(model["operations"]),
         routes=_routes(model) if set(protocols) & set(REST) else ())
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Where a REST operation's output members go besides its JSON body."""
+
+    headers: Mapping[str, str]
+    """member -> header name (``FunctionError`` -> ``X-Amz-Function-Error``)."""
+    status: str | None
+    """The member that is the HTTP status (``StatusCode``)."""
+    payload: str | None
+    """The member that is the whole body (``Payload``)."""
+
+
+@functools.cache
+def output_layout(service: str, operation: str) -> OutputLayout:
+    """The output shape's header, status-code and payload members (botocore's service model)."""
+    model = _loader().load_service_model(service, "service-2")
+    shape = model["shapes"].get(model["operations"][operation].get("output", {}).get("shape", ""), {})
+    members = shape.get("members", {})
+    return OutputLayout({k: m.get("locationName", k) for k, m in members.items() if m.get("location") == "header"},
+                        next((k for k, m in members.items() if m.get("location") == "statusCode"), None),
+                        shape.get("payload"))
 
 
 def response_code(service: str, operation: str) -> int:
@@ -288,8 +320,13 @@ def _named_by_route(environ: Mapping[str, Any], signing: str, body: bytes) -> Ap
         raise UnnamedRequest(f"no {signing} operation answers {method} {path}")
     service, route, matched = found
     params: dict[str, Any] = {}
-    if "rest-json" in service.protocols:
+    if route.payload is not None:
+        params[route.payload] = body
+    elif "rest-json" in service.protocols:
         params.update(json_params(body))
+    for key, member in route.header_members.items():
+        if key in environ:
+            params[member] = str(environ[key])
     for key, values in query.items():
         params[route.query_members.get(key, key)] = values[0] if len(values) == 1 else values
     for label, member in route.labels.items():

@@ -11,7 +11,8 @@ operation of such a service that no handler answers is refused in one line rathe
 wrongly - unless the module says moto answers the rest (``MOTO_ANSWERS_THE_REST``: it adds
 operations moto lacks to a service moto has). Outputs are written as the rest-json protocol
 has them (a JSON body; timestamps in epoch seconds), with the HTTP status the service model
-gives the operation.
+gives the operation; members the output shape places in headers, the status code or the whole
+body (Lambda Invoke's ``FunctionError``, ``StatusCode`` and ``Payload``) go there.
 """
 
 import json
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos_sre.lab.core.api_faults import REST_JSON, wire_error
-from chaos_sre.lab.core.operations import response_code
+from chaos_sre.lab.core.operations import output_layout, response_code
 from chaos_sre.lab.core.wsgi import ApiRequest, named
 
 Handler = Callable[[ApiRequest], Mapping[str, Any]]
@@ -103,9 +104,18 @@ class OwnApis:
             start_response(status, [*headers, ("Content-Length", str(len(body)))])
             return [body]
         code = response_code(request.service, request.operation)
-        body = json.dumps({name: _epoch(value) for name, value in output.items()},
-                          default=_epoch).encode()
+        layout = output_layout(request.service, request.operation)
+        headers = [(name, str(output[member])) for member, name in layout.headers.items()
+                   if output.get(member) is not None]
+        if layout.status is not None and output.get(layout.status) is not None:
+            code = int(output[layout.status])
+        if layout.payload is not None:
+            payload = output.get(layout.payload)
+            body = payload if isinstance(payload, bytes) else json.dumps(payload, default=_epoch).encode()
+        else:
+            body = json.dumps({name: _epoch(value) for name, value in output.items()},
+                              default=_epoch).encode()
         start_response(STATUS_TEXT.get(code, f"{code} OK"),
                        [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4())),
-                        ("Content-Length", str(len(body)))])
+                        *headers, ("Content-Length", str(len(body)))])
         return [body]

@@ -1,0 +1,83 @@
+"""Lambda's invocations over time (:mod:`chaos_sre.lab.awslambda.invocations`): the functions moto
+holds, with the reserved concurrency moto holds, invoked through the lab's API
+(:mod:`chaos_sre.lab.awslambda.api`); asynchronous events are tried again as Lambda retries them,
+and ``lab status`` counts each function's invocations, throttles and cold starts."""
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from chaos_sre.lab.awslambda.invocations import MAX_EVENT_AGE, Concurrency, Event, Invocation, retry_after
+from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.patches import hooks
+from chaos_sre.lab.core.simulation import SimulationContext
+
+TICK_ORDER = 60
+
+
+@dataclass
+class Functions:
+    """The account's functions and their invocations."""
+
+    context: SimulationContext
+    pool: Concurrency = field(default_factory=Concurrency)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    _events: list[tuple[float, Event]] = field(default_factory=list)
+    """(when to try next, AWS seconds; the event) of asynchronous invocations."""
+
+    def aws_now(self) -> float:
+        """The lab's clock in AWS seconds."""
+        return time.monotonic() / self.context.time_scale
+
+    def invoke(self, name: str) -> Invocation:
+        """Start an invocation of ``name`` now (with moto's reserved concurrency), or throttle it."""
+        self._sync(name)
+        outcome = self.pool.invoke(name, self.aws_now())
+        counts = self.counts.setdefault(name, Counter())
+        counts["invocations" if outcome.started else "throttles"] += 1
+        counts["cold_starts"] += outcome.cold
+        return outcome
+
+    def queue(self, name: str) -> None:
+        """An asynchronous invocation (InvocationType Event): tried now, then as Lambda retries."""
+        now = self.aws_now()
+        self._events.append((now, Event(name, now)))
+
+    def tick(self, now: float) -> None:
+        due, self._events = ([e for e in self._events if e[0] <= self.aws_now()],
+                             [e for e in self._events if e[0] > self.aws_now()])
+        for _, event in due:
+            outcome = self.invoke(event.function)
+            wait = retry_after(event, outcome, failed=False)
+            if wait is None:
+                continue
+            event.throttles += 1
+            if self.aws_now() + wait - event.received_at > MAX_EVENT_AGE:
+                self.counts[event.function]["discarded"] += 1
+                self.context.timeline.event("lambda-event-discarded", event.function)
+                continue
+            self._events.append((self.aws_now() + wait, event))
+
+    def status(self) -> dict[str, Any]:
+        functions = {f.function_name: f for f in moto_backend("lambda").list_functions()}
+        return {"lambda_functions": {
+            name: {"reserved_concurrency": None if f.reserved_concurrency is None else int(f.reserved_concurrency),
+                   **dict(self.counts.get(name, Counter()))}
+            for name, f in sorted(functions.items())}}
+
+    def _sync(self, name: str) -> None:
+        function = moto_backend("lambda").get_function(name)
+        self.pool.add(name)
+        reserved = function.reserved_concurrency
+        self.pool.reserve(name, None if reserved is None else int(reserved), check=False)
+
+
+def lab_functions() -> Functions:
+    """This lab's Lambda (for its API handlers, under the lab lock)."""
+    return cast(Functions, cast(Any, hooks()).service("lambda"))
+
+
+def create(context: SimulationContext) -> Functions:
+    """Lambda's simulation (:mod:`chaos_sre.lab.core.simulation`)."""
+    return Functions(context)
