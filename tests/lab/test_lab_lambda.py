@@ -2,12 +2,18 @@
 throttles and invocation types (chaos_sre/lab/awslambda/) - for plain boto3 and for
 chaostoolkit-aws's Lambda actions."""
 
+import asyncio
 import json
 from collections.abc import Iterator
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from conftest import RunningLab, lab_for_module, wait_until
+
+from chaos_sre.lab.awslambda.invocations import RESERVED_LIMIT, Invocation
+from chaos_sre.lab.awslambda.routes import CAUSE_THROTTLED, FunctionCall
+from chaos_sre.lab.web.answers import Failure, Fallback
 
 FUNCTION = "api-worker"
 
@@ -71,3 +77,37 @@ def test_chaostoolkit_aws_throttles_and_releases_the_function(module_lab: Runnin
     delete_function_concurrency(FUNCTION, configuration=configuration)
     assert functions(module_lab)[FUNCTION]["reserved_concurrency"] is None
     assert aws.invoke(FunctionName=FUNCTION, Payload=b"{}")["StatusCode"] == 200
+
+
+def test_service_api_invokes_the_function_for_its_quote_path_and_degrades_when_throttled(
+        module_lab: RunningLab) -> None:
+    """/api/quote: service ``api`` invokes ``api-worker`` synchronously (docs/lab.md, topology).
+    On the resilient lab a throttled function leaves the page served without its answer
+    (``X-Lab-Fallback: api-worker``, a good request), and the invocation is counted as a throttle
+    in ``lab status``; the function's reserved concurrency given back, it answers again."""
+    url, aws = module_lab.env["CHAOS_SRE_TARGET_URL"], module_lab.client("lambda", retries=False)
+    before = dict(functions(module_lab)[FUNCTION])
+    served = requests.get(f"{url}/api/quote", timeout=5)
+    assert served.status_code == 200 and "X-Lab-Fallback" not in served.headers
+    aws.put_function_concurrency(FunctionName=FUNCTION, ReservedConcurrentExecutions=0)
+    try:
+        degraded = requests.get(f"{url}/api/quote", timeout=5)
+        assert degraded.status_code == 200 and degraded.headers["X-Lab-Fallback"] == FUNCTION
+    finally:
+        aws.delete_function_concurrency(FunctionName=FUNCTION)
+    after = functions(module_lab)[FUNCTION]
+    assert after["throttles"] == before.get("throttles", 0) + 1
+    assert after["invocations"] == before["invocations"] + 1
+    assert requests.get(f"{url}/api/quote", timeout=5).headers.get("X-Lab-Fallback") is None
+
+
+def test_without_graceful_degradation_a_throttled_function_fails_the_quote_with_502() -> None:
+    """The fragile profile's service ``api`` passes the throttle on: 502 (pure: the route alone)."""
+    throttled = Invocation(FUNCTION, False, throttle_reason=RESERVED_LIMIT)
+    fragile = FunctionCall(lambda name: throttled, lambda seconds: seconds, degrade_when_throttled=False)
+    resilient = FunctionCall(lambda name: throttled, lambda seconds: seconds, degrade_when_throttled=True)
+    outcome = asyncio.run(fragile.before_serving("/api/quote", targets=None))  # type: ignore[arg-type]
+    assert isinstance(outcome, Failure) and outcome.status == 502 and outcome.cause == CAUSE_THROTTLED
+    assert isinstance(asyncio.run(resilient.before_serving("/api/quote", targets=None)),  # type: ignore[arg-type]
+                      Fallback)
+    assert asyncio.run(fragile.before_serving("/cart", targets=None)) is None  # type: ignore[arg-type]

@@ -56,7 +56,7 @@ def test_a_profile_has_one_part_per_service_with_settings() -> None:
 
     for name in PROFILES:
         profile = profile_named(name)
-        assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "rds", "web"]
+        assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "lambda", "rds", "web"]
     assert profile_named("resilient").with_option("rds-proxy").part("rds").rds_proxy is True
     assert profile_named("resilient").with_option("rds-proxy").options() == ("rds-proxy",)
     assert profile_named("resilient").options() == ()

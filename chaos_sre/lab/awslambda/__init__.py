@@ -2,9 +2,13 @@
 only in Docker, so the lab plays their invocation itself - concurrency, throttles, cold starts
 and asynchronous retries (:mod:`chaos_sre.lab.awslambda.invocations`), answering Invoke itself
 (:mod:`chaos_sre.lab.awslambda.api`; moto the rest of the Lambda API) for function ``api-worker``
-(:mod:`chaos_sre.lab.awslambda.seed`). The application's paths that call it come next. The
+(:mod:`chaos_sre.lab.awslambda.seed`), which service ``api`` invokes to answer ``/api/quote``
+(:mod:`chaos_sre.lab.awslambda.routes`). The
 folder is ``awslambda``, as ``lambda`` is a Python keyword."""
 
 from chaos_sre.lab.core.plugin import LabService
 
-SERVICE = LabService(name="lambda", package=__name__, order=60, botocore_services=("lambda",))
+SERVICE = LabService(name="lambda", package=__name__, order=60, botocore_services=("lambda",),
+                     profile_descriptions={
+                         "resilient": "/api/quote served without function api-worker when it is throttled",
+                         "fragile": "/api/quote fails (502) when function api-worker is throttled"})

@@ -61,6 +61,7 @@ class Invocation:
     ends_at: float = 0.0
     cold: bool = False
     throttle_reason: str = ""
+    started_at: float = 0.0
 
 
 @dataclass
@@ -118,7 +119,7 @@ class Concurrency:
             function.idle_until.pop(0)
         ends_at = now + function.timings.duration_seconds + (function.timings.cold_start_seconds if cold else 0.0)
         function.running.append(ends_at)
-        return Invocation(name, True, ends_at, cold)
+        return Invocation(name, True, ends_at, cold, started_at=now)
 
     def _unreserved_in_flight(self) -> int:
         return sum(len(f.running) for f in self._functions.values() if f.reserved is None)

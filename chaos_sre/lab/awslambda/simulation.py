@@ -3,6 +3,7 @@ holds, with the reserved concurrency moto holds, invoked through the lab's API
 (:mod:`chaos_sre.lab.awslambda.api`); asynchronous events are tried again as Lambda retries them,
 and ``lab status`` counts each function's invocations, throttles and cold starts."""
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ class Functions:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     _events: list[tuple[float, Event]] = field(default_factory=list)
     """(when to try next, AWS seconds; the event) of asynchronous invocations."""
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    """The application's invocations come from the endpoint's threads, outside the lab lock."""
 
     def aws_now(self) -> float:
         """The lab's clock in AWS seconds."""
@@ -32,21 +35,24 @@ class Functions:
 
     def invoke(self, name: str) -> Invocation:
         """Start an invocation of ``name`` now (with moto's reserved concurrency), or throttle it."""
-        self._sync(name)
-        outcome = self.pool.invoke(name, self.aws_now())
-        counts = self.counts.setdefault(name, Counter())
-        counts["invocations" if outcome.started else "throttles"] += 1
-        counts["cold_starts"] += outcome.cold
-        return outcome
+        with self._lock:
+            self._sync(name)
+            outcome = self.pool.invoke(name, self.aws_now())
+            counts = self.counts.setdefault(name, Counter())
+            counts["invocations" if outcome.started else "throttles"] += 1
+            counts["cold_starts"] += outcome.cold
+            return outcome
 
     def queue(self, name: str) -> None:
         """An asynchronous invocation (InvocationType Event): tried now, then as Lambda retries."""
-        now = self.aws_now()
-        self._events.append((now, Event(name, now)))
+        with self._lock:
+            now = self.aws_now()
+            self._events.append((now, Event(name, now)))
 
     def tick(self, now: float) -> None:
-        due, self._events = ([e for e in self._events if e[0] <= self.aws_now()],
-                             [e for e in self._events if e[0] > self.aws_now()])
+        with self._lock:
+            due, self._events = ([e for e in self._events if e[0] <= self.aws_now()],
+                                 [e for e in self._events if e[0] > self.aws_now()])
         for _, event in due:
             outcome = self.invoke(event.function)
             wait = retry_after(event, outcome, failed=False)
@@ -57,13 +63,14 @@ class Functions:
                 self.counts[event.function]["discarded"] += 1
                 self.context.timeline.event("lambda-event-discarded", event.function)
                 continue
-            self._events.append((self.aws_now() + wait, event))
+            with self._lock:
+                self._events.append((self.aws_now() + wait, event))
 
     def status(self) -> dict[str, Any]:
         functions = {f.function_name: f for f in moto_backend("lambda").list_functions()}
         return {"lambda_functions": {
             name: {"reserved_concurrency": None if f.reserved_concurrency is None else int(f.reserved_concurrency),
-                   **dict(self.counts.get(name, Counter()))}
+                   **dict(self.counts.get(name, Counter()))}  # a copy, read under the GIL
             for name, f in sorted(functions.items())}}
 
     def _sync(self, name: str) -> None:

@@ -33,7 +33,8 @@ writes DynamoDB table ``sessions`` (provisioned, GSI ``by-user``) for
 ``/session`` and on-demand table ``carts`` for ``/cart`` (:data:`DYNAMODB_ROUTES`).
 
 Web pages also call service ``api`` (:data:`API_ROUTE`); when it cannot answer
-they serve a fallback or fail, per the profile.
+they serve a fallback or fail, per the profile. Service ``api`` answers ``/api/quote`` by
+invoking Lambda function ``api-worker`` synchronously (:data:`LAMBDA_ROUTES`).
 
 Around the service, as in a staging account: subnet ``runner-us-east-1c`` (10.0.23.0/24) of the
 same VPC holds the chaos-sre runner's network interface (private address
@@ -56,6 +57,8 @@ DYNAMODB_ROUTES = {"/session": "sessions", "/cart": "carts"}
 """Path prefix -> the DynamoDB table the application reads and writes once per request."""
 API_ROUTE = "/api"
 """Path prefix the load balancer forwards to ECS service ``api`` (every other path: the web tier)."""
+LAMBDA_ROUTES = {"/api/quote": "api-worker"}
+"""Path prefix -> the Lambda function service ``api`` invokes (RequestResponse) to answer it."""
 API_TAGS = {"app": "api", "env": "staging"}
 ECS_CLUSTER = "staging"
 ECS_SERVICE = "api"
