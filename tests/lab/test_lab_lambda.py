@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import RunningLab, lab_for_module, wait_until
+from conftest import RunningLab, account_snapshot, lab_for_module, wait_until
 
 from chaos_sre.lab.awslambda.invocations import RESERVED_LIMIT, Invocation
 from chaos_sre.lab.awslambda.routes import CAUSE_THROTTLED, FunctionCall
@@ -64,8 +64,12 @@ def test_invoke_answers_as_lambda_documents_and_reserved_concurrency_throttles(m
 def test_chaostoolkit_aws_throttles_and_releases_the_function(module_lab: RunningLab,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """chaostoolkit-aws's put_function_concurrency and delete_function_concurrency against the
-    lab: the function is throttled while its reserved concurrency is 0, then runs again."""
+    lab: the function is throttled while its reserved concurrency is 0, then runs again, and the
+    account snapshot shows it as before."""
     from chaosaws.awslambda.actions import delete_function_concurrency, put_function_concurrency
+
+    before = account_snapshot(module_lab)
+    assert (FUNCTION, None) in before["lambda"]
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", module_lab.env["AWS_ENDPOINT_URL"])
     configuration = {"aws_region": "us-east-1"}
@@ -74,9 +78,11 @@ def test_chaostoolkit_aws_throttles_and_releases_the_function(module_lab: Runnin
     with pytest.raises(ClientError, match="TooManyRequestsException"):
         aws.invoke(FunctionName=FUNCTION, Payload=b"{}")
     assert functions(module_lab)[FUNCTION]["reserved_concurrency"] == 0
+    assert (FUNCTION, 0) in account_snapshot(module_lab)["lambda"]
     delete_function_concurrency(FUNCTION, configuration=configuration)
     assert functions(module_lab)[FUNCTION]["reserved_concurrency"] is None
     assert aws.invoke(FunctionName=FUNCTION, Payload=b"{}")["StatusCode"] == 200
+    assert account_snapshot(module_lab) == before
 
 
 def test_service_api_invokes_the_function_for_its_quote_path_and_degrades_when_throttled(
