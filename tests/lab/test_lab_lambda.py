@@ -35,12 +35,14 @@ def test_invoke_answers_as_lambda_documents_and_reserved_concurrency_throttles(m
     reservation leaving fewer than 100 of the account's 1,000 ("Lambda quotas") unreserved is
     refused with InvalidParameterValueException; DeleteFunctionConcurrency lets it run again."""
     aws = module_lab.client("lambda", retries=False)
+    start = dict(functions(module_lab)[FUNCTION])  # the module's other tests may have run first
     answered = aws.invoke(FunctionName=FUNCTION, Payload=json.dumps({"order": 7}))
     assert answered["StatusCode"] == 200 and answered["ExecutedVersion"] == "$LATEST"
     assert json.loads(answered["Payload"].read()) == {"order": 7}
     assert aws.invoke(FunctionName=FUNCTION, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
     assert aws.invoke(FunctionName=FUNCTION, InvocationType="DryRun")["StatusCode"] == 204
-    assert wait_until(lambda: functions(module_lab)[FUNCTION].get("invocations") == 2, timeout=5)
+    assert wait_until(lambda: functions(module_lab)[FUNCTION].get("invocations") ==
+                      start.get("invocations", 0) + 2, timeout=5)
     assert functions(module_lab)[FUNCTION]["reserved_concurrency"] is None  # the event ran too
 
     aws.put_function_concurrency(FunctionName=FUNCTION, ReservedConcurrentExecutions=0)
@@ -55,7 +57,7 @@ def test_invoke_answers_as_lambda_documents_and_reserved_concurrency_throttles(m
     aws.delete_function_concurrency(FunctionName=FUNCTION)
     assert aws.invoke(FunctionName=FUNCTION, Payload=b"{}")["StatusCode"] == 200
     after = functions(module_lab)[FUNCTION]
-    assert after["reserved_concurrency"] is None and after["throttles"] == 1
+    assert after["reserved_concurrency"] is None and after["throttles"] == start.get("throttles", 0) + 1
     with pytest.raises(ClientError) as missing:
         aws.invoke(FunctionName="no-such-function", Payload=b"{}")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -101,9 +103,9 @@ def test_service_api_invokes_the_function_for_its_quote_path_and_degrades_when_t
         assert degraded.status_code == 200 and degraded.headers["X-Lab-Fallback"] == FUNCTION
     finally:
         aws.delete_function_concurrency(FunctionName=FUNCTION)
-    after = functions(module_lab)[FUNCTION]
+    after = functions(module_lab)[FUNCTION]  # the module's other tests may have run first, or not
     assert after["throttles"] == before.get("throttles", 0) + 1
-    assert after["invocations"] == before["invocations"] + 1
+    assert after["invocations"] == before.get("invocations", 0) + 1
     assert requests.get(f"{url}/api/quote", timeout=5).headers.get("X-Lab-Fallback") is None
 
 
