@@ -13,25 +13,41 @@ from typing import Any
 
 from chaos_sre.aws.iam_names import iam_action
 
-_counts: Counter[str] = Counter()
-_lock = threading.Lock()
+
+class RequestCounts:
+    """Requests counted by IAM action, from any thread."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, action: str) -> None:
+        with self._lock:
+            self._counts[action] += 1
+
+    def snapshot(self) -> Counter[str]:
+        """The requests counted so far, by IAM action."""
+        with self._lock:
+            return Counter(self._counts)
 
 
-def count_requests(client: Any) -> None:
-    """Count every request ``client`` sends (botocore's ``before-send`` event)."""
+PROCESS = RequestCounts()
+"""This process's requests (what the control's snapshots read)."""
+
+
+def count_requests(client: Any, into: RequestCounts = PROCESS) -> None:
+    """Count every request ``client`` sends (botocore's ``before-send`` event) ``into``."""
     signing = client.meta.service_model.signing_name
 
     def counted(event_name: str, **_: Any) -> None:
-        with _lock:
-            _counts[iam_action(signing, event_name.rsplit(".", 1)[-1])] += 1
+        into.add(iam_action(signing, event_name.rsplit(".", 1)[-1]))
 
     client.meta.events.register("before-send", counted)
 
 
 def snapshot() -> Counter[str]:
-    """The requests counted so far, by IAM action."""
-    with _lock:
-        return Counter(_counts)
+    """The requests this process counted so far, by IAM action."""
+    return PROCESS.snapshot()
 
 
 def since(before: Counter[str]) -> dict[str, int]:

@@ -14,6 +14,8 @@ start included) on the lab's clock (:mod:`chaos_sre.lab.awslambda.invocations`).
 from collections.abc import Mapping
 from typing import Any
 
+from moto.awslambda.exceptions import UnknownFunctionException
+
 from chaos_sre.lab.awslambda.simulation import lab_functions
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.own_apis import ApiError, Handler, invalid, not_found
@@ -29,8 +31,10 @@ def _function_name(request: ApiRequest) -> str:
     """The function a request names: by name, ARN or partial ARN (``NAME:QUALIFIER`` not taken)."""
     given = str(request.params.get("FunctionName") or "")
     name = given.split(":function:", 1)[-1].split(":", 1)[0]
-    if not any(f.function_name == name for f in moto_backend("lambda").list_functions()):
-        raise not_found(f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}")
+    try:
+        moto_backend("lambda").get_function(name)
+    except UnknownFunctionException:
+        raise not_found(f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}") from None
     return name
 
 

@@ -143,17 +143,26 @@ class Event:
     received_at: float
     errors: int = 0
     throttles: int = 0
+    discarded: bool = False
 
 
-def retry_after(event: Event, outcome: Invocation, failed: bool) -> float | None:
-    """AWS seconds until ``event`` is tried again after an attempt (``outcome``, and whether the
-    started invocation failed); None when it is done - succeeded, or out of attempts."""
+def next_attempt(event: Event, outcome: Invocation, failed: bool, at: float) -> float | None:
+    """After an attempt of ``event`` made ``at`` AWS seconds after Lambda received it (its
+    ``outcome``, and whether the started invocation failed): when, in AWS seconds after receipt,
+    to try again; None when it is done - succeeded, or discarded to the on-failure destination,
+    out of attempts or of age (``event.discarded``)."""
+    if outcome.started and not failed:
+        return None
     if not outcome.started:
-        backoff = THROTTLE_BACKOFF[0] * 2 ** event.throttles
-        return min(backoff, THROTTLE_BACKOFF[1])
-    if failed and event.errors < len(ERROR_RETRY_DELAYS):
-        return ERROR_RETRY_DELAYS[event.errors]
-    return None
+        wait: float | None = min(THROTTLE_BACKOFF[0] * 2 ** event.throttles, THROTTLE_BACKOFF[1])
+        event.throttles += 1
+    else:
+        wait = ERROR_RETRY_DELAYS[event.errors] if event.errors < len(ERROR_RETRY_DELAYS) else None
+        event.errors += 1
+    if wait is None or at + wait > MAX_EVENT_AGE:
+        event.discarded = True
+        return None
+    return at + wait
 
 
 def attempts(event: Event, outcomes: Iterator[tuple[Invocation, bool]]) -> Iterator[tuple[float, str]]:
@@ -163,14 +172,9 @@ def attempts(event: Event, outcomes: Iterator[tuple[Invocation, bool]]) -> Itera
     at = 0.0
     for outcome, failed in outcomes:
         yield at, "throttled" if not outcome.started else ("failed" if failed else "succeeded")
-        wait = retry_after(event, outcome, failed)
-        if outcome.started and not failed:
+        following = next_attempt(event, outcome, failed, at)
+        if following is None:
+            if event.discarded:
+                yield at, "discarded"
             return
-        if not outcome.started:
-            event.throttles += 1
-        else:
-            event.errors += 1
-        if wait is None or at + wait > MAX_EVENT_AGE:
-            yield at, "discarded"
-            return
-        at += wait
+        at = following

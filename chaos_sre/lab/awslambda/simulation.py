@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from chaos_sre.lab.awslambda.invocations import MAX_EVENT_AGE, Concurrency, Event, Invocation, retry_after
+from chaos_sre.lab.awslambda.invocations import Concurrency, Event, Invocation, next_attempt
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.patches import hooks
 from chaos_sre.lab.core.simulation import SimulationContext
@@ -54,17 +54,14 @@ class Functions:
             due, self._events = ([e for e in self._events if e[0] <= self.aws_now()],
                                  [e for e in self._events if e[0] > self.aws_now()])
         for _, event in due:
-            outcome = self.invoke(event.function)
-            wait = retry_after(event, outcome, failed=False)
-            if wait is None:
-                continue
-            event.throttles += 1
-            if self.aws_now() + wait - event.received_at > MAX_EVENT_AGE:
+            following = next_attempt(event, self.invoke(event.function), False,
+                                     self.aws_now() - event.received_at)
+            if event.discarded:
                 self.counts[event.function]["discarded"] += 1
                 self.context.timeline.event("lambda-event-discarded", event.function)
-                continue
-            with self._lock:
-                self._events.append((self.aws_now() + wait, event))
+            elif following is not None:
+                with self._lock:
+                    self._events.append((event.received_at + following, event))
 
     def status(self) -> dict[str, Any]:
         functions = {f.function_name: f for f in moto_backend("lambda").list_functions()}

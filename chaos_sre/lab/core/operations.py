@@ -131,18 +131,15 @@ def _routes(model: Mapping[str, Any]) -> tuple[_Route, ...]:
         required = set(shape.get("required", []))
         query += tuple((key, None) for key, member in query_members.items()
                        if member in required and key not in dict(query))
-        headers = tuple(sorted("HTTP_" + m.get("locationName", k).upper().replace("-", "_")
-                               for k, m in members.items()
-                               if m.get("location") == "header" and k in required))
         header_members = {"HTTP_" + m.get("locationName", k).upper().replace("-", "_"): k
                           for k, m in members.items() if m.get("location") == "header"}
+        headers = tuple(sorted(key for key, member in header_members.items() if member in required))
         payload = shape.get("payload")
+        blob = payload is not None and shapes.get(members[payload]["shape"], {}).get("type") == "blob"
         routes.append(_Route(name, http.get("method", "POST"), path, query, headers,
                              (literal, len(query) + len(headers),
                               not operation.get("deprecated", False)),
-                             labels, query_members, header_members,
-                             payload if payload and shapes.get(members[payload]["shape"], {}).get("type") == "blob"
-                             else None))
+                             labels, query_members, header_members, payload if blob else None))
     return tuple(sorted(routes, key=lambda r: r.specificity, reverse=True))
 
 

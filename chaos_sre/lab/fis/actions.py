@@ -176,8 +176,11 @@ def _start_stopped(ec2: Any, ids: list[str]) -> None:
 def _failover_clusters(resources: list[str], parameters: Mapping[str, str],
                        clock: Clock) -> Running:
     def act(undo: list[Callable[[], None]]) -> None:
+        if not resources:
+            return
+        rds = clock.client("rds", resources)
         for identifier in _ids(resources):
-            clock.client("rds", resources).failover_db_cluster(DBClusterIdentifier=identifier)
+            rds.failover_db_cluster(DBClusterIdentifier=identifier)
     return _in_thread(resources, act)
 
 
@@ -186,9 +189,11 @@ def _reboot_instances(resources: list[str], parameters: Mapping[str, str],
     failover = parameters.get("forceFailover", "false") == "true"
 
     def act(undo: list[Callable[[], None]]) -> None:
+        if not resources:
+            return
+        rds = clock.client("rds", resources)
         for identifier in _ids(resources):
-            clock.client("rds", resources).reboot_db_instance(DBInstanceIdentifier=identifier,
-                                                             ForceFailover=failover)
+            rds.reboot_db_instance(DBInstanceIdentifier=identifier, ForceFailover=failover)
     return _in_thread(resources, act)
 
 

@@ -14,14 +14,13 @@ calls always reach the API, whatever a fault did to the runner's subnets
 """
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
 
-from chaos_sre.aws.iam_names import iam_action
+from chaos_sre.aws.call_counts import RequestCounts, count_requests
 from chaos_sre.lab.core.caller_route import add_service_caller
 from chaos_sre.lab.core.internal_client import internal_session
 from chaos_sre.lab.core.settings import REGION
@@ -40,14 +39,20 @@ class FisCaller:
     session_name: str
     attach_policy: Callable[[dict[str, Any] | None, str], None]
     """Hold an access key's calls to a policy (the lab's IAM evaluation)."""
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: RequestCounts = field(default_factory=RequestCounts)
     policies: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     """Role ARN -> the policy its sessions are held to (:mod:`chaos_sre.lab.fis.roles`)."""
     _credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, service: str, role_arn: str) -> Any:
-        """A client of ``service`` acting as ``role_arn`` (in the role's account)."""
+        """A client of ``service`` acting as ``role_arn`` (in the role's account), made once per
+        experiment (boto3's clients are safe to share between threads)."""
+        with self._lock:
+            found = self._clients.get((service, role_arn))
+        if found is not None:
+            return found
         credentials = self._assumed(role_arn)
         with _CLIENTS:
             client = internal_session().client(
@@ -55,19 +60,13 @@ class FisCaller:
                 aws_access_key_id=credentials["AccessKeyId"],
                 aws_secret_access_key=credentials["SecretAccessKey"],
                 aws_session_token=credentials["SessionToken"])
-        prefix = client.meta.service_model.signing_name
-        client.meta.events.register("request-created", lambda operation_name, **_: self._count(
-            iam_action(prefix, operation_name)))
-        return client
+        count_requests(client, self.counts)
+        with self._lock:
+            return self._clients.setdefault((service, role_arn), client)
 
     def calls(self) -> dict[str, int]:
         """The requests made so far, retries included, by IAM action."""
-        with self._lock:
-            return dict(sorted(self.counts.items()))
-
-    def _count(self, action: str) -> None:
-        with self._lock:
-            self.counts[action] += 1
+        return dict(sorted(self.counts.snapshot().items()))
 
     def _assumed(self, role_arn: str) -> dict[str, Any]:
         """The role's credentials (AssumeRole once per role and experiment)."""
@@ -78,7 +77,7 @@ class FisCaller:
         with _CLIENTS:
             sts = internal_session().client("sts", endpoint_url=self.endpoint_url, config=SDK_CONFIG)
         credentials = dict(sts.assume_role(RoleArn=role_arn, RoleSessionName=self.session_name)["Credentials"])
-        self._count("sts:AssumeRole")
+        self.counts.add("sts:AssumeRole")
         add_service_caller(credentials["AccessKeyId"])
         if role_arn in self.policies:
             self.attach_policy(dict(self.policies[role_arn]), credentials["AccessKeyId"])
