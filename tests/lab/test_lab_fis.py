@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import ROOT, RunningLab, lab_for_module, throttle_in_units, wait_until
 
+from chaos_sre import iam
 from chaos_sre.fis.export import Export, export
 from chaos_sre.fis.role import TRUST_POLICY, role_policy
 
@@ -355,10 +356,16 @@ def test_the_exported_dynamodb_automation_throttles_and_restores_the_table(
         start_lab, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The throttle's generated document run by the lab's FIS: the table's auto scaling held,
     its capacity lowered to the planned units for the hold (PT1M), then the capacity and each
-    scalable target exactly as before."""
+    scalable target exactly as before. The export plans the throttle (its document needs the
+    planned units) as a runner held to `iam policy --engine fis` alone: it checks the guardrails,
+    not the runner's own permissions for the changes, which the automation's role makes."""
     lab = start_lab()
     monkeypatch.setenv("AWS_ENDPOINT_URL", lab.env["AWS_ENDPOINT_URL"])
-    exported = export(throttle_in_units(tmp_path), account_id=ACCOUNT)
+    experiment = throttle_in_units(tmp_path)
+    lab.attach_policy(iam.policy_for([experiment], region=None, engine="fis"), "fis-runner")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fis-runner")
+    exported = export(experiment, account_id=ACCOUNT)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", lab.env["AWS_ACCESS_KEY_ID"])
     with_runbook(lab, exported, "PT1M")
     dynamodb, scaling = lab.client("dynamodb"), lab.client("application-autoscaling")
 
