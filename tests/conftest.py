@@ -32,6 +32,8 @@ from experiment_runs import (  # noqa: F401 - the suite's helpers, imported from
     denied_without_each_statement,
     extension,
     inner_pytest_environment,
+    lab_settings,
+    ledger_entries,
     once_per_session,
     ran_within_the_runner_policy,
     refused_then_failed,
@@ -169,6 +171,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     forkserver.stop_servers(directory)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A run ledger directory of the test's own, and no current ledger: the faults a test calls
+    record there."""
+    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
+    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
+    return tmp_path / "ledgers"
 
 
 @pytest.fixture

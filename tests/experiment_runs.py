@@ -37,7 +37,7 @@ def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 5, "rds-failover": 1, "dynamodb-throttle": 2,
-                  "ecs-scale-to-zero": 1, "lab-smoke": 0}
+                  "ecs-scale-to-zero": 1, "lambda-throttle": 1, "lab-smoke": 0}
 """Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
 suspends the ASG's AZRebalance, creates a deny-all network ACL, re-associates the AZ's subnet,
 takes the subnet out of the ASG; dynamodb-throttle holds the table's auto scaling, then lowers
@@ -115,6 +115,17 @@ def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
     )
     outcome = json.loads(journal.read_text()) if journal.exists() else {}
     return result.returncode, outcome, result.stderr
+
+
+def lab_settings(lab: RunningLab) -> dict[str, Any]:
+    """The Chaos Toolkit configuration that points an activity called in a test at ``lab``."""
+    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
+
+
+def ledger_entries(directory: Path) -> list[dict[str, Any]]:
+    """Every entry of every run ledger in ``directory``, file by file."""
+    return [json.loads(line) for path in sorted(directory.glob("*.jsonl"))
+            for line in path.read_text().splitlines()]
 
 
 def extension(journal: dict[str, Any]) -> dict[str, Any]:

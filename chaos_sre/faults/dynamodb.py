@@ -45,7 +45,6 @@ from chaos_sre.services.application_autoscaling import (
     widened,
 )
 from chaos_sre.services.dynamodb import (
-    MINUTE_SECONDS,
     ON_DEMAND,
     TableSettings,
     describe_table,
@@ -54,6 +53,7 @@ from chaos_sre.services.dynamodb import (
     update_request,
 )
 from chaos_sre.services.dynamodb import SCALING_NAMESPACE as NAMESPACE
+from chaos_sre.services.minutes import MINUTE_SECONDS
 from chaos_sre.timescale import aws_seconds, wall_seconds
 from chaos_sre.values import PositiveSeconds
 

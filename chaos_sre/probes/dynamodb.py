@@ -10,7 +10,8 @@ from typing import Any
 
 from chaos_sre.aws import aws_client
 from chaos_sre.permissions import requires
-from chaos_sre.services.dynamodb import TableSettings, describe_table, metric_minutes, settings_of, whole_minutes
+from chaos_sre.services.dynamodb import TableSettings, describe_table, metric_minutes, settings_of
+from chaos_sre.services.minutes import whole_minutes
 
 __all__ = ["capacity_settings", "consumed_capacity", "table_status", "throttled_requests"]
 

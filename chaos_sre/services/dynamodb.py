@@ -4,23 +4,16 @@ Consumption and throttling come from CloudWatch (namespace `AWS/DynamoDB`), whic
 publishes as one-minute datapoints ("DynamoDB metrics and dimensions": "CloudWatch aggregates
 the following DynamoDB metrics at one-minute intervals",
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html), and
-which a standard-resolution metric answers only for periods that are multiples of 60 (Period,
-https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html).
-So a window is read in whole minutes, with a 60 s period, up to the start of the current minute
-(its datapoint is not complete), and a rate is taken over the minutes CloudWatch has published -
-from the first to the last datapoint - never over minutes it has not published yet.
+read in whole minutes (:mod:`chaos_sre.services.minutes`).
 """
 
-import math
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from chaos_sre.aws import call
 from chaos_sre.errors import ValidationError
-from chaos_sre.timescale import aws_seconds, wall_seconds
+from chaos_sre.services import minutes
+from chaos_sre.services.minutes import MetricMinutes
 
 NAMESPACE = "AWS/DynamoDB"
 ON_DEMAND = "PAY_PER_REQUEST"
@@ -29,11 +22,6 @@ SCALING_NAMESPACE = "dynamodb"
 
 
 UNLIMITED = -1
-
-
-MINUTE_SECONDS = 60.0
-"""DynamoDB's CloudWatch period (AWS seconds): one datapoint a minute."""
-MAX_WINDOW_SECONDS = 86400.0
 
 
 def describe_table(dynamodb: Any, table_name: str) -> dict[str, Any]:
@@ -73,51 +61,11 @@ def settings_of(table: dict[str, Any]) -> TableSettings:
     }
 
 
-@dataclass(frozen=True)
-class MetricMinutes:
-    """A DynamoDB metric's published one-minute datapoints over a window."""
-
-    total: float
-    """The sum of the datapoints."""
-    seconds: float
-    """AWS seconds the published minutes span, from the first datapoint's minute to the end of
-    the last one's (0 with none)."""
-    wall_seconds: float
-    """The same span on this clock (the lab's, at its time scale)."""
-
-    def per_second(self) -> float:
-        """The sum per second of the published span (per wall second: the unit of request and
-        capacity rates), 0 with no datapoint."""
-        return self.total / self.wall_seconds if self.wall_seconds > 0 else 0.0
-
-
-def whole_minutes(window_seconds: float) -> float:
-    """``window_seconds`` (AWS seconds) rounded up to whole minutes; refused outside 1 s - 1 day."""
-    window = float(window_seconds)
-    if not 1 <= window <= MAX_WINDOW_SECONDS:
-        raise ValidationError(f"window_seconds must be between 1 and {MAX_WINDOW_SECONDS:g}, "
-                              f"got {window_seconds!r}")
-    return math.ceil(window / MINUTE_SECONDS) * MINUTE_SECONDS
-
-
 def metric_minutes(cloudwatch: Any, metric: str, dimensions: dict[str, str],
                    window_seconds: float) -> MetricMinutes:
-    """A DynamoDB metric's one-minute datapoints over the last ``window_seconds`` (AWS seconds,
-    rounded up to whole minutes) that ended with the last complete minute."""
-    minute = wall_seconds(MINUTE_SECONDS)
-    end = math.floor(time.time() / minute) * minute
-    start = end - wall_seconds(whole_minutes(window_seconds))
-    answer = call(cloudwatch, "get_metric_statistics", Namespace=NAMESPACE, MetricName=metric,
-                  Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-                  StartTime=datetime.fromtimestamp(start, UTC),
-                  EndTime=datetime.fromtimestamp(end, UTC), Period=int(MINUTE_SECONDS),
-                  Statistics=["Sum"])
-    points = answer.get("Datapoints", [])
-    if not points:
-        return MetricMinutes(0.0, 0.0, 0.0)
-    stamps = [point["Timestamp"].timestamp() for point in points]
-    span = max(stamps) - min(stamps) + minute
-    return MetricMinutes(float(sum(point["Sum"] for point in points)), aws_seconds(span), span)
+    """A DynamoDB metric's one-minute sums over the last ``window_seconds``
+    (:func:`chaos_sre.services.minutes.metric_minutes`)."""
+    return minutes.metric_minutes(cloudwatch, NAMESPACE, metric, dimensions, window_seconds)
 
 
 def update_request(table_name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

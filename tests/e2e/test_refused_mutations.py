@@ -21,7 +21,6 @@ so the first two tests run without the check (``CHAOS_SRE_PREFLIGHT_PERMISSIONS=
 that path to the same standard.
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from conftest import (
     RUNNER_KEY,
     RunningLab,
     extension,
+    ledger_entries,
     run_chaos,
     run_cli,
     runner_policy,
@@ -57,10 +57,6 @@ def refusals() -> dict[str, RefusedMutation]:
 
 REFUSALS = refusals()
 
-
-def ledger_entries(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for path in sorted(directory.glob("*.jsonl"))
-            for line in path.read_text().splitlines()]
 
 
 def lab_status(lab: RunningLab) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ROOT, RunningLab, ShippedRuns, extension, ran_within_the_runner_policy, run_chaos
+from conftest import ROOT, RunningLab, ShippedRuns, extension, lab_settings, ran_within_the_runner_policy, run_chaos
 
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import dynamodb as dynamodb_faults
@@ -20,9 +20,6 @@ from chaos_sre.safety.ledger import Ledger
 EXPERIMENT = ROOT / "experiments" / "dynamodb-throttle.json"
 WAIT = {"Delay": 0.2, "MaxAttempts": 100}
 
-
-def settings(lab: RunningLab) -> dict[str, Any]:
-    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
 
 
 def described(lab: RunningLab, table: str) -> dict[str, Any]:
@@ -41,15 +38,9 @@ def described(lab: RunningLab, table: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
-    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
-    return tmp_path / "ledgers"
-
 
 def test_refusals_name_the_problem_and_change_nothing(shared_lab: RunningLab, own_ledger: Path) -> None:
-    config = settings(shared_lab)
+    config = lab_settings(shared_lab)
     before = described(shared_lab, "sessions")
     refusals = [
         ("say how far to throttle", {}),
@@ -76,7 +67,7 @@ def test_refusals_name_the_problem_and_change_nothing(shared_lab: RunningLab, ow
 def test_provisioned_table_with_gsi_is_throttled_and_restored_exactly(start_lab,
                                                                      own_ledger: Path) -> None:
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     before = described(lab, "sessions")
     result = dynamodb_faults.throttle_table("sessions", read_units=10, write_units=5,
                                             indexes="by-user", poll_seconds=0.2,
@@ -106,7 +97,7 @@ def test_fraction_comes_from_the_minutes_cloudwatch_published(start_lab, own_led
     reads 60 s periods and takes the rate over the minutes CloudWatch has published, so a window
     longer than the traffic is not diluted by the minutes without datapoints."""
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     cloudwatch = lab.client("cloudwatch", retries=False)
     now = datetime.now(UTC)
     with pytest.raises(ClientError, match="multiple of 60"):
@@ -139,7 +130,7 @@ def test_fraction_comes_from_the_minutes_cloudwatch_published(start_lab, own_led
 
 def test_on_demand_table_gets_a_maximum_and_loses_it_again(start_lab, own_ledger: Path) -> None:
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     before = described(lab, "carts")
     result = dynamodb_faults.throttle_table("carts", read_units=5, write_units=5, poll_seconds=0.2,
                                             configuration=config)
@@ -164,7 +155,7 @@ def test_decrease_limits_of_the_table_and_of_each_gsi_refuse_the_run_first(
     refuses from DescribeTable's counts of each part it lowers, and the one UpdateTable it makes
     is not retried. (On the fragile lab: no auto scaling raises the GSI back meanwhile.)"""
     lab = start_lab("--profile", "fragile")
-    dynamodb, config = lab.client("dynamodb"), settings(lab)
+    dynamodb, config = lab.client("dynamodb"), lab_settings(lab)
     for units in (50, 45, 40, 35):
         dynamodb.update_table(TableName="sessions", GlobalSecondaryIndexUpdates=[{"Update": {
             "IndexName": "by-user", "ProvisionedThroughput": {
@@ -202,7 +193,7 @@ def test_auto_scaling_is_held_during_the_throttle_and_restored_exactly(start_lab
     its scaling (RegisterScalableTarget, as the ECS fault does); the restore registers each
     again exactly as it was."""
     lab = start_lab()
-    config, scaling = settings(lab), lab.client("application-autoscaling")
+    config, scaling = lab_settings(lab), lab.client("application-autoscaling")
 
     def targets() -> dict[tuple[str, str], Any]:
         return {(t["ResourceId"], t["ScalableDimension"]):
@@ -231,7 +222,7 @@ def test_a_global_table_is_refused_unless_asked_and_its_regions_meet_the_guardra
     change reaching them; the fault refuses a global table unless allow_global_table, and then
     the allowed_regions guardrail covers the replicas' Regions."""
     lab = start_lab()
-    dynamodb, config = lab.client("dynamodb"), settings(lab)
+    dynamodb, config = lab.client("dynamodb"), lab_settings(lab)
     dynamodb.create_table(TableName="profiles", BillingMode="PROVISIONED",
                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                           KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -268,7 +259,7 @@ def test_a_legacy_global_table_is_refused_as_a_global_table(start_lab, own_ledge
     managing global tables"): the refusal says that the lowered capacity throttles the writes
     the other Regions replicate into it, not that it reaches them."""
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     for region in ("us-east-1", "us-west-2"):
         regional = lab.client("dynamodb", region_name=region)
         regional.create_table(

@@ -1,7 +1,6 @@
 """ECS scale-in: the actions with their ledger, exact restore of count and auto scaling, the
 waiter and probes, a crash replay, and the shipped experiment on both profiles."""
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,8 @@ from conftest import (
     RunningLab,
     ShippedRuns,
     extension,
+    lab_settings,
+    ledger_entries,
     ran_within_the_runner_policy,
     run_chaos,
     wait_until,
@@ -29,9 +30,6 @@ EXPERIMENT = ROOT / "experiments" / "ecs-scale-to-zero.json"
 CLUSTER, SERVICE = "staging", "api"
 
 
-def settings(lab: RunningLab) -> dict[str, Any]:
-    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
-
 
 def described(lab: RunningLab) -> dict[str, Any]:
     """What a restore must bring back, straight from DescribeServices/DescribeScalableTargets."""
@@ -42,21 +40,11 @@ def described(lab: RunningLab) -> dict[str, Any]:
             "scaling": [(t["MinCapacity"], t["MaxCapacity"], t["SuspendedState"]) for t in targets]}
 
 
-@pytest.fixture
-def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
-    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
-    return tmp_path / "ledgers"
-
-
-def ledger_entries(directory: Path) -> list[dict[str, Any]]:
-    files = sorted(directory.glob("*.jsonl"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
 
 
 def test_bad_arguments_and_missing_services_are_one_line_errors(shared_lab: RunningLab,
                                                                 own_ledger: Path) -> None:
-    config = settings(shared_lab)
+    config = lab_settings(shared_lab)
     before = described(shared_lab)
     refusals = [
         (ValidationError, "set_desired_count: argument desired_count: expected a whole number, got 'many'",
@@ -104,7 +92,7 @@ def test_a_daemon_service_is_refused_before_anything_changes(start_lab, own_ledg
     for fault, arguments in ((ecs_faults.scale_service_to_zero, {}),
                              (ecs_faults.set_desired_count, {"desired_count": 2})):
         with pytest.raises(ValidationError) as caught:
-            fault(cluster=CLUSTER, service="agent", configuration=settings(lab), **arguments)
+            fault(cluster=CLUSTER, service="agent", configuration=lab_settings(lab), **arguments)
         assert "uses the DAEMON scheduling strategy" in str(caught.value)
     assert ledger_entries(own_ledger) == []
 
@@ -131,7 +119,7 @@ def test_a_service_on_a_managed_ec2_capacity_provider_is_refused_unless_allowed(
     api = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     ecs.create_service(cluster="ec2", serviceName="worker", taskDefinition=api["taskDefinition"],
                        desiredCount=2, networkConfiguration=api["networkConfiguration"])
-    config = settings(lab)
+    config = lab_settings(lab)
     with pytest.raises(ValidationError) as caught:
         ecs_faults.scale_service_to_zero(cluster="ec2", service="worker", configuration=config)
     assert "runs on EC2 capacity provider web-capacity (Auto Scaling group web) with managed " \
@@ -146,7 +134,7 @@ def test_a_service_on_a_managed_ec2_capacity_provider_is_refused_unless_allowed(
 
 
 def test_probes_report_counts_stability_targets_and_scaling(shared_lab: RunningLab) -> None:
-    config = settings(shared_lab)
+    config = lab_settings(shared_lab)
     args = {"cluster": CLUSTER, "service": SERVICE, "configuration": config}
     assert ecs_probes.task_counts(**args) == {"desired": 3, "running": 3, "pending": 0}
     assert ecs_probes.running_task_count(**args) == 3
@@ -164,7 +152,7 @@ def test_probes_report_counts_stability_targets_and_scaling(shared_lab: RunningL
 def test_set_desired_count_holds_against_auto_scaling_and_restores_exactly(
         start_lab, own_ledger: Path) -> None:
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     before = described(lab)
     result = ecs_faults.set_desired_count(cluster=CLUSTER, service=SERVICE, desired_count=1,
                                           configuration=config)
@@ -200,7 +188,7 @@ def test_the_restore_waits_for_healthy_targets_in_every_target_group(
     so it declared a two-task service healthy once one group had both tasks healthy and the other,
     with a slower health check, had none. It now waits for each group."""
     lab = start_lab()
-    config, ecs, elbv2 = settings(lab), lab.client("ecs"), lab.client("elbv2")
+    config, ecs, elbv2 = lab_settings(lab), lab.client("ecs"), lab.client("elbv2")
     api = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     fast = api["loadBalancers"][0]["targetGroupArn"]
     vpc = elbv2.describe_target_groups(TargetGroupArns=[fast])["TargetGroups"][0]["VpcId"]
@@ -236,7 +224,7 @@ def test_a_crashed_run_is_restored_from_its_ledger_file(start_lab, own_ledger: P
     back to 3 when the register call was slow (retried under throttling, 1 run in 8 at 20 % API
     faults). The register call is held here past one policy evaluation of the lab."""
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     before = described(lab)
     events, held = _cached_session(session_key(config, None)).events, []  # the fault's clients'
 
@@ -280,7 +268,7 @@ def test_a_service_deployed_by_task_sets_is_refused(start_lab, controller: str) 
     with pytest.raises(ValidationError, match=f"blue-green in cluster {CLUSTER} uses the {controller} "
                                               "deployment controller"):
         ecs_faults.set_desired_count(cluster=CLUSTER, service="blue-green", desired_count=2,
-                                     dry_run=True, configuration=settings(lab))
+                                     dry_run=True, configuration=lab_settings(lab))
     assert ecs.describe_services(cluster=CLUSTER, services=["blue-green"])["services"][0][
         "desiredCount"] == 0
 
@@ -294,7 +282,7 @@ def test_a_refused_count_change_after_the_scaling_change_is_still_restored(
     the rollback restores it. (The permission check before the first change would refuse the
     run with nothing changed; it is turned off here for the call-time refusal AWS can still
     give, by a policy the simulation does not see.)"""
-    config = {**settings(shared_lab), "preflight_permissions": False}
+    config = {**lab_settings(shared_lab), "preflight_permissions": False}
     before = described(shared_lab)
     shared_lab.deny("ecs:UpdateService")
     try:

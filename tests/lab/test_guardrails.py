@@ -40,12 +40,6 @@ RESOURCES = {"terminate": "ec2:instance/i-", "blackhole": "ec2:subnet/subnet-",
              "scale-to-zero": "ecs:service/staging/api"}
 
 
-@pytest.fixture
-def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
-    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
-    return tmp_path / "ledgers"
-
 
 def refused(fault: str, configuration: dict[str, Any]) -> str:
     with pytest.raises(GuardrailViolation) as caught:

@@ -389,6 +389,32 @@ def test_the_exported_dynamodb_automation_throttles_and_restores_the_table(
     assert wait_until(lambda: state() == before, timeout=15)
 
 
+def test_the_exported_lambda_automation_throttles_the_function_and_removes_its_reservation(
+        module_lab: RunningLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FIS has no reserved-concurrency action (its Lambda actions act inside invocations), so
+    the throttle runs as the generated automation: PutFunctionConcurrency 0 for the hold, then -
+    the function had no reservation - DeleteFunctionConcurrency, not a Put of some number."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", module_lab.env["AWS_ENDPOINT_URL"])
+    exported = export(ROOT / "experiments" / "lambda-throttle.json", account_id=ACCOUNT)
+    steps = [(s["name"], s["inputs"].get("Api")) for s in exported.documents[0].content["mainSteps"]]
+    assert steps == [("Throttle", "PutFunctionConcurrency"), ("Hold", None),
+                     ("UndoThrottle", "DeleteFunctionConcurrency")]
+    aws = module_lab.client("lambda")
+    seen: list[Any] = []
+    fis = module_lab.client("fis")
+    body = with_runbook(module_lab, exported, "PT30S")
+    template_id = fis.create_experiment_template(**body)["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: seen.append(aws.get_function_concurrency(
+        FunctionName="api-worker").get("ReservedConcurrentExecutions")) or seen[-1] == 0,
+        timeout=10, interval=0.1)
+    assert wait_until(lambda: fis.get_experiment(id=experiment)["experiment"]["state"]["status"]
+                      in ENDED, timeout=30)
+    assert fis.get_experiment(id=experiment)["experiment"]["state"]["status"] == "completed"
+    assert aws.get_function_concurrency(FunctionName="api-worker").get(
+        "ReservedConcurrentExecutions") is None
+
+
 def test_the_safety_lever_stops_running_experiments_and_refuses_new_ones(
         module_lab: RunningLab) -> None:
     """"Safety lever for AWS FIS": engaged (with a reason), it stops every running experiment and

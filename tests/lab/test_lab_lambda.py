@@ -71,7 +71,7 @@ def test_chaostoolkit_aws_throttles_and_releases_the_function(module_lab: Runnin
     from chaosaws.awslambda.actions import delete_function_concurrency, put_function_concurrency
 
     before = account_snapshot(module_lab)
-    assert (FUNCTION, None) in before["lambda"]
+    assert (FUNCTION, None, []) in before["lambda"]
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", module_lab.env["AWS_ENDPOINT_URL"])
     configuration = {"aws_region": "us-east-1"}
@@ -80,7 +80,7 @@ def test_chaostoolkit_aws_throttles_and_releases_the_function(module_lab: Runnin
     with pytest.raises(ClientError, match="TooManyRequestsException"):
         aws.invoke(FunctionName=FUNCTION, Payload=b"{}")
     assert functions(module_lab)[FUNCTION]["reserved_concurrency"] == 0
-    assert (FUNCTION, 0) in account_snapshot(module_lab)["lambda"]
+    assert (FUNCTION, 0, []) in account_snapshot(module_lab)["lambda"]
     delete_function_concurrency(FUNCTION, configuration=configuration)
     assert functions(module_lab)[FUNCTION]["reserved_concurrency"] is None
     assert aws.invoke(FunctionName=FUNCTION, Payload=b"{}")["StatusCode"] == 200

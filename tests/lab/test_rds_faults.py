@@ -15,6 +15,7 @@ from conftest import (
     ShippedRuns,
     denied_without_each_statement,
     extension,
+    lab_settings,
     refused_then_failed,
     run_chaos,
     runner_policy,
@@ -33,15 +34,6 @@ from chaos_sre.timescale import ENVIRONMENT_VARIABLE as TIME_SCALE
 EXPERIMENT = ROOT / "experiments" / "rds-failover.json"
 
 
-def settings(lab: RunningLab) -> dict[str, Any]:
-    return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}
-
-
-@pytest.fixture
-def own_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CHAOS_SRE_LEDGER_DIR", str(tmp_path / "ledgers"))
-    monkeypatch.setattr("chaos_sre.safety.ledger._current", None)
-    return tmp_path / "ledgers"
 
 
 def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
@@ -62,7 +54,7 @@ def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str,
 
 def test_refusals_name_the_database_and_the_way_out(start_lab, own_ledger: Path) -> None:
     lab = start_lab("--profile", "fragile")
-    config = settings(lab)
+    config = lab_settings(lab)
     refusals = [
         ("it has no reader to promote, only the writer orders-1 in us-east-1a.*set allow_reboot",
          {"db_cluster_identifier": "orders"}),
@@ -86,12 +78,12 @@ def test_refusals_name_the_database_and_the_way_out(start_lab, own_ledger: Path)
 
 def test_dry_run_plans_without_changing_anything(shared_lab: RunningLab, own_ledger: Path) -> None:
     plan = rds_faults.failover(db_cluster_identifier="orders", dry_run=True,
-                               configuration=settings(shared_lab))
+                               configuration=lab_settings(shared_lab))
     assert plan == {"dry_run": True, "database": "orders", "kind": "aurora-failover",
                     "from_writer": "orders-1", "from_availability_zone": "us-east-1a",
                     "to_writer": "orders-2", "to_availability_zone": "us-east-1b",
                     "fail_back": False}
-    assert rds_probes.database_status("orders", configuration=settings(shared_lab)) == "available"
+    assert rds_probes.database_status("orders", configuration=lab_settings(shared_lab)) == "available"
     assert shared_lab.timeline()["faults"] == []
 
 
@@ -103,7 +95,7 @@ def test_aurora_and_multi_az_failovers_take_the_aws_paths_and_record_the_ledger(
     wait_for_failover must see the failover begin before it waits for the end (a waiter alone
     passes on its first poll and reports that the writer did not move)."""
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     calls = recorded_calls(monkeypatch)
     assert rds_probes.writer("orders", configuration=config) == {
         "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
@@ -159,10 +151,10 @@ def test_wait_for_failover_fails_when_no_failover_shows(shared_lab: RunningLab,
     take that for a finished failover."""
     with pytest.raises(AWSError, match="still shows no failover: available, writer orders-1 in us-east-1a"):
         rds_probes.wait_for_failover("orders", previous_writer="orders-1", timeout_seconds=5,
-                                     poll_seconds=0.5, configuration=settings(shared_lab))
+                                     poll_seconds=0.5, configuration=lab_settings(shared_lab))
     with pytest.raises(ValidationError, match="poll_seconds"):
         rds_probes.wait_for_failover("orders", timeout_seconds=1, poll_seconds=2,
-                                     configuration=settings(shared_lab))
+                                     configuration=lab_settings(shared_lab))
 
 
 def test_experiment_passes_on_resilient_and_the_writer_changes_az(shipped_runs: ShippedRuns) -> None:
@@ -218,7 +210,7 @@ def test_fail_back_restores_the_original_writer_inside_the_judged_run(start_lab,
     # recovery is measured to the end of the fail-back's outage, not the failover's
     assert ext["recovery"]["recover_seconds"] * ext["time_scale"] >= \
         phases["rollbacks_started_at"] - ext["fault_started_at"]
-    assert rds_probes.writer("orders", configuration=settings(lab)) == {
+    assert rds_probes.writer("orders", configuration=lab_settings(lab)) == {
         "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
     moves = [e for e in lab.timeline()["events"] if e["kind"] == "db-failover-started"]
     assert [(e["detail"]["from_instance"], e["detail"]["to_instance"]) for e in moves] == [
@@ -242,7 +234,7 @@ def test_experiment_on_a_multi_az_instance(start_lab, tmp_path: Path) -> None:
     reboot = next(s["Sid"] for s in policy["Statement"] if "rds:RebootDBInstance" in s["Action"])
     assert needed[reboot] == ["rds:RebootDBInstance"]
     assert rds_probes.writer_availability_zone(db_instance_identifier="accounts",
-                                               configuration=settings(lab)) == "us-east-1b"
+                                               configuration=lab_settings(lab)) == "us-east-1b"
 
 
 @pytest.mark.e2e
@@ -253,7 +245,7 @@ def test_experiment_fails_on_fragile_with_a_reason(start_lab, tmp_path: Path) ->
         refusal="refusing to fail over Aurora cluster orders: it has no reader",
         allow={"CHAOS_SRE_ALLOW_REBOOT": "true"})
     assert any("more than the RTO" in r for r in reasons), reasons  # the 120 s reboot
-    assert rds_probes.writer("orders", configuration=settings(lab)) == {
+    assert rds_probes.writer("orders", configuration=lab_settings(lab)) == {
         "instance": "orders-1", "availability_zone": "us-east-1a", "status": "available"}
 
 
@@ -266,7 +258,7 @@ def test_chaostoolkit_aws_failover_without_a_target_fails_validation(
     monkeypatch.setenv("AWS_ENDPOINT_URL", shared_lab.env["AWS_ENDPOINT_URL"])
     with pytest.raises(FailedActivity, match="TargetDBInstanceIdentifier"):
         failover_db_cluster("orders", configuration={"aws_region": "us-east-1"})
-    assert rds_probes.database_status("orders", configuration=settings(shared_lab)) == "available"
+    assert rds_probes.database_status("orders", configuration=lab_settings(shared_lab)) == "available"
 
 
 def create_cluster(lab: RunningLab, identifier: str,
@@ -291,7 +283,7 @@ def test_the_aurora_target_is_the_reader_aurora_would_promote(start_lab, own_led
     https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2-administration.html),
     so it is not chosen unless named."""
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     create_cluster(lab, "catalog", [("catalog-1", "db.r6g.2xlarge", "us-east-1a", 0),
                                     ("catalog-a", "db.t4g.medium", "us-east-1b", 1),
                                     ("catalog-b", "db.r6g.2xlarge", "us-east-1c", 1)])
@@ -322,7 +314,7 @@ def test_a_mysql_multi_az_db_cluster_fails_over_without_a_target(start_lab, own_
     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverDBCluster.html): the
     lab refuses it as RDS does, and the fault lets RDS pick the readable standby."""
     lab = start_lab()
-    config = settings(lab)
+    config = lab_settings(lab)
     lab.client("rds").create_db_cluster(
         DBClusterIdentifier="ledger", Engine="mysql", DBClusterInstanceClass="db.m6gd.large",
         AllocatedStorage=100, StorageType="io1", Iops=1000, MasterUsername="app",

@@ -6,11 +6,17 @@ and asynchronous retries (:mod:`chaos_sre.lab.awslambda.invocations`), answering
 (:mod:`chaos_sre.lab.awslambda.routes`). The
 folder is ``awslambda``, as ``lambda`` is a Python keyword."""
 
+from pathlib import Path
+
 from chaos_sre.lab.awslambda.status import snapshot, status_lines
-from chaos_sre.lab.core.plugin import LabService
+from chaos_sre.lab.core.plugin import LabService, RefusedMutation
 
 SERVICE = LabService(name="lambda", package=__name__, order=60, botocore_services=("lambda",),
                      status_lines=status_lines, snapshot=snapshot,
+                     fault_kinds=("lambda-reserved-concurrency-lowered",),
+                     refused_mutation=RefusedMutation(Path("experiments/lambda-throttle.json"),
+                                                      "lambda:PutFunctionConcurrency",
+                                                      "AccessDeniedException"),
                      profile_descriptions={
                          "resilient": "/api/quote served without function api-worker when it is throttled",
                          "fragile": "/api/quote fails (502) when function api-worker is throttled"})

@@ -24,6 +24,10 @@ class Functions:
     context: SimulationContext
     pool: Concurrency = field(default_factory=Concurrency)
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    provisioned: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Function -> qualifier (version or alias) -> its provisioned concurrency (moto has none)."""
+    _minute: dict[str, Counter[str]] = field(default_factory=dict)
+    """This minute's counts per function, for CloudWatch (:mod:`chaos_sre.lab.awslambda.metrics`)."""
     _events: list[tuple[float, Event]] = field(default_factory=list)
     """(when to try next, AWS seconds; the event) of asynchronous invocations."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -37,11 +41,23 @@ class Functions:
         """Start an invocation of ``name`` now (with moto's reserved concurrency), or throttle it."""
         with self._lock:
             self._sync(name)
-            outcome = self.pool.invoke(name, self.aws_now())
+            now = self.aws_now()
+            outcome = self.pool.invoke(name, now)
             counts = self.counts.setdefault(name, Counter())
             counts["invocations" if outcome.started else "throttles"] += 1
             counts["cold_starts"] += outcome.cold
+            minute = self._minute.setdefault(name, Counter())
+            minute["Invocations" if outcome.started else "Throttles"] += 1
+            minute["ConcurrentExecutions"] = max(minute["ConcurrentExecutions"],
+                                                 self.pool.in_flight(name, now))
             return outcome
+
+    def drain_minute(self) -> dict[str, Counter[str]]:
+        """Each invoked function's counts since the last call (``Invocations``, ``Throttles``,
+        ``ConcurrentExecutions`` - the most in flight at once), reset."""
+        with self._lock:
+            drained, self._minute = self._minute, {}
+            return drained
 
     def queue(self, name: str) -> None:
         """An asynchronous invocation (InvocationType Event): tried now, then as Lambda retries."""
@@ -62,6 +78,19 @@ class Functions:
             elif following is not None:
                 with self._lock:
                     self._events.append((event.received_at + following, event))
+
+    def provisioned_total(self, name: str) -> int:
+        """The provisioned concurrency of every version and alias of function ``name``."""
+        return sum(self.provisioned.get(name, {}).values())
+
+    def reservation_changed(self, name: str, previous: int | None, reserved: int | None) -> None:
+        """Record the change on the timeline: a lower cap than before is a fault."""
+        if previous == reserved:
+            return
+        lowered = reserved is not None and (previous is None or reserved < previous)
+        self.context.timeline.event(
+            "lambda-reserved-concurrency-lowered" if lowered else "lambda-reserved-concurrency-raised",
+            name, previous=previous, reserved=reserved)
 
     def status(self) -> dict[str, Any]:
         functions = {f.function_name: f for f in moto_backend("lambda").list_functions()}

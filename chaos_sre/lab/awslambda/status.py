@@ -19,9 +19,13 @@ def status_lines(status: Mapping[str, Any]) -> list[str]:
 
 
 def snapshot(clients: Clients) -> Any:
-    """Every function's reserved concurrency (None: none)."""
+    """Every function's reserved concurrency (None: none) and provisioned concurrency
+    configurations (qualified ARN, requested count)."""
     aws = clients("lambda")
     names = sorted(f["FunctionName"] for page in aws.get_paginator("list_functions").paginate()
                    for f in page["Functions"])
-    return [(name, aws.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions"))
+    return [(name, aws.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions"),
+             [(c["FunctionArn"], c["RequestedProvisionedConcurrentExecutions"])
+              for page in aws.get_paginator("list_provisioned_concurrency_configs").paginate(
+                  FunctionName=name) for c in page["ProvisionedConcurrencyConfigs"]])
             for name in names]
