@@ -21,7 +21,8 @@ from bench.common import ROOT, published, table
 from bench.lab_process import THIS_CHECKOUT, chaos_run, running_lab
 from chaos_sre.lab.core.mutations import is_mutation
 
-EXPERIMENTS = ("az-outage", "az-blackhole", "rds-failover", "dynamodb-throttle", "ecs-scale-to-zero")
+EXPERIMENTS = ("az-outage", "az-blackhole", "rds-failover", "dynamodb-throttle", "ecs-scale-to-zero",
+               "lambda-throttle")
 
 
 def counted(experiment: str) -> dict[str, int]:

@@ -13,8 +13,9 @@ one known situation:
   from the fault on: truth FAIL;
 * ``sampler killed`` / ``sampler stalled`` / ``samples torn`` / ``samples removed``: a method
   action right after the fault breaks the observation: the run was not observed, truth not PASS;
-* ``no effect``: ECS's desired count is put back at once (as a scaler would): the service never
-  met the fault, truth not PASS;
+* ``no effect``: ECS's desired count is put back at once (as a scaler would), or the throttled
+  Lambda function's reservation is removed (chaostoolkit-aws ``delete_function_concurrency``, as
+  an operator or a deploy would): the service never met the fault, truth not PASS;
 * ``samples NaN``: a sample line with ``NaN`` times lands in the samples file during the fault:
   the observation cannot be trusted, truth not PASS;
 * ``dry run``: ``chaos run --dry=actions`` or ``--dry=activities``, or the experiments'
@@ -59,7 +60,7 @@ from chaos_sre.aws.client import aws_client
 from chaos_sre.lab.client import LabClient
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "ecs-scale-to-zero", "rds-failover",
-               "dynamodb-throttle")
+               "dynamodb-throttle", "lambda-throttle")
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 SAMPLER = "[c]haos_sre.slo.sampler.*{samples}"
 BREAKERS = {
@@ -85,7 +86,8 @@ class Case:
     profile: str = "resilient"
     adversity: dict[str, Any] | None = None
     breaker: str | None = None
-    """A key of BREAKERS, or ``scaler`` (ECS's desired count put back)."""
+    """A key of BREAKERS, ``scaler`` (ECS's desired count put back) or ``reservation removed``
+    (the Lambda function's reserved concurrency deleted)."""
     az: str | None = None
     flags: tuple[str, ...] = ()
     """`chaos run` flags."""
@@ -170,6 +172,10 @@ def corpus(reps: int) -> list[Case]:
         for experiment in experiments:
             add(1, breaker, "not pass", experiment, breaker=breaker)
     add(8, "no effect (ECS count put back)", "not pass", "ecs-scale-to-zero", breaker="scaler")
+    add(4, "no effect (Lambda reservation removed)", "not pass", "lambda-throttle",
+        breaker="reservation removed")
+    add(2, "persistent errors 1.0%", "not pass", "lambda-throttle",
+        adversity={"effect": "error", "share": 0.01, "start": "fault"})
     for experiment in ("az-outage", "ecs-scale-to-zero"):
         add(1, "samples NaN", "not pass", experiment, breaker="samples NaN")
     for experiment in EXPERIMENTS:
@@ -218,6 +224,15 @@ def scaler_action(lab: dict[str, str]) -> dict[str, Any]:
                                        "desired_count": service["desiredCount"]}}}
 
 
+def reservation_removed_action() -> dict[str, Any]:
+    """chaostoolkit-aws removes the throttled function's reservation, as an operator or a deploy
+    would: the throttle no longer holds."""
+    return {"type": "action", "name": "someone-removes-the-reservation", "pauses": {"after": 10},
+            "provider": {"type": "python", "module": "chaosaws.awslambda.actions",
+                         "func": "delete_function_concurrency",
+                         "arguments": {"function_name": "api-worker"}}}
+
+
 def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
     """The shipped experiment, or a copy with the case's breaking action right after the fault."""
     shipped = ROOT / "experiments" / f"{case.experiment}.json"
@@ -226,6 +241,8 @@ def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
     document = json.loads(shipped.read_text())
     if case.breaker == "scaler":
         action = scaler_action(lab)
+    elif case.breaker == "reservation removed":
+        action = reservation_removed_action()
     else:
         samples = folder / "run.samples.jsonl"
         document["controls"][0]["provider"]["arguments"]["samples_path"] = str(samples)

@@ -29,6 +29,7 @@ VALID = {
     "throttle_table": {"table_name": "sessions"},
     "set_desired_count": {"cluster": "staging", "service": "api", "desired_count": 1},
     "scale_service_to_zero": {"cluster": "staging", "service": "api"},
+    "throttle_function": {"function_name": "api-worker"},
 }
 """Arguments each shipped fault accepts (the property test varies one at a time)."""
 

@@ -160,6 +160,8 @@ def test_experiment_fails_on_fragile_with_the_budget_and_still_restores(start_la
     assert status != 0
     reasons = extension(journal)["verdict"]["reasons"]
     assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    failed = lab.timeline()["requests"]["by_cause"]
+    assert set(failed) - {"ok"} == {"502-lambda-throttled"}, failed  # only the quote path failed
     assert account_snapshot(lab) == before
     assert (FUNCTION, None, []) in before["lambda"]
     ran_within_the_runner_policy(lab)
