@@ -153,7 +153,8 @@ def _condition_holds(operator: str, key: str, expected: Any, request: Request,
     return True
 
 
-def _applies(statement: Mapping[str, Any], request: Request, resource: Resource) -> bool:
+def statement_applies(statement: Mapping[str, Any], request: Request, resource: Resource) -> bool:
+    """Whether one statement's action, resource and conditions match the request on ``resource``."""
     if not _matches(statement["Action"], request.action, ignore_case=True):
         return False
     if not _matches(statement["Resource"], resource.arn, ignore_case=False):
@@ -168,7 +169,7 @@ def _applies(statement: Mapping[str, Any], request: Request, resource: Resource)
 def allows(statements: Sequence[Mapping[str, Any]], request: Request) -> bool:
     """Whether the policy's statements allow the request on every resource it names."""
     for resource in request.resources or (Resource(),):
-        applying = [s for s in statements if _applies(s, request, resource)]
+        applying = [s for s in statements if statement_applies(s, request, resource)]
         if not any(s["Effect"] == "Allow" for s in applying) or any(s["Effect"] == "Deny" for s in applying):
             return False
     return True
