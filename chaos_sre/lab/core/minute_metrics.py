@@ -48,7 +48,7 @@ class MinuteMetricsPublisher:
         data = self._drain(at or datetime.now(UTC))
         for first in range(0, len(data), MAX_DATA_PER_CALL):
             self._metrics.put_metric_data(Namespace=self._namespace,
-                                             MetricData=data[first:first + MAX_DATA_PER_CALL])
+                                          MetricData=data[first:first + MAX_DATA_PER_CALL])
 
     def _run(self) -> None:
         """Publish each minute once it is over, stamped with its start."""
