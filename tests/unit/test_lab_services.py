@@ -47,7 +47,7 @@ def test_simulations_and_seeds_run_in_their_declared_order() -> None:
     # sees what an experiment's action changed in the same round, after CloudWatch's alarms, so
     # a stop condition is read in the round its alarm changed
     assert ticks == ["cloudwatch", "fis", "ecs", "ec2", "autoscaling", "arczonalshift", "elbv2", "rds", "dynamodb",
-                     "applicationautoscaling", "lambda"]
+                     "applicationautoscaling", "lambda", "s3"]
     assert seeds[0] == "web"  # the others build on its VPC, subnets and listener
 
 
@@ -56,7 +56,7 @@ def test_a_profile_has_one_part_per_service_with_settings() -> None:
 
     for name in PROFILES:
         profile = profile_named(name)
-        assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "lambda", "rds", "web"]
+        assert [service for service, _part in profile.parts] == ["dynamodb", "ecs", "lambda", "rds", "s3", "web"]
     assert profile_named("resilient").with_option("rds-proxy").part("rds").rds_proxy is True
     assert profile_named("resilient").with_option("rds-proxy").options() == ("rds-proxy",)
     assert profile_named("resilient").options() == ()

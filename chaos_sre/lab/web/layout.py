@@ -34,7 +34,8 @@ writes DynamoDB table ``sessions`` (provisioned, GSI ``by-user``) for
 
 Web pages also call service ``api`` (:data:`API_ROUTE`); when it cannot answer
 they serve a fallback or fail, per the profile. Service ``api`` answers ``/api/quote`` by
-invoking Lambda function ``api-worker`` synchronously (:data:`LAMBDA_ROUTES`).
+invoking Lambda function ``api-worker`` synchronously (:data:`LAMBDA_ROUTES`). ``/upload`` writes an
+object to S3 bucket ``uploads`` as role ``web-app`` (:data:`S3_ROUTES`).
 
 Around the service, as in a staging account: subnet ``runner-us-east-1c`` (10.0.23.0/24) of the
 same VPC holds the chaos-sre runner's network interface (private address
@@ -58,6 +59,8 @@ DYNAMODB_ROUTES = {"/session": "sessions", "/cart": "carts"}
 API_ROUTE = "/api"
 """Path prefix the load balancer forwards to ECS service ``api`` (every other path: the web tier)."""
 LAMBDA_ROUTES = {"/api/quote": "api-worker"}
+S3_ROUTES = {"/upload": "uploads"}
+"""Path prefix -> the bucket the web tier writes each request's upload to (as role ``web-app``)."""
 """Path prefix -> the Lambda function service ``api`` invokes (RequestResponse) to answer it."""
 API_TAGS = {"app": "api", "env": "staging"}
 ECS_CLUSTER = "staging"

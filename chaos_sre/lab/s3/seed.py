@@ -1,0 +1,45 @@
+"""Seeds the upload path's storage: bucket ``uploads`` (versioned, replicated to
+``uploads-replica``), the web tier's role ``web-app`` that writes and reads it, and the role S3
+replicates as."""
+
+import json
+from typing import Any
+
+from chaos_sre.lab.core.settings import Profile
+
+SEED_ORDER = 46
+BUCKET = "uploads"
+REPLICA = "uploads-replica"
+APP_ROLE = "web-app"
+REPLICATION_ROLE = "s3-replication"
+TAGS = {"app": "web", "env": "staging"}
+
+
+def _trust(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
+    """Create the buckets (versioning on both, as replication requires: "Requirements and
+    considerations for replication", Amazon S3 User Guide), the replication rule of every object
+    of ``uploads``, and role ``web-app`` allowed to put and get its objects."""
+    iam = session.client("iam", endpoint_url=endpoint_url)
+    iam.create_role(RoleName=APP_ROLE, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
+    iam.put_role_policy(RoleName=APP_ROLE, PolicyName="uploads", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    replication_role = iam.create_role(RoleName=REPLICATION_ROLE,
+                                       AssumeRolePolicyDocument=_trust("s3.amazonaws.com"))["Role"]["Arn"]
+    s3 = session.client("s3", endpoint_url=endpoint_url)
+    for name in (BUCKET, REPLICA):
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v}
+                                                              for k, v in TAGS.items()]})
+    s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
+        "Role": replication_role, "Rules": [{
+            "ID": "all-uploads", "Priority": 1, "Status": "Enabled", "Filter": {},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": f"arn:aws:s3:::{REPLICA}"}}]})

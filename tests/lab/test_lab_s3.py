@@ -1,0 +1,90 @@
+"""S3 in the lab: the web tier's ``/upload`` writing to bucket ``uploads`` as role ``web-app``,
+the bucket policy evaluated for that role (an explicit deny wins), the resilient application's
+queue of refused uploads, and PutBucketPolicy refusing what S3 refuses (chaos_sre/lab/s3/)."""
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from conftest import RunningLab, account_snapshot, lab_for_module, wait_until
+
+from chaos_sre.lab.s3.routes import Uploads
+from chaos_sre.lab.web.answers import Failure, Fallback
+
+BUCKET = "uploads"
+APP_ROLE = "arn:aws:iam::123456789012:role/web-app"
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    with lab_for_module(tmp_path_factory) as lab:
+        yield lab
+
+
+def bucket_counts(lab: RunningLab) -> dict[str, int]:
+    return dict(lab.api.status()["s3_buckets"][BUCKET])
+
+
+def test_an_upload_denied_by_the_bucket_policy_is_queued_and_written_once_access_is_back(
+        module_lab: RunningLab) -> None:
+    """"How Amazon S3 authorizes a request" / "Policy evaluation logic": the role's own policy
+    allows s3:PutObject, yet a bucket policy statement denying that role wins; a statement for
+    another principal does not touch it. The resilient web tier answers 200 without the upload
+    (queued) and writes it once the deny is gone; the account snapshot is as before."""
+    url, s3 = module_lab.env["CHAOS_SRE_TARGET_URL"], module_lab.client("s3", retries=False)
+    before = account_snapshot(module_lab)
+    assert [name for name, _policy, _replication in before["s3"]] == ["uploads", "uploads-replica"]
+    assert before["s3"][0][2]["Rules"][0]["Destination"]["Bucket"] == "arn:aws:s3:::uploads-replica"
+    start = bucket_counts(module_lab)
+    served = requests.get(f"{url}/upload", timeout=5)
+    assert served.status_code == 200 and "X-Lab-Fallback" not in served.headers
+    assert bucket_counts(module_lab).get("uploads", 0) == start.get("uploads", 0) + 1
+
+    runner_only = {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:role/other"},
+                   "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": [runner_only]}))
+    assert "X-Lab-Fallback" not in requests.get(f"{url}/upload", timeout=5).headers
+    deny_app = {**runner_only, "Principal": {"AWS": APP_ROLE}}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": [deny_app]}))
+    try:
+        queued = requests.get(f"{url}/upload", timeout=5)
+        assert queued.status_code == 200 and queued.headers["X-Lab-Fallback"] == "s3"
+        assert bucket_counts(module_lab)["access_denied"] >= 1
+    finally:
+        s3.delete_bucket_policy(Bucket=BUCKET)
+    assert wait_until(lambda: bucket_counts(module_lab).get("written_late", 0)
+                      >= start.get("written_late", 0) + 1, timeout=10)
+    assert account_snapshot(module_lab)["s3"] == before["s3"]
+
+
+def test_put_bucket_policy_refuses_what_s3_refuses(module_lab: RunningLab) -> None:
+    """PutBucketPolicy: a policy over 20 KB, or a statement without a Principal, is refused
+    (MalformedPolicy) and nothing is stored."""
+    s3 = module_lab.client("s3", retries=False)
+    big = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+           "Resource": [f"arn:aws:s3:::{BUCKET}/{n:05d}/*" for n in range(1000)]}
+    for statement, message in ((big, "maximum allowed document size"),
+                               ({"Effect": "Deny", "Action": "s3:*", "Resource": "*"}, "needs a Principal")):
+        with pytest.raises(ClientError, match=message) as refused:
+            s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Statement": [statement]}))
+        assert refused.value.response["Error"]["Code"] == "MalformedPolicy"
+    with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=BUCKET)
+
+
+def test_without_a_queue_a_refused_upload_is_lost() -> None:
+    """The fragile web tier passes S3's refusal on (pure: the route alone)."""
+    fragile = Uploads(lambda bucket, key, body: "AccessDenied", lambda bucket, key: None, False)
+    outcome = asyncio.run(fragile.before_serving("/upload", targets=None))  # type: ignore[arg-type]
+    assert isinstance(outcome, Failure) and outcome.status == 500
+    assert outcome.cause == "500-upload-access-denied"
+    queued: list[str] = []
+    resilient = Uploads(lambda bucket, key, body: "SlowDown", lambda bucket, key: queued.append(key), True)
+    assert isinstance(asyncio.run(resilient.before_serving("/upload", targets=None)),  # type: ignore[arg-type]
+                      Fallback) and len(queued) == 1
+    assert asyncio.run(fragile.before_serving("/cart", targets=None)) is None  # type: ignore[arg-type]
