@@ -120,8 +120,9 @@ def _as_fis_run(document: dict[str, Any], needs: Needs,
         return document
     for step in replaced:
         provider = step.get("provider") or {}
-        name = f"{provider.get('module', '')}.{provider.get('func', '')}"
-        fault = faults.get((str(provider.get("module", "")), str(provider.get("func", ""))))
+        key = (str(provider.get("module", "")), str(provider.get("func", "")))
+        name = ".".join(key)
+        fault = faults.get(key)
         if fault is not None:
             needs.add(name, (*fault.reads, *FIS_GUARDRAIL_READS), ())
         elif name in EXTENSION_NEEDS:

@@ -35,6 +35,7 @@ from chaos_sre.services.awslambda import (
     provisioned_concurrency,
     reserved_concurrency,
     set_reserved_concurrency,
+    shown,
 )
 
 __all__ = ["restore_function", "throttle_function"]
@@ -44,10 +45,6 @@ FUNCTIONS = "arn:aws:lambda:*:*:function:*"
 RESTORE_OP = "restore_lambda_concurrency"
 EFFECT = "set-reserved-concurrency"
 ReservedConcurrency = Annotated[int, pydantic.Field(ge=0)]
-
-
-def _shown(reserved: int | None) -> str:
-    return "none" if reserved is None else str(reserved)
 
 
 @fault(
@@ -100,7 +97,7 @@ def throttle_function(
             set_reserved_concurrency(client, name, reserved_concurrency_limit)
             mutation.applied()
             mutation.outcome = {"reserved_concurrency": reserved_concurrency_limit}
-        logger.info(f"chaos-sre: Lambda function {name} reserved concurrency {_shown(before)} -> "
+        logger.info(f"chaos-sre: Lambda function {name} reserved concurrency {shown(before)} -> "
                     f"{reserved_concurrency_limit}")
 
     return Plan(
@@ -111,7 +108,7 @@ def throttle_function(
         apply=apply,
         calls=[PlannedCall("lambda:PutFunctionConcurrency", arn, tags),
                *([PlannedCall("lambda:DeleteFunctionConcurrency", arn, tags)] if before is None else [])],
-        action=f"set Lambda function {name}'s reserved concurrency from {_shown(before)} to "
+        action=f"set Lambda function {name}'s reserved concurrency from {shown(before)} to "
                f"{reserved_concurrency_limit}")
 
 
@@ -137,7 +134,7 @@ def _restore_lambda_concurrency(op: RestoreLambdaConcurrency, configuration: Set
     if reserved_concurrency(client, op.function_name) != op.reserved_concurrency:
         set_reserved_concurrency(client, op.function_name, op.reserved_concurrency)
     return (f"Lambda function {op.function_name} restored to reserved concurrency "
-            f"{_shown(op.reserved_concurrency)}")
+            f"{shown(op.reserved_concurrency)}")
 
 
 @effect_check(EFFECT)
@@ -149,6 +146,6 @@ def _reservation_holds(intent: Operation, outcome: Any, configuration: Settings,
         return "the run ledger does not say which reserved concurrency the fault set"
     now = reserved_concurrency(aws_client("lambda", configuration, secrets), name)
     if now != outcome["reserved_concurrency"]:
-        return (f"its reserved concurrency is {_shown(now)}, not the {outcome['reserved_concurrency']} "
+        return (f"its reserved concurrency is {shown(now)}, not the {outcome['reserved_concurrency']} "
                 "the fault set: something put it back")
     return None

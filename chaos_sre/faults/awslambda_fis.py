@@ -11,7 +11,7 @@ from typing import Any
 
 from chaos_sre.fis.automation import ApiCall, Change, automation_part
 from chaos_sre.fis.mapping import FisContext, FisPart
-from chaos_sre.services.awslambda import concurrency_call
+from chaos_sre.services.awslambda import concurrency_call, shown
 
 RESTORE_SECONDS = 60.0
 """What the undo needs of the automation's time: one API call, no wait."""
@@ -28,7 +28,6 @@ def reserved_concurrency_in_fis(arguments: dict[str, Any], context: FisContext) 
     before = planned["before"]["reserved_concurrency"]
     after = planned["after"]["reserved_concurrency"]
     change = Change("Throttle", _call(name, after), undo=_call(name, before))
-    shown = "none" if before is None else before
     return automation_part("throttle-function", f"chaos-sre: Lambda function {name} reserved "
-                           f"concurrency {after}, then back to {shown}", [change], context,
+                           f"concurrency {after}, then back to {shown(before)}", [change], context,
                            RESTORE_SECONDS)

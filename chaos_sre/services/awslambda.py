@@ -48,6 +48,11 @@ def provisioned_concurrency(client: Any, function_name: str) -> list[Provisioned
                               "ProvisionedConcurrencyConfigs", FunctionName=function_name)]
 
 
+def shown(reserved: int | None) -> str:
+    """A reserved concurrency as logs and notes say it: the number, or ``none``."""
+    return "none" if reserved is None else str(reserved)
+
+
 def concurrency_call(function_name: str, reserved: int | None) -> tuple[str, dict[str, Any]]:
     """The Lambda API call (its API name, its parameters) that sets the function's reserved
     concurrency to ``reserved``: PutFunctionConcurrency, or DeleteFunctionConcurrency for none."""

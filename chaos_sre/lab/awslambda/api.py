@@ -21,6 +21,7 @@ from typing import Any
 
 from moto.awslambda.exceptions import UnknownFunctionException
 
+from chaos_sre.lab.awslambda.calls import function_name
 from chaos_sre.lab.awslambda.simulation import Functions, lab_functions
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.own_apis import ApiError, Handler, invalid, not_found
@@ -35,8 +36,7 @@ LIST_PAGE = (1, 50)
 
 def _function_name(request: ApiRequest) -> str:
     """The function a request names: by name, ARN or partial ARN (``NAME:QUALIFIER`` not taken)."""
-    given = str(request.params.get("FunctionName") or "")
-    name = given.split(":function:", 1)[-1].split(":", 1)[0]
+    name = function_name(request.params)
     try:
         moto_backend("lambda").get_function(name)
     except UnknownFunctionException:

@@ -80,6 +80,8 @@ class Concurrency:
 
     account_limit: int = ACCOUNT_CONCURRENCY
     _functions: dict[str, _Function] = field(default_factory=dict)
+    _settled_at: float = float("-inf")
+    """The clock of the last settling: settling again at the same moment changes nothing."""
 
     def add(self, name: str, timings: Timings = Timings()) -> None:
         self._functions.setdefault(name, _Function(timings))
@@ -126,6 +128,9 @@ class Concurrency:
 
     def _settle(self, now: float) -> None:
         """Invocations that ended free their environments, idle until they are let go."""
+        if now == self._settled_at:
+            return
+        self._settled_at = now
         for function in self._functions.values():
             ended = [at for at in function.running if at <= now]
             function.running = [at for at in function.running if at > now]

@@ -6,6 +6,7 @@ be queued by the application (the profile's choice) and is written again on a la
 S3 takes it. ``lab status`` counts each bucket's uploads: written, refused (access denied, slow
 down), queued and written late."""
 
+import functools
 import json
 import threading
 import time
@@ -31,6 +32,18 @@ PARTITION = "aws"
 """moto keeps S3 per partition, IAM in its global region."""
 
 
+@functools.lru_cache(maxsize=8)
+def _bucket_statements(policy: str) -> list[dict[str, Any]]:
+    """A bucket policy's statements, parsed once per text (every upload reads them)."""
+    return bucket_statements(policy)
+
+
+@functools.lru_cache(maxsize=8)
+def _identity_statements(documents: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The statements of a role's inline policies, parsed once per set of documents."""
+    return [s for document in documents for s in validate(json.loads(document))]
+
+
 def s3_backend() -> Any:
     return moto_backend("s3", region=PARTITION)
 
@@ -45,8 +58,6 @@ class Storage:
     _queued: list[tuple[str, str]] = field(default_factory=list)
     _next_retry: float = 0.0
     """When (monotonic wall seconds) the application tries its queue again: once an AWS second."""
-    _policies: dict[bytes, list[dict[str, Any]]] = field(default_factory=dict)
-    """Bucket policy text -> its statements (parsed once)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
     """The application's uploads come from the endpoint's threads, outside the lab lock."""
 
@@ -84,20 +95,15 @@ class Storage:
     def _refusal(self, bucket: str, key: str) -> str | None:
         request = Request("s3:PutObject", REGION, (Resource(f"arn:aws:s3:::{bucket}/{key}"),))
         policy = s3_backend().get_bucket(bucket).policy
-        statements = self._statements(policy if isinstance(policy, bytes) else str(policy).encode()) \
+        statements = _bucket_statements(policy.decode() if isinstance(policy, bytes) else str(policy)) \
             if policy else []
         role = moto_backend("iam", region="global").get_role(APP_ROLE)
-        identity = [s for document in role.policies.values() for s in validate(json.loads(document))]
+        identity = _identity_statements(tuple(role.policies.values()))
         if not allowed(statements, APP_PRINCIPAL, request, allows(identity, request)):
             return ACCESS_DENIED
         if not self.rates.admit(bucket, key, "PUT", time.monotonic() / self.context.time_scale):
             return SLOW_DOWN
         return None
-
-    def _statements(self, policy: bytes) -> list[dict[str, Any]]:
-        if policy not in self._policies:
-            self._policies = {policy: bucket_statements(policy.decode())}
-        return self._policies[policy]
 
     def status(self) -> dict[str, Any]:
         backend = s3_backend()
