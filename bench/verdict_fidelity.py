@@ -60,7 +60,7 @@ from chaos_sre.aws.client import aws_client
 from chaos_sre.lab.client import LabClient
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "ecs-scale-to-zero", "rds-failover",
-               "dynamodb-throttle", "lambda-throttle")
+               "dynamodb-throttle", "lambda-throttle", "s3-access-denied")
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 SAMPLER = "[c]haos_sre.slo.sampler.*{samples}"
 BREAKERS = {
@@ -86,8 +86,9 @@ class Case:
     profile: str = "resilient"
     adversity: dict[str, Any] | None = None
     breaker: str | None = None
-    """A key of BREAKERS, ``scaler`` (ECS's desired count put back) or ``reservation removed``
-    (the Lambda function's reserved concurrency deleted)."""
+    """A key of BREAKERS, ``scaler`` (ECS's desired count put back), ``reservation removed``
+    (the Lambda function's reserved concurrency deleted) or ``policy deleted`` (the S3 bucket's
+    policy, the fault's statement with it, deleted)."""
     az: str | None = None
     flags: tuple[str, ...] = ()
     """`chaos run` flags."""
@@ -176,6 +177,10 @@ def corpus(reps: int) -> list[Case]:
         breaker="reservation removed")
     add(2, "persistent errors 1.0%", "not pass", "lambda-throttle",
         adversity={"effect": "error", "share": 0.01, "start": "fault"})
+    add(4, "no effect (bucket policy deleted)", "not pass", "s3-access-denied",
+        breaker="policy deleted")
+    add(2, "persistent errors 1.0%", "not pass", "s3-access-denied",
+        adversity={"effect": "error", "share": 0.01, "start": "fault"})
     for experiment in ("az-outage", "ecs-scale-to-zero"):
         add(1, "samples NaN", "not pass", experiment, breaker="samples NaN")
     for experiment in EXPERIMENTS:
@@ -233,6 +238,14 @@ def reservation_removed_action() -> dict[str, Any]:
                          "arguments": {"function_name": "api-worker"}}}
 
 
+def policy_deleted_action() -> dict[str, Any]:
+    """boto3 deletes the bucket's policy, as an operator cleaning it up would: the deny no
+    longer holds (chaostoolkit-aws has no bucket policy action)."""
+    script = "import boto3; boto3.client('s3').delete_bucket_policy(Bucket='uploads')"
+    return {"type": "action", "name": "someone-deletes-the-bucket-policy", "pauses": {"after": 10},
+            "provider": {"type": "process", "path": sys.executable, "arguments": ["-c", script]}}
+
+
 def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
     """The shipped experiment, or a copy with the case's breaking action right after the fault."""
     shipped = ROOT / "experiments" / f"{case.experiment}.json"
@@ -243,6 +256,8 @@ def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
         action = scaler_action(lab)
     elif case.breaker == "reservation removed":
         action = reservation_removed_action()
+    elif case.breaker == "policy deleted":
+        action = policy_deleted_action()
     else:
         samples = folder / "run.samples.jsonl"
         document["controls"][0]["provider"]["arguments"]["samples_path"] = str(samples)

@@ -37,7 +37,8 @@ def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 5, "rds-failover": 1, "dynamodb-throttle": 2,
-                  "ecs-scale-to-zero": 1, "lambda-throttle": 1, "lab-smoke": 0}
+                  "ecs-scale-to-zero": 1, "lambda-throttle": 1, "s3-access-denied": 1,
+                  "lab-smoke": 0}
 """Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
 suspends the ASG's AZRebalance, creates a deny-all network ACL, re-associates the AZ's subnet,
 takes the subnet out of the ASG; dynamodb-throttle holds the table's auto scaling, then lowers

@@ -19,6 +19,13 @@ IAM_ACTIONS = {
     "s3:HeadObject": "s3:GetObject",
     "s3:DeleteObjects": "s3:DeleteObject",
     "s3:CopyObject": "s3:PutObject",
+    "s3:ListBuckets": "s3:ListAllMyBuckets",
+    "s3:GetBucketReplication": "s3:GetReplicationConfiguration",
+    "s3:PutBucketReplication": "s3:PutReplicationConfiguration",
+    "s3:DeleteBucketReplication": "s3:PutReplicationConfiguration",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
 }
 """Operations whose permission has another name."""
 

@@ -9,12 +9,9 @@ cancel and on failure too."""
 
 from typing import Any
 
-from chaos_sre.fis.automation import ApiCall, Change, automation_part
+from chaos_sre.fis.automation import ONE_CALL_RESTORE_SECONDS, ApiCall, Change, automation_part
 from chaos_sre.fis.mapping import FisContext, FisPart
 from chaos_sre.services.awslambda import concurrency_call, shown
-
-RESTORE_SECONDS = 60.0
-"""What the undo needs of the automation's time: one API call, no wait."""
 
 
 def _call(function_name: str, reserved: int | None) -> ApiCall:
@@ -30,4 +27,4 @@ def reserved_concurrency_in_fis(arguments: dict[str, Any], context: FisContext) 
     change = Change("Throttle", _call(name, after), undo=_call(name, before))
     return automation_part("throttle-function", f"chaos-sre: Lambda function {name} reserved "
                            f"concurrency {after}, then back to {shown(before)}", [change], context,
-                           RESTORE_SECONDS)
+                           ONE_CALL_RESTORE_SECONDS)

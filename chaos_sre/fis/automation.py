@@ -24,6 +24,8 @@ ROLE_PARAMETER = "AutomationAssumeRole"
 DURATION_PARAMETER = "Duration"
 LONGEST_SECONDS = 12 * HOUR
 """FIS's longest ``maxDuration`` for an automation."""
+ONE_CALL_RESTORE_SECONDS = 60.0
+"""What an undo of one API call, with no wait, needs of the automation's time."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ VALID = {
     "set_desired_count": {"cluster": "staging", "service": "api", "desired_count": 1},
     "scale_service_to_zero": {"cluster": "staging", "service": "api"},
     "throttle_function": {"function_name": "api-worker"},
+    "deny_bucket_access": {"bucket_name": "uploads", "role_name": "web-app"},
 }
 """Arguments each shipped fault accepts (the property test varies one at a time)."""
 

@@ -415,6 +415,40 @@ def test_the_exported_lambda_automation_throttles_the_function_and_removes_its_r
         "ReservedConcurrentExecutions") is None
 
 
+def test_the_exported_s3_automation_denies_the_role_and_deletes_the_policy_it_added(
+        module_lab: RunningLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FIS has no action that changes a bucket policy, so S3 access denied runs as the generated
+    automation: PutBucketPolicy with the deny statement for the hold, then - the bucket had no
+    policy - DeleteBucketPolicy, not a Put of an empty policy (S3 has none)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", module_lab.env["AWS_ENDPOINT_URL"])
+    exported = export(ROOT / "experiments" / "s3-access-denied.json", account_id=ACCOUNT)
+    steps = [(s["name"], s["inputs"].get("Api")) for s in exported.documents[0].content["mainSteps"]]
+    assert steps == [("DenyAccess", "PutBucketPolicy"), ("Hold", None),
+                     ("UndoDenyAccess", "DeleteBucketPolicy")]
+    assert {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"} <= {
+        action for s in (exported.automation_role or {})["Statement"] for action in s["Action"]}
+    s3 = module_lab.client("s3")
+    fis = module_lab.client("fis")
+    body = with_runbook(module_lab, exported, "PT30S")
+    template_id = fis.create_experiment_template(**body)["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: _has_policy(s3) and "ChaosSreDenywebapp" in s3.get_bucket_policy(
+        Bucket="uploads")["Policy"], timeout=10, interval=0.1)
+    assert wait_until(lambda: fis.get_experiment(id=experiment)["experiment"]["state"]["status"]
+                      in ENDED, timeout=30)
+    assert fis.get_experiment(id=experiment)["experiment"]["state"]["status"] == "completed"
+    assert not _has_policy(s3)
+
+
+def _has_policy(s3: Any) -> bool:
+    try:
+        s3.get_bucket_policy(Bucket="uploads")
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "NoSuchBucketPolicy"
+        return False
+    return True
+
+
 def test_the_safety_lever_stops_running_experiments_and_refuses_new_ones(
         module_lab: RunningLab) -> None:
     """"Safety lever for AWS FIS": engaged (with a reason), it stops every running experiment and

@@ -43,7 +43,7 @@ def test_an_upload_denied_by_the_bucket_policy_is_queued_and_written_once_access
     assert served.status_code == 200 and "X-Lab-Fallback" not in served.headers
     assert bucket_counts(module_lab).get("uploads", 0) == start.get("uploads", 0) + 1
 
-    runner_only = {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:role/other"},
+    runner_only = {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:role/s3-replication"},
                    "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17",
                                                            "Statement": [runner_only]}))
@@ -77,14 +77,80 @@ def test_put_bucket_policy_refuses_what_s3_refuses(module_lab: RunningLab) -> No
         s3.get_bucket_policy(Bucket=BUCKET)
 
 
+def test_an_asset_read_denied_is_served_from_cache_and_the_timeline_names_what_was_taken(
+        module_lab: RunningLab) -> None:
+    """GetObject by the application's role, denied by the bucket policy: the resilient web tier
+    serves the asset from its cache; the timeline records the policy that took s3:GetObject
+    from the role as a fault, and its removal as access restored. A missing asset is a 404."""
+    url, s3 = module_lab.env["CHAOS_SRE_TARGET_URL"], module_lab.client("s3", retries=False)
+    served = requests.get(f"{url}/assets/logo.svg", timeout=5)
+    assert served.status_code == 200 and "X-Lab-Fallback" not in served.headers
+    assert requests.get(f"{url}/assets/none.svg", timeout=5).status_code == 404
+    deny_reads = {"Sid": "NoReads", "Effect": "Deny", "Principal": {"AWS": APP_ROLE},
+                  "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": [deny_reads]}))
+    try:
+        cached = requests.get(f"{url}/assets/logo.svg", timeout=5)
+        assert cached.status_code == 200 and cached.headers["X-Lab-Fallback"] == "s3"
+        assert "X-Lab-Fallback" not in requests.get(f"{url}/upload", timeout=5).headers
+    finally:
+        s3.delete_bucket_policy(Bucket=BUCKET)
+    events = [(e["kind"], e["detail"]["actions"]) for e in module_lab.timeline()["events"]
+              if e["resource"] == BUCKET and e["kind"].startswith("s3-bucket-access")]
+    assert events[-2:] == [("s3-bucket-access-denied", ["s3:GetObject"]),
+                           ("s3-bucket-access-restored", ["s3:GetObject"])]
+
+
+def test_put_bucket_policy_refuses_an_unknown_principal_and_a_public_policy_block_public_access_blocks(
+        module_lab: RunningLab) -> None:
+    """"Invalid principal in policy" (MalformedPolicy) for a role the account does not have.
+    Block Public Access's BlockPublicPolicy: "Amazon S3 rejects calls to PUT Bucket policy if the
+    specified bucket policy allows public access", and "Enabling this setting doesn't affect
+    existing bucket policies" - so a public policy put before the block stays, and
+    GetBucketPolicyStatus calls it public."""
+    s3 = module_lab.client("s3", retries=False)
+    nobody = {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:role/no-such-role"},
+              "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    with pytest.raises(ClientError, match="Invalid principal in policy") as refused:
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Statement": [nobody]}))
+    assert refused.value.response["Error"]["Code"] == "MalformedPolicy"
+    public = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/assets/*"}]})
+    narrowed = public.replace('"Resource"', '"Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b"}}, '
+                                            '"Resource"')
+    try:
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=public)
+        assert s3.get_bucket_policy_status(Bucket=BUCKET)["PolicyStatus"]["IsPublic"] is True
+        s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": False})
+        assert s3.get_bucket_policy(Bucket=BUCKET)["Policy"] == public
+        with pytest.raises(ClientError) as blocked:
+            s3.put_bucket_policy(Bucket=BUCKET, Policy=public)
+        assert blocked.value.response["Error"]["Code"] == "AccessDenied"
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=narrowed)
+        assert s3.get_bucket_policy_status(Bucket=BUCKET)["PolicyStatus"]["IsPublic"] is False
+    finally:
+        s3.delete_public_access_block(Bucket=BUCKET)
+        s3.delete_bucket_policy(Bucket=BUCKET)
+
+
 def test_without_a_queue_a_refused_upload_is_lost() -> None:
     """The fragile web tier passes S3's refusal on (pure: the route alone)."""
-    fragile = Uploads(lambda bucket, key, body: "AccessDenied", lambda bucket, key: None, False)
+    fragile = Uploads(lambda bucket, key, body: "AccessDenied", lambda bucket, key: None,
+                      lambda bucket, key: "AccessDenied", False)
     outcome = asyncio.run(fragile.before_serving("/upload", targets=None))  # type: ignore[arg-type]
     assert isinstance(outcome, Failure) and outcome.status == 500
     assert outcome.cause == "500-upload-access-denied"
     queued: list[str] = []
-    resilient = Uploads(lambda bucket, key, body: "SlowDown", lambda bucket, key: queued.append(key), True)
+    resilient = Uploads(lambda bucket, key, body: "SlowDown", lambda bucket, key: queued.append(key),
+                        lambda bucket, key: "SlowDown", True)
     assert isinstance(asyncio.run(resilient.before_serving("/upload", targets=None)),  # type: ignore[arg-type]
                       Fallback) and len(queued) == 1
     assert asyncio.run(fragile.before_serving("/cart", targets=None)) is None  # type: ignore[arg-type]
+    lost = asyncio.run(fragile.before_serving("/assets/logo.svg", targets=None))  # type: ignore[arg-type]
+    assert isinstance(lost, Failure) and lost.cause == "500-asset-access-denied"
+    cached = asyncio.run(resilient.before_serving("/assets/logo.svg", targets=None))  # type: ignore[arg-type]
+    assert isinstance(cached, Fallback) and cached.cause == "200-asset-cached"

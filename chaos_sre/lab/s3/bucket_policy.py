@@ -109,3 +109,53 @@ def allowed(statements: Sequence[Mapping[str, Any]], principal_arn: str, request
     and an allow from its identity-based policies or the bucket policy."""
     decision = decide(statements, principal_arn, request)
     return decision is not Decision.DENY and (identity_allows or decision is Decision.ALLOW)
+
+
+NARROWING_KEYS = {"aws:sourceip", "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce",
+                  "aws:sourceowner", "aws:sourceaccount", "aws:userid", "s3:dataaccesspointarn",
+                  "s3:dataaccesspointaccount"}
+"""Condition keys whose fixed values make a statement for everyone non-public ("The meaning of
+"public"", Blocking public access to your Amazon S3 storage, Amazon S3 User Guide)."""
+
+
+def _fixed(value: str) -> bool:
+    return not any(mark in value for mark in ("*", "?", "${"))
+
+
+def _narrows(key: str, values: Any) -> bool:
+    """Whether a condition on ``key`` limits a statement to fixed values (a CIDR of /8 or
+    narrower for ``aws:SourceIp``)."""
+    if key.lower() not in NARROWING_KEYS:
+        return False
+    for value in _as_list(values):
+        text = str(value)
+        if not _fixed(text):
+            return False
+        if key.lower() == "aws:sourceip" and int(text.partition("/")[2] or 32) < 8:
+            return False
+    return True
+
+
+def _names_everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    return isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS", []))
+
+
+def is_public(text: str) -> bool:
+    """Whether a bucket policy grants public access, as S3 judges it for Block Public Access and
+    GetBucketPolicyStatus: an ``Allow`` for everyone (``"*"``) that no condition narrows to fixed
+    values of the keys S3 names (:data:`NARROWING_KEYS`). A policy the lab cannot read is public
+    (the lab never guesses in the permissive direction)."""
+    try:
+        statements = bucket_statements(text)
+    except ValidationError:
+        return True
+    for statement in statements:
+        if statement["Effect"] != "Allow" or not _names_everyone(statement["Principal"]):
+            continue
+        conditions = statement.get("Condition") or {}
+        if not any(_narrows(key, values) for by_key in conditions.values()
+                   if isinstance(by_key, Mapping) for key, values in by_key.items()):
+            return True
+    return False

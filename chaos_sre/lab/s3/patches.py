@@ -1,22 +1,97 @@
-"""moto patches of S3: PutBucketPolicy refuses what S3 refuses - a policy over 20 KB, one that is
-not JSON, a statement without a Principal - and what the lab cannot evaluate (``MalformedPolicy``;
-:mod:`chaos_sre.lab.s3.bucket_policy`); moto stores any text."""
+"""moto patches of S3: bucket policies as S3 takes them.
 
-from typing import Any
+* PutBucketPolicy refuses what S3 refuses - a policy over 20 KB, one that is not JSON, a
+  statement without a Principal, a principal of the account that does not exist ("Invalid
+  principal in policy") - and what the lab cannot evaluate (``MalformedPolicy``;
+  :mod:`chaos_sre.lab.s3.bucket_policy`); moto stores any text.
+* With the bucket's Block Public Access ``BlockPublicPolicy`` on, PutBucketPolicy of a public
+  policy is refused (``AccessDenied``); a public policy put before the setting stays ("Blocking
+  public access to your Amazon S3 storage": "Enabling this setting doesn't affect existing
+  bucket policies"). moto ignores the setting.
+* GetBucketPolicyStatus (``IsPublic``) judges a policy as S3 does
+  (:func:`chaos_sre.lab.s3.bucket_policy.is_public`); moto takes any condition for a narrowing one.
+* Each stored or deleted policy is told to the S3 simulation, which records on the timeline what
+  it took from the application's role (:meth:`chaos_sre.lab.s3.simulation.Storage.policy_changed`).
+"""
 
+import re
+from collections.abc import Iterator
+from typing import Any, Protocol, cast
+
+from moto.iam.exceptions import NoSuchEntity, NotFoundException
 from moto.s3 import models as s3_models
+from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import S3ClientError
 
 from chaos_sre.errors import ValidationError
-from chaos_sre.lab.core.patches import original, replaces
-from chaos_sre.lab.s3.bucket_policy import bucket_statements
+from chaos_sre.lab.core.backends import moto_backend
+from chaos_sre.lab.core.patches import hooks, original, replaces
+from chaos_sre.lab.core.settings import ACCOUNT_ID
+from chaos_sre.lab.s3.bucket_policy import bucket_statements, is_public
+
+ACCOUNT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/(?:.*/)?([^/]+)$")
+
+
+class PolicyHooks(Protocol):
+    """What the S3 patches ask of the service's simulation."""
+
+    def policy_changed(self, bucket: str) -> None:
+        """Bucket ``bucket``'s policy was put or deleted."""
+
+
+def _lab() -> PolicyHooks:
+    return cast(PolicyHooks, hooks().service("s3"))
+
+
+def _named_principals(statements: list[dict[str, Any]]) -> Iterator[str]:
+    for statement in statements:
+        principal = statement["Principal"]
+        if isinstance(principal, dict):
+            named = principal.get("AWS", [])
+            yield from (str(n) for n in (named if isinstance(named, list) else [named]))
+
+
+def _exists(kind: str, name: str) -> bool:
+    iam = moto_backend("iam", region="global")
+    try:
+        (iam.get_role if kind == "role" else iam.get_user)(name)
+    except (NotFoundException, NoSuchEntity):
+        return False
+    return True
+
+
+def _check(text: str) -> None:
+    """Raise S3's error for a policy S3 would not store."""
+    try:
+        statements = bucket_statements(text)
+    except ValidationError as exc:
+        raise S3ClientError("MalformedPolicy", str(exc)) from None
+    for arn in _named_principals(statements):
+        found = ACCOUNT_PRINCIPAL.match(arn)
+        if found and found.group(1) == ACCOUNT_ID and not _exists(found.group(2), found.group(3)):
+            raise S3ClientError("MalformedPolicy", "Invalid principal in policy")
 
 
 @replaces(s3_models.S3Backend, "put_bucket_policy")
 def _put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> None:
-    """PutBucketPolicy, refused as MalformedPolicy where S3 (or the lab's evaluation) would."""
-    try:
-        bucket_statements(policy.decode() if isinstance(policy, bytes) else str(policy))
-    except ValidationError as exc:
-        raise S3ClientError("MalformedPolicy", str(exc)) from None
+    """PutBucketPolicy, refused where S3 would (the module doc says when)."""
+    text = policy.decode() if isinstance(policy, bytes) else str(policy)
+    _check(text)
+    block = self.get_bucket(bucket_name).public_access_block
+    if block is not None and block.block_public_policy and is_public(text):
+        raise S3ClientError("AccessDenied", "Access Denied")
     original(s3_models.S3Backend, "put_bucket_policy")(self, bucket_name, policy)
+    _lab().policy_changed(bucket_name)
+
+
+@replaces(s3_models.S3Backend, "delete_bucket_policy")
+def _delete_bucket_policy(self: Any, bucket_name: str) -> None:
+    """DeleteBucketPolicy: the bucket's access is its principals' own policies' again."""
+    original(s3_models.S3Backend, "delete_bucket_policy")(self, bucket_name)
+    _lab().policy_changed(bucket_name)
+
+
+@replaces(s3_responses, "bucket_policy_is_public")
+def _bucket_policy_is_public(policy: bytes | str) -> bool:
+    """GetBucketPolicyStatus's ``IsPublic``, as S3 judges it."""
+    return is_public(policy.decode() if isinstance(policy, bytes) else str(policy))

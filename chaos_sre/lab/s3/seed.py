@@ -9,6 +9,8 @@ from chaos_sre.lab.core.settings import Profile
 
 SEED_ORDER = 46
 BUCKET = "uploads"
+ASSET = "assets/logo.svg"
+"""The object ``/assets/logo.svg`` reads."""
 REPLICA = "uploads-replica"
 APP_ROLE = "web-app"
 REPLICATION_ROLE = "s3-replication"
@@ -23,7 +25,8 @@ def _trust(service: str) -> str:
 def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any]) -> None:
     """Create the buckets (versioning on both, as replication requires: "Requirements and
     considerations for replication", Amazon S3 User Guide), the replication rule of every object
-    of ``uploads``, and role ``web-app`` allowed to put and get its objects."""
+    of ``uploads``, the asset ``/assets/logo.svg`` serves, and role ``web-app`` allowed to put and
+    get its objects."""
     iam = session.client("iam", endpoint_url=endpoint_url)
     iam.create_role(RoleName=APP_ROLE, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
     iam.put_role_policy(RoleName=APP_ROLE, PolicyName="uploads", PolicyDocument=json.dumps({
@@ -38,6 +41,8 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v}
                                                               for k, v in TAGS.items()]})
+    s3.put_object(Bucket=BUCKET, Key=ASSET, Body=b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+                  ContentType="image/svg+xml")
     s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
         "Role": replication_role, "Rules": [{
             "ID": "all-uploads", "Priority": 1, "Status": "Enabled", "Filter": {},

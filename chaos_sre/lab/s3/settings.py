@@ -1,15 +1,17 @@
-"""S3's profile part: what the web tier does with an upload S3 refuses."""
+"""S3's profile part: what the web tier does with an upload or an asset read S3 refuses."""
 
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class S3Profile:
-    """How the web tier's ``/upload`` copes when S3 refuses its PutObject."""
+    """How the web tier's ``/upload`` and ``/assets`` cope when S3 refuses its PutObject or
+    GetObject."""
 
     queue_refused_uploads: bool
     """The upload is kept and written again later (200, a fallback, queued) - a retry with
-    backoff from a durable queue; else it is lost (5xx)."""
+    backoff from a durable queue - and an asset is served from the application's cache; else
+    the upload is lost and the asset fails (5xx)."""
 
 
 PROFILES = {

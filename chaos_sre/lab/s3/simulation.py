@@ -1,10 +1,14 @@
-"""The web tier's uploads to bucket ``uploads``, as S3 answers them: each PutObject by role
-``web-app`` is authorised by the role's own policies and the bucket policy
-(:mod:`chaos_sre.lab.s3.bucket_policy`: an explicit deny wins) and held to the prefix's request
-rate (:mod:`chaos_sre.lab.s3.request_rates`); moto stores the objects. An upload S3 refuses may
-be queued by the application (the profile's choice) and is written again on a later tick, once
-S3 takes it. ``lab status`` counts each bucket's uploads: written, refused (access denied, slow
-down), queued and written late."""
+"""The web tier's uploads to and asset reads from bucket ``uploads``, as S3 answers them: each
+PutObject and GetObject by role ``web-app`` is authorised by the role's own policies and the
+bucket policy (:mod:`chaos_sre.lab.s3.bucket_policy`: an explicit deny wins) and held to the
+prefix's request rate (:mod:`chaos_sre.lab.s3.request_rates`); moto stores the objects. An upload
+S3 refuses may be queued by the application (the profile's choice) and is written again on a
+later tick, once S3 takes it. ``lab status`` counts each bucket's uploads and reads: written,
+refused (access denied, slow down), queued and written late.
+
+Each change of a bucket policy that takes an action away from the application's role is a fault
+on the lab's timeline (``s3-bucket-access-denied``, with the actions); giving them back is
+``s3-bucket-access-restored``."""
 
 import functools
 import json
@@ -28,6 +32,10 @@ APP_PRINCIPAL = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{APP_ROLE}/web"
 """The web tier's instances call S3 as a session of role ``web-app`` (their instance profile)."""
 ACCESS_DENIED = "AccessDenied"
 SLOW_DOWN = "SlowDown"
+NO_SUCH_KEY = "NoSuchKey"
+APP_ACTIONS = {"s3:PutObject": "incoming/probe.bin", "s3:GetObject": "assets/logo.svg"}
+"""What the application does with its bucket, and a key it does it to (the timeline's view of its
+access)."""
 PARTITION = "aws"
 """moto keeps S3 per partition, IAM in its global region."""
 
@@ -58,13 +66,16 @@ class Storage:
     _queued: list[tuple[str, str]] = field(default_factory=list)
     _next_retry: float = 0.0
     """When (monotonic wall seconds) the application tries its queue again: once an AWS second."""
+    _access: dict[str, frozenset[str]] = field(default_factory=dict)
+    """What the application's role may do with each bucket (:data:`APP_ACTIONS`), as of its
+    policy's last change."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
     """The application's uploads come from the endpoint's threads, outside the lab lock."""
 
     def upload(self, bucket: str, key: str, body: bytes) -> str | None:
         """PutObject by the application: None when S3 stored it, else the error code S3 answers."""
         with self._lock:
-            refused = self._refusal(bucket, key)
+            refused = self._refusal("s3:PutObject", bucket, key)
             counts = self.counts.setdefault(bucket, Counter())
             if refused is not None:
                 counts["access_denied" if refused == ACCESS_DENIED else "slow_down"] += 1
@@ -72,6 +83,27 @@ class Storage:
             s3_backend().put_object(bucket, key, body)
             counts["uploads"] += 1
             return None
+
+    def read(self, bucket: str, key: str) -> str | None:
+        """GetObject by the application: None when S3 answered the object, else its error code."""
+        with self._lock:
+            refused = self._refusal("s3:GetObject", bucket, key)
+            counts = self.counts.setdefault(bucket, Counter())
+            if refused is None and s3_backend().get_bucket(bucket).keys.get(key) is None:
+                refused = NO_SUCH_KEY
+            counts["reads" if refused is None else "read_refused"] += 1
+            return refused
+
+    def policy_changed(self, bucket: str) -> None:
+        """Record on the timeline what a new bucket policy took from the application, or gave back."""
+        with self._lock:
+            before = self._access.get(bucket, frozenset(APP_ACTIONS))
+            now = frozenset(a for a, key in APP_ACTIONS.items() if self._authorised(a, bucket, key))
+            self._access[bucket] = now
+        if before - now:
+            self.context.timeline.event("s3-bucket-access-denied", bucket, actions=sorted(before - now))
+        if now - before:
+            self.context.timeline.event("s3-bucket-access-restored", bucket, actions=sorted(now - before))
 
     def queue(self, bucket: str, key: str) -> None:
         """The application keeps a refused upload to write it again later."""
@@ -92,16 +124,20 @@ class Storage:
                 self._queued.pop(0)
                 self.counts[bucket]["written_late"] += 1
 
-    def _refusal(self, bucket: str, key: str) -> str | None:
-        request = Request("s3:PutObject", REGION, (Resource(f"arn:aws:s3:::{bucket}/{key}"),))
+    def _authorised(self, action: str, bucket: str, key: str) -> bool:
+        request = Request(action, REGION, (Resource(f"arn:aws:s3:::{bucket}/{key}"),))
         policy = s3_backend().get_bucket(bucket).policy
         statements = _bucket_statements(policy.decode() if isinstance(policy, bytes) else str(policy)) \
             if policy else []
         role = moto_backend("iam", region="global").get_role(APP_ROLE)
         identity = _identity_statements(tuple(role.policies.values()))
-        if not allowed(statements, APP_PRINCIPAL, request, allows(identity, request)):
+        return allowed(statements, APP_PRINCIPAL, request, allows(identity, request))
+
+    def _refusal(self, action: str, bucket: str, key: str) -> str | None:
+        if not self._authorised(action, bucket, key):
             return ACCESS_DENIED
-        if not self.rates.admit(bucket, key, "PUT", time.monotonic() / self.context.time_scale):
+        method = "PUT" if action == "s3:PutObject" else "GET"
+        if not self.rates.admit(bucket, key, method, time.monotonic() / self.context.time_scale):
             return SLOW_DOWN
         return None
 
