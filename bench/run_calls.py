@@ -22,7 +22,7 @@ from bench.lab_process import THIS_CHECKOUT, chaos_run, running_lab
 from chaos_sre.lab.core.mutations import is_mutation
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "rds-failover", "dynamodb-throttle", "ecs-scale-to-zero",
-               "lambda-throttle", "s3-access-denied")
+               "lambda-throttle", "s3-access-denied", "s3-replication-paused")
 
 
 def counted(experiment: str) -> dict[str, int]:

@@ -29,7 +29,7 @@ from chaos_sre import iam
 from chaos_sre.lab.client import LabClient
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "rds-failover", "dynamodb-throttle",
-               "ecs-scale-to-zero", "lambda-throttle", "s3-access-denied")
+               "ecs-scale-to-zero", "lambda-throttle", "s3-access-denied", "s3-replication-paused")
 PROFILES = ("resilient", "fragile")
 EXPECTED = {"resilient": "passed", "fragile": "failed"}
 RUN_TIMEOUT_AWS_SECONDS = 3000.0

@@ -60,7 +60,7 @@ from chaos_sre.aws.client import aws_client
 from chaos_sre.lab.client import LabClient
 
 EXPERIMENTS = ("az-outage", "az-blackhole", "ecs-scale-to-zero", "rds-failover",
-               "dynamodb-throttle", "lambda-throttle", "s3-access-denied")
+               "dynamodb-throttle", "lambda-throttle", "s3-access-denied", "s3-replication-paused")
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 SAMPLER = "[c]haos_sre.slo.sampler.*{samples}"
 BREAKERS = {
@@ -87,8 +87,9 @@ class Case:
     adversity: dict[str, Any] | None = None
     breaker: str | None = None
     """A key of BREAKERS, ``scaler`` (ECS's desired count put back), ``reservation removed``
-    (the Lambda function's reserved concurrency deleted) or ``policy deleted`` (the S3 bucket's
-    policy, the fault's statement with it, deleted)."""
+    (the Lambda function's reserved concurrency deleted), ``policy deleted`` (the S3 bucket's
+    policy, the fault's statement with it, deleted) or ``rules enabled`` (the bucket's
+    replication rules enabled again)."""
     az: str | None = None
     flags: tuple[str, ...] = ()
     """`chaos run` flags."""
@@ -181,6 +182,8 @@ def corpus(reps: int) -> list[Case]:
         breaker="policy deleted")
     add(2, "persistent errors 1.0%", "not pass", "s3-access-denied",
         adversity={"effect": "error", "share": 0.01, "start": "fault"})
+    add(4, "no effect (replication rules enabled again)", "not pass", "s3-replication-paused",
+        breaker="rules enabled")
     for experiment in ("az-outage", "ecs-scale-to-zero"):
         add(1, "samples NaN", "not pass", experiment, breaker="samples NaN")
     for experiment in EXPERIMENTS:
@@ -246,6 +249,17 @@ def policy_deleted_action() -> dict[str, Any]:
             "provider": {"type": "process", "path": sys.executable, "arguments": ["-c", script]}}
 
 
+def rules_enabled_action() -> dict[str, Any]:
+    """boto3 enables the bucket's replication rules again, as an operator would: the pause no
+    longer holds."""
+    script = ("import boto3; s3 = boto3.client('s3'); "
+              "c = s3.get_bucket_replication(Bucket='uploads')['ReplicationConfiguration']; "
+              "c['Rules'] = [{**r, 'Status': 'Enabled'} for r in c['Rules']]; "
+              "s3.put_bucket_replication(Bucket='uploads', ReplicationConfiguration=c)")
+    return {"type": "action", "name": "someone-enables-the-rules", "pauses": {"after": 10},
+            "provider": {"type": "process", "path": sys.executable, "arguments": ["-c", script]}}
+
+
 def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
     """The shipped experiment, or a copy with the case's breaking action right after the fault."""
     shipped = ROOT / "experiments" / f"{case.experiment}.json"
@@ -258,6 +272,8 @@ def experiment_for(case: Case, lab: dict[str, str], folder: Path) -> Path:
         action = reservation_removed_action()
     elif case.breaker == "policy deleted":
         action = policy_deleted_action()
+    elif case.breaker == "rules enabled":
+        action = rules_enabled_action()
     else:
         samples = folder / "run.samples.jsonl"
         document["controls"][0]["provider"]["arguments"]["samples_path"] = str(samples)

@@ -35,6 +35,7 @@ from experiment_runs import (  # noqa: F401 - the suite's helpers, imported from
     lab_settings,
     ledger_entries,
     once_per_session,
+    over_budget_and_restored,
     ran_within_the_runner_policy,
     refused_then_failed,
     run_chaos,

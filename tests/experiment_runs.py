@@ -38,6 +38,7 @@ def run_cli(*args: str, lab_dir: Path, env: dict[str, str] | None = None,
 ROOT = Path(__file__).resolve().parent.parent
 MUTATING_STEPS = {"az-outage": 1, "az-blackhole": 5, "rds-failover": 1, "dynamodb-throttle": 2,
                   "ecs-scale-to-zero": 1, "lambda-throttle": 1, "s3-access-denied": 1,
+                  "s3-replication-paused": 1,
                   "lab-smoke": 0}
 """Ledger intents (mutations) of each shipped experiment's run on the resilient lab: az-blackhole
 suspends the ASG's AZRebalance, creates a deny-all network ACL, re-associates the AZ's subnet,
@@ -133,6 +134,22 @@ def extension(journal: dict[str, Any]) -> dict[str, Any]:
     found = [e for e in journal.get("extensions", []) if e.get("name") == "chaos_sre"]
     assert len(found) == 1
     return found[0]
+
+
+def over_budget_and_restored(lab: RunningLab, experiment: Path, tmp_path: Path) -> dict[str, Any]:
+    """`chaos run` ``experiment`` on ``lab`` (a fragile one): the run fails, naming the error
+    budget it spent past its allowance, the account is as it was before, and every call was
+    within the runner policy. Returns the account as it was."""
+    from chaos_sre.lab.testing import account_snapshot
+
+    before = account_snapshot(lab)
+    status, journal, _ = run_chaos(lab, experiment, tmp_path)
+    assert status != 0
+    reasons = extension(journal)["verdict"]["reasons"]
+    assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    assert account_snapshot(lab) == before
+    ran_within_the_runner_policy(lab)
+    return before
 
 
 def ran_within_the_runner_policy(lab: RunningLab) -> None:
@@ -254,6 +271,20 @@ class ShippedRuns:
 
     def journal(self, name: str) -> dict[str, Any]:
         return dict(json.loads((self.journals / f"{name}.json").read_text()))
+
+    def passed_degraded(self, name: str, fault: str, degraded: str) -> dict[str, Any]:
+        """The run of ``name`` passed within its budget; the lab saw the one fault ``fault`` and
+        its impact as the degraded (good) cause ``degraded``, never a 5xx or a timeout. Returns
+        its journal."""
+        journal = self.journal(name)
+        ext = extension(journal)
+        assert ext["verdict"]["passed"] is True, ext["verdict"]["reasons"]
+        assert ext["budget"]["consumed_fraction"] <= ext["budget"]["allowed_fraction"]
+        truth = self.lab_truth(name)
+        assert [f["kind"] for f in truth.faults] == [fault]
+        assert truth.causes[degraded] > 0
+        assert not [cause for cause in truth.causes if cause.startswith(("5", "timeout"))]
+        return journal
 
     def api_calls(self) -> list[tuple[float, str]]:
         """Every AWS API call the runs made, with its time (the lab's `/__lab/api-calls`)."""

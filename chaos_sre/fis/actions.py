@@ -90,6 +90,13 @@ ACTIONS: dict[str, FisAction] = {action.action_id: action for action in (
         "maxDuration": DURATION,
     }, ("ssm:StartAutomationExecution", "ssm:GetAutomationExecution",
         "ssm:StopAutomationExecution", "iam:PassRole")),
+    FisAction("aws:s3:bucket-pause-replication", "Buckets", "aws:s3:bucket", {
+        "duration": DURATION,
+        "region": Parameter("string", required=True),
+        "destinationBuckets": Parameter("string"),
+        "prefixes": Parameter("string"),
+    }, ("s3:PutReplicationConfiguration", "s3:GetReplicationConfiguration", "s3:PauseReplication",
+        "s3:ListAllMyBuckets")),
     FisAction("aws:fis:wait", None, None, {"duration": DURATION}),
 )}
 """Every FIS action a chaos-sre mapping may emit, by action ID."""

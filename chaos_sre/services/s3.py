@@ -58,6 +58,13 @@ def policy_is_public(client: Any, bucket: str) -> bool:
     return bool((found or {}).get("PolicyStatus", {}).get("IsPublic"))
 
 
+def replication_configuration(client: Any, bucket: str) -> dict[str, Any] | None:
+    """The bucket's replication configuration (Role and Rules); None when it has none."""
+    found = _answer(client, "get_bucket_replication", ("ReplicationConfigurationNotFoundError",),
+                    Bucket=bucket)
+    return None if found is None else dict(found["ReplicationConfiguration"])
+
+
 def policy_call(bucket: str, policy: str | None) -> tuple[str, dict[str, Any]]:
     """The S3 API call (its API name, its parameters) that leaves the bucket with ``policy``:
     PutBucketPolicy, or DeleteBucketPolicy for none."""

@@ -31,6 +31,7 @@ VALID = {
     "scale_service_to_zero": {"cluster": "staging", "service": "api"},
     "throttle_function": {"function_name": "api-worker"},
     "deny_bucket_access": {"bucket_name": "uploads", "role_name": "web-app"},
+    "pause_replication": {"bucket_name": "uploads"},
 }
 """Arguments each shipped fault accepts (the property test varies one at a time)."""
 

@@ -440,6 +440,39 @@ def test_the_exported_s3_automation_denies_the_role_and_deletes_the_policy_it_ad
     assert not _has_policy(s3)
 
 
+def test_the_exported_replication_pause_holds_new_objects_pending_and_replicates_them_after(
+        module_lab: RunningLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """aws:s3:bucket-pause-replication ("AWS FIS actions reference"): the buckets carrying the
+    target's tags (FIS targets S3 buckets by tags only) stop replicating for the duration;
+    unlike disabled rules, an object written meanwhile waits PENDING and is replicated once the
+    pause ends. The replication configuration is never changed."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", module_lab.env["AWS_ENDPOINT_URL"])
+    exported = export(ROOT / "experiments" / "s3-replication-paused.json", account_id=ACCOUNT)
+    [(name, action)] = exported.template["actions"].items()
+    assert action["actionId"] == "aws:s3:bucket-pause-replication"
+    [target] = exported.template["targets"].values()
+    assert target["resourceType"] == "aws:s3:bucket"
+    assert target["resourceTags"] == {"app": "web", "env": "staging"}
+    s3, fis = module_lab.client("s3"), module_lab.client("fis")
+    configuration = s3.get_bucket_replication(Bucket="uploads")["ReplicationConfiguration"]
+    body = {**exported.template, "clientToken": "pause-replication",
+            "actions": {name: {**action, "parameters": {**action["parameters"], "duration": "PT30S"}}}}
+    template_id = fis.create_experiment_template(**body)["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+    assert wait_until(lambda: fis.get_experiment(id=experiment)["experiment"]["state"]["status"]
+                      == "running", timeout=5, interval=0.05)
+    s3.put_object(Bucket="uploads", Key="fis/during.bin", Body=b"during")
+    time.sleep(1.0)  # ten AWS seconds: twice the lab's replication time
+    assert s3.head_object(Bucket="uploads", Key="fis/during.bin")["ReplicationStatus"] == "PENDING"
+    assert s3.get_bucket_replication(Bucket="uploads")["ReplicationConfiguration"] == configuration
+    assert wait_until(lambda: fis.get_experiment(id=experiment)["experiment"]["state"]["status"]
+                      in ENDED, timeout=30)
+    assert fis.get_experiment(id=experiment)["experiment"]["state"]["status"] == "completed"
+    assert wait_until(lambda: s3.head_object(Bucket="uploads", Key="fis/during.bin")
+                      .get("ReplicationStatus") == "COMPLETED", timeout=10, interval=0.1)
+    assert s3.head_object(Bucket="uploads-replica", Key="fis/during.bin")["ReplicationStatus"] == "REPLICA"
+
+
 def _has_policy(s3: Any) -> bool:
     try:
         s3.get_bucket_policy(Bucket="uploads")

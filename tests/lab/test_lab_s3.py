@@ -4,6 +4,7 @@ queue of refused uploads, and PutBucketPolicy refusing what S3 refuses (chaos_sr
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -135,6 +136,44 @@ def test_put_bucket_policy_refuses_an_unknown_principal_and_a_public_policy_bloc
     finally:
         s3.delete_public_access_block(Bucket=BUCKET)
         s3.delete_bucket_policy(Bucket=BUCKET)
+
+
+def test_objects_replicate_after_seconds_and_a_disabled_rule_leaves_new_ones_unreplicated(
+        module_lab: RunningLab) -> None:
+    """Replication: an object written under an enabled rule is PENDING, then COMPLETED with a
+    REPLICA in the destination ("Replication status information", Amazon S3 User Guide). One
+    written while the rule is disabled gets no status and is not replicated when the rule is
+    enabled again ("Managing or pausing live replication": S3 Batch Replication replicates
+    those). /uploads/recent reads the upload of some seconds ago from the replica; the timeline
+    records the rule stopped and started again."""
+    url, s3 = module_lab.env["CHAOS_SRE_TARGET_URL"], module_lab.client("s3", retries=False)
+    version = s3.put_object(Bucket=BUCKET, Key="incoming/first.bin", Body=b"1")["VersionId"]
+    assert s3.head_object(Bucket=BUCKET, Key="incoming/first.bin")["ReplicationStatus"] == "PENDING"
+    assert wait_until(lambda: s3.head_object(Bucket=BUCKET, Key="incoming/first.bin",
+                                             VersionId=version).get("ReplicationStatus") == "COMPLETED",
+                      timeout=10, interval=0.1)
+    assert s3.head_object(Bucket="uploads-replica", Key="incoming/first.bin")["ReplicationStatus"] == "REPLICA"
+    requests.get(f"{url}/upload", timeout=5)
+    assert wait_until(lambda: requests.get(f"{url}/uploads/recent", timeout=5).status_code == 200
+                      and "X-Lab-Fallback" not in requests.get(f"{url}/uploads/recent", timeout=5).headers,
+                      timeout=10, interval=0.2)
+
+    configuration = s3.get_bucket_replication(Bucket=BUCKET)["ReplicationConfiguration"]
+    disabled = {**configuration, "Rules": [{**r, "Status": "Disabled"} for r in configuration["Rules"]]}
+    s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration=disabled)
+    try:
+        s3.put_object(Bucket=BUCKET, Key="incoming/second.bin", Body=b"2")
+        assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="incoming/second.bin")
+    finally:
+        s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration=configuration)
+    time.sleep(1.0)  # ten AWS seconds: twice the replication time
+    assert "ReplicationStatus" not in s3.head_object(Bucket=BUCKET, Key="incoming/second.bin")
+    with pytest.raises(ClientError, match="404|Not Found"):
+        s3.head_object(Bucket="uploads-replica", Key="incoming/second.bin")
+    events = [(e["kind"], e["detail"].get("rules")) for e in module_lab.timeline()["events"]
+              if e["resource"] == BUCKET and e["kind"].startswith("s3-replication")]
+    assert events[-2:] == [("s3-replication-paused", ["all-uploads"]),
+                           ("s3-replication-resumed", ["all-uploads"])]
 
 
 def test_without_a_queue_a_refused_upload_is_lost() -> None:

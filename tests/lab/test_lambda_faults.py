@@ -11,11 +11,9 @@ from conftest import (
     RunningLab,
     ShippedRuns,
     account_snapshot,
-    extension,
     lab_settings,
     ledger_entries,
-    ran_within_the_runner_policy,
-    run_chaos,
+    over_budget_and_restored,
 )
 
 from chaos_sre.errors import ArgumentError, AWSError, ValidationError
@@ -138,15 +136,9 @@ def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
     """The session's shipped run on the resilient lab: quotes are served without the function's
     answer while it is throttled, so the quote SLO spends nothing; the lab saw the reservation
     lowered once and the function's throttled invocations as fallbacks on /api/quote only."""
-    journal = shipped_runs.journal("lambda-throttle")
-    ext = extension(journal)
-    assert ext["verdict"]["passed"] is True, ext["verdict"]["reasons"]
+    journal = shipped_runs.passed_degraded("lambda-throttle", "lambda-reserved-concurrency-lowered",
+                                           "200-lambda-throttled")
     assert journal["run"][1]["output"] == {"reserved_concurrency": 0, "provisioned_concurrency": {}}
-    assert ext["budget"]["consumed_fraction"] <= ext["budget"]["allowed_fraction"]
-    truth = shipped_runs.lab_truth("lambda-throttle")
-    assert [f["kind"] for f in truth.faults] == ["lambda-reserved-concurrency-lowered"]
-    assert truth.causes["200-lambda-throttled"] > 0
-    assert not [cause for cause in truth.causes if cause.startswith(("5", "timeout"))]
 
 
 @pytest.mark.e2e
@@ -155,13 +147,7 @@ def test_experiment_fails_on_fragile_with_the_budget_and_still_restores(start_la
     """On the fragile lab the api passes the throttle on (502): the quote SLO's budget is spent
     past the allowance, and the function's reservation is back as it was (none)."""
     lab = start_lab("--profile", "fragile")
-    before = account_snapshot(lab)
-    status, journal, _ = run_chaos(lab, EXPERIMENT, tmp_path)
-    assert status != 0
-    reasons = extension(journal)["verdict"]["reasons"]
-    assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    before = over_budget_and_restored(lab, EXPERIMENT, tmp_path)
     failed = lab.timeline()["requests"]["by_cause"]
     assert set(failed) - {"ok"} == {"502-lambda-throttled"}, failed  # only the quote path failed
-    assert account_snapshot(lab) == before
     assert (FUNCTION, None, []) in before["lambda"]
-    ran_within_the_runner_policy(lab)

@@ -12,11 +12,9 @@ from conftest import (
     RunningLab,
     ShippedRuns,
     account_snapshot,
-    extension,
     lab_settings,
     ledger_entries,
-    ran_within_the_runner_policy,
-    run_chaos,
+    over_budget_and_restored,
 )
 
 from chaos_sre.errors import ArgumentError, AWSError, ValidationError
@@ -157,16 +155,10 @@ def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
     """The session's shipped run on the resilient lab: uploads are queued and assets served from
     the cache while the role is denied, so the upload SLO spends nothing; the lab saw access
     taken once, and the refusals as fallbacks on /upload and /assets only."""
-    journal = shipped_runs.journal("s3-access-denied")
-    ext = extension(journal)
-    assert ext["verdict"]["passed"] is True, ext["verdict"]["reasons"]
+    journal = shipped_runs.passed_degraded("s3-access-denied", "s3-bucket-access-denied", "200-upload-queued")
     assert journal["run"][1]["output"] == {"role_arn": ROLE_ARN, "denied": ["s3:GetObject", "s3:PutObject"],
                                            "reachable": False}
-    assert ext["budget"]["consumed_fraction"] <= ext["budget"]["allowed_fraction"]
-    truth = shipped_runs.lab_truth("s3-access-denied")
-    assert [f["kind"] for f in truth.faults] == ["s3-bucket-access-denied"]
-    assert truth.causes["200-upload-queued"] > 0 and truth.causes["200-asset-cached"] > 0
-    assert not [cause for cause in truth.causes if cause.startswith(("5", "timeout"))]
+    assert shipped_runs.lab_truth("s3-access-denied").causes["200-asset-cached"] > 0
 
 
 @pytest.mark.e2e
@@ -175,13 +167,7 @@ def test_experiment_fails_on_fragile_with_the_budget_and_still_restores(start_la
     """On the fragile lab the web tier loses uploads and fails assets (500): the upload SLO's
     budget is spent past the allowance, and the bucket's policy is back as it was (none)."""
     lab = start_lab("--profile", "fragile")
-    before = account_snapshot(lab)
-    status, journal, _ = run_chaos(lab, EXPERIMENT, tmp_path)
-    assert status != 0
-    reasons = extension(journal)["verdict"]["reasons"]
-    assert any("of the error budget" in r and "more than" in r for r in reasons), reasons
+    before = over_budget_and_restored(lab, EXPERIMENT, tmp_path)
     failed = lab.timeline()["requests"]["by_cause"]
     assert set(failed) - {"ok"} == {"500-upload-access-denied", "500-asset-access-denied"}, failed
-    assert account_snapshot(lab) == before
     assert (BUCKET, None, before["s3"][0][2]) in before["s3"]
-    ran_within_the_runner_policy(lab)

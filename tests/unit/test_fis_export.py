@@ -399,7 +399,8 @@ def test_the_fis_runners_policy_holds_fis_and_the_reads_but_none_of_the_faults_c
     fis = iam.policy_for(paths, region=None, engine="fis")
     changes = {a for s in chaos["Statement"] if s["Sid"] != "ResolveTargetsAndMeasure" for a in s["Action"]}
     granted = {a for s in fis["Statement"] for a in s["Action"]}
-    assert changes and not changes & granted, sorted(changes & granted)
+    # iam:PassRole is in both: of the replication role to S3 for chaos run, of the FIS roles below
+    assert changes and not (changes - {"iam:PassRole"}) & granted, sorted(changes & granted)
     assert {"fis:StartExperiment", "fis:StopExperiment", "dynamodb:DescribeTable", "ec2:DescribeNatGateways"} <= granted
     [passing] = [s for s in fis["Statement"] if "iam:PassRole" in s["Action"]]
     assert passing["Action"] == ["iam:PassRole"]

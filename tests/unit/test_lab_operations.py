@@ -160,3 +160,18 @@ def test_a_service_the_lab_does_not_answer_is_found_among_botocore_s_other_model
     assert (classic.service, classic.iam_action) == (
         "elb", "elasticloadbalancing:DescribeLoadBalancerPolicies")
     assert name_request(environ_for("elbv2", "DescribeLoadBalancers")).service == "elbv2"
+
+
+def test_put_bucket_replication_also_passes_its_role_to_s3() -> None:
+    """PutBucketReplication: "the user or role performing the action must have the iam:PassRole
+    permission" (Amazon S3 API Reference): the lab reads the configuration's Role from the XML
+    body and makes an iam:PassRole request for it, passed to s3.amazonaws.com."""
+    from chaos_sre.lab.core.iam_evaluation import Resource
+    from chaos_sre.lab.s3.calls import iam_requests
+
+    request = name_request(environ_for("s3", "PutBucketReplication"))
+    made = iam_requests(request.iam_action, request.params, "us-east-1", [Resource("arn:aws:s3:::x1")])
+    assert made is not None
+    assert [(r.action, [x.arn for x in r.resources], dict(r.context)) for r in made] == [
+        ("s3:PutReplicationConfiguration", ["arn:aws:s3:::x1"], {}),
+        ("iam:PassRole", ["x1"], {"iam:PassedToService": "s3.amazonaws.com"})]

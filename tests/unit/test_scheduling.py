@@ -201,4 +201,4 @@ def test_runner_image_contents_hold_what_its_game_day_needs(tmp_path: Path) -> N
     checked = subprocess.run([*CLI, command[0], "--check", *command[1:]], cwd=image,
                              capture_output=True, text=True, timeout=120, check=False)
     assert checked.returncode == 0, checked.stderr
-    assert "valid game-day plan, 6 experiment(s)" in checked.stdout
+    assert "valid game-day plan, 8 experiment(s)" in checked.stdout

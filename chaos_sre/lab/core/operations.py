@@ -68,7 +68,8 @@ class _Route:
     header_members: Mapping[str, str] = field(default_factory=dict)
     """environ key of a header (``HTTP_X_AMZ_INVOCATION_TYPE``) -> member name."""
     payload: str | None = None
-    """The member the whole body is (Lambda Invoke's ``Payload``), read as bytes."""
+    """The member the whole body is (Lambda Invoke's ``Payload``; a rest-xml structure, as
+    S3's PutBucketReplication ``ReplicationConfiguration``: its XML document), read as bytes."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def _routes(model: Mapping[str, Any]) -> tuple[_Route, ...]:
                           for k, m in members.items() if m.get("location") == "header"}
         headers = tuple(sorted(key for key, member in header_members.items() if member in required))
         payload = shape.get("payload")
-        blob = payload is not None and shapes.get(members[payload]["shape"], {}).get("type") == "blob"
+        blob = payload is not None and (shapes.get(members[payload]["shape"], {}).get("type") == "blob"
+                                        or model.get("metadata", {}).get("protocol") == "rest-xml")
         routes.append(_Route(name, http.get("method", "POST"), path, query, headers,
                              (literal, len(query) + len(headers),
                               not operation.get("deprecated", False)),

@@ -15,6 +15,10 @@
   they launch in their other AZs (``percentage`` 100 only);
 * ``aws:arc:start-zonal-autoshift``: a zonal autoshift (``FIS_EXPERIMENT``) of each target
   resource that has zonal autoshift enabled, away from the AZ, for ``duration``; then cancelled;
+* ``aws:s3:bucket-pause-replication``: the target buckets' replication paused (to
+  ``destinationBuckets``, for rules with ``prefixes``; all when not given) for ``duration``:
+  objects written meanwhile wait, and replicate once it ends
+  (:mod:`chaos_sre.lab.s3.replication`);
 * ``aws:ssm:start-automation-execution``: the SSM document run with its parameters
   (:mod:`chaos_sre.lab.fis.automation`) until it ends, at most ``maxDuration``; cancelled (its
   ``onCancel`` steps run) when the experiment stops;
@@ -22,8 +26,9 @@
 
 The EC2, RDS and network actions call the lab's AWS API with the experiment's role, from a
 thread of their own (:mod:`chaos_sre.lab.fis.caller`): their calls are counted, logged and rate
-limited like any caller's, and the action ends when its calls have. The capacity error and the
-autoshift have no public API (FIS injects them on AWS's side): they act on the lab's models.
+limited like any caller's, and the action ends when its calls have. The capacity error, the
+autoshift and the replication pause have no public API (FIS injects them on AWS's side): they
+act on the lab's models.
 Any other action fails with a reason that names it (the lab does not run it yet), and so does
 the experiment. Durations are AWS seconds played at the lab's time scale.
 """
@@ -281,6 +286,29 @@ def _autoshift(resources: list[str], parameters: Mapping[str, str],
     return Running(clock.ends(parameters["duration"]), cancel, [s.resource_identifier for s in started])
 
 
+def _pause_replication(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
+    """Each target bucket's replication paused for the duration (the rules to
+    ``destinationBuckets`` with ``prefixes``, comma-separated; every rule when not given)."""
+    from chaos_sre.lab.s3.replication import Pause
+
+    replication = hooks().service("s3").replication
+    holder = f"fis-{uuid.uuid4()}"
+    pause = Pause(holder, frozenset(_listed(parameters.get("destinationBuckets"))),
+                  frozenset(_listed(parameters.get("prefixes"))))
+    buckets = [arn.rsplit(":", 1)[-1] for arn in resources]
+    for bucket in buckets:
+        replication.pause(bucket, pause)
+
+    def resume() -> None:
+        for bucket in buckets:
+            replication.resume(bucket, holder)
+    return Running(clock.ends(parameters["duration"]), resume, resources)
+
+
+def _listed(text: str | None) -> list[str]:
+    return [part.strip().rsplit(":", 1)[-1] for part in (text or "").split(",") if part.strip()]
+
+
 def _wait(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
     return Running(clock.ends(parameters["duration"]))
 
@@ -310,6 +338,7 @@ RUNNERS: dict[str, Callable[[list[str], Mapping[str, str], Clock], Running]] = {
     "aws:network:disrupt-connectivity": _disrupt, "aws:fis:wait": _wait,
     "aws:ec2:asg-insufficient-instance-capacity-error": _insufficient_capacity,
     "aws:arc:start-zonal-autoshift": _autoshift,
+    "aws:s3:bucket-pause-replication": _pause_replication,
     "aws:ssm:start-automation-execution": _automation,
 }
 

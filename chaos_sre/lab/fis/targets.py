@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import botocore.exceptions
+
 Candidate = tuple[str, Mapping[str, str], Mapping[str, Any]]
 """(ARN, tags, the resource as its Describe call answers)."""
 Clients = Callable[[str], Any]
@@ -96,10 +98,25 @@ def _managed_resources(aws: Clients, tags: Mapping[str, str]) -> Iterator[Candid
                 yield arn, found.get(arn, {}), balancer
 
 
+def _buckets(aws: Clients, tags: Mapping[str, str]) -> Iterator[Candidate]:
+    """S3 buckets, each with its tags (GetBucketTagging: S3 lists no tags)."""
+    s3 = aws("s3")
+    for page in s3.get_paginator("list_buckets").paginate():
+        for bucket in page["Buckets"]:
+            try:
+                found = _tag_dict(s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"])
+            except botocore.exceptions.ClientError as error:
+                if error.response["Error"]["Code"] != "NoSuchTagSet":
+                    raise
+                found = {}
+            yield f"arn:aws:s3:::{bucket['Name']}", found, bucket
+
+
 RESOURCE_TYPES: dict[str, Callable[[Clients, Mapping[str, str]], Iterator[Candidate]]] = {
     "aws:ec2:instance": _instances, "aws:ec2:subnet": _subnets,
     "aws:ec2:autoscaling-group": _groups, "aws:rds:cluster": _rds("cluster"),
     "aws:rds:db": _rds("db"), "aws:arc:zonal-shift-managed-resource": _managed_resources,
+    "aws:s3:bucket": _buckets,
 }
 """The resource types the lab's FIS resolves, each by its Describe calls."""
 

@@ -13,7 +13,7 @@ from chaos_sre.lab.s3.status import snapshot, status_lines
 
 SERVICE = LabService(name="s3", package=__name__, order=65, botocore_services=("s3",),
                      status_lines=status_lines, snapshot=snapshot,
-                     fault_kinds=("s3-bucket-access-denied",),
+                     fault_kinds=("s3-bucket-access-denied", "s3-replication-paused"),
                      refused_mutation=RefusedMutation(Path("experiments/s3-access-denied.json"),
                                                       "s3:PutBucketPolicy", "AccessDenied"),
                      profile_descriptions={

@@ -12,9 +12,13 @@
   (:func:`chaos_sre.lab.s3.bucket_policy.is_public`); moto takes any condition for a narrowing one.
 * Each stored or deleted policy is told to the S3 simulation, which records on the timeline what
   it took from the application's role (:meth:`chaos_sre.lab.s3.simulation.Storage.policy_changed`).
+* Replication (:mod:`chaos_sre.lab.s3.replication`): each object written is told to it, GetObject
+  and HeadObject answer the object's ``x-amz-replication-status``, and each replication
+  configuration put or deleted is compared with the one before (rules stopped or started again).
 """
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any, Protocol, cast
 
@@ -28,12 +32,15 @@ from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.patches import hooks, original, replaces
 from chaos_sre.lab.core.settings import ACCOUNT_ID
 from chaos_sre.lab.s3.bucket_policy import bucket_statements, is_public
+from chaos_sre.lab.s3.replication import Replication, rules_of
 
 ACCOUNT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/(?:.*/)?([^/]+)$")
 
 
 class PolicyHooks(Protocol):
     """What the S3 patches ask of the service's simulation."""
+
+    replication: Replication
 
     def policy_changed(self, bucket: str) -> None:
         """Bucket ``bucket``'s policy was put or deleted."""
@@ -95,3 +102,39 @@ def _delete_bucket_policy(self: Any, bucket_name: str) -> None:
 def _bucket_policy_is_public(policy: bytes | str) -> bool:
     """GetBucketPolicyStatus's ``IsPublic``, as S3 judges it."""
     return is_public(policy.decode() if isinstance(policy, bytes) else str(policy))
+
+
+@replaces(s3_models.S3Backend, "put_object")
+def _put_object(self: Any, bucket_name: str, key_name: str, value: bytes, *args: Any, **kwargs: Any) -> Any:
+    """PutObject (and every write moto makes through it): the object starts its replication."""
+    written = original(s3_models.S3Backend, "put_object")(self, bucket_name, key_name, value, *args, **kwargs)
+    _lab().replication.written(bucket_name, key_name, written.version_id, time.monotonic())
+    return written
+
+
+def _response_headers(self: Any) -> dict[str, Any]:
+    """GetObject's and HeadObject's headers, with the object's replication status."""
+    headers = dict(original(s3_models.FakeKey, "response_dict").fget(self))
+    status = _lab().replication.status(self.bucket_name, self.name, self.version_id)
+    if status is not None:
+        headers["x-amz-replication-status"] = status
+    return headers
+
+
+replaces(s3_models.FakeKey, "response_dict")(property(_response_headers))  # type: ignore[type-var]
+
+
+@replaces(s3_models.S3Backend, "put_bucket_replication")
+def _put_bucket_replication(self: Any, bucket_name: str, replication: dict[str, Any]) -> None:
+    """PutBucketReplication: the rules it stops or starts again go on the timeline."""
+    before = rules_of(getattr(self.get_bucket(bucket_name), "replication", None))
+    original(s3_models.S3Backend, "put_bucket_replication")(self, bucket_name, replication)
+    _lab().replication.configuration_changed(bucket_name, before, rules_of(self.get_bucket(bucket_name).replication))
+
+
+@replaces(s3_models.S3Backend, "delete_bucket_replication")
+def _delete_bucket_replication(self: Any, bucket_name: str) -> None:
+    """DeleteBucketReplication: every enabled rule stops."""
+    before = rules_of(getattr(self.get_bucket(bucket_name), "replication", None))
+    original(s3_models.S3Backend, "delete_bucket_replication")(self, bucket_name)
+    _lab().replication.configuration_changed(bucket_name, before, [])

@@ -26,13 +26,14 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
     """Create the buckets (versioning on both, as replication requires: "Requirements and
     considerations for replication", Amazon S3 User Guide), the replication rule of every object
     of ``uploads``, the asset ``/assets/logo.svg`` serves, and role ``web-app`` allowed to put and
-    get its objects."""
+    get its objects and get the replica's."""
     iam = session.client("iam", endpoint_url=endpoint_url)
     iam.create_role(RoleName=APP_ROLE, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
     iam.put_role_policy(RoleName=APP_ROLE, PolicyName="uploads", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-            "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+            "Resource": f"arn:aws:s3:::{BUCKET}/*"}, {
+            "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{REPLICA}/*"}]}))
     replication_role = iam.create_role(RoleName=REPLICATION_ROLE,
                                        AssumeRolePolicyDocument=_trust("s3.amazonaws.com"))["Role"]["Arn"]
     s3 = session.client("s3", endpoint_url=endpoint_url)

@@ -14,7 +14,7 @@ import functools
 import json
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -24,6 +24,7 @@ from chaos_sre.lab.core.patches import hooks
 from chaos_sre.lab.core.settings import ACCOUNT_ID, REGION
 from chaos_sre.lab.core.simulation import SimulationContext
 from chaos_sre.lab.s3.bucket_policy import allowed, bucket_statements
+from chaos_sre.lab.s3.replication import Replication
 from chaos_sre.lab.s3.request_rates import PrefixRates
 from chaos_sre.lab.s3.seed import APP_ROLE
 
@@ -56,14 +57,22 @@ def s3_backend() -> Any:
     return moto_backend("s3", region=PARTITION)
 
 
+RECENT_UPLOADS = 2000
+"""How many of its latest uploads the application remembers (for ``/uploads/recent``)."""
+
+
 @dataclass
 class Storage:
-    """The buckets the application writes, and its uploads waiting to be written again."""
+    """The buckets the application writes, its uploads waiting to be written again, and their
+    replication (:mod:`chaos_sre.lab.s3.replication`)."""
 
     context: SimulationContext
+    replication: Replication
     rates: PrefixRates = field(default_factory=PrefixRates)
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     _queued: list[tuple[str, str]] = field(default_factory=list)
+    _recent: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=RECENT_UPLOADS))
+    """(monotonic wall seconds, bucket, key) of the application's latest uploads."""
     _next_retry: float = 0.0
     """When (monotonic wall seconds) the application tries its queue again: once an AWS second."""
     _access: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -82,6 +91,7 @@ class Storage:
                 return refused
             s3_backend().put_object(bucket, key, body)
             counts["uploads"] += 1
+            self._recent.append((time.monotonic(), bucket, key))
             return None
 
     def read(self, bucket: str, key: str) -> str | None:
@@ -93,6 +103,14 @@ class Storage:
                 refused = NO_SUCH_KEY
             counts["reads" if refused is None else "read_refused"] += 1
             return refused
+
+    def recent_upload(self, bucket: str, older_than: float) -> str | None:
+        """The key of the application's newest upload to ``bucket`` written at least
+        ``older_than`` AWS seconds ago (None: none yet)."""
+        cutoff = time.monotonic() - self.context.scaled(older_than)
+        with self._lock:
+            return next((key for at, written_to, key in reversed(self._recent)
+                         if written_to == bucket and at <= cutoff), None)
 
     def policy_changed(self, bucket: str) -> None:
         """Record on the timeline what a new bucket policy took from the application, or gave back."""
@@ -112,7 +130,9 @@ class Storage:
             self.counts.setdefault(bucket, Counter())["queued"] += 1
 
     def tick(self, now: float) -> None:
-        """Once an AWS second, write the queued uploads in order until S3 refuses one."""
+        """Replicate what is due; once an AWS second, write the queued uploads in order until S3
+        refuses one."""
+        self.replication.tick(now)
         with self._lock:
             if not self._queued or now < self._next_retry:
                 return
@@ -145,7 +165,8 @@ class Storage:
         backend = s3_backend()
         return {"s3_buckets": {
             name: {"policy": bucket.policy is not None, **dict(self.counts.get(name, Counter()))}
-            for name, bucket in sorted(backend.buckets.items())}}
+            for name, bucket in sorted(backend.buckets.items())},
+            "s3_replication": self.replication.counts()}
 
 
 def lab_storage() -> Storage:
@@ -155,4 +176,4 @@ def lab_storage() -> Storage:
 
 def create(context: SimulationContext) -> Storage:
     """S3's simulation (:mod:`chaos_sre.lab.core.simulation`)."""
-    return Storage(context)
+    return Storage(context, Replication(context))

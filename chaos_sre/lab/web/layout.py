@@ -36,7 +36,8 @@ Web pages also call service ``api`` (:data:`API_ROUTE`); when it cannot answer
 they serve a fallback or fail, per the profile. Service ``api`` answers ``/api/quote`` by
 invoking Lambda function ``api-worker`` synchronously (:data:`LAMBDA_ROUTES`). ``/upload`` writes an
 object to S3 bucket ``uploads`` as role ``web-app`` (:data:`S3_ROUTES`); ``/assets/...`` reads
-its object from that bucket (:data:`S3_ASSET_ROUTES`).
+its object from that bucket (:data:`S3_ASSET_ROUTES`), ``/uploads/recent`` the upload of some
+seconds ago from its replica ``uploads-replica`` (:data:`S3_REPLICA_ROUTES`).
 
 Around the service, as in a staging account: subnet ``runner-us-east-1c`` (10.0.23.0/24) of the
 same VPC holds the chaos-sre runner's network interface (private address
@@ -63,6 +64,9 @@ LAMBDA_ROUTES = {"/api/quote": "api-worker"}
 """Path prefix -> the Lambda function service ``api`` invokes (RequestResponse) to answer it."""
 S3_ROUTES = {"/upload": "uploads"}
 """Path prefix -> the bucket the web tier writes each request's upload to (as role ``web-app``)."""
+S3_REPLICA_ROUTES = {"/uploads/recent": "uploads-replica"}
+"""Path prefix -> the bucket the web tier reads its upload of some seconds ago from (the replica
+of ``uploads``, as role ``web-app``)."""
 S3_ASSET_ROUTES = {"/assets": "uploads"}
 """Path prefix -> the bucket the web tier reads the path's object from (``/assets/logo.svg``:
 key ``assets/logo.svg``, as role ``web-app``)."""
