@@ -200,4 +200,4 @@ def shipped_runs(tmp_path_factory: pytest.TempPathFactory) -> ShippedRuns:
     """The session's one run of every shipped experiment (see :class:`ShippedRuns`)."""
     directory, result = once_per_session(tmp_path_factory, "shipped-runs", _run_shipped_experiments)
     return ShippedRuns(directory / "experiments", directory / "journals", directory / "ledgers",
-                       directory / "history.sqlite", **result)
+                       **result)

@@ -253,21 +253,23 @@ class ShippedRuns:
     """Every shipped experiment run once on a resilient lab, as the pytest plugin runs them.
 
     ``chaos-sre lab exec -- env <canary credentials> pytest --chaos-experiments DIR`` where DIR
-    holds each shipped experiment with canary secrets declared (:func:`with_secrets`) and the
+    holds shipped experiments with canary secrets declared (:func:`with_secrets`) and the
     game-day plan (which the plugin must not collect); the lab holds the canary access key to
-    :func:`runner_policy` alone. ``--noconftest``: this file would put the lab's own credentials
-    in place of the canary ones in that pytest. Tests that only read a run's results -
-    journal, samples, chaos log, console output, ledger, history, the plugin's own output - read
-    these instead of running the experiment again.
+    :func:`runner_policy` alone. The experiments are spread over labs running at once
+    (:func:`shipped_groups`): a run's ground truth is its own lab's. ``--noconftest``: this file
+    would put the lab's own credentials in place of the canary ones in that pytest. Tests that
+    only read a run's results - journal, samples, chaos log, console output, ledger, the
+    plugin's own output - read these instead of running the experiment again.
     """
 
     experiments: Path
     journals: Path
     ledgers: Path
-    history: Path
     returncode: int
     stdout: str
     stderr: str
+    groups: list[list[str]]
+    """The experiments each lab ran, one after the other."""
 
     def journal(self, name: str) -> dict[str, Any]:
         return dict(json.loads((self.journals / f"{name}.json").read_text()))
@@ -286,31 +288,42 @@ class ShippedRuns:
         assert not [cause for cause in truth.causes if cause.startswith(("5", "timeout"))]
         return journal
 
-    def api_calls(self) -> list[tuple[float, str]]:
-        """Every AWS API call the runs made, with its time (the lab's `/__lab/api-calls`)."""
-        return [(float(at), str(name)) for at, name in
-                json.loads((self.journals.parent / "api-calls.json").read_text())]
+    def _group(self, name: str) -> tuple[Path, list[str]]:
+        """The folder of the lab that ran ``name``, and the experiments it ran."""
+        number = next(i for i, names in enumerate(self.groups) if name in names)
+        return self.journals.parent / f"group-{number}", self.groups[number]
 
-    def mutations(self) -> list[dict[str, Any]]:
-        """Every mutating AWS API call the runs made, with the resources it named (the lab's
-        `/__lab/mutations`)."""
-        return list(json.loads((self.journals.parent / "mutations.json").read_text()))
+    def api_calls(self, name: str) -> list[tuple[float, str]]:
+        """Every AWS API call made to the lab that ran ``name``, with its time (`/__lab/api-calls`)."""
+        return [(float(at), str(action)) for at, action in
+                json.loads((self._group(name)[0] / "api-calls.json").read_text())]
+
+    def mutations(self, name: str) -> list[dict[str, Any]]:
+        """Every mutating AWS API call made to the lab that ran ``name``, with the resources it
+        named (`/__lab/mutations`)."""
+        return list(json.loads((self._group(name)[0] / "mutations.json").read_text()))
 
     def iam(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The policies the lab held callers to during the runs (by access key), and the IAM
-        requests it evaluated against them (by access key; `/__lab/iam/requests`)."""
-        root = self.journals.parent
-        return (json.loads((root / "iam-policy.json").read_text())["policies"],
-                json.loads((root / "iam-requests.json").read_text())["requests"])
+        """The policies the labs held callers to during the runs (by access key; the same in
+        each lab), and the IAM requests they evaluated against them (by access key, every lab's;
+        `/__lab/iam/requests`)."""
+        folders = [self.journals.parent / f"group-{n}" for n in range(len(self.groups))]
+        policies = [json.loads((f / "iam-policy.json").read_text())["policies"] for f in folders]
+        assert all(p == policies[0] for p in policies), policies
+        requests: dict[str, list[Any]] = {}
+        for folder in folders:
+            for key, made in json.loads((folder / "iam-requests.json").read_text())["requests"].items():
+                requests.setdefault(key, []).extend(made)
+        return policies[0], requests
 
     def lab_truth(self, name: str) -> "RunTruth":
-        """What the lab recorded while the run of ``name`` lasted: from its start to the next
-        run's (the runs share one lab, one after the other; `/__lab/timeline`)."""
-        starts = sorted(datetime.fromisoformat(self.journal(n)["start"]).timestamp()
-                        for n in SHIPPED_EXPERIMENTS)
+        """What its lab recorded while the run of ``name`` lasted: from its start to the next
+        run's (a lab's runs follow one another; `/__lab/timeline`)."""
+        folder, names = self._group(name)
+        starts = sorted(datetime.fromisoformat(self.journal(n)["start"]).timestamp() for n in names)
         begin = datetime.fromisoformat(self.journal(name)["start"]).timestamp()
         end = next((at for at in starts if at > begin), float("inf"))
-        timeline = json.loads((self.journals.parent / "timeline.json").read_text())
+        timeline = json.loads((folder / "timeline.json").read_text())
         causes: Counter[str] = Counter()
         for second in timeline["series"]:
             if begin <= second["second"] + 1 and second["second"] < end:
@@ -324,12 +337,49 @@ class ShippedRuns:
         return written + ([Path(ledger)] if ledger and Path(ledger).is_file() else [])
 
 
+SHIPPED_RUN_SECONDS = {"dynamodb-throttle": 60, "az-blackhole": 35, "ecs-scale-to-zero": 32}
+"""About how long (wall seconds, time scale 0.1) the longer shipped runs take; others about 25."""
+SHIPPED_RUN_GROUPS = 2
+"""Labs the shipped runs are spread over, each running its experiments one after the other: the
+runs mostly wait (a fault's hold, a recovery window), so two labs halve the time the tests that
+read them wait, for little more CPU."""
+
+
+def shipped_groups() -> list[list[str]]:
+    """The shipped experiments spread over :data:`SHIPPED_RUN_GROUPS` labs, longest first to the
+    group with the least to run, each group in name order."""
+    groups: list[list[str]] = [[] for _ in range(SHIPPED_RUN_GROUPS)]
+    for name in sorted(SHIPPED_EXPERIMENTS, key=lambda n: (-SHIPPED_RUN_SECONDS.get(n, 25), n)):
+        min(groups, key=lambda g: sum(SHIPPED_RUN_SECONDS.get(n, 25) for n in g)).append(name)
+    return [sorted(group) for group in groups]
+
+
 def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
     experiments = directory / "experiments"
     experiments.mkdir()
     for name in SHIPPED_EXPERIMENTS:
         document = with_secrets(ROOT / "experiments" / f"{name}.json")
         (experiments / f"{name}.json").write_text(json.dumps(document, indent=2))
+    shutil.copy(ROOT / "experiments" / "gameday.yaml", experiments)
+    policy = directory / "runner-policy.json"
+    policy.write_text(json.dumps(runner_policy()))
+    groups = shipped_groups()
+    running = [_start_shipped_group(directory, number, names, policy) for number, names in enumerate(groups)]
+    results = [process.communicate(timeout=900) + (process.returncode,) for process in running]
+    return {"returncode": max(code for _, _, code in results),
+            "stdout": "\n".join(out for out, _, _ in results),
+            "stderr": "\n".join(err for _, err, _ in results), "groups": groups}
+
+
+def _start_shipped_group(directory: Path, number: int, names: list[str],
+                         policy: Path) -> subprocess.Popen[str]:
+    """One lab running ``names`` with the pytest plugin (group ``number``: its lab's ground
+    truth in ``directory/group-N``; journals and ledgers shared)."""
+    group = directory / f"group-{number}"
+    experiments = group / "experiments"
+    experiments.mkdir(parents=True)
+    for name in names:
+        shutil.copy(directory / "experiments" / f"{name}.json", experiments)
     shutil.copy(ROOT / "experiments" / "gameday.yaml", experiments)
     canary_credentials = [f"AWS_ACCESS_KEY_ID={CANARY_KEY_ID}",
                           f"AWS_SECRET_ACCESS_KEY={CANARY_SECRET}",
@@ -339,23 +389,20 @@ def _run_shipped_experiments(directory: Path) -> dict[str, Any]:
          "--noconftest",
          "--chaos-experiments", str(experiments), "--chaos-journal-dir",
          str(directory / "journals"), "-v"])
-    policy = directory / "runner-policy.json"
-    policy.write_text(json.dumps(runner_policy()))
     attach = shlex.join([sys.executable, "-m", "chaos_sre.lab.client", "attach-policy",
                          CANARY_KEY_ID, str(policy)])
-    result = subprocess.run(
+    return subprocess.Popen(
         [*CLI, "lab", "exec", "--api-port", "0", "--endpoint-port", "0", "--", "bash", "-c",
          attach + " || exit 1; " + then_save_lab_json(
-             plugin_run, ("/__lab/api-calls", directory / "api-calls.json"),
-             ("/__lab/mutations", directory / "mutations.json"),
-             ("/__lab/iam/policy", directory / "iam-policy.json"),
-             ("/__lab/iam/requests", directory / "iam-requests.json"),
-             ("/__lab/timeline", directory / "timeline.json"))],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-        env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(directory / "lab"),
+             plugin_run, ("/__lab/api-calls", group / "api-calls.json"),
+             ("/__lab/mutations", group / "mutations.json"),
+             ("/__lab/iam/policy", group / "iam-policy.json"),
+             ("/__lab/iam/requests", group / "iam-requests.json"),
+             ("/__lab/timeline", group / "timeline.json"))],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=inner_pytest_environment(CHAOS_SRE_LAB_DIR=str(group / "lab"),
                                      CHAOS_SRE_LEDGER_DIR=str(directory / "ledgers"),
-                                     CHAOS_SRE_HISTORY=str(directory / "history.sqlite")))
-    return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+                                     CHAOS_SRE_HISTORY=str(group / "history.sqlite")))
 
 
 def throttle_in_units(tmp_path: Path, units: int = 10) -> Path:

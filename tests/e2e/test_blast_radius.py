@@ -57,7 +57,7 @@ def test_a_run_mutates_only_what_its_ledger_planned(shipped_runs: ShippedRuns, n
     plan = planned(Path(ext["ledger_path"]))
     assert plan, f"{name}: its ledger planned nothing"
     start, end = _epoch(journal["start"]), _epoch(journal["end"])
-    calls = [m for m in shipped_runs.mutations() if start <= m["at"] <= end]
+    calls = [m for m in shipped_runs.mutations(name) if start <= m["at"] <= end]
     touched = {resource for call in calls for resource in call["resources"]}
     outside = {resource: sorted({c["action"] for c in calls if resource in c["resources"]})
                for resource in touched - plan - created(journal)}

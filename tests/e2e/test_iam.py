@@ -110,7 +110,7 @@ def test_each_experiments_recorded_calls_are_within_its_declared_policy(
     (its journal's start to end) are all granted by `iam policy` for this experiment alone."""
     journal = shipped_runs.journal(name)
     start, end = _epoch(journal["start"]), _epoch(journal["end"])
-    made = {action for at, action in shipped_runs.api_calls() if start <= at <= end}
+    made = {action for at, action in shipped_runs.api_calls(name) if start <= at <= end}
     assert made, "the run made no AWS call the lab saw"
     policy = json.loads(iam.render([ROOT / "experiments" / f"{name}.json"], region=None,
                                    output="json")[0])
@@ -128,7 +128,7 @@ def test_each_run_counts_its_aws_calls_in_its_journal(name: str, shipped_runs: S
     journal = shipped_runs.journal(name)
     counted = extension(journal)["aws_calls"]
     start, end = _epoch(journal["start"]), _epoch(journal["end"])
-    seen = Counter(action for at, action in shipped_runs.api_calls() if start <= at <= end)
+    seen = Counter(action for at, action in shipped_runs.api_calls(name) if start <= at <= end)
     assert counted and set(counted) >= {a for a in seen if is_mutation(a.split(":", 1)[1])}
     assert {a: n for a, n in counted.items() if is_mutation(a.split(":", 1)[1])} == {
         a: n for a, n in seen.items() if is_mutation(a.split(":", 1)[1])}
