@@ -97,6 +97,16 @@ ACTIONS: dict[str, FisAction] = {action.action_id: action for action in (
         "prefixes": Parameter("string"),
     }, ("s3:PutReplicationConfiguration", "s3:GetReplicationConfiguration", "s3:PauseReplication",
         "s3:ListAllMyBuckets")),
+    FisAction("aws:lambda:invocation-error", "Functions", "aws:lambda:function", {
+        "duration": DURATION,
+        "invocationPercentage": Parameter("integer"),
+        "preventExecution": Parameter("boolean"),
+    }, ("s3:PutObject", "s3:DeleteObject", "lambda:GetFunction")),
+    FisAction("aws:lambda:invocation-add-delay", "Functions", "aws:lambda:function", {
+        "duration": DURATION,
+        "invocationPercentage": Parameter("integer"),
+        "startupDelayMilliseconds": Parameter("integer"),
+    }, ("s3:PutObject", "s3:DeleteObject", "lambda:GetFunction")),
     FisAction("aws:fis:wait", None, None, {"duration": DURATION}),
 )}
 """Every FIS action a chaos-sre mapping may emit, by action ID."""

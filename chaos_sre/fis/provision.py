@@ -86,7 +86,7 @@ def provision(exported: Export, configuration: dict[str, Any] | None = None,
             call(cloudwatch, xform_name(operation), **given)
         lines.append(f"alarms {', '.join(str(r['AlarmName']) for _, r in requests)} put "
                      f"(the stop condition is {exported.alarms.name if exported.alarms else '-'})")
-    template_id, line = _template(fis, exported.template)
+    template_id, line = put_template(fis, exported.template)
     lines.append(line)
     lines += [_target_account(fis, template_id, target) for target in exported.target_account_configurations()]
     return Provisioned(template_id, tuple(lines))
@@ -130,7 +130,7 @@ def _document(ssm: Any, document: SsmDocument) -> str:
     return f"SSM document {document.name} updated to version {version}"
 
 
-def _template(fis: Any, template: dict[str, Any]) -> tuple[str, str]:
+def put_template(fis: Any, template: dict[str, Any]) -> tuple[str, str]:
     """(template id, what was done): the template tagged with this experiment's name is updated,
     else one is created."""
     name = template["tags"][EXPERIMENT_TAG]

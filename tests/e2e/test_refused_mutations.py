@@ -149,6 +149,8 @@ EXERCISED_BY = {
     "ecs:UpdateService": ("ecs-scale-to-zero", {}),
     "rds:FailoverDBCluster": ("rds-failover", {}),
     "rds:RebootDBInstance": ("rds-failover", MULTI_AZ_INSTANCE),
+    "iam:PassRole": ("s3-replication-paused", {}),
+    "s3:": ("s3-access-denied", {}),
 }
 """The shipped experiment (and configuration) whose run needs each action, by action or prefix."""
 SHOWN_ABOVE = {*(runner_policy_without(r.action, condition=f'"{name}"')[1] for name, r in REFUSALS.items()),

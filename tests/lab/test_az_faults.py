@@ -804,7 +804,9 @@ def test_a_launch_template_in_the_request_needs_run_instances_and_a_subnet_chang
         AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
     assert group["LaunchTemplate"]["LaunchTemplateName"] == "web"
     granted = {a for s in runner_policy()["Statement"] for a in s["Action"]}
-    assert not {"ec2:RunInstances", "iam:PassRole"} & granted
+    assert "ec2:RunInstances" not in granted
+    assert all(s["Condition"]["StringEquals"]["iam:PassedToService"] == "s3.amazonaws.com"
+               for s in runner_policy()["Statement"] if "iam:PassRole" in s["Action"])  # S3 replication's
     with pytest.raises(ClientError, match="You are not authorized to use launch template: web "
                                           "\\(the caller may not ec2:RunInstances, ec2:CreateTags\\)"):
         runner.update_auto_scaling_group(AutoScalingGroupName="web",

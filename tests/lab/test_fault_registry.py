@@ -32,6 +32,8 @@ VALID = {
     "throttle_function": {"function_name": "api-worker"},
     "deny_bucket_access": {"bucket_name": "uploads", "role_name": "web-app"},
     "pause_replication": {"bucket_name": "uploads"},
+    "fail_invocations": {"function_name": "api-worker"},
+    "add_invocation_delay": {"function_name": "api-worker"},
 }
 """Arguments each shipped fault accepts (the property test varies one at a time)."""
 

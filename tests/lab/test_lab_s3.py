@@ -37,8 +37,9 @@ def test_an_upload_denied_by_the_bucket_policy_is_queued_and_written_once_access
     (queued) and writes it once the deny is gone; the account snapshot is as before."""
     url, s3 = module_lab.env["CHAOS_SRE_TARGET_URL"], module_lab.client("s3", retries=False)
     before = account_snapshot(module_lab)
-    assert [name for name, _policy, _replication in before["s3"]] == ["uploads", "uploads-replica"]
-    assert before["s3"][0][2]["Rules"][0]["Destination"]["Bucket"] == "arn:aws:s3:::uploads-replica"
+    buckets = {name: replication for name, _policy, replication in before["s3"]}
+    assert sorted(buckets) == ["fis-lambda-config", "uploads", "uploads-replica"]
+    assert buckets["uploads"]["Rules"][0]["Destination"]["Bucket"] == "arn:aws:s3:::uploads-replica"
     start = bucket_counts(module_lab)
     served = requests.get(f"{url}/upload", timeout=5)
     assert served.status_code == 200 and "X-Lab-Fallback" not in served.headers

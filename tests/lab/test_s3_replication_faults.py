@@ -109,4 +109,5 @@ def test_experiment_fails_on_fragile_with_the_budget_and_still_restores(start_la
     before = over_budget_and_restored(lab, EXPERIMENT, tmp_path)
     failed = lab.timeline()["requests"]["by_cause"]
     assert set(failed) - {"ok"} == {"502-replica-missing"}, failed
-    assert before["s3"][0][2]["Rules"][0]["Status"] == "Enabled"  # and so it is again
+    replication = {name: rules for name, _policy, rules in before["s3"]}[BUCKET]
+    assert replication["Rules"][0]["Status"] == "Enabled"  # and so it is again

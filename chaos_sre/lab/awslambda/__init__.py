@@ -13,7 +13,7 @@ from chaos_sre.lab.core.plugin import LabService, RefusedMutation
 
 SERVICE = LabService(name="lambda", package=__name__, order=60, botocore_services=("lambda",),
                      status_lines=status_lines, snapshot=snapshot,
-                     fault_kinds=("lambda-reserved-concurrency-lowered",),
+                     fault_kinds=("lambda-reserved-concurrency-lowered", "lambda-invocation-fault-injected"),
                      refused_mutation=RefusedMutation(Path("experiments/lambda-throttle.json"),
                                                       "lambda:PutFunctionConcurrency",
                                                       "AccessDeniedException"),

@@ -2,7 +2,8 @@
 Lambda API: :mod:`chaos_sre.lab.core.own_apis`). The lab's functions echo their event.
 
 * ``RequestResponse`` (the default): HTTP 200 with the payload, ``X-Amz-Executed-Version``
-  ``$LATEST``; a throttled invocation is HTTP 429 ``TooManyRequestsException`` with the reason
+  ``$LATEST``; a failed one (FIS's extension) HTTP 200 with ``X-Amz-Function-Error`` ``Unhandled``
+  and the error as the payload; a throttled invocation is HTTP 429 ``TooManyRequestsException`` with the reason
   (``ReservedFunctionConcurrentInvocationLimitExceeded`` or ``ConcurrentInvocationLimitExceeded``);
 * ``Event``: HTTP 202; the event is tried at once and, throttled, again as Lambda retries it;
 * ``DryRun``: HTTP 204, nothing invoked ("Invoke", AWS Lambda API Reference).
@@ -60,6 +61,9 @@ def invoke(request: ApiRequest) -> Mapping[str, Any]:
     if not outcome.started:
         raise ApiError(429, "TooManyRequestsException", "Rate Exceeded.", outcome.throttle_reason)
     payload = request.params.get("Payload")
+    if outcome.error:  # a function error: HTTP 200 with X-Amz-Function-Error ("Invoke": FunctionError)
+        return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "FunctionError": outcome.error,
+                "Payload": b'{"errorMessage": "the invocation failed (AWS FIS)", "errorType": "FisError"}'}
     return {"StatusCode": 200, "ExecutedVersion": "$LATEST",
             "Payload": payload if isinstance(payload, bytes) and payload else b"null"}
 

@@ -62,6 +62,8 @@ class Invocation:
     cold: bool = False
     throttle_reason: str = ""
     started_at: float = 0.0
+    error: str = ""
+    """The function error it ended with (``Unhandled``), or empty."""
 
 
 @dataclass
@@ -108,8 +110,10 @@ class Concurrency:
         self._settle(now)
         return len(self._functions[name].running)
 
-    def invoke(self, name: str, now: float) -> Invocation:
-        """Start an invocation of ``name`` at ``now``, or throttle it."""
+    def invoke(self, name: str, now: float, delay_seconds: float = 0.0, runs: bool = True) -> Invocation:
+        """Start an invocation of ``name`` at ``now``, or throttle it; ``delay_seconds`` before its
+        code starts and ``runs`` False (its code skipped) are FIS's extension's
+        (:mod:`chaos_sre.lab.awslambda.injected`): the environment is held for them too."""
         self._settle(now)
         function = self._functions[name]
         if function.reserved is not None and len(function.running) >= function.reserved:
@@ -119,7 +123,8 @@ class Concurrency:
         cold = not function.idle_until
         if not cold:
             function.idle_until.pop(0)
-        ends_at = now + function.timings.duration_seconds + (function.timings.cold_start_seconds if cold else 0.0)
+        ends_at = (now + delay_seconds + (function.timings.duration_seconds if runs else 0.0)
+                   + (function.timings.cold_start_seconds if cold else 0.0))
         function.running.append(ends_at)
         return Invocation(name, True, ends_at, cold, started_at=now)
 

@@ -1,8 +1,8 @@
 """Publishes the lab's Lambda CloudWatch metrics, as Lambda does.
 
 Per function invoked in a minute (dimension ``FunctionName``, namespace ``AWS/Lambda``):
-``Invocations`` (the invocations that ran), ``Errors`` (those whose function failed; the lab's
-functions do not fail), ``Throttles`` (the invocation requests throttled) and
+``Invocations`` (the invocations that ran), ``Errors`` (those whose function failed: in the lab,
+those FIS's extension fails), ``Throttles`` (the invocation requests throttled) and
 ``ConcurrentExecutions`` (the most in flight at once), one datapoint a minute ("Types of metrics
 for Lambda functions", Lambda Developer Guide; :mod:`chaos_sre.lab.core.minute_metrics`).
 """

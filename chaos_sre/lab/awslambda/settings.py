@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LambdaProfile:
-    """How service ``api`` copes when its function is throttled."""
+    """How service ``api`` copes when its function is throttled, fails or is slow (FIS)."""
 
     degrade_when_throttled: bool
-    """``/api/quote`` is served without the function's answer (200, a fallback); else 502."""
+    """``/api/quote`` is served without the function's answer (200, a fallback) - a slow one given
+    up after the api's timeout; else 502, or the wait."""
 
 
 PROFILES = {

@@ -1,14 +1,18 @@
 """Lambda's invocations over time (:mod:`chaos_sre.lab.awslambda.invocations`): the functions moto
 holds, with the reserved concurrency moto holds, invoked through the lab's API
 (:mod:`chaos_sre.lab.awslambda.api`); asynchronous events are tried again as Lambda retries them,
-and ``lab status`` counts each function's invocations, throttles and cold starts."""
+and ``lab status`` counts each function's invocations, throttles, errors and cold starts. FIS's
+extension faults (:mod:`chaos_sre.lab.awslambda.injected`) delay or fail invocations; each one
+started is a fault on the lab's timeline (``lambda-invocation-fault-injected``)."""
 
+import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from chaos_sre.lab.awslambda.injected import InjectedFault, applied
 from chaos_sre.lab.awslambda.invocations import Concurrency, Event, Invocation, next_attempt
 from chaos_sre.lab.core.backends import moto_backend
 from chaos_sre.lab.core.patches import hooks
@@ -32,6 +36,8 @@ class Functions:
     """(when to try next, AWS seconds; the event) of asynchronous invocations."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
     """The application's invocations come from the endpoint's threads, outside the lab lock."""
+    _injected: dict[str, list[InjectedFault]] = field(default_factory=dict)
+    _rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     def aws_now(self) -> float:
         """The lab's clock in AWS seconds."""
@@ -42,12 +48,17 @@ class Functions:
         with self._lock:
             self._sync(name)
             now = self.aws_now()
-            outcome = self.pool.invoke(name, now)
+            fis = applied(self._injected.get(name, []), now, self._rng)
+            outcome = self.pool.invoke(name, now, fis.delay_seconds, fis.runs)
+            if outcome.started and fis.error:
+                outcome = replace(outcome, error="Unhandled")
             counts = self.counts.setdefault(name, Counter())
             counts["invocations" if outcome.started else "throttles"] += 1
             counts["cold_starts"] += outcome.cold
+            counts["errors"] += bool(outcome.error)
             minute = self._minute.setdefault(name, Counter())
             minute["Invocations" if outcome.started else "Throttles"] += 1
+            minute["Errors"] += bool(outcome.error)
             minute["ConcurrentExecutions"] = max(minute["ConcurrentExecutions"],
                                                  self.pool.in_flight(name, now))
             return outcome
@@ -70,7 +81,8 @@ class Functions:
             due, self._events = ([e for e in self._events if e[0] <= self.aws_now()],
                                  [e for e in self._events if e[0] > self.aws_now()])
         for _, event in due:
-            following = next_attempt(event, self.invoke(event.function), False,
+            outcome = self.invoke(event.function)
+            following = next_attempt(event, outcome, bool(outcome.error),
                                      self.aws_now() - event.received_at)
             if event.discarded:
                 self.counts[event.function]["discarded"] += 1
@@ -78,6 +90,19 @@ class Functions:
             elif following is not None:
                 with self._lock:
                     self._events.append((event.received_at + following, event))
+
+    def inject(self, name: str, fault: InjectedFault) -> None:
+        """FIS's extension on function ``name`` starts applying ``fault`` (at its ``active_from``)."""
+        with self._lock:
+            self._injected.setdefault(name, []).append(fault)
+        self.context.timeline.event("lambda-invocation-fault-injected", name,
+                                    effect="error" if fault.error else "delay", percentage=fault.percentage)
+
+    def clear(self, name: str, holder: str) -> None:
+        """FIS's action ``holder`` ended: its fault on function ``name`` no longer applies."""
+        with self._lock:
+            self._injected[name] = [f for f in self._injected.get(name, []) if f.holder != holder]
+        self.context.timeline.event("lambda-invocation-fault-cleared", name)
 
     def provisioned_total(self, name: str) -> int:
         """The provisioned concurrency of every version and alias of function ``name``."""

@@ -19,6 +19,11 @@
   ``destinationBuckets``, for rules with ``prefixes``; all when not given) for ``duration``:
   objects written meanwhile wait, and replicate once it ends
   (:mod:`chaos_sre.lab.s3.replication`);
+* ``aws:lambda:invocation-error``, ``aws:lambda:invocation-add-delay``: for each target function,
+  its extension configuration checked (``AWS_FIS_CONFIGURATION_LOCATION``, the wrapper: else the
+  action fails), the fault written to that S3 location (PutObject, as the experiment's role) and
+  played by the function's extension from its next poll until ``duration`` ends; then the object
+  is deleted (:mod:`chaos_sre.lab.awslambda.injected`);
 * ``aws:ssm:start-automation-execution``: the SSM document run with its parameters
   (:mod:`chaos_sre.lab.fis.automation`) until it ends, at most ``maxDuration``; cancelled (its
   ``onCancel`` steps run) when the experiment stops;
@@ -305,6 +310,50 @@ def _pause_replication(resources: list[str], parameters: Mapping[str, str], cloc
     return Running(clock.ends(parameters["duration"]), resume, resources)
 
 
+def _invocation_faults(error: bool) -> Callable[[list[str], Mapping[str, str], Clock], Running]:
+    """``aws:lambda:invocation-error`` (``error``) or ``-add-delay`` on each target function."""
+    def run(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
+        from chaos_sre.lab.awslambda.injected import (
+            LOCATION_VARIABLE,
+            WRAPPER,
+            WRAPPER_VARIABLE,
+            InjectedFault,
+            next_poll,
+        )
+
+        functions = hooks().service("lambda")
+        holder = f"fis-{uuid.uuid4()}"
+        fault = InjectedFault(
+            holder, error, float(parameters.get("invocationPercentage", "100")),
+            float(parameters.get("startupDelayMilliseconds", "1000")) / 1000.0 if not error else 0.0,
+            parameters.get("preventExecution", "false").lower() == "true",
+            next_poll(functions.aws_now()))
+        names = [arn.rsplit(":function:", 1)[-1].split(":", 1)[0] for arn in resources]
+
+        def act(undo: list[Callable[[], None]]) -> None:
+            s3 = clock.client("s3", resources)
+            for name in names:
+                variables = dict(moto_backend("lambda").get_function(name).environment_vars or {})
+                location = str(variables.get(LOCATION_VARIABLE, ""))
+                if not location.startswith("arn:aws:s3:::") or variables.get(WRAPPER_VARIABLE) != WRAPPER:
+                    raise ActionFailed(f"function {name}: invalid value for the required environment "
+                                       f"variable {LOCATION_VARIABLE} (or {WRAPPER_VARIABLE} is not {WRAPPER})")
+                bucket, _, prefix = location.removeprefix("arn:aws:s3:::").partition("/")
+                key = f"{prefix}{name}-{holder}.json"
+                s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({
+                    "error": error, "percentage": fault.percentage, "delaySeconds": fault.delay_seconds,
+                    "preventExecution": fault.prevent_execution}).encode())
+                functions.inject(name, fault)
+                undo.append(partial(_end_invocation_fault, s3, bucket, key, functions, name, holder))
+        return _in_thread(resources, act, hold=clock.scaled(duration_seconds(parameters["duration"])))
+    return run
+
+
+def _end_invocation_fault(s3: Any, bucket: str, key: str, functions: Any, name: str, holder: str) -> None:
+    functions.clear(name, holder)
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
 def _listed(text: str | None) -> list[str]:
     return [part.strip().rsplit(":", 1)[-1] for part in (text or "").split(",") if part.strip()]
 
@@ -339,6 +388,8 @@ RUNNERS: dict[str, Callable[[list[str], Mapping[str, str], Clock], Running]] = {
     "aws:ec2:asg-insufficient-instance-capacity-error": _insufficient_capacity,
     "aws:arc:start-zonal-autoshift": _autoshift,
     "aws:s3:bucket-pause-replication": _pause_replication,
+    "aws:lambda:invocation-error": _invocation_faults(error=True),
+    "aws:lambda:invocation-add-delay": _invocation_faults(error=False),
     "aws:ssm:start-automation-execution": _automation,
 }
 

@@ -112,11 +112,20 @@ def _buckets(aws: Clients, tags: Mapping[str, str]) -> Iterator[Candidate]:
             yield f"arn:aws:s3:::{bucket['Name']}", found, bucket
 
 
+def _functions(aws: Clients, tags: Mapping[str, str]) -> Iterator[Candidate]:
+    """Lambda functions, each with its tags (ListTags: ListFunctions lists none)."""
+    lam = aws("lambda")
+    for page in lam.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            arn = function["FunctionArn"]
+            yield arn, dict(lam.list_tags(Resource=arn).get("Tags") or {}), function
+
+
 RESOURCE_TYPES: dict[str, Callable[[Clients, Mapping[str, str]], Iterator[Candidate]]] = {
     "aws:ec2:instance": _instances, "aws:ec2:subnet": _subnets,
     "aws:ec2:autoscaling-group": _groups, "aws:rds:cluster": _rds("cluster"),
     "aws:rds:db": _rds("db"), "aws:arc:zonal-shift-managed-resource": _managed_resources,
-    "aws:s3:bucket": _buckets,
+    "aws:s3:bucket": _buckets, "aws:lambda:function": _functions,
 }
 """The resource types the lab's FIS resolves, each by its Describe calls."""
 
