@@ -1,6 +1,6 @@
 """S3 access denied: the fault with its ledger, refusals and exact restore (a policy's text, or
-none), its effect check, a crash replay, a restore that keeps someone else's change, and the
-shipped experiment on both profiles."""
+none), its effect check, a crash replay, a restore that keeps someone else's change, the shipped
+experiment on the resilient lab, and both S3 experiments on one fragile lab."""
 
 import json
 from pathlib import Path
@@ -162,12 +162,17 @@ def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
 
 
 @pytest.mark.e2e
-def test_experiment_fails_on_fragile_with_the_budget_and_still_restores(start_lab,
-                                                                        tmp_path: Path) -> None:
-    """On the fragile lab the web tier loses uploads and fails assets (500): the upload SLO's
-    budget is spent past the allowance, and the bucket's policy is back as it was (none)."""
+def test_both_s3_experiments_fail_on_fragile_with_the_budget_and_still_restore(start_lab,
+                                                                              tmp_path: Path) -> None:
+    """On the fragile lab the web tier loses uploads and fails assets (500) while its role is
+    denied, and fails recent uploads (502) while the replica lacks them: each SLO's budget is
+    spent past the allowance, and the bucket's policy (none) and replication are back. One lab
+    for both runs."""
     lab = start_lab("--profile", "fragile")
-    before = over_budget_and_restored(lab, EXPERIMENT, tmp_path)
-    failed = lab.timeline()["requests"]["by_cause"]
-    assert set(failed) - {"ok"} == {"500-upload-access-denied", "500-asset-access-denied"}, failed
+    before = over_budget_and_restored(lab, EXPERIMENT, tmp_path / "access")
+    denied = set(lab.timeline()["requests"]["by_cause"]) - {"ok"}
+    assert denied == {"500-upload-access-denied", "500-asset-access-denied"}, denied
     assert [policy for name, policy, _ in before["s3"] if name == BUCKET] == [None]
+    over_budget_and_restored(lab, ROOT / "experiments" / "s3-replication-paused.json", tmp_path / "replica")
+    paused = set(lab.timeline()["requests"]["by_cause"]) - {"ok"} - denied
+    assert paused == {"502-replica-missing"}, paused
