@@ -194,3 +194,29 @@ def test_without_a_queue_a_refused_upload_is_lost() -> None:
     assert isinstance(lost, Failure) and lost.cause == "500-asset-access-denied"
     cached = asyncio.run(resilient.before_serving("/assets/logo.svg", targets=None))  # type: ignore[arg-type]
     assert isinstance(cached, Fallback) and cached.cause == "200-asset-cached"
+
+
+def test_a_recent_upload_the_replica_lacks_is_read_from_the_source_or_fails() -> None:
+    """/uploads/recent reads the upload of 15 s ago from the replica (pure: the route alone):
+    when the replica lacks it (replication paused), the resilient web tier reads the source
+    bucket (a good request), the fragile one fails with 502; an upload the replica has, or none
+    yet, is served as is."""
+    def read(bucket: str, key: str) -> str | None:
+        return "NoSuchKey" if bucket == "uploads-replica" else None
+
+    def recent(bucket: str, seconds: float) -> str | None:
+        return "incoming/old.bin"
+
+    def unused(*args: object) -> None:
+        raise AssertionError("no upload here")
+
+    fragile = Uploads(unused, unused, read, False, recent)  # type: ignore[arg-type]
+    missing = asyncio.run(fragile.before_serving("/uploads/recent", targets=None))  # type: ignore[arg-type]
+    assert isinstance(missing, Failure) and (missing.status, missing.cause) == (502, "502-replica-missing")
+    resilient = Uploads(unused, unused, read, True, recent)  # type: ignore[arg-type]
+    behind = asyncio.run(resilient.before_serving("/uploads/recent", targets=None))  # type: ignore[arg-type]
+    assert isinstance(behind, Fallback) and behind.cause == "200-replica-behind"
+    replicated = Uploads(unused, unused, lambda bucket, key: None, False, recent)  # type: ignore[arg-type]
+    assert asyncio.run(replicated.before_serving("/uploads/recent", targets=None)) is None  # type: ignore[arg-type]
+    nothing_yet = Uploads(unused, unused, read, False, lambda bucket, seconds: None)  # type: ignore[arg-type]
+    assert asyncio.run(nothing_yet.before_serving("/uploads/recent", targets=None)) is None  # type: ignore[arg-type]

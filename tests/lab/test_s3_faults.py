@@ -1,6 +1,8 @@
 """S3 access denied: the fault with its ledger, refusals and exact restore (a policy's text, or
-none), its effect check, a crash replay, a restore that keeps someone else's change, the shipped
-experiment on the resilient lab, and both S3 experiments on one fragile lab."""
+none), its effect check, a crash replay, a restore that keeps someone else's change, and the
+shipped experiment on the resilient lab. On the fragile lab the S3 experiments fail (bench
+time_scales, at time scales 0.1 and 1, published in docs/performance.md); here the fragile routes
+are tested alone (test_lab_s3.py)."""
 
 import json
 from pathlib import Path
@@ -14,7 +16,6 @@ from conftest import (
     account_snapshot,
     lab_settings,
     ledger_entries,
-    over_budget_and_restored,
 )
 
 from chaos_sre.errors import ArgumentError, AWSError, ValidationError
@@ -159,20 +160,3 @@ def test_experiment_passes_on_resilient(shipped_runs: ShippedRuns) -> None:
     assert journal["run"][1]["output"] == {"role_arn": ROLE_ARN, "denied": ["s3:GetObject", "s3:PutObject"],
                                            "reachable": False}
     assert shipped_runs.lab_truth("s3-access-denied").causes["200-asset-cached"] > 0
-
-
-@pytest.mark.e2e
-def test_both_s3_experiments_fail_on_fragile_with_the_budget_and_still_restore(start_lab,
-                                                                              tmp_path: Path) -> None:
-    """On the fragile lab the web tier loses uploads and fails assets (500) while its role is
-    denied, and fails recent uploads (502) while the replica lacks them: each SLO's budget is
-    spent past the allowance, and the bucket's policy (none) and replication are back. One lab
-    for both runs."""
-    lab = start_lab("--profile", "fragile")
-    before = over_budget_and_restored(lab, EXPERIMENT, tmp_path / "access")
-    denied = set(lab.timeline()["requests"]["by_cause"]) - {"ok"}
-    assert denied == {"500-upload-access-denied", "500-asset-access-denied"}, denied
-    assert [policy for name, policy, _ in before["s3"] if name == BUCKET] == [None]
-    over_budget_and_restored(lab, ROOT / "experiments" / "s3-replication-paused.json", tmp_path / "replica")
-    paused = set(lab.timeline()["requests"]["by_cause"]) - {"ok"} - denied
-    assert paused == {"502-replica-missing"}, paused

@@ -1,7 +1,7 @@
 """S3 replication paused: the fault with its refusals, ledger and exact restore of the replication
 configuration, what it leaves changed (objects written while the rules were disabled), its
-effect check, a crash replay, and the shipped experiment on the resilient lab (the fragile run is
-test_s3_faults.py's, in the same fragile lab as access denied's)."""
+effect check, a crash replay, and the shipped experiment on the resilient lab (on the fragile lab:
+bench time_scales; the fragile route alone: test_lab_s3.py)."""
 
 import time
 from pathlib import Path
