@@ -43,12 +43,29 @@ def entries(ledgers: Path) -> list[dict[str, Any]]:
             for line in path.read_text().splitlines() if line.strip()]
 
 
+SAMPLING_RATE = 50
+"""Requests a second the runs here sample at, at most: what they check - kills, signals, the
+rollback - does not depend on it, and the suite's CPU does (docs/testing.md, "Budgets")."""
+
+
+def sampled_lightly(experiment: str, tmp_path: Path) -> Path:
+    """The shipped experiment, its chaos-sre control sampling at :data:`SAMPLING_RATE` at most."""
+    document = json.loads((ROOT / "experiments" / f"{experiment}.json").read_text())
+    for control in document.get("controls") or []:
+        arguments = control["provider"].get("arguments") or {}
+        if "rate" in arguments:
+            arguments["rate"] = min(int(arguments["rate"]), SAMPLING_RATE)
+    path = tmp_path / f"{experiment}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
 def start_run(lab: RunningLab, experiment: str, tmp_path: Path, **env: str) -> subprocess.Popen[str]:
     """`chaos run` in its own process group (so it and its sampler can be signalled together)."""
     out = open(tmp_path / "console.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [CHAOS, "--log-file", str(tmp_path / "chaos.log"), "run", "--journal-path",
-         str(tmp_path / "journal.json"), str(ROOT / "experiments" / f"{experiment}.json")],
+         str(tmp_path / "journal.json"), str(sampled_lightly(experiment, tmp_path))],
         env={**os.environ, **lab.env, "CHAOS_SRE_LEDGER_DIR": str(tmp_path / "ledgers"),
              "CHAOS_SRE_HOLD_SECONDS": "300", **env},
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
