@@ -25,21 +25,23 @@ from chaos_sre.aws import aws_client, call
 from chaos_sre.errors import ValidationError
 from chaos_sre.faults.registry import Permission, Plan, PlannedCall, Share, Target, fault
 from chaos_sre.fis.actions import iso_duration
-from chaos_sre.fis.engine import RUN_TAG, START_OP, STOP_OP, TEMPLATES
+from chaos_sre.fis.engine import EXPERIMENTS, FIS_ROLES, RUN_TAG, START_OP, STOP_OP, TEMPLATES
 from chaos_sre.fis.export import EXPERIMENT_TAG
 from chaos_sre.fis.mapping import FisContext, FisPart, FisStep, FisTarget
 from chaos_sre.fis.provision import put_template
 from chaos_sre.safety.ledger import Ledger
-from chaos_sre.services.awslambda import describe_function
+from chaos_sre.services.awslambda import (
+    FIS_LOCATION_VARIABLE,
+    FIS_WRAPPER,
+    FIS_WRAPPER_VARIABLE,
+    describe_function,
+)
 
 __all__ = ["add_invocation_delay", "fail_invocations"]
 
 logger = logging.getLogger("chaostoolkit")
 ERROR_ACTION, DELAY_ACTION = "aws:lambda:invocation-error", "aws:lambda:invocation-add-delay"
-WRAPPER, WRAPPER_VARIABLE = "/opt/aws-fis/bootstrap", "AWS_LAMBDA_EXEC_WRAPPER"
-LOCATION_VARIABLE = "AWS_FIS_CONFIGURATION_LOCATION"
 EXTENSION_LAYER = ":layer:aws-fis-extension-"
-FIS_ROLES = "arn:aws:iam::*:role/chaos-sre-fis-*"
 Percentage = Annotated[int, pydantic.Field(ge=1, le=100)]
 DelayMilliseconds = Annotated[int, pydantic.Field(ge=0, le=900_000)]
 HoldSeconds = Annotated[float, pydantic.Field(ge=60, le=12 * 3600)]
@@ -49,8 +51,8 @@ PERMISSIONS = [
     Permission("fis:UpdateExperimentTemplate", TEMPLATES),
     Permission("fis:TagResource", TEMPLATES),
     Permission("fis:StartExperiment", TEMPLATES),
-    Permission("fis:StartExperiment", "arn:aws:fis:*:*:experiment/*"),
-    Permission("fis:StopExperiment", "arn:aws:fis:*:*:experiment/*"),
+    Permission("fis:StartExperiment", EXPERIMENTS),
+    Permission("fis:StopExperiment", EXPERIMENTS),
     Permission("iam:PassRole", FIS_ROLES, (("StringEquals", "iam:PassedToService", "fis.amazonaws.com"),)),
 ]
 READS = [Permission("lambda:GetFunction"), Permission("fis:ListExperimentTemplates"),
@@ -64,10 +66,10 @@ def _extension_problem(configuration: dict[str, Any]) -> str | None:
     layers = [str(layer.get("Arn", "")) for layer in configuration.get("Layers") or []]
     if not any(EXTENSION_LAYER in arn for arn in layers):
         return "has no AWS FIS extension layer (aws-fis-extension-x86_64 or -arm64)"
-    if variables.get(WRAPPER_VARIABLE) != WRAPPER:
-        return f"does not set {WRAPPER_VARIABLE} to {WRAPPER}"
-    if not str(variables.get(LOCATION_VARIABLE, "")).startswith("arn:aws:s3:::"):
-        return f"does not name the S3 location of its faults in {LOCATION_VARIABLE} (arn:aws:s3:::BUCKET/PREFIX/)"
+    if variables.get(FIS_WRAPPER_VARIABLE) != FIS_WRAPPER:
+        return f"does not set {FIS_WRAPPER_VARIABLE} to {FIS_WRAPPER}"
+    if not str(variables.get(FIS_LOCATION_VARIABLE, "")).startswith("arn:aws:s3:::"):
+        return f"does not name the S3 location of its faults in {FIS_LOCATION_VARIABLE} (arn:aws:s3:::BUCKET/PREFIX/)"
     return None
 
 
@@ -116,7 +118,7 @@ def _plan(kind: str, action_id: str, parameters: dict[str, str], function_name: 
         summary={"function_name": name, "function_arn": arn, "action": action_id,
                  "parameters": parameters, "fis_role_arn": role},
         apply=apply,
-        calls=[PlannedCall("fis:StartExperiment", "arn:aws:fis:*:*:experiment/*"),
+        calls=[PlannedCall("fis:StartExperiment", EXPERIMENTS),
                PlannedCall("iam:PassRole", role, context={"iam:PassedToService": "fis.amazonaws.com"})],
         action=f"start a FIS experiment of {action_id} on Lambda function {name} ({parameters})")
 

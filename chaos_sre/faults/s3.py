@@ -37,6 +37,7 @@ from chaos_sre.permissions import requires
 from chaos_sre.safety.ledger import Inverse, Ledger, Operation, Settings, inverse
 from chaos_sre.safety.rollback import restore_run
 from chaos_sre.services.s3 import (
+    APP_ACTIONS,
     MAX_POLICY_BYTES,
     blocks_public_policies,
     bucket_policy,
@@ -56,7 +57,6 @@ logger = logging.getLogger("chaostoolkit")
 BUCKETS = "arn:aws:s3:::*"
 RESTORE_OP = "restore_bucket_policy"
 EFFECT = "deny-bucket-access"
-DEFAULT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 S3_ACTION = re.compile(r"^s3:[A-Za-z*?]+$")
 Actions = Annotated[list[str], pydantic.Field(min_length=1)]
 
@@ -110,7 +110,7 @@ def deny_bucket_access(
     Public Access now blocks (S3 would refuse the restore). With `dry_run` the plan is printed
     and nothing changes. Returns the bucket, the role and the policy before and after.
     """
-    actions = list(actions or DEFAULT_ACTIONS)
+    actions = list(actions or APP_ACTIONS)
     unknown = [a for a in actions if not S3_ACTION.match(a)]
     if unknown:
         raise ValidationError(f"actions must be S3 actions (s3:GetObject, s3:Put*): not {', '.join(unknown)}")

@@ -20,12 +20,11 @@ from typing import Any
 
 from chaos_sre.aws import aws_client, call
 from chaos_sre.permissions import requires
-from chaos_sre.services.s3 import bucket_policy, denied_actions, replication_configuration, statements
+from chaos_sre.services.s3 import APP_ACTIONS, bucket_policy, denied_actions, replication_configuration, statements
 
 __all__ = ["bucket_access", "bucket_reachable", "policy_statements", "replication_rules",
            "replication_status"]
 
-DEFAULT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
 
 
 @requires("s3:GetBucketPolicy", "iam:GetRole")
@@ -34,7 +33,7 @@ def bucket_access(bucket_name: str, role_name: str, actions: list[str] | None = 
                   secrets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Which of `actions` (default s3:GetObject, s3:PutObject) the bucket's policy denies the
     role: ``{"role_arn", "denied": [...], "reachable": bool}``."""
-    wanted = list(actions or DEFAULT_ACTIONS)
+    wanted = list(actions or APP_ACTIONS)
     role_arn = str(call(aws_client("iam", configuration, secrets), "get_role",
                         RoleName=role_name)["Role"]["Arn"])
     policy = bucket_policy(aws_client("s3", configuration, secrets), bucket_name)

@@ -18,6 +18,10 @@ from chaos_sre.aws import call, paginate
 from chaos_sre.errors import ValidationError
 
 NAMESPACE = "AWS/Lambda"
+FIS_WRAPPER, FIS_WRAPPER_VARIABLE = "/opt/aws-fis/bootstrap", "AWS_LAMBDA_EXEC_WRAPPER"
+FIS_LOCATION_VARIABLE = "AWS_FIS_CONFIGURATION_LOCATION"
+"""How a function runs AWS FIS's Lambda extension: its wrapper, and the S3 location of its faults
+("Use the AWS FIS aws:lambda:function actions")."""
 
 
 class Provisioned(NamedTuple):

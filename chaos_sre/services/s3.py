@@ -19,6 +19,8 @@ from botocore import xform_name
 from chaos_sre.aws import call
 from chaos_sre.errors import AWSError, ValidationError
 
+APP_ACTIONS = ("s3:GetObject", "s3:PutObject")
+"""What an application does with its bucket: the actions access faults and probes take by default."""
 MAX_POLICY_BYTES = 20 * 1024
 """The size limit of a bucket policy ("Bucket policy examples": at most 20 KB)."""
 

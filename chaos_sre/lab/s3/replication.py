@@ -90,6 +90,9 @@ class Replication:
     _pending: deque[tuple[float, str, str, str | None, Rule]] = field(default_factory=deque)
     _status: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
     _pauses: dict[str, list[Pause]] = field(default_factory=dict)
+    _held: dict[str, list[tuple[float, str, str, str | None, Rule]]] = field(default_factory=dict)
+    """Per bucket, the objects a pause holds, in order: back in the queue when it ends (not looked
+    at again every tick while it lasts)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def written(self, bucket: str, key: str, version: str | None, now: float) -> None:
@@ -119,6 +122,7 @@ class Replication:
         """FIS's pause ``holder`` ends: what it held is replicated again."""
         with self._lock:
             self._pauses[bucket] = [p for p in self._pauses.get(bucket, []) if p.holder != holder]
+            self._pending.extendleft(reversed(self._held.pop(bucket, [])))
         self.context.timeline.event("s3-replication-resumed", bucket, by="fis")
 
     def configuration_changed(self, bucket: str, before: list[Rule], after: list[Rule]) -> None:
@@ -135,12 +139,11 @@ class Replication:
         wait = self.context.scaled(REPLICATION_SECONDS)
         s3 = moto_backend("s3", region=PARTITION)
         with self._lock:
-            held = []
             while self._pending and self._pending[0][0] + wait <= now:
                 entry = self._pending.popleft()
                 _, bucket, key, version, rule = entry
                 if any(p.holds(rule) for p in self._pauses.get(bucket, [])):
-                    held.append(entry)
+                    self._held.setdefault(bucket, []).append(entry)
                     continue
                 now_rule = matching(rules_of(getattr(s3.buckets.get(bucket), "replication", None)), key)
                 if now_rule is None or now_rule.destination != rule.destination:
@@ -151,7 +154,6 @@ class Replication:
                     copy = s3.put_object(rule.destination, key, source.value)
                     self._status[(rule.destination, key, copy.version_id)] = REPLICA
                 self._status[(bucket, key, version)] = COMPLETED
-            self._pending.extendleft(reversed(held))
 
     def counts(self) -> dict[str, int]:
         """How many objects are pending and completed (``lab status``)."""

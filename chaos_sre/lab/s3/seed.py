@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from chaos_sre.lab.core.settings import Profile
+from chaos_sre.lab.web.layout import TAGS
 
 SEED_ORDER = 46
 BUCKET = "uploads"
@@ -14,7 +15,6 @@ ASSET = "assets/logo.svg"
 REPLICA = "uploads-replica"
 APP_ROLE = "web-app"
 REPLICATION_ROLE = "s3-replication"
-TAGS = {"app": "web", "env": "staging"}
 
 
 def _trust(service: str) -> str:
