@@ -12,6 +12,10 @@ import yaml
 
 from chaos_sre.errors import ValidationError
 
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader in C (libyaml; PyYAML's wheels carry it), about ten times faster than the
+pure-Python one it falls back to: every run, sampler and report reads an SLO file."""
+
 
 def read_document(path: str | Path, what: str = "") -> Any:
     """The parsed document at ``path``: JSON for a ``.json`` file, YAML otherwise.
@@ -35,7 +39,7 @@ def read_document(path: str | Path, what: str = "") -> Any:
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

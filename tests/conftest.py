@@ -42,6 +42,7 @@ from experiment_runs import (  # noqa: F401 - the suite's helpers, imported from
     run_cli,
     runner_policy,
     runner_policy_without,
+    sampled_lightly,
     then_save_lab_json,
     throttle_in_units,
     with_secrets,

@@ -119,6 +119,27 @@ def run_chaos(lab: RunningLab, document: dict[str, Any] | Path, tmp_path: Path,
     return result.returncode, outcome, result.stderr
 
 
+LIGHT_SAMPLING_RATE = 50
+"""Requests a second a run samples at, at most, where what a test checks does not depend on the
+rate - a refusal, a kill, a rollback, calls getting through API faults - while the suite's CPU
+does (docs/testing.md, "Budgets"): the shipped experiments sample at up to 200."""
+
+
+def sampled_lightly(experiment: str, tmp_path: Path, rate: int = LIGHT_SAMPLING_RATE) -> Path:
+    """The shipped experiment ``experiment`` (a name), its chaos-sre control sampling at ``rate``
+    at most, written under ``tmp_path``: run it from the repository root (its SLO files are
+    named relative to it), as :func:`run_chaos` runs a path."""
+    document = json.loads((ROOT / "experiments" / f"{experiment}.json").read_text())
+    for control in document.get("controls") or []:
+        arguments = control["provider"].get("arguments") or {}
+        if "rate" in arguments:
+            arguments["rate"] = min(int(arguments["rate"]), rate)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / f"{experiment}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
 def lab_settings(lab: RunningLab) -> dict[str, Any]:
     """The Chaos Toolkit configuration that points an activity called in a test at ``lab``."""
     return {"aws_region": "us-east-1", "aws_endpoint_url": lab.env["AWS_ENDPOINT_URL"]}

@@ -6,6 +6,11 @@ endpoint taken from ``AWS_ENDPOINT_URL`` when set (that is how the lab is
 reached), and one cached session per region, endpoint, profile and role,
 read from Chaos Toolkit's AWS configuration keys. Each client counts the requests it
 sends (:mod:`chaos_sre.aws.call_counts`).
+
+A process reads each service's API model once (every session shares one botocore loader: the
+EC2 model alone takes a fifth of a second to parse) and builds each client once per session
+and retry mode (boto3's low-level clients are thread-safe; a probe polled every second reuses
+its client and its open connections).
 """
 
 import os
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
@@ -50,7 +56,11 @@ class SessionKey:
 
 
 _sessions: dict[SessionKey, boto3.session.Session] = {}
+_clients: dict[tuple[SessionKey, str, bool], Any] = {}
 _sessions_lock = threading.Lock()
+_loader: botocore.loaders.Loader | None = None
+"""The one botocore loader of every session this module makes (the first session's, so it honours
+``AWS_DATA_PATH``): it caches the API models it read."""
 
 
 def configured_region(configuration: Mapping[str, Any]) -> str | None:
@@ -112,17 +122,41 @@ def _cached_session(key: SessionKey) -> boto3.session.Session:
     return session
 
 
+def _botocore_session() -> botocore.session.Session:
+    """A new botocore session that reads API models through the shared :data:`_loader`."""
+    global _loader
+    session = botocore.session.get_session()
+    if _loader is None:
+        _loader = session.get_component("data_loader")
+    else:
+        session.register_component("data_loader", _loader)
+    return session
+
+
+def _boto3_session(botocore_session: botocore.session.Session, **settings: Any) -> boto3.session.Session:
+    """A boto3 session over ``botocore_session``; boto3 adds its resource models' folder to the
+    loader's search path once per session, which the shared loader needs only once."""
+    session = boto3.session.Session(botocore_session=botocore_session, **settings)
+    paths = botocore_session.get_component("data_loader").search_paths
+    paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 def _new_session(key: SessionKey) -> boto3.session.Session:
     try:
-        source = boto3.session.Session(
+        source = _boto3_session(
+            _botocore_session(),
             aws_access_key_id=key.access_key_id,
             aws_secret_access_key=key.secret_access_key,
             aws_session_token=key.session_token,
             region_name=key.region,
             profile_name=key.profile,
         )
+        if source.profile_name != "default" and source.profile_name not in source.available_profiles:
+            raise ProfileNotFound(profile=source.profile_name)
     except ProfileNotFound as exc:
-        raise AWSError(f"AWS profile {key.profile!r} (aws_profile_name) is not configured") from exc
+        setting = "aws_profile_name" if key.profile else "AWS_PROFILE"
+        raise AWSError(f"AWS profile {exc.kwargs['profile']!r} ({setting}) is not configured") from exc
     if key.role_arn is None:
         return source
     credentials = source.get_credentials()
@@ -135,11 +169,11 @@ def _new_session(key: SessionKey) -> boto3.session.Session:
         role_arn=key.role_arn,
         extra_args={"RoleSessionName": key.role_session_name},
     )
-    assumed = botocore.session.Session()
+    assumed = _botocore_session()
     assumed.set_config_variable("region", key.region)
     assumed._credentials = DeferredRefreshableCredentials(  # botocore's own assume-role provider does this
         refresh_using=fetcher.fetch_credentials, method="assume-role")
-    return boto3.session.Session(botocore_session=assumed, region_name=key.region)
+    return _boto3_session(assumed, region_name=key.region)
 
 
 SINGLE_ATTEMPT = DEFAULT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
@@ -152,17 +186,21 @@ def aws_client(
     *,
     retries: bool = True,
 ) -> Any:
-    """Build a boto3 client for ``service`` from the session :func:`session_key` names.
+    """The boto3 client for ``service`` of the session :func:`session_key` names (built on first
+    use, then the same client: it is thread-safe).
 
     ``AWS_ENDPOINT_URL`` (or ``configuration["aws_endpoint_url"]``) redirects
     every call, e.g. to the lab. ``retries=False``: each call is made once, for
     :func:`call_retrying_transient` to retry only what a retry can lift.
     """
     key = session_key(configuration, secrets)
-    config = DEFAULT_CONFIG if retries else SINGLE_ATTEMPT
     with _sessions_lock:  # a boto3 session is not thread-safe; its clients are
-        client = _cached_session(key).client(service, endpoint_url=key.endpoint, config=config)
-    count_requests(client)
+        client = _clients.get((key, service, retries))
+        if client is None:
+            client = _cached_session(key).client(service, endpoint_url=key.endpoint,
+                                                 config=DEFAULT_CONFIG if retries else SINGLE_ATTEMPT)
+            count_requests(client)
+            _clients[(key, service, retries)] = client
     return client
 
 

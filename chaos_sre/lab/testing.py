@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ class RunningLab:
 
     lab_dir: Path
     env: dict[str, str]
+    _clients: dict[tuple[str, bool, str | None, str | None], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def target_url(self) -> str:
@@ -95,12 +97,18 @@ class RunningLab:
         """A boto3 client for the lab; it retries hard, so callers read through injected API faults
         (``retries=False``: one attempt, to see an error botocore would retry). ``access_key``:
         sign as that caller (a policy attached to it holds the calls); ``region_name``: another
-        Region than the lab's."""
-        return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"],
-                            region_name=region_name or self.env["AWS_DEFAULT_REGION"],
-                            aws_access_key_id=access_key or self.env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-                            config=RETRYING if retries else NO_RETRIES)
+        Region than the lab's. Made once per lab and these arguments, then the same client
+        (polling :func:`account_snapshot` builds none)."""
+        key = (service, retries, access_key, region_name)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = boto3.client(
+                service, endpoint_url=self.env["AWS_ENDPOINT_URL"],
+                region_name=region_name or self.env["AWS_DEFAULT_REGION"],
+                aws_access_key_id=access_key or self.env["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+                config=RETRYING if retries else NO_RETRIES)
+        return client
 
     @property
     def api(self) -> LabClient:

@@ -17,6 +17,7 @@ from conftest import (
     extension,
     run_chaos,
     run_cli,
+    sampled_lightly,
     wait_until,
 )
 
@@ -87,7 +88,7 @@ def test_every_experiment_passes_and_restores_at_20_percent_api_faults(
         # (2 % allowed), so the verdict truly varies. This test is about every call getting through
         # and a complete restore; tests/lab/test_dynamodb_faults.py judges the budget at rate 0.
         env["CHAOS_SRE_BUDGET_ALLOWANCE"] = "0.05"
-    status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{experiment}.json", tmp_path,
+    status, journal, stderr = run_chaos(lab, sampled_lightly(experiment, tmp_path), tmp_path,
                                         env=env)
     assert status == 0, stderr[-3000:]
     assert extension(journal)["verdict"]["passed"] is True

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHAOS, CLI, MUTATING_STEPS, ROOT, RunningLab, account_snapshot, wait_until
+from conftest import (
+    CHAOS,
+    CLI,
+    MUTATING_STEPS,
+    ROOT,
+    RunningLab,
+    account_snapshot,
+    sampled_lightly,
+    wait_until,
+)
 
 KILL_POINTS = [(name, step) for name, steps in MUTATING_STEPS.items()
                for step in range(1, steps + 1)]
@@ -41,23 +50,6 @@ def settles_to(lab: RunningLab, before: dict[str, Any], *, timeout: float = 90,
 def entries(ledgers: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for path in sorted(ledgers.glob("*.jsonl"))
             for line in path.read_text().splitlines() if line.strip()]
-
-
-SAMPLING_RATE = 50
-"""Requests a second the runs here sample at, at most: what they check - kills, signals, the
-rollback - does not depend on it, and the suite's CPU does (docs/testing.md, "Budgets")."""
-
-
-def sampled_lightly(experiment: str, tmp_path: Path) -> Path:
-    """The shipped experiment, its chaos-sre control sampling at :data:`SAMPLING_RATE` at most."""
-    document = json.loads((ROOT / "experiments" / f"{experiment}.json").read_text())
-    for control in document.get("controls") or []:
-        arguments = control["provider"].get("arguments") or {}
-        if "rate" in arguments:
-            arguments["rate"] = min(int(arguments["rate"]), SAMPLING_RATE)
-    path = tmp_path / f"{experiment}.json"
-    path.write_text(json.dumps(document))
-    return path
 
 
 def start_run(lab: RunningLab, experiment: str, tmp_path: Path, **env: str) -> subprocess.Popen[str]:

@@ -36,6 +36,7 @@ from conftest import (
     run_cli,
     runner_policy,
     runner_policy_without,
+    sampled_lightly,
     without_statement,
 )
 
@@ -190,7 +191,7 @@ def test_without_any_statement_of_the_runner_policy_a_run_reports_the_denied_cal
     lab = start_lab()
     before = lab.timeline()["faults"]
     lab.attach_policy(without_statement(runner_policy(), statement), RUNNER_KEY)
-    status, journal, stderr = run_chaos(lab, ROOT / "experiments" / f"{name}.json", tmp_path,
+    status, journal, stderr = run_chaos(lab, sampled_lightly(name, tmp_path), tmp_path,
                                         env={**QUICK, **env})
     assert status != 0, stderr[-2000:]
     denied = [r for r in lab.iam_requests(RUNNER_KEY) if not r["allowed"]]

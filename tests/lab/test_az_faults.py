@@ -28,6 +28,7 @@ from conftest import (
 )
 
 from chaos_sre import iam
+from chaos_sre.aws import client as aws_clients
 from chaos_sre.errors import RollbackError, ValidationError
 from chaos_sre.faults import az as az_faults
 from chaos_sre.lab.elbv2.nodes import DNS_TTL_SECONDS
@@ -278,12 +279,14 @@ def test_a_thousand_instances_take_one_call_per_thousand_ids(start_lab, monkeypa
         "describe_instances").paginate(Filters=running) for r in page["Reservations"]) == 1002,
         timeout=30, interval=1.0)
     calls: Counter[str] = Counter()
+    monkeypatch.setattr(aws_clients, "_clients", {})  # the handlers die with this test's clients
     real_client = az_faults.aws_client
 
     def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
         client = real_client(service, *args, **kwargs)
         client.meta.events.register("before-call.*.*",
-                                    lambda model, **_: calls.update([model.name]))
+                                    lambda model, **_: calls.update([model.name]),
+                                    unique_id="counted-calls")  # once per client
         return client
 
     monkeypatch.setattr(az_faults, "aws_client", counting_client)

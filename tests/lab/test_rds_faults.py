@@ -21,6 +21,7 @@ from conftest import (
     runner_policy,
 )
 
+from chaos_sre.aws import client as aws_clients
 from chaos_sre.errors import AWSError, ValidationError
 from chaos_sre.faults import rds as rds_faults
 from chaos_sre.journal import summary
@@ -39,13 +40,15 @@ EXPERIMENT = ROOT / "experiments" / "rds-failover.json"
 def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Every RDS API call the fault module makes, with its parameters."""
     calls: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(aws_clients, "_clients", {})  # the handlers die with this test's clients
     real_client = rds_faults.aws_client
 
     def recording_client(service: str, *args: Any, **kwargs: Any) -> Any:
         client = real_client(service, *args, **kwargs)
         client.meta.events.register(
             "provide-client-params.*.*",
-            lambda model, params, **_: calls.append((model.name, dict(params))))
+            lambda model, params, **_: calls.append((model.name, dict(params))),
+            unique_id="recorded-calls")  # once per client: the fault reuses its clients
         return client
 
     monkeypatch.setattr(rds_faults, "aws_client", recording_client)

@@ -141,7 +141,8 @@ def test_processes_share_one_schedule_and_write_one_sample_file(shared_lab: Runn
     """Three processes take every third request each, from one start: the file holds every
     request of the schedule exactly once, as one process would have written it - up to the
     last request every process reached (each stops on its own at the signal, so one may have
-    sent one more of its share than another)."""
+    sent a few more of its share than another: on a loaded machine a process that lost the CPU
+    for a moment is catching up when the signal comes)."""
     out = tmp_path / "samples.jsonl"
     process = run_sampler(shared_lab.target_url, out, rate=300, processes=3)
     assert wait_until(lambda: len(children_of(process.pid)) == 2, timeout=10)
@@ -155,7 +156,7 @@ def test_processes_share_one_schedule_and_write_one_sample_file(shared_lab: Runn
     reached = min(max(slot for slot in slots if slot % 3 == share) for share in range(3))
     assert [slot for slot in slots if slot <= reached] == list(range(reached + 1)), \
         "every request of the schedule once"
-    assert len(slots) - (reached + 1) <= 2
+    assert len(slots) - (reached + 1) <= 3 * 2, "the processes kept together: a few requests apart"
     assert {s.outcome for s in samples} == {"2xx"}
     assert not children_of(process.pid)
 

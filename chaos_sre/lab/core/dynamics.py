@@ -18,7 +18,7 @@ from chaos_sre.lab.core.settings import Profile
 from chaos_sre.lab.core.simulation import Simulation, SimulationContext
 from chaos_sre.lab.core.timeline import Timeline
 
-TICK_SECONDS = 0.02
+TICK_SECONDS = 0.05
 
 
 class Publisher(Protocol):

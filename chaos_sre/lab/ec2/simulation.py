@@ -314,7 +314,7 @@ class Ec2:
     def _verdicts(self, acl: Any, lb_cidr: str) -> "AclVerdicts":
         """``acl``'s entries as rules and what they let through, computed again only when its
         entries or the VPC's CIDR changed: EC2 replaces an entry rather than changing it (moto
-        too), and the tick runs 50 times a second."""
+        too), and the tick runs 20 times a second."""
         entries = tuple(acl.network_acl_entries)
         cached = self._acl_verdicts.get(acl.id)
         if cached is not None and cached.lb_cidr == lb_cidr and len(cached.entries) == len(entries) \
