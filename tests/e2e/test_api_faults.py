@@ -3,16 +3,13 @@ right verdict and a complete restore, because every call chaos-sre makes is retr
 
 import json
 from pathlib import Path
-from typing import Any
 
 import botocore.exceptions
 import pytest
 import requests
 from conftest import (
     MUTATING_STEPS,
-    NO_RETRIES,
     ROOT,
-    RunningLab,
     account_snapshot,
     extension,
     run_chaos,
@@ -20,12 +17,6 @@ from conftest import (
     sampled_lightly,
     wait_until,
 )
-
-
-def raw_client(lab: RunningLab, service: str) -> Any:
-    import boto3
-    return boto3.client(service, endpoint_url=lab.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                        config=NO_RETRIES)
 
 
 def test_injected_errors_speak_each_protocol_and_change_nothing(start_lab) -> None:
@@ -39,7 +30,7 @@ def test_injected_errors_speak_each_protocol_and_change_nothing(start_lab) -> No
         "cloudwatch": lambda c: c.list_metrics(),
     }
     for service, call in calls.items():
-        client = raw_client(lab, service)
+        client = lab.client(service, retries=False)
         for _ in range(40):
             try:
                 call(client)

@@ -22,10 +22,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from chaos_sre.services.awslambda import FIS_LOCATION_VARIABLE, FIS_WRAPPER, FIS_WRAPPER_VARIABLE
-
 EXTENSION_POLL_SECONDS = 60.0
-WRAPPER, WRAPPER_VARIABLE, LOCATION_VARIABLE = FIS_WRAPPER, FIS_WRAPPER_VARIABLE, FIS_LOCATION_VARIABLE
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import json
 import zipfile
 from typing import Any
 
-from chaos_sre.lab.awslambda.injected import LOCATION_VARIABLE, WRAPPER, WRAPPER_VARIABLE
 from chaos_sre.lab.core.settings import Profile
+from chaos_sre.services.awslambda import FIS_LOCATION_VARIABLE, FIS_WRAPPER, FIS_WRAPPER_VARIABLE
 
 SEED_ORDER = 45
 FUNCTION = "api-worker"
@@ -47,4 +47,4 @@ def seed(session: Any, endpoint_url: str, profile: Profile, built: dict[str, Any
         FunctionName=FUNCTION, Runtime="python3.12", Role=role, Handler="worker.handler",
         Code={"ZipFile": code.getvalue()}, Tags={"app": FUNCTION, "env": "staging"},
         Layers=[layer_arn], Environment={"Variables": {
-            WRAPPER_VARIABLE: WRAPPER, LOCATION_VARIABLE: f"arn:aws:s3:::{CONFIG_BUCKET}/{CONFIG_PREFIX}"}})
+            FIS_WRAPPER_VARIABLE: FIS_WRAPPER, FIS_LOCATION_VARIABLE: f"arn:aws:s3:::{CONFIG_BUCKET}/{CONFIG_PREFIX}"}})

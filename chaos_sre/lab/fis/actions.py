@@ -313,13 +313,8 @@ def _pause_replication(resources: list[str], parameters: Mapping[str, str], cloc
 def _invocation_faults(error: bool) -> Callable[[list[str], Mapping[str, str], Clock], Running]:
     """``aws:lambda:invocation-error`` (``error``) or ``-add-delay`` on each target function."""
     def run(resources: list[str], parameters: Mapping[str, str], clock: Clock) -> Running:
-        from chaos_sre.lab.awslambda.injected import (
-            LOCATION_VARIABLE,
-            WRAPPER,
-            WRAPPER_VARIABLE,
-            InjectedFault,
-            next_poll,
-        )
+        from chaos_sre.lab.awslambda.injected import InjectedFault, next_poll
+        from chaos_sre.services.awslambda import FIS_LOCATION_VARIABLE, FIS_WRAPPER, FIS_WRAPPER_VARIABLE
 
         functions = hooks().service("lambda")
         holder = f"fis-{uuid.uuid4()}"
@@ -334,10 +329,11 @@ def _invocation_faults(error: bool) -> Callable[[list[str], Mapping[str, str], C
             s3 = clock.client("s3", resources)
             for name in names:
                 variables = dict(moto_backend("lambda").get_function(name).environment_vars or {})
-                location = str(variables.get(LOCATION_VARIABLE, ""))
-                if not location.startswith("arn:aws:s3:::") or variables.get(WRAPPER_VARIABLE) != WRAPPER:
+                location = str(variables.get(FIS_LOCATION_VARIABLE, ""))
+                if not location.startswith("arn:aws:s3:::") or variables.get(FIS_WRAPPER_VARIABLE) != FIS_WRAPPER:
                     raise ActionFailed(f"function {name}: invalid value for the required environment "
-                                       f"variable {LOCATION_VARIABLE} (or {WRAPPER_VARIABLE} is not {WRAPPER})")
+                                       f"variable {FIS_LOCATION_VARIABLE} "
+                                       f"(or {FIS_WRAPPER_VARIABLE} is not {FIS_WRAPPER})")
                 bucket, _, prefix = location.removeprefix("arn:aws:s3:::").partition("/")
                 key = f"{prefix}{name}-{holder}.json"
                 s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({
